@@ -1,0 +1,57 @@
+# The two commands: `make demo` and `make test`. Both install what is
+# missing (scripts/setup.sh), build, and run. Everything uses .venv/.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := build
+ASAN_BUILD := build-asan
+FUZZ_BUILD := build-fuzz
+FUZZ_SECONDS ?= 60
+JOBS ?= $(shell nproc)
+
+.PHONY: all setup build test test-c test-asan test-fuzz test-py check-layers demo bench bench-full clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@ninja -C $(BUILD) -j $(JOBS)
+
+test: build check-layers test-c test-asan test-fuzz test-py
+	@echo "make test: all suites passed"
+
+check-layers:
+	@$(PY) tools/check-layers .
+
+test-c: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The C tests once more under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: setup
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_C_COMPILER=clang -DINFINO_SANITIZE=ON -DINFINO_BUILD_BENCH=OFF >/dev/null
+	@ninja -C $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+# Each libFuzzer target runs for FUZZ_SECONDS from its seed corpus.
+test-fuzz: setup
+	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang -DINFINO_FUZZ=ON -DINFINO_BUILD_TESTS=OFF \
+	  -DINFINO_BUILD_BENCH=OFF >/dev/null
+	@ninja -C $(FUZZ_BUILD) -j $(JOBS)
+	@scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+test-py: build
+	@INFINO_LIB=$(abspath $(BUILD))/libinfino.so $(PY) -m pytest -q tests/py
+
+demo: build
+	@INFINO_LIB=$(abspath $(BUILD))/libinfino.so $(PY) examples/demo.py
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

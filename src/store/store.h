@@ -1,0 +1,96 @@
+/*
+ * store.h - where bytes live: readable blobs and append-only sinks.
+ *
+ * A blob is an immutable sequence of bytes (a file, an in-memory buffer, or
+ * later an object in a bucket) read by offset. A sink writes a new object
+ * front to back and publishes it atomically on finish: until then nobody
+ * can observe it, and on abort (or a crash) it never appears under its name.
+ *
+ * Blobs hand out borrowed pointers (mmap or memory), so decoders read in
+ * place without copying. Everything in format/ and above reads through a
+ * blob and writes through a sink, never through stdio.
+ */
+#ifndef INFINO_STORE_H
+#define INFINO_STORE_H
+
+#include "infino.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store_blob;
+struct store_sink;
+
+/* ---- blobs ---------------------------------------------------------- */
+
+/* Maps the file at `path` read-only. On success *out is owned (release with
+ * store_blob_close()). INFINO_ERR_NOTFOUND when the file does not exist. */
+infino_status store_blob_open_file(struct store_blob **out, const char *path);
+
+/* Wraps `len` bytes at `data`. With `copy` the blob keeps its own copy;
+ * otherwise `data` is borrowed and must outlive the blob. `name` appears in
+ * error messages (copied). */
+infino_status store_blob_from_memory(struct store_blob **out, const void *data,
+                                     size_t len, const char *name, bool copy);
+
+/* Takes: the blob frees `data` with mem_free() when closed. */
+infino_status store_blob_take_memory(struct store_blob **out, void *data,
+                                     size_t len, const char *name);
+
+uint64_t store_blob_size(const struct store_blob *b);
+/* Borrowed: valid until store_blob_close(). */
+const char *store_blob_name(const struct store_blob *b);
+
+/* Sets *out to `len` bytes starting at `off`. The pointer is borrowed and
+ * valid until store_blob_close(). A range past the end is reported as
+ * INFINO_ERR_CORRUPT naming the blob (offsets come from file contents). */
+infino_status store_blob_read(struct store_blob *b, uint64_t off, size_t len,
+                              const uint8_t **out);
+
+/* NULL is a no-op. */
+void store_blob_close(struct store_blob *b);
+
+/* ---- sinks ---------------------------------------------------------- */
+
+enum store_publish {
+    STORE_REPLACE = 0,   /* publishing replaces an existing object */
+    STORE_NOREPLACE = 1, /* publishing fails with INFINO_ERR_EXISTS if the
+                            name exists (create-if-absent) */
+};
+
+/* Starts writing the file `path`: bytes go to a temporary file beside it,
+ * which store_sink_finish() fsyncs and publishes under `path` (and fsyncs
+ * the directory), so a crash never leaves a partial file under `path`. */
+infino_status store_sink_open_file(struct store_sink **out, const char *path);
+
+/* Starts an in-memory sink; take the bytes with store_sink_take_memory(). */
+infino_status store_sink_open_memory(struct store_sink **out, const char *name);
+
+infino_status store_sink_write(struct store_sink *s, const void *p, size_t n);
+/* Bytes written so far (the offset of the next write). */
+uint64_t store_sink_tell(const struct store_sink *s);
+/* Borrowed: valid until finish/abort. */
+const char *store_sink_name(const struct store_sink *s);
+
+/* Makes the object durable and visible, then frees the sink (also on
+ * failure, after removing the temporary file). */
+infino_status store_sink_finish(struct store_sink *s, enum store_publish mode);
+
+/* Memory sinks only: frees the sink and moves its bytes to the caller
+ * (*data_out is owned; release with mem_free()). */
+infino_status store_sink_take_memory(struct store_sink *s, uint8_t **data_out,
+                                     size_t *len_out);
+
+/* Discards everything written and frees the sink. NULL is a no-op. */
+void store_sink_abort(struct store_sink *s);
+
+/* ---- local file helpers -------------------------------------------- */
+
+/* fsyncs the directory containing `path` (or `path` itself if a dir). */
+infino_status store_fsync_dir(const char *dir);
+
+/* Creates `path` and missing parents (mode 0777 & ~umask). */
+infino_status store_mkdirs(const char *path);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * store_sink_test.c - blobs and publish-on-finish sinks.
+ */
+#include "harness.h"
+
+#include "store/store.h"
+#include "util/alloc.h"
+
+static void test_store_sink__publish_and_read_back(void **state)
+{
+    char dir[256], path[300];
+    struct store_sink *s;
+    struct store_blob *b;
+    const uint8_t *p;
+    (void)state;
+
+    test_tmpdir(dir, sizeof dir, "sink");
+    snprintf(path, sizeof path, "%s/obj.bin", dir);
+    assert_ok(store_sink_open_file(&s, path));
+    assert_ok(store_sink_write(s, "hello ", 6));
+    assert_int_equal(store_sink_tell(s), 6);
+    /* nothing visible under the name before finish */
+    assert_int_equal(store_blob_open_file(&b, path), INFINO_ERR_NOTFOUND);
+    assert_ok(store_sink_finish(s, STORE_NOREPLACE));
+    assert_ok(store_blob_open_file(&b, path));
+    assert_int_equal(store_blob_size(b), 6);
+    assert_ok(store_blob_read(b, 0, 6, &p));
+    assert_memory_equal(p, "hello ", 6);
+    assert_int_equal(store_blob_read(b, 4, 3, &p), INFINO_ERR_CORRUPT);
+    store_blob_close(b);
+
+    /* create-if-absent refuses to replace; replace mode does */
+    assert_ok(store_sink_open_file(&s, path));
+    assert_ok(store_sink_write(s, "x", 1));
+    assert_int_equal(store_sink_finish(s, STORE_NOREPLACE), INFINO_ERR_EXISTS);
+    assert_ok(store_sink_open_file(&s, path));
+    assert_ok(store_sink_write(s, "xy", 2));
+    assert_ok(store_sink_finish(s, STORE_REPLACE));
+    assert_ok(store_blob_open_file(&b, path));
+    assert_int_equal(store_blob_size(b), 2);
+    store_blob_close(b);
+}
+
+static void test_store_sink__large_writes_and_abort(void **state)
+{
+    char dir[256], path[300];
+    struct store_sink *s;
+    struct store_blob *b;
+    const uint8_t *p;
+    size_t n = 3u << 20;
+    uint8_t *big = mem_alloc(n);
+    (void)state;
+
+    for (size_t i = 0; i < n; i++)
+        big[i] = (uint8_t)(i * 13);
+    test_tmpdir(dir, sizeof dir, "sink");
+    snprintf(path, sizeof path, "%s/big.bin", dir);
+    assert_ok(store_sink_open_file(&s, path));
+    assert_ok(store_sink_write(s, big, 100));
+    assert_ok(store_sink_write(s, big + 100, n - 100));
+    assert_ok(store_sink_finish(s, STORE_REPLACE));
+    assert_ok(store_blob_open_file(&b, path));
+    assert_ok(store_blob_read(b, 0, n, &p));
+    assert_memory_equal(p, big, n);
+    store_blob_close(b);
+
+    snprintf(path, sizeof path, "%s/aborted.bin", dir);
+    assert_ok(store_sink_open_file(&s, path));
+    assert_ok(store_sink_write(s, big, 10));
+    store_sink_abort(s);
+    assert_int_equal(store_blob_open_file(&b, path), INFINO_ERR_NOTFOUND);
+    mem_free(big);
+}
+
+static void test_store_sink__memory(void **state)
+{
+    struct store_sink *s;
+    uint8_t *data;
+    size_t len;
+    (void)state;
+    assert_ok(store_sink_open_memory(&s, "m"));
+    assert_ok(store_sink_write(s, "abc", 3));
+    assert_ok(store_sink_take_memory(s, &data, &len));
+    assert_int_equal(len, 3);
+    assert_memory_equal(data, "abc", 3);
+    mem_free(data);
+}
+
+int main(void)
+{
+    test_seed();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_sink__publish_and_read_back),
+        cmocka_unit_test(test_store_sink__large_writes_and_abort),
+        cmocka_unit_test(test_store_sink__memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
