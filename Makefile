@@ -48,7 +48,7 @@ test-fuzz: setup
 	@scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 test-py: build
-	@INFINO_LIB=$(abspath $(BUILD))/libinfino.so $(PY) -m pytest -q tests/py
+	@INFINO_BUILD_DIR=$(abspath $(BUILD)) INFINO_LIB=$(abspath $(BUILD))/libinfino.so $(PY) -m pytest -q tests/py
 
 demo: build
 	@INFINO_LIB=$(abspath $(BUILD))/libinfino.so $(PY) examples/demo.py
