@@ -14,13 +14,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum blob_kind { BLOB_MMAP, BLOB_BORROWED, BLOB_OWNED };
+enum blob_kind { BLOB_MMAP, BLOB_BORROWED, BLOB_OWNED, BLOB_WRAPPED };
 
 struct store_blob {
     enum blob_kind kind;
     const uint8_t *data; /* mapping, borrowed or owned bytes */
     uint64_t size;
     char *name; /* owned */
+    void (*release)(void *payload); /* BLOB_WRAPPED */
+    void *payload;
 };
 
 infino_status store_blob_open_file(struct store_blob **out, const char *path)
@@ -113,6 +115,22 @@ infino_status store_blob_take_memory(struct store_blob **out, void *data,
     return st;
 }
 
+infino_status store_blob_wrap(struct store_blob **out, const void *data,
+                              size_t len, const char *name,
+                              void (*release)(void *payload), void *payload)
+{
+    infino_status st = wrap(out, BLOB_WRAPPED, data, len, name);
+
+    if (st != INFINO_OK) {
+        if (release)
+            release(payload);
+        return st;
+    }
+    (*out)->release = release;
+    (*out)->payload = payload;
+    return INFINO_OK;
+}
+
 uint64_t store_blob_size(const struct store_blob *b)
 {
     return b->size;
@@ -143,6 +161,8 @@ void store_blob_close(struct store_blob *b)
         munmap((void *)b->data, (size_t)b->size);
     else if (b->kind == BLOB_OWNED)
         mem_free((void *)b->data);
+    else if (b->kind == BLOB_WRAPPED && b->release)
+        b->release(b->payload);
     mem_free(b->name);
     mem_free(b);
 }

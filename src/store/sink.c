@@ -33,6 +33,8 @@ struct store_sink {
     int fd;
     struct buf pending; /* file: unflushed bytes; memory: everything */
     uint64_t flushed;   /* bytes already written to fd */
+    store_publish_fn publish; /* memory sinks that publish on finish */
+    void *publish_payload;
 };
 
 static atomic_uint tmp_counter;
@@ -108,6 +110,18 @@ infino_status store_sink_open_memory(struct store_sink **out, const char *name)
     s->fd = -1;
     *out = s;
     return INFINO_OK;
+}
+
+infino_status store_sink_open_publish(struct store_sink **out, const char *name,
+                                      store_publish_fn publish, void *payload)
+{
+    infino_status st = store_sink_open_memory(out, name);
+
+    if (st == INFINO_OK) {
+        (*out)->publish = publish;
+        (*out)->publish_payload = payload;
+    }
+    return st;
 }
 
 infino_status store_sink_write(struct store_sink *s, const void *p, size_t n)
@@ -206,8 +220,15 @@ infino_status store_sink_finish(struct store_sink *s, enum store_publish mode)
     int rc;
 
     if (s->kind == SINK_MEMORY) {
+        if (s->publish) {
+            size_t len;
+            uint8_t *data = buf_detach(&s->pending, &len);
+            st = s->publish(s->publish_payload, s->name, data, len, mode);
+        } else {
+            st = INFINO_OK;
+        }
         sink_free(s);
-        return INFINO_OK;
+        return st;
     }
     st = flush_pending(s);
     if (st != INFINO_OK)

@@ -51,6 +51,13 @@ infino_status store_blob_read(struct store_blob *b, uint64_t off, size_t len,
 /* NULL is a no-op. */
 void store_blob_close(struct store_blob *b);
 
+/* Wraps `len` bytes owned by someone else; `release(payload)` runs when the
+ * blob closes (also if this call fails). Lets a backend share refcounted
+ * bytes with readers. */
+infino_status store_blob_wrap(struct store_blob **out, const void *data,
+                              size_t len, const char *name,
+                              void (*release)(void *payload), void *payload);
+
 /* ---- sinks ---------------------------------------------------------- */
 
 enum store_publish {
@@ -66,6 +73,18 @@ infino_status store_sink_open_file(struct store_sink **out, const char *path);
 
 /* Starts an in-memory sink; take the bytes with store_sink_take_memory(). */
 infino_status store_sink_open_memory(struct store_sink **out, const char *name);
+
+/* Called by store_sink_finish() on a memory sink opened with
+ * store_sink_open_publish(): `data` is moved to the callee (also on
+ * failure, when it must free it with mem_free()). */
+typedef infino_status (*store_publish_fn)(void *payload, const char *name,
+                                          uint8_t *data, size_t len,
+                                          enum store_publish mode);
+
+/* An in-memory sink whose finish() hands the bytes to `publish`. Used by
+ * backends that keep objects in memory or upload them on finish. */
+infino_status store_sink_open_publish(struct store_sink **out, const char *name,
+                                      store_publish_fn publish, void *payload);
 
 infino_status store_sink_write(struct store_sink *s, const void *p, size_t n);
 /* Bytes written so far (the offset of the next write). */

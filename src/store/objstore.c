@@ -1,0 +1,156 @@
+/*
+ * objstore.c - URI dispatch and the backend-independent entry points.
+ */
+#include "objstore.h"
+
+#include "util/alloc.h"
+#include "util/err.h"
+
+#include <string.h>
+
+bool objstore_key_valid(const char *key)
+{
+    const char *seg = key;
+
+    if (key == NULL || *key == '\0' || *key == '/')
+        return false;
+    for (const char *p = key;; p++) {
+        if (*p == '\\')
+            return false;
+        if (*p == '/' || *p == '\0') {
+            size_t n = (size_t)(p - seg);
+            if (n == 0 && *p == '/')
+                return false;
+            if ((n == 1 && seg[0] == '.') ||
+                (n == 2 && seg[0] == '.' && seg[1] == '.'))
+                return false;
+            if (*p == '\0')
+                return true;
+            seg = p + 1;
+        }
+    }
+}
+
+static bool is_memory_uri(const char *uri)
+{
+    return strcmp(uri, "memory://") == 0 || strcmp(uri, "memory:") == 0 ||
+           strcmp(uri, "memory") == 0;
+}
+
+infino_status objstore_open(struct objstore **out, const char *uri)
+{
+    const char *sep;
+
+    *out = NULL;
+    if (uri == NULL || *uri == '\0')
+        return err_set(INFINO_ERR_INVALID, "empty database URI");
+    if (is_memory_uri(uri))
+        return objstore_memory_open(out, uri);
+    if (strncmp(uri, "file://", 7) == 0) {
+        if (uri[7] == '\0')
+            return err_set(INFINO_ERR_INVALID, "URI '%s' names no path", uri);
+        return objstore_local_open(out, uri, uri + 7);
+    }
+    sep = strstr(uri, "://");
+    if (sep != NULL) {
+        /* Anything shaped like "scheme://" that we do not serve. */
+        return err_set(INFINO_ERR_INVALID,
+                       "unsupported URI scheme '%.*s' in '%s' (use a path, "
+                       "file://, or memory://)",
+                       (int)(sep - uri), uri, uri);
+    }
+    return objstore_local_open(out, uri, uri);
+}
+
+void objstore_close(struct objstore *s)
+{
+    if (s == NULL)
+        return;
+    s->ops->close(s);
+}
+
+const char *objstore_uri(const struct objstore *s)
+{
+    return s->uri;
+}
+
+bool objstore_is_durable(const struct objstore *s)
+{
+    return s->durable;
+}
+
+const char *objstore_local_root(const struct objstore *s)
+{
+    return s->local_root;
+}
+
+static infino_status check_key(const char *key)
+{
+    if (!objstore_key_valid(key))
+        return err_set(INFINO_ERR_INVALID, "invalid object key '%s'",
+                       key ? key : "(null)");
+    return INFINO_OK;
+}
+
+infino_status objstore_get(struct objstore *s, const char *key,
+                           struct store_blob **out)
+{
+    infino_status st = check_key(key);
+
+    *out = NULL;
+    return st != INFINO_OK ? st : s->ops->get(s, key, out);
+}
+
+infino_status objstore_put_sink(struct objstore *s, const char *key,
+                                struct store_sink **out)
+{
+    infino_status st = check_key(key);
+
+    *out = NULL;
+    return st != INFINO_OK ? st : s->ops->put_sink(s, key, out);
+}
+
+infino_status objstore_put(struct objstore *s, const char *key,
+                           const void *data, size_t len,
+                           enum store_publish mode)
+{
+    struct store_sink *sink;
+    infino_status st = objstore_put_sink(s, key, &sink);
+
+    if (st != INFINO_OK)
+        return st;
+    st = store_sink_write(sink, data, len);
+    if (st != INFINO_OK) {
+        store_sink_abort(sink);
+        return st;
+    }
+    return store_sink_finish(sink, mode);
+}
+
+infino_status objstore_stat(struct objstore *s, const char *key,
+                            struct objstore_entry *out)
+{
+    infino_status st = check_key(key);
+
+    return st != INFINO_OK ? st : s->ops->stat(s, key, out);
+}
+
+infino_status objstore_list(struct objstore *s, const char *prefix,
+                            objstore_list_fn fn, void *payload)
+{
+    return s->ops->list(s, prefix ? prefix : "", fn, payload);
+}
+
+infino_status objstore_delete(struct objstore *s, const char *key)
+{
+    infino_status st = check_key(key);
+
+    return st != INFINO_OK ? st : s->ops->remove(s, key);
+}
+
+infino_status objstore_delete_prefix(struct objstore *s, const char *prefix)
+{
+    if (prefix == NULL || *prefix == '\0')
+        return err_set(INFINO_ERR_INVALID, "refusing to delete everything");
+    return s->ops->remove_prefix(s, prefix);
+}

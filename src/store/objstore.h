@@ -1,0 +1,110 @@
+/*
+ * objstore.h - a bucket of named objects: local directory or memory.
+ *
+ * Tables are stored as immutable objects under keys like
+ * "tables/docs-1a2b/superfiles/00ab.sf.parquet". The only primitives the
+ * table layer needs are: read an object, create one atomically (optionally
+ * only if absent, which is how commits serialize), list a prefix, stat,
+ * and delete. Every backend implements them with the same semantics, so the
+ * commit protocol above is written once.
+ *
+ * Keys are relative, '/'-separated, without "." or ".." segments.
+ * Not useful for: partial overwrites or appends to existing objects.
+ */
+#ifndef INFINO_STORE_OBJSTORE_H
+#define INFINO_STORE_OBJSTORE_H
+
+#include "store.h"
+
+struct objstore;
+
+/* One listed object. */
+struct objstore_entry {
+    const char *key; /* borrowed: valid during the callback */
+    uint64_t size;
+    int64_t mtime_ns; /* last modification, ns since the epoch */
+};
+
+/* Return anything but INFINO_OK to stop the listing with that status. */
+typedef infino_status (*objstore_list_fn)(const struct objstore_entry *e,
+                                          void *payload);
+
+/* Opens the store named by `uri`: "memory://" (also "memory:" and
+ * "memory"; a new, empty, process-local store each time), "file://PATH",
+ * or a bare path (created if missing). Other schemes are
+ * INFINO_ERR_INVALID naming the URI. *out is owned (objstore_close). */
+infino_status objstore_open(struct objstore **out, const char *uri);
+void objstore_close(struct objstore *s); /* NULL is a no-op */
+
+/* Borrowed: valid until objstore_close(). */
+const char *objstore_uri(const struct objstore *s);
+/* false for memory stores: nothing survives the process. */
+bool objstore_is_durable(const struct objstore *s);
+/* Local stores: the directory holding the objects, else NULL. Borrowed. */
+const char *objstore_local_root(const struct objstore *s);
+
+/* Opens object `key` for reading. INFINO_ERR_NOTFOUND when absent. The
+ * blob stays readable after the object is deleted. */
+infino_status objstore_get(struct objstore *s, const char *key,
+                           struct store_blob **out);
+
+/* Starts writing object `key`; store_sink_finish(sink, mode) makes it
+ * visible atomically and durably (STORE_NOREPLACE: create-if-absent,
+ * INFINO_ERR_EXISTS when it exists). */
+infino_status objstore_put_sink(struct objstore *s, const char *key,
+                                struct store_sink **out);
+
+/* Writes a whole object in one call (same semantics as a sink). */
+infino_status objstore_put(struct objstore *s, const char *key,
+                           const void *data, size_t len,
+                           enum store_publish mode);
+
+/* INFINO_ERR_NOTFOUND when absent. */
+infino_status objstore_stat(struct objstore *s, const char *key,
+                            struct objstore_entry *out);
+
+/* Calls `fn` for every object whose key starts with `prefix` (a '/'-ended
+ * folder, or "" for all), in no particular order. Temporary files of
+ * unfinished writes are not listed. */
+infino_status objstore_list(struct objstore *s, const char *prefix,
+                            objstore_list_fn fn, void *payload);
+
+/* Deletes one object. INFINO_ERR_NOTFOUND when absent. */
+infino_status objstore_delete(struct objstore *s, const char *key);
+
+/* Deletes every object under `prefix` (a '/'-ended folder), including
+ * leftovers of unfinished writes. Missing prefix is fine. */
+infino_status objstore_delete_prefix(struct objstore *s, const char *prefix);
+
+/* ---- backend interface ---------------------------------------------- */
+
+struct objstore_ops {
+    infino_status (*get)(struct objstore *s, const char *key,
+                         struct store_blob **out);
+    infino_status (*put_sink)(struct objstore *s, const char *key,
+                              struct store_sink **out);
+    infino_status (*stat)(struct objstore *s, const char *key,
+                          struct objstore_entry *out);
+    infino_status (*list)(struct objstore *s, const char *prefix,
+                          objstore_list_fn fn, void *payload);
+    infino_status (*remove)(struct objstore *s, const char *key);
+    infino_status (*remove_prefix)(struct objstore *s, const char *prefix);
+    void (*close)(struct objstore *s);
+};
+
+struct objstore {
+    const struct objstore_ops *ops;
+    char *uri; /* owned */
+    bool durable;
+    char *local_root; /* owned; local backend only */
+};
+
+infino_status objstore_local_open(struct objstore **out, const char *uri,
+                                  const char *root);
+infino_status objstore_memory_open(struct objstore **out, const char *uri);
+
+/* true when `key` is a valid relative key (no empty, "." or ".."
+ * segments, no leading '/', no NUL, no backslash). */
+bool objstore_key_valid(const char *key);
+
+#endif
