@@ -11,6 +11,7 @@
 
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/crc32c.h"
 #include "util/err.h"
 
 #include <errno.h>
@@ -33,6 +34,8 @@ struct store_sink {
     int fd;
     struct buf pending; /* file: unflushed bytes; memory: everything */
     uint64_t flushed;   /* bytes already written to fd */
+    bool crc_on; /* store_sink_crc_begin() is active */
+    uint32_t crc;
     store_publish_fn publish; /* memory sinks that publish on finish */
     void *publish_payload;
 };
@@ -124,9 +127,24 @@ infino_status store_sink_open_publish(struct store_sink **out, const char *name,
     return st;
 }
 
+void store_sink_crc_begin(struct store_sink *s)
+{
+    s->crc_on = true;
+    s->crc = 0;
+}
+
+uint32_t store_sink_crc_end(struct store_sink *s)
+{
+    s->crc_on = false;
+    return s->crc;
+}
+
 infino_status store_sink_write(struct store_sink *s, const void *p, size_t n)
 {
     infino_status st;
+
+    if (s->crc_on)
+        s->crc = crc32c_extend(s->crc, p, n);
 
     if (s->kind == SINK_MEMORY)
         return buf_append(&s->pending, p, n);

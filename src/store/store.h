@@ -87,6 +87,12 @@ infino_status store_sink_open_publish(struct store_sink **out, const char *name,
                                       store_publish_fn publish, void *payload);
 
 infino_status store_sink_write(struct store_sink *s, const void *p, size_t n);
+/* Starts a running CRC-32C over every byte written from now on; returns
+ * (and stops) it with store_sink_crc_end(). Lets a container checksum a
+ * region that another module streams into the sink. Not nestable. */
+void store_sink_crc_begin(struct store_sink *s);
+uint32_t store_sink_crc_end(struct store_sink *s);
+
 /* Bytes written so far (the offset of the next write). */
 uint64_t store_sink_tell(const struct store_sink *s);
 /* Borrowed: valid until finish/abort. */
