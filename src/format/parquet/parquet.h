@@ -113,8 +113,9 @@ const char *pq_reader_kv(const struct pq_reader *r, const char *key,
                          size_t *len_out);
 
 /* Footer key-value entries by position, 0 <= i < pq_reader_kv_count().
- * Borrowed (valid until pq_reader_free). *value_out may be NULL for an
- * entry without a value. (Added for the superfile region directory.) */
+ * Borrowed (valid until pq_reader_free). *key_out is NUL-terminated;
+ * *value_out may be NULL for an entry without a value. (Added for the
+ * superfile region directory.) */
 size_t pq_reader_kv_count(const struct pq_reader *r);
 void pq_reader_kv_at(const struct pq_reader *r, size_t i, const char **key_out,
                      const char **value_out, size_t *value_len_out);
