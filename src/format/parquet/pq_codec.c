@@ -109,21 +109,6 @@ void pq_codec_thread_cleanup(void)
     pthread_setspecific(tls_key, NULL);
 }
 
-const char *pq_codec_name(enum pq_codec codec)
-{
-    switch (codec) {
-    case PQ_UNCOMPRESSED:
-        return "UNCOMPRESSED";
-    case PQ_SNAPPY:
-        return "SNAPPY";
-    case PQ_GZIP:
-        return "GZIP";
-    case PQ_ZSTD:
-        return "ZSTD";
-    }
-    return "?";
-}
-
 /* ---- compression -------------------------------------------------------- */
 
 static infino_status zstd_compress(int level, const uint8_t *src, size_t n,

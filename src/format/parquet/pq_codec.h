@@ -33,9 +33,6 @@ infino_status pq_compress(enum pq_codec codec, int level, const uint8_t *src,
 infino_status pq_decompress(enum pq_codec codec, const uint8_t *src,
                             size_t src_len, uint8_t *dst, size_t dst_len);
 
-/* Static name of a codec ("ZSTD"), "?" for unknown values. */
-const char *pq_codec_name(enum pq_codec codec);
-
 /* Frees the calling thread's cached compression contexts now (they are
  * otherwise freed when the thread exits). Harmless to call at any time. */
 void pq_codec_thread_cleanup(void);
