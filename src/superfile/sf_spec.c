@@ -1,0 +1,277 @@
+/*
+ * sf_spec.c - index spec validation and (de)serialization (sf_spec.h).
+ */
+#include "sf_spec.h"
+
+#include "util/alloc.h"
+#include "util/doc.h"
+#include "util/err.h"
+
+#include <strings.h>
+#include <string.h>
+
+infino_status sf_metric_parse(enum sf_metric *out, const char *name)
+{
+    if (strcasecmp(name, "cosine") == 0)
+        *out = SF_METRIC_COSINE;
+    else if (strcasecmp(name, "l2sq") == 0 || strcasecmp(name, "l2") == 0)
+        *out = SF_METRIC_L2SQ;
+    else if (strcasecmp(name, "negdot") == 0 || strcasecmp(name, "dot") == 0)
+        *out = SF_METRIC_NEGDOT;
+    else
+        return err_set(INFINO_ERR_INVALID,
+                       "unknown metric '%s'; use 'cosine', 'l2sq', 'l2', "
+                       "'negdot', or 'dot'",
+                       name);
+    return INFINO_OK;
+}
+
+const char *sf_metric_name(enum sf_metric m)
+{
+    switch (m) {
+    case SF_METRIC_COSINE:
+        return "cosine";
+    case SF_METRIC_L2SQ:
+        return "l2sq";
+    case SF_METRIC_NEGDOT:
+        return "negdot";
+    }
+    return "?";
+}
+
+infino_status sf_spec_add_fts(struct sf_index_spec *s, const char *column)
+{
+    char **nf = mem_realloc(s->fts, (s->n_fts + 1) * sizeof *nf);
+    char *c;
+
+    if (nf == NULL)
+        return err_nomem();
+    s->fts = nf;
+    c = mem_strdup(column);
+    if (c == NULL)
+        return err_nomem();
+    s->fts[s->n_fts++] = c;
+    return INFINO_OK;
+}
+
+infino_status sf_spec_add_vector(struct sf_index_spec *s, const char *column,
+                                 uint32_t dim, uint32_t n_centroids,
+                                 enum sf_metric metric)
+{
+    struct sf_vec_spec *nv = mem_realloc(s->vec, (s->n_vec + 1) * sizeof *nv);
+    struct sf_vec_spec *v;
+
+    if (nv == NULL)
+        return err_nomem();
+    s->vec = nv;
+    v = &s->vec[s->n_vec];
+    v->column = mem_strdup(column);
+    if (v->column == NULL)
+        return err_nomem();
+    v->dim = dim;
+    v->n_centroids = n_centroids;
+    v->metric = metric;
+    s->n_vec++;
+    return INFINO_OK;
+}
+
+int sf_spec_fts_index(const struct sf_index_spec *s, const char *column)
+{
+    for (size_t i = 0; i < s->n_fts; i++)
+        if (strcmp(s->fts[i], column) == 0)
+            return (int)i;
+    return -1;
+}
+
+int sf_spec_vec_index(const struct sf_index_spec *s, const char *column)
+{
+    for (size_t i = 0; i < s->n_vec; i++)
+        if (strcmp(s->vec[i].column, column) == 0)
+            return (int)i;
+    return -1;
+}
+
+static infino_status describe(struct buf *b, const struct ar_field *f)
+{
+    buf_reset(b);
+    return ar_type_describe(b, f);
+}
+
+infino_status sf_spec_validate(const struct sf_index_spec *s,
+                               const struct ar_schema *schema)
+{
+    struct buf t = {0};
+    infino_status st = INFINO_OK;
+
+    for (size_t i = 0; i < s->n_fts; i++) {
+        const char *c = s->fts[i];
+        int fi = ar_schema_find(schema, c);
+        if (fi < 0) {
+            st = err_set(INFINO_ERR_INVALID,
+                         "FTS column '%s' is not in the schema", c);
+            goto done;
+        }
+        const struct ar_field *f = &schema->fields[fi];
+        if (f->type != AR_UTF8 && f->type != AR_LARGE_UTF8) {
+            describe(&t, f);
+            st = err_set(INFINO_ERR_INVALID,
+                         "FTS column '%s' must be utf8 or large_utf8; found %s",
+                         c, t.data ? (char *)t.data : "?");
+            goto done;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->fts[j], c) == 0) {
+                st = err_set(INFINO_ERR_INVALID,
+                             "FTS column '%s' is listed twice", c);
+                goto done;
+            }
+    }
+    for (size_t i = 0; i < s->n_vec; i++) {
+        const struct sf_vec_spec *v = &s->vec[i];
+        int fi = ar_schema_find(schema, v->column);
+        if (fi < 0) {
+            st = err_set(INFINO_ERR_INVALID,
+                         "vector column '%s' is not in the schema", v->column);
+            goto done;
+        }
+        const struct ar_field *f = &schema->fields[fi];
+        if (v->dim < 1 || v->dim > SF_VECTOR_DIM_MAX) {
+            st = err_set(INFINO_ERR_INVALID,
+                         "vector column '%s': dim %u is outside [1, %u]",
+                         v->column, v->dim, SF_VECTOR_DIM_MAX);
+            goto done;
+        }
+        if (f->type != AR_FIXED_SIZE_LIST || f->n_children != 1 ||
+            f->children[0].type != AR_FLOAT32 ||
+            (uint32_t)f->list_size != v->dim) {
+            describe(&t, f);
+            st = err_set(INFINO_ERR_INVALID,
+                         "vector column '%s' must be fixed_size_list<float32, "
+                         "%u>; found %s",
+                         v->column, v->dim, t.data ? (char *)t.data : "?");
+            goto done;
+        }
+        if (v->n_centroids < 1) {
+            st = err_set(INFINO_ERR_INVALID,
+                         "vector column '%s': n_centroids must be >= 1",
+                         v->column);
+            goto done;
+        }
+        if (sf_spec_fts_index(s, v->column) >= 0) {
+            st = err_set(INFINO_ERR_INVALID,
+                         "column '%s' cannot be both FTS and vector indexed",
+                         v->column);
+            goto done;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->vec[j].column, v->column) == 0) {
+                st = err_set(INFINO_ERR_INVALID,
+                             "vector column '%s' is listed twice", v->column);
+                goto done;
+            }
+    }
+done:
+    buf_free(&t);
+    return st;
+}
+
+void sf_spec_free(struct sf_index_spec *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n_fts; i++)
+        mem_free(s->fts[i]);
+    mem_free(s->fts);
+    for (size_t i = 0; i < s->n_vec; i++)
+        mem_free(s->vec[i].column);
+    mem_free(s->vec);
+    memset(s, 0, sizeof *s);
+}
+
+infino_status sf_spec_copy(struct sf_index_spec *out,
+                           const struct sf_index_spec *s)
+{
+    infino_status st = INFINO_OK;
+
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; st == INFINO_OK && i < s->n_fts; i++)
+        st = sf_spec_add_fts(out, s->fts[i]);
+    for (size_t i = 0; st == INFINO_OK && i < s->n_vec; i++)
+        st = sf_spec_add_vector(out, s->vec[i].column, s->vec[i].dim,
+                                s->vec[i].n_centroids, s->vec[i].metric);
+    if (st != INFINO_OK)
+        sf_spec_free(out);
+    return st;
+}
+
+infino_status sf_spec_encode(struct buf *out, const struct sf_index_spec *s)
+{
+    infino_status st = buf_put_uvarint(out, s->n_fts);
+
+    for (size_t i = 0; st == INFINO_OK && i < s->n_fts; i++)
+        st = doc_put_bytes(out, s->fts[i], strlen(s->fts[i]));
+    if (st == INFINO_OK)
+        st = buf_put_uvarint(out, s->n_vec);
+    for (size_t i = 0; st == INFINO_OK && i < s->n_vec; i++) {
+        const struct sf_vec_spec *v = &s->vec[i];
+        st = doc_put_bytes(out, v->column, strlen(v->column));
+        if (st == INFINO_OK)
+            st = buf_put_uvarint(out, v->dim);
+        if (st == INFINO_OK)
+            st = buf_put_uvarint(out, v->n_centroids);
+        if (st == INFINO_OK)
+            st = buf_put_uvarint(out, (uint64_t)v->metric);
+    }
+    return st;
+}
+
+static infino_status get_name(struct rd *r, char **out)
+{
+    const uint8_t *p;
+    size_t n;
+
+    if (doc_get_bytes(r, &p, &n) != 0 || n == 0 || memchr(p, 0, n))
+        return err_set(INFINO_ERR_CORRUPT, "index spec: bad column name");
+    *out = mem_strndup((const char *)p, n);
+    return *out ? INFINO_OK : err_nomem();
+}
+
+infino_status sf_spec_decode(struct sf_index_spec *out, struct rd *r)
+{
+    infino_status st = INFINO_OK;
+    uint64_t n, dim, nc, metric;
+    char *name = NULL;
+
+    memset(out, 0, sizeof *out);
+    if (rd_uvarint(r, &n) != 0 || n > rd_left(r))
+        return err_set(INFINO_ERR_CORRUPT, "index spec: bad FTS count");
+    for (uint64_t i = 0; i < n; i++) {
+        CHECK(get_name(r, &name));
+        CHECK(sf_spec_add_fts(out, name));
+        mem_free(name);
+        name = NULL;
+    }
+    if (rd_uvarint(r, &n) != 0 || n > rd_left(r)) {
+        st = err_set(INFINO_ERR_CORRUPT, "index spec: bad vector count");
+        goto fail;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        CHECK(get_name(r, &name));
+        if (rd_uvarint(r, &dim) != 0 || rd_uvarint(r, &nc) != 0 ||
+            rd_uvarint(r, &metric) != 0 || dim == 0 ||
+            dim > SF_VECTOR_DIM_MAX || nc == 0 || nc > UINT32_MAX ||
+            metric < SF_METRIC_COSINE || metric > SF_METRIC_NEGDOT) {
+            st = err_set(INFINO_ERR_CORRUPT, "index spec: bad vector entry");
+            goto fail;
+        }
+        CHECK(sf_spec_add_vector(out, name, (uint32_t)dim, (uint32_t)nc,
+                                 (enum sf_metric)metric));
+        mem_free(name);
+        name = NULL;
+    }
+    return INFINO_OK;
+fail:
+    mem_free(name);
+    sf_spec_free(out);
+    return st;
+}

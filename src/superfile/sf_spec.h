@@ -1,0 +1,69 @@
+/*
+ * sf_spec.h - which columns of a table are indexed, and how.
+ *
+ * An index spec names full-text columns (utf8 or large_utf8) and vector
+ * columns (fixed_size_list<float32, dim>) with their centroid count and
+ * distance metric. It is fixed when a table is created, stored in the
+ * catalog, and handed to every superfile build.
+ */
+#ifndef INFINO_SUPERFILE_SPEC_H
+#define INFINO_SUPERFILE_SPEC_H
+
+#include "format/arrow/arrow.h"
+#include "util/rd.h"
+
+enum sf_metric {
+    SF_METRIC_COSINE = 1, /* 1 - cos(a, b) */
+    SF_METRIC_L2SQ = 2,   /* squared Euclidean distance ("l2" too) */
+    SF_METRIC_NEGDOT = 3, /* -dot(a, b) ("dot" too) */
+};
+
+#define SF_VECTOR_DIM_MAX 16384
+
+struct sf_vec_spec {
+    char *column; /* owned */
+    uint32_t dim;
+    uint32_t n_centroids;
+    enum sf_metric metric;
+};
+
+struct sf_index_spec {
+    size_t n_fts;
+    char **fts; /* owned array of owned names */
+    size_t n_vec;
+    struct sf_vec_spec *vec; /* owned */
+};
+
+/* Parses a metric name, case-insensitively: cosine, l2sq, l2, negdot,
+ * dot. INFINO_ERR_INVALID listing the accepted names otherwise. */
+infino_status sf_metric_parse(enum sf_metric *out, const char *name);
+/* Canonical name ("cosine", "l2sq", "negdot"). */
+const char *sf_metric_name(enum sf_metric m);
+
+/* Appends a column (copied). */
+infino_status sf_spec_add_fts(struct sf_index_spec *s, const char *column);
+infino_status sf_spec_add_vector(struct sf_index_spec *s, const char *column,
+                                 uint32_t dim, uint32_t n_centroids,
+                                 enum sf_metric metric);
+
+/* Checks the spec against a table's user schema: every named column
+ * exists, text columns are utf8/large_utf8, vector columns are
+ * fixed_size_list<float32> of exactly `dim` (1..SF_VECTOR_DIM_MAX), no
+ * column is indexed twice, n_centroids >= 1. Errors name the column. */
+infino_status sf_spec_validate(const struct sf_index_spec *s,
+                               const struct ar_schema *schema);
+
+/* Index of the FTS / vector entry for `column`, or -1. */
+int sf_spec_fts_index(const struct sf_index_spec *s, const char *column);
+int sf_spec_vec_index(const struct sf_index_spec *s, const char *column);
+
+infino_status sf_spec_copy(struct sf_index_spec *out,
+                           const struct sf_index_spec *s);
+void sf_spec_free(struct sf_index_spec *s); /* leaves it zeroed */
+
+/* Serialization for the catalog. decode: INFINO_ERR_CORRUPT on bad
+ * input; *out owned. */
+infino_status sf_spec_encode(struct buf *out, const struct sf_index_spec *s);
+infino_status sf_spec_decode(struct sf_index_spec *out, struct rd *r);
+
+#endif

@@ -1,0 +1,371 @@
+/*
+ * catalog.c - the versioned table catalog (catalog.h).
+ *
+ * Document "INFCATLG" v1 body:
+ *   uvarint n_tables, then per table (sorted by name):
+ *     bytes name | bytes dir | svarint created_ns | bytes schema (Arrow IPC
+ *     schema message) | bytes index spec (sf_spec_encode)
+ */
+#include "catalog.h"
+
+#include "vlog.h"
+
+#include "util/alloc.h"
+#include "util/doc.h"
+#include "util/err.h"
+#include "util/random.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CATALOG_MAGIC "INFCATLG"
+#define CATALOG_VERSION 1
+#define MAX_ATTEMPTS 200
+
+bool catalog_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+
+    if (n == 0 || n > TABLE_NAME_MAX || name[0] == '_')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+infino_status catalog_check_name(const char *name)
+{
+    if (catalog_name_valid(name))
+        return INFINO_OK;
+    return err_set(INFINO_ERR_INVALID,
+                   "invalid table name '%s': use 1-%d characters of "
+                   "[A-Za-z0-9_-], not starting with '_'",
+                   name ? name : "(null)", TABLE_NAME_MAX);
+}
+
+void cat_entry_free(struct cat_entry *e)
+{
+    if (e == NULL)
+        return;
+    mem_free(e->name);
+    mem_free(e->dir);
+    ar_schema_free(&e->schema);
+    sf_spec_free(&e->spec);
+    memset(e, 0, sizeof *e);
+}
+
+infino_status cat_entry_copy(struct cat_entry *out, const struct cat_entry *e)
+{
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    out->created_ns = e->created_ns;
+    out->name = mem_strdup(e->name);
+    out->dir = mem_strdup(e->dir);
+    if (out->name == NULL || out->dir == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    CHECK(ar_schema_copy(&out->schema, &e->schema));
+    CHECK(sf_spec_copy(&out->spec, &e->spec));
+    return INFINO_OK;
+fail:
+    cat_entry_free(out);
+    return st;
+}
+
+void catalog_free(struct catalog *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        cat_entry_free(&c->entries[i]);
+    mem_free(c->entries);
+    memset(c, 0, sizeof *c);
+}
+
+const struct cat_entry *catalog_find(const struct catalog *c, const char *name)
+{
+    size_t lo = 0, hi = c->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(c->entries[mid].name, name);
+        if (cmp == 0)
+            return &c->entries[mid];
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+infino_status catalog_encode(struct buf *out, const struct catalog *c)
+{
+    struct buf ipc = {0}, spec = {0};
+    infino_status st;
+
+    CHECK(doc_begin(out, CATALOG_MAGIC, CATALOG_VERSION));
+    CHECK(buf_put_uvarint(out, c->n));
+    for (size_t i = 0; i < c->n; i++) {
+        const struct cat_entry *e = &c->entries[i];
+        buf_reset(&ipc);
+        buf_reset(&spec);
+        CHECK(ar_schema_to_ipc(&ipc, &e->schema));
+        CHECK(sf_spec_encode(&spec, &e->spec));
+        CHECK(doc_put_bytes(out, e->name, strlen(e->name)));
+        CHECK(doc_put_bytes(out, e->dir, strlen(e->dir)));
+        CHECK(buf_put_svarint(out, e->created_ns));
+        CHECK(doc_put_bytes(out, ipc.data, ipc.len));
+        CHECK(doc_put_bytes(out, spec.data, spec.len));
+    }
+    CHECK(doc_seal(out));
+fail:
+    buf_free(&ipc);
+    buf_free(&spec);
+    return st;
+}
+
+static infino_status get_str(struct rd *r, char **out, const char *what)
+{
+    const uint8_t *p;
+    size_t n;
+
+    if (doc_get_bytes(r, &p, &n) != 0 || memchr(p, 0, n) != NULL)
+        return err_set(INFINO_ERR_CORRUPT, "bad %s", what);
+    *out = mem_strndup((const char *)p, n);
+    return *out ? INFINO_OK : err_nomem();
+}
+
+infino_status catalog_decode(struct catalog *out, const uint8_t *p, size_t n,
+                             const char *name)
+{
+    struct rd body, sub;
+    uint32_t version;
+    uint64_t count;
+    infino_status st;
+    const uint8_t *bp;
+    size_t bn;
+
+    memset(out, 0, sizeof *out);
+    CHECK(doc_open(&body, &version, p, n, CATALOG_MAGIC, name));
+    if (version != CATALOG_VERSION) {
+        st = err_set(INFINO_ERR_UNSUPPORTED, "catalog format %u", version);
+        goto fail;
+    }
+    if (rd_uvarint(&body, &count) != 0 || count > rd_left(&body)) {
+        st = err_set(INFINO_ERR_CORRUPT, "bad table count");
+        goto fail;
+    }
+    out->entries = mem_calloc((size_t)count, sizeof *out->entries);
+    if (out->entries == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        struct cat_entry *e = &out->entries[i];
+        out->n++;
+        CHECK(get_str(&body, &e->name, "table name"));
+        CHECK(get_str(&body, &e->dir, "table folder"));
+        if (!catalog_name_valid(e->name) || !objstore_key_valid(e->dir) ||
+            (i > 0 && strcmp(out->entries[i - 1].name, e->name) >= 0)) {
+            st = err_set(INFINO_ERR_CORRUPT, "bad or unsorted table entry");
+            goto fail;
+        }
+        if (rd_svarint(&body, &e->created_ns) != 0 ||
+            doc_get_bytes(&body, &bp, &bn) != 0) {
+            st = err_set(INFINO_ERR_CORRUPT, "table '%s': truncated", e->name);
+            goto fail;
+        }
+        CHECK(ar_schema_from_ipc(&e->schema, bp, bn));
+        if (doc_get_bytes(&body, &bp, &bn) != 0) {
+            st = err_set(INFINO_ERR_CORRUPT, "table '%s': truncated", e->name);
+            goto fail;
+        }
+        sub = rd_make(bp, bn);
+        CHECK(sf_spec_decode(&e->spec, &sub));
+    }
+    return INFINO_OK;
+fail:
+    catalog_free(out);
+    return err_context(st, "%s", name);
+}
+
+infino_status catalog_load(struct catalog *out, struct objstore *s)
+{
+    struct store_blob *b = NULL;
+    const uint8_t *p;
+    uint64_t v;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    for (int attempt = 0;; attempt++) {
+        CHECK(vlog_latest(s, CATALOG_PREFIX, &v));
+        if (v == 0)
+            return INFINO_OK;
+        st = vlog_get(s, CATALOG_PREFIX, v, &b);
+        /* gc may remove an old version between listing and reading. */
+        if (st == INFINO_ERR_NOTFOUND && attempt < 5)
+            continue;
+        if (st != INFINO_OK)
+            goto fail;
+        break;
+    }
+    CHECK(store_blob_read(b, 0, (size_t)store_blob_size(b), &p));
+    CHECK(catalog_decode(out, p, (size_t)store_blob_size(b),
+                         store_blob_name(b)));
+    out->version = v;
+    store_blob_close(b);
+    return INFINO_OK;
+fail:
+    store_blob_close(b);
+    return err_context(st, "loading the catalog");
+}
+
+static void backoff(int attempt)
+{
+    /* 1 ms doubling to 64 ms, with jitter so contenders spread out. */
+    unsigned cap = 1000u << (attempt < 6 ? attempt : 6);
+    usleep(cap / 2 + (unsigned)(random_u64() % (cap / 2 + 1)));
+}
+
+/* Publishes `c` as the version after c->version. */
+static infino_status publish(struct objstore *s, const struct catalog *c)
+{
+    struct buf doc = {0};
+    infino_status st = catalog_encode(&doc, c);
+
+    if (st == INFINO_OK)
+        st = vlog_publish(s, CATALOG_PREFIX, c->version + 1, doc.data,
+                          doc.len);
+    buf_free(&doc);
+    return st;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+infino_status catalog_create(struct cat_entry *out, struct objstore *s,
+                             const char *name, const struct ar_schema *schema,
+                             const struct sf_index_spec *spec)
+{
+    struct catalog c = {0};
+    struct cat_entry e = {0};
+    infino_status st;
+    char dir[TABLE_NAME_MAX + 64], rnd[17];
+    uint8_t rb[8];
+
+    memset(out, 0, sizeof *out);
+    CHECK(catalog_check_name(name));
+    CHECK(sf_spec_validate(spec, schema));
+    e.created_ns = now_ns();
+    random_bytes(rb, sizeof rb);
+    hex_encode(rnd, rb, sizeof rb);
+    snprintf(dir, sizeof dir, "tables/%s-%" PRIx64 "-%s/", name,
+             (uint64_t)e.created_ns, rnd);
+    e.name = mem_strdup(name);
+    e.dir = mem_strdup(dir);
+    if (e.name == NULL || e.dir == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    CHECK(ar_schema_copy(&e.schema, schema));
+    CHECK(sf_spec_copy(&e.spec, spec));
+    for (int attempt = 0;; attempt++) {
+        size_t pos = 0;
+        struct cat_entry *grown;
+
+        CHECK(catalog_load(&c, s));
+        if (catalog_find(&c, name) != NULL) {
+            st = err_set(INFINO_ERR_EXISTS, "table '%s' already exists",
+                         name);
+            goto fail;
+        }
+        while (pos < c.n && strcmp(c.entries[pos].name, name) < 0)
+            pos++;
+        grown = mem_realloc(c.entries, (c.n + 1) * sizeof *grown);
+        if (grown == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        c.entries = grown;
+        memmove(&c.entries[pos + 1], &c.entries[pos],
+                (c.n - pos) * sizeof *grown);
+        c.entries[pos] = e; /* borrowed for encoding only */
+        c.n++;
+        st = publish(s, &c);
+        /* give the entry back before freeing the catalog */
+        memmove(&c.entries[pos], &c.entries[pos + 1],
+                (c.n - pos - 1) * sizeof *grown);
+        c.n--;
+        catalog_free(&c);
+        if (st == INFINO_OK)
+            break;
+        if (st != INFINO_ERR_CONFLICT || attempt >= MAX_ATTEMPTS)
+            goto fail;
+        backoff(attempt);
+    }
+    *out = e;
+    return INFINO_OK;
+fail:
+    catalog_free(&c);
+    cat_entry_free(&e);
+    return st;
+}
+
+infino_status catalog_drop(char **dir_out, struct objstore *s,
+                           const char *name)
+{
+    struct catalog c = {0};
+    infino_status st;
+    char *dir = NULL;
+
+    *dir_out = NULL;
+    for (int attempt = 0;; attempt++) {
+        const struct cat_entry *e;
+        size_t pos;
+        struct cat_entry removed;
+
+        CHECK(catalog_load(&c, s));
+        e = catalog_find(&c, name);
+        if (e == NULL) {
+            st = err_set(INFINO_ERR_NOTFOUND, "table '%s' not found", name);
+            goto fail;
+        }
+        pos = (size_t)(e - c.entries);
+        removed = c.entries[pos];
+        memmove(&c.entries[pos], &c.entries[pos + 1],
+                (c.n - pos - 1) * sizeof *c.entries);
+        c.n--;
+        st = publish(s, &c);
+        if (st == INFINO_OK) {
+            dir = removed.dir;
+            removed.dir = NULL;
+        }
+        cat_entry_free(&removed);
+        catalog_free(&c);
+        if (st == INFINO_OK)
+            break;
+        if (st != INFINO_ERR_CONFLICT || attempt >= MAX_ATTEMPTS)
+            goto fail;
+        backoff(attempt);
+    }
+    *dir_out = dir;
+    return INFINO_OK;
+fail:
+    catalog_free(&c);
+    return st;
+}
