@@ -9,13 +9,13 @@
 #include "objstore.h"
 
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/hash.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 
 struct mobj {
     atomic_long refs;
@@ -37,13 +37,6 @@ struct memstore {
     size_t n_buckets; /* power of two */
     size_t n_items;
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void mobj_unref(void *payload)
 {
@@ -121,7 +114,7 @@ static infino_status publish(void *payload, const char *key, uint8_t *data,
     atomic_init(&o->refs, 1);
     o->data = data;
     o->len = len;
-    o->mtime_ns = now_ns();
+    o->mtime_ns = clock_now_ns();
     pthread_mutex_lock(&m->mu);
     pp = find(m, key);
     if (*pp) {

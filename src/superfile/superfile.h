@@ -85,7 +85,7 @@ size_t sf_reader_n_regions(const struct sf_reader *r);
 /* Borrowed name of region i (in file order). */
 const char *sf_reader_region_name(const struct sf_reader *r, size_t i);
 
-/* Sets *data_out/*len_out to the bytes of region `name` (borrowed, valid
+/* Sets *data_out and *len_out to the bytes of region `name` (borrowed, valid
  * until sf_reader_free). The CRC is verified the first time a region is
  * returned. INFINO_ERR_NOTFOUND when absent, INFINO_ERR_CORRUPT on a
  * checksum mismatch. */

@@ -11,6 +11,7 @@
 #include "vlog.h"
 
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/doc.h"
 #include "util/err.h"
 #include "util/random.h"
@@ -19,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #define CATALOG_MAGIC "INFCATLG"
 #define CATALOG_VERSION 1
@@ -233,9 +232,7 @@ fail:
 
 static void backoff(int attempt)
 {
-    /* 1 ms doubling to 64 ms, with jitter so contenders spread out. */
-    unsigned cap = 1000u << (attempt < 6 ? attempt : 6);
-    usleep(cap / 2 + (unsigned)(random_u64() % (cap / 2 + 1)));
+    clock_backoff(attempt, 1000, 64000); /* 1 ms doubling to 64 ms */
 }
 
 /* Publishes `c` as the version after c->version. */
@@ -251,13 +248,6 @@ static infino_status publish(struct objstore *s, const struct catalog *c)
     return st;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 infino_status catalog_create(struct cat_entry *out, struct objstore *s,
                              const char *name, const struct ar_schema *schema,
                              const struct sf_index_spec *spec)
@@ -271,7 +261,7 @@ infino_status catalog_create(struct cat_entry *out, struct objstore *s,
     memset(out, 0, sizeof *out);
     CHECK(catalog_check_name(name));
     CHECK(sf_spec_validate(spec, schema));
-    e.created_ns = now_ns();
+    e.created_ns = clock_now_ns();
     random_bytes(rb, sizeof rb);
     hex_encode(rnd, rb, sizeof rb);
     snprintf(dir, sizeof dir, "tables/%s-%" PRIx64 "-%s/", name,

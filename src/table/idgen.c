@@ -3,10 +3,10 @@
  */
 #include "idgen.h"
 
+#include "util/clock.h"
 #include "util/endian.h"
 #include "util/random.h"
 
-#include <time.h>
 
 #define SEQ_BITS 24
 #define SEQ_LIMIT (1u << SEQ_BITS)
@@ -21,9 +21,7 @@ void idgen_init(struct idgen *g)
 
 static uint64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)clock_now_ns() / 1000000;
 }
 
 struct tid tid_load(const uint8_t *p)

@@ -1,0 +1,24 @@
+/*
+ * arrow_take.h - gathering rows of an array by index ("take").
+ *
+ * Used to drop deleted rows from decoded batches and to reorder results.
+ * Kept apart from arrow.h so it can grow its own kernels.
+ */
+#ifndef INFINO_FORMAT_ARROW_TAKE_H
+#define INFINO_FORMAT_ARROW_TAKE_H
+
+#include "arrow.h"
+
+/* Builds *out (owned) holding rows idx[0..n) of `in` (a validated array of
+ * field `f`; its offset is honoured), in that order. Indexes must be
+ * < in->length (checked: INFINO_ERR_INVALID). Nested types recurse. */
+infino_status ar_array_take(struct ArrowArray *out, const struct ar_field *f,
+                            const struct ArrowArray *in, const uint32_t *idx,
+                            size_t n);
+
+/* The same for a record batch (struct array of schema `s`). */
+infino_status ar_batch_take(struct ArrowArray *out, const struct ar_schema *s,
+                            const struct ArrowArray *in, const uint32_t *idx,
+                            size_t n);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * table.h - an open table: snapshot views for readers, commits for writers.
+ *
+ * Readers acquire a *view*: the newest snapshot plus its superfiles opened
+ * (memory-mapped) and their tombstone bitmaps loaded. A view is immutable
+ * and reference counted, so a query runs against exactly one snapshot while
+ * commits proceed; acquiring checks storage for a newer snapshot first (one
+ * stat), so commits from other processes become visible on the next call.
+ *
+ * Writers build new immutable files first (superfiles, tombstones), then
+ * publish snapshot N+1 with create-if-absent. Losing that race means
+ * another writer committed N+1: the loser reloads, re-runs its preparation
+ * against the new snapshot (so a delete is re-evaluated on current rows,
+ * never applied to stale ones), and retries with jittered backoff. A crash
+ * at any point leaves either the old snapshot or the new one; files of an
+ * unpublished attempt are orphans that gc() removes.
+ *
+ * Thread-safety: a handle may be used from several threads. Views are
+ * shared read-only; writers on one handle are serialized by a mutex.
+ */
+#ifndef INFINO_TABLE_H
+#define INFINO_TABLE_H
+
+#include "catalog.h"
+#include "snapshot.h"
+#include "superfile/sf_build.h"
+
+#include <roaring/roaring.h>
+
+#define TBL_ID_COLUMN "_id"
+
+struct tbl;
+struct tbl_view;
+
+struct tbl_opts {
+    uint64_t mem_budget; /* index build memory before spilling (0 = 256 MiB) */
+    const char *tmp_dir; /* spills; NULL = $TMPDIR or /tmp. Copied. */
+    int max_attempts;    /* commit attempts before giving up (0 = 100) */
+    int zstd_level;      /* 0 = default */
+};
+
+/* Opens the table described by `e` (copied) in store `s` (borrowed; must
+ * outlive the table). `opts` may be NULL. */
+infino_status tbl_open(struct tbl **out, struct objstore *s,
+                       const struct cat_entry *e, const struct tbl_opts *opts);
+void tbl_close(struct tbl *t); /* NULL is a no-op; views stay valid */
+
+/* Borrowed, valid until tbl_close. */
+const char *tbl_name(const struct tbl *t);
+const struct ar_schema *tbl_user_schema(const struct tbl *t);
+/* The stored schema: _id (decimal128(38,0), not null) + user columns. */
+const struct ar_schema *tbl_full_schema(const struct tbl *t);
+const struct sf_index_spec *tbl_spec(const struct tbl *t);
+struct objstore *tbl_store(const struct tbl *t);
+bool tbl_is_durable(const struct tbl *t);
+
+/* ---- reading ---------------------------------------------------------- */
+
+/* One superfile as a view sees it. All members borrowed from the view. */
+struct tbl_vsf {
+    const struct snap_sf *meta;
+    struct sf_reader *reader;
+    const roaring_bitmap_t *deleted; /* NULL when nothing is deleted */
+};
+
+/* Pins the newest snapshot. *out is owned: tbl_view_release(). */
+infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t);
+void tbl_view_release(struct tbl_view *v); /* NULL is a no-op */
+
+const struct snapshot *tbl_view_snapshot(const struct tbl_view *v);
+size_t tbl_view_n_sf(const struct tbl_view *v);
+const struct tbl_vsf *tbl_view_sf(const struct tbl_view *v, size_t i);
+struct tbl *tbl_view_table(const struct tbl_view *v);
+
+/* Calls `fn` for every batch of live rows (deleted rows filtered out),
+ * superfile by superfile in snapshot order. `columns` names the columns to
+ * read (NULL/0 = all, "_id" included); each batch is a struct array of
+ * those columns. `rows` (may be NULL) receives, per row of the batch, its
+ * local row number within superfile `sf_index`. The batch and `rows` are
+ * borrowed for the duration of the call. */
+typedef infino_status (*tbl_scan_fn)(size_t sf_index,
+                                     const struct ArrowArray *batch,
+                                     const uint32_t *rows, void *payload);
+infino_status tbl_view_scan(struct tbl_view *v, const char *const *columns,
+                            size_t n_columns, tbl_scan_fn fn, void *payload);
+/* The schema of the batches tbl_view_scan passes for `columns` (owned). */
+infino_status tbl_scan_schema(struct ar_schema *out, const struct tbl *t,
+                              const char *const *columns, size_t n_columns);
+
+/* ---- writing ---------------------------------------------------------- */
+
+/* Appends every batch of `rows` (consumed: released before return) as one
+ * atomic, durable commit. The stream's columns must match the table's
+ * user schema by name (any order); utf8/large_utf8, binary/large_binary
+ * and list/fixed_size_list differences are converted. Validation is all
+ * or nothing: an error names the column and row and commits nothing.
+ * Empty input commits nothing. *n_rows_out (may be NULL) gets the count. */
+infino_status tbl_append(struct tbl *t, struct ArrowArrayStream *rows,
+                         uint64_t *n_rows_out);
+
+/* Rows to act on, per superfile of `v` (array of tbl_view_n_sf entries,
+ * each NULL or a bitmap of live local row numbers, owned by the caller of
+ * the matcher, i.e. the table layer, which frees them). */
+typedef infino_status (*tbl_match_fn)(roaring_bitmap_t **per_sf,
+                                      struct tbl_view *v, void *payload);
+
+struct tbl_mutation_stats {
+    uint64_t matched;
+    uint64_t n_tombstoned;
+    uint64_t n_not_found;
+};
+
+/* Tombstones the rows `match` selects, atomically. On a commit race the
+ * matcher runs again on the newer snapshot. */
+infino_status tbl_delete(struct tbl *t, tbl_match_fn match, void *payload,
+                         struct tbl_mutation_stats *out);
+
+/* Replaces the rows `match` selects by the rows of `rows` (consumed), 1:1
+ * and atomically: INFINO_ERR_CARDINALITY (nothing changed) when the counts
+ * differ. Replacement rows get new _ids. */
+infino_status tbl_update(struct tbl *t, tbl_match_fn match, void *payload,
+                         struct ArrowArrayStream *rows,
+                         struct tbl_mutation_stats *out);
+
+struct tbl_optimize_opts {
+    uint64_t max_memory_mb;     /* 0 = default */
+    uint32_t min_fill_percent;  /* 0..100; UINT32_MAX = default */
+    uint64_t target_superfile_mb; /* 0 = default */
+};
+#define TBL_OPTIMIZE_OPTS_INIT {0, UINT32_MAX, 0}
+
+struct tbl_optimize_report {
+    uint64_t n_inputs;    /* superfiles merged away */
+    uint64_t n_outputs;   /* superfiles written */
+    uint64_t rows_dropped; /* tombstoned rows removed */
+    uint64_t peak_bytes;  /* largest batch memory held while merging */
+};
+
+/* Merges small or underfilled superfiles and drops deleted rows. */
+infino_status tbl_optimize(struct tbl *t, const struct tbl_optimize_opts *o,
+                           struct tbl_optimize_report *out);
+
+struct tbl_gc_report {
+    uint64_t bytes_freed;
+    uint64_t objects_deleted;
+    uint64_t objects_skipped_live;
+    uint64_t objects_skipped_too_new;
+    uint64_t delete_errors;
+};
+
+/* Deletes every object of the table that no retained snapshot needs and
+ * that is older than `grace_secs`. Retained: the newest snapshot and every
+ * snapshot younger than the grace period. */
+infino_status tbl_gc(struct tbl *t, double grace_secs,
+                     struct tbl_gc_report *out);
+
+#endif

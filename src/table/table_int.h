@@ -1,0 +1,118 @@
+/*
+ * table_int.h - private structures of the table module.
+ */
+#ifndef INFINO_TABLE_INT_H
+#define INFINO_TABLE_INT_H
+
+#include "idgen.h"
+#include "table.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* An opened superfile, shared by every view that contains it. */
+struct tbl_file {
+    atomic_long refs;
+    uint8_t id[SNAP_SF_ID_LEN];
+    struct store_blob *blob;
+    struct sf_reader *reader;
+};
+
+/* A loaded tombstone bitmap, shared while its tomb_id is unchanged. */
+struct tbl_tomb {
+    atomic_long refs;
+    uint64_t tomb_id;
+    roaring_bitmap_t *bm;
+};
+
+struct tbl_view {
+    atomic_long refs;
+    struct tbl *t; /* borrowed: views must not outlive... see tbl_close */
+    struct snapshot snap;
+    struct tbl_file **files; /* one ref each, n = snap.n_sf */
+    struct tbl_tomb **tombs; /* NULL entries when nothing is deleted */
+    struct tbl_vsf *vsf;     /* public face of the above */
+};
+
+struct tbl {
+    struct objstore *store; /* borrowed */
+    struct cat_entry meta;  /* owned copy */
+    char snap_prefix[600];
+    struct ar_schema full; /* _id + user columns */
+    struct tbl_opts opts;
+    char *tmp_dir; /* owned copy of opts.tmp_dir */
+    struct idgen ids;
+    pthread_mutex_t mu;       /* guards current */
+    pthread_mutex_t write_mu; /* one writer per handle at a time */
+    struct tbl_view *current; /* newest view we know, one ref held */
+};
+
+/* A change computed against a base view by a transaction's prepare step. */
+struct tbl_change {
+    struct snap_sf *added; /* owned array (entries' fts_tokens owned) */
+    size_t n_added;
+    uint8_t (*removed)[SNAP_SF_ID_LEN]; /* superfiles to drop */
+    size_t n_removed;
+    /* tombstone replacements: superfile id -> (tomb_id, n_deleted) */
+    struct tbl_tomb_update {
+        uint8_t id[SNAP_SF_ID_LEN];
+        uint64_t tomb_id;
+        uint64_t n_deleted;
+        char key[700]; /* object written by this attempt */
+    } *tombs;
+    size_t n_tombs;
+};
+
+typedef infino_status (*tbl_prepare_fn)(struct tbl_change *chg,
+                                        struct tbl_view *base, void *payload);
+
+/* Runs prepare against the newest snapshot and publishes the result as the
+ * next snapshot, retrying on conflict. An empty change publishes nothing. Tombstone objects written by a
+ * losing attempt are deleted before retrying. *version_out (may be NULL)
+ * gets the published version. */
+infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
+                         uint64_t *version_out);
+
+void tbl_change_free(struct tbl_change *c);
+infino_status tbl_change_add_sf(struct tbl_change *c, const struct snap_sf *e,
+                                uint32_t n_fts);
+infino_status tbl_change_add_tomb(struct tbl_change *c,
+                                  const uint8_t id[SNAP_SF_ID_LEN],
+                                  uint64_t tomb_id, uint64_t n_deleted,
+                                  const char *key);
+infino_status tbl_change_remove(struct tbl_change *c,
+                                const uint8_t id[SNAP_SF_ID_LEN]);
+
+/* Writes rows from `rows` into a new superfile; on success *e describes it
+ * (fts_tokens owned) and the file is durable. n_rows == 0: no file was
+ * written and *e is zeroed. Used by append, update and optimize. */
+struct tbl_batch_source {
+    /* Next user-schema batch (conformed and validated), or end when
+     * out->release == NULL. Borrowed until the next call. */
+    infino_status (*next)(void *payload, struct ArrowArray *out);
+    void *payload;
+    /* When set, batches already carry the _id column (optimize). */
+    bool has_ids;
+};
+infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
+                                  struct tbl_batch_source *src);
+
+/* Builds a superfile from user rows (consumed) without committing it. */
+infino_status tbl_build_rows(struct snap_sf *e, struct tbl *t,
+                             struct ArrowArrayStream *rows);
+
+/* Deletes a superfile written by an attempt that was not committed. */
+void tbl_discard_superfile(struct tbl *t, const uint8_t id[SNAP_SF_ID_LEN]);
+
+/* Stream conformance (tbl_conform.c). */
+struct tbl_conform;
+infino_status tbl_conform_open(struct tbl_conform **out,
+                               const struct ar_schema *target,
+                               struct ArrowArrayStream *in);
+/* Next batch conformed to `target` (owned by the conformer, valid until
+ * the next call). End: out->release == NULL. Errors name column and row. */
+infino_status tbl_conform_next(struct tbl_conform *c, struct ArrowArray *out);
+void tbl_conform_free(struct tbl_conform *c); /* releases the stream */
+
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * tbl_commit.c - optimistic commits (table_int.h).
+ *
+ * prepare() sees the newest snapshot and describes a change; we apply it
+ * to a copy and publish that as the next version with create-if-absent.
+ * If another writer got there first, every tombstone this attempt wrote is
+ * removed (nobody can reference it) and the loop starts over on top of the
+ * winner. Superfiles written before the loop are reused across attempts.
+ */
+#include "table_int.h"
+
+#include "vlog.h"
+
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void tbl_change_free(struct tbl_change *c)
+{
+    for (size_t i = 0; i < c->n_added; i++)
+        mem_free(c->added[i].fts_tokens);
+    mem_free(c->added);
+    mem_free(c->removed);
+    mem_free(c->tombs);
+    memset(c, 0, sizeof *c);
+}
+
+infino_status tbl_change_add_sf(struct tbl_change *c, const struct snap_sf *e,
+                                uint32_t n_fts)
+{
+    struct snap_sf *grown = mem_realloc(c->added,
+                                        (c->n_added + 1) * sizeof *grown);
+    struct snap_sf *d;
+
+    if (grown == NULL)
+        return err_nomem();
+    c->added = grown;
+    d = &c->added[c->n_added];
+    *d = *e;
+    d->fts_tokens = mem_calloc(n_fts + 1, sizeof(uint64_t));
+    if (d->fts_tokens == NULL)
+        return err_nomem();
+    if (n_fts)
+        memcpy(d->fts_tokens, e->fts_tokens, n_fts * sizeof(uint64_t));
+    c->n_added++;
+    return INFINO_OK;
+}
+
+infino_status tbl_change_add_tomb(struct tbl_change *c,
+                                  const uint8_t id[SNAP_SF_ID_LEN],
+                                  uint64_t tomb_id, uint64_t n_deleted,
+                                  const char *key)
+{
+    struct tbl_tomb_update *grown =
+        mem_realloc(c->tombs, (c->n_tombs + 1) * sizeof *grown);
+    struct tbl_tomb_update *u;
+
+    if (grown == NULL)
+        return err_nomem();
+    c->tombs = grown;
+    u = &c->tombs[c->n_tombs++];
+    memcpy(u->id, id, SNAP_SF_ID_LEN);
+    u->tomb_id = tomb_id;
+    u->n_deleted = n_deleted;
+    strncpy(u->key, key, sizeof u->key - 1);
+    u->key[sizeof u->key - 1] = '\0';
+    return INFINO_OK;
+}
+
+infino_status tbl_change_remove(struct tbl_change *c,
+                                const uint8_t id[SNAP_SF_ID_LEN])
+{
+    uint8_t(*grown)[SNAP_SF_ID_LEN] =
+        mem_realloc(c->removed, (c->n_removed + 1) * sizeof *grown);
+
+    if (grown == NULL)
+        return err_nomem();
+    c->removed = grown;
+    memcpy(c->removed[c->n_removed++], id, SNAP_SF_ID_LEN);
+    return INFINO_OK;
+}
+
+/* Applies `c` to a copy of `base` as version base->version + 1. */
+static infino_status apply(struct snapshot *out, const struct snapshot *base,
+                           const struct tbl_change *c)
+{
+    infino_status st;
+
+    CHECK(snapshot_copy(out, base));
+    out->parent = base->version;
+    out->version = base->version + 1;
+    out->created_ns = clock_now_ns();
+    for (size_t i = 0; i < c->n_removed; i++) {
+        long j = snapshot_find_sf(out, c->removed[i]);
+        if (j < 0) {
+            st = err_set(INFINO_ERR_CONFLICT,
+                         "a superfile being replaced was removed concurrently");
+            goto fail;
+        }
+        snapshot_remove_sf(out, (size_t)j);
+    }
+    for (size_t i = 0; i < c->n_tombs; i++) {
+        long j = snapshot_find_sf(out, c->tombs[i].id);
+        if (j < 0) {
+            st = err_set(INFINO_ERR_CONFLICT,
+                         "a superfile being deleted from was removed "
+                         "concurrently");
+            goto fail;
+        }
+        out->sf[j].tomb_id = c->tombs[i].tomb_id;
+        out->sf[j].n_deleted = c->tombs[i].n_deleted;
+    }
+    for (size_t i = 0; i < c->n_added; i++) {
+        struct snap_sf e = c->added[i];
+        e.added_version = out->version;
+        CHECK(snapshot_add_sf(out, &e));
+    }
+    return INFINO_OK;
+fail:
+    snapshot_free(out);
+    return st;
+}
+
+/* Removes tombstones an unpublished attempt wrote, keeping the thread's
+ * error message (the caller may be on its way out with one). */
+static void drop_attempt_files(struct tbl *t, const struct tbl_change *c)
+{
+    char saved[1024];
+
+    if (c->n_tombs == 0)
+        return;
+    snprintf(saved, sizeof saved, "%s", err_last());
+    for (size_t i = 0; i < c->n_tombs; i++)
+        if (c->tombs[i].key[0])
+            objstore_delete(t->store, c->tombs[i].key);
+    err_set(INFINO_OK, "%s", saved);
+}
+
+infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
+                         uint64_t *version_out)
+{
+    struct tbl_change chg = {0};
+    struct snapshot next = {0};
+    struct tbl_view *base = NULL;
+    struct buf doc = {0};
+    infino_status st;
+
+    for (int attempt = 0;; attempt++) {
+        CHECK(tbl_view_acquire(&base, t));
+        CHECK(prepare(&chg, base, payload));
+        if (chg.n_added == 0 && chg.n_removed == 0 && chg.n_tombs == 0) {
+            next.version = base->snap.version; /* nothing to publish */
+            goto done;
+        }
+        CHECK(apply(&next, &base->snap, &chg));
+        buf_reset(&doc);
+        CHECK(snapshot_encode(&doc, &next));
+        st = vlog_publish(t->store, t->snap_prefix, next.version, doc.data,
+                          doc.len);
+        if (st == INFINO_OK)
+            break;
+        if (st != INFINO_ERR_CONFLICT)
+            goto fail;
+        drop_attempt_files(t, &chg);
+        tbl_change_free(&chg);
+        snapshot_free(&next);
+        tbl_view_release(base);
+        base = NULL;
+        if (attempt + 1 >= t->opts.max_attempts) {
+            st = err_set(INFINO_ERR_CONFLICT,
+                         "gave up after %d commit attempts: other writers "
+                         "keep committing first",
+                         attempt + 1);
+            goto fail;
+        }
+        clock_backoff(attempt, 2000, 256000); /* 2 ms .. 256 ms */
+    }
+done:
+    if (version_out)
+        *version_out = next.version;
+    tbl_change_free(&chg);
+    snapshot_free(&next);
+    tbl_view_release(base);
+    buf_free(&doc);
+    /* Make our own commit visible to this handle's next reader at once. */
+    {
+        struct tbl_view *v = NULL;
+        if (tbl_view_acquire(&v, t) == INFINO_OK)
+            tbl_view_release(v);
+        else
+            err_clear();
+    }
+    return INFINO_OK;
+fail:
+    drop_attempt_files(t, &chg);
+    tbl_change_free(&chg);
+    snapshot_free(&next);
+    tbl_view_release(base);
+    buf_free(&doc);
+    return st;
+}
