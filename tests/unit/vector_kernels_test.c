@@ -1,0 +1,256 @@
+/*
+ * vector_kernels_test.c - every SIMD level of the distance kernels gives
+ * the same bits as the scalar reference, and the reference agrees with a
+ * double-precision oracle; the level override works.
+ */
+#include "harness.h"
+
+#include "index/vector/vec_kernels.h"
+#include "util/alloc.h"
+
+#include <math.h>
+
+static float rnd_f(void)
+{
+    /* uniform in [-4, 4), with some exact zeros and tiny values */
+    uint64_t r = test_rand();
+    if ((r & 63) == 0)
+        return 0.0f;
+    return (float)((double)(r >> 11) / 9007199254740992.0 * 8.0 - 4.0);
+}
+
+static const size_t dims[] = {1,  2,  7,  15,  16,  17,  31,  33,
+                              63, 64, 65, 100, 128, 384, 385, 1000};
+
+struct inputs {
+    float *q, *q2, *scale;
+    uint8_t *rows; /* n rows at stride, starting 1 byte in: unaligned */
+    uint8_t *mem;
+    uint32_t idx[37];
+    size_t n, dim, stride;
+};
+
+static void make_inputs(struct inputs *in, size_t dim)
+{
+    in->dim = dim;
+    in->n = 37;
+    in->stride = dim * 4 + 3; /* odd stride: every row misaligned */
+    in->q = mem_alloc(dim * 4);
+    in->q2 = mem_alloc(dim * 4);
+    in->scale = mem_alloc(dim * 4);
+    in->mem = mem_alloc(in->n * in->stride + 1 + 4096);
+    for (size_t b = 0; b < in->n * in->stride + 1 + 4096; b++)
+        in->mem[b] = (uint8_t)test_rand();
+    in->rows = in->mem + 1;
+    for (size_t i = 0; i < dim; i++) {
+        in->q[i] = rnd_f();
+        in->q2[i] = rnd_f();
+        in->scale[i] = fabsf(rnd_f()) / 64.0f;
+    }
+    for (size_t t = 0; t < in->n; t++) {
+        for (size_t i = 0; i < dim; i++) {
+            float v = rnd_f();
+            memcpy(in->rows + t * in->stride + 4 * i, &v, 4);
+        }
+        for (size_t b = dim * 4; b < in->stride; b++)
+            in->rows[t * in->stride + b] = (uint8_t)test_rand();
+    }
+    for (size_t t = 0; t < in->n; t++)
+        in->idx[t] = (uint32_t)(test_rand() % in->n);
+}
+
+static void free_inputs(struct inputs *in)
+{
+    mem_free(in->q);
+    mem_free(in->q2);
+    mem_free(in->scale);
+    mem_free(in->mem);
+}
+
+static float ldf(const uint8_t *p)
+{
+    float v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Runs every kernel of `ops` on `in`, writing all outputs to out[]. */
+static size_t run_all(const struct vk_ops *ops, const struct inputs *in,
+                      float *out, uint32_t *iout)
+{
+    size_t k = 0, n = in->n, dim = in->dim;
+
+    ops->dot(out + k, in->q, in->rows, in->stride, NULL, n, dim);
+    k += n;
+    ops->dot(out + k, in->q, in->rows, in->stride, in->idx, n, dim);
+    k += n;
+    ops->l2sq(out + k, in->q, in->rows, in->stride, in->idx, n, dim);
+    k += n;
+    ops->l2sq(out + k, in->q, in->rows, in->stride, NULL, 3, dim);
+    k += 3;
+    /* SQ8 rows: reuse the row bytes as codes */
+    ops->sq8_l2sq(out + k, in->q, in->scale, in->rows, in->stride, in->idx, n,
+                  dim);
+    k += n;
+    ops->sq8_dot(out + k, in->q2, in->rows, in->stride, NULL, n, dim);
+    k += n;
+    /* dense x (3 rows of q/q2 mixes) against 6 dense centroids */
+    {
+        float *x = mem_alloc(5 * dim * 4), *c = mem_alloc(6 * dim * 4);
+        for (size_t i = 0; i < 5 * dim; i++)
+            x[i] = ldf(in->rows + (i / dim) * in->stride + 4 * (i % dim));
+        for (size_t i = 0; i < 6 * dim; i++)
+            c[i] = ldf(in->rows + (7 + i / dim) * in->stride + 4 * (i % dim));
+        ops->dot_mxn(out + k, x, 5, c, 6, dim);
+        k += 30;
+        mem_free(x);
+        mem_free(c);
+    }
+    /* codes: code_len = 8 * ceil(dim / 64) bytes, planes from row 0 */
+    {
+        size_t code_len = 8 * ((dim + 63) / 64);
+        ops->bits4(iout, iout + n, in->mem, n, code_len, in->mem + 7);
+    }
+    return k;
+}
+
+static void test_vector_kernels__levels_bit_identical(void **state)
+{
+    (void)state;
+    enum vk_level best = vk_best_level();
+    float *ref = mem_alloc(4096 * 4), *got = mem_alloc(4096 * 4);
+    uint32_t iref[128], igot[128];
+    int n_levels_checked = 0;
+
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        for (int rep = 0; rep < 4; rep++) {
+            struct inputs in;
+            make_inputs(&in, dims[di]);
+            size_t k = run_all(&vk_ops_scalar, &in, ref, iref);
+            for (int lvl = VK_AVX2; lvl <= (int)best; lvl++) {
+                const struct vk_ops *ops = vk_ops_for((enum vk_level)lvl);
+                assert_non_null(ops);
+                memset(got, 0xff, 4096 * 4);
+                assert_int_equal(run_all(ops, &in, got, igot), k);
+                for (size_t i = 0; i < k; i++)
+                    if (memcmp(&ref[i], &got[i], 4) != 0)
+                        fail_msg("%s dim %zu out %zu: %.9g != scalar %.9g",
+                                 vk_level_name((enum vk_level)lvl), dims[di],
+                                 i, (double)got[i], (double)ref[i]);
+                assert_memory_equal(iref, igot, 2 * in.n * 4);
+                n_levels_checked++;
+            }
+            free_inputs(&in);
+        }
+    }
+    if (best > VK_SCALAR)
+        assert_true(n_levels_checked > 0);
+    mem_free(ref);
+    mem_free(got);
+}
+
+static int popc(uint64_t x)
+{
+    int c = 0;
+    for (; x; x &= x - 1)
+        c++;
+    return c;
+}
+
+/* The scalar reference computes the right quantities. */
+static void test_vector_kernels__scalar_matches_oracle(void **state)
+{
+    (void)state;
+    const struct vk_ops *ops = &vk_ops_scalar;
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        struct inputs in;
+        size_t dim = dims[di];
+        float out[37];
+        make_inputs(&in, dim);
+
+        ops->dot(out, in.q, in.rows, in.stride, in.idx, in.n, dim);
+        for (size_t t = 0; t < in.n; t++) {
+            double s = 0, mag = 0;
+            const uint8_t *r = in.rows + in.idx[t] * in.stride;
+            for (size_t i = 0; i < dim; i++) {
+                s += (double)in.q[i] * ldf(r + 4 * i);
+                mag += fabs((double)in.q[i] * ldf(r + 4 * i));
+            }
+            assert_true(fabs(s - out[t]) <= 1e-5 * mag + 1e-30);
+        }
+        ops->l2sq(out, in.q, in.rows, in.stride, NULL, in.n, dim);
+        for (size_t t = 0; t < in.n; t++) {
+            double s = 0;
+            const uint8_t *r = in.rows + t * in.stride;
+            for (size_t i = 0; i < dim; i++) {
+                double d = (double)in.q[i] - ldf(r + 4 * i);
+                s += d * d;
+            }
+            assert_true(fabs(s - out[t]) <= 1e-5 * s + 1e-30);
+        }
+        ops->sq8_l2sq(out, in.q, in.scale, in.rows, in.stride, NULL, in.n,
+                      dim);
+        for (size_t t = 0; t < in.n; t++) {
+            double s = 0;
+            const uint8_t *r = in.rows + t * in.stride;
+            for (size_t i = 0; i < dim; i++) {
+                double d = (double)in.q[i] - (double)in.scale[i] * r[i];
+                s += d * d;
+            }
+            assert_true(fabs(s - out[t]) <= 1e-5 * s + 1e-30);
+        }
+        ops->sq8_dot(out, in.q2, in.rows, in.stride, NULL, in.n, dim);
+        for (size_t t = 0; t < in.n; t++) {
+            double s = 0, mag = 0;
+            const uint8_t *r = in.rows + t * in.stride;
+            for (size_t i = 0; i < dim; i++) {
+                s += (double)in.q2[i] * r[i];
+                mag += fabs((double)in.q2[i] * r[i]);
+            }
+            assert_true(fabs(s - out[t]) <= 1e-5 * mag + 1e-30);
+        }
+        {
+            size_t code_len = 8 * ((dim + 63) / 64);
+            uint32_t d[37], pc[37];
+            const uint8_t *planes = in.mem + 5;
+            ops->bits4(d, pc, in.mem, in.n, code_len, planes);
+            for (size_t t = 0; t < in.n; t++) {
+                uint32_t ed = 0, ep = 0;
+                for (size_t b = 0; b < code_len * 8; b++) {
+                    int bit = (in.mem[t * code_len + b / 8] >> (b % 8)) & 1;
+                    ep += (uint32_t)bit;
+                    for (int j = 0; j < 4; j++)
+                        if (bit && ((planes[j * code_len + b / 8] >> (b % 8)) &
+                                    1))
+                            ed += 1u << j;
+                }
+                assert_int_equal(d[t], ed);
+                assert_int_equal(pc[t], ep);
+                (void)popc;
+            }
+        }
+        free_inputs(&in);
+    }
+}
+
+static void test_vector_kernels__force_level(void **state)
+{
+    (void)state;
+    enum vk_level before = vk_level();
+    assert_int_equal(vk_force(VK_SCALAR), VK_SCALAR);
+    assert_ptr_equal(vk_get(), &vk_ops_scalar);
+    assert_int_equal(vk_force(VK_AVX512), vk_best_level());
+    assert_null(vk_ops_for((enum vk_level)(vk_best_level() + 1)));
+    vk_force(before);
+}
+
+int main(void)
+{
+    test_seed();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vector_kernels__levels_bit_identical),
+        cmocka_unit_test(test_vector_kernels__scalar_matches_oracle),
+        cmocka_unit_test(test_vector_kernels__force_level),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
