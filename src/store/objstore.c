@@ -138,7 +138,13 @@ infino_status objstore_stat(struct objstore *s, const char *key,
 infino_status objstore_list(struct objstore *s, const char *prefix,
                             objstore_list_fn fn, void *payload)
 {
-    return s->ops->list(s, prefix ? prefix : "", fn, payload);
+    return s->ops->list(s, prefix ? prefix : "", false, fn, payload);
+}
+
+infino_status objstore_list_all(struct objstore *s, const char *prefix,
+                                objstore_list_fn fn, void *payload)
+{
+    return s->ops->list(s, prefix ? prefix : "", true, fn, payload);
 }
 
 infino_status objstore_delete(struct objstore *s, const char *key)

@@ -69,6 +69,11 @@ infino_status objstore_stat(struct objstore *s, const char *key,
 infino_status objstore_list(struct objstore *s, const char *prefix,
                             objstore_list_fn fn, void *payload);
 
+/* Like objstore_list, but also lists temporary files of unfinished or
+ * abandoned writes (so garbage collection can reap them). */
+infino_status objstore_list_all(struct objstore *s, const char *prefix,
+                                objstore_list_fn fn, void *payload);
+
 /* Deletes one object. INFINO_ERR_NOTFOUND when absent. */
 infino_status objstore_delete(struct objstore *s, const char *key);
 
@@ -86,7 +91,8 @@ struct objstore_ops {
     infino_status (*stat)(struct objstore *s, const char *key,
                           struct objstore_entry *out);
     infino_status (*list)(struct objstore *s, const char *prefix,
-                          objstore_list_fn fn, void *payload);
+                          bool include_temps, objstore_list_fn fn,
+                          void *payload);
     infino_status (*remove)(struct objstore *s, const char *key);
     infino_status (*remove_prefix)(struct objstore *s, const char *prefix);
     void (*close)(struct objstore *s);

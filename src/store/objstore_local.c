@@ -203,9 +203,10 @@ static infino_status list_impl(struct objstore *s, const char *prefix,
 }
 
 static infino_status local_list(struct objstore *s, const char *prefix,
-                                objstore_list_fn fn, void *payload)
+                                bool include_temps, objstore_list_fn fn,
+                                void *payload)
 {
-    return list_impl(s, prefix, false, fn, payload);
+    return list_impl(s, prefix, include_temps, fn, payload);
 }
 
 static infino_status local_remove(struct objstore *s, const char *key)

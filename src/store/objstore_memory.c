@@ -118,7 +118,7 @@ static infino_status publish(void *payload, const char *key, uint8_t *data,
     pthread_mutex_lock(&m->mu);
     pp = find(m, key);
     if (*pp) {
-        if (mode == STORE_NOREPLACE) {
+        if (mode & STORE_NOREPLACE) {
             st = err_set(INFINO_ERR_EXISTS, "%s: object exists", key);
             goto done;
         }
@@ -228,11 +228,13 @@ done:
 }
 
 static infino_status mem_list(struct objstore *s, const char *prefix,
-                              objstore_list_fn fn, void *payload)
+                              bool include_temps, objstore_list_fn fn,
+                              void *payload)
 {
     struct listing l;
     infino_status st = collect((struct memstore *)s, prefix, &l);
 
+    (void)include_temps; /* memory writes have no temporary objects */
     for (size_t i = 0; st == INFINO_OK && i < l.n; i++)
         st = fn(&l.items[i], payload);
     listing_free(&l);

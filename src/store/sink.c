@@ -251,13 +251,13 @@ infino_status store_sink_finish(struct store_sink *s, enum store_publish mode)
     st = flush_pending(s);
     if (st != INFINO_OK)
         goto fail;
-    if (fsync(s->fd) != 0) {
+    if (!(mode & STORE_NOSYNC) && fsync(s->fd) != 0) {
         st = err_set(INFINO_ERR_IO, "%s: fsync: %s", s->name, strerror(errno));
         goto fail;
     }
     close(s->fd);
     s->fd = -1;
-    if (mode == STORE_NOREPLACE)
+    if (mode & STORE_NOREPLACE)
         rc = rename_noreplace(s->tmp_path, s->name);
     else
         rc = rename(s->tmp_path, s->name);
@@ -266,7 +266,7 @@ infino_status store_sink_finish(struct store_sink *s, enum store_publish mode)
                      "%s: publish: %s", s->name, strerror(errno));
         goto fail;
     }
-    st = store_fsync_dir(s->name);
+    st = (mode & STORE_NOSYNC) ? INFINO_OK : store_fsync_dir(s->name);
     sink_free(s);
     return st;
 fail:

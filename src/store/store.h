@@ -64,6 +64,9 @@ enum store_publish {
     STORE_REPLACE = 0,   /* publishing replaces an existing object */
     STORE_NOREPLACE = 1, /* publishing fails with INFINO_ERR_EXISTS if the
                             name exists (create-if-absent) */
+    STORE_NOSYNC = 2,    /* OR-ed in: skip fsyncs. For objects that only
+                            matter while their writer lives (hints,
+                            leases): visible atomically, maybe not durable */
 };
 
 /* Starts writing the file `path`: bytes go to a temporary file beside it,

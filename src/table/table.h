@@ -133,7 +133,6 @@ struct tbl_optimize_report {
     uint64_t n_inputs;    /* superfiles merged away */
     uint64_t n_outputs;   /* superfiles written */
     uint64_t rows_dropped; /* tombstoned rows removed */
-    uint64_t peak_bytes;  /* largest batch memory held while merging */
 };
 
 /* Merges small or underfilled superfiles and drops deleted rows. */

@@ -83,6 +83,17 @@ infino_status tbl_change_add_tomb(struct tbl_change *c,
 infino_status tbl_change_remove(struct tbl_change *c,
                                 const uint8_t id[SNAP_SF_ID_LEN]);
 
+/* Leases protect objects written for a commit that is not published yet
+ * from gc(): "<table>/leases/<object basename>". gc lists objects before
+ * leases and leases before snapshots, and writers drop a lease only after
+ * publishing (or abandoning) their snapshot, so every object gc sees is
+ * either leased or accounted for by the snapshots it loads afterwards.
+ * Leases need no fsync: they only matter while their writer lives. */
+#define TBL_LEASE_DIR "leases/"
+#define TBL_LEASE_SECS (24 * 3600)
+infino_status tbl_lease_take(struct tbl *t, const char *object_key);
+void tbl_lease_drop(struct tbl *t, const char *object_key);
+
 /* Writes rows from `rows` into a new superfile; on success *e describes it
  * (fts_tokens owned) and the file is durable. n_rows == 0: no file was
  * written and *e is zeroed. Used by append, update and optimize. */

@@ -22,6 +22,7 @@ void tbl_discard_superfile(struct tbl *t, const uint8_t id[SNAP_SF_ID_LEN])
     snprintf(saved, sizeof saved, "%s", err_last());
     snapshot_sf_key(key, sizeof key, t->meta.dir, id);
     objstore_delete(t->store, key);
+    tbl_lease_drop(t, key);
     err_set(INFINO_OK, "%s", saved);
 }
 
@@ -70,7 +71,7 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
     struct ArrowArray **kids = NULL;
     struct objstore_entry ent;
     char key[700];
-    bool have_ids = false, published = false;
+    bool have_ids = false, published = false, leased = false;
     infino_status st;
 
     memset(e, 0, sizeof *e);
@@ -86,6 +87,8 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
         st = err_nomem();
         goto fail;
     }
+    CHECK(tbl_lease_take(t, key));
+    leased = true;
     CHECK(objstore_put_sink(t->store, key, &sink));
     CHECK(sf_builder_open(&b, sink, &t->full, &t->meta.spec, &bo));
     for (;;) {
@@ -126,6 +129,7 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
     if (sf_builder_num_rows(b) == 0) {
         sf_builder_free(b);
         store_sink_abort(sink);
+        tbl_lease_drop(t, key);
         mem_free(kids);
         memset(e, 0, sizeof *e);
         return INFINO_OK;
@@ -156,6 +160,8 @@ fail:
     store_sink_abort(sink);
     if (published)
         tbl_discard_superfile(t, e->id);
+    else if (leased)
+        tbl_lease_drop(t, key);
     mem_free(kids);
     mem_free(e->fts_tokens);
     memset(e, 0, sizeof *e);

@@ -18,6 +18,32 @@
 #include <stdio.h>
 #include <string.h>
 
+static const char *basename_of(const char *key)
+{
+    const char *slash = strrchr(key, '/');
+    return slash ? slash + 1 : key;
+}
+
+infino_status tbl_lease_take(struct tbl *t, const char *object_key)
+{
+    char key[800];
+
+    snprintf(key, sizeof key, "%s%s%s", t->meta.dir, TBL_LEASE_DIR,
+             basename_of(object_key));
+    return objstore_put(t->store, key, "", 0, STORE_REPLACE | STORE_NOSYNC);
+}
+
+void tbl_lease_drop(struct tbl *t, const char *object_key)
+{
+    char key[800], saved[1024];
+
+    snprintf(saved, sizeof saved, "%s", err_last());
+    snprintf(key, sizeof key, "%s%s%s", t->meta.dir, TBL_LEASE_DIR,
+             basename_of(object_key));
+    objstore_delete(t->store, key); /* an expired lease is gc's to reap */
+    err_set(INFINO_OK, "%s", saved);
+}
+
 void tbl_change_free(struct tbl_change *c)
 {
     for (size_t i = 0; i < c->n_added; i++)
@@ -102,6 +128,11 @@ static infino_status apply(struct snapshot *out, const struct snapshot *base,
         }
         snapshot_remove_sf(out, (size_t)j);
     }
+    for (size_t i = 0; i < c->n_added; i++) {
+        struct snap_sf e = c->added[i];
+        e.added_version = out->version;
+        CHECK(snapshot_add_sf(out, &e));
+    }
     for (size_t i = 0; i < c->n_tombs; i++) {
         long j = snapshot_find_sf(out, c->tombs[i].id);
         if (j < 0) {
@@ -113,19 +144,15 @@ static infino_status apply(struct snapshot *out, const struct snapshot *base,
         out->sf[j].tomb_id = c->tombs[i].tomb_id;
         out->sf[j].n_deleted = c->tombs[i].n_deleted;
     }
-    for (size_t i = 0; i < c->n_added; i++) {
-        struct snap_sf e = c->added[i];
-        e.added_version = out->version;
-        CHECK(snapshot_add_sf(out, &e));
-    }
     return INFINO_OK;
 fail:
     snapshot_free(out);
     return st;
 }
 
-/* Removes tombstones an unpublished attempt wrote, keeping the thread's
- * error message (the caller may be on its way out with one). */
+/* Removes tombstones an unpublished attempt wrote (and their leases),
+ * keeping the thread's error message (the caller may be on its way out
+ * with one). */
 static void drop_attempt_files(struct tbl *t, const struct tbl_change *c)
 {
     char saved[1024];
@@ -134,9 +161,25 @@ static void drop_attempt_files(struct tbl *t, const struct tbl_change *c)
         return;
     snprintf(saved, sizeof saved, "%s", err_last());
     for (size_t i = 0; i < c->n_tombs; i++)
-        if (c->tombs[i].key[0])
+        if (c->tombs[i].key[0]) {
             objstore_delete(t->store, c->tombs[i].key);
+            tbl_lease_drop(t, c->tombs[i].key);
+        }
     err_set(INFINO_OK, "%s", saved);
+}
+
+/* After publishing: the new objects are referenced; leases can go. */
+static void drop_leases(struct tbl *t, const struct tbl_change *c)
+{
+    char key[700];
+
+    for (size_t i = 0; i < c->n_tombs; i++)
+        if (c->tombs[i].key[0])
+            tbl_lease_drop(t, c->tombs[i].key);
+    for (size_t i = 0; i < c->n_added; i++) {
+        snapshot_sf_key(key, sizeof key, t->meta.dir, c->added[i].id);
+        tbl_lease_drop(t, key);
+    }
 }
 
 infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
@@ -178,6 +221,7 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
         }
         clock_backoff(attempt, 2000, 256000); /* 2 ms .. 256 ms */
     }
+    drop_leases(t, &chg);
 done:
     if (version_out)
         *version_out = next.version;

@@ -82,7 +82,12 @@ static infino_status prepare_mutation(struct tbl_change *chg,
             tomb_id = random_u64();
         while (tomb_id == 0);
         snapshot_tomb_key(key, sizeof key, t->meta.dir, f->meta->id, tomb_id);
-        st = tomb_store(t->store, key, f->meta->id, all);
+        st = tbl_lease_take(t, key);
+        if (st == INFINO_OK) {
+            st = tomb_store(t->store, key, f->meta->id, all);
+            if (st != INFINO_OK)
+                tbl_lease_drop(t, key);
+        }
         roaring_bitmap_free(all);
         if (st != INFINO_OK)
             goto fail;

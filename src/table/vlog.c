@@ -138,7 +138,8 @@ infino_status vlog_publish(struct objstore *s, const char *prefix, uint64_t v,
     snprintf(key, sizeof key, "%s%s", prefix, HINT_NAME);
     n = snprintf(num, sizeof num, "%" PRIu64, v);
     /* The hint is advisory: failing to write it loses nothing. */
-    if (objstore_put(s, key, num, (size_t)n, STORE_REPLACE) != INFINO_OK)
+    if (objstore_put(s, key, num, (size_t)n, STORE_REPLACE | STORE_NOSYNC) !=
+        INFINO_OK)
         err_clear();
     return INFINO_OK;
 }

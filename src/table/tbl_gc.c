@@ -1,0 +1,235 @@
+/*
+ * tbl_gc.c - removing what no retained snapshot needs (table.h).
+ *
+ * Order matters (see the lease comment in table_int.h): we list the
+ * table's objects, then its leases, then load the snapshots to retain.
+ * An object is kept when a retained snapshot references it, when it is a
+ * retained snapshot, when a live lease covers it, or when it is younger
+ * than the grace period. Everything else goes, including temporary files
+ * of writes that died, expired leases, and superseded snapshots.
+ * Retained snapshots: the newest, and every one created within the grace
+ * period (a reader may still be opening its files).
+ */
+#include "table_int.h"
+
+#include "vlog.h"
+
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct obj {
+    char *key;
+    uint64_t size;
+    int64_t mtime_ns;
+};
+
+struct objlist {
+    struct obj *items;
+    size_t n, cap;
+};
+
+static void objlist_free(struct objlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        mem_free(l->items[i].key);
+    mem_free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static infino_status collect(const struct objstore_entry *e, void *payload)
+{
+    struct objlist *l = payload;
+
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct obj *ni = mem_realloc(l->items, cap * sizeof *ni);
+        if (ni == NULL)
+            return err_nomem();
+        l->items = ni;
+        l->cap = cap;
+    }
+    l->items[l->n].key = mem_strdup(e->key);
+    if (l->items[l->n].key == NULL)
+        return err_nomem();
+    l->items[l->n].size = e->size;
+    l->items[l->n].mtime_ns = e->mtime_ns;
+    l->n++;
+    return INFINO_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A sorted set of keys. */
+struct keyset {
+    char **keys;
+    size_t n, cap;
+};
+
+static infino_status keyset_add(struct keyset *s, const char *key)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        char **nk = mem_realloc(s->keys, cap * sizeof *nk);
+        if (nk == NULL)
+            return err_nomem();
+        s->keys = nk;
+        s->cap = cap;
+    }
+    s->keys[s->n] = mem_strdup(key);
+    if (s->keys[s->n] == NULL)
+        return err_nomem();
+    s->n++;
+    return INFINO_OK;
+}
+
+static bool keyset_has(const struct keyset *s, const char *key)
+{
+    return s->n &&
+           bsearch(&key, s->keys, s->n, sizeof *s->keys, cmp_str) != NULL;
+}
+
+static void keyset_free(struct keyset *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        mem_free(s->keys[i]);
+    mem_free(s->keys);
+    memset(s, 0, sizeof *s);
+}
+
+/* Adds every object `snap` references to `live`. */
+static infino_status add_references(struct keyset *live, struct tbl *t,
+                                    const struct snapshot *snap)
+{
+    char key[700];
+    infino_status st = INFINO_OK;
+
+    for (size_t i = 0; st == INFINO_OK && i < snap->n_sf; i++) {
+        snapshot_sf_key(key, sizeof key, t->meta.dir, snap->sf[i].id);
+        st = keyset_add(live, key);
+        if (st == INFINO_OK && snap->sf[i].tomb_id) {
+            snapshot_tomb_key(key, sizeof key, t->meta.dir, snap->sf[i].id,
+                              snap->sf[i].tomb_id);
+            st = keyset_add(live, key);
+        }
+    }
+    return st;
+}
+
+static const char *basename_of(const char *key)
+{
+    const char *slash = strrchr(key, '/');
+    return slash ? slash + 1 : key;
+}
+
+infino_status tbl_gc(struct tbl *t, double grace_secs,
+                     struct tbl_gc_report *out)
+{
+    struct objlist objs = {0}, leases = {0};
+    struct keyset live = {0}, leased = {0};
+    char prefix[700], key[700];
+    int64_t now = clock_now_ns(), cutoff, lease_cutoff;
+    uint64_t latest;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    if (!tbl_is_durable(t))
+        return err_set(INFINO_ERR_UNSUPPORTED,
+                       "table %s: gc requires durable storage (not "
+                       "memory://)",
+                       t->meta.name);
+    if (!(grace_secs > 0)) /* negative and NaN clamp to 0 */
+        grace_secs = 0;
+    cutoff = now - (int64_t)(grace_secs * 1e9);
+    lease_cutoff = now - (int64_t)TBL_LEASE_SECS * 1000000000;
+    pthread_mutex_lock(&t->write_mu);
+
+    /* 1. every object, unfinished writes included */
+    CHECK(objstore_list_all(t->store, t->meta.dir, collect, &objs));
+    /* 2. leases */
+    snprintf(prefix, sizeof prefix, "%s%s", t->meta.dir, TBL_LEASE_DIR);
+    CHECK(objstore_list(t->store, prefix, collect, &leases));
+    for (size_t i = 0; i < leases.n; i++)
+        if (leases.items[i].mtime_ns >= lease_cutoff)
+            CHECK(keyset_add(&leased, basename_of(leases.items[i].key)));
+    qsort(leased.keys, leased.n, sizeof *leased.keys, cmp_str);
+    /* 3. snapshots to retain, and what they reference */
+    CHECK(vlog_latest(t->store, t->snap_prefix, &latest));
+    for (size_t i = 0; i < objs.n; i++) {
+        uint64_t v = vlog_parse(objs.items[i].key, t->snap_prefix);
+        struct store_blob *b = NULL;
+        struct snapshot snap;
+        const uint8_t *p;
+
+        if (v == 0 || (v != latest && objs.items[i].mtime_ns < cutoff))
+            continue;
+        CHECK(keyset_add(&live, objs.items[i].key));
+        st = vlog_get(t->store, t->snap_prefix, v, &b);
+        if (st == INFINO_ERR_NOTFOUND) { /* a concurrent gc removed it */
+            err_clear();
+            continue;
+        }
+        if (st == INFINO_OK)
+            st = store_blob_read(b, 0, (size_t)store_blob_size(b), &p);
+        if (st == INFINO_OK)
+            st = snapshot_decode(&snap, p, (size_t)store_blob_size(b),
+                                 store_blob_name(b));
+        store_blob_close(b);
+        if (st != INFINO_OK)
+            goto fail;
+        st = add_references(&live, t, &snap);
+        snapshot_free(&snap);
+        if (st != INFINO_OK)
+            goto fail;
+    }
+    if (latest > 0) {
+        vlog_key(key, sizeof key, t->snap_prefix, latest);
+        CHECK(keyset_add(&live, key));
+    }
+    snprintf(key, sizeof key, "%sLATEST", t->snap_prefix);
+    CHECK(keyset_add(&live, key));
+    qsort(live.keys, live.n, sizeof *live.keys, cmp_str);
+
+    /* 4. sweep */
+    for (size_t i = 0; i < objs.n; i++) {
+        const struct obj *o = &objs.items[i];
+        const char *base = basename_of(o->key);
+        bool is_lease = strncmp(o->key, prefix, strlen(prefix)) == 0;
+        bool is_temp = base[0] == '.' && strstr(base, ".tmp-") != NULL;
+
+        if (keyset_has(&live, o->key) ||
+            (!is_lease && keyset_has(&leased, base)) ||
+            (is_lease && o->mtime_ns >= lease_cutoff)) {
+            out->objects_skipped_live++;
+            continue;
+        }
+        /* Temporary files belong to writes that may still be running:
+         * they are only stale once no lease could still cover them. */
+        if (o->mtime_ns >= cutoff || (is_temp && o->mtime_ns >= lease_cutoff)) {
+            out->objects_skipped_too_new++;
+            continue;
+        }
+        if (objstore_delete(t->store, o->key) == INFINO_OK) {
+            out->objects_deleted++;
+            out->bytes_freed += o->size;
+        } else {
+            out->delete_errors++;
+            err_clear();
+        }
+    }
+    st = INFINO_OK;
+fail:
+    pthread_mutex_unlock(&t->write_mu);
+    objlist_free(&objs);
+    objlist_free(&leases);
+    keyset_free(&live);
+    keyset_free(&leased);
+    return err_context(st, "collecting garbage of table %s", t->meta.name);
+}

@@ -1,0 +1,334 @@
+/*
+ * tbl_optimize.c - compaction: merge small superfiles, drop deleted rows.
+ *
+ * Plan: superfiles whose live bytes are below min_fill_percent of the
+ * target size, or that carry deletions, are candidates; consecutive
+ * candidates are grouped up to the target size. Each group is merged by
+ * streaming its live rows, one decoded row group at a time, into a new
+ * superfile (rows keep their _ids), so memory is bounded by one row group
+ * plus the index builders' budget, both derived from max_memory_mb.
+ *
+ * Commit: the new snapshot drops the inputs and adds the output. If a
+ * concurrent delete tombstoned more input rows while we merged, those
+ * rows are carried over as a tombstone on the output, translated to its
+ * row numbers; if an input disappeared (another optimize won), the merge
+ * is abandoned and its output removed.
+ */
+#include "table_int.h"
+
+#include "tomb.h"
+
+#include "format/arrow/arrow_take.h"
+
+#include "util/alloc.h"
+#include "util/err.h"
+#include "util/random.h"
+
+#include <string.h>
+
+#define DEFAULT_TARGET_MB 1024
+#define DEFAULT_MIN_FILL 80
+#define DEFAULT_MEMORY_MB 1024
+
+struct input {
+    uint8_t id[SNAP_SF_ID_LEN];
+    uint64_t tomb_id;                /* at merge time */
+    const roaring_bitmap_t *deleted; /* at merge time (borrowed from view) */
+    struct sf_reader *reader;        /* borrowed from view */
+    uint64_t n_rows;
+    uint64_t out_base; /* first output row of this input's survivors */
+};
+
+struct merge {
+    struct input *in;
+    size_t n_in;
+    /* streaming state */
+    size_t cur;     /* input */
+    int rg;         /* row group within it */
+    uint64_t row0;  /* first local row of rg */
+    uint64_t out_rows;
+    struct ArrowArray batch, live;
+    uint32_t *idx;
+    size_t idx_cap;
+    const struct ar_schema *schema;
+    uint64_t dropped;
+};
+
+static void alias_release(struct ArrowArray *a)
+{
+    a->release = NULL;
+}
+
+static void merge_release_batches(struct merge *m)
+{
+    ar_array_release(&m->live);
+    ar_array_release(&m->batch);
+}
+
+/* tbl_batch_source.next: the next batch of live rows, with _id. */
+static infino_status merge_next(void *payload, struct ArrowArray *out)
+{
+    struct merge *m = payload;
+    infino_status st;
+
+    merge_release_batches(m);
+    memset(out, 0, sizeof *out);
+    while (m->cur < m->n_in) {
+        struct input *in = &m->in[m->cur];
+        struct pq_reader *r = sf_reader_parquet(in->reader);
+        int64_t len;
+        size_t n_live = 0;
+
+        if (m->rg == 0)
+            in->out_base = m->out_rows;
+        if (m->rg >= pq_reader_num_row_groups(r)) {
+            m->cur++;
+            m->rg = 0;
+            m->row0 = 0;
+            continue;
+        }
+        len = pq_reader_row_group_rows(r, m->rg);
+        if ((size_t)len > m->idx_cap) {
+            uint32_t *ni = mem_realloc(m->idx, (size_t)len * sizeof *ni);
+            if (ni == NULL)
+                return err_nomem();
+            m->idx = ni;
+            m->idx_cap = (size_t)len;
+        }
+        for (int64_t i = 0; i < len; i++) {
+            uint32_t row = (uint32_t)(m->row0 + (uint64_t)i);
+            if (in->deleted && roaring_bitmap_contains(in->deleted, row))
+                continue;
+            m->idx[n_live++] = (uint32_t)i;
+        }
+        m->dropped += (uint64_t)len - n_live;
+        m->row0 += (uint64_t)len;
+        m->rg++;
+        if (n_live == 0)
+            continue;
+        st = pq_reader_read_row_group(r, m->rg - 1, NULL, 0, &m->batch);
+        if (st != INFINO_OK)
+            return st;
+        m->out_rows += n_live;
+        /* Hand out shallow aliases: m keeps ownership until the next call
+         * (the source contract), so the alias's release does nothing. */
+        if (n_live == (size_t)len) {
+            *out = m->batch;
+            out->release = alias_release;
+            return INFINO_OK;
+        }
+        st = ar_batch_take(&m->live, m->schema, &m->batch, m->idx, n_live);
+        ar_array_release(&m->batch);
+        if (st != INFINO_OK)
+            return st;
+        *out = m->live;
+        out->release = alias_release;
+        return INFINO_OK;
+    }
+    return INFINO_OK;
+}
+
+struct commit_ctx {
+    struct merge *m;
+    const struct snap_sf *output; /* NULL when every row was deleted */
+    uint32_t n_fts;
+};
+
+/* Maps a deleted input row to its output row: survivors keep their order,
+ * so it is the input's base plus the row's rank among survivors. */
+static uint64_t out_row(const struct input *in, uint32_t row)
+{
+    uint64_t deleted_before =
+        in->deleted ? roaring_bitmap_rank(in->deleted, row) : 0;
+    return in->out_base + row - deleted_before;
+}
+
+static infino_status prepare_optimize(struct tbl_change *chg,
+                                      struct tbl_view *base, void *payload)
+{
+    struct commit_ctx *c = payload;
+    struct merge *m = c->m;
+    struct tbl *t = base->t;
+    roaring_bitmap_t *carry = NULL;
+    infino_status st = INFINO_OK;
+
+    for (size_t i = 0; i < m->n_in; i++) {
+        struct input *in = &m->in[i];
+        long j = snapshot_find_sf(&base->snap, in->id);
+        const roaring_bitmap_t *now;
+
+        if (j < 0)
+            return err_set(INFINO_ERR_CONFLICT,
+                           "table %s: a superfile being merged was removed "
+                           "by a concurrent optimize",
+                           t->meta.name);
+        CHECK(tbl_change_remove(chg, in->id));
+        now = base->vsf[j].deleted;
+        if (base->snap.sf[j].tomb_id == in->tomb_id || now == NULL)
+            continue;
+        /* Rows deleted since we merged: carry them to the output. */
+        roaring_uint32_iterator_t *it = roaring_create_iterator(now);
+        for (; it->has_value; roaring_advance_uint32_iterator(it)) {
+            uint32_t row = it->current_value;
+            if (in->deleted && roaring_bitmap_contains(in->deleted, row))
+                continue;
+            if (carry == NULL && (carry = roaring_bitmap_create()) == NULL) {
+                roaring_free_uint32_iterator(it);
+                st = err_nomem();
+                goto fail;
+            }
+            roaring_bitmap_add(carry, (uint32_t)out_row(in, row));
+        }
+        roaring_free_uint32_iterator(it);
+    }
+    if (c->output) {
+        CHECK(tbl_change_add_sf(chg, c->output, c->n_fts));
+        if (carry) {
+            char key[700];
+            uint64_t tomb_id;
+            do
+                tomb_id = random_u64();
+            while (tomb_id == 0);
+            snapshot_tomb_key(key, sizeof key, t->meta.dir, c->output->id,
+                              tomb_id);
+            CHECK(tbl_lease_take(t, key));
+            st = tomb_store(t->store, key, c->output->id, carry);
+            if (st != INFINO_OK) {
+                tbl_lease_drop(t, key);
+                goto fail;
+            }
+            CHECK(tbl_change_add_tomb(chg, c->output->id, tomb_id,
+                                      roaring_bitmap_get_cardinality(carry),
+                                      key));
+        }
+    }
+fail:
+    if (carry)
+        roaring_bitmap_free(carry);
+    return st;
+}
+
+static uint64_t live_bytes(const struct snap_sf *e)
+{
+    if (e->n_rows == 0)
+        return 0;
+    return (uint64_t)((double)e->file_size *
+                      (double)(e->n_rows - e->n_deleted) / (double)e->n_rows);
+}
+
+/* Merges view superfiles [from, to) (indexes into `v`). */
+static infino_status merge_group(struct tbl *t, struct tbl_view *v,
+                                 const size_t *members, size_t n,
+                                 struct tbl_optimize_report *rep)
+{
+    struct merge m = {0};
+    struct tbl_batch_source src;
+    struct snap_sf e = {0};
+    struct commit_ctx c;
+    infino_status st;
+
+    m.in = mem_calloc(n, sizeof *m.in);
+    if (m.in == NULL)
+        return err_nomem();
+    m.n_in = n;
+    m.schema = &t->full;
+    for (size_t i = 0; i < n; i++) {
+        const struct tbl_vsf *f = &v->vsf[members[i]];
+        memcpy(m.in[i].id, f->meta->id, SNAP_SF_ID_LEN);
+        m.in[i].tomb_id = f->meta->tomb_id;
+        m.in[i].deleted = f->deleted;
+        m.in[i].reader = f->reader;
+        m.in[i].n_rows = f->meta->n_rows;
+    }
+    src.next = merge_next;
+    src.payload = &m;
+    src.has_ids = true;
+    st = tbl_write_superfile(&e, t, &src);
+    merge_release_batches(&m);
+    if (st != INFINO_OK)
+        goto done;
+    c.m = &m;
+    c.output = e.n_rows ? &e : NULL;
+    c.n_fts = (uint32_t)t->meta.spec.n_fts;
+    st = tbl_commit(t, prepare_optimize, &c, NULL);
+    if (st != INFINO_OK) {
+        if (e.n_rows && (st == INFINO_ERR_CONFLICT || st == INFINO_ERR_INVALID))
+            tbl_discard_superfile(t, e.id);
+        if (st == INFINO_ERR_CONFLICT) {
+            st = INFINO_OK; /* someone else compacted these: fine */
+            err_clear();
+        }
+        goto done;
+    }
+    rep->n_inputs += n;
+    rep->n_outputs += e.n_rows ? 1 : 0;
+    rep->rows_dropped += m.dropped;
+done:
+    mem_free(e.fts_tokens);
+    mem_free(m.idx);
+    mem_free(m.in);
+    return st;
+}
+
+infino_status tbl_optimize(struct tbl *t, const struct tbl_optimize_opts *o,
+                           struct tbl_optimize_report *out)
+{
+    struct tbl_optimize_opts d = TBL_OPTIMIZE_OPTS_INIT;
+    struct tbl_view *v = NULL;
+    struct tbl_opts saved;
+    size_t *group = NULL, n_group = 0;
+    uint64_t target, threshold, group_bytes = 0, mem_mb;
+    uint32_t fill;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    if (o == NULL)
+        o = &d;
+    target = (o->target_superfile_mb ? o->target_superfile_mb
+                                     : DEFAULT_TARGET_MB) << 20;
+    fill = o->min_fill_percent == UINT32_MAX ? DEFAULT_MIN_FILL
+                                             : o->min_fill_percent;
+    if (fill > 100)
+        return err_set(INFINO_ERR_INVALID,
+                       "min_fill_percent must be between 0 and 100, got %u",
+                       fill);
+    threshold = target / 100 * fill;
+    mem_mb = o->max_memory_mb ? o->max_memory_mb : DEFAULT_MEMORY_MB;
+
+    pthread_mutex_lock(&t->write_mu);
+    saved = t->opts;
+    /* Half the budget for index accumulation, the rest for row groups in
+     * flight and the Parquet writer. */
+    t->opts.mem_budget = (mem_mb << 20) / 2;
+    CHECK(tbl_view_acquire(&v, t));
+    group = mem_calloc(v->snap.n_sf + 1, sizeof *group);
+    if (group == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t i = 0; i <= v->snap.n_sf; i++) {
+        const struct snap_sf *e = i < v->snap.n_sf ? &v->snap.sf[i] : NULL;
+        uint64_t lb = e ? live_bytes(e) : 0;
+        bool candidate = e && (lb < threshold || e->n_deleted > 0);
+        bool fits = e && group_bytes + lb <= target;
+
+        if (n_group > 0 && (!candidate || !fits)) {
+            /* A lone superfile is only worth rewriting to drop deletions. */
+            if (n_group > 1 || v->snap.sf[group[0]].n_deleted > 0)
+                CHECK(merge_group(t, v, group, n_group, out));
+            n_group = 0;
+            group_bytes = 0;
+        }
+        if (candidate) {
+            group[n_group++] = i;
+            group_bytes += lb;
+        }
+    }
+    st = INFINO_OK;
+fail:
+    t->opts = saved;
+    pthread_mutex_unlock(&t->write_mu);
+    tbl_view_release(v);
+    mem_free(group);
+    return err_context(st, "optimizing table %s", t->meta.name);
+}
