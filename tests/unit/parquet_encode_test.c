@@ -71,19 +71,19 @@ static void test_parquet_encode__rle_known_bytes(void **state)
 
     /* Encodings.md: eight 1-bit values 0..7 mod 2 bit-packed: header
      * (1 << 1) | 1 = 3, then 0b10101010 */
-    pq_rle_init(&e, &b, 1);
+    pq_rle_enc_init(&e, &b, 1);
     for (uint32_t i = 0; i < 8; i++)
-        assert_ok(pq_rle_put(&e, i & 1));
-    assert_ok(pq_rle_finish(&e));
+        assert_ok(pq_rle_enc_put(&e, i & 1));
+    assert_ok(pq_rle_enc_finish(&e));
     assert_int_equal(b.len, 2);
     assert_int_equal(b.data[0], 3);
     assert_int_equal(b.data[1], 0xAA);
 
     /* 100 repeats of 5 at width 3: header 200 (varint C8 01), value 05 */
     buf_reset(&b);
-    pq_rle_init(&e, &b, 3);
-    assert_ok(pq_rle_put_run(&e, 5, 100));
-    assert_ok(pq_rle_finish(&e));
+    pq_rle_enc_init(&e, &b, 3);
+    assert_ok(pq_rle_enc_put_run(&e, 5, 100));
+    assert_ok(pq_rle_enc_finish(&e));
     assert_int_equal(b.len, 3);
     assert_int_equal(b.data[0], 0xC8);
     assert_int_equal(b.data[1], 0x01);
@@ -92,10 +92,10 @@ static void test_parquet_encode__rle_known_bytes(void **state)
     /* the example of Encodings.md's bit-packing section: 0..7 at width 3
      * packs into 10001000 11000110 11111010 */
     buf_reset(&b);
-    pq_rle_init(&e, &b, 3);
+    pq_rle_enc_init(&e, &b, 3);
     for (uint32_t i = 0; i < 8; i++)
-        assert_ok(pq_rle_put(&e, i));
-    assert_ok(pq_rle_finish(&e));
+        assert_ok(pq_rle_enc_put(&e, i));
+    assert_ok(pq_rle_enc_finish(&e));
     assert_int_equal(b.len, 4);
     assert_int_equal(b.data[1], 0x88);
     assert_int_equal(b.data[2], 0xC6);
@@ -103,9 +103,9 @@ static void test_parquet_encode__rle_known_bytes(void **state)
 
     /* width 0 stores no value bytes */
     buf_reset(&b);
-    pq_rle_init(&e, &b, 0);
-    assert_ok(pq_rle_put_run(&e, 0, 1000));
-    assert_ok(pq_rle_finish(&e));
+    pq_rle_enc_init(&e, &b, 0);
+    assert_ok(pq_rle_enc_put_run(&e, 0, 1000));
+    assert_ok(pq_rle_enc_finish(&e));
     assert_int_equal(b.len, 2); /* header 2000 = D0 0F */
     buf_free(&b);
 }
@@ -123,7 +123,7 @@ static void test_parquet_encode__rle_random(void **state)
         struct buf b = {0};
         struct pq_rle_enc e;
 
-        pq_rle_init(&e, &b, bw);
+        pq_rle_enc_init(&e, &b, bw);
         while (n < target) {
             uint32_t v = (uint32_t)test_rand() & mask;
             size_t len;
@@ -132,14 +132,14 @@ static void test_parquet_encode__rle_random(void **state)
                 len = 1 + test_rand() % 300;
                 if (len > target - n)
                     len = target - n;
-                assert_ok(pq_rle_put_run(&e, v, len));
+                assert_ok(pq_rle_enc_put_run(&e, v, len));
                 for (size_t i = 0; i < len; i++)
                     in[n++] = v;
                 break;
             case 1: /* short runs value by value */
                 len = 1 + test_rand() % 12;
                 for (size_t i = 0; i < len && n < target; i++) {
-                    assert_ok(pq_rle_put(&e, v));
+                    assert_ok(pq_rle_enc_put(&e, v));
                     in[n++] = v;
                 }
                 break;
@@ -147,13 +147,13 @@ static void test_parquet_encode__rle_random(void **state)
                 len = 1 + test_rand() % 40;
                 for (size_t i = 0; i < len && n < target; i++) {
                     v = (uint32_t)test_rand() & mask & (test_rand() % 2 ? mask : 3);
-                    assert_ok(pq_rle_put(&e, v));
+                    assert_ok(pq_rle_enc_put(&e, v));
                     in[n++] = v;
                 }
                 break;
             }
         }
-        assert_ok(pq_rle_finish(&e));
+        assert_ok(pq_rle_enc_finish(&e));
         assert_int_equal(ref_rle_decode(out, n, b.data, b.len, bw), b.len);
         if (n)
             assert_memory_equal(out, in, n * 4);
@@ -171,12 +171,12 @@ static void test_parquet_encode__rle_long_runs_are_tiny(void **state)
     (void)state;
 
     /* 1M levels of a non-null fixed_size_list<_, 4> rep: 0 1 1 1 ... */
-    pq_rle_init(&e, &b, 1);
+    pq_rle_enc_init(&e, &b, 1);
     for (int i = 0; i < 1000000; i++) {
-        assert_ok(pq_rle_put(&e, 0));
-        assert_ok(pq_rle_put_run(&e, 1, 3));
+        assert_ok(pq_rle_enc_put(&e, 0));
+        assert_ok(pq_rle_enc_put_run(&e, 1, 3));
     }
-    assert_ok(pq_rle_finish(&e));
+    assert_ok(pq_rle_enc_finish(&e));
     /* runs of 3 stay bit-packed: one bit per level plus ~1% headers */
     assert_true(b.len <= 4000000 / 8 + 4000000 / 8 / 50);
     assert_int_equal(ref_rle_decode(out, 4000000, b.data, b.len, 1), b.len);
@@ -185,21 +185,21 @@ static void test_parquet_encode__rle_long_runs_are_tiny(void **state)
     buf_reset(&b);
     /* 384-wide vectors: a group of 8 literals then one repeated run, about
      * 5 bytes a row instead of 48 */
-    pq_rle_init(&e, &b, 1);
+    pq_rle_enc_init(&e, &b, 1);
     for (int i = 0; i < 10000; i++) {
-        assert_ok(pq_rle_put(&e, 0));
-        assert_ok(pq_rle_put_run(&e, 1, 383));
+        assert_ok(pq_rle_enc_put(&e, 0));
+        assert_ok(pq_rle_enc_put_run(&e, 1, 383));
     }
-    assert_ok(pq_rle_finish(&e));
+    assert_ok(pq_rle_enc_finish(&e));
     assert_true(b.len <= 10000 * 6);
     assert_int_equal(ref_rle_decode(out, 3840000, b.data, b.len, 1), b.len);
     for (int i = 0; i < 3840000; i++)
         assert_int_equal(out[i], i % 384 != 0);
     buf_reset(&b);
     /* one run of 3 billion: split into several headers, still tiny */
-    pq_rle_init(&e, &b, 2);
-    assert_ok(pq_rle_put_run(&e, 3, 3000000000ull));
-    assert_ok(pq_rle_finish(&e));
+    pq_rle_enc_init(&e, &b, 2);
+    assert_ok(pq_rle_enc_put_run(&e, 3, 3000000000ull));
+    assert_ok(pq_rle_enc_finish(&e));
     assert_true(b.len < 30);
     buf_free(&b);
     mem_free(out);
@@ -298,16 +298,16 @@ static void check_shred(const struct pq_shape *sh, const struct ArrowArray *top,
     int rbw = pq_bit_width((uint64_t)sh->max_rep);
 
     ref_shred(sh, top, row0, n, edef, erep, &n_levels, evals, &n_vals);
-    pq_rle_init(&de, &db, dbw);
-    pq_rle_init(&re, &rb, rbw);
+    pq_rle_enc_init(&de, &db, dbw);
+    pq_rle_enc_init(&re, &rb, rbw);
     /* shred in two calls to exercise appending */
     assert_ok(pq_shred_rows(&s, sh->max_def ? &de : NULL,
                             sh->max_rep ? &re : NULL, sh, top, row0, n / 2));
     assert_ok(pq_shred_rows(&s, sh->max_def ? &de : NULL,
                             sh->max_rep ? &re : NULL, sh, top, row0 + n / 2,
                             n - n / 2));
-    assert_ok(pq_rle_finish(&de));
-    assert_ok(pq_rle_finish(&re));
+    assert_ok(pq_rle_enc_finish(&de));
+    assert_ok(pq_rle_enc_finish(&re));
     assert_int_equal(s.n_levels, n_levels);
     assert_int_equal(s.n_present, n_vals);
     if (sh->max_def) {

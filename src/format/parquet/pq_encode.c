@@ -26,7 +26,7 @@ int pq_bit_width(uint64_t max)
  * as readers expect (count << 1 < 2^31). */
 #define RLE_MAX_RUN (1u << 30)
 
-void pq_rle_init(struct pq_rle_enc *e, struct buf *out, int bit_width)
+void pq_rle_enc_init(struct pq_rle_enc *e, struct buf *out, int bit_width)
 {
     e->out = out;
     e->bit_width = bit_width;
@@ -116,7 +116,7 @@ static infino_status end_run(struct pq_rle_enc *e)
     return st;
 }
 
-infino_status pq_rle_put_slow(struct pq_rle_enc *e, uint32_t v)
+infino_status pq_rle_enc_put_slow(struct pq_rle_enc *e, uint32_t v)
 {
     infino_status st = INFINO_OK;
 
@@ -127,7 +127,7 @@ infino_status pq_rle_put_slow(struct pq_rle_enc *e, uint32_t v)
     return st;
 }
 
-infino_status pq_rle_put_run(struct pq_rle_enc *e, uint32_t v, uint64_t n)
+infino_status pq_rle_enc_put_run(struct pq_rle_enc *e, uint32_t v, uint64_t n)
 {
     infino_status st = INFINO_OK;
 
@@ -144,7 +144,7 @@ infino_status pq_rle_put_run(struct pq_rle_enc *e, uint32_t v, uint64_t n)
     return st;
 }
 
-infino_status pq_rle_finish(struct pq_rle_enc *e)
+infino_status pq_rle_enc_finish(struct pq_rle_enc *e)
 {
     infino_status st = INFINO_OK;
 
@@ -320,13 +320,13 @@ static infino_status def_runs(struct pq_shred *out, struct pq_rle_enc *def,
 
     if (!nullable) {
         out->n_present += b - a;
-        return def ? pq_rle_put_run(def, (uint32_t)hi, (uint64_t)(b - a))
+        return def ? pq_rle_enc_put_run(def, (uint32_t)hi, (uint64_t)(b - a))
                    : INFINO_OK;
     }
     while (a < b) {
         bool valid;
         int64_t n = validity_run(arr, a, b, &valid);
-        st = pq_rle_put_run(def, valid ? (uint32_t)hi : (uint32_t)hi - 1,
+        st = pq_rle_enc_put_run(def, valid ? (uint32_t)hi : (uint32_t)hi - 1,
                             (uint64_t)n);
         if (st != INFINO_OK)
             return st;
@@ -372,9 +372,9 @@ infino_status pq_shred_rows(struct pq_shred *out, struct pq_rle_enc *def,
         if (!valid) {
             /* null slots: one entry each, def 0, rep 0; items skipped */
             out->n_levels += n_slots;
-            st = pq_rle_put_run(def, 0, (uint64_t)n_slots);
+            st = pq_rle_enc_put_run(def, 0, (uint64_t)n_slots);
             if (st == INFINO_OK)
-                st = pq_rle_put_run(rep, 0, (uint64_t)n_slots);
+                st = pq_rle_enc_put_run(rep, 0, (uint64_t)n_slots);
             i += n_slots;
             continue;
         }
@@ -382,15 +382,15 @@ infino_status pq_shred_rows(struct pq_shred *out, struct pq_rle_enc *def,
             slot_items(shape, top, k, &a, &b);
             if (a == b) {
                 out->n_levels++;
-                st = pq_rle_put(def, ln);
+                st = pq_rle_enc_put(def, ln);
                 if (st == INFINO_OK)
-                    st = pq_rle_put(rep, 0);
+                    st = pq_rle_enc_put(rep, 0);
                 continue;
             }
             out->n_levels += b - a;
-            st = pq_rle_put(rep, 0);
+            st = pq_rle_enc_put(rep, 0);
             if (st == INFINO_OK)
-                st = pq_rle_put_run(rep, 1, (uint64_t)(b - a - 1));
+                st = pq_rle_enc_put_run(rep, 1, (uint64_t)(b - a - 1));
             if (st == INFINO_OK)
                 st = def_runs(out, def, leaf, shape->item_nullable, a, b,
                               shape->max_def);
@@ -719,11 +719,11 @@ infino_status pq_dict_encode_indexes(struct buf *out, const uint32_t *idx,
     st = buf_put_u8(out, (uint8_t)bw);
     if (st != INFINO_OK)
         return st;
-    pq_rle_init(&e, out, bw);
+    pq_rle_enc_init(&e, out, bw);
     for (size_t i = 0; i < n; i++) {
-        st = pq_rle_put(&e, idx[i]);
+        st = pq_rle_enc_put(&e, idx[i]);
         if (st != INFINO_OK)
             return st;
     }
-    return pq_rle_finish(&e);
+    return pq_rle_enc_finish(&e);
 }

@@ -42,24 +42,24 @@ struct pq_rle_enc {
     uint32_t lit[PQ_RLE_LIT_CAP];
 };
 
-/* Starts an encoder appending to `out` (borrowed until pq_rle_finish). */
-void pq_rle_init(struct pq_rle_enc *e, struct buf *out, int bit_width);
-/* Out-of-line part of pq_rle_put(); use that instead. */
-infino_status pq_rle_put_slow(struct pq_rle_enc *e, uint32_t v);
+/* Starts an encoder appending to `out` (borrowed until pq_rle_enc_finish). */
+void pq_rle_enc_init(struct pq_rle_enc *e, struct buf *out, int bit_width);
+/* Out-of-line part of pq_rle_enc_put(); use that instead. */
+infino_status pq_rle_enc_put_slow(struct pq_rle_enc *e, uint32_t v);
 /* Appends `n` copies of `v` in O(1) when they extend the current run. */
-infino_status pq_rle_put_run(struct pq_rle_enc *e, uint32_t v, uint64_t n);
+infino_status pq_rle_enc_put_run(struct pq_rle_enc *e, uint32_t v, uint64_t n);
 /* Writes everything still held back. The encoder can be reused after
- * pq_rle_init() again. */
-infino_status pq_rle_finish(struct pq_rle_enc *e);
+ * pq_rle_enc_init() again. */
+infino_status pq_rle_enc_finish(struct pq_rle_enc *e);
 
 /* Appends one value (< 2^bit_width). */
-static inline infino_status pq_rle_put(struct pq_rle_enc *e, uint32_t v)
+static inline infino_status pq_rle_enc_put(struct pq_rle_enc *e, uint32_t v)
 {
     if (v == e->cur && e->rep != 0) {
         e->rep++;
         return INFINO_OK;
     }
-    return pq_rle_put_slow(e, v);
+    return pq_rle_enc_put_slow(e, v);
 }
 
 /* ---- shredding: Arrow -> levels and leaf ranges -------------------------
@@ -212,5 +212,72 @@ void pq_dict_free(struct pq_dict *d);
  * bit width, then the hybrid runs (Encodings.md "Dictionary Encoding"). */
 infino_status pq_dict_encode_indexes(struct buf *out, const uint32_t *idx,
                                      size_t n, size_t dict_size);
+
+/* ---- statistics (pq_stats_write.c) --------------------------------------
+ * min/max/null_count of one page or column chunk, compared in the order
+ * parquet.thrift's ColumnOrder TypeDefinedOrder gives the column's logical
+ * type: signed or unsigned integers, floats ignoring NaN (a zero min is
+ * written -0.0 and a zero max +0.0), byte arrays unsigned lexicographic,
+ * decimals as signed big-endian integers. */
+
+enum pq_stat_order {
+    PQ_SO_BOOL,
+    PQ_SO_INT32,  /* int8/16/32, date32 */
+    PQ_SO_UINT32, /* uint8/16/32: INT32 compared unsigned */
+    PQ_SO_INT64,  /* int64, timestamps */
+    PQ_SO_UINT64,
+    PQ_SO_FLOAT,
+    PQ_SO_DOUBLE,
+    PQ_SO_BYTES, /* binary */
+    PQ_SO_UTF8,  /* strings: truncation keeps valid UTF-8 */
+    PQ_SO_DECIMAL,
+};
+
+/* Byte-array min/max longer than this are truncated (and marked
+ * inexact): the min to a prefix, the max to a prefix whose last
+ * character is incremented, so both still bound every value. */
+#define PQ_STATS_MAX_BYTES 64
+
+union pq_stat_val {
+    int64_t i;
+    uint64_t u;
+    double d;
+    uint8_t dec[16]; /* little-endian two's complement */
+};
+
+struct pq_stats_acc {
+    enum pq_stat_order order;
+    enum ar_type type; /* of the Arrow leaf: gives the value width */
+    int flba_len;   /* PQ_SO_DECIMAL: stored width */
+    int64_t scale;  /* values are multiplied by this on export (1 or 1000) */
+    bool has;       /* min/max hold at least one non-null, non-NaN value */
+    int64_t null_count;
+    union pq_stat_val min, max;
+    struct buf bmin, bmax; /* owned: byte-array min/max */
+};
+
+/* Picks the order for Arrow leaf type `value` (decimal width `flba_len`,
+ * timestamp[s] values exported times 1000). */
+void pq_stats_init(struct pq_stats_acc *s, const struct ar_field *value,
+                   int flba_len);
+/* Folds the valid entries of `leaf` within the ranges into min/max, and
+ * adds `n_nulls` to the null count. */
+infino_status pq_stats_update(struct pq_stats_acc *s,
+                              const struct ArrowArray *leaf,
+                              const struct pq_range *ranges, size_t n_ranges,
+                              int64_t n_nulls);
+/* Folds `src` into `dst` (same order). */
+infino_status pq_stats_merge(struct pq_stats_acc *dst,
+                             const struct pq_stats_acc *src);
+/* Forgets the values, keeping memory and order. */
+void pq_stats_reset(struct pq_stats_acc *s);
+void pq_stats_free(struct pq_stats_acc *s);
+
+struct pq_stats;
+struct arena;
+/* Fills the Thrift statistics (min_value/max_value in PLAIN form,
+ * null_count, exactness flags); their bytes are allocated in `a`. */
+infino_status pq_stats_export(struct pq_stats *out,
+                              const struct pq_stats_acc *s, struct arena *a);
 
 #endif
