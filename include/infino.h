@@ -134,6 +134,194 @@ INFINO_API const char *infino_last_error(void);
 /* Static text naming a status ("corrupt data", ...). Never NULL. */
 INFINO_API const char *infino_status_str(infino_status st);
 
+/* ---- Parquet files -----------------------------------------------------
+ * Plain Parquet files from Arrow streams and back, outside any database:
+ * for tests, the command-line tool and conversions. Files written here
+ * carry the Arrow schema ("ARROW:schema"), so Arrow readers restore
+ * large_utf8, fixed_size_list, time zones and unsigned types exactly. */
+
+typedef struct infino_parquet_opts {
+    uint32_t version;          /* set by INFINO_PARQUET_OPTS_INIT (1) */
+    int codec;                 /* Parquet CompressionCodec: 0 none, 1 SNAPPY,
+                                  2 GZIP, 6 ZSTD (default) */
+    int zstd_level;            /* ZSTD level, default 1 (GZIP: 1-9) */
+    uint64_t row_group_bytes;  /* close a row group at about this many
+                                  encoded bytes (default 128 MiB) */
+    int64_t row_group_rows;    /* ... or at this many rows (default 2^20) */
+    uint32_t page_bytes;       /* target data page size (default 1 MiB) */
+    int data_page_version;     /* 1 (default) or 2 */
+    int dictionary;            /* 1: dictionary-encode strings and binary,
+                                  falling back to PLAIN per column chunk
+                                  past dictionary_bytes (default 1) */
+    uint32_t dictionary_bytes; /* default 1 MiB */
+    int statistics;            /* 1: write min/max/null_count (default) */
+} infino_parquet_opts;
+#define INFINO_PARQUET_OPTS_INIT                                               \
+    { 1, 6, 1, 128u << 20, 1 << 20, 1u << 20, 1, 1, 1u << 20, 1 }
+
+/* Writes every batch of `stream` to a new Parquet file at `path`. Takes
+ * `stream`: it is released before returning, also on failure. Each batch
+ * is validated against the stream's schema first; a bad batch is
+ * INFINO_ERR_INVALID naming the column. The file appears atomically under
+ * `path` (replacing an existing file) only when everything succeeded.
+ * `opts` may be NULL for the defaults. */
+INFINO_API infino_status infino_parquet_write(const char *path,
+                                              struct ArrowArrayStream *stream,
+                                              const infino_parquet_opts *opts);
+
+/* Opens the Parquet file at `path` as a stream of batches, one per row
+ * group. `columns` names the columns to read, in that order (NULL with
+ * n_columns == 0: all); an unknown name is INFINO_ERR_INVALID naming it.
+ * On success *out is owned by the caller, who calls out->release; the
+ * file stays open until then. On failure *out is left released-marked
+ * (out->release == NULL). */
+INFINO_API infino_status infino_parquet_read(struct ArrowArrayStream *out,
+                                             const char *path,
+                                             const char *const *columns,
+                                             size_t n_columns);
+
+/* ---- Databases ----------------------------------------------------------
+ * A database is a folder (a path or file:// URI) or memory:// (per call of
+ * infino_connect, gone when closed). It holds named tables. */
+
+typedef struct infino_db infino_db;       /* opaque: one open database */
+typedef struct infino_table infino_table; /* opaque: closed before its db */
+typedef struct infino_index_spec infino_index_spec; /* opaque builder */
+
+typedef struct infino_connect_opts {
+    uint32_t version;            /* set by INFINO_CONNECT_OPTS_INIT */
+    const char *tmp_dir;         /* index build spills; NULL: $TMPDIR */
+    uint64_t build_memory_bytes; /* per append, before spilling; 0: 256 MiB */
+} infino_connect_opts;
+#define INFINO_CONNECT_OPTS_INIT { 1, NULL, 0 }
+
+/* Opens (creating if needed) the database at `uri`: a path, file://PATH,
+ * or memory:// (also memory: and memory). Any other scheme is
+ * INFINO_ERR_INVALID naming the URI. On success *out is owned
+ * (infino_db_close). `opts` may be NULL. */
+INFINO_API infino_status infino_connect(infino_db **out, const char *uri,
+                                        const infino_connect_opts *opts);
+/* NULL is a no-op. Close every table of the db first. */
+INFINO_API void infino_db_close(infino_db *db);
+/* 0 for memory:// databases. */
+INFINO_API int infino_db_is_durable(const infino_db *db);
+
+/* 1 when `name` is a valid table name: 1-255 of [A-Za-z0-9_-], not
+ * starting with '_'. */
+INFINO_API int infino_table_name_valid(const char *name);
+
+/* Index specs: which columns are full-text and vector indexed. */
+INFINO_API infino_status infino_index_spec_new(infino_index_spec **out);
+INFINO_API void infino_index_spec_free(infino_index_spec *s);
+/* Adds a full-text column (utf8 or large_utf8; checked at create). */
+INFINO_API infino_status infino_index_spec_fts(infino_index_spec *s,
+                                               const char *column);
+/* Adds a vector column: fixed_size_list<float32, dim>, `n_centroids` IVF
+ * lists, `metric` one of cosine, l2sq (l2), negdot (dot), any case. */
+INFINO_API infino_status infino_index_spec_vector(infino_index_spec *s,
+                                                  const char *column,
+                                                  uint32_t dim,
+                                                  uint32_t n_centroids,
+                                                  const char *metric);
+
+/* Creates table `name` with `schema` (borrowed: a struct schema whose
+ * fields are the columns; a column named "_id" is refused) and `spec`
+ * (borrowed; NULL = no indexes). INFINO_ERR_EXISTS when the name is
+ * taken. On success *out is an open handle (owned: infino_table_close). */
+INFINO_API infino_status infino_create_table(infino_table **out,
+                                             infino_db *db, const char *name,
+                                             const struct ArrowSchema *schema,
+                                             const infino_index_spec *spec);
+/* INFINO_ERR_NOTFOUND when there is no such table. */
+INFINO_API infino_status infino_open_table(infino_table **out, infino_db *db,
+                                           const char *name);
+/* Removes the table from the catalog; with `purge`, also deletes its
+ * storage. INFINO_ERR_NOTFOUND when absent. */
+INFINO_API infino_status infino_drop_table(infino_db *db, const char *name,
+                                           int purge);
+/* Sorted table names. *names_out is owned: infino_free_names(). */
+INFINO_API infino_status infino_list_tables(infino_db *db, char ***names_out,
+                                            size_t *n_out);
+INFINO_API void infino_free_names(char **names, size_t n);
+
+/* ---- Tables ---------------------------------------------------------- */
+
+INFINO_API void infino_table_close(infino_table *t); /* NULL is a no-op */
+/* Borrowed, valid until infino_table_close. */
+INFINO_API const char *infino_table_name(const infino_table *t);
+/* The user's schema (without _id). *out is owned (call out->release). */
+INFINO_API infino_status infino_table_schema(const infino_table *t,
+                                             struct ArrowSchema *out);
+/* Live rows of the current snapshot. */
+INFINO_API infino_status infino_table_count_rows(infino_table *t,
+                                                 uint64_t *out);
+
+/* Appends every batch of `rows` as one atomic commit, durable on return.
+ * Takes `rows` (released before returning). Columns are matched to the
+ * schema by name; utf8/large_utf8, list/fixed_size_list and integer
+ * widths are converted where lossless. Any invalid value fails the whole
+ * append with INFINO_ERR_INVALID naming the column and row. Empty input
+ * commits nothing. *n_rows_out may be NULL. */
+INFINO_API infino_status infino_table_append(infino_table *t,
+                                             struct ArrowArrayStream *rows,
+                                             uint64_t *n_rows_out);
+
+typedef struct infino_mutation_stats {
+    uint64_t matched;      /* rows the predicate selected */
+    uint64_t n_tombstoned; /* rows this call removed */
+    uint64_t n_not_found;  /* selected rows that were already gone */
+} infino_mutation_stats;
+
+/* Deletes the rows for which the SQL boolean expression `predicate` is
+ * true (e.g. "doc_id = '1'"). Anything but one expression over the
+ * table's columns is INFINO_ERR_INVALID. Durable storage only
+ * (INFINO_ERR_UNSUPPORTED on memory://). */
+INFINO_API infino_status infino_table_delete(infino_table *t,
+                                             const char *predicate,
+                                             infino_mutation_stats *out);
+/* Replaces the rows `predicate` selects by `rows` (taken), 1:1 and
+ * atomically; INFINO_ERR_CARDINALITY, changing nothing, when the counts
+ * differ. Replacement rows get new _ids. Durable storage only. */
+INFINO_API infino_status infino_table_update(infino_table *t,
+                                             const char *predicate,
+                                             struct ArrowArrayStream *rows,
+                                             infino_mutation_stats *out);
+
+typedef struct infino_optimize_opts {
+    uint32_t version;             /* set by INFINO_OPTIMIZE_OPTS_INIT */
+    uint64_t max_memory_mb;       /* 0: default (1024) */
+    int32_t min_fill_percent;     /* 0..100; -1: default (80) */
+    uint64_t target_superfile_mb; /* 0: default (1024) */
+} infino_optimize_opts;
+#define INFINO_OPTIMIZE_OPTS_INIT { 1, 0, -1, 0 }
+
+/* Merges small or underfilled superfiles and drops deleted rows, in one
+ * atomic commit per merged group. `opts` may be NULL. */
+INFINO_API infino_status infino_table_optimize(infino_table *t,
+                                               const infino_optimize_opts *o);
+
+typedef struct infino_gc_report {
+    uint64_t bytes_freed;
+    uint64_t objects_deleted;
+    uint64_t objects_skipped_live;
+    uint64_t objects_skipped_too_new;
+    uint64_t delete_errors;
+} infino_gc_report;
+
+/* Deletes files no retained snapshot needs and older than `grace_secs`
+ * (negative = 0). Durable storage only. */
+INFINO_API infino_status infino_table_gc(infino_table *t, double grace_secs,
+                                         infino_gc_report *out);
+
+/* Streams the live rows of the current snapshot: `columns` (NULL/0 = all,
+ * "_id" first) and, when `predicate` is not NULL, only rows for which it
+ * is true. *out is owned (call out->release). */
+INFINO_API infino_status infino_table_scan(infino_table *t,
+                                           const char *const *columns,
+                                           size_t n_columns,
+                                           const char *predicate,
+                                           struct ArrowArrayStream *out);
+
 #ifdef __cplusplus
 }
 #endif

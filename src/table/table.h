@@ -83,6 +83,19 @@ typedef infino_status (*tbl_scan_fn)(size_t sf_index,
                                      const uint32_t *rows, void *payload);
 infino_status tbl_view_scan(struct tbl_view *v, const char *const *columns,
                             size_t n_columns, tbl_scan_fn fn, void *payload);
+/* Pull-style scans: the cursor holds a reference to the view. */
+struct tbl_scan;
+infino_status tbl_scan_open(struct tbl_scan **out, struct tbl_view *v,
+                            const char *const *columns, size_t n_columns);
+/* *out (owned) is the next batch of live rows, or release == NULL at the
+ * end. *sf_out and *rows_out (each may be NULL) tell where its rows come
+ * from; rows are borrowed until the next call. */
+infino_status tbl_scan_next(struct tbl_scan *s, struct ArrowArray *out,
+                            size_t *sf_out, const uint32_t **rows_out);
+/* Borrowed schema of the scan's batches. */
+const struct ar_schema *tbl_scan_projection(const struct tbl_scan *s);
+void tbl_scan_free(struct tbl_scan *s); /* NULL is a no-op */
+
 /* The schema of the batches tbl_view_scan passes for `columns` (owned). */
 infino_status tbl_scan_schema(struct ar_schema *out, const struct tbl *t,
                               const char *const *columns, size_t n_columns);

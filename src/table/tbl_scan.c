@@ -1,9 +1,10 @@
 /*
  * tbl_scan.c - reading the live rows of a view (table.h).
  *
- * Row groups are decoded with projection; when a row group contains
- * deleted rows, the survivors are gathered into a compact batch, so
- * callbacks never see a deleted row.
+ * A scan cursor walks superfiles and their row groups in snapshot order,
+ * decoding only the projected columns. When a row group contains deleted
+ * rows, the survivors are gathered into a compact batch, so consumers
+ * never see a deleted row.
  */
 #include "table_int.h"
 
@@ -13,6 +14,18 @@
 #include "util/err.h"
 
 #include <string.h>
+
+struct tbl_scan {
+    struct tbl_view *v; /* one reference held */
+    struct ar_schema proj;
+    int *fields;
+    size_t n_fields;
+    size_t sf; /* current superfile */
+    int rg;    /* next row group in it */
+    uint64_t row0;
+    uint32_t *rows, *idx;
+    size_t rows_cap;
+};
 
 static infino_status resolve(int **fields_out, const struct tbl *t,
                              const char *const *columns, size_t n)
@@ -66,78 +79,132 @@ infino_status tbl_scan_schema(struct ar_schema *out, const struct tbl *t,
     return st;
 }
 
+infino_status tbl_scan_open(struct tbl_scan **out, struct tbl_view *v,
+                            const char *const *columns, size_t n_columns)
+{
+    struct tbl_scan *s = mem_calloc(1, sizeof *s);
+    infino_status st;
+
+    *out = NULL;
+    if (s == NULL)
+        return err_nomem();
+    s->v = v;
+    atomic_fetch_add(&v->refs, 1);
+    s->n_fields = n_columns ? n_columns : v->t->full.n_fields;
+    CHECK(resolve(&s->fields, v->t, columns, n_columns));
+    CHECK(tbl_scan_schema(&s->proj, v->t, columns, n_columns));
+    *out = s;
+    return INFINO_OK;
+fail:
+    tbl_scan_free(s);
+    return st;
+}
+
+const struct ar_schema *tbl_scan_projection(const struct tbl_scan *s)
+{
+    return &s->proj;
+}
+
+void tbl_scan_free(struct tbl_scan *s)
+{
+    if (s == NULL)
+        return;
+    tbl_view_release(s->v);
+    ar_schema_free(&s->proj);
+    mem_free(s->fields);
+    mem_free(s->rows);
+    mem_free(s->idx);
+    mem_free(s);
+}
+
+infino_status tbl_scan_next(struct tbl_scan *s, struct ArrowArray *out,
+                            size_t *sf_out, const uint32_t **rows_out)
+{
+    struct tbl_view *v = s->v;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    while (s->sf < v->snap.n_sf) {
+        const struct tbl_vsf *f = &v->vsf[s->sf];
+        struct pq_reader *r = sf_reader_parquet(f->reader);
+        struct ArrowArray batch = {0};
+        size_t n_live = 0;
+        int64_t len;
+        int rg = s->rg;
+
+        if (rg >= pq_reader_num_row_groups(r) ||
+            f->meta->n_deleted == f->meta->n_rows) {
+            s->sf++;
+            s->rg = 0;
+            s->row0 = 0;
+            continue;
+        }
+        len = pq_reader_row_group_rows(r, rg);
+        s->rg++;
+        if (len <= 0)
+            continue;
+        if ((size_t)len > s->rows_cap) {
+            uint32_t *nr = mem_realloc(s->rows, (size_t)len * sizeof *nr);
+            if (nr == NULL)
+                return err_nomem();
+            s->rows = nr;
+            uint32_t *ni = mem_realloc(s->idx, (size_t)len * sizeof *ni);
+            if (ni == NULL)
+                return err_nomem();
+            s->idx = ni;
+            s->rows_cap = (size_t)len;
+        }
+        for (int64_t i = 0; i < len; i++) {
+            uint32_t row = (uint32_t)(s->row0 + (uint64_t)i);
+            if (f->deleted && roaring_bitmap_contains(f->deleted, row))
+                continue;
+            s->rows[n_live] = row;
+            s->idx[n_live++] = (uint32_t)i;
+        }
+        s->row0 += (uint64_t)len;
+        if (n_live == 0)
+            continue;
+        st = pq_reader_read_row_group(r, rg, s->fields, s->n_fields, &batch);
+        if (st != INFINO_OK)
+            return st;
+        if (n_live < (size_t)len) {
+            st = ar_batch_take(out, &s->proj, &batch, s->idx, n_live);
+            ar_array_release(&batch);
+            if (st != INFINO_OK)
+                return st;
+        } else {
+            *out = batch;
+        }
+        if (sf_out)
+            *sf_out = s->sf;
+        if (rows_out)
+            *rows_out = s->rows;
+        return INFINO_OK;
+    }
+    return INFINO_OK; /* end: out->release == NULL */
+}
+
 infino_status tbl_view_scan(struct tbl_view *v, const char *const *columns,
                             size_t n_columns, tbl_scan_fn fn, void *payload)
 {
-    struct tbl *t = v->t;
-    struct ar_schema proj = {0};
-    int *fields = NULL;
-    uint32_t *rows = NULL, *idx = NULL;
-    size_t rows_cap = 0;
-    size_t n = n_columns ? n_columns : t->full.n_fields;
+    struct tbl_scan *s = NULL;
     infino_status st;
 
-    CHECK(resolve(&fields, t, columns, n_columns));
-    CHECK(tbl_scan_schema(&proj, t, columns, n_columns));
-    for (size_t s = 0; s < v->snap.n_sf; s++) {
-        const struct tbl_vsf *f = &v->vsf[s];
-        struct pq_reader *r = sf_reader_parquet(f->reader);
-        int n_rg = pq_reader_num_row_groups(r);
-        uint64_t start = 0;
+    CHECK(tbl_scan_open(&s, v, columns, n_columns));
+    for (;;) {
+        struct ArrowArray batch;
+        size_t sf;
+        const uint32_t *rows;
 
-        if (f->meta->n_deleted == f->meta->n_rows)
-            continue;
-        for (int rg = 0; rg < n_rg; rg++) {
-            int64_t len = pq_reader_row_group_rows(r, rg);
-            struct ArrowArray batch = {0}, live = {0};
-            size_t n_live = 0;
-
-            if (len <= 0)
-                continue;
-            if ((size_t)len > rows_cap) {
-                uint32_t *nr = mem_realloc(rows, (size_t)len * sizeof *nr);
-                uint32_t *ni = mem_realloc(idx, (size_t)len * sizeof *ni);
-                if (nr)
-                    rows = nr;
-                if (ni)
-                    idx = ni;
-                if (nr == NULL || ni == NULL) {
-                    st = err_nomem();
-                    goto fail;
-                }
-                rows_cap = (size_t)len;
-            }
-            for (int64_t i = 0; i < len; i++) {
-                uint32_t row = (uint32_t)(start + (uint64_t)i);
-                if (f->deleted && roaring_bitmap_contains(f->deleted, row))
-                    continue;
-                rows[n_live] = row;
-                idx[n_live++] = (uint32_t)i;
-            }
-            start += (uint64_t)len;
-            if (n_live == 0)
-                continue;
-            CHECK(pq_reader_read_row_group(r, rg, fields, n, &batch));
-            if (n_live < (size_t)len) {
-                st = ar_batch_take(&live, &proj, &batch, idx, n_live);
-                ar_array_release(&batch);
-                if (st != INFINO_OK)
-                    goto fail;
-                st = fn(s, &live, rows, payload);
-                ar_array_release(&live);
-            } else {
-                st = fn(s, &batch, rows, payload);
-                ar_array_release(&batch);
-            }
-            if (st != INFINO_OK)
-                goto fail;
-        }
+        CHECK(tbl_scan_next(s, &batch, &sf, &rows));
+        if (batch.release == NULL)
+            break;
+        st = fn(sf, &batch, rows, payload);
+        ar_array_release(&batch);
+        if (st != INFINO_OK)
+            goto fail;
     }
-    st = INFINO_OK;
 fail:
-    ar_schema_free(&proj);
-    mem_free(fields);
-    mem_free(rows);
-    mem_free(idx);
+    tbl_scan_free(s);
     return st;
 }

@@ -1,0 +1,523 @@
+/*
+ * db.c - databases, tables and their operations (infino.h).
+ *
+ * Thin: argument checks, handle <-> internal mapping, Arrow C interface
+ * import/export. Every operation is implemented by the table and sql
+ * layers.
+ */
+#include "infino.h"
+
+#include "sql/sql.h"
+#include "table/catalog.h"
+#include "table/table.h"
+
+#include "format/arrow/arrow_take.h"
+#include "util/alloc.h"
+#include "util/err.h"
+
+#include <string.h>
+
+struct infino_db {
+    struct objstore *store;
+    struct tbl_opts topts;
+    char *tmp_dir;
+};
+
+struct infino_table {
+    infino_db *db;
+    struct tbl *t;
+};
+
+struct infino_index_spec {
+    struct sf_index_spec spec;
+};
+
+#define ARG(cond, what)                                                        \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            return err_set(INFINO_ERR_INVALID, "%s: %s", __func__, what);      \
+    } while (0)
+
+INFINO_API infino_status infino_connect(infino_db **out, const char *uri,
+                                        const infino_connect_opts *opts)
+{
+    infino_db *db;
+    infino_status st;
+
+    ARG(out != NULL, "out is NULL");
+    *out = NULL;
+    ARG(uri != NULL, "uri is NULL");
+    db = mem_calloc(1, sizeof *db);
+    if (db == NULL)
+        return err_nomem();
+    if (opts && opts->tmp_dir) {
+        db->tmp_dir = mem_strdup(opts->tmp_dir);
+        if (db->tmp_dir == NULL) {
+            mem_free(db);
+            return err_nomem();
+        }
+    }
+    db->topts.tmp_dir = db->tmp_dir;
+    db->topts.mem_budget = opts ? opts->build_memory_bytes : 0;
+    st = objstore_open(&db->store, uri);
+    if (st != INFINO_OK) {
+        mem_free(db->tmp_dir);
+        mem_free(db);
+        return st;
+    }
+    *out = db;
+    return INFINO_OK;
+}
+
+INFINO_API void infino_db_close(infino_db *db)
+{
+    if (db == NULL)
+        return;
+    objstore_close(db->store);
+    mem_free(db->tmp_dir);
+    mem_free(db);
+}
+
+INFINO_API int infino_db_is_durable(const infino_db *db)
+{
+    return db && objstore_is_durable(db->store);
+}
+
+INFINO_API int infino_table_name_valid(const char *name)
+{
+    return catalog_name_valid(name);
+}
+
+/* ---- index specs ------------------------------------------------------ */
+
+INFINO_API infino_status infino_index_spec_new(infino_index_spec **out)
+{
+    ARG(out != NULL, "out is NULL");
+    *out = mem_calloc(1, sizeof **out);
+    return *out ? INFINO_OK : err_nomem();
+}
+
+INFINO_API void infino_index_spec_free(infino_index_spec *s)
+{
+    if (s == NULL)
+        return;
+    sf_spec_free(&s->spec);
+    mem_free(s);
+}
+
+INFINO_API infino_status infino_index_spec_fts(infino_index_spec *s,
+                                               const char *column)
+{
+    ARG(s != NULL && column != NULL, "NULL argument");
+    return sf_spec_add_fts(&s->spec, column);
+}
+
+INFINO_API infino_status infino_index_spec_vector(infino_index_spec *s,
+                                                  const char *column,
+                                                  uint32_t dim,
+                                                  uint32_t n_centroids,
+                                                  const char *metric)
+{
+    enum sf_metric m;
+    infino_status st;
+
+    ARG(s != NULL && column != NULL && metric != NULL, "NULL argument");
+    st = sf_metric_parse(&m, metric);
+    if (st != INFINO_OK)
+        return st;
+    return sf_spec_add_vector(&s->spec, column, dim, n_centroids, m);
+}
+
+/* ---- catalog ---------------------------------------------------------- */
+
+static infino_status wrap_table(infino_table **out, infino_db *db,
+                                const struct cat_entry *e)
+{
+    infino_table *h = mem_calloc(1, sizeof *h);
+    infino_status st;
+
+    if (h == NULL)
+        return err_nomem();
+    h->db = db;
+    st = tbl_open(&h->t, db->store, e, &db->topts);
+    if (st != INFINO_OK) {
+        mem_free(h);
+        return st;
+    }
+    *out = h;
+    return INFINO_OK;
+}
+
+INFINO_API infino_status infino_create_table(infino_table **out,
+                                             infino_db *db, const char *name,
+                                             const struct ArrowSchema *schema,
+                                             const infino_index_spec *spec)
+{
+    struct ar_schema s = {0};
+    struct sf_index_spec none = {0};
+    struct cat_entry e = {0};
+    infino_status st;
+
+    ARG(out != NULL, "out is NULL");
+    *out = NULL;
+    ARG(db != NULL && name != NULL && schema != NULL, "NULL argument");
+    CHECK(catalog_check_name(name));
+    CHECK(ar_schema_import(&s, schema));
+    if (ar_schema_find(&s, "_id") >= 0) {
+        st = err_set(INFINO_ERR_INVALID,
+                     "column '_id' is reserved: the engine assigns it");
+        goto fail;
+    }
+    if (s.n_fields == 0) {
+        st = err_set(INFINO_ERR_INVALID, "a table needs at least one column");
+        goto fail;
+    }
+    for (size_t i = 0; i < s.n_fields; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s.fields[i].name, s.fields[j].name) == 0) {
+                st = err_set(INFINO_ERR_INVALID, "column '%s' appears twice",
+                             s.fields[i].name);
+                goto fail;
+            }
+    CHECK(catalog_create(&e, db->store, name, &s, spec ? &spec->spec : &none));
+    CHECK(wrap_table(out, db, &e));
+fail:
+    ar_schema_free(&s);
+    cat_entry_free(&e);
+    return st;
+}
+
+INFINO_API infino_status infino_open_table(infino_table **out, infino_db *db,
+                                           const char *name)
+{
+    struct catalog c = {0};
+    const struct cat_entry *e;
+    infino_status st;
+
+    ARG(out != NULL, "out is NULL");
+    *out = NULL;
+    ARG(db != NULL && name != NULL, "NULL argument");
+    CHECK(catalog_check_name(name));
+    CHECK(catalog_load(&c, db->store));
+    e = catalog_find(&c, name);
+    if (e == NULL) {
+        st = err_set(INFINO_ERR_NOTFOUND, "table '%s' not found", name);
+        goto fail;
+    }
+    CHECK(wrap_table(out, db, e));
+fail:
+    catalog_free(&c);
+    return st;
+}
+
+INFINO_API infino_status infino_drop_table(infino_db *db, const char *name,
+                                           int purge)
+{
+    char *dir = NULL;
+    infino_status st;
+
+    ARG(db != NULL && name != NULL, "NULL argument");
+    CHECK(catalog_check_name(name));
+    CHECK(catalog_drop(&dir, db->store, name));
+    /* The name is gone first, so a crash mid-purge only leaves orphans. */
+    if (purge)
+        st = objstore_delete_prefix(db->store, dir);
+fail:
+    mem_free(dir);
+    return err_context(st, "dropping table %s", name ? name : "?");
+}
+
+INFINO_API infino_status infino_list_tables(infino_db *db, char ***names_out,
+                                            size_t *n_out)
+{
+    struct catalog c = {0};
+    char **names = NULL;
+    infino_status st;
+
+    ARG(names_out != NULL && n_out != NULL && db != NULL, "NULL argument");
+    *names_out = NULL;
+    *n_out = 0;
+    CHECK(catalog_load(&c, db->store));
+    names = mem_calloc(c.n + 1, sizeof *names);
+    if (names == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t i = 0; i < c.n; i++) {
+        names[i] = mem_strdup(c.entries[i].name);
+        if (names[i] == NULL) {
+            infino_free_names(names, i);
+            st = err_nomem();
+            goto fail;
+        }
+    }
+    *names_out = names;
+    *n_out = c.n;
+fail:
+    catalog_free(&c);
+    return st;
+}
+
+INFINO_API void infino_free_names(char **names, size_t n)
+{
+    if (names == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        mem_free(names[i]);
+    mem_free(names);
+}
+
+/* ---- tables ----------------------------------------------------------- */
+
+INFINO_API void infino_table_close(infino_table *t)
+{
+    if (t == NULL)
+        return;
+    tbl_close(t->t);
+    mem_free(t);
+}
+
+INFINO_API const char *infino_table_name(const infino_table *t)
+{
+    return tbl_name(t->t);
+}
+
+INFINO_API infino_status infino_table_schema(const infino_table *t,
+                                             struct ArrowSchema *out)
+{
+    ARG(t != NULL && out != NULL, "NULL argument");
+    return ar_schema_export(out, tbl_user_schema(t->t));
+}
+
+INFINO_API infino_status infino_table_count_rows(infino_table *t,
+                                                 uint64_t *out)
+{
+    struct tbl_view *v;
+    infino_status st;
+
+    ARG(t != NULL && out != NULL, "NULL argument");
+    st = tbl_view_acquire(&v, t->t);
+    if (st != INFINO_OK)
+        return st;
+    *out = snapshot_live_rows(tbl_view_snapshot(v));
+    tbl_view_release(v);
+    return INFINO_OK;
+}
+
+INFINO_API infino_status infino_table_append(infino_table *t,
+                                             struct ArrowArrayStream *rows,
+                                             uint64_t *n_rows_out)
+{
+    if (t == NULL || rows == NULL) {
+        if (rows && rows->release)
+            rows->release(rows);
+        return err_set(INFINO_ERR_INVALID, "infino_table_append: NULL "
+                                           "argument");
+    }
+    return tbl_append(t->t, rows, n_rows_out);
+}
+
+static infino_status check_pred(struct tbl *t, const char *predicate)
+{
+    if (predicate == NULL)
+        return err_set(INFINO_ERR_INVALID, "predicate is NULL");
+    return sql_check_predicate(t, predicate);
+}
+
+INFINO_API infino_status infino_table_delete(infino_table *t,
+                                             const char *predicate,
+                                             infino_mutation_stats *out)
+{
+    struct tbl_mutation_stats s;
+    infino_status st;
+
+    ARG(t != NULL && out != NULL, "NULL argument");
+    memset(out, 0, sizeof *out);
+    st = check_pred(t->t, predicate);
+    if (st == INFINO_OK)
+        st = tbl_delete(t->t, sql_match_predicate, (void *)predicate, &s);
+    if (st == INFINO_OK) {
+        out->matched = s.matched;
+        out->n_tombstoned = s.n_tombstoned;
+        out->n_not_found = s.n_not_found;
+    }
+    return st;
+}
+
+INFINO_API infino_status infino_table_update(infino_table *t,
+                                             const char *predicate,
+                                             struct ArrowArrayStream *rows,
+                                             infino_mutation_stats *out)
+{
+    struct tbl_mutation_stats s;
+    infino_status st;
+
+    if (t == NULL || rows == NULL || out == NULL) {
+        if (rows && rows->release)
+            rows->release(rows);
+        return err_set(INFINO_ERR_INVALID, "infino_table_update: NULL "
+                                           "argument");
+    }
+    memset(out, 0, sizeof *out);
+    st = check_pred(t->t, predicate);
+    if (st != INFINO_OK) {
+        if (rows->release)
+            rows->release(rows);
+        return st;
+    }
+    st = tbl_update(t->t, sql_match_predicate, (void *)predicate, rows, &s);
+    if (st == INFINO_OK) {
+        out->matched = s.matched;
+        out->n_tombstoned = s.n_tombstoned;
+        out->n_not_found = s.n_not_found;
+    }
+    return st;
+}
+
+INFINO_API infino_status infino_table_optimize(infino_table *t,
+                                               const infino_optimize_opts *o)
+{
+    struct tbl_optimize_opts to = TBL_OPTIMIZE_OPTS_INIT;
+    struct tbl_optimize_report rep;
+
+    ARG(t != NULL, "NULL table");
+    if (o) {
+        if (o->min_fill_percent > 100)
+            return err_set(INFINO_ERR_INVALID,
+                           "min_fill_percent must be between 0 and 100, got "
+                           "%d",
+                           o->min_fill_percent);
+        to.max_memory_mb = o->max_memory_mb;
+        to.target_superfile_mb = o->target_superfile_mb;
+        if (o->min_fill_percent >= 0)
+            to.min_fill_percent = (uint32_t)o->min_fill_percent;
+    }
+    return tbl_optimize(t->t, &to, &rep);
+}
+
+INFINO_API infino_status infino_table_gc(infino_table *t, double grace_secs,
+                                         infino_gc_report *out)
+{
+    struct tbl_gc_report r;
+    infino_status st;
+
+    ARG(t != NULL && out != NULL, "NULL argument");
+    memset(out, 0, sizeof *out);
+    st = tbl_gc(t->t, grace_secs, &r);
+    if (st == INFINO_OK) {
+        out->bytes_freed = r.bytes_freed;
+        out->objects_deleted = r.objects_deleted;
+        out->objects_skipped_live = r.objects_skipped_live;
+        out->objects_skipped_too_new = r.objects_skipped_too_new;
+        out->delete_errors = r.delete_errors;
+    }
+    return st;
+}
+
+/* ---- scans as streams ------------------------------------------------- */
+
+struct scan_stream {
+    struct tbl_view *v;
+    struct tbl_scan *scan;
+    roaring_bitmap_t **keep; /* per superfile, when filtered */
+    size_t n_sf;
+    uint32_t *idx;
+    size_t idx_cap;
+};
+
+static void scan_stream_close(void *payload)
+{
+    struct scan_stream *s = payload;
+
+    tbl_scan_free(s->scan);
+    for (size_t i = 0; s->keep && i < s->n_sf; i++)
+        if (s->keep[i])
+            roaring_bitmap_free(s->keep[i]);
+    mem_free(s->keep);
+    tbl_view_release(s->v);
+    mem_free(s->idx);
+    mem_free(s);
+}
+
+static infino_status scan_stream_next(void *payload, struct ArrowArray *out)
+{
+    struct scan_stream *s = payload;
+    infino_status st;
+
+    for (;;) {
+        struct ArrowArray batch;
+        size_t sf, n = 0;
+        const uint32_t *rows;
+
+        st = tbl_scan_next(s->scan, &batch, &sf, &rows);
+        if (st != INFINO_OK || batch.release == NULL) {
+            memset(out, 0, sizeof *out);
+            return st;
+        }
+        if (s->keep == NULL) {
+            *out = batch;
+            return INFINO_OK;
+        }
+        if ((size_t)batch.length > s->idx_cap) {
+            uint32_t *ni = mem_realloc(s->idx, (size_t)batch.length *
+                                                   sizeof *ni);
+            if (ni == NULL) {
+                ar_array_release(&batch);
+                return err_nomem();
+            }
+            s->idx = ni;
+            s->idx_cap = (size_t)batch.length;
+        }
+        for (int64_t i = 0; i < batch.length; i++)
+            if (s->keep[sf] && roaring_bitmap_contains(s->keep[sf], rows[i]))
+                s->idx[n++] = (uint32_t)i;
+        if (n == 0) {
+            ar_array_release(&batch);
+            continue;
+        }
+        if (n == (size_t)batch.length) {
+            *out = batch;
+            return INFINO_OK;
+        }
+        st = ar_batch_take(out, tbl_scan_projection(s->scan), &batch, s->idx,
+                           n);
+        ar_array_release(&batch);
+        return st;
+    }
+}
+
+INFINO_API infino_status infino_table_scan(infino_table *t,
+                                           const char *const *columns,
+                                           size_t n_columns,
+                                           const char *predicate,
+                                           struct ArrowArrayStream *out)
+{
+    struct scan_stream *s;
+    struct ar_stream_source src;
+    infino_status st;
+
+    ARG(t != NULL && out != NULL, "NULL argument");
+    memset(out, 0, sizeof *out);
+    s = mem_calloc(1, sizeof *s);
+    if (s == NULL)
+        return err_nomem();
+    CHECK(tbl_view_acquire(&s->v, t->t));
+    CHECK(tbl_scan_open(&s->scan, s->v, columns, n_columns));
+    if (predicate) {
+        s->n_sf = tbl_view_n_sf(s->v);
+        s->keep = mem_calloc(s->n_sf + 1, sizeof *s->keep);
+        if (s->keep == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        CHECK(sql_check_predicate(t->t, predicate));
+        CHECK(sql_match_predicate(s->keep, s->v, (void *)predicate));
+    }
+    src.payload = s;
+    src.next = scan_stream_next;
+    src.close = scan_stream_close;
+    return ar_stream_export(out, tbl_scan_projection(s->scan), src);
+fail:
+    scan_stream_close(s);
+    return st;
+}

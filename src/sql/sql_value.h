@@ -1,0 +1,27 @@
+/*
+ * sql_value.h - Arrow cells as SQLite values.
+ */
+#ifndef INFINO_SQL_VALUE_H
+#define INFINO_SQL_VALUE_H
+
+#include "format/arrow/arrow.h"
+
+#include <sqlite3.h>
+
+/* Whether a column of this type is visible to SQL (lists are not). */
+bool sql_type_visible(const struct ar_field *f);
+
+/* SQLite declared type for a visible column ("INTEGER", "REAL", ...). */
+const char *sql_decl_type(const struct ar_field *f);
+
+/* Sets the result of `ctx` to cell `row` of `a` (field `f`). Text and
+ * blobs point into the array (SQLITE_STATIC): valid while it lives. */
+void sql_result_cell(sqlite3_context *ctx, const struct ar_field *f,
+                     const struct ArrowArray *a, int64_t row);
+
+/* Formats helpers, exposed for tests. */
+void sql_format_date(char out[16], int64_t days);
+void sql_format_timestamp(char out[40], int64_t v, enum ar_time_unit unit);
+void sql_format_decimal(char out[48], const uint8_t v[16], int32_t scale);
+
+#endif
