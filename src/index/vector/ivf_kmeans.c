@@ -1,0 +1,228 @@
+/*
+ * ivf_kmeans.c - k-means for the IVF centroids: k-means++ seeding on a
+ * subsample, then bounded Lloyd iterations on the training sample.
+ * Deterministic: the seed drives every random choice and all sums run in
+ * a fixed order (row order, double accumulators).
+ */
+#include "ivf_int.h"
+
+#include "util/alloc.h"
+#include "util/err.h"
+#include "vec_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#define KMEANS_TAG 0x4b4d45414e535f31ull /* "KMEANS_1" */
+/* k-means++ runs on at most this many points per centroid (plus a
+ * constant): D^2 sampling is sequential in k, so it must stay small. */
+#define SEED_PER_CENTROID 8u
+#define SEED_EXTRA 256u
+
+void ivf_assign(uint32_t *assign, float *dist_out, const float *x, size_t n,
+                const float *centroids, const float *cnorm, uint32_t k,
+                uint32_t dim, float *scratch)
+{
+    const struct vk_ops *ops = vk_get();
+
+    for (size_t i0 = 0; i0 < n; i0 += IVF_ASSIGN_BLOCK) {
+        size_t nb = n - i0 < IVF_ASSIGN_BLOCK ? n - i0 : IVF_ASSIGN_BLOCK;
+        ops->dot_mxn(scratch, x + i0 * dim, nb, centroids, k, dim);
+        for (size_t i = 0; i < nb; i++) {
+            const float *d = scratch + i * k;
+            /* ||x - c||^2 = ||x||^2 + (||c||^2 - 2 <x, c>): rank by the
+             * bracket, two roundings, no fused op */
+            float best = INFINITY;
+            uint32_t arg = 0;
+            for (uint32_t j = 0; j < k; j++) {
+                float twice = 2.0f * d[j];
+                float v = cnorm[j] - twice;
+                if (v < best) {
+                    best = v;
+                    arg = j;
+                }
+            }
+            assign[i0 + i] = arg;
+            if (dist_out) {
+                float xn;
+                const float *row = x + (i0 + i) * dim;
+                ops->dot(&xn, row, (const uint8_t *)row, 0, NULL, 1, dim);
+                float v = xn + best;
+                dist_out[i0 + i] = v > 0 ? v : 0;
+            }
+        }
+    }
+}
+
+static void centroid_norms(float *cnorm, const float *c, uint32_t k,
+                           uint32_t dim)
+{
+    const struct vk_ops *ops = vk_get();
+    for (uint32_t j = 0; j < k; j++)
+        ops->dot(&cnorm[j], c + (size_t)j * dim, (const uint8_t *)(c + (size_t)j * dim),
+                 0, NULL, 1, dim);
+}
+
+/* k-means++ (Arthur & Vassilvitskii 2007) over rows sel[0..ns) of x. */
+static infino_status seed_plus_plus(float *centroids, const float *x,
+                                    const uint32_t *sel, size_t ns,
+                                    uint32_t dim, uint32_t k, uint64_t *rng)
+{
+    const struct vk_ops *ops = vk_get();
+    float *sub = NULL, *mind = NULL, *tmp = NULL;
+    size_t row_len = (size_t)dim * 4;
+
+    sub = mem_alloc(ns * row_len);
+    mind = mem_alloc(ns * sizeof *mind);
+    tmp = mem_alloc(ns * sizeof *tmp);
+    if (sub == NULL || mind == NULL || tmp == NULL) {
+        mem_free(sub);
+        mem_free(mind);
+        mem_free(tmp);
+        return err_nomem();
+    }
+    for (size_t i = 0; i < ns; i++)
+        memcpy(sub + i * dim, x + (size_t)sel[i] * dim, row_len);
+
+    size_t pick = (size_t)ivf_rand_below(rng, ns);
+    memcpy(centroids, sub + pick * dim, row_len);
+    ops->l2sq(mind, centroids, (const uint8_t *)sub, row_len, NULL, ns, dim);
+    for (uint32_t t = 1; t < k; t++) {
+        double total = 0, r, acc = 0;
+        for (size_t i = 0; i < ns; i++)
+            total += mind[i];
+        /* 53 random bits scaled into [0, total) */
+        r = (double)(ivf_splitmix64(rng) >> 11) * (1.0 / 9007199254740992.0) *
+            total;
+        pick = ns - 1;
+        if (total > 0) {
+            for (size_t i = 0; i < ns; i++) {
+                acc += mind[i];
+                if (acc > r && mind[i] > 0) {
+                    pick = i;
+                    break;
+                }
+            }
+        } else {
+            pick = (size_t)ivf_rand_below(rng, ns); /* all points covered */
+        }
+        float *c = centroids + (size_t)t * dim;
+        memcpy(c, sub + pick * dim, row_len);
+        ops->l2sq(tmp, c, (const uint8_t *)sub, row_len, NULL, ns, dim);
+        for (size_t i = 0; i < ns; i++)
+            if (tmp[i] < mind[i])
+                mind[i] = tmp[i];
+    }
+    mem_free(sub);
+    mem_free(mind);
+    mem_free(tmp);
+    return INFINO_OK;
+}
+
+/* Moves centroid `e` (empty) next to the most populated centroid and
+ * splits that one in two by a small symmetric offset. */
+static void split_largest(float *centroids, uint32_t *counts, uint32_t k,
+                          uint32_t dim, uint32_t e, uint64_t *rng)
+{
+    uint32_t big = 0;
+    for (uint32_t j = 1; j < k; j++)
+        if (counts[j] > counts[big])
+            big = j;
+    float *cb = centroids + (size_t)big * dim, *ce = centroids + (size_t)e * dim;
+    for (uint32_t d = 0; d < dim; d++) {
+        float delta = 1e-4f * (fabsf(cb[d]) + 1e-6f);
+        if (ivf_splitmix64(rng) & 1)
+            delta = -delta;
+        ce[d] = cb[d] + delta;
+        cb[d] = cb[d] - delta;
+    }
+    counts[e] = counts[big] / 2;
+    counts[big] -= counts[e];
+}
+
+infino_status ivf_kmeans(float *centroids, struct ivf_kmeans_result *res,
+                         const float *x, size_t n, uint32_t dim, uint32_t k,
+                         uint32_t max_iters, uint64_t seed)
+{
+    infino_status st = INFINO_OK;
+    uint64_t rng = seed ^ KMEANS_TAG;
+    uint32_t *sel = NULL, *assign = NULL, *counts = NULL;
+    float *cnorm = NULL, *scratch = NULL;
+    double *sums = NULL;
+    size_t ns;
+
+    res->n_iters = 0;
+    if (k == n) { /* every row is its own centroid */
+        memcpy(centroids, x, n * dim * 4);
+        return INFINO_OK;
+    }
+    ns = (size_t)k * SEED_PER_CENTROID + SEED_EXTRA;
+    if (ns > n)
+        ns = n;
+    sel = mem_alloc(n * sizeof *sel);
+    assign = mem_alloc(n * sizeof *assign);
+    counts = mem_alloc((size_t)k * sizeof *counts);
+    cnorm = mem_alloc((size_t)k * sizeof *cnorm);
+    scratch = mem_alloc((size_t)IVF_ASSIGN_BLOCK * k * sizeof *scratch);
+    sums = mem_alloc((size_t)k * dim * sizeof *sums);
+    if (!sel || !assign || !counts || !cnorm || !scratch || !sums) {
+        st = err_nomem();
+        goto fail;
+    }
+    /* a uniform subsample without repetition: partial Fisher-Yates */
+    for (size_t i = 0; i < n; i++)
+        sel[i] = (uint32_t)i;
+    for (size_t i = 0; i < ns; i++) {
+        size_t j = i + (size_t)ivf_rand_below(&rng, n - i);
+        uint32_t t = sel[i];
+        sel[i] = sel[j];
+        sel[j] = t;
+    }
+    CHECK(seed_plus_plus(centroids, x, sel, ns, dim, k, &rng));
+
+    for (uint32_t it = 0; it < max_iters; it++) {
+        size_t changed = 0;
+        centroid_norms(cnorm, centroids, k, dim);
+        /* sel is reused as the previous assignment */
+        ivf_assign(assign, NULL, x, n, centroids, cnorm, k, dim, scratch);
+        for (size_t i = 0; i < n; i++) {
+            if (it == 0 || assign[i] != sel[i])
+                changed++;
+            sel[i] = assign[i];
+        }
+        res->n_iters = it + 1;
+        memset(sums, 0, (size_t)k * dim * sizeof *sums);
+        memset(counts, 0, (size_t)k * sizeof *counts);
+        for (size_t i = 0; i < n; i++) {
+            double *s = sums + (size_t)assign[i] * dim;
+            const float *row = x + i * dim;
+            counts[assign[i]]++;
+            for (uint32_t d = 0; d < dim; d++)
+                s[d] += row[d];
+        }
+        for (uint32_t j = 0; j < k; j++) {
+            if (counts[j] == 0)
+                continue;
+            float *c = centroids + (size_t)j * dim;
+            const double *s = sums + (size_t)j * dim;
+            for (uint32_t d = 0; d < dim; d++)
+                c[d] = (float)(s[d] / counts[j]);
+        }
+        for (uint32_t j = 0; j < k; j++)
+            if (counts[j] == 0) {
+                split_largest(centroids, counts, k, dim, j, &rng);
+                changed++;
+            }
+        /* converged: (almost) nothing moved */
+        if (it > 0 && changed * 1000 <= n)
+            break;
+    }
+fail:
+    mem_free(sel);
+    mem_free(assign);
+    mem_free(counts);
+    mem_free(cnorm);
+    mem_free(scratch);
+    mem_free(sums);
+    return st;
+}

@@ -1,0 +1,642 @@
+/*
+ * ivf_search.c - k-nearest-neighbour search over an opened region.
+ *
+ * Per probed cluster: the rotated query residual is quantized to 4 bits
+ * in bit planes; each batch of 64 codes gets RaBitQ distance estimates
+ * from popcounts; rows whose lower bound (estimate - error bound) can
+ * still beat the current k-th distance, and that pass the filters, are
+ * reranked from the payload into a bounded max-heap. Tiny allow-sets are
+ * searched exactly through the position table instead.
+ */
+#include "ivf_int.h"
+
+#include "store/store.h"
+#include "util/alloc.h"
+#include "util/err.h"
+#include "vec_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define DEFAULT_EPS 1.9f
+#define MAX_FILTER_MULT 64u
+/* One standard deviation of a uniform rounding error, in steps. */
+#define UNIFORM_SD 0.28867513f
+
+/* ---- the result heap: a max-heap on (dist, id) --------------------- */
+
+struct heap {
+    struct ivf_hit *h; /* owned by the search scratch */
+    size_t n, cap;
+};
+
+static inline int worse(const struct ivf_hit *a, const struct ivf_hit *b)
+{
+    return a->dist > b->dist || (a->dist == b->dist && a->id > b->id);
+}
+
+static void heap_push(struct heap *hp, uint32_t id, float dist)
+{
+    struct ivf_hit x = {id, dist};
+    size_t i;
+
+    if (hp->n < hp->cap) {
+        i = hp->n++;
+        while (i > 0 && worse(&x, &hp->h[(i - 1) / 2])) {
+            hp->h[i] = hp->h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        hp->h[i] = x;
+        return;
+    }
+    if (hp->cap == 0 || !worse(&hp->h[0], &x))
+        return;
+    i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const struct ivf_hit *mv = &x;
+        if (l < hp->n && worse(&hp->h[l], mv)) {
+            m = l;
+            mv = &hp->h[l];
+        }
+        if (r < hp->n && worse(&hp->h[r], mv))
+            m = r;
+        if (m == i)
+            break;
+        hp->h[i] = hp->h[m];
+        i = m;
+    }
+    hp->h[i] = x;
+}
+
+static inline float heap_bound(const struct heap *hp)
+{
+    return hp->n < hp->cap ? INFINITY : hp->h[0].dist;
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const struct ivf_hit *x = a, *y = b;
+    return worse(x, y) - worse(y, x);
+}
+
+/* ---- per-search state ---------------------------------------------- */
+
+struct ctx {
+    struct ivf_reader *r;
+    const struct vk_ops *ops;
+    const roaring_bitmap_t *allow, *deleted;
+    float eps;
+    float *q;         /* dim: the query as indexed (unit for cosine) */
+    float *qrot;      /* m: rotated query */
+    float *rq;        /* m: rotated residual of the current cluster */
+    uint8_t *planes;  /* 4 * code_len */
+    float *qa;        /* dim: SQ8 query (q - offset, or q * scale) */
+    float *sc;        /* dim: aligned copy of the cluster's SQ8 scales */
+    float *row;       /* dim: a fetched raw row */
+    float one_nq;     /* cosine: 1 - ||q||^2 (0, or 1 for a zero query) */
+    struct heap heap;
+    void *mem;        /* owned: one allocation for all of the above */
+};
+
+static infino_status check_query(const struct ivf_reader *r,
+                                 const float *query, size_t query_dim)
+{
+    if (query_dim != r->L.dim)
+        return err_set(INFINO_ERR_INVALID,
+                       "vector search: query has dimension %zu, the index %u",
+                       query_dim, r->L.dim);
+    for (uint32_t i = 0; i < r->L.dim; i++)
+        if (!isfinite(query[i]))
+            return err_set(INFINO_ERR_INVALID,
+                           "vector search: query value %u is NaN or infinite",
+                           i);
+    return INFINO_OK;
+}
+
+static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
+                              const float *query, size_t query_dim, size_t k,
+                              const struct ivf_search_opts *o)
+{
+    const struct ivf_layout *L = &r->L;
+    size_t cap = k < L->n_rows ? k : L->n_rows;
+    size_t bytes = 4ull * 4 * L->dim + 2ull * 4 * L->code_dim +
+                   4ull * L->code_len + cap * sizeof(struct ivf_hit) + 64;
+    uint8_t *p;
+
+    memset(x, 0, sizeof *x);
+    if (check_query(r, query, query_dim) != INFINO_OK)
+        return INFINO_ERR_INVALID;
+    x->mem = mem_alloc(bytes);
+    if (x->mem == NULL)
+        return err_nomem();
+    p = x->mem;
+    x->heap.h = (struct ivf_hit *)(void *)p;
+    p += cap * sizeof(struct ivf_hit);
+    x->q = (float *)(void *)p;
+    p += 4ull * L->dim;
+    x->qa = (float *)(void *)p;
+    p += 4ull * L->dim;
+    x->sc = (float *)(void *)p;
+    p += 4ull * L->dim;
+    x->row = (float *)(void *)p;
+    p += 4ull * L->dim;
+    x->qrot = (float *)(void *)p;
+    p += 4ull * L->code_dim;
+    x->rq = (float *)(void *)p;
+    p += 4ull * L->code_dim;
+    x->planes = p;
+    x->heap.cap = cap;
+    x->r = r;
+    x->ops = vk_get();
+    x->allow = o ? o->allow : NULL;
+    x->deleted = o ? o->deleted : NULL;
+    x->eps = o && o->eps > 0 ? o->eps : DEFAULT_EPS;
+    ivf_prepare(x->q, query, L->dim, L->metric);
+    x->one_nq = 1.0f;
+    for (uint32_t d = 0; d < L->dim; d++)
+        if (x->q[d] != 0)
+            x->one_nq = 0.0f;
+    memcpy(x->qrot, x->q, 4ull * L->dim);
+    memset(x->qrot + L->dim, 0, 4ull * (L->code_dim - L->dim));
+    x->ops->rotate(x->qrot, L->code_dim, r->signs, r->scale);
+    return INFINO_OK;
+}
+
+static inline int passes(const struct ctx *x, uint32_t id)
+{
+    if (x->allow && !roaring_bitmap_contains(x->allow, id))
+        return 0;
+    return !(x->deleted && roaring_bitmap_contains(x->deleted, id));
+}
+
+/* An L2-form distance (l2sq units) as the metric reports it: cosine is
+ * (1 - ||q||^2 + ||q - x||^2) / 2 on unit (or zero) vectors. */
+static inline float from_l2(const struct ctx *x, float l2)
+{
+    if (x->r->L.metric != IVF_METRIC_COSINE)
+        return l2;
+    float t = x->one_nq + l2;
+    return 0.5f * t;
+}
+
+/* The same for estimates of either form (the dot form is final). */
+static inline float from_l2_est(const struct ctx *x, float v)
+{
+    return ivf_metric_is_l2(x->r->L.metric) ? from_l2(x, v) : v;
+}
+
+/* Exact distance between the prepared query and a raw row. */
+static float exact_dist(const struct ctx *x, const float *row)
+{
+    const struct ivf_layout *L = &x->r->L;
+    float d;
+
+    if (L->metric == IVF_METRIC_L2SQ) {
+        x->ops->l2sq(&d, x->q, (const uint8_t *)row, 0, NULL, 1, L->dim);
+        return d;
+    }
+    x->ops->dot(&d, x->q, (const uint8_t *)row, 0, NULL, 1, L->dim);
+    return L->metric == IVF_METRIC_COSINE ? 1.0f - d : -d;
+}
+
+/* Per-cluster payload setup: qa and the constant of the dot form. */
+static float payload_setup(struct ctx *x, const uint8_t *block)
+{
+    const struct ivf_layout *L = &x->r->L;
+    const uint8_t *lo = block + 4ull * L->code_dim, *sc = lo + 4ull * L->dim;
+    float konst = 0;
+
+    if (L->rerank != IVF_RERANK_SQ8)
+        return 0;
+    if (ivf_metric_is_l2(L->metric)) {
+        for (uint32_t d = 0; d < L->dim; d++) {
+            x->qa[d] = x->q[d] - ivf_load_f32(lo + 4 * d);
+            x->sc[d] = ivf_load_f32(sc + 4 * d);
+        }
+    } else {
+        for (uint32_t d = 0; d < L->dim; d++)
+            x->qa[d] = x->q[d] * ivf_load_f32(sc + 4 * d);
+        x->ops->dot(&konst, x->q, lo, 0, NULL, 1, L->dim);
+    }
+    return konst;
+}
+
+/* Distances of rows slots[0..n) of one batch from the payload. */
+static void payload_dists(float *out, const struct ctx *x,
+                          const uint8_t *batch, size_t nb,
+                          const uint32_t *slots, size_t n, float konst)
+{
+    const struct ivf_layout *L = &x->r->L;
+    const uint8_t *pay = batch + ivf_batch_payload(L, nb);
+    const uint8_t *corr = batch + ivf_batch_factors(L, nb) + 12 * nb;
+    if (ivf_metric_is_l2(L->metric)) {
+        if (L->rerank == IVF_RERANK_F32)
+            x->ops->l2sq(out, x->q, pay, L->payload_len, slots, n, L->dim);
+        else
+            x->ops->sq8_l2sq(out, x->qa, x->sc, pay, L->payload_len, slots,
+                             n, L->dim);
+        for (size_t t = 0; t < n; t++)
+            out[t] = from_l2(x, out[t] + ivf_load_f32(corr + 4 * slots[t]));
+        return;
+    }
+    if (L->rerank == IVF_RERANK_F32) {
+        x->ops->dot(out, x->q, pay, L->payload_len, slots, n, L->dim);
+        for (size_t t = 0; t < n; t++)
+            out[t] = -out[t];
+        return;
+    }
+    x->ops->sq8_dot(out, x->qa, pay, L->payload_len, slots, n, L->dim);
+    for (size_t t = 0; t < n; t++)
+        out[t] = -(konst + out[t]);
+}
+
+/* Probes cluster c: estimates, bounds, filters, reranks into the heap. */
+static infino_status probe(struct ctx *x, uint32_t c)
+{
+    const struct ivf_layout *L = &x->r->L;
+    const uint32_t m = L->code_dim, count = ivf_dir_u32(x->r, c, IVF_DIR_COUNT);
+    const uint8_t *block, *batch;
+    float lo = INFINITY, hi = -INFINITY, delta, inv, nrq2, bq, konst, qerr;
+    uint32_t sum_u = 0;
+    infino_status st;
+
+    if (count == 0)
+        return INFINO_OK;
+    st = ivf_block(&block, x->r, c);
+    if (st != INFINO_OK)
+        return st;
+    /* residual in the rotated space and its 4-bit planes (RaBitQ Sec 3.3) */
+    for (uint32_t i = 0; i < m; i++) {
+        float v = x->qrot[i] - ivf_load_f32(block + 4 * i);
+        x->rq[i] = v;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    delta = (hi - lo) / 15.0f;
+    inv = delta > 0 ? 1.0f / delta : 0.0f;
+    memset(x->planes, 0, 4ull * L->code_len);
+    for (uint32_t i = 0; i < m; i++) {
+        long u = lrintf((x->rq[i] - lo) * inv);
+        u = u < 0 ? 0 : u > 15 ? 15 : u;
+        sum_u += (uint32_t)u;
+        for (unsigned j = 0; j < 4; j++)
+            if ((u >> j) & 1)
+                x->planes[j * L->code_len + i / 8] |= (uint8_t)(1u << (i % 8));
+    }
+    x->ops->dot(&nrq2, x->rq, (const uint8_t *)x->rq, 0, NULL, 1, m);
+    if (ivf_metric_is_l2(L->metric)) {
+        bq = nrq2;
+    } else {
+        float qc;
+        x->ops->dot(&qc, x->q, x->r->centroids + (size_t)c * L->dim * 4, 0,
+                    NULL, 1, L->dim);
+        bq = -qc;
+    }
+    /* error-bound width: RaBitQ's eps0 * |rq| plus the 4-bit rounding */
+    float rq_term = x->eps * sqrtf(nrq2);
+    qerr = x->eps * UNIFORM_SD * delta * sqrtf((float)m);
+    konst = payload_setup(x, block);
+
+    batch = block + L->head_len;
+    for (uint32_t i0 = 0; i0 < count; i0 += IVF_BATCH) {
+        size_t nb = count - i0 < IVF_BATCH ? count - i0 : IVF_BATCH;
+        const uint8_t *fac = batch + ivf_batch_factors(L, nb);
+        const uint8_t *ids = batch + ivf_batch_ids(L, nb);
+        uint32_t dq[IVF_BATCH], pc[IVF_BATCH], slots[IVF_BATCH];
+        float dist[IVF_BATCH];
+        size_t n_cand = 0;
+        float bound = heap_bound(&x->heap);
+
+        x->ops->bits4(dq, pc, batch, nb, L->code_len, x->planes);
+        for (size_t i = 0; i < nb; i++) {
+            float add = ivf_load_f32(fac + 4 * i);
+            float rescale = ivf_load_f32(fac + 4 * (nb + i));
+            float errf = ivf_load_f32(fac + 4 * (2 * nb + i));
+            float s1 = delta * (float)(2 * (int64_t)dq[i] - (int64_t)sum_u);
+            float s2 = lo * (float)(2 * (int64_t)pc[i] - (int64_t)m);
+            float sum = s1 + s2;
+            float prod = rescale * sum;
+            float est = add + bq + prod;
+            float e1 = errf * rq_term, e2 = fabsf(rescale) * qerr;
+            float lb = from_l2_est(x, est - (e1 + e2));
+            if (lb <= bound && passes(x, load_u32le(ids + 4 * i)))
+                slots[n_cand++] = (uint32_t)i;
+        }
+        if (n_cand > 0) {
+            payload_dists(dist, x, batch, nb, slots, n_cand, konst);
+            for (size_t t = 0; t < n_cand; t++)
+                heap_push(&x->heap, load_u32le(ids + 4 * slots[t]), dist[t]);
+        }
+        batch += ivf_batch_len(L, nb);
+    }
+    return INFINO_OK;
+}
+
+/* Locates row `id` via the position table: its block and batch slot. */
+static infino_status locate(struct ctx *x, uint32_t id, const uint8_t **block,
+                            const uint8_t **batch, size_t *nb, uint32_t *slot)
+{
+    struct ivf_reader *r = x->r;
+    const struct ivf_layout *L = &r->L;
+    const uint8_t *pos_tab;
+    uint32_t pos, lo = 0, hi = L->n_clusters, c, in;
+    infino_status st;
+
+    st = ivf_positions(&pos_tab, r);
+    if (st != INFINO_OK)
+        return st;
+    pos = load_u32le(pos_tab + 4ull * id);
+    while (hi - lo > 1) { /* last cluster whose first position <= pos */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ivf_dir_u32(r, mid, IVF_DIR_FIRST) <= pos)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    c = lo;
+    in = pos - ivf_dir_u32(r, c, IVF_DIR_FIRST);
+    if (in >= ivf_dir_u32(r, c, IVF_DIR_COUNT))
+        return err_set(INFINO_ERR_CORRUPT,
+                       "%s: vector index: position of row %u is out of range",
+                       store_blob_name(r->blob), id);
+    st = ivf_block(block, r, c);
+    if (st != INFINO_OK)
+        return st;
+    *batch = *block + L->head_len +
+             (size_t)(in / IVF_BATCH) * ivf_batch_len(L, IVF_BATCH);
+    *nb = ivf_dir_u32(r, c, IVF_DIR_COUNT) - (in / IVF_BATCH) * IVF_BATCH;
+    if (*nb > IVF_BATCH)
+        *nb = IVF_BATCH;
+    *slot = in % IVF_BATCH;
+    if (load_u32le(*batch + ivf_batch_ids(L, *nb) + 4ull * *slot) != id)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "%s: vector index: position table disagrees with "
+                       "cluster %u about row %u",
+                       store_blob_name(r->blob), c, id);
+    return INFINO_OK;
+}
+
+/* Distance of one row: from the caller's raw vector, else the payload. */
+static infino_status row_dist(float *out, struct ctx *x, uint32_t id,
+                              const struct ivf_search_opts *o)
+{
+    const uint8_t *block = NULL, *batch = NULL;
+    size_t nb = 0;
+    uint32_t slot = 0;
+    infino_status st;
+
+    if (o && o->fetch) {
+        st = o->fetch(x->row, id, o->fetch_payload);
+        if (st != INFINO_OK)
+            return err_context(st, "vector search: fetching row %u", id);
+        ivf_prepare(x->row, x->row, x->r->L.dim, x->r->L.metric);
+        *out = exact_dist(x, x->row);
+        return INFINO_OK;
+    }
+    st = locate(x, id, &block, &batch, &nb, &slot);
+    if (st != INFINO_OK)
+        return st;
+    float konst = payload_setup(x, block);
+    payload_dists(out, x, batch, nb, &slot, 1, konst);
+    return INFINO_OK;
+}
+
+/* Rescoring the final hits exactly from the caller's raw vectors. */
+static infino_status rescore(struct ctx *x, const struct ivf_search_opts *o)
+{
+    for (size_t i = 0; i < x->heap.n; i++) {
+        infino_status st =
+            row_dist(&x->heap.h[i].dist, x, x->heap.h[i].id, o);
+        if (st != INFINO_OK)
+            return st;
+    }
+    return INFINO_OK;
+}
+
+static void finish_hits(struct ivf_hit *out, size_t *n_out, struct ctx *x)
+{
+    qsort(x->heap.h, x->heap.n, sizeof *x->heap.h, cmp_hit);
+    memcpy(out, x->heap.h, x->heap.n * sizeof *out);
+    *n_out = x->heap.n;
+}
+
+struct keyed {
+    float key;
+    uint32_t c;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const struct keyed *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->c > y->c) - (x->c < y->c);
+}
+
+static void cluster_keys(float *out, const struct ivf_reader *r,
+                         const float *q /* prepared */)
+{
+    const struct vk_ops *ops = vk_get();
+    uint32_t k = r->L.n_clusters, dim = r->L.dim;
+
+    if (r->L.metric == IVF_METRIC_NEGDOT) {
+        ops->dot(out, q, r->centroids, 4ull * dim, NULL, k, dim);
+        for (uint32_t c = 0; c < k; c++)
+            out[c] = -out[c];
+        return;
+    }
+    ops->l2sq(out, q, r->centroids, 4ull * dim, NULL, k, dim);
+    if (r->L.metric == IVF_METRIC_COSINE)
+        for (uint32_t c = 0; c < k; c++)
+            out[c] = 0.5f * out[c];
+}
+
+infino_status ivf_cluster_keys(float *out, const struct ivf_reader *r,
+                               const float *query, size_t query_dim)
+{
+    float *q;
+
+    if (check_query(r, query, query_dim) != INFINO_OK)
+        return INFINO_ERR_INVALID;
+    q = mem_alloc(4ull * r->L.dim);
+    if (q == NULL)
+        return err_nomem();
+    ivf_prepare(q, query, r->L.dim, r->L.metric);
+    cluster_keys(out, r, q);
+    mem_free(q);
+    return INFINO_OK;
+}
+
+/* Rows that pass both filters (allow-set members beyond n_rows aside). */
+static uint64_t count_passing(const struct ivf_reader *r,
+                              const roaring_bitmap_t *allow,
+                              const roaring_bitmap_t *deleted)
+{
+    uint64_t n = r->L.n_rows, pass, gone = 0;
+
+    if (allow) {
+        pass = roaring_bitmap_range_cardinality(allow, 0, n);
+        if (deleted)
+            gone = roaring_bitmap_and_cardinality(allow, deleted);
+    } else {
+        pass = n;
+        if (deleted)
+            gone = roaring_bitmap_range_cardinality(deleted, 0, n);
+    }
+    return gone < pass ? pass - gone : 0;
+}
+
+/* Exact search over the allow-set: no probing at all. */
+static infino_status search_exact(struct ctx *x,
+                                  const struct ivf_search_opts *o)
+{
+    roaring_uint32_iterator_t *it = roaring_create_iterator(x->allow);
+    infino_status st = INFINO_OK;
+
+    if (it == NULL)
+        return err_nomem();
+    for (; it->has_value; roaring_advance_uint32_iterator(it)) {
+        uint32_t id = it->current_value;
+        float d;
+        if (id >= x->r->L.n_rows)
+            break;
+        if (x->deleted && roaring_bitmap_contains(x->deleted, id))
+            continue;
+        st = row_dist(&d, x, id, o);
+        if (st != INFINO_OK)
+            break;
+        heap_push(&x->heap, id, d);
+    }
+    roaring_free_uint32_iterator(it);
+    return st;
+}
+
+infino_status ivf_search(struct ivf_hit *out, size_t *n_out,
+                         struct ivf_reader *r, const float *query,
+                         size_t query_dim, size_t k,
+                         const struct ivf_search_opts *opts)
+{
+    const struct ivf_layout *L = &r->L;
+    struct ctx x;
+    struct keyed *order = NULL;
+    float *keys = NULL;
+    uint64_t n_pass, nprobe, mult = 1, want;
+    infino_status st;
+
+    *n_out = 0;
+    CHECK(ctx_init(&x, r, query, query_dim, k, opts));
+    n_pass = count_passing(r, x.allow, x.deleted);
+    if (x.heap.cap == 0 || n_pass == 0)
+        goto done;
+    nprobe = opts && opts->nprobe ? opts->nprobe : IVF_DEFAULT_NPROBE;
+    if (n_pass < L->n_rows) /* selective filter: probe more (upstream rule) */
+        mult = (L->n_rows + n_pass - 1) / n_pass;
+    if (mult > MAX_FILTER_MULT)
+        mult = MAX_FILTER_MULT;
+    nprobe *= mult;
+    if (nprobe > L->n_clusters)
+        nprobe = L->n_clusters;
+    /* a small allow-set costs less to score exactly than the rows the
+     * probes would scan */
+    if (x.allow && n_pass <= nprobe * L->n_rows / L->n_clusters) {
+        CHECK(search_exact(&x, opts));
+        goto done;
+    }
+    order = mem_alloc((size_t)L->n_clusters * sizeof *order);
+    keys = mem_alloc((size_t)L->n_clusters * sizeof *keys);
+    if (order == NULL || keys == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    cluster_keys(keys, r, x.q);
+    for (uint32_t c = 0; c < L->n_clusters; c++) {
+        order[c].key = keys[c];
+        order[c].c = c;
+    }
+    qsort(order, L->n_clusters, sizeof *order, cmp_keyed);
+    /* probe nprobe clusters, then more until k rows were found (or every
+     * cluster was probed) */
+    want = x.heap.cap < n_pass ? x.heap.cap : n_pass;
+    for (uint32_t i = 0; i < L->n_clusters; i++) {
+        if (i >= nprobe && x.heap.n >= want)
+            break;
+        CHECK(probe(&x, order[i].c));
+    }
+done:
+    if (opts && opts->fetch)
+        CHECK(rescore(&x, opts));
+    finish_hits(out, n_out, &x);
+    mem_free(order);
+    mem_free(keys);
+    mem_free(x.mem);
+    return INFINO_OK;
+fail:
+    mem_free(order);
+    mem_free(keys);
+    mem_free(x.mem);
+    return err_context(st, "vector search");
+}
+
+infino_status ivf_search_clusters(struct ivf_hit *out, size_t *n_out,
+                                  struct ivf_reader *r, const float *query,
+                                  size_t query_dim, size_t k,
+                                  const uint32_t *clusters,
+                                  size_t n_clusters,
+                                  const struct ivf_search_opts *opts)
+{
+    struct ctx x;
+    uint8_t *seen = NULL;
+    infino_status st;
+
+    *n_out = 0;
+    for (size_t i = 0; i < n_clusters; i++)
+        if (clusters[i] >= r->L.n_clusters)
+            return err_set(INFINO_ERR_INVALID,
+                           "vector search: cluster %u out of range (%u)",
+                           clusters[i], r->L.n_clusters);
+    CHECK(ctx_init(&x, r, query, query_dim, k, opts));
+    seen = mem_calloc((size_t)r->L.n_clusters + 1, 1);
+    if (seen == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t i = 0; i < n_clusters && x.heap.cap > 0; i++) {
+        if (seen[clusters[i]])
+            continue;
+        seen[clusters[i]] = 1;
+        CHECK(probe(&x, clusters[i]));
+    }
+    if (opts && opts->fetch)
+        CHECK(rescore(&x, opts));
+    finish_hits(out, n_out, &x);
+    mem_free(seen);
+    mem_free(x.mem);
+    return INFINO_OK;
+fail:
+    mem_free(seen);
+    mem_free(x.mem);
+    return err_context(st, "vector search");
+}
+
+infino_status ivf_distances(float *out, struct ivf_reader *r,
+                            const float *query, size_t query_dim,
+                            const uint32_t *ids, size_t n)
+{
+    struct ctx x;
+    infino_status st;
+
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] >= r->L.n_rows)
+            return err_set(INFINO_ERR_INVALID,
+                           "vector index: row %u out of range (%u rows)",
+                           ids[i], r->L.n_rows);
+    CHECK(ctx_init(&x, r, query, query_dim, 0, NULL));
+    for (size_t i = 0; i < n; i++)
+        CHECK(row_dist(&out[i], &x, ids[i], NULL));
+    mem_free(x.mem);
+    return INFINO_OK;
+fail:
+    mem_free(x.mem);
+    return err_context(st, "vector distances");
+}

@@ -1,0 +1,738 @@
+/*
+ * vector_ivf_test.c - the IVF-RaBitQ index against a brute-force oracle:
+ * recall@10 for every metric, filtered and deleted rows, tiny inputs,
+ * deterministic bytes, the spill path, SIMD-level independence.
+ */
+#include "harness.h"
+
+#include "index/vector/ivf.h"
+#include "index/vector/vec_kernels.h"
+#include "store/store.h"
+#include "util/alloc.h"
+
+#include <math.h>
+
+/* ---- data ----------------------------------------------------------- */
+
+static double gauss(void)
+{
+    double u1 = ((double)(test_rand() >> 11) + 1.0) / 9007199254740993.0;
+    double u2 = (double)(test_rand() >> 11) / 9007199254740992.0;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* n rows around n_centres Gaussian centres (scale 3, noise sigma). */
+static float *clustered(size_t n, uint32_t dim, size_t n_centres,
+                        double sigma)
+{
+    float *c = mem_alloc(n_centres * dim * 4), *x = mem_alloc(n * dim * 4);
+    for (size_t i = 0; i < n_centres * dim; i++)
+        c[i] = (float)(3.0 * gauss());
+    for (size_t i = 0; i < n; i++) {
+        size_t k = test_rand() % n_centres;
+        for (uint32_t d = 0; d < dim; d++)
+            x[i * dim + d] = c[k * dim + d] + (float)(sigma * gauss());
+    }
+    mem_free(c);
+    return x;
+}
+
+/* A query near row `base`. */
+static void perturbed(float *q, const float *x, uint32_t dim, size_t base)
+{
+    for (uint32_t d = 0; d < dim; d++)
+        q[d] = x[base * dim + d] + (float)(0.1 * gauss());
+}
+
+static double exact(enum ivf_metric m, const float *q, const float *x,
+                    uint32_t dim)
+{
+    double dot = 0, nq = 0, nx = 0, l2 = 0;
+    for (uint32_t d = 0; d < dim; d++) {
+        dot += (double)q[d] * x[d];
+        nq += (double)q[d] * q[d];
+        nx += (double)x[d] * x[d];
+        l2 += ((double)q[d] - x[d]) * ((double)q[d] - x[d]);
+    }
+    if (m == IVF_METRIC_L2SQ)
+        return l2;
+    if (m == IVF_METRIC_NEGDOT)
+        return -dot;
+    return nq > 0 && nx > 0 ? 1.0 - dot / sqrt(nq * nx) : 1.0;
+}
+
+struct scored {
+    double d;
+    uint32_t id;
+};
+
+static int cmp_scored(const void *a, const void *b)
+{
+    const struct scored *x = a, *y = b;
+    if (x->d != y->d)
+        return x->d < y->d ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Brute-force top k among rows passing allow/deleted; returns count. */
+static size_t brute(uint32_t *out, enum ivf_metric m, const float *q,
+                    const float *x, size_t n, uint32_t dim, size_t k,
+                    const roaring_bitmap_t *allow,
+                    const roaring_bitmap_t *deleted)
+{
+    struct scored *s = mem_alloc(n * sizeof *s);
+    size_t ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (allow && !roaring_bitmap_contains(allow, (uint32_t)i))
+            continue;
+        if (deleted && roaring_bitmap_contains(deleted, (uint32_t)i))
+            continue;
+        s[ns].d = exact(m, q, x + i * dim, dim);
+        s[ns].id = (uint32_t)i;
+        ns++;
+    }
+    qsort(s, ns, sizeof *s, cmp_scored);
+    if (k > ns)
+        k = ns;
+    for (size_t i = 0; i < k; i++)
+        out[i] = s[i].id;
+    mem_free(s);
+    return k;
+}
+
+/* ---- building ------------------------------------------------------- */
+
+struct index {
+    uint8_t *bytes; /* owned (by the blob once opened) */
+    size_t len;
+    struct store_blob *blob;
+    struct ivf_reader *r;
+    struct ivf_build_stats stats;
+};
+
+static infino_status build_bytes(uint8_t **bytes, size_t *len,
+                                 struct ivf_build_stats *stats,
+                                 const struct ivf_build_opts *o,
+                                 const float *x, size_t n, size_t chunk)
+{
+    struct ivf_builder *b = NULL;
+    struct store_sink *s = NULL;
+    infino_status st;
+
+    *bytes = NULL;
+    st = ivf_builder_new(&b, o);
+    if (st != INFINO_OK)
+        return st;
+    for (size_t i = 0; i < n && st == INFINO_OK; i += chunk)
+        st = ivf_builder_add(b, x + i * o->dim, n - i < chunk ? n - i : chunk);
+    if (st == INFINO_OK)
+        st = store_sink_open_memory(&s, "ivf");
+    if (st == INFINO_OK)
+        st = ivf_builder_finish(b, s, stats);
+    ivf_builder_free(b);
+    if (st == INFINO_OK)
+        return store_sink_take_memory(s, bytes, len);
+    store_sink_abort(s);
+    return st;
+}
+
+static void build_index(struct index *ix, const struct ivf_build_opts *o,
+                        const float *x, size_t n)
+{
+    memset(ix, 0, sizeof *ix);
+    assert_ok(build_bytes(&ix->bytes, &ix->len, &ix->stats, o, x, n, 1000));
+    assert_int_equal(ix->stats.region_len, ix->len);
+    assert_ok(store_blob_from_memory(&ix->blob, ix->bytes, ix->len, "t.ivf",
+                                     false));
+    assert_ok(ivf_open(&ix->r, ix->blob, 0, ix->len));
+}
+
+static void drop_index(struct index *ix)
+{
+    ivf_close(ix->r);
+    store_blob_close(ix->blob);
+    mem_free(ix->bytes);
+}
+
+static size_t overlap(const struct ivf_hit *h, size_t nh, const uint32_t *t,
+                      size_t nt)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < nh; i++)
+        for (size_t j = 0; j < nt; j++)
+            if (h[i].id == t[j]) {
+                c++;
+                break;
+            }
+    return c;
+}
+
+static void assert_sorted(const struct ivf_hit *h, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        assert_true(h[i - 1].dist < h[i].dist ||
+                    (h[i - 1].dist == h[i].dist && h[i - 1].id < h[i].id));
+}
+
+/* Mean recall@10 over n_q perturbed-row queries at default nprobe. */
+static double recall_at_10(struct index *ix, enum ivf_metric m,
+                           const float *x, size_t n, uint32_t dim,
+                           size_t n_q)
+{
+    float *q = mem_alloc(dim * 4);
+    struct ivf_hit hits[10];
+    uint32_t truth[10];
+    size_t found = 0, total = 0, nh;
+
+    for (size_t t = 0; t < n_q; t++) {
+        perturbed(q, x, dim, (t * 7919) % n);
+        assert_ok(ivf_search(hits, &nh, ix->r, q, dim, 10, NULL));
+        assert_int_equal(nh, 10);
+        assert_sorted(hits, nh);
+        size_t nt = brute(truth, m, q, x, n, dim, 10, NULL, NULL);
+        found += overlap(hits, nh, truth, nt);
+        total += nt;
+        /* reported distances are close to the exact ones */
+        for (size_t i = 0; i < nh; i++) {
+            double e = exact(m, q, x + (size_t)hits[i].id * dim, dim);
+            /* SQ8 steps are 1/255 of a cluster's range per dimension */
+            double tol = ivf_rerank(ix->r) == IVF_RERANK_F32 ? 1e-4 : 1e-2;
+            if (fabs(e - hits[i].dist) > tol * (fabs(e) + 1.0))
+                fail_msg("metric %d: reported %.6g, exact %.6g", (int)m,
+                         (double)hits[i].dist, e);
+        }
+    }
+    mem_free(q);
+    return (double)found / (double)total;
+}
+
+static void recall_case(size_t n, uint32_t dim, size_t n_centres,
+                        enum ivf_rerank rerank)
+{
+    float *x = clustered(n, dim, n_centres, 0.3);
+    for (int mi = 0; mi < 3; mi++) {
+        struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+        struct index ix;
+        o.dim = dim;
+        o.metric = (enum ivf_metric)mi;
+        o.seed = 42;
+        o.rerank = rerank;
+        build_index(&ix, &o, x, n);
+        double rec = recall_at_10(&ix, o.metric, x, n, dim, 40);
+        fprintf(stderr, "# n=%zu dim=%u metric=%s rerank=%d clusters=%u "
+                        "recall@10=%.3f\n",
+                n, dim, ivf_metric_name(o.metric), (int)rerank,
+                ivf_n_clusters(ix.r), rec);
+        assert_true(rec >= 0.95);
+        drop_index(&ix);
+    }
+    mem_free(x);
+}
+
+static void test_vector_ivf__recall_20k_x_128(void **state)
+{
+    (void)state;
+    recall_case(20000, 128, 100, IVF_RERANK_SQ8);
+}
+
+static void test_vector_ivf__recall_10k_x_384(void **state)
+{
+    (void)state;
+    recall_case(10000, 384, 50, IVF_RERANK_SQ8);
+}
+
+static void test_vector_ivf__recall_f32_payload(void **state)
+{
+    (void)state;
+    recall_case(5000, 100, 40, IVF_RERANK_F32);
+}
+
+/* Overlapping clusters (noise comparable to the centre spread): a harder
+ * neighbourhood structure; recall must still hold at the default nprobe
+ * with a larger probe count. */
+static void test_vector_ivf__recall_overlapping(void **state)
+{
+    (void)state;
+    size_t n = 8000;
+    uint32_t dim = 64;
+    float *x = clustered(n, dim, 20, 2.0);
+    struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+    struct index ix;
+    o.dim = dim;
+    o.seed = 7;
+    build_index(&ix, &o, x, n);
+    float q[64];
+    struct ivf_hit hits[10];
+    uint32_t truth[10];
+    size_t nh, found = 0;
+    struct ivf_search_opts so = IVF_SEARCH_OPTS_INIT;
+    so.nprobe = 40;
+    for (int t = 0; t < 30; t++) {
+        perturbed(q, x, dim, (size_t)t * 211);
+        assert_ok(ivf_search(hits, &nh, ix.r, q, dim, 10, &so));
+        found += overlap(hits, nh,
+                         truth, brute(truth, IVF_METRIC_L2SQ, q, x, n, dim, 10,
+                                      NULL, NULL));
+    }
+    fprintf(stderr, "# overlapping recall@10=%.3f\n", found / 300.0);
+    assert_true(found >= 0.95 * 300);
+    drop_index(&ix);
+    mem_free(x);
+}
+
+/* ---- filters -------------------------------------------------------- */
+
+static void filtered_case(struct index *ix, const float *x, size_t n,
+                          uint32_t dim, const roaring_bitmap_t *allow,
+                          const roaring_bitmap_t *deleted, size_t *found,
+                          size_t *total)
+{
+    float *q = mem_alloc(dim * 4);
+    struct ivf_hit hits[10];
+    uint32_t truth[10];
+    size_t nh;
+    struct ivf_search_opts so = IVF_SEARCH_OPTS_INIT;
+    so.allow = allow;
+    so.deleted = deleted;
+    for (int t = 0; t < 20; t++) {
+        perturbed(q, x, dim, (size_t)t * 997 % n);
+        assert_ok(ivf_search(hits, &nh, ix->r, q, dim, 10, &so));
+        size_t nt = brute(truth, IVF_METRIC_L2SQ, q, x, n, dim, 10, allow,
+                          deleted);
+        /* k results whenever k rows pass; only passing rows */
+        assert_int_equal(nh, nt);
+        assert_sorted(hits, nh);
+        for (size_t i = 0; i < nh; i++) {
+            if (allow)
+                assert_true(roaring_bitmap_contains(allow, hits[i].id));
+            if (deleted)
+                assert_false(roaring_bitmap_contains(deleted, hits[i].id));
+        }
+        *found += overlap(hits, nh, truth, nt);
+        *total += nt;
+    }
+    mem_free(q);
+}
+
+static void test_vector_ivf__filters(void **state)
+{
+    (void)state;
+    size_t n = 20000;
+    uint32_t dim = 32;
+    float *x = clustered(n, dim, 100, 0.3);
+    struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+    struct index ix;
+    o.dim = dim;
+    o.seed = 3;
+    build_index(&ix, &o, x, n);
+
+    /* selectivities from 5 rows (exact path) to half the table */
+    const size_t sizes[] = {5, 150, 600, 2000, 10000};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        roaring_bitmap_t *allow = roaring_bitmap_create();
+        while (roaring_bitmap_get_cardinality(allow) < sizes[si])
+            roaring_bitmap_add(allow, (uint32_t)(test_rand() % n));
+        size_t found = 0, total = 0;
+        filtered_case(&ix, x, n, dim, allow, NULL, &found, &total);
+        fprintf(stderr, "# allow %zu rows: recall@10=%.3f\n", sizes[si],
+                (double)found / total);
+        assert_true(found >= 0.95 * total);
+        roaring_bitmap_free(allow);
+    }
+    /* allowed rows all in a few far-away clusters: found by extension */
+    {
+        roaring_bitmap_t *allow = roaring_bitmap_create();
+        for (uint32_t i = 0; i < 3000; i++)
+            if (i % 7 == 0)
+                roaring_bitmap_add(allow, i);
+        size_t found = 0, total = 0;
+        filtered_case(&ix, x, n, dim, allow, NULL, &found, &total);
+        assert_true(found >= 0.9 * total);
+        roaring_bitmap_free(allow);
+    }
+    /* deleted rows never come back; allow + deleted combine */
+    {
+        roaring_bitmap_t *del = roaring_bitmap_create();
+        roaring_bitmap_t *allow = roaring_bitmap_create();
+        for (uint32_t i = 0; i < n; i++) {
+            if (test_rand() % 10 < 3)
+                roaring_bitmap_add(del, i);
+            if (test_rand() % 10 < 2)
+                roaring_bitmap_add(allow, i);
+        }
+        size_t found = 0, total = 0;
+        filtered_case(&ix, x, n, dim, NULL, del, &found, &total);
+        filtered_case(&ix, x, n, dim, allow, del, &found, &total);
+        assert_true(found >= 0.95 * total);
+        roaring_bitmap_free(del);
+        roaring_bitmap_free(allow);
+    }
+    /* everything deleted but 4 rows: exactly those 4 */
+    {
+        roaring_bitmap_t *del = roaring_bitmap_create();
+        roaring_bitmap_add_range(del, 0, n);
+        const uint32_t keep[] = {17, 4000, 12345, 19999};
+        for (int i = 0; i < 4; i++)
+            roaring_bitmap_remove(del, keep[i]);
+        struct ivf_search_opts so = IVF_SEARCH_OPTS_INIT;
+        struct ivf_hit hits[10];
+        size_t nh;
+        so.deleted = del;
+        assert_ok(ivf_search(hits, &nh, ix.r, x, dim, 10, &so));
+        assert_int_equal(nh, 4);
+        for (size_t i = 0; i < nh; i++) {
+            int ok = 0;
+            for (int j = 0; j < 4; j++)
+                ok |= hits[i].id == keep[j];
+            assert_true(ok);
+        }
+        roaring_bitmap_free(del);
+    }
+    /* empty allow set: nothing */
+    {
+        roaring_bitmap_t *allow = roaring_bitmap_create();
+        struct ivf_search_opts so = IVF_SEARCH_OPTS_INIT;
+        struct ivf_hit hits[10];
+        size_t nh = 99;
+        so.allow = allow;
+        assert_ok(ivf_search(hits, &nh, ix.r, x, dim, 10, &so));
+        assert_int_equal(nh, 0);
+        roaring_bitmap_free(allow);
+    }
+    drop_index(&ix);
+    mem_free(x);
+}
+
+/* ---- tiny inputs ---------------------------------------------------- */
+
+static void test_vector_ivf__tiny_inputs(void **state)
+{
+    (void)state;
+    uint32_t dim = 16;
+    for (size_t n = 0; n <= 100; n = n < 10 ? n + 1 : n + 45) {
+        float *x = clustered(n ? n : 1, dim, 3, 0.3);
+        for (int mi = 0; mi < 3; mi++) {
+            struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+            struct index ix;
+            struct ivf_hit hits[20];
+            uint32_t truth[20];
+            size_t nh;
+            o.dim = dim;
+            o.metric = (enum ivf_metric)mi;
+            o.n_clusters = 64; /* more than n */
+            build_index(&ix, &o, x, n);
+            assert_int_equal(ivf_n_rows(ix.r), n);
+            assert_true(ivf_n_clusters(ix.r) <= (n ? n : 0));
+            if (n)
+                assert_true(ivf_n_clusters(ix.r) >= 1);
+            assert_ok(ivf_verify(ix.r));
+            assert_ok(ivf_search(hits, &nh, ix.r, x, dim, 20, NULL));
+            size_t nt = brute(truth, o.metric, x, x, n, dim, 20, NULL, NULL);
+            assert_int_equal(nh, nt); /* n < k: every row */
+            if (n > 0 && n < 20)
+                assert_int_equal(overlap(hits, nh, truth, nt), n);
+            if (n > 0 && o.metric != IVF_METRIC_NEGDOT)
+                assert_int_equal(hits[0].id, 0); /* the query is row 0 */
+            drop_index(&ix);
+        }
+        mem_free(x);
+    }
+    /* cosine with zero vectors: score 1 */
+    {
+        float x[3 * 16] = {0};
+        x[16] = 1.0f;
+        x[32] = -2.0f;
+        struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+        struct index ix;
+        struct ivf_hit hits[3];
+        size_t nh;
+        float q[16] = {3.0f};
+        o.dim = 16;
+        o.metric = IVF_METRIC_COSINE;
+        o.rerank = IVF_RERANK_F32;
+        build_index(&ix, &o, x, 3);
+        assert_ok(ivf_search(hits, &nh, ix.r, q, 16, 3, NULL));
+        assert_int_equal(nh, 3);
+        assert_int_equal(hits[0].id, 1);
+        assert_true(fabsf(hits[0].dist) < 1e-6f);
+        assert_int_equal(hits[1].id, 0);
+        assert_true(fabsf(hits[1].dist - 1.0f) < 1e-6f);
+        assert_int_equal(hits[2].id, 2);
+        assert_true(fabsf(hits[2].dist - 2.0f) < 1e-6f);
+        drop_index(&ix);
+    }
+}
+
+/* ---- determinism, spill, SIMD levels -------------------------------- */
+
+static void test_vector_ivf__deterministic_and_spill(void **state)
+{
+    (void)state;
+    size_t n = 6000;
+    uint32_t dim = 48;
+    float *x = clustered(n, dim, 30, 0.3);
+    char dir[256];
+    test_tmpdir(dir, sizeof dir, "ivf-spill");
+    for (int rr = 0; rr < 2; rr++) {
+        struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+        uint8_t *a, *b, *c, *d;
+        size_t la, lb, lc, ld;
+        struct ivf_build_stats sa, sb, sc, sd;
+        o.dim = dim;
+        o.metric = IVF_METRIC_COSINE;
+        o.rerank = (enum ivf_rerank)rr;
+        o.seed = 99;
+        assert_ok(build_bytes(&a, &la, &sa, &o, x, n, 1000));
+        assert_ok(build_bytes(&b, &lb, &sb, &o, x, n, 77)); /* other chunks */
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la);
+        assert_false(sa.spilled);
+        /* spill: a 100 KB budget forces the temp file and many groups */
+        o.tmp_dir = dir;
+        o.mem_budget = 100 << 10;
+        assert_ok(build_bytes(&c, &lc, &sc, &o, x, n, 500));
+        assert_true(sc.spilled);
+        /* a smaller budget trains on fewer rows, so compare equal
+         * budgets: in memory (no tmp_dir) vs spilled */
+        o.tmp_dir = NULL;
+        assert_ok(build_bytes(&d, &ld, &sd, &o, x, n, 500));
+        assert_false(sd.spilled);
+        assert_int_equal(lc, ld);
+        assert_memory_equal(c, d, lc);
+        /* another seed, other bytes */
+        o.seed = 100;
+        mem_free(d);
+        assert_ok(build_bytes(&d, &ld, &sd, &o, x, n, 500));
+        assert_true(ld != lc || memcmp(c, d, lc) != 0);
+        mem_free(a);
+        mem_free(b);
+        mem_free(c);
+        mem_free(d);
+    }
+    mem_free(x);
+}
+
+static void test_vector_ivf__simd_levels_agree(void **state)
+{
+    (void)state;
+    size_t n = 3000;
+    uint32_t dim = 40;
+    float *x = clustered(n, dim, 20, 0.3);
+    enum vk_level saved = vk_level();
+    uint8_t *ref = NULL;
+    size_t ref_len = 0;
+    struct ivf_hit ref_hits[10];
+    size_t ref_n = 0;
+
+    for (int lvl = VK_SCALAR; lvl <= (int)vk_best_level(); lvl++) {
+        struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+        struct index ix;
+        struct ivf_hit hits[10];
+        size_t nh;
+        vk_force((enum vk_level)lvl);
+        o.dim = dim;
+        o.metric = IVF_METRIC_NEGDOT;
+        o.seed = 5;
+        build_index(&ix, &o, x, n);
+        assert_ok(ivf_search(hits, &nh, ix.r, x + 100 * dim, dim, 10, NULL));
+        if (ref == NULL) {
+            ref = mem_alloc(ix.len);
+            memcpy(ref, ix.bytes, ix.len);
+            ref_len = ix.len;
+            memcpy(ref_hits, hits, sizeof hits);
+            ref_n = nh;
+        } else {
+            assert_int_equal(ix.len, ref_len);
+            assert_memory_equal(ix.bytes, ref, ref_len);
+            assert_int_equal(nh, ref_n);
+            assert_memory_equal(hits, ref_hits, nh * sizeof hits[0]);
+        }
+        drop_index(&ix);
+    }
+    vk_force(saved);
+    mem_free(ref);
+    mem_free(x);
+}
+
+/* ---- the cross-superfile surface ------------------------------------ */
+
+struct rows_ctx {
+    const float *x;
+    uint32_t dim;
+};
+
+static infino_status fetch_row(float *out, uint32_t id, void *payload)
+{
+    const struct rows_ctx *c = payload;
+    memcpy(out, c->x + (size_t)id * c->dim, c->dim * 4);
+    return INFINO_OK;
+}
+
+static void test_vector_ivf__clusters_keys_and_fetch(void **state)
+{
+    (void)state;
+    size_t n = 4000;
+    uint32_t dim = 24;
+    float *x = clustered(n, dim, 25, 0.3);
+    struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+    struct index ix;
+    o.dim = dim;
+    o.seed = 11;
+    build_index(&ix, &o, x, n);
+    uint32_t k = ivf_n_clusters(ix.r), total = 0;
+    float *keys = mem_alloc(k * 4);
+    uint32_t *all = mem_alloc(k * 4);
+    struct ivf_hit hits[10], hits2[10];
+    uint32_t truth[10];
+    size_t nh, nh2;
+    const float *q = x + 123 * dim;
+
+    for (uint32_t c = 0; c < k; c++) {
+        struct ivf_cluster_info ci;
+        ivf_cluster_info(ix.r, c, &ci);
+        total += ci.n_rows;
+        assert_true(ci.radius >= 0);
+        all[c] = k - 1 - c;
+    }
+    assert_int_equal(total, n);
+    /* every member lies within its cluster's radius: check the hits */
+    assert_ok(ivf_cluster_keys(keys, ix.r, q, dim));
+    /* probing every cluster finds the exact top 10 */
+    assert_ok(ivf_search_clusters(hits, &nh, ix.r, q, dim, 10, all, k, NULL));
+    assert_int_equal(nh, 10);
+    assert_int_equal(overlap(hits, nh, truth,
+                             brute(truth, IVF_METRIC_L2SQ, q, x, n, dim, 10,
+                                   NULL, NULL)),
+                     10);
+    /* probing nothing finds nothing; a bad cluster is refused */
+    assert_ok(ivf_search_clusters(hits, &nh, ix.r, q, dim, 10, all, 0, NULL));
+    assert_int_equal(nh, 0);
+    all[0] = k;
+    assert_int_equal(
+        ivf_search_clusters(hits, &nh, ix.r, q, dim, 10, all, 1, NULL),
+        INFINO_ERR_INVALID);
+    /* the nearest cluster by key holds the query row's neighbours */
+    uint32_t best = 0;
+    for (uint32_t c = 1; c < k; c++)
+        if (keys[c] < keys[best])
+            best = c;
+    assert_ok(ivf_search_clusters(hits, &nh, ix.r, q, dim, 1, &best, 1, NULL));
+    assert_int_equal(nh, 1);
+    assert_int_equal(hits[0].id, 123);
+    /* fetch rescoring gives exact distances */
+    struct rows_ctx rc = {x, dim};
+    struct ivf_search_opts so = IVF_SEARCH_OPTS_INIT;
+    so.fetch = fetch_row;
+    so.fetch_payload = &rc;
+    assert_ok(ivf_search(hits2, &nh2, ix.r, q, dim, 10, &so));
+    for (size_t i = 0; i < nh2; i++) {
+        double e = exact(IVF_METRIC_L2SQ, q, x + (size_t)hits2[i].id * dim,
+                         dim);
+        assert_true(fabs(e - hits2[i].dist) <= 1e-4 * (e + 1));
+    }
+    /* ivf_distances agrees with the search's payload distances */
+    {
+        uint32_t ids[10];
+        float d[10];
+        assert_ok(ivf_search(hits, &nh, ix.r, q, dim, 10, NULL));
+        for (size_t i = 0; i < nh; i++)
+            ids[i] = hits[i].id;
+        assert_ok(ivf_distances(d, ix.r, q, dim, ids, nh));
+        for (size_t i = 0; i < nh; i++)
+            assert_true(d[i] == hits[i].dist);
+        ids[0] = (uint32_t)n;
+        assert_int_equal(ivf_distances(d, ix.r, q, dim, ids, 1),
+                         INFINO_ERR_INVALID);
+    }
+    mem_free(keys);
+    mem_free(all);
+    drop_index(&ix);
+    mem_free(x);
+}
+
+/* ---- argument checks ------------------------------------------------ */
+
+static void test_vector_ivf__invalid_arguments(void **state)
+{
+    (void)state;
+    enum ivf_metric m;
+    assert_ok(ivf_metric_parse(&m, "L2"));
+    assert_int_equal(m, IVF_METRIC_L2SQ);
+    assert_ok(ivf_metric_parse(&m, "l2sq"));
+    assert_int_equal(m, IVF_METRIC_L2SQ);
+    assert_ok(ivf_metric_parse(&m, "Cosine"));
+    assert_int_equal(m, IVF_METRIC_COSINE);
+    assert_ok(ivf_metric_parse(&m, "dot"));
+    assert_int_equal(m, IVF_METRIC_NEGDOT);
+    assert_ok(ivf_metric_parse(&m, "negdot"));
+    assert_int_equal(m, IVF_METRIC_NEGDOT);
+    assert_int_equal(ivf_metric_parse(&m, "l1"), INFINO_ERR_INVALID);
+    assert_int_equal(ivf_metric_parse(&m, "l2sqx"), INFINO_ERR_INVALID);
+    assert_string_equal(ivf_metric_name(IVF_METRIC_NEGDOT), "negdot");
+
+    assert_int_equal(ivf_clamp_clusters(0, 0), 0);
+    assert_int_equal(ivf_clamp_clusters(64, 1), 1);
+    assert_int_equal(ivf_clamp_clusters(64, 10), 10);
+    assert_int_equal(ivf_clamp_clusters(0, 1000000), 1000);
+    assert_int_equal(ivf_clamp_clusters(1024, 1000000), 1024);
+    assert_int_equal(ivf_clamp_clusters(100000, 1000000), 4000);
+
+    struct ivf_builder *b;
+    struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+    assert_int_equal(ivf_builder_new(&b, &o), INFINO_ERR_INVALID);
+    o.dim = IVF_MAX_DIM + 1;
+    assert_int_equal(ivf_builder_new(&b, &o), INFINO_ERR_INVALID);
+    o.dim = 4;
+    assert_ok(ivf_builder_new(&b, &o));
+    float bad[8] = {1, 2, 3, 4, 5, NAN, 7, 8};
+    assert_int_equal(ivf_builder_add(b, bad, 2), INFINO_ERR_INVALID);
+    bad[5] = INFINITY;
+    assert_int_equal(ivf_builder_add(b, bad, 2), INFINO_ERR_INVALID);
+    assert_int_equal(ivf_builder_count(b), 0);
+    bad[5] = 6;
+    assert_ok(ivf_builder_add(b, bad, 2));
+    assert_int_equal(ivf_builder_count(b), 2);
+    ivf_builder_free(b);
+
+    float x[64 * 8];
+    for (size_t i = 0; i < 64 * 8; i++)
+        x[i] = (float)gauss();
+    struct index ix;
+    o.dim = 8;
+    build_index(&ix, &o, x, 64);
+    struct ivf_hit hits[4];
+    size_t nh;
+    float q[9] = {0};
+    assert_int_equal(ivf_search(hits, &nh, ix.r, q, 9, 4, NULL),
+                     INFINO_ERR_INVALID);
+    assert_int_equal(ivf_search(hits, &nh, ix.r, q, 7, 4, NULL),
+                     INFINO_ERR_INVALID);
+    q[3] = NAN;
+    assert_int_equal(ivf_search(hits, &nh, ix.r, q, 8, 4, NULL),
+                     INFINO_ERR_INVALID);
+    q[3] = -INFINITY;
+    assert_int_equal(ivf_search(hits, &nh, ix.r, q, 8, 4, NULL),
+                     INFINO_ERR_INVALID);
+    q[3] = 0;
+    assert_ok(ivf_search(hits, &nh, ix.r, q, 8, 0, NULL));
+    assert_int_equal(nh, 0);
+    drop_index(&ix);
+}
+
+int main(void)
+{
+    test_seed();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vector_ivf__recall_20k_x_128),
+        cmocka_unit_test(test_vector_ivf__recall_10k_x_384),
+        cmocka_unit_test(test_vector_ivf__recall_f32_payload),
+        cmocka_unit_test(test_vector_ivf__recall_overlapping),
+        cmocka_unit_test(test_vector_ivf__filters),
+        cmocka_unit_test(test_vector_ivf__tiny_inputs),
+        cmocka_unit_test(test_vector_ivf__deterministic_and_spill),
+        cmocka_unit_test(test_vector_ivf__simd_levels_agree),
+        cmocka_unit_test(test_vector_ivf__clusters_keys_and_fetch),
+        cmocka_unit_test(test_vector_ivf__invalid_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
