@@ -1,0 +1,459 @@
+"""The public classes of ``infino``, over the C engine in ``infino._native``.
+
+This layer only converts arguments: user rows (list of dicts, pyarrow
+tables and batches, pandas frames, anything exporting an Arrow stream)
+become an Arrow C stream with pyarrow, results come back as
+``pyarrow.Table``. All the work happens in C with the GIL released.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+import pyarrow as pa
+
+from . import _native
+
+_COLD_FETCH_MODES = (
+    "hybrid_with_prefetch",
+    "range_only",
+    "lazy_foreground_with_background_fill",
+)
+_U64_MAX = (1 << 64) - 1
+
+
+class _Stream:
+    """Hands a capsule from the engine to pyarrow's stream importer."""
+
+    __slots__ = ("_capsule",)
+
+    def __init__(self, capsule: Any) -> None:
+        self._capsule = capsule
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        return self._capsule
+
+
+class _Schema:
+    __slots__ = ("_capsule",)
+
+    def __init__(self, capsule: Any) -> None:
+        self._capsule = capsule
+
+    def __arrow_c_schema__(self) -> Any:
+        return self._capsule
+
+
+def _read_all(capsule: Any) -> pa.Table:
+    return pa.RecordBatchReader.from_stream(_Stream(capsule)).read_all()
+
+
+def _check_uint(name: str, value: Any, limit: int = _U64_MAX) -> int:
+    """Mimics the argument checks of upstream's bindings: TypeError for a
+    non-integer, OverflowError for negative or too large values."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = value.__index__()
+        except AttributeError:
+            raise TypeError(
+                f"'{type(value).__name__}' object cannot be interpreted as an "
+                f"integer ({name})"
+            ) from None
+    if value < 0 or value > limit:
+        raise OverflowError(f"{name}={value} is out of range")
+    return value
+
+
+# ---- small value types ------------------------------------------------------
+
+_PRIVATE = object()
+
+
+class MutationStats:
+    """What a delete or update did: rows matched, tombstoned, not found."""
+
+    __slots__ = ("_matched", "_n_tombstoned", "_n_not_found")
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) != 4 or args[0] is not _PRIVATE:
+            raise TypeError("MutationStats cannot be constructed directly")
+        object.__setattr__(self, "_matched", args[1])
+        object.__setattr__(self, "_n_tombstoned", args[2])
+        object.__setattr__(self, "_n_not_found", args[3])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("MutationStats is read-only")
+
+    @property
+    def matched(self) -> int:
+        return self._matched
+
+    @property
+    def n_tombstoned(self) -> int:
+        return self._n_tombstoned
+
+    @property
+    def n_not_found(self) -> int:
+        return self._n_not_found
+
+    def __repr__(self) -> str:
+        return (
+            f"MutationStats(matched={self._matched}, "
+            f"n_tombstoned={self._n_tombstoned}, "
+            f"n_not_found={self._n_not_found})"
+        )
+
+
+class GcReport:
+    """What gc() did: bytes and objects freed, objects kept and why."""
+
+    __slots__ = (
+        "_bytes_freed",
+        "_objects_deleted",
+        "_objects_skipped_live",
+        "_objects_skipped_too_new",
+        "_delete_errors",
+    )
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) != 6 or args[0] is not _PRIVATE:
+            raise TypeError("GcReport cannot be constructed directly")
+        for slot, value in zip(self.__slots__, args[1:]):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("GcReport is read-only")
+
+    @property
+    def bytes_freed(self) -> int:
+        return self._bytes_freed
+
+    @property
+    def objects_deleted(self) -> int:
+        return self._objects_deleted
+
+    @property
+    def objects_skipped_live(self) -> int:
+        return self._objects_skipped_live
+
+    @property
+    def objects_skipped_too_new(self) -> int:
+        return self._objects_skipped_too_new
+
+    @property
+    def delete_errors(self) -> int:
+        return self._delete_errors
+
+    def __repr__(self) -> str:
+        return (
+            f"GcReport(bytes_freed={self._bytes_freed}, "
+            f"objects_deleted={self._objects_deleted}, "
+            f"objects_skipped_live={self._objects_skipped_live}, "
+            f"objects_skipped_too_new={self._objects_skipped_too_new}, "
+            f"delete_errors={self._delete_errors})"
+        )
+
+
+class OptimizeOptions:
+    """Compaction settings; omitted fields take the engine's defaults."""
+
+    __slots__ = ("_max_memory_mb", "_min_fill_percent", "_target_mb")
+
+    def __init__(
+        self,
+        *,
+        max_memory_mb: Optional[int] = None,
+        min_fill_percent: Optional[int] = None,
+        target_superfile_size_mb: Optional[int] = None,
+    ) -> None:
+        if max_memory_mb is not None:
+            max_memory_mb = _check_uint("max_memory_mb", max_memory_mb)
+        if min_fill_percent is not None:
+            min_fill_percent = _check_uint("min_fill_percent", min_fill_percent, 255)
+            if min_fill_percent > 100:
+                raise ValueError(
+                    f"min_fill_percent must be between 0 and 100, got {min_fill_percent}"
+                )
+        if target_superfile_size_mb is not None:
+            target_superfile_size_mb = _check_uint(
+                "target_superfile_size_mb", target_superfile_size_mb
+            )
+        self._max_memory_mb = max_memory_mb
+        self._min_fill_percent = min_fill_percent
+        self._target_mb = target_superfile_size_mb
+
+    def __repr__(self) -> str:
+        return (
+            f"OptimizeOptions(max_memory_mb={self._max_memory_mb}, "
+            f"min_fill_percent={self._min_fill_percent}, "
+            f"target_superfile_size_mb={self._target_mb})"
+        )
+
+
+class IndexSpec:
+    """Which columns are full-text and vector indexed. Immutable: every
+    builder call returns a new spec and leaves the receiver unchanged."""
+
+    __slots__ = ("_fts", "_vectors")
+
+    def __init__(self) -> None:
+        self._fts: tuple = ()
+        self._vectors: tuple = ()
+
+    def _with(self, fts: tuple, vectors: tuple) -> "IndexSpec":
+        spec = IndexSpec()
+        spec._fts = fts
+        spec._vectors = vectors
+        return spec
+
+    def fts(self, column: str) -> "IndexSpec":
+        if not isinstance(column, str):
+            raise TypeError("column must be a str")
+        return self._with(self._fts + (column,), self._vectors)
+
+    def vector(self, column: str, dim: int, n_cent: int, metric: str) -> "IndexSpec":
+        if not isinstance(column, str) or not isinstance(metric, str):
+            raise TypeError("column and metric must be str")
+        dim = _check_uint("dim", dim)
+        n_cent = _check_uint("n_cent", n_cent)
+        return self._with(self._fts, self._vectors + ((column, dim, n_cent, metric),))
+
+    def __repr__(self) -> str:
+        parts = [f".fts({c!r})" for c in self._fts]
+        parts += [f".vector({c!r}, {d}, {n}, {m!r})" for c, d, n, m in self._vectors]
+        return "IndexSpec()" + "".join(parts)
+
+
+# ---- rows in ------------------------------------------------------------------
+
+
+def _diagnose_rows(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> str:
+    """Finds the first (column, row) pyarrow refuses, for the error text.
+    Runs only after a conversion has failed."""
+    for field in schema:
+        for i, row in enumerate(rows):
+            value = row.get(field.name) if isinstance(row, Mapping) else None
+            if value is None:
+                if not field.nullable:
+                    return f"column '{field.name}': row {i} is missing or null, but the column is not nullable"
+                continue
+            try:
+                pa.scalar(value, type=field.type)
+            except (pa.ArrowException, TypeError, ValueError, OverflowError) as e:
+                return f"column '{field.name}': row {i}: {e}"
+    return ""
+
+
+def _from_rows(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"row {i} is a {type(row).__name__}, not a mapping")
+    known = set(schema.names)
+    seen = set().union(*rows) if rows else set()
+    extra = sorted(str(k) for k in seen - known)
+    if extra:
+        raise ValueError(f"column '{extra[0]}' is not in the table's schema")
+    try:
+        return pa.Table.from_pylist(list(rows), schema=schema)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as e:
+        where = _diagnose_rows(rows, schema)
+        raise ValueError(where or str(e)) from None
+
+
+def _to_stream(data: Any, schema: pa.Schema) -> Any:
+    """Returns an Arrow stream capsule for `data`."""
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    if isinstance(data, pa.Table):
+        return data.__arrow_c_stream__()
+    if isinstance(data, (list, tuple)):
+        return _from_rows(data, schema).__arrow_c_stream__()
+    module = type(data).__module__ or ""
+    if module.startswith("pandas") and hasattr(data, "columns"):
+        try:
+            table = pa.Table.from_pandas(data, schema=schema, preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError, KeyError) as e:
+            raise ValueError(str(e)) from None
+        return table.__arrow_c_stream__()
+    if hasattr(data, "__arrow_c_stream__"):
+        return data.__arrow_c_stream__()
+    if hasattr(data, "__arrow_c_array__"):
+        return pa.Table.from_batches([pa.record_batch(data)]).__arrow_c_stream__()
+    raise TypeError(
+        f"cannot append a {type(data).__name__}: use a list of dicts, a "
+        "pyarrow Table or RecordBatch, a pandas DataFrame, or an object "
+        "with __arrow_c_stream__"
+    )
+
+
+# ---- tables ------------------------------------------------------------------
+
+
+def _not_yet(what: str) -> NotImplementedError:
+    return NotImplementedError(f"{what} is not implemented in this build yet")
+
+
+class Table:
+    """A table: a fixed schema, its indexes, and its rows."""
+
+    __slots__ = ("_t", "_schema", "_conn")
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) != 3 or args[0] is not _PRIVATE:
+            raise TypeError("Tables come from Connection.create_table/open_table")
+        self._t = args[1]
+        self._conn = args[2]
+        self._schema = pa.schema(_Schema(self._t.schema()))
+
+    def __repr__(self) -> str:
+        return f"Table({self._t.name()!r})"
+
+    def schema(self) -> pa.Schema:
+        """The declared schema (without the engine's _id column)."""
+        return self._schema
+
+    def append(self, data: Any) -> None:
+        """Appends rows as one atomic commit, durable when this returns."""
+        if isinstance(data, (list, tuple)) and len(data) == 0:
+            return None
+        self._t.append(_to_stream(data, self._schema))
+        return None
+
+    def delete(self, predicate: str) -> MutationStats:
+        if not isinstance(predicate, str):
+            raise TypeError("predicate must be a str")
+        return MutationStats(_PRIVATE, *self._t.delete(predicate))
+
+    def update(self, predicate: str, new_rows: Any) -> MutationStats:
+        if not isinstance(predicate, str):
+            raise TypeError("predicate must be a str")
+        if isinstance(new_rows, (list, tuple)) and len(new_rows) == 0:
+            new_rows = self._schema.empty_table()
+        return MutationStats(
+            _PRIVATE, *self._t.update(predicate, _to_stream(new_rows, self._schema))
+        )
+
+    def optimize(self, settings: Optional[OptimizeOptions] = None) -> None:
+        if settings is not None and not isinstance(settings, OptimizeOptions):
+            raise TypeError("settings must be an OptimizeOptions or None")
+        s = settings or OptimizeOptions()
+        self._t.optimize(
+            s._max_memory_mb or 0,
+            -1 if s._min_fill_percent is None else s._min_fill_percent,
+            s._target_mb or 0,
+        )
+        return None
+
+    def gc(self, grace_secs: float) -> GcReport:
+        grace = float(grace_secs)
+        return GcReport(_PRIVATE, *self._t.gc(max(grace, 0.0)))
+
+    # Reading everything (not part of upstream's API; handy and cheap).
+    def to_arrow(self, columns: Optional[Sequence[str]] = None, where: Optional[str] = None) -> pa.Table:
+        """All live rows (optionally some columns, optionally filtered by a
+        SQL predicate) as a pyarrow Table, `_id` included by default."""
+        cols = None if columns is None else [str(c) for c in columns]
+        return _read_all(self._t.scan(cols, where))
+
+    def count_rows(self) -> int:
+        return self._t.count_rows()
+
+    # Search (landing with the full-text and vector index issues).
+    def bm25_search(self, column: str, query: str, k: int, mode: Optional[str] = None,
+                    projection: Optional[Sequence[str]] = None) -> pa.Table:
+        raise _not_yet("bm25_search")
+
+    def vector_search(self, column: str, query: Any, k: int, nprobe: Optional[int] = None,
+                      filter_column: Optional[str] = None, filter_query: Optional[str] = None,
+                      filter_mode: Optional[str] = None,
+                      projection: Optional[Sequence[str]] = None) -> pa.Table:
+        raise _not_yet("vector_search")
+
+    def hybrid_search(self, text_column: str, text_query: str, vector_column: str,
+                      vector_query: Any, k: int, mode: Optional[str] = None,
+                      nprobe: Optional[int] = None,
+                      projection: Optional[Sequence[str]] = None) -> pa.Table:
+        raise _not_yet("hybrid_search")
+
+    def token_match(self, column: str, query: str, mode: Optional[str] = None,
+                    projection: Optional[Sequence[str]] = None) -> pa.Table:
+        raise _not_yet("token_match")
+
+    def exact_match(self, column: str, value: str,
+                    projection: Optional[Sequence[str]] = None) -> pa.Table:
+        raise _not_yet("exact_match")
+
+    def count(self, column: str, query: str, mode: Optional[str] = None) -> int:
+        raise _not_yet("count")
+
+
+# ---- connections -------------------------------------------------------------
+
+
+class Connection:
+    """One database: a catalog of tables."""
+
+    __slots__ = ("_c", "_uri")
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) != 3 or args[0] is not _PRIVATE:
+            raise TypeError("Connections come from infino.connect()")
+        self._c = args[1]
+        self._uri = args[2]
+
+    def __repr__(self) -> str:
+        return f"Connection({self._uri!r})"
+
+    def create_table(self, name: str, schema: pa.Schema, indexes: IndexSpec) -> Table:
+        if not isinstance(name, str):
+            raise TypeError("name must be a str")
+        if not isinstance(schema, pa.Schema):
+            raise TypeError("schema must be a pyarrow.Schema")
+        if not isinstance(indexes, IndexSpec):
+            raise TypeError("indexes must be an IndexSpec")
+        t = self._c.create_table(
+            name, schema.__arrow_c_schema__(), list(indexes._fts), list(indexes._vectors)
+        )
+        return Table(_PRIVATE, t, self)
+
+    def open_table(self, name: str) -> Table:
+        if not isinstance(name, str):
+            raise TypeError("name must be a str")
+        return Table(_PRIVATE, self._c.open_table(name), self)
+
+    def drop_table(self, name: str, purge: bool = False) -> None:
+        if not isinstance(name, str):
+            raise TypeError("name must be a str")
+        self._c.drop_table(name, bool(purge))
+        return None
+
+    def list_tables(self) -> list:
+        return self._c.list_tables()
+
+    def query_sql(self, sql: str) -> pa.Table:
+        raise _not_yet("query_sql")
+
+
+def connect(
+    uri: str,
+    *,
+    storage_options: Optional[Mapping[str, str]] = None,
+    cache_dir: Optional[str] = None,
+    cache_budget_bytes: Optional[int] = None,
+    cold_fetch_mode: Optional[str] = None,
+    validate: Optional[bool] = None,
+) -> Connection:
+    """Opens the database at `uri`: a path or file:// URI (durable), or
+    memory:// (this process only). Local folders are created if missing."""
+    if not isinstance(uri, str):
+        raise TypeError("uri must be a str")
+    if cold_fetch_mode is not None:
+        if not isinstance(cold_fetch_mode, str) or cold_fetch_mode.lower() not in _COLD_FETCH_MODES:
+            raise ValueError(
+                f"unknown cold_fetch_mode {cold_fetch_mode!r}; use 'hybrid_with_prefetch', "
+                "'range_only', or 'lazy_foreground_with_background_fill'"
+            )
+    if cache_budget_bytes is not None:
+        _check_uint("cache_budget_bytes", cache_budget_bytes)
+    if storage_options is not None and not isinstance(storage_options, Mapping):
+        raise TypeError("storage_options must be a mapping of str to str")
+    return Connection(_PRIVATE, _native.connect(uri), uri)

@@ -1,0 +1,115 @@
+# Type stubs for infino's public API (the classes re-exported by `infino`).
+from typing import Any, Literal, Mapping, Optional, Sequence, Union
+
+import pyarrow
+
+Metric = Literal["cosine", "l2sq", "l2", "negdot", "dot"]
+BoolMode = Literal["or", "and"]
+ColdFetchMode = Literal[
+    "hybrid_with_prefetch", "range_only", "lazy_foreground_with_background_fill"
+]
+RowData = Union[pyarrow.RecordBatch, pyarrow.Table, Sequence[Mapping[str, Any]]]
+
+class MutationStats:
+    @property
+    def matched(self) -> int: ...
+    @property
+    def n_tombstoned(self) -> int: ...
+    @property
+    def n_not_found(self) -> int: ...
+
+class GcReport:
+    @property
+    def bytes_freed(self) -> int: ...
+    @property
+    def objects_deleted(self) -> int: ...
+    @property
+    def objects_skipped_live(self) -> int: ...
+    @property
+    def objects_skipped_too_new(self) -> int: ...
+    @property
+    def delete_errors(self) -> int: ...
+
+class OptimizeOptions:
+    def __init__(
+        self,
+        *,
+        max_memory_mb: Optional[int] = None,
+        min_fill_percent: Optional[int] = None,
+        target_superfile_size_mb: Optional[int] = None,
+    ) -> None: ...
+
+class IndexSpec:
+    def __init__(self) -> None: ...
+    def fts(self, column: str) -> IndexSpec: ...
+    def vector(self, column: str, dim: int, n_cent: int, metric: Metric) -> IndexSpec: ...
+
+class Table:
+    def schema(self) -> pyarrow.Schema: ...
+    def append(self, data: RowData) -> None: ...
+    def bm25_search(
+        self,
+        column: str,
+        query: str,
+        k: int,
+        mode: Optional[BoolMode] = None,
+        projection: Optional[Sequence[str]] = None,
+    ) -> pyarrow.Table: ...
+    def vector_search(
+        self,
+        column: str,
+        query: Sequence[float],
+        k: int,
+        nprobe: Optional[int] = None,
+        filter_column: Optional[str] = None,
+        filter_query: Optional[str] = None,
+        filter_mode: Optional[BoolMode] = None,
+        projection: Optional[Sequence[str]] = None,
+    ) -> pyarrow.Table: ...
+    def hybrid_search(
+        self,
+        text_column: str,
+        text_query: str,
+        vector_column: str,
+        vector_query: Sequence[float],
+        k: int,
+        mode: Optional[BoolMode] = None,
+        nprobe: Optional[int] = None,
+        projection: Optional[Sequence[str]] = None,
+    ) -> pyarrow.Table: ...
+    def token_match(
+        self,
+        column: str,
+        query: str,
+        mode: Optional[BoolMode] = None,
+        projection: Optional[Sequence[str]] = None,
+    ) -> pyarrow.Table: ...
+    def exact_match(
+        self, column: str, value: str, projection: Optional[Sequence[str]] = None
+    ) -> pyarrow.Table: ...
+    def count(self, column: str, query: str, mode: Optional[BoolMode] = None) -> int: ...
+    def delete(self, predicate: str) -> MutationStats: ...
+    def update(self, predicate: str, new_rows: RowData) -> MutationStats: ...
+    def optimize(self, settings: Optional[OptimizeOptions] = None) -> None: ...
+    def gc(self, grace_secs: float) -> GcReport: ...
+    def to_arrow(
+        self, columns: Optional[Sequence[str]] = None, where: Optional[str] = None
+    ) -> pyarrow.Table: ...
+    def count_rows(self) -> int: ...
+
+class Connection:
+    def create_table(self, name: str, schema: pyarrow.Schema, indexes: IndexSpec) -> Table: ...
+    def open_table(self, name: str) -> Table: ...
+    def drop_table(self, name: str, purge: bool = False) -> None: ...
+    def list_tables(self) -> list[str]: ...
+    def query_sql(self, sql: str) -> pyarrow.Table: ...
+
+def connect(
+    uri: str,
+    *,
+    storage_options: Optional[Mapping[str, str]] = None,
+    cache_dir: Optional[str] = None,
+    cache_budget_bytes: Optional[int] = None,
+    cold_fetch_mode: Optional[ColdFetchMode] = None,
+    validate: Optional[bool] = None,
+) -> Connection: ...

@@ -1,0 +1,594 @@
+/*
+ * _native.c - the CPython extension under `import infino`.
+ *
+ * Two types wrap the C API's handles: _Connection (infino_db) and _Table
+ * (infino_table). They take and return Arrow data as PyCapsules of the
+ * Arrow PyCapsule Interface ("arrow_schema", "arrow_array_stream"), so
+ * rows cross between pyarrow and the engine without per-row Python work.
+ * The public classes (infino.Connection, infino.Table, ...) live in the
+ * thin Python layer (infino/_infino.py), which converts user inputs with
+ * pyarrow and calls these.
+ *
+ * Every engine call runs with the GIL released. Errors become the builtin
+ * exceptions upstream infino raises: KeyError (not found), ValueError
+ * (bad input, existing name, row-count mismatch), RuntimeError (storage,
+ * unsupported operation), MemoryError.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "infino.h"
+
+#include <string.h>
+
+/* ---- errors ----------------------------------------------------------- */
+
+/* Raises the exception for `st`, with the engine's message. */
+static PyObject *raise_status(infino_status st)
+{
+    const char *msg = infino_last_error();
+    PyObject *type;
+
+    switch (st) {
+    case INFINO_ERR_NOTFOUND:
+        type = PyExc_KeyError;
+        break;
+    case INFINO_ERR_INVALID:
+    case INFINO_ERR_EXISTS:
+    case INFINO_ERR_CARDINALITY:
+        type = PyExc_ValueError;
+        break;
+    case INFINO_ERR_NOMEM:
+        type = PyExc_MemoryError;
+        break;
+    default:
+        type = PyExc_RuntimeError;
+    }
+    PyErr_SetString(type, msg[0] ? msg : infino_status_str(st));
+    return NULL;
+}
+
+/* KeyError carrying just the table name, as upstream raises it. */
+static PyObject *raise_not_found(const char *name)
+{
+    PyObject *key = PyUnicode_FromString(name);
+
+    if (key != NULL) {
+        PyErr_SetObject(PyExc_KeyError, key);
+        Py_DECREF(key);
+    }
+    return NULL;
+}
+
+/* ---- capsules --------------------------------------------------------- */
+
+static void release_schema_capsule(PyObject *cap)
+{
+    struct ArrowSchema *s = PyCapsule_GetPointer(cap, "arrow_schema");
+
+    if (s != NULL) {
+        if (s->release != NULL)
+            s->release(s);
+        PyMem_Free(s);
+    } else {
+        PyErr_Clear();
+    }
+}
+
+static void release_stream_capsule(PyObject *cap)
+{
+    struct ArrowArrayStream *s =
+        PyCapsule_GetPointer(cap, "arrow_array_stream");
+
+    if (s != NULL) {
+        if (s->release != NULL)
+            s->release(s);
+        PyMem_Free(s);
+    } else {
+        PyErr_Clear();
+    }
+}
+
+/* Moves the stream out of an "arrow_array_stream" capsule into *out; the
+ * capsule's copy is marked released, as the protocol prescribes. */
+static int take_stream(PyObject *cap, struct ArrowArrayStream *out)
+{
+    struct ArrowArrayStream *s =
+        PyCapsule_GetPointer(cap, "arrow_array_stream");
+
+    if (s == NULL)
+        return -1;
+    if (s->release == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the Arrow stream was consumed");
+        return -1;
+    }
+    *out = *s;
+    s->release = NULL;
+    return 0;
+}
+
+/* Wraps a stream we produced in a new capsule (which takes it). */
+static PyObject *stream_capsule(struct ArrowArrayStream *stream)
+{
+    struct ArrowArrayStream *heap = PyMem_Malloc(sizeof *heap);
+    PyObject *cap;
+
+    if (heap == NULL) {
+        stream->release(stream);
+        return PyErr_NoMemory();
+    }
+    *heap = *stream;
+    cap = PyCapsule_New(heap, "arrow_array_stream", release_stream_capsule);
+    if (cap == NULL) {
+        heap->release(heap);
+        PyMem_Free(heap);
+    }
+    return cap;
+}
+
+/* ---- _Connection ------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    infino_db *db;
+} ConnObject;
+
+typedef struct {
+    PyObject_HEAD
+    infino_table *t;
+    PyObject *conn; /* keeps the database open while the table lives */
+} TableObject;
+
+static PyTypeObject ConnType;
+static PyTypeObject TableType;
+
+static void conn_dealloc(ConnObject *self)
+{
+    infino_db_close(self->db);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *new_table(ConnObject *conn, infino_table *t)
+{
+    TableObject *obj = PyObject_New(TableObject, &TableType);
+
+    if (obj == NULL) {
+        infino_table_close(t);
+        return NULL;
+    }
+    obj->t = t;
+    Py_INCREF(conn);
+    obj->conn = (PyObject *)conn;
+    return (PyObject *)obj;
+}
+
+/* create_table(name, schema_capsule, fts_columns, vector_specs) where
+ * vector_specs is a list of (column, dim, n_centroids, metric). */
+static PyObject *conn_create_table(ConnObject *self, PyObject *args)
+{
+    const char *name;
+    PyObject *schema_cap, *fts, *vecs;
+    struct ArrowSchema *schema;
+    infino_index_spec *spec = NULL;
+    infino_table *t = NULL;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "sOO!O!", &name, &schema_cap, &PyList_Type,
+                          &fts, &PyList_Type, &vecs))
+        return NULL;
+    if (!infino_table_name_valid(name)) {
+        PyErr_Format(PyExc_RuntimeError,
+                     "invalid table name '%s': use 1-255 characters of "
+                     "[A-Za-z0-9_-], not starting with '_'",
+                     name);
+        return NULL;
+    }
+    schema = PyCapsule_GetPointer(schema_cap, "arrow_schema");
+    if (schema == NULL)
+        return NULL;
+    st = infino_index_spec_new(&spec);
+    for (Py_ssize_t i = 0; st == INFINO_OK && i < PyList_GET_SIZE(fts); i++) {
+        const char *col = PyUnicode_AsUTF8(PyList_GET_ITEM(fts, i));
+        if (col == NULL) {
+            infino_index_spec_free(spec);
+            return NULL;
+        }
+        st = infino_index_spec_fts(spec, col);
+    }
+    for (Py_ssize_t i = 0; st == INFINO_OK && i < PyList_GET_SIZE(vecs); i++) {
+        const char *col, *metric;
+        unsigned long dim, n_cent;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(vecs, i), "skks", &col, &dim,
+                              &n_cent, &metric)) {
+            infino_index_spec_free(spec);
+            return NULL;
+        }
+        if (dim > UINT32_MAX || n_cent > UINT32_MAX) {
+            infino_index_spec_free(spec);
+            PyErr_SetString(PyExc_OverflowError, "dim or n_cent too large");
+            return NULL;
+        }
+        st = infino_index_spec_vector(spec, col, (uint32_t)dim,
+                                      (uint32_t)n_cent, metric);
+    }
+    if (st == INFINO_OK) {
+        Py_BEGIN_ALLOW_THREADS
+        st = infino_create_table(&t, self->db, name, schema, spec);
+        Py_END_ALLOW_THREADS
+    }
+    infino_index_spec_free(spec);
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return new_table(self, t);
+}
+
+static PyObject *conn_open_table(ConnObject *self, PyObject *args)
+{
+    const char *name;
+    infino_table *t = NULL;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "s", &name))
+        return NULL;
+    if (!infino_table_name_valid(name))
+        return PyErr_Format(PyExc_RuntimeError, "invalid table name '%s'",
+                            name);
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_open_table(&t, self->db, name);
+    Py_END_ALLOW_THREADS
+    if (st == INFINO_ERR_NOTFOUND)
+        return raise_not_found(name);
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return new_table(self, t);
+}
+
+static PyObject *conn_drop_table(ConnObject *self, PyObject *args)
+{
+    const char *name;
+    int purge = 0;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "sp", &name, &purge))
+        return NULL;
+    if (!infino_table_name_valid(name))
+        return PyErr_Format(PyExc_RuntimeError, "invalid table name '%s'",
+                            name);
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_drop_table(self->db, name, purge);
+    Py_END_ALLOW_THREADS
+    if (st == INFINO_ERR_NOTFOUND)
+        return raise_not_found(name);
+    if (st != INFINO_OK)
+        return raise_status(st);
+    Py_RETURN_NONE;
+}
+
+static PyObject *conn_list_tables(ConnObject *self, PyObject *unused)
+{
+    char **names = NULL;
+    size_t n = 0;
+    infino_status st;
+    PyObject *list;
+
+    (void)unused;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_list_tables(self->db, &names, &n);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        PyObject *s = PyUnicode_FromString(names[i]);
+        if (s == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, s);
+    }
+    infino_free_names(names, n);
+    return list;
+}
+
+static PyObject *conn_is_durable(ConnObject *self, PyObject *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(infino_db_is_durable(self->db));
+}
+
+static PyMethodDef conn_methods[] = {
+    {"create_table", (PyCFunction)conn_create_table, METH_VARARGS, NULL},
+    {"open_table", (PyCFunction)conn_open_table, METH_VARARGS, NULL},
+    {"drop_table", (PyCFunction)conn_drop_table, METH_VARARGS, NULL},
+    {"list_tables", (PyCFunction)conn_list_tables, METH_NOARGS, NULL},
+    {"is_durable", (PyCFunction)conn_is_durable, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ConnType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "infino._native._Connection",
+    .tp_basicsize = sizeof(ConnObject),
+    .tp_dealloc = (destructor)conn_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_methods = conn_methods,
+};
+
+/* ---- _Table ----------------------------------------------------------- */
+
+static void table_dealloc(TableObject *self)
+{
+    infino_table_close(self->t);
+    Py_XDECREF(self->conn);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *table_name(TableObject *self, PyObject *unused)
+{
+    (void)unused;
+    return PyUnicode_FromString(infino_table_name(self->t));
+}
+
+static PyObject *table_schema(TableObject *self, PyObject *unused)
+{
+    struct ArrowSchema *s = PyMem_Malloc(sizeof *s);
+    infino_status st;
+    PyObject *cap;
+
+    (void)unused;
+    if (s == NULL)
+        return PyErr_NoMemory();
+    st = infino_table_schema(self->t, s);
+    if (st != INFINO_OK) {
+        PyMem_Free(s);
+        return raise_status(st);
+    }
+    cap = PyCapsule_New(s, "arrow_schema", release_schema_capsule);
+    if (cap == NULL) {
+        s->release(s);
+        PyMem_Free(s);
+    }
+    return cap;
+}
+
+static PyObject *table_append(TableObject *self, PyObject *args)
+{
+    PyObject *cap;
+    struct ArrowArrayStream stream;
+    uint64_t n = 0;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "O", &cap) || take_stream(cap, &stream) != 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_append(self->t, &stream, &n);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return PyLong_FromUnsignedLongLong(n);
+}
+
+static PyObject *stats_tuple(const infino_mutation_stats *s)
+{
+    return Py_BuildValue("(KKK)", (unsigned long long)s->matched,
+                         (unsigned long long)s->n_tombstoned,
+                         (unsigned long long)s->n_not_found);
+}
+
+static PyObject *table_delete(TableObject *self, PyObject *args)
+{
+    const char *pred;
+    infino_mutation_stats s;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "s", &pred))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_delete(self->t, pred, &s);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return stats_tuple(&s);
+}
+
+static PyObject *table_update(TableObject *self, PyObject *args)
+{
+    const char *pred;
+    PyObject *cap;
+    struct ArrowArrayStream stream;
+    infino_mutation_stats s;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "sO", &pred, &cap) ||
+        take_stream(cap, &stream) != 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_update(self->t, pred, &stream, &s);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return stats_tuple(&s);
+}
+
+/* optimize(max_memory_mb or 0, min_fill_percent or -1, target_mb or 0) */
+static PyObject *table_optimize(TableObject *self, PyObject *args)
+{
+    unsigned long long mem, target;
+    int fill;
+    infino_optimize_opts o = INFINO_OPTIMIZE_OPTS_INIT;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "KiK", &mem, &fill, &target))
+        return NULL;
+    o.max_memory_mb = mem;
+    o.min_fill_percent = fill;
+    o.target_superfile_mb = target;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_optimize(self->t, &o);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    Py_RETURN_NONE;
+}
+
+static PyObject *table_gc(TableObject *self, PyObject *args)
+{
+    double grace;
+    infino_gc_report r;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "d", &grace))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_gc(self->t, grace, &r);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return Py_BuildValue("(KKKKK)", (unsigned long long)r.bytes_freed,
+                         (unsigned long long)r.objects_deleted,
+                         (unsigned long long)r.objects_skipped_live,
+                         (unsigned long long)r.objects_skipped_too_new,
+                         (unsigned long long)r.delete_errors);
+}
+
+static PyObject *table_count_rows(TableObject *self, PyObject *unused)
+{
+    uint64_t n = 0;
+    infino_status st;
+
+    (void)unused;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_count_rows(self->t, &n);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return PyLong_FromUnsignedLongLong(n);
+}
+
+/* scan(columns: list[str] | None, predicate: str | None) -> capsule */
+static PyObject *table_scan(TableObject *self, PyObject *args)
+{
+    PyObject *cols_obj, *pred_obj;
+    const char *pred = NULL;
+    const char **cols = NULL;
+    Py_ssize_t n = 0;
+    struct ArrowArrayStream stream;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "OO", &cols_obj, &pred_obj))
+        return NULL;
+    if (pred_obj != Py_None && (pred = PyUnicode_AsUTF8(pred_obj)) == NULL)
+        return NULL;
+    if (cols_obj != Py_None) {
+        if (!PyList_Check(cols_obj)) {
+            PyErr_SetString(PyExc_TypeError, "columns must be a list");
+            return NULL;
+        }
+        n = PyList_GET_SIZE(cols_obj);
+        cols = PyMem_Calloc((size_t)n + 1, sizeof *cols);
+        if (cols == NULL)
+            return PyErr_NoMemory();
+        for (Py_ssize_t i = 0; i < n; i++) {
+            cols[i] = PyUnicode_AsUTF8(PyList_GET_ITEM(cols_obj, i));
+            if (cols[i] == NULL) {
+                PyMem_Free(cols);
+                return NULL;
+            }
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_scan(self->t, cols, (size_t)n, pred, &stream);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(cols);
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return stream_capsule(&stream);
+}
+
+static PyMethodDef table_methods[] = {
+    {"name", (PyCFunction)table_name, METH_NOARGS, NULL},
+    {"schema", (PyCFunction)table_schema, METH_NOARGS, NULL},
+    {"append", (PyCFunction)table_append, METH_VARARGS, NULL},
+    {"delete", (PyCFunction)table_delete, METH_VARARGS, NULL},
+    {"update", (PyCFunction)table_update, METH_VARARGS, NULL},
+    {"optimize", (PyCFunction)table_optimize, METH_VARARGS, NULL},
+    {"gc", (PyCFunction)table_gc, METH_VARARGS, NULL},
+    {"count_rows", (PyCFunction)table_count_rows, METH_NOARGS, NULL},
+    {"scan", (PyCFunction)table_scan, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject TableType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "infino._native._Table",
+    .tp_basicsize = sizeof(TableObject),
+    .tp_dealloc = (destructor)table_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_methods = table_methods,
+};
+
+/* ---- module ----------------------------------------------------------- */
+
+/* connect(uri, tmp_dir=None) -> _Connection */
+static PyObject *mod_connect(PyObject *mod, PyObject *args)
+{
+    const char *uri, *tmp = NULL;
+    infino_connect_opts o = INFINO_CONNECT_OPTS_INIT;
+    ConnObject *conn;
+    infino_status st;
+
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "s|z", &uri, &tmp))
+        return NULL;
+    o.tmp_dir = tmp;
+    conn = PyObject_New(ConnObject, &ConnType);
+    if (conn == NULL)
+        return NULL;
+    conn->db = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_connect(&conn->db, uri, &o);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK) {
+        Py_DECREF(conn);
+        /* A bad URI is a backend error upstream: RuntimeError. */
+        PyErr_SetString(PyExc_RuntimeError, infino_last_error());
+        return NULL;
+    }
+    return (PyObject *)conn;
+}
+
+static PyObject *mod_version(PyObject *mod, PyObject *unused)
+{
+    (void)mod;
+    (void)unused;
+    return PyUnicode_FromString(INFINO_VERSION_STRING);
+}
+
+static PyMethodDef mod_methods[] = {
+    {"connect", mod_connect, METH_VARARGS, NULL},
+    {"engine_version", mod_version, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "infino._native",
+    "C engine of infino (private; use the infino package).", -1,
+    mod_methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__native(void)
+{
+    PyObject *m;
+
+    if (PyType_Ready(&ConnType) < 0 || PyType_Ready(&TableType) < 0)
+        return NULL;
+    m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&ConnType);
+    Py_INCREF(&TableType);
+    if (PyModule_AddObject(m, "_Connection", (PyObject *)&ConnType) < 0 ||
+        PyModule_AddObject(m, "_Table", (PyObject *)&TableType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
