@@ -523,7 +523,8 @@ static infino_status decode_field(struct fbr *r, const struct fbt *t,
     infino_status st;
 
     if (depth > AR_MAX_DEPTH) {
-        st = corrupt("field '%s': nested deeper than %d", path->s,
+        st = err_set(INFINO_ERR_UNSUPPORTED,
+                     "field '%s': nested deeper than %d levels", path->s,
                      AR_MAX_DEPTH);
         goto fail;
     }

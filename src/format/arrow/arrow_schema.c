@@ -773,8 +773,9 @@ static infino_status import_node(struct ar_field *out,
     infino_status st;
 
     if (depth > AR_MAX_DEPTH) {
-        st = err_set(INFINO_ERR_INVALID, "field '%s': nested deeper than %d",
-                     path->s, AR_MAX_DEPTH);
+        st = err_set(INFINO_ERR_UNSUPPORTED,
+                     "field '%s': nested deeper than %d levels", path->s,
+                     AR_MAX_DEPTH);
         goto fail;
     }
     if (in->release == NULL) {
