@@ -1,0 +1,327 @@
+/*
+ * fts.h - the full-text index of one text column of one superfile:
+ * tokenizer, writer, region reader, BM25 top-k, counting and matching.
+ *
+ * Design
+ * ------
+ * Text arrives as (local doc id, bytes), ids 0..n-1 in increasing order.
+ * The writer interns terms and accumulates delta-coded postings under a
+ * memory budget, spilling sorted runs to a scratch file when the budget is
+ * exceeded; fts_writer_finish() streams one self-describing region (layout
+ * in FORMAT.md) into a store sink. The reader works on the borrowed region
+ * bytes in place (they are normally mmapped from the superfile) and never
+ * copies postings; an open reader is immutable, so any number of threads
+ * may query it at once.
+ *
+ * Scores are BM25 (k1 = 1.2, b = 0.75) with TABLE-GLOBAL statistics: the
+ * caller sums each region's local document frequencies, document counts
+ * and token counts (fts_query_add_local_df, fts_reader_n_docs,
+ * fts_reader_total_tokens) and passes the totals to fts_search(), so a
+ * score does not depend on how rows are split into superfiles.
+ *
+ * Scoring, exactly (so that a score can be reproduced bit for bit):
+ *   idf   = ln(1 + (N - df + 0.5) / (df + 0.5))              (double)
+ *   w     = idf * (k1 + 1)
+ *   A     = k1 * (1 - b);   B = k1 * b / avgdl
+ *   c     = (w * tf) / (tf + (A + B * dl))                   (double)
+ *   q     = (int64_t)(c * 2^40 + 0.5)      per term present in the doc
+ *   score = (float)((double)(sum of q) / 2^40)
+ * Summing 2^-40 fixed-point integers makes a score independent of the
+ * order in which terms are visited, so every algorithm (and every way of
+ * splitting a table into regions) yields identical floats. Results are
+ * ordered by score descending, then local doc id ascending.
+ *
+ * Queries: whitespace-separated chunks (Unicode White_Space); a chunk that
+ * starts with '-' contributes its tokens as negative terms. Positive and
+ * negative terms are each deduplicated and sorted bytewise (upstream infino
+ * scores a repeated term twice; we do not). A query without tokens matches
+ * nothing; a query with only negative terms is INFINO_ERR_INVALID.
+ *
+ * Caveats
+ * -------
+ * - Local doc ids are uint32_t; a region holds at most UINT32_MAX docs.
+ * - A query holds at most FTS_MAX_QUERY_TERMS positive terms.
+ * - CJK text has no word segmentation: a run of ideographs is one token.
+ *
+ * Not useful for: phrase or proximity search (no positions are stored);
+ * exact_match verifies candidates against the stored text.
+ */
+#ifndef INFINO_FTS_H
+#define INFINO_FTS_H
+
+#include "infino.h"
+#include "store/store.h"
+#include "util/buf.h"
+
+#include <roaring/roaring.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest token, in bytes of normalized UTF-8. Longer tokens are cut to
+ * the longest prefix of whole code points that fits (at index and at query
+ * time alike, so they stay findable by their first 255 bytes). */
+#define FTS_MAX_TOKEN_LEN 255
+/* Most positive terms one query may hold (prefix expansion included). */
+#define FTS_MAX_QUERY_TERMS 4096
+
+/* ---- tokenizer ---------------------------------------------------------
+ * Tokens are maximal runs of letters (L*) and digits (N*), plus combining
+ * marks (M*) that continue a run (so Indic and decomposed Latin words stay
+ * whole), taken after NFKC normalization with Unicode case folding and
+ * default-ignorable code points removed. Everything else separates, and so
+ * does every byte that is not part of valid UTF-8. For ASCII text this is
+ * exactly the ASCII-lowercased [A-Za-z0-9] runs, computed without utf8proc.
+ * No stemming, no stop words. */
+
+struct fts_tokenizer;
+
+/* Called once per token, in text order. `token` is borrowed until the
+ * callback returns; a non-OK return stops tokenizing and is passed on. */
+typedef infino_status (*fts_token_fn)(const uint8_t *token, size_t len,
+                                      void *payload);
+
+/* On success *out is owned: release with fts_tokenizer_free(). A tokenizer
+ * holds scratch buffers; use one per thread. */
+infino_status fts_tokenizer_new(struct fts_tokenizer **out);
+void fts_tokenizer_free(struct fts_tokenizer *tk); /* NULL is a no-op */
+
+/* Feeds the tokens of `len` bytes at `text` (any bytes) to `fn`. */
+infino_status fts_tokenize(struct fts_tokenizer *tk, const void *text,
+                           size_t len, fts_token_fn fn, void *payload);
+
+/* ---- writer ------------------------------------------------------------ */
+
+struct fts_writer;
+
+struct fts_writer_opts {
+    /* Accumulator memory (bytes) above which sorted runs are spilled;
+     * 0 means FTS_DEFAULT_MEM_BUDGET. Doc lengths (4 bytes per doc) are
+     * kept in memory regardless. */
+    size_t mem_budget;
+    /* Directory for the anonymous spill file (copied); NULL: $TMPDIR. */
+    const char *spill_dir;
+};
+#define FTS_DEFAULT_MEM_BUDGET ((size_t)256 << 20)
+
+/* What fts_writer_finish() wrote. */
+struct fts_region_info {
+    uint64_t len;          /* region bytes written to the sink */
+    uint32_t n_docs;       /* documents, including empty ones */
+    uint64_t n_terms;      /* distinct terms */
+    uint64_t total_tokens; /* sum of document lengths */
+    uint32_t n_runs;       /* sorted runs spilled (0: built in memory) */
+};
+
+/* `opts` may be NULL. On success *out is owned: fts_writer_free(). */
+infino_status fts_writer_new(struct fts_writer **out,
+                             const struct fts_writer_opts *opts);
+
+/* Indexes document `doc`. Ids must increase; skipped ids are empty
+ * documents (length 0). `text` is borrowed for the call; NULL with len 0
+ * is an empty (or null) document. */
+infino_status fts_writer_add(struct fts_writer *w, uint32_t doc,
+                             const void *text, size_t len);
+
+/* Writes the region for `n_docs` documents (>= every added id + 1; the
+ * trailing ones are empty) at the sink's current position. The sink is
+ * borrowed: the caller finishes or aborts it. When `summary_out` is not
+ * NULL the term summary (see fts_summary_open) is appended to it. The
+ * writer accepts nothing afterwards except fts_writer_free(). */
+infino_status fts_writer_finish(struct fts_writer *w, struct store_sink *sink,
+                                uint32_t n_docs, struct fts_region_info *info,
+                                struct buf *summary_out);
+
+void fts_writer_free(struct fts_writer *w); /* NULL is a no-op */
+
+/* ---- reader ------------------------------------------------------------ */
+
+struct fts_reader;
+
+#define FTS_OPEN_VERIFY_CRC 1u /* check the region's CRC-32C at open */
+
+/* Opens the region of `len` bytes at `data` (borrowed: must outlive the
+ * reader). Validates magic, version, section bounds and, with
+ * FTS_OPEN_VERIFY_CRC, the checksum; the structures inside are checked as
+ * they are decoded, so a corrupt region yields INFINO_ERR_CORRUPT (naming
+ * `name`, which is copied) from whichever call meets the damage. On
+ * success *out is owned: fts_reader_close(). */
+infino_status fts_reader_open(struct fts_reader **out, const uint8_t *data,
+                              size_t len, const char *name, unsigned flags);
+void fts_reader_close(struct fts_reader *r); /* NULL is a no-op */
+
+uint32_t fts_reader_n_docs(const struct fts_reader *r);
+uint64_t fts_reader_total_tokens(const struct fts_reader *r);
+uint64_t fts_reader_n_terms(const struct fts_reader *r);
+/* Borrowed: valid until fts_reader_close(). */
+const char *fts_reader_name(const struct fts_reader *r);
+/* Token count of `doc` (< n_docs). */
+uint32_t fts_reader_doc_len(const struct fts_reader *r, uint32_t doc);
+/* The region's term summary (borrowed, for fts_summary_open). */
+const uint8_t *fts_reader_summary(const struct fts_reader *r, size_t *len_out);
+
+struct fts_term_info {
+    uint32_t df;       /* documents containing the term */
+    uint64_t total_tf; /* occurrences over all documents */
+    /* private to the fts module: where the postings are */
+    uint32_t inline_doc, inline_tf; /* df == 1 */
+    uint64_t off, len;              /* df >= 2: record in the postings */
+};
+
+/* Looks up a normalized term (a token as fts_tokenize() yields it).
+ * INFINO_ERR_NOTFOUND when absent. */
+infino_status fts_reader_lookup(struct fts_term_info *out,
+                                const struct fts_reader *r,
+                                const uint8_t *term, size_t len);
+
+/* Called per term in bytewise order; `term` is borrowed until it returns.
+ * A non-OK return stops the iteration and is returned by the caller. */
+typedef infino_status (*fts_term_fn)(const uint8_t *term, size_t len,
+                                     const struct fts_term_info *info,
+                                     void *payload);
+
+/* Visits every term that starts with `prefix` (all terms when len is 0). */
+infino_status fts_reader_prefix(const struct fts_reader *r,
+                                const uint8_t *prefix, size_t len,
+                                fts_term_fn fn, void *payload);
+
+/* Visits every posting of `info` (from lookup or prefix) in doc order.
+ * `fn` returns non-OK to stop; that status is returned. */
+typedef infino_status (*fts_posting_fn)(uint32_t doc, uint32_t tf,
+                                        void *payload);
+infino_status fts_reader_postings(const struct fts_reader *r,
+                                  const struct fts_term_info *info,
+                                  fts_posting_fn fn, void *payload);
+
+/* ---- queries ----------------------------------------------------------- */
+
+enum fts_mode {
+    FTS_MODE_OR = 0,  /* a doc matches when it holds any positive term */
+    FTS_MODE_AND = 1, /* ... when it holds every positive term */
+};
+
+struct fts_query;
+
+/* Parses a user query (see "Queries" above). On success *out is owned:
+ * fts_query_free(). A query with only negated terms is
+ * INFINO_ERR_INVALID. */
+infino_status fts_query_parse(struct fts_query **out, const char *text,
+                              size_t len);
+
+/* An empty query, to build with the two calls below. */
+infino_status fts_query_new(struct fts_query **out);
+/* Adds the tokens of `text` (no '-' handling) as positive or negative
+ * terms. */
+infino_status fts_query_add_text(struct fts_query *q, const char *text,
+                                 size_t len, bool negative);
+/* Adds one already-normalized term verbatim (e.g. from prefix expansion
+ * through fts_reader_prefix). 1..FTS_MAX_TOKEN_LEN bytes. */
+infino_status fts_query_add_term(struct fts_query *q, const uint8_t *term,
+                                 size_t len, bool negative);
+
+/* Positive terms, sorted and unique; term i is the index into the df
+ * array of struct fts_global_stats. The pointer is borrowed until the
+ * query changes or is freed. */
+size_t fts_query_n_terms(const struct fts_query *q);
+const uint8_t *fts_query_term(const struct fts_query *q, size_t i,
+                              size_t *len_out);
+size_t fts_query_n_negatives(const struct fts_query *q);
+void fts_query_free(struct fts_query *q); /* NULL is a no-op */
+
+/* Adds this region's document frequency of each positive term of `q` to
+ * df[0 .. fts_query_n_terms(q)), so a caller sums over regions by calling
+ * it once per region on a zeroed array. */
+infino_status fts_query_add_local_df(uint64_t *df, const struct fts_reader *r,
+                                     const struct fts_query *q);
+
+/* Table-global statistics for one query. */
+struct fts_global_stats {
+    uint64_t n_docs;    /* N: documents in the table */
+    double avgdl;       /* average document length in the table */
+    const uint64_t *df; /* borrowed: df of positive term i; df[i] <= N */
+};
+
+struct fts_hit {
+    uint32_t doc; /* local doc id */
+    float score;
+};
+
+struct fts_search_opts {
+    size_t k;           /* result count wanted; 0 returns nothing */
+    enum fts_mode mode; /* FTS_MODE_OR (default) or FTS_MODE_AND */
+    /* Only docs scoring >= min_score are returned. When fanning out over
+     * regions, pass the current global k-th score so this region skips
+     * what cannot compete (equal scores are kept for the global
+     * tie-break). 0 returns every match. */
+    float min_score;
+    /* Local ids to leave out (borrowed; NULL: none). */
+    const roaring_bitmap_t *deleted;
+};
+
+/* Top-k BM25. `out` has room for opts->k hits; on success it holds *n_out
+ * <= k hits, best first. Uses block-max pruning: single terms skip
+ * postings blocks, OR queries run Block-Max MaxScore over doc windows,
+ * AND queries intersect with skipping. Docs holding any negative term or
+ * listed in `deleted` are never returned. */
+infino_status fts_search(struct fts_hit *out, size_t *n_out,
+                         const struct fts_reader *r, const struct fts_query *q,
+                         const struct fts_global_stats *gs,
+                         const struct fts_search_opts *opts);
+
+/* Number of docs matching `q` under `mode` (negatives and `deleted`
+ * applied), without materializing ids. */
+infino_status fts_count(uint64_t *out, const struct fts_reader *r,
+                        const struct fts_query *q, enum fts_mode mode,
+                        const roaring_bitmap_t *deleted);
+
+/* A growable array of local doc ids. A zeroed struct is empty. */
+struct fts_doc_ids {
+    uint32_t *ids; /* owned: release with fts_doc_ids_free() */
+    size_t n;
+    size_t cap;
+};
+void fts_doc_ids_free(struct fts_doc_ids *v);
+
+/* token_match: appends every doc matching `q` to `out`, ascending. On
+ * failure `out` keeps its previous contents. */
+infino_status fts_match(struct fts_doc_ids *out, const struct fts_reader *r,
+                        const struct fts_query *q, enum fts_mode mode,
+                        const roaring_bitmap_t *deleted);
+
+/* exact_match candidates: appends, ascending, every doc that could hold
+ * exactly `value` - it holds all of the value's tokens and has the same
+ * token count (docs of length 0 when the value has no tokens). The caller
+ * verifies candidates against the stored text. */
+infino_status fts_exact_candidates(struct fts_doc_ids *out,
+                                   const struct fts_reader *r,
+                                   const void *value, size_t len,
+                                   const roaring_bitmap_t *deleted);
+
+/* ---- term summary (table-level pruning) --------------------------------
+ * A blocked Bloom filter over a region's terms (about 1% false positives)
+ * plus its smallest and largest term, serialized (FORMAT.md, "Summary") so
+ * a table snapshot can keep it without opening the superfile. */
+
+struct fts_summary {
+    const uint8_t *bits; /* borrowed: n_blocks * 64 bytes */
+    uint32_t n_blocks;
+    uint32_t n_hashes;
+    const uint8_t *min_term, *max_term; /* borrowed */
+    size_t min_len, max_len;
+    uint64_t n_terms;
+};
+
+/* Validates `len` bytes at `data` (borrowed: must outlive *out). */
+infino_status fts_summary_open(struct fts_summary *out, const uint8_t *data,
+                               size_t len);
+/* false: the region certainly lacks `term` (a normalized token). */
+bool fts_summary_may_contain(const struct fts_summary *s, const uint8_t *term,
+                             size_t len);
+/* false: no term of the region starts with `prefix`. */
+bool fts_summary_may_contain_prefix(const struct fts_summary *s,
+                                    const uint8_t *prefix, size_t len);
+/* false: no doc of the region can match `q` under `mode`. */
+bool fts_summary_may_match(const struct fts_summary *s,
+                           const struct fts_query *q, enum fts_mode mode);
+
+#endif

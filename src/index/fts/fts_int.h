@@ -1,0 +1,313 @@
+/*
+ * fts_int.h - private to src/index/fts: the region format constants (see
+ * FORMAT.md), the reader's decoded view, postings cursors, bit packing,
+ * the serializer the writer feeds, and the BM25 arithmetic shared by the
+ * query engine and its tests.
+ */
+#ifndef INFINO_FTS_INT_H
+#define INFINO_FTS_INT_H
+
+#include "fts.h"
+
+#include "util/endian.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- format (FORMAT.md) ------------------------------------------------ */
+
+#define FTS_MAGIC "INFTSRG1"       /* region header, 8 bytes */
+#define FTS_TRAILER_MAGIC "INFTSEND" /* trailer, 8 bytes */
+#define FTS_SUMMARY_MAGIC "INFTSSM1" /* summary, 8 bytes */
+#define FTS_FORMAT_VERSION 1u
+#define FTS_HEADER_LEN 16u
+#define FTS_TRAILER_LEN 128u
+#define FTS_BLOCK_LEN 128u      /* postings per packed block */
+#define FTS_DICT_BLOCK_TERMS 32u /* terms per dictionary block */
+#define FTS_INDEX_ENTRY_LEN 16u /* u64 dict offset, u64 postings base */
+#define FTS_SKIP_ENTRY_LEN 16u  /* last doc, end offset, max tf, min dl */
+#define FTS_MAX_IMPACTS 8u      /* (tf, dl) bound points per term */
+#define FTS_NO_DOC UINT32_MAX
+#define FTS_SUMMARY_HEADER_LEN 24u
+#define FTS_SUMMARY_BLOCK_BYTES 64u
+#define FTS_SUMMARY_HASHES 7u
+#define FTS_SUMMARY_BITS_PER_TERM 10u
+#define FTS_SUMMARY_SEED 0x696e66696e6f6674ull /* "infinoft" */
+
+/* Trailer field offsets (from the trailer's start). */
+enum {
+    TR_N_DOCS = 0,        /* u32 */
+    TR_DL_WIDTH = 4,      /* u8: 1, 2 or 4 */
+    TR_TOTAL_TOKENS = 8,  /* u64 */
+    TR_N_TERMS = 16,      /* u64 */
+    TR_POST_OFF = 24,     /* u64 section offsets and lengths ... */
+    TR_POST_LEN = 32,
+    TR_DICT_OFF = 40,
+    TR_DICT_LEN = 48,
+    TR_INDEX_OFF = 56,
+    TR_INDEX_LEN = 64,
+    TR_DL_OFF = 72,
+    TR_DL_LEN = 80,
+    TR_SUMMARY_OFF = 88,
+    TR_SUMMARY_LEN = 96,
+    TR_MAX_DL = 104,      /* u32 */
+    TR_MAGIC = 112,       /* 8 bytes */
+    TR_CRC = 124,         /* u32: CRC-32C of the region before this field */
+};
+
+/* ---- the reader's view ------------------------------------------------- */
+
+struct fts_reader {
+    const uint8_t *data; /* borrowed: the whole region */
+    size_t len;
+    char *name; /* owned */
+    uint32_t n_docs;
+    uint32_t dl_width;
+    uint32_t max_dl;
+    uint64_t total_tokens;
+    uint64_t n_terms;
+    uint64_t n_blocks; /* dictionary blocks */
+    const uint8_t *post, *dict, *index, *dl, *summary;
+    uint64_t post_len, dict_len, summary_len;
+};
+
+static inline uint32_t fts_dl(const struct fts_reader *r, uint32_t doc)
+{
+    switch (r->dl_width) {
+    case 1:
+        return r->dl[doc];
+    case 2:
+        return load_u16le(r->dl + 2 * (size_t)doc);
+    default:
+        return load_u32le(r->dl + 4 * (size_t)doc);
+    }
+}
+
+/* Reports a malformed structure inside region `r`. */
+infino_status fts_corrupt(const struct fts_reader *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- UTF-8 (fts_tokenize.c) ------------------------------------------- */
+
+/* Decodes one well-formed UTF-8 sequence at p (n >= 1 bytes available):
+ * returns its length (1..4) and sets *cp_out, or 0 when it is invalid. */
+size_t fts_utf8_next(const uint8_t *p, size_t n, int32_t *cp_out);
+/* Unicode White_Space. */
+bool fts_is_space(int32_t cp);
+
+/* ---- bit packing (fts_bitpack.c) ---------------------------------------
+ * 128 values of `bits` (0..32) bits in 16 * bits bytes, as four
+ * interleaved lanes: value i lives in lane i % 4 at bit (i / 4) * bits of
+ * that lane's little-endian bit stream, and 32-bit word j of lane l is
+ * stored at word 4 * j + l. One SSE2 register holds word j of all lanes,
+ * so unpacking is shift/mask on four values at once. */
+
+void fts_pack128(uint8_t *out, const uint32_t *in, unsigned bits);
+void fts_unpack128(uint32_t *out, const uint8_t *in, unsigned bits);
+void fts_unpack128_scalar(uint32_t *out, const uint8_t *in, unsigned bits);
+/* v[i] = base + sum over j <= i of (v[j] + 1), modulo 2^32. */
+void fts_gaps_to_docs128(uint32_t *v, uint32_t base);
+void fts_gaps_to_docs128_scalar(uint32_t *v, uint32_t base);
+/* v[i] += 1 */
+void fts_plus_one128(uint32_t *v);
+
+static inline unsigned fts_bit_width(uint32_t v)
+{
+    return v == 0 ? 0 : 32 - (unsigned)__builtin_clz(v);
+}
+
+/* ---- postings cursor (fts_reader.c) ------------------------------------
+ * Walks one term's postings. Blocks are decoded one at a time into docs[]
+ * and tfs[]; every decode re-checks bounds and that the doc ids are
+ * strictly increasing, lie in (last of the previous block, last of this
+ * block] and below n_docs, so a cursor never moves backwards and never
+ * yields an id outside the region, whatever the bytes say. */
+
+struct fts_cursor {
+    const struct fts_reader *r;
+    uint32_t df;
+    uint32_t n_blocks;
+    const uint8_t *skip; /* borrowed: n_blocks skip entries */
+    const uint8_t *data; /* borrowed: block data */
+    uint64_t data_len;
+    uint32_t n_impacts;
+    uint32_t imp_tf[FTS_MAX_IMPACTS], imp_dl[FTS_MAX_IMPACTS];
+    uint32_t blk;     /* current block; n_blocks when exhausted */
+    uint32_t decoded; /* block held in docs[]/tfs[], or FTS_NO_DOC */
+    uint32_t pos, n;  /* position in / size of the decoded block */
+    uint32_t doc;     /* current doc, FTS_NO_DOC when exhausted */
+    uint8_t inline_skip[FTS_SKIP_ENTRY_LEN]; /* df == 1: synthetic entry */
+    uint32_t docs[FTS_BLOCK_LEN];
+    uint32_t tfs[FTS_BLOCK_LEN];
+};
+
+static inline uint32_t fts_skip_last(const struct fts_cursor *c, uint32_t b)
+{
+    return load_u32le(c->skip + (size_t)b * FTS_SKIP_ENTRY_LEN);
+}
+static inline uint32_t fts_skip_end(const struct fts_cursor *c, uint32_t b)
+{
+    return load_u32le(c->skip + (size_t)b * FTS_SKIP_ENTRY_LEN + 4);
+}
+static inline uint32_t fts_skip_max_tf(const struct fts_cursor *c, uint32_t b)
+{
+    return load_u32le(c->skip + (size_t)b * FTS_SKIP_ENTRY_LEN + 8);
+}
+static inline uint32_t fts_skip_min_dl(const struct fts_cursor *c, uint32_t b)
+{
+    return load_u32le(c->skip + (size_t)b * FTS_SKIP_ENTRY_LEN + 12);
+}
+/* First doc id block b can hold (one past the previous block's last). */
+static inline uint32_t fts_skip_first(const struct fts_cursor *c, uint32_t b)
+{
+    return b == 0 ? 0 : fts_skip_last(c, b - 1) + 1;
+}
+
+/* Positions `c` before the first posting of `ti` (from lookup). Does not
+ * allocate; c->doc is FTS_NO_DOC until the first seek/next. */
+infino_status fts_cursor_open(struct fts_cursor *c, const struct fts_reader *r,
+                              const struct fts_term_info *ti);
+/* Moves to the first posting with doc >= target (never backwards). */
+infino_status fts_cursor_seek(struct fts_cursor *c, uint32_t target);
+/* Moves to the next posting. */
+infino_status fts_cursor_next(struct fts_cursor *c);
+/* First block at or after `from` whose last doc is >= target, without
+ * moving the cursor (n_blocks when none). */
+uint32_t fts_cursor_find_block(const struct fts_cursor *c, uint32_t from,
+                               uint32_t target);
+
+static inline uint32_t fts_cursor_tf(const struct fts_cursor *c)
+{
+    return c->tfs[c->pos];
+}
+
+/* ---- dictionary (fts_reader.c) ----------------------------------------- */
+
+/* Decodes one dictionary entry: used by lookup and prefix iteration. */
+struct fts_dict_iter {
+    const struct fts_reader *r;
+    uint64_t block;   /* current dictionary block */
+    uint32_t in_block; /* entries decoded in this block */
+    uint32_t block_terms;
+    const uint8_t *p, *end; /* undecoded bytes of the block */
+    uint64_t post_off;      /* postings offset of the next record */
+    uint64_t post_end;      /* end of this block's postings */
+    uint8_t term[FTS_MAX_TOKEN_LEN];
+    size_t term_len;
+    struct fts_term_info info;
+};
+
+/* Looks up a term; *found is false (and OK returned) when it is absent. */
+infino_status fts_dict_find(struct fts_term_info *out, bool *found,
+                            const struct fts_reader *r, const uint8_t *term,
+                            size_t len);
+
+/* ---- serializer (fts_serialize.c) --------------------------------------
+ * Streams a region into a sink from terms given in strictly increasing
+ * bytewise order, each with its postings in doc order. */
+
+struct fts_ser;
+
+/* `avgdl` (the region's own) only guides the choice of impact points. */
+infino_status fts_ser_begin(struct fts_ser **out, struct store_sink *sink,
+                            double avgdl);
+/* docs[] strictly increasing (< n_docs given at finish), tfs[] >= 1, df
+ * >= 1. `doc_lens` is indexed by doc. */
+infino_status fts_ser_add_term(struct fts_ser *s, const uint8_t *term,
+                               size_t len, const uint32_t *docs,
+                               const uint32_t *tfs, uint32_t df,
+                               const uint32_t *doc_lens);
+infino_status fts_ser_finish(struct fts_ser *s, const uint32_t *doc_lens,
+                             uint32_t n_docs, struct fts_region_info *info,
+                             struct buf *summary_out);
+void fts_ser_free(struct fts_ser *s); /* NULL is a no-op */
+
+/* ---- queries (fts_query.c) -------------------------------------------- */
+
+struct fts_qterm {
+    uint8_t *bytes; /* owned */
+    size_t len;
+};
+
+struct fts_query {
+    struct fts_qterm *pos; /* owned: sorted, unique */
+    size_t n_pos, pos_cap;
+    struct fts_qterm *neg; /* owned: sorted, unique */
+    size_t n_neg, neg_cap;
+};
+
+/* The only-negatives check, shared by parse and the query entry points. */
+infino_status fts_query_check(const struct fts_query *q);
+
+/* ---- summary (fts_summary.c) ------------------------------------------- */
+
+uint64_t fts_term_hash(const uint8_t *term, size_t len);
+/* Appends a summary for `n` term hashes and the extreme terms. */
+infino_status fts_summary_build(struct buf *out, const uint64_t *hashes,
+                                uint64_t n, const uint8_t *min_term,
+                                size_t min_len, const uint8_t *max_term,
+                                size_t max_len);
+
+/* ---- BM25 arithmetic (see fts.h "Scoring, exactly") --------------------- */
+
+#define FTS_K1 1.2
+#define FTS_B 0.75
+#define FTS_SCORE_SCALE 1099511627776.0 /* 2^40 */
+
+struct fts_bm25 {
+    double A; /* k1 * (1 - b) */
+    double B; /* k1 * b / avgdl */
+};
+
+static inline struct fts_bm25 fts_bm25_params(double avgdl)
+{
+    struct fts_bm25 p;
+
+    p.A = FTS_K1 * (1.0 - FTS_B);
+    p.B = FTS_K1 * FTS_B / avgdl;
+    return p;
+}
+
+static inline double fts_bm25_idf(uint64_t n_docs, uint64_t df)
+{
+    double n = (double)n_docs, d = (double)df;
+    double ratio = (n - d + 0.5) / (d + 0.5);
+
+    return log(1.0 + ratio);
+}
+
+/* The contribution c of one term to one doc; w = idf * (k1 + 1). Written
+ * as separate statements so no compiler contracts them into FMAs. */
+static inline double fts_bm25_term(const struct fts_bm25 *p, double w,
+                                   uint32_t tf, uint32_t dl)
+{
+    double t = (double)tf;
+    double bdl = p->B * (double)dl;
+    double norm = p->A + bdl;
+    double num = w * t;
+
+    return num / (t + norm);
+}
+
+static inline int64_t fts_fixed(double c)
+{
+    return (int64_t)(c * FTS_SCORE_SCALE + 0.5);
+}
+
+/* An upper bound in fixed point for a contribution computed as `c`:
+ * covers the rounding of fts_fixed() and of the double arithmetic. */
+static inline int64_t fts_fixed_ub(double c)
+{
+    return (int64_t)(c * FTS_SCORE_SCALE) + 2;
+}
+
+static inline float fts_fixed_to_float(int64_t q)
+{
+    return (float)((double)q / FTS_SCORE_SCALE);
+}
+
+#endif

@@ -1,0 +1,689 @@
+/*
+ * fts_reader.c - opens a region in place and decodes its dictionary and
+ * postings on demand.
+ *
+ * Open checks only what is O(1) or O(dictionary blocks): header, trailer,
+ * section layout, block index monotonicity, summary header and, when
+ * asked, the CRC. Everything else (dictionary entries, postings records,
+ * blocks) is checked as it is decoded, every time, so a region whose bytes
+ * are wrong but whose CRC matches still cannot make us read out of bounds,
+ * loop, or hand out a doc id >= n_docs.
+ */
+#include "fts_int.h"
+
+#include "util/alloc.h"
+#include "util/crc32c.h"
+#include "util/err.h"
+#include "util/rd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+infino_status fts_corrupt(const struct fts_reader *r, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return err_set(INFINO_ERR_CORRUPT, "fts region %s: %s", r->name, msg);
+}
+
+/* ---- open -------------------------------------------------------------- */
+
+static infino_status check_layout(struct fts_reader *r)
+{
+    const uint8_t *tr = r->data + r->len - FTS_TRAILER_LEN;
+    uint64_t body = r->len - FTS_TRAILER_LEN;
+    uint64_t off[5], len[5];
+    uint64_t prev_dict = 0, prev_post = 0;
+
+    for (int i = 0; i < 5; i++) {
+        off[i] = load_u64le(tr + TR_POST_OFF + 16 * i);
+        len[i] = load_u64le(tr + TR_POST_LEN + 16 * i);
+        if (off[i] > body || len[i] > body - off[i])
+            return fts_corrupt(r, "section %d [%llu, +%llu) outside the "
+                               "region", i, (unsigned long long)off[i],
+                               (unsigned long long)len[i]);
+    }
+    /* postings, dictionary, index, doc lengths, summary: back to back */
+    if (off[0] != FTS_HEADER_LEN || off[1] != off[0] + len[0] ||
+        off[2] != off[1] + len[1] || off[3] != off[2] + len[2] ||
+        off[4] != off[3] + len[3] || off[4] + len[4] != body)
+        return fts_corrupt(r, "sections are not contiguous");
+
+    r->n_docs = load_u32le(tr + TR_N_DOCS);
+    r->dl_width = tr[TR_DL_WIDTH];
+    r->total_tokens = load_u64le(tr + TR_TOTAL_TOKENS);
+    r->n_terms = load_u64le(tr + TR_N_TERMS);
+    r->max_dl = load_u32le(tr + TR_MAX_DL);
+    if (r->dl_width != 1 && r->dl_width != 2 && r->dl_width != 4)
+        return fts_corrupt(r, "doc length width %u", r->dl_width);
+    if (len[3] != (uint64_t)r->n_docs * r->dl_width)
+        return fts_corrupt(r, "doc lengths: %llu bytes for %u docs",
+                           (unsigned long long)len[3], r->n_docs);
+    if (r->dl_width < 4 && r->max_dl >= (1u << (8 * r->dl_width)))
+        return fts_corrupt(r, "max doc length %u exceeds its width",
+                           r->max_dl);
+    /* each dictionary entry takes at least 3 bytes */
+    if (r->n_terms > len[1] / 3 ||
+        len[2] % FTS_INDEX_ENTRY_LEN != 0 ||
+        len[2] / FTS_INDEX_ENTRY_LEN !=
+            (r->n_terms + FTS_DICT_BLOCK_TERMS - 1) / FTS_DICT_BLOCK_TERMS)
+        return fts_corrupt(r, "%llu terms do not fit the dictionary",
+                           (unsigned long long)r->n_terms);
+    if (r->n_terms > 0 && r->n_docs == 0)
+        return fts_corrupt(r, "terms without documents");
+    r->post = r->data + off[0];
+    r->post_len = len[0];
+    r->dict = r->data + off[1];
+    r->dict_len = len[1];
+    r->index = r->data + off[2];
+    r->n_blocks = len[2] / FTS_INDEX_ENTRY_LEN;
+    r->dl = r->data + off[3];
+    r->summary = r->data + off[4];
+    r->summary_len = len[4];
+
+    /* Block index: dictionary offsets strictly increase from 0, postings
+     * bases never decrease; both stay inside their sections. */
+    for (uint64_t b = 0; b < r->n_blocks; b++) {
+        const uint8_t *e = r->index + b * FTS_INDEX_ENTRY_LEN;
+        uint64_t d = load_u64le(e), p = load_u64le(e + 8);
+        if ((b == 0 ? d != 0 : d <= prev_dict) || d >= r->dict_len ||
+            p < prev_post || p > r->post_len)
+            return fts_corrupt(r, "dictionary block %llu: bad offsets",
+                               (unsigned long long)b);
+        prev_dict = d;
+        prev_post = p;
+    }
+    return INFINO_OK;
+}
+
+infino_status fts_reader_open(struct fts_reader **out, const uint8_t *data,
+                              size_t len, const char *name, unsigned flags)
+{
+    struct fts_reader *r = NULL;
+    struct fts_summary sum;
+    infino_status st;
+    uint32_t version;
+
+    *out = NULL;
+    r = mem_calloc(1, sizeof *r);
+    if (r == NULL)
+        return err_nomem();
+    r->name = mem_strdup(name != NULL ? name : "(unnamed)");
+    if (r->name == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    r->data = data;
+    r->len = len;
+    if (len < FTS_HEADER_LEN + FTS_TRAILER_LEN) {
+        st = fts_corrupt(r, "%zu bytes is too short", len);
+        goto fail;
+    }
+    if (memcmp(data, FTS_MAGIC, 8) != 0 ||
+        memcmp(data + len - FTS_TRAILER_LEN + TR_MAGIC, FTS_TRAILER_MAGIC,
+               8) != 0) {
+        st = fts_corrupt(r, "bad magic");
+        goto fail;
+    }
+    version = load_u32le(data + 8);
+    if (version != FTS_FORMAT_VERSION || load_u32le(data + 12) != 0) {
+        st = err_set(INFINO_ERR_UNSUPPORTED,
+                     "fts region %s: format version %u (flags %u) is not "
+                     "supported", r->name, version, load_u32le(data + 12));
+        goto fail;
+    }
+    if ((flags & FTS_OPEN_VERIFY_CRC) &&
+        crc32c(data, len - 4) !=
+            load_u32le(data + len - FTS_TRAILER_LEN + TR_CRC)) {
+        st = fts_corrupt(r, "checksum mismatch");
+        goto fail;
+    }
+    CHECK(check_layout(r));
+    st = fts_summary_open(&sum, r->summary, r->summary_len);
+    if (st != INFINO_OK) {
+        st = err_context(st, "fts region %s", r->name);
+        goto fail;
+    }
+    *out = r;
+    return INFINO_OK;
+fail:
+    fts_reader_close(r);
+    return st;
+}
+
+void fts_reader_close(struct fts_reader *r)
+{
+    if (r == NULL)
+        return;
+    mem_free(r->name);
+    mem_free(r);
+}
+
+uint32_t fts_reader_n_docs(const struct fts_reader *r)
+{
+    return r->n_docs;
+}
+
+uint64_t fts_reader_total_tokens(const struct fts_reader *r)
+{
+    return r->total_tokens;
+}
+
+uint64_t fts_reader_n_terms(const struct fts_reader *r)
+{
+    return r->n_terms;
+}
+
+const char *fts_reader_name(const struct fts_reader *r)
+{
+    return r->name;
+}
+
+uint32_t fts_reader_doc_len(const struct fts_reader *r, uint32_t doc)
+{
+    return doc < r->n_docs ? fts_dl(r, doc) : 0;
+}
+
+const uint8_t *fts_reader_summary(const struct fts_reader *r, size_t *len_out)
+{
+    *len_out = (size_t)r->summary_len;
+    return r->summary;
+}
+
+/* ---- dictionary -------------------------------------------------------- */
+
+static uint64_t block_dict_off(const struct fts_reader *r, uint64_t b)
+{
+    return b < r->n_blocks ? load_u64le(r->index + b * FTS_INDEX_ENTRY_LEN)
+                           : r->dict_len;
+}
+
+static uint64_t block_post_base(const struct fts_reader *r, uint64_t b)
+{
+    return b < r->n_blocks
+               ? load_u64le(r->index + b * FTS_INDEX_ENTRY_LEN + 8)
+               : r->post_len;
+}
+
+static void iter_enter_block(struct fts_dict_iter *it, uint64_t b)
+{
+    const struct fts_reader *r = it->r;
+    uint64_t left = r->n_terms - b * FTS_DICT_BLOCK_TERMS;
+
+    it->block = b;
+    it->in_block = 0;
+    it->block_terms =
+        (uint32_t)(left < FTS_DICT_BLOCK_TERMS ? left : FTS_DICT_BLOCK_TERMS);
+    it->p = r->dict + block_dict_off(r, b);
+    it->end = r->dict + block_dict_off(r, b + 1);
+    it->post_off = block_post_base(r, b);
+    it->post_end = block_post_base(r, b + 1);
+    it->term_len = 0;
+}
+
+static infino_status entry_corrupt(const struct fts_dict_iter *it,
+                                   const char *what)
+{
+    return fts_corrupt(it->r, "dictionary block %llu, entry %u: %s",
+                       (unsigned long long)it->block, it->in_block, what);
+}
+
+/* Decodes the next entry of the current block into it->term / it->info. */
+static infino_status iter_entry(struct fts_dict_iter *it)
+{
+    const struct fts_reader *r = it->r;
+    struct rd rd = rd_make(it->p, (size_t)(it->end - it->p));
+    struct fts_term_info info = {0};
+    const uint8_t *suffix;
+    uint8_t pre, suf;
+    uint64_t df, a, b;
+
+    if (rd_u8(&rd, &pre) || rd_u8(&rd, &suf) || rd_bytes(&rd, suf, &suffix))
+        return entry_corrupt(it, "truncated term");
+    if (pre > it->term_len || (it->in_block == 0 && pre != 0) ||
+        pre + suf == 0 || pre + suf > FTS_MAX_TOKEN_LEN)
+        return entry_corrupt(it, "bad term lengths");
+    memcpy(it->term + pre, suffix, suf);
+    it->term_len = (size_t)pre + suf;
+    if (rd_uvarint(&rd, &df) || df == 0 || df > r->n_docs ||
+        rd_uvarint(&rd, &a) || rd_uvarint(&rd, &b))
+        return entry_corrupt(it, "bad document frequency");
+    info.df = (uint32_t)df;
+    if (df == 1) {
+        if (a >= r->n_docs || b >= UINT32_MAX)
+            return entry_corrupt(it, "bad inline posting");
+        info.inline_doc = (uint32_t)a;
+        info.inline_tf = (uint32_t)b + 1;
+        info.total_tf = info.inline_tf;
+    } else {
+        if (a > UINT64_MAX - df || b > it->post_end - it->post_off)
+            return entry_corrupt(it, "postings record out of bounds");
+        info.total_tf = df + a;
+        info.off = it->post_off;
+        info.len = b;
+        it->post_off += b;
+    }
+    it->info = info;
+    it->p = rd.p;
+    it->in_block++;
+    return INFINO_OK;
+}
+
+/* Moves to the next term in bytewise order; *done at the end. */
+static infino_status iter_next(struct fts_dict_iter *it, bool *done)
+{
+    const struct fts_reader *r = it->r;
+
+    *done = false;
+    while (it->in_block == it->block_terms) {
+        if (it->block < r->n_blocks &&
+            (it->p != it->end || it->post_off != it->post_end))
+            return fts_corrupt(r, "dictionary block %llu: trailing bytes",
+                               (unsigned long long)it->block);
+        if (it->block + 1 >= r->n_blocks) {
+            *done = true;
+            return INFINO_OK;
+        }
+        iter_enter_block(it, it->block + 1);
+    }
+    return iter_entry(it);
+}
+
+/* Compares the first term of dictionary block b with key[0..len). */
+static infino_status cmp_block_first(int *out, const struct fts_reader *r,
+                                     uint64_t b, const uint8_t *key,
+                                     size_t len)
+{
+    uint64_t off = block_dict_off(r, b), end = block_dict_off(r, b + 1);
+    struct rd rd = rd_make(r->dict + off, (size_t)(end - off));
+    const uint8_t *t;
+    uint8_t pre, suf;
+    int c;
+
+    if (rd_u8(&rd, &pre) || rd_u8(&rd, &suf) || pre != 0 || suf == 0 ||
+        rd_bytes(&rd, suf, &t))
+        return fts_corrupt(r, "dictionary block %llu: bad first term",
+                           (unsigned long long)b);
+    c = memcmp(t, key, suf < len ? suf : len);
+    *out = c != 0 ? c : (suf < len ? -1 : suf > len ? 1 : 0);
+    return INFINO_OK;
+}
+
+/* The last block whose first term is <= key (strict: < key), or -1. */
+static infino_status find_block(int64_t *out, const struct fts_reader *r,
+                                const uint8_t *key, size_t len, bool strict)
+{
+    uint64_t lo = 0, hi = r->n_blocks;
+    infino_status st;
+    int c = 0;
+
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        CHECK(cmp_block_first(&c, r, mid, key, len));
+        if (strict ? c < 0 : c <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *out = (int64_t)lo - 1;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+static int cmp_term(const struct fts_dict_iter *it, const uint8_t *key,
+                    size_t len)
+{
+    size_t n = it->term_len < len ? it->term_len : len;
+    int c = memcmp(it->term, key, n);
+
+    if (c != 0)
+        return c;
+    return it->term_len < len ? -1 : it->term_len > len ? 1 : 0;
+}
+
+infino_status fts_dict_find(struct fts_term_info *out, bool *found,
+                            const struct fts_reader *r, const uint8_t *term,
+                            size_t len)
+{
+    struct fts_dict_iter it;
+    int64_t b;
+    infino_status st;
+
+    *found = false;
+    if (len == 0 || len > FTS_MAX_TOKEN_LEN || r->n_blocks == 0)
+        return INFINO_OK;
+    CHECK(find_block(&b, r, term, len, false));
+    if (b < 0)
+        return INFINO_OK;
+    it.r = r;
+    iter_enter_block(&it, (uint64_t)b);
+    while (it.in_block < it.block_terms) {
+        int c;
+        CHECK(iter_entry(&it));
+        c = cmp_term(&it, term, len);
+        if (c == 0) {
+            *out = it.info;
+            *found = true;
+            break;
+        }
+        if (c > 0)
+            break;
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+infino_status fts_reader_lookup(struct fts_term_info *out,
+                                const struct fts_reader *r,
+                                const uint8_t *term, size_t len)
+{
+    infino_status st;
+    bool found;
+
+    CHECK(fts_dict_find(out, &found, r, term, len));
+    if (!found)
+        return err_set(INFINO_ERR_NOTFOUND, "fts region %s: term not found",
+                       r->name);
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+infino_status fts_reader_prefix(const struct fts_reader *r,
+                                const uint8_t *prefix, size_t len,
+                                fts_term_fn fn, void *payload)
+{
+    struct fts_dict_iter it;
+    int64_t b = 0;
+    infino_status st;
+    bool done;
+
+    if (r->n_blocks == 0)
+        return INFINO_OK;
+    if (len > 0) {
+        CHECK(find_block(&b, r, prefix, len, true));
+        if (b < 0)
+            b = 0;
+    }
+    it.r = r;
+    iter_enter_block(&it, (uint64_t)b);
+    for (;;) {
+        int c;
+        CHECK(iter_next(&it, &done));
+        if (done)
+            break;
+        c = memcmp(it.term, prefix, it.term_len < len ? it.term_len : len);
+        if (c == 0 && it.term_len >= len) {
+            CHECK(fn(it.term, it.term_len, &it.info, payload));
+        } else if (c > 0) {
+            break; /* past every term with this prefix */
+        }
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* ---- postings ---------------------------------------------------------- */
+
+infino_status fts_cursor_open(struct fts_cursor *c, const struct fts_reader *r,
+                              const struct fts_term_info *ti)
+{
+    struct rd rd;
+    uint8_t n_imp;
+
+    c->r = r;
+    c->df = ti->df;
+    c->blk = 0;
+    c->decoded = FTS_NO_DOC;
+    c->pos = c->n = 0;
+    c->doc = FTS_NO_DOC;
+    if (ti->df == 0 || ti->df > r->n_docs)
+        return fts_corrupt(r, "bad document frequency %u", ti->df);
+    if (ti->df == 1) {
+        if (ti->inline_doc >= r->n_docs)
+            return fts_corrupt(r, "inline posting out of range");
+        c->n_blocks = 1;
+        c->skip = c->inline_skip;
+        c->data = NULL;
+        c->data_len = 0;
+        c->n_impacts = 1;
+        c->imp_tf[0] = ti->inline_tf;
+        c->imp_dl[0] = fts_dl(r, ti->inline_doc);
+        store_u32le(c->inline_skip, ti->inline_doc);
+        store_u32le(c->inline_skip + 4, 0);
+        store_u32le(c->inline_skip + 8, ti->inline_tf);
+        store_u32le(c->inline_skip + 12, c->imp_dl[0]);
+        return INFINO_OK;
+    }
+    if (ti->off > r->post_len || ti->len > r->post_len - ti->off)
+        return fts_corrupt(r, "postings record out of bounds");
+    rd = rd_make(r->post + ti->off, (size_t)ti->len);
+    if (rd_u8(&rd, &n_imp) || n_imp == 0 || n_imp > FTS_MAX_IMPACTS)
+        return fts_corrupt(r, "postings at %llu: bad impact count",
+                           (unsigned long long)ti->off);
+    c->n_impacts = n_imp;
+    for (unsigned i = 0; i < n_imp; i++) {
+        uint64_t tf, dl;
+        if (rd_uvarint(&rd, &tf) || rd_uvarint(&rd, &dl) ||
+            tf > UINT32_MAX || dl > UINT32_MAX)
+            return fts_corrupt(r, "postings at %llu: bad impact",
+                               (unsigned long long)ti->off);
+        c->imp_tf[i] = (uint32_t)tf;
+        c->imp_dl[i] = (uint32_t)dl;
+    }
+    c->n_blocks = (ti->df - 1) / FTS_BLOCK_LEN + 1;
+    if (rd_bytes(&rd, (size_t)c->n_blocks * FTS_SKIP_ENTRY_LEN, &c->skip))
+        return fts_corrupt(r, "postings at %llu: truncated skip table",
+                           (unsigned long long)ti->off);
+    c->data = rd.p;
+    c->data_len = rd_left(&rd);
+    return INFINO_OK;
+}
+
+static infino_status block_corrupt(const struct fts_cursor *c, uint32_t b,
+                                   const char *what)
+{
+    return fts_corrupt(c->r, "postings block %u of %u: %s", b, c->n_blocks,
+                       what);
+}
+
+/* Decodes block b into docs[]/tfs[], checking everything (see header). */
+static infino_status decode_block(struct fts_cursor *c, uint32_t b)
+{
+    uint32_t last = fts_skip_last(c, b);
+    uint32_t prev = b == 0 ? FTS_NO_DOC : fts_skip_last(c, b - 1);
+    uint32_t start = b == 0 ? 0 : fts_skip_end(c, b - 1);
+    uint32_t end = fts_skip_end(c, b);
+    uint32_t n = b + 1 < c->n_blocks
+                     ? FTS_BLOCK_LEN
+                     : c->df - (c->n_blocks - 1) * FTS_BLOCK_LEN;
+    uint64_t next = b == 0 ? 0 : (uint64_t)prev + 1; /* smallest allowed */
+
+    if (last >= c->r->n_docs || (b > 0 && last <= prev))
+        return block_corrupt(c, b, "doc ids out of order");
+    if (c->data == NULL) { /* inline single posting */
+        c->docs[0] = last;
+        c->tfs[0] = fts_skip_max_tf(c, b);
+        n = 1;
+    } else if (start > end || end > c->data_len) {
+        return block_corrupt(c, b, "bad offsets");
+    } else if (n == FTS_BLOCK_LEN) {
+        const uint8_t *p = c->data + start;
+        unsigned db, tb;
+
+        if (end - start < 2)
+            return block_corrupt(c, b, "truncated");
+        db = p[0];
+        tb = p[1];
+        if (db > 32 || tb > 32 || end - start != 2 + 16 * (db + tb))
+            return block_corrupt(c, b, "bad bit widths");
+        fts_unpack128(c->docs, p + 2, db);
+        /* No wrap-around is possible when even maximal gaps stay below
+         * 2^32; otherwise add up in 64 bits. */
+        if (next + FTS_BLOCK_LEN - 1 +
+                (uint64_t)FTS_BLOCK_LEN * ((1ull << db) - 1) >
+            UINT32_MAX) {
+            uint64_t sum = next + FTS_BLOCK_LEN - 1;
+            for (unsigned i = 0; i < FTS_BLOCK_LEN; i++)
+                sum += c->docs[i];
+            if (sum != last)
+                return block_corrupt(c, b, "doc ids disagree with skip");
+        }
+        fts_gaps_to_docs128(c->docs, prev);
+        if (c->docs[FTS_BLOCK_LEN - 1] != last)
+            return block_corrupt(c, b, "doc ids disagree with skip");
+        fts_unpack128(c->tfs, p + 2 + 16 * db, tb);
+        fts_plus_one128(c->tfs);
+    } else {
+        struct rd rd = rd_make(c->data + start, end - start);
+        uint64_t doc = next;
+
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t v, tf = 1;
+            if (rd_uvarint(&rd, &v) ||
+                (!(v & 1) && (rd_uvarint(&rd, &tf) || tf > UINT32_MAX - 2)))
+                return block_corrupt(c, b, "truncated");
+            if (!(v & 1))
+                tf += 2;
+            doc += (i > 0) + (v >> 1);
+            if (doc > last)
+                return block_corrupt(c, b, "doc ids disagree with skip");
+            c->docs[i] = (uint32_t)doc;
+            c->tfs[i] = (uint32_t)tf;
+        }
+        if (doc != last || rd_left(&rd) != 0)
+            return block_corrupt(c, b, "doc ids disagree with skip");
+    }
+    c->decoded = b;
+    c->n = n;
+    c->pos = 0;
+    return INFINO_OK;
+}
+
+uint32_t fts_cursor_find_block(const struct fts_cursor *c, uint32_t from,
+                               uint32_t target)
+{
+    uint32_t lo, hi, step = 1;
+
+    if (from >= c->n_blocks || fts_skip_last(c, from) >= target)
+        return from;
+    /* gallop: last(lo) < target; find hi with last(hi) >= target */
+    lo = from;
+    for (;;) {
+        hi = lo + step;
+        if (hi >= c->n_blocks) {
+            hi = c->n_blocks;
+            break;
+        }
+        if (fts_skip_last(c, hi) >= target)
+            break;
+        lo = hi;
+        step *= 2;
+    }
+    /* first block in (lo, hi] with last >= target; hi == n_blocks: none
+     * beyond hi - 1 unless found */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (fts_skip_last(c, mid) >= target)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+infino_status fts_cursor_seek(struct fts_cursor *c, uint32_t target)
+{
+    uint32_t b, pos;
+    infino_status st;
+
+    if (c->decoded == c->blk && c->blk < c->n_blocks && c->doc >= target)
+        return INFINO_OK;
+    b = fts_cursor_find_block(c, c->blk, target);
+    c->blk = b;
+    if (b >= c->n_blocks) {
+        c->doc = FTS_NO_DOC;
+        return INFINO_OK;
+    }
+    pos = 0;
+    if (c->decoded == b)
+        pos = c->pos;
+    else
+        CHECK(decode_block(c, b));
+    /* docs[n - 1] == last(b) >= target bounds both searches */
+    if (pos + 8 < c->n && c->docs[pos + 8] < target) {
+        uint32_t lo = pos + 8, hi = c->n - 1; /* docs[lo] < t <= docs[hi] */
+        while (hi - lo > 1) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (c->docs[mid] >= target)
+                hi = mid;
+            else
+                lo = mid;
+        }
+        pos = hi;
+    } else {
+        while (c->docs[pos] < target)
+            pos++;
+    }
+    c->pos = pos;
+    c->doc = c->docs[pos];
+    return INFINO_OK;
+fail:
+    c->blk = c->n_blocks;
+    c->doc = FTS_NO_DOC;
+    return st;
+}
+
+infino_status fts_cursor_next(struct fts_cursor *c)
+{
+    infino_status st;
+
+    if (c->decoded != c->blk)
+        return c->blk < c->n_blocks ? fts_cursor_seek(c, 0) : INFINO_OK;
+    if (++c->pos < c->n) {
+        c->doc = c->docs[c->pos];
+        return INFINO_OK;
+    }
+    if (++c->blk >= c->n_blocks) {
+        c->blk = c->n_blocks;
+        c->doc = FTS_NO_DOC;
+        return INFINO_OK;
+    }
+    CHECK(decode_block(c, c->blk));
+    c->doc = c->docs[0];
+    return INFINO_OK;
+fail:
+    c->blk = c->n_blocks;
+    c->doc = FTS_NO_DOC;
+    return st;
+}
+
+infino_status fts_reader_postings(const struct fts_reader *r,
+                                  const struct fts_term_info *info,
+                                  fts_posting_fn fn, void *payload)
+{
+    struct fts_cursor *c = mem_alloc(sizeof *c);
+    infino_status st;
+
+    if (c == NULL)
+        return err_nomem();
+    CHECK(fts_cursor_open(c, r, info));
+    CHECK(fts_cursor_seek(c, 0));
+    while (c->doc != FTS_NO_DOC) {
+        CHECK(fn(c->doc, fts_cursor_tf(c), payload));
+        CHECK(fts_cursor_next(c));
+    }
+    mem_free(c);
+    return INFINO_OK;
+fail:
+    mem_free(c);
+    return st;
+}

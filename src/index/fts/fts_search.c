@@ -1,0 +1,800 @@
+/*
+ * fts_search.c - BM25 top-k, counting and matching over one region.
+ *
+ * Every algorithm visits candidate docs in increasing id order and keeps
+ * the k best in a heap ordered by (float score, doc id); since later docs
+ * lose ties, "can this enter?" is one float comparison, and every upper
+ * bound is computed in the same 2^-40 fixed point as the scores, rounded
+ * up, so pruning never drops a doc that belongs in the result.
+ *
+ * - one term: walk the skip table, decode only blocks whose bound (max tf,
+ *   min doc length of the block) can enter the heap;
+ * - OR: Block-Max MaxScore over windows of WINDOW doc ids. Per window each
+ *   term's bound is the max of its overlapping blocks' bounds; the terms
+ *   whose bounds together cannot enter are non-essential. Essential terms
+ *   are scored term-at-a-time into an accumulator array, then each
+ *   candidate probes the non-essential terms in decreasing bound order
+ *   while it can still enter. Windows nothing can reach are skipped, and
+ *   the next window starts at the smallest next doc of any term;
+ * - AND: leapfrog from the rarest term, skipping ranges whose summed block
+ *   bounds cannot enter.
+ * Negative terms and deleted docs are checked only for docs about to
+ * enter the heap (top-k) or to be emitted (count, match).
+ */
+#include "fts_int.h"
+
+#include "util/alloc.h"
+#include "util/err.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WINDOW 4096u        /* doc ids per MaxScore window */
+#define MATCH_WINDOW 65536u /* doc ids per bitset window when matching */
+
+struct term {
+    struct fts_cursor cur;
+    double w;      /* idf * (k1 + 1) */
+    int64_t wub;   /* bound of this term inside the current window */
+    uint32_t df;
+    uint32_t idx;  /* position in the query */
+};
+
+struct search {
+    const struct fts_reader *r;
+    struct fts_bm25 bm;
+    struct term *terms; /* owned: positive terms present in the region */
+    size_t n_terms;
+    struct term **order; /* owned: scratch permutation of terms */
+    struct fts_cursor *neg; /* owned: negative terms present */
+    size_t n_neg;
+    const roaring_bitmap_t *deleted;
+    bool empty; /* AND with a term the region lacks */
+    /* top-k */
+    struct fts_hit *heap; /* borrowed: the caller's output array */
+    size_t k, n_heap;
+    float floor;
+    /* windows */
+    int64_t *acc;    /* owned: WINDOW accumulators */
+    uint64_t *bits;  /* owned: window bitset */
+    /* matching output */
+    struct fts_doc_ids *ids;
+    uint64_t count;
+};
+
+static void search_free(struct search *s)
+{
+    mem_free(s->terms);
+    mem_free(s->order);
+    mem_free(s->neg);
+    mem_free(s->acc);
+    mem_free(s->bits);
+}
+
+/* Opens cursors for the query's terms. With `gs`, also BM25 weights. */
+static infino_status setup(struct search *s, const struct fts_reader *r,
+                           const struct fts_query *q, enum fts_mode mode,
+                           const struct fts_global_stats *gs,
+                           const roaring_bitmap_t *deleted)
+{
+    infino_status st;
+
+    memset(s, 0, sizeof *s);
+    s->r = r;
+    s->deleted = deleted;
+    if (q->n_pos > 0) {
+        s->terms = mem_alloc(q->n_pos * sizeof *s->terms);
+        s->order = mem_alloc(q->n_pos * sizeof *s->order);
+        if (s->terms == NULL || s->order == NULL)
+            return err_nomem();
+    }
+    if (q->n_neg > 0 &&
+        (s->neg = mem_alloc(q->n_neg * sizeof *s->neg)) == NULL)
+        return err_nomem();
+    if (gs != NULL)
+        s->bm = fts_bm25_params(gs->avgdl);
+    for (size_t i = 0; i < q->n_pos; i++) {
+        struct fts_term_info ti;
+        struct term *t;
+        bool found;
+
+        CHECK(fts_dict_find(&ti, &found, r, q->pos[i].bytes, q->pos[i].len));
+        if (!found) {
+            if (mode == FTS_MODE_AND)
+                s->empty = true;
+            continue;
+        }
+        t = &s->terms[s->n_terms];
+        CHECK(fts_cursor_open(&t->cur, r, &ti));
+        t->df = ti.df;
+        t->idx = (uint32_t)i;
+        t->wub = 0;
+        t->w = 0;
+        if (gs != NULL) {
+            if (gs->df[i] == 0 || gs->df[i] > gs->n_docs) {
+                st = err_set(INFINO_ERR_INVALID,
+                             "global df %llu of query term %zu does not fit "
+                             "N = %llu (the region holds the term)",
+                             (unsigned long long)gs->df[i], i,
+                             (unsigned long long)gs->n_docs);
+                goto fail;
+            }
+            t->w = fts_bm25_idf(gs->n_docs, gs->df[i]) * (FTS_K1 + 1.0);
+        }
+        s->n_terms++;
+    }
+    for (size_t i = 0; i < q->n_neg; i++) {
+        struct fts_term_info ti;
+        bool found;
+
+        CHECK(fts_dict_find(&ti, &found, r, q->neg[i].bytes, q->neg[i].len));
+        if (found) {
+            CHECK(fts_cursor_open(&s->neg[s->n_neg], r, &ti));
+            CHECK(fts_cursor_seek(&s->neg[s->n_neg], 0));
+            s->n_neg++;
+        }
+    }
+    if (s->n_terms == 0)
+        s->empty = true;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* true when doc must not be returned: deleted, or holds a negative term.
+ * Docs are asked in increasing order, so negative cursors only advance. */
+static infino_status excluded(struct search *s, uint32_t doc, bool *out)
+{
+    infino_status st;
+
+    *out = true;
+    if (s->deleted != NULL && roaring_bitmap_contains(s->deleted, doc))
+        return INFINO_OK;
+    for (size_t i = 0; i < s->n_neg; i++) {
+        CHECK(fts_cursor_seek(&s->neg[i], doc));
+        if (s->neg[i].doc == doc)
+            return INFINO_OK;
+    }
+    *out = false;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* ---- scoring and the heap ---------------------------------------------- */
+
+static inline int64_t contrib(const struct search *s, const struct term *t,
+                              uint32_t tf, uint32_t doc)
+{
+    return fts_fixed(fts_bm25_term(&s->bm, t->w, tf, fts_dl(s->r, doc)));
+}
+
+static inline int64_t block_ub(const struct search *s, const struct term *t,
+                               uint32_t b)
+{
+    return fts_fixed_ub(fts_bm25_term(&s->bm, t->w,
+                                      fts_skip_max_tf(&t->cur, b),
+                                      fts_skip_min_dl(&t->cur, b)));
+}
+
+static int64_t term_ub(const struct search *s, const struct term *t)
+{
+    int64_t ub = 0;
+
+    for (uint32_t i = 0; i < t->cur.n_impacts; i++) {
+        int64_t u = fts_fixed_ub(fts_bm25_term(&s->bm, t->w,
+                                               t->cur.imp_tf[i],
+                                               t->cur.imp_dl[i]));
+        if (u > ub)
+            ub = u;
+    }
+    return ub;
+}
+
+/* Could a doc scoring `q` (or at most q) still enter the top k? */
+static inline bool can_enter(const struct search *s, int64_t q)
+{
+    float f = fts_fixed_to_float(q);
+
+    return s->n_heap < s->k ? f >= s->floor : f > s->heap[0].score;
+}
+
+static inline bool worse(const struct fts_hit *a, const struct fts_hit *b)
+{
+    return a->score < b->score || (a->score == b->score && a->doc > b->doc);
+}
+
+static void sift_down(struct fts_hit *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && worse(&h[l], &h[m]))
+            m = l;
+        if (l + 1 < n && worse(&h[l + 1], &h[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        struct fts_hit t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* Offers a fully scored doc to the heap. */
+static infino_status offer(struct search *s, uint32_t doc, int64_t q)
+{
+    struct fts_hit hit;
+    infino_status st;
+    bool ex;
+
+    if (!can_enter(s, q))
+        return INFINO_OK;
+    CHECK(excluded(s, doc, &ex));
+    if (ex)
+        return INFINO_OK;
+    hit.doc = doc;
+    hit.score = fts_fixed_to_float(q);
+    if (s->n_heap < s->k) {
+        size_t i = s->n_heap++;
+        s->heap[i] = hit;
+        while (i > 0 && worse(&s->heap[i], &s->heap[(i - 1) / 2])) {
+            struct fts_hit t = s->heap[i];
+            s->heap[i] = s->heap[(i - 1) / 2];
+            s->heap[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+    } else {
+        s->heap[0] = hit;
+        sift_down(s->heap, s->n_heap, 0);
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* ---- top-k: one term --------------------------------------------------- */
+
+static infino_status topk_single(struct search *s)
+{
+    struct term *t = &s->terms[0];
+    struct fts_cursor *c = &t->cur;
+    infino_status st;
+
+    for (uint32_t b = 0; b < c->n_blocks; b++) {
+        if (!can_enter(s, block_ub(s, t, b)))
+            continue;
+        CHECK(fts_cursor_seek(c, fts_skip_first(c, b)));
+        if (c->doc == FTS_NO_DOC)
+            break;
+        b = c->blk;
+        for (uint32_t i = c->pos; i < c->n; i++)
+            CHECK(offer(s, c->docs[i], contrib(s, t, c->tfs[i], c->docs[i])));
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* ---- top-k: OR, Block-Max MaxScore over windows ------------------------ */
+
+/* The bound of t over docs [lo, hi). */
+static int64_t window_ub(const struct search *s, struct term *t, uint32_t lo,
+                         uint64_t hi)
+{
+    struct fts_cursor *c = &t->cur;
+    int64_t ub = 0;
+    uint32_t b;
+
+    if (c->blk >= c->n_blocks ||
+        (c->decoded == c->blk && c->doc >= hi))
+        return 0; /* exhausted, or known to have nothing here */
+    for (b = fts_cursor_find_block(c, c->blk, lo);
+         b < c->n_blocks && fts_skip_first(c, b) < hi; b++) {
+        int64_t u = block_ub(s, t, b);
+        if (u > ub)
+            ub = u;
+    }
+    return ub;
+}
+
+static int cmp_wub(const void *a, const void *b)
+{
+    const struct term *x = *(const struct term *const *)a;
+    const struct term *y = *(const struct term *const *)b;
+
+    if (x->wub != y->wub)
+        return x->wub < y->wub ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Scores t's postings in [lo, hi) into the accumulators. */
+static infino_status accumulate(struct search *s, struct term *t, uint32_t lo,
+                                uint64_t hi)
+{
+    struct fts_cursor *c = &t->cur;
+    infino_status st;
+
+    CHECK(fts_cursor_seek(c, lo));
+    while (c->doc < hi) {
+        uint32_t i = c->pos;
+        for (; i < c->n && c->docs[i] < hi; i++) {
+            uint32_t d = c->docs[i], o = d - lo;
+            s->acc[o] += contrib(s, t, c->tfs[i], d);
+            s->bits[o >> 6] |= (uint64_t)1 << (o & 63);
+        }
+        if (i < c->n) {
+            c->pos = i;
+            c->doc = c->docs[i];
+            break;
+        }
+        c->pos = c->n - 1;
+        CHECK(fts_cursor_next(c));
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* Seeks every cursor to `hi`; returns the smallest doc any now sits on. */
+static infino_status next_start(struct search *s, uint64_t hi, uint64_t *out)
+{
+    uint64_t m = UINT64_MAX;
+    infino_status st;
+
+    for (size_t i = 0; i < s->n_terms; i++) {
+        struct fts_cursor *c = &s->terms[i].cur;
+        CHECK(fts_cursor_seek(c, (uint32_t)hi));
+        if (c->doc != FTS_NO_DOC && c->doc < m)
+            m = c->doc;
+    }
+    *out = m;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+static infino_status topk_or(struct search *s)
+{
+    uint64_t lo = 0, n_docs = s->r->n_docs;
+    size_t n = s->n_terms;
+    infino_status st;
+
+    for (size_t i = 0; i < n; i++)
+        s->order[i] = &s->terms[i];
+    while (lo < n_docs) {
+        uint64_t hi = lo + WINDOW < n_docs ? lo + WINDOW : n_docs;
+        int64_t sum = 0;
+        size_t e = 0;
+
+        for (size_t i = 0; i < n; i++)
+            s->terms[i].wub = window_ub(s, &s->terms[i], (uint32_t)lo, hi);
+        qsort(s->order, n, sizeof *s->order, cmp_wub);
+        while (e < n && !can_enter(s, sum + s->order[e]->wub))
+            sum += s->order[e++]->wub;
+        if (e < n) {
+            for (size_t j = e; j < n; j++)
+                CHECK(accumulate(s, s->order[j], (uint32_t)lo, hi));
+            for (uint32_t w = 0; w < (hi - lo + 63) / 64; w++) {
+                uint64_t word = s->bits[w];
+                s->bits[w] = 0;
+                while (word != 0) {
+                    uint32_t o = w * 64 + (uint32_t)__builtin_ctzll(word);
+                    uint32_t d = (uint32_t)lo + o;
+                    int64_t q = s->acc[o], rem = sum;
+                    bool full = true;
+                    word &= word - 1;
+                    s->acc[o] = 0;
+                    if (!can_enter(s, q + rem))
+                        continue;
+                    /* probe non-essential terms, largest bound first */
+                    for (size_t j = e; j-- > 0;) {
+                        struct term *t = s->order[j];
+                        rem -= t->wub;
+                        CHECK(fts_cursor_seek(&t->cur, d));
+                        if (t->cur.doc == d)
+                            q += contrib(s, t, fts_cursor_tf(&t->cur), d);
+                        if (!can_enter(s, q + rem)) {
+                            full = false;
+                            break;
+                        }
+                    }
+                    if (full)
+                        CHECK(offer(s, d, q));
+                }
+            }
+        }
+        CHECK(next_start(s, hi, &lo));
+        if (lo < hi)
+            lo = hi;
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* ---- AND: leapfrog from the rarest term -------------------------------- */
+
+static int cmp_df(const void *a, const void *b)
+{
+    const struct term *x = *(const struct term *const *)a;
+    const struct term *y = *(const struct term *const *)b;
+
+    if (x->df != y->df)
+        return x->df < y->df ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Calls found(s, doc) for each doc holding every term, ascending. With
+ * `scored`, ranges whose block bounds cannot enter the heap are skipped
+ * and found() gets the doc's score. `want_dl` (UINT32_MAX: any) keeps
+ * only docs of that length. */
+static infino_status leapfrog(struct search *s, bool scored, uint32_t want_dl,
+                              infino_status (*found)(struct search *,
+                                                     uint32_t, int64_t))
+{
+    size_t n = s->n_terms;
+    struct fts_cursor *lead;
+    uint64_t d = 0;
+    infino_status st;
+
+    for (size_t i = 0; i < n; i++)
+        s->order[i] = &s->terms[i];
+    qsort(s->order, n, sizeof *s->order, cmp_df);
+    lead = &s->order[0]->cur;
+    while (d <= UINT32_MAX) {
+        int64_t q = 0;
+        size_t i;
+
+        CHECK(fts_cursor_seek(lead, (uint32_t)d));
+        if (lead->doc == FTS_NO_DOC)
+            break;
+        d = lead->doc;
+        if (scored && !(s->n_heap < s->k && s->floor <= 0)) {
+            /* block-max: skip to the end of the first block to end */
+            uint64_t ub = 0, min_last = UINT32_MAX;
+            bool none = false;
+            for (i = 0; i < n; i++) {
+                struct term *t = s->order[i];
+                uint32_t b = fts_cursor_find_block(&t->cur, t->cur.blk,
+                                                   (uint32_t)d);
+                if (b >= t->cur.n_blocks) {
+                    none = true;
+                    break;
+                }
+                ub += (uint64_t)block_ub(s, t, b);
+                if (fts_skip_last(&t->cur, b) < min_last)
+                    min_last = fts_skip_last(&t->cur, b);
+            }
+            if (none)
+                break;
+            if (!can_enter(s, (int64_t)ub)) {
+                d = min_last + 1 > d ? min_last + 1 : d + 1;
+                continue;
+            }
+        }
+        for (i = 1; i < n; i++) {
+            struct fts_cursor *c = &s->order[i]->cur;
+            CHECK(fts_cursor_seek(c, (uint32_t)d));
+            if (c->doc != d)
+                break;
+        }
+        if (i < n) {
+            uint32_t next = s->order[i]->cur.doc;
+            if (next == FTS_NO_DOC)
+                break;
+            d = next;
+            continue;
+        }
+        if (want_dl == UINT32_MAX || fts_dl(s->r, (uint32_t)d) == want_dl) {
+            if (scored)
+                for (i = 0; i < n; i++)
+                    q += contrib(s, s->order[i], fts_cursor_tf(
+                                                     &s->order[i]->cur),
+                                 (uint32_t)d);
+            CHECK(found(s, (uint32_t)d, q));
+        }
+        d++;
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+static infino_status found_offer(struct search *s, uint32_t doc, int64_t q)
+{
+    return offer(s, doc, q);
+}
+
+/* ---- top-k entry ------------------------------------------------------- */
+
+static int cmp_hits(const void *a, const void *b)
+{
+    const struct fts_hit *x = a, *y = b;
+
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+infino_status fts_search(struct fts_hit *out, size_t *n_out,
+                         const struct fts_reader *r, const struct fts_query *q,
+                         const struct fts_global_stats *gs,
+                         const struct fts_search_opts *opts)
+{
+    struct search s;
+    infino_status st;
+
+    memset(&s, 0, sizeof s);
+    *n_out = 0;
+    CHECK(fts_query_check(q));
+    if (opts->k == 0 || q->n_pos == 0)
+        return INFINO_OK;
+    if (gs == NULL || gs->df == NULL || !(gs->avgdl > 0) ||
+        !isfinite(gs->avgdl)) {
+        st = err_set(INFINO_ERR_INVALID, "fts search: global statistics "
+                     "missing or avgdl not positive");
+        goto fail;
+    }
+    CHECK(setup(&s, r, q, opts->mode, gs, opts->deleted));
+    if (s.empty)
+        goto done;
+    s.heap = out;
+    s.k = opts->k;
+    s.floor = opts->min_score > 0 ? opts->min_score : 0;
+    {
+        /* Nothing here can reach the caller's floor: skip the region
+         * without touching postings (a MaxScore bound from the impacts). */
+        int64_t ub = 0;
+        for (size_t i = 0; i < s.n_terms; i++)
+            ub += term_ub(&s, &s.terms[i]);
+        if (!can_enter(&s, ub))
+            goto done;
+    }
+    if (opts->mode == FTS_MODE_AND && s.n_terms > 1) {
+        CHECK(leapfrog(&s, true, UINT32_MAX, found_offer));
+    } else if (s.n_terms == 1) {
+        CHECK(topk_single(&s));
+    } else {
+        s.acc = mem_calloc(WINDOW, sizeof *s.acc);
+        s.bits = mem_calloc(WINDOW / 64, sizeof *s.bits);
+        if (s.acc == NULL || s.bits == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        CHECK(topk_or(&s));
+    }
+    qsort(out, s.n_heap, sizeof *out, cmp_hits);
+    *n_out = s.n_heap;
+done:
+    search_free(&s);
+    return INFINO_OK;
+fail:
+    search_free(&s);
+    return err_context(st, "fts search in %s", fts_reader_name(r));
+}
+
+/* ---- count and match --------------------------------------------------- */
+
+static infino_status emit(struct search *s, uint32_t doc, int64_t q)
+{
+    struct fts_doc_ids *v = s->ids;
+
+    (void)q;
+    if (v == NULL) {
+        s->count++;
+        return INFINO_OK;
+    }
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 256, bytes;
+        uint32_t *p;
+        if (mem_mul(&bytes, cap, sizeof *p) != 0 ||
+            (p = mem_realloc(v->ids, bytes)) == NULL)
+            return err_nomem();
+        v->ids = p;
+        v->cap = cap;
+    }
+    v->ids[v->n++] = doc;
+    return INFINO_OK;
+}
+
+static infino_status emit_checked(struct search *s, uint32_t doc, int64_t q)
+{
+    infino_status st;
+    bool ex;
+
+    CHECK(excluded(s, doc, &ex));
+    if (!ex)
+        CHECK(emit(s, doc, q));
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* Clears the bits of docs holding cursor c's term in [lo, hi). */
+static infino_status clear_term(struct search *s, struct fts_cursor *c,
+                                uint32_t lo, uint64_t hi)
+{
+    infino_status st;
+
+    CHECK(fts_cursor_seek(c, lo));
+    while (c->doc < hi) {
+        uint32_t o = c->doc - lo;
+        s->bits[o >> 6] &= ~((uint64_t)1 << (o & 63));
+        CHECK(fts_cursor_next(c));
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* OR: per window, set the positives' bits, clear negatives and deletions,
+ * then emit the survivors. */
+static infino_status match_or(struct search *s)
+{
+    uint64_t lo = 0, n_docs = s->r->n_docs;
+    roaring_uint32_iterator_t it;
+    infino_status st;
+
+    if (s->deleted != NULL)
+        roaring_init_iterator(s->deleted, &it);
+    while (lo < n_docs) {
+        uint64_t hi = lo + MATCH_WINDOW < n_docs ? lo + MATCH_WINDOW : n_docs;
+        uint64_t next = UINT64_MAX;
+        uint32_t n_words = (uint32_t)((hi - lo + 63) / 64);
+
+        for (size_t i = 0; i < s->n_terms; i++) {
+            struct fts_cursor *c = &s->terms[i].cur;
+            CHECK(fts_cursor_seek(c, (uint32_t)lo));
+            while (c->doc < hi) {
+                uint32_t o = c->doc - (uint32_t)lo;
+                s->bits[o >> 6] |= (uint64_t)1 << (o & 63);
+                CHECK(fts_cursor_next(c));
+            }
+            if (c->doc != FTS_NO_DOC && c->doc < next)
+                next = c->doc;
+        }
+        for (size_t i = 0; i < s->n_neg; i++)
+            CHECK(clear_term(s, &s->neg[i], (uint32_t)lo, hi));
+        if (s->deleted != NULL &&
+            roaring_move_uint32_iterator_equalorlarger(&it, (uint32_t)lo)) {
+            while (it.has_value && it.current_value < hi) {
+                uint32_t o = it.current_value - (uint32_t)lo;
+                s->bits[o >> 6] &= ~((uint64_t)1 << (o & 63));
+                roaring_advance_uint32_iterator(&it);
+            }
+        }
+        for (uint32_t w = 0; w < n_words; w++) {
+            uint64_t word = s->bits[w];
+            s->bits[w] = 0;
+            if (s->ids == NULL) {
+                s->count += (uint64_t)__builtin_popcountll(word);
+                continue;
+            }
+            while (word != 0) {
+                uint32_t o = w * 64 + (uint32_t)__builtin_ctzll(word);
+                word &= word - 1;
+                CHECK(emit(s, (uint32_t)lo + o, 0));
+            }
+        }
+        lo = next;
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* Shared by fts_count and fts_match (ids == NULL: count only). */
+static infino_status run_match(struct search *s, enum fts_mode mode,
+                               uint32_t want_dl)
+{
+    if (s->empty)
+        return INFINO_OK;
+    if (s->n_terms == 1 && s->n_neg == 0 && s->deleted == NULL &&
+        s->ids == NULL && want_dl == UINT32_MAX) {
+        s->count = s->terms[0].df;
+        return INFINO_OK;
+    }
+    if (mode == FTS_MODE_AND || s->n_terms == 1 || want_dl != UINT32_MAX)
+        return leapfrog(s, false, want_dl, emit_checked);
+    s->bits = mem_calloc(MATCH_WINDOW / 64, sizeof *s->bits);
+    if (s->bits == NULL)
+        return err_nomem();
+    return match_or(s);
+}
+
+infino_status fts_count(uint64_t *out, const struct fts_reader *r,
+                        const struct fts_query *q, enum fts_mode mode,
+                        const roaring_bitmap_t *deleted)
+{
+    struct search s;
+    infino_status st;
+
+    memset(&s, 0, sizeof s);
+    *out = 0;
+    CHECK(fts_query_check(q));
+    CHECK(setup(&s, r, q, mode, NULL, deleted));
+    CHECK(run_match(&s, mode, UINT32_MAX));
+    *out = s.count;
+    search_free(&s);
+    return INFINO_OK;
+fail:
+    search_free(&s);
+    return err_context(st, "fts count in %s", fts_reader_name(r));
+}
+
+infino_status fts_match(struct fts_doc_ids *out, const struct fts_reader *r,
+                        const struct fts_query *q, enum fts_mode mode,
+                        const roaring_bitmap_t *deleted)
+{
+    size_t n0 = out->n;
+    struct search s;
+    infino_status st;
+
+    memset(&s, 0, sizeof s);
+    CHECK(fts_query_check(q));
+    CHECK(setup(&s, r, q, mode, NULL, deleted));
+    s.ids = out;
+    CHECK(run_match(&s, mode, UINT32_MAX));
+    search_free(&s);
+    return INFINO_OK;
+fail:
+    out->n = n0;
+    search_free(&s);
+    return err_context(st, "fts match in %s", fts_reader_name(r));
+}
+
+struct count_tokens {
+    struct fts_query *q;
+    uint64_t n;
+};
+
+static infino_status count_token(const uint8_t *t, size_t len, void *payload)
+{
+    struct count_tokens *ct = payload;
+
+    ct->n++;
+    return fts_query_add_term(ct->q, t, len, false);
+}
+
+infino_status fts_exact_candidates(struct fts_doc_ids *out,
+                                   const struct fts_reader *r,
+                                   const void *value, size_t len,
+                                   const roaring_bitmap_t *deleted)
+{
+    struct fts_tokenizer *tk = NULL;
+    struct count_tokens ct = {0};
+    size_t n0 = out->n;
+    struct search s;
+    infino_status st;
+
+    memset(&s, 0, sizeof s);
+    CHECK(fts_query_new(&ct.q));
+    CHECK(fts_tokenizer_new(&tk));
+    CHECK(fts_tokenize(tk, value, len, count_token, &ct));
+    if (ct.n == 0) {
+        /* no tokens: only docs without tokens can hold the value */
+        s.r = r;
+        s.ids = out;
+        for (uint32_t d = 0; d < r->n_docs; d++)
+            if (fts_dl(r, d) == 0 &&
+                (deleted == NULL || !roaring_bitmap_contains(deleted, d)))
+                CHECK(emit(&s, d, 0));
+    } else {
+        CHECK(setup(&s, r, ct.q, FTS_MODE_AND, NULL, deleted));
+        s.ids = out;
+        CHECK(run_match(&s, FTS_MODE_AND,
+                        ct.n >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)ct.n));
+    }
+    search_free(&s);
+    fts_tokenizer_free(tk);
+    fts_query_free(ct.q);
+    return INFINO_OK;
+fail:
+    out->n = n0;
+    search_free(&s);
+    fts_tokenizer_free(tk);
+    fts_query_free(ct.q);
+    return err_context(st, "fts exact match in %s", fts_reader_name(r));
+}

@@ -1,0 +1,824 @@
+/*
+ * fts_writer.c - builds the postings of one column under a memory budget.
+ *
+ * Terms are interned once: key bytes in one arena, a record per term, and
+ * an open-addressing table of term ids. Per document, a term's first
+ * occurrence pushes it on a "touched" list and later ones bump its tf, so
+ * no per-document hash table is needed; at the end of the document each
+ * touched term appends (gap, tf) as varints to its own chain of chunks.
+ * Chunks double in size (16 B .. 32 KiB) and are cut from 1 MiB pages, so
+ * a posting costs about 1-2 bytes and rare terms waste little.
+ *
+ * Doc ids arrive in order, so every chain is already sorted. When the
+ * budget is exceeded the terms are sorted and written as a run to an
+ * anonymous spill file; runs hold disjoint, increasing doc ranges, so the
+ * final k-way merge by term just concatenates each term's postings in run
+ * order. Both paths hand the serializer the same (term, postings) stream,
+ * so a spilled build is byte-identical to an in-memory one.
+ */
+#include "fts_int.h"
+
+#include "util/alloc.h"
+#include "util/err.h"
+#include "util/hash.h"
+#include "util/rd.h"
+#include "util/spill.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE_BYTES ((uint32_t)1 << 20)
+#define REF_SHIFT 4 /* chunks are 16-byte aligned inside a page */
+#define MAX_PAGES ((uint32_t)1 << 16)
+#define CHUNK_MIN 16u
+#define MAX_CLASS 11u /* 16 << 11 = 32 KiB */
+#define CHUNK_HDR 4u  /* u32 ref of the next chunk */
+
+struct wterm {
+    uint32_t key_off;  /* into keys */
+    uint32_t hash;     /* high half of the key's hash */
+    uint32_t last_doc; /* doc whose occurrences tf counts */
+    uint32_t tf;
+    uint32_t df;       /* postings in the chain */
+    uint32_t prev_doc; /* doc of the last posting (FTS_NO_DOC: none) */
+    uint32_t head, tail; /* chunk refs; 0 = none */
+    uint16_t tail_len;   /* data bytes used in the tail chunk */
+    uint8_t tail_class;
+    uint8_t key_len;
+};
+
+struct fts_writer {
+    struct fts_tokenizer *tk; /* owned */
+    size_t budget;
+    char *spill_dir; /* owned, may be NULL */
+
+    struct wterm *terms; /* owned */
+    uint32_t n_terms, terms_cap;
+    uint32_t *table; /* owned: term id + 1, 0 = empty */
+    uint32_t table_cap;
+    uint8_t *keys; /* owned */
+    size_t keys_len, keys_cap;
+    uint8_t **pages; /* owned, each PAGE_BYTES */
+    uint32_t n_pages, pages_cap;
+    uint32_t cur_page, page_used;
+
+    uint32_t *touched; /* owned: term ids seen in the current doc */
+    uint32_t n_touched, touched_cap;
+    uint32_t cur_doc, cur_len;
+
+    uint32_t *doc_lens; /* owned */
+    uint32_t n_docs;    /* docs added (highest id + 1) */
+    size_t doc_lens_cap;
+
+    struct spill_file *spill; /* owned */
+    uint64_t *run_offs;       /* owned: start of each run in the file */
+    uint32_t n_runs, runs_cap;
+
+    uint32_t *sdocs, *stfs; /* owned: one term's postings for serializing */
+    size_t s_cap;
+    struct buf scratch;
+
+    bool done;   /* finished or failed: only free is allowed */
+};
+
+static inline uint32_t class_bytes(uint32_t cls)
+{
+    return CHUNK_MIN << cls;
+}
+
+static inline uint8_t *ref_ptr(const struct fts_writer *w, uint32_t ref)
+{
+    return w->pages[ref >> 16] + ((size_t)(ref & 0xffff) << REF_SHIFT);
+}
+
+/* Accumulator bytes in use (capacities are reused, so this tracks them). */
+static size_t mem_used(const struct fts_writer *w)
+{
+    return (size_t)w->cur_page * PAGE_BYTES + w->page_used +
+           (size_t)w->n_terms * (sizeof(struct wterm) + 2 * sizeof(uint32_t)) +
+           w->keys_len;
+}
+
+infino_status fts_writer_new(struct fts_writer **out,
+                             const struct fts_writer_opts *opts)
+{
+    struct fts_writer *w;
+    infino_status st;
+
+    *out = NULL;
+    w = mem_calloc(1, sizeof *w);
+    if (w == NULL)
+        return err_nomem();
+    w->budget = opts != NULL && opts->mem_budget != 0 ? opts->mem_budget
+                                                      : FTS_DEFAULT_MEM_BUDGET;
+    if (opts != NULL && opts->spill_dir != NULL &&
+        (w->spill_dir = mem_strdup(opts->spill_dir)) == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    CHECK(fts_tokenizer_new(&w->tk));
+    w->table_cap = 1024;
+    w->table = mem_calloc(w->table_cap, sizeof *w->table);
+    if (w->table == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    w->page_used = CHUNK_MIN; /* ref 0 means "none" */
+    *out = w;
+    return INFINO_OK;
+fail:
+    fts_writer_free(w);
+    return st;
+}
+
+void fts_writer_free(struct fts_writer *w)
+{
+    if (w == NULL)
+        return;
+    fts_tokenizer_free(w->tk);
+    mem_free(w->spill_dir);
+    mem_free(w->terms);
+    mem_free(w->table);
+    mem_free(w->keys);
+    for (uint32_t i = 0; i < w->n_pages; i++)
+        mem_free(w->pages[i]);
+    mem_free(w->pages);
+    mem_free(w->touched);
+    mem_free(w->doc_lens);
+    spill_close(w->spill);
+    mem_free(w->run_offs);
+    mem_free(w->sdocs);
+    mem_free(w->stfs);
+    buf_free(&w->scratch);
+    mem_free(w);
+}
+
+/* Grows the array whose pointer is at `pp` (of *cap elements of `size`)
+ * to hold at least `need`. The pointer is read and written with memcpy so
+ * one helper serves arrays of any type without type punning. */
+static infino_status grow(void *pp, uint32_t *cap, uint64_t need, size_t size)
+{
+    uint64_t c = *cap ? *cap : 16;
+    size_t bytes;
+    void *p, *np;
+
+    if (need <= *cap)
+        return INFINO_OK;
+    while (c < need)
+        c *= 2;
+    if (c > UINT32_MAX)
+        c = UINT32_MAX;
+    if (c < need || mem_mul(&bytes, (size_t)c, size) != 0)
+        return err_set(INFINO_ERR_NOMEM, "fts writer: table too large");
+    memcpy(&p, pp, sizeof p);
+    np = mem_realloc(p, bytes);
+    if (np == NULL)
+        return err_nomem();
+    memcpy(pp, &np, sizeof np);
+    *cap = (uint32_t)c;
+    return INFINO_OK;
+}
+
+/* ---- chunk chains ------------------------------------------------------ */
+
+static infino_status alloc_chunk(struct fts_writer *w, uint32_t bytes,
+                                 uint32_t *ref_out)
+{
+    infino_status st;
+
+    if (w->page_used + bytes > PAGE_BYTES) {
+        w->cur_page++;
+        w->page_used = 0;
+    }
+    if (w->cur_page >= MAX_PAGES)
+        return err_set(INFINO_ERR_NOMEM, "fts writer: postings exceed "
+                       "64 GiB; lower the memory budget");
+    if (w->cur_page == w->n_pages) {
+        CHECK(grow(&w->pages, &w->pages_cap, (uint64_t)w->n_pages + 1,
+                   sizeof *w->pages));
+        w->pages[w->n_pages] = mem_alloc(PAGE_BYTES);
+        if (w->pages[w->n_pages] == NULL)
+            return err_nomem();
+        w->n_pages++;
+    }
+    *ref_out = w->cur_page << 16 | w->page_used >> REF_SHIFT;
+    w->page_used += bytes;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+static infino_status chain_append(struct fts_writer *w, struct wterm *t,
+                                  const uint8_t *p, size_t n)
+{
+    infino_status st;
+
+    while (n > 0) {
+        uint32_t room = t->tail == 0 ? 0
+                                     : class_bytes(t->tail_class) -
+                                           CHUNK_HDR - t->tail_len;
+        size_t take;
+
+        if (room == 0) {
+            uint32_t cls = t->tail == 0 ? 0
+                           : t->tail_class < MAX_CLASS ? t->tail_class + 1u
+                                                       : MAX_CLASS;
+            uint32_t ref = 0;
+            CHECK(alloc_chunk(w, class_bytes(cls), &ref));
+            store_u32le(ref_ptr(w, ref), 0);
+            if (t->tail == 0)
+                t->head = ref;
+            else
+                store_u32le(ref_ptr(w, t->tail), ref);
+            t->tail = ref;
+            t->tail_class = (uint8_t)cls;
+            t->tail_len = 0;
+            room = class_bytes(cls) - CHUNK_HDR;
+        }
+        take = n < room ? n : room;
+        memcpy(ref_ptr(w, t->tail) + CHUNK_HDR + t->tail_len, p, take);
+        t->tail_len = (uint16_t)(t->tail_len + take);
+        p += take;
+        n -= take;
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* Calls fn on each filled piece of t's chain, in order. */
+static infino_status chain_walk(const struct fts_writer *w,
+                                const struct wterm *t,
+                                infino_status (*fn)(const uint8_t *, size_t,
+                                                    void *),
+                                void *payload)
+{
+    uint32_t ref = t->head, cls = 0;
+    infino_status st;
+
+    while (ref != 0) {
+        const uint8_t *c = ref_ptr(w, ref);
+        uint32_t next = load_u32le(c);
+        size_t n = next == 0 ? t->tail_len : class_bytes(cls) - CHUNK_HDR;
+
+        CHECK(fn(c + CHUNK_HDR, n, payload));
+        ref = next;
+        if (cls < MAX_CLASS)
+            cls++;
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* ---- interning --------------------------------------------------------- */
+
+static infino_status rehash(struct fts_writer *w, uint32_t cap)
+{
+    uint32_t *t = mem_calloc(cap, sizeof *t);
+
+    if (t == NULL)
+        return err_nomem();
+    for (uint32_t id = 0; id < w->n_terms; id++) {
+        uint32_t i = w->terms[id].hash & (cap - 1);
+        while (t[i] != 0)
+            i = (i + 1) & (cap - 1);
+        t[i] = id + 1;
+    }
+    mem_free(w->table);
+    w->table = t;
+    w->table_cap = cap;
+    return INFINO_OK;
+}
+
+static infino_status new_term(struct fts_writer *w, const uint8_t *tok,
+                              size_t len, uint32_t hash, uint32_t slot,
+                              uint32_t *id_out)
+{
+    struct wterm *t;
+    infino_status st;
+
+    if (w->n_terms == UINT32_MAX - 1 ||
+        w->keys_len + len > UINT32_MAX)
+        return err_set(INFINO_ERR_NOMEM, "fts writer: too many terms; "
+                       "lower the memory budget");
+    CHECK(grow(&w->terms, &w->terms_cap, (uint64_t)w->n_terms + 1,
+               sizeof *w->terms));
+    if (w->keys_len + len > w->keys_cap) {
+        size_t cap = w->keys_cap ? w->keys_cap : 4096;
+        uint8_t *k;
+        while (cap < w->keys_len + len)
+            cap *= 2;
+        k = mem_realloc(w->keys, cap);
+        if (k == NULL)
+            return err_nomem();
+        w->keys = k;
+        w->keys_cap = cap;
+    }
+    memcpy(w->keys + w->keys_len, tok, len);
+    t = &w->terms[w->n_terms];
+    memset(t, 0, sizeof *t);
+    t->key_off = (uint32_t)w->keys_len;
+    t->key_len = (uint8_t)len;
+    t->hash = hash;
+    t->last_doc = FTS_NO_DOC;
+    t->prev_doc = FTS_NO_DOC;
+    w->keys_len += len;
+    w->table[slot] = w->n_terms + 1;
+    *id_out = w->n_terms++;
+    if ((uint64_t)w->n_terms * 2 > w->table_cap)
+        CHECK(rehash(w, w->table_cap * 2));
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+static infino_status on_token(const uint8_t *tok, size_t len, void *payload)
+{
+    struct fts_writer *w = payload;
+    uint32_t hash = (uint32_t)(hash64(tok, len) >> 32);
+    uint32_t mask = w->table_cap - 1, i = hash & mask, id = 0;
+    struct wterm *t;
+    infino_status st;
+
+    for (;;) {
+        uint32_t e = w->table[i];
+        if (e == 0) {
+            CHECK(new_term(w, tok, len, hash, i, &id));
+            break;
+        }
+        t = &w->terms[e - 1];
+        if (t->hash == hash && t->key_len == len &&
+            memcmp(w->keys + t->key_off, tok, len) == 0) {
+            id = e - 1;
+            break;
+        }
+        i = (i + 1) & mask;
+    }
+    t = &w->terms[id];
+    if (t->last_doc != w->cur_doc) {
+        CHECK(grow(&w->touched, &w->touched_cap, (uint64_t)w->n_touched + 1,
+                   sizeof *w->touched));
+        w->touched[w->n_touched++] = id;
+        t->last_doc = w->cur_doc;
+        t->tf = 1;
+    } else if (t->tf != UINT32_MAX) {
+        t->tf++;
+    }
+    if (w->cur_len != UINT32_MAX)
+        w->cur_len++;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* ---- sorting ----------------------------------------------------------- */
+
+struct sort_key {
+    uint64_t prefix; /* first 8 key bytes, big-endian: compares as bytes */
+    const uint8_t *key;
+    uint32_t id;
+    uint32_t len;
+};
+
+static int cmp_keys(const void *a, const void *b)
+{
+    const struct sort_key *x = a, *y = b;
+    size_t n;
+    int c;
+
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
+    n = x->len < y->len ? x->len : y->len;
+    c = n > 8 ? memcmp(x->key + 8, y->key + 8, n - 8) : 0;
+    if (c != 0)
+        return c;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Term ids in bytewise key order. *out is owned (mem_free). Tokens never
+ * contain NUL, so zero-padding short keys keeps prefix order exact. */
+static infino_status sorted_terms(struct fts_writer *w, struct sort_key **out)
+{
+    struct sort_key *v;
+    size_t bytes;
+
+    *out = NULL;
+    if (mem_mul(&bytes, (size_t)w->n_terms + 1, sizeof *v) != 0 ||
+        (v = mem_alloc(bytes)) == NULL)
+        return err_nomem();
+    for (uint32_t id = 0; id < w->n_terms; id++) {
+        const struct wterm *t = &w->terms[id];
+        const uint8_t *k = w->keys + t->key_off;
+        uint64_t p = 0;
+        for (unsigned i = 0; i < 8; i++)
+            p = p << 8 | (i < t->key_len ? k[i] : 0);
+        v[id].prefix = p;
+        v[id].key = k;
+        v[id].id = id;
+        v[id].len = t->key_len;
+    }
+    qsort(v, w->n_terms, sizeof *v, cmp_keys);
+    *out = v;
+    return INFINO_OK;
+}
+
+/* ---- documents --------------------------------------------------------- */
+
+static infino_status reserve_docs(struct fts_writer *w, uint64_t n)
+{
+    size_t cap = w->doc_lens_cap ? w->doc_lens_cap : 1024, bytes;
+    uint32_t *p;
+
+    if (n <= w->doc_lens_cap)
+        return INFINO_OK;
+    while (cap < n)
+        cap *= 2;
+    if (mem_mul(&bytes, cap, sizeof *p) != 0 ||
+        (p = mem_realloc(w->doc_lens, bytes)) == NULL)
+        return err_nomem();
+    memset(p + w->doc_lens_cap, 0, (cap - w->doc_lens_cap) * sizeof *p);
+    w->doc_lens = p;
+    w->doc_lens_cap = cap;
+    return INFINO_OK;
+}
+
+static infino_status spill_run(struct fts_writer *w);
+
+infino_status fts_writer_add(struct fts_writer *w, uint32_t doc,
+                             const void *text, size_t len)
+{
+    infino_status st;
+
+    if (w->done)
+        return err_set(INFINO_ERR_INVALID,
+                       "fts writer: finished or failed earlier");
+    if (doc < w->n_docs || doc == UINT32_MAX)
+        return err_set(INFINO_ERR_INVALID,
+                       "fts writer: doc id %u after %u (ids must increase)",
+                       doc, w->n_docs);
+    CHECK(reserve_docs(w, (uint64_t)doc + 1));
+    w->cur_doc = doc;
+    w->cur_len = 0;
+    w->n_touched = 0;
+    CHECK(fts_tokenize(w->tk, text, len, on_token, w));
+    for (uint32_t i = 0; i < w->n_touched; i++) {
+        struct wterm *t = &w->terms[w->touched[i]];
+        uint8_t v[20];
+        uint32_t gap = doc - t->prev_doc - 1; /* prev -1: gap = doc */
+        size_t n = put_varint(v, (uint64_t)gap << 1 | (t->tf == 1));
+
+        if (t->tf != 1)
+            n += put_varint(v + n, t->tf - 2);
+        CHECK(chain_append(w, t, v, n));
+        t->prev_doc = doc;
+        t->df++;
+    }
+    w->doc_lens[doc] = w->cur_len;
+    w->n_docs = doc + 1;
+    if (mem_used(w) > w->budget)
+        CHECK(spill_run(w));
+    return INFINO_OK;
+fail:
+    /* the accumulator may hold half a document: refuse further use */
+    w->done = true;
+    return err_context(st, "fts writer: doc %u", doc);
+}
+
+/* ---- spilling ---------------------------------------------------------- */
+
+static infino_status spill_piece(const uint8_t *p, size_t n, void *payload)
+{
+    return spill_write(payload, p, n);
+}
+
+static void reset_accumulator(struct fts_writer *w)
+{
+    w->n_terms = 0;
+    w->keys_len = 0;
+    w->cur_page = 0;
+    w->page_used = CHUNK_MIN;
+    memset(w->table, 0, (size_t)w->table_cap * sizeof *w->table);
+}
+
+/* A run: per term in key order, u8 length, key, varint df, varint byte
+ * count, then the chain's varints (gaps from -1 at the run's start). */
+static infino_status spill_run(struct fts_writer *w)
+{
+    struct sort_key *order = NULL;
+    infino_status st;
+
+    if (w->n_terms == 0)
+        return INFINO_OK;
+    if (w->spill == NULL)
+        CHECK(spill_open(&w->spill, w->spill_dir));
+    CHECK(grow(&w->run_offs, &w->runs_cap, (uint64_t)w->n_runs + 1,
+               sizeof *w->run_offs));
+    w->run_offs[w->n_runs] = spill_tell(w->spill);
+    CHECK(sorted_terms(w, &order));
+    for (uint32_t i = 0; i < w->n_terms; i++) {
+        const struct wterm *t = &w->terms[order[i].id];
+        uint64_t bytes = t->tail_len;
+        uint8_t h[1 + 20];
+        size_t n = 0;
+
+        /* chain length: full chunks of growing classes plus the tail */
+        for (uint32_t ref = t->head, cls = 0; ref != t->tail;
+             ref = load_u32le(ref_ptr(w, ref))) {
+            bytes += class_bytes(cls) - CHUNK_HDR;
+            if (cls < MAX_CLASS)
+                cls++;
+        }
+        h[n++] = t->key_len;
+        CHECK(spill_write(w->spill, h, n));
+        CHECK(spill_write(w->spill, w->keys + t->key_off, t->key_len));
+        n = put_varint(h, t->df);
+        n += put_varint(h + n, bytes);
+        CHECK(spill_write(w->spill, h, n));
+        CHECK(chain_walk(w, t, spill_piece, w->spill));
+    }
+    mem_free(order);
+    reset_accumulator(w);
+    w->n_runs++;
+    return INFINO_OK;
+fail:
+    mem_free(order);
+    return st;
+}
+
+/* ---- finishing --------------------------------------------------------- */
+
+static infino_status reserve_postings(struct fts_writer *w, uint64_t n)
+{
+    size_t cap = w->s_cap ? w->s_cap : 1024, bytes;
+    uint32_t *d, *t;
+
+    if (n <= w->s_cap)
+        return INFINO_OK;
+    while (cap < n)
+        cap *= 2;
+    if (mem_mul(&bytes, cap, sizeof(uint32_t)) != 0)
+        return err_nomem();
+    d = mem_realloc(w->sdocs, bytes);
+    if (d == NULL)
+        return err_nomem();
+    w->sdocs = d;
+    t = mem_realloc(w->stfs, bytes);
+    if (t == NULL)
+        return err_nomem();
+    w->stfs = t;
+    w->s_cap = cap;
+    return INFINO_OK;
+}
+
+/* Appends the postings varints at p (gaps relative to `prev`, -1 at a
+ * run's start) to sdocs/stfs from index *n. Our own bytes, but read back
+ * from disk, so still decoded defensively. */
+static infino_status decode_postings(struct fts_writer *w, const uint8_t *p,
+                                     size_t len, uint64_t df, uint32_t *n)
+{
+    struct rd rd = rd_make(p, len);
+    uint64_t doc = 0;
+    bool first = true;
+    infino_status st;
+
+    if (df > w->n_docs || (uint64_t)*n + df > w->n_docs)
+        goto corrupt;
+    CHECK(reserve_postings(w, (uint64_t)*n + df));
+    for (uint64_t i = 0; i < df; i++) {
+        uint64_t v, tf = 1;
+        if (rd_uvarint(&rd, &v))
+            goto corrupt;
+        if (!(v & 1)) {
+            if (rd_uvarint(&rd, &tf))
+                goto corrupt;
+            tf += 2;
+        }
+        doc = first ? (v >> 1) : doc + 1 + (v >> 1);
+        first = false;
+        if (doc >= w->n_docs || tf > UINT32_MAX ||
+            (*n > 0 && doc <= w->sdocs[*n - 1]))
+            goto corrupt;
+        w->sdocs[*n] = (uint32_t)doc;
+        w->stfs[*n] = (uint32_t)tf;
+        (*n)++;
+    }
+    if (rd_left(&rd) != 0)
+        goto corrupt;
+    return INFINO_OK;
+corrupt:
+    return err_set(INFINO_ERR_CORRUPT, "fts writer: spilled postings are "
+                   "damaged");
+fail:
+    return st;
+}
+
+static infino_status gather_piece(const uint8_t *p, size_t n, void *payload)
+{
+    return buf_append(payload, p, n);
+}
+
+static infino_status finish_in_memory(struct fts_writer *w,
+                                      struct fts_ser *ser)
+{
+    struct sort_key *order = NULL;
+    infino_status st;
+
+    CHECK(sorted_terms(w, &order));
+    for (uint32_t i = 0; i < w->n_terms; i++) {
+        const struct wterm *t = &w->terms[order[i].id];
+        uint32_t n = 0;
+
+        buf_reset(&w->scratch);
+        CHECK(chain_walk(w, t, gather_piece, &w->scratch));
+        CHECK(decode_postings(w, w->scratch.data, w->scratch.len, t->df, &n));
+        CHECK(fts_ser_add_term(ser, w->keys + t->key_off, t->key_len,
+                               w->sdocs, w->stfs, n, w->doc_lens));
+    }
+    mem_free(order);
+    return INFINO_OK;
+fail:
+    mem_free(order);
+    return st;
+}
+
+struct run {
+    struct rd rd; /* the rest of the run */
+    const uint8_t *key;
+    uint8_t key_len;
+    uint64_t df;
+    const uint8_t *post;
+    size_t post_len;
+    uint32_t idx; /* run number: the tie-break that keeps doc order */
+};
+
+static int run_less(const struct run *a, const struct run *b)
+{
+    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = memcmp(a->key, b->key, n);
+
+    if (c != 0)
+        return c < 0;
+    if (a->key_len != b->key_len)
+        return a->key_len < b->key_len;
+    return a->idx < b->idx;
+}
+
+/* Loads the next term of run r; *ok false at the run's end. */
+static infino_status run_advance(struct run *r, bool *ok)
+{
+    uint64_t n;
+
+    *ok = false;
+    if (rd_left(&r->rd) == 0)
+        return INFINO_OK;
+    if (rd_u8(&r->rd, &r->key_len) || r->key_len == 0 ||
+        rd_bytes(&r->rd, r->key_len, &r->key) || rd_uvarint(&r->rd, &r->df) ||
+        rd_uvarint(&r->rd, &n) || n > rd_left(&r->rd) ||
+        rd_bytes(&r->rd, (size_t)n, &r->post))
+        return err_set(INFINO_ERR_CORRUPT, "fts writer: spilled run %u is "
+                       "damaged", r->idx);
+    r->post_len = (size_t)n;
+    *ok = true;
+    return INFINO_OK;
+}
+
+static void heap_down(struct run **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && run_less(h[l], h[m]))
+            m = l;
+        if (l + 1 < n && run_less(h[l + 1], h[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        struct run *t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static infino_status finish_merge(struct fts_writer *w, struct fts_ser *ser)
+{
+    struct run *runs = NULL, **heap = NULL;
+    const uint8_t *map;
+    size_t map_len, n_heap = 0;
+    infino_status st;
+
+    CHECK(spill_map(w->spill, &map, &map_len));
+    runs = mem_calloc(w->n_runs, sizeof *runs);
+    heap = mem_calloc(w->n_runs, sizeof *heap);
+    if (runs == NULL || heap == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (uint32_t i = 0; i < w->n_runs; i++) {
+        uint64_t a = w->run_offs[i];
+        uint64_t b = i + 1 < w->n_runs ? w->run_offs[i + 1] : map_len;
+        bool ok;
+        runs[i].rd = rd_make(map + a, (size_t)(b - a));
+        runs[i].idx = i;
+        CHECK(run_advance(&runs[i], &ok));
+        if (ok)
+            heap[n_heap++] = &runs[i];
+    }
+    for (size_t i = n_heap / 2; i-- > 0;)
+        heap_down(heap, n_heap, i);
+    while (n_heap > 0) {
+        struct run *top = heap[0];
+        uint8_t key[FTS_MAX_TOKEN_LEN];
+        uint8_t key_len = top->key_len;
+        uint32_t n = 0;
+
+        memcpy(key, top->key, key_len);
+        /* pop every run holding this term; run order = doc order */
+        while (n_heap > 0 && heap[0]->key_len == key_len &&
+               memcmp(heap[0]->key, key, key_len) == 0) {
+            struct run *r = heap[0];
+            bool ok;
+            CHECK(decode_postings(w, r->post, r->post_len, r->df, &n));
+            CHECK(run_advance(r, &ok));
+            if (!ok)
+                heap[0] = heap[--n_heap];
+            heap_down(heap, n_heap, 0);
+        }
+        CHECK(fts_ser_add_term(ser, key, key_len, w->sdocs, w->stfs, n,
+                               w->doc_lens));
+    }
+    mem_free(runs);
+    mem_free(heap);
+    return INFINO_OK;
+fail:
+    mem_free(runs);
+    mem_free(heap);
+    return st;
+}
+
+/* Releases the accumulator once everything is on disk. */
+static void drop_accumulator(struct fts_writer *w)
+{
+    for (uint32_t i = 0; i < w->n_pages; i++)
+        mem_free(w->pages[i]);
+    mem_free(w->pages);
+    w->pages = NULL;
+    w->n_pages = w->pages_cap = 0;
+    mem_free(w->terms);
+    w->terms = NULL;
+    w->terms_cap = 0;
+    mem_free(w->keys);
+    w->keys = NULL;
+    w->keys_cap = 0;
+}
+
+infino_status fts_writer_finish(struct fts_writer *w, struct store_sink *sink,
+                                uint32_t n_docs, struct fts_region_info *info,
+                                struct buf *summary_out)
+{
+    struct fts_ser *ser = NULL;
+    uint64_t total = 0;
+    infino_status st;
+
+    if (w->done)
+        return err_set(INFINO_ERR_INVALID,
+                       "fts writer: finished or failed earlier");
+    w->done = true;
+    if (n_docs < w->n_docs) {
+        st = err_set(INFINO_ERR_INVALID, "fts writer: %u docs given at "
+                     "finish, but doc %u was added", n_docs, w->n_docs - 1);
+        goto fail;
+    }
+    CHECK(reserve_docs(w, n_docs));
+    for (uint32_t d = 0; d < n_docs; d++)
+        total += w->doc_lens[d];
+    w->n_docs = n_docs;
+    CHECK(fts_ser_begin(&ser, sink, n_docs ? (double)total / n_docs : 1.0));
+    if (w->n_runs == 0) {
+        CHECK(finish_in_memory(w, ser));
+    } else {
+        CHECK(spill_run(w));
+        drop_accumulator(w);
+        CHECK(finish_merge(w, ser));
+    }
+    CHECK(fts_ser_finish(ser, w->doc_lens, n_docs, info, summary_out));
+    if (info != NULL)
+        info->n_runs = w->n_runs;
+    fts_ser_free(ser);
+    return INFINO_OK;
+fail:
+    fts_ser_free(ser);
+    return err_context(st, "fts writer: finishing %u docs", n_docs);
+}
