@@ -107,6 +107,15 @@ int64_t pq_reader_row_group_rows(const struct pq_reader *r, int rg);
 /* Offset of the first byte of the footer (FileMetaData). */
 uint64_t pq_reader_footer_offset(const struct pq_reader *r);
 
+/* Caps the memory one pq_reader_read_row_group() (or pq_scan_next()) call
+ * may allocate, output and scratch together; a row group needing more is
+ * INFINO_ERR_UNSUPPORTED. Parquet's encodings compress without bound (one
+ * RLE run or dictionary index can stand for any amount of data), so the
+ * limit cannot come from the file. Default: the larger of 1 GiB and 256
+ * times the file size; 0 restores it. Reads may run concurrently on one
+ * reader from several threads; set the limit before they start. */
+void pq_reader_set_max_bytes(struct pq_reader *r, uint64_t max_bytes);
+
 /* Value of a footer key-value entry, or NULL. Borrowed (valid until
  * pq_reader_free); *len_out gets its length. */
 const char *pq_reader_kv(const struct pq_reader *r, const char *key,

@@ -1,0 +1,1304 @@
+/*
+ * pq_read_column.c - one column chunk into Arrow arrays.
+ *
+ * Each data page is handled in two passes. The level pass turns
+ * definition and repetition levels into Arrow structure: list offsets, the
+ * validity of list slots and of values (bitmaps that are only materialised
+ * once a null shows up), and which value positions the page fills. The
+ * value pass decodes the page's non-null values densely, straight into
+ * the Arrow value buffer at the page's first position, then spreads them
+ * backward over the null positions in place. Types whose Arrow form
+ * differs from the stored one (int8/16, decimals, rescaled timestamps,
+ * INT96) decode into scratch and convert in one loop per conversion.
+ * Nothing in the per-value loops is an indirect call.
+ *
+ * Level semantics: Dremel as specified in parquet-format (README,
+ * "Nested Encoding"); encodings: Encodings.md.
+ */
+#include "pq_decode.h"
+#include "pq_read.h"
+
+#include "util/alloc.h"
+#include "util/compat.h"
+#include "util/endian.h"
+#include "util/err.h"
+
+#include <string.h>
+
+enum conv {
+    CV_COPY,      /* fixed width, stored as Arrow wants it */
+    CV_BOOL,      /* BOOLEAN -> bitmap */
+    CV_NARROW8,   /* INT32 -> int8/uint8 */
+    CV_NARROW16,  /* INT32 -> int16/uint16 */
+    CV_I32_DEC,   /* INT32 decimal -> decimal128 */
+    CV_I64_DEC,   /* INT64 decimal -> decimal128 */
+    CV_FLBA_DEC,  /* big-endian FIXED_LEN_BYTE_ARRAY -> decimal128 */
+    CV_BA_DEC,    /* big-endian BYTE_ARRAY -> decimal128 */
+    CV_TS_MUL,    /* INT64 timestamp in a coarser unit: multiply */
+    CV_TS_DIV,    /* INT64 timestamp in a finer unit: divide */
+    CV_INT96,     /* Impala INT96 -> timestamp */
+    CV_BYTES,     /* BYTE_ARRAY -> utf8/binary */
+    CV_FLBA_BYTES /* FIXED_LEN_BYTE_ARRAY -> binary */
+};
+
+/* Growable output or scratch bytes, charged to the read's budget. */
+struct obuf {
+    uint8_t *p; /* owned (mem_alloc) */
+    size_t len; /* bytes in use (scratch: unused) */
+    size_t cap;
+};
+
+struct col {
+    const struct pq_reader *r;
+    const struct pq_leaf *leaf;
+    const struct pq_column_meta *cm;
+    uint64_t *budget;
+    int64_t num_rows;
+    enum conv conv;
+    size_t phys_w;  /* stored value width (0: BYTE_ARRAY) */
+    size_t out_w;   /* Arrow value width in bytes (0: bool, bytes) */
+    bool wide_off;  /* values use int64 offsets */
+    bool list_wide; /* LARGE_LIST */
+    bool fsl;       /* FIXED_SIZE_LIST */
+    int64_t list_size;
+    int64_t ts_factor; /* CV_TS_MUL/DIV/INT96 */
+    bool slot_nullable, val_nullable;
+
+    /* dictionary */
+    bool has_dict;
+    size_t n_dict;
+    struct obuf dict;        /* fixed: n_dict * phys_w; bytes: the page */
+    struct pq_view *dict_views;
+
+    /* list level (lists only) */
+    int64_t n_slots, slot_nulls;
+    struct obuf slot_valid; /* materialised at the first null slot */
+    bool slot_valid_on;
+    struct obuf list_off;
+    int64_t slot_start; /* first item of the open slot */
+
+    /* value level */
+    int64_t n_vals, val_nulls;
+    struct obuf val_valid;
+    bool val_valid_on;
+    struct obuf vals; /* fixed values, or the bool bitmap */
+    struct obuf voff; /* bytes: offsets */
+    struct obuf vdata;
+    int64_t levels_seen; /* sum of page num_values */
+
+    /* scratch */
+    struct obuf rep, def, presence, dense, idx, views, lens;
+    struct buf dba;
+    struct pq_page_iter it;
+};
+
+/* ---- buffers ---------------------------------------------------------- */
+
+/* Makes room for `need` bytes in total, zeroing new bytes when `zero`. */
+static infino_status ob_reserve(struct col *c, struct obuf *b, size_t need,
+                                bool zero)
+{
+    size_t cap;
+    uint8_t *p;
+    infino_status st;
+
+    if (need <= b->cap)
+        return INFINO_OK;
+    cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    if ((st = pq_budget_take(c->budget, cap - b->cap)) != INFINO_OK)
+        return st;
+    p = mem_realloc(b->p, cap);
+    if (p == NULL)
+        return err_nomem();
+    if (zero)
+        memset(p + b->cap, 0, cap - b->cap);
+    b->p = p;
+    b->cap = cap;
+    return INFINO_OK;
+}
+
+static void ob_free(struct obuf *b)
+{
+    mem_free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* Moves the bytes out (at least one byte is allocated, so buffers handed
+ * to Arrow are never NULL). */
+static infino_status ob_take(struct obuf *b, void **out)
+{
+    if (b->p == NULL && (b->p = mem_alloc(1)) == NULL)
+        return err_nomem();
+    *out = b->p;
+    memset(b, 0, sizeof *b);
+    return INFINO_OK;
+}
+
+static inline void bit_set(uint8_t *bits, int64_t i)
+{
+    bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
+static inline bool bit_get(const uint8_t *bits, int64_t i)
+{
+    return (bits[i >> 3] >> (i & 7)) & 1;
+}
+
+/* Sets bits [from, to) of a zeroed bitmap. */
+static void bits_fill(uint8_t *bits, int64_t from, int64_t to)
+{
+    while (from < to && (from & 7))
+        bit_set(bits, from++);
+    if (to - from >= 8) {
+        memset(bits + (from >> 3), 0xff, (size_t)((to - from) >> 3));
+        from += (to - from) & ~(int64_t)7;
+    }
+    while (from < to)
+        bit_set(bits, from++);
+}
+
+/* Materialises a lazy validity bitmap: room for `n` bits, the first
+ * `valid` of them set. */
+static infino_status validity_on(struct col *c, struct obuf *b, bool *on,
+                                 int64_t valid, int64_t n)
+{
+    infino_status st = ob_reserve(c, b, (size_t)(n + 7) / 8 + 1, true);
+
+    if (st != INFINO_OK)
+        return st;
+    if (!*on) {
+        bits_fill(b->p, 0, valid);
+        *on = true;
+    }
+    return INFINO_OK;
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+static int64_t unit_per_second(enum ar_time_unit u)
+{
+    return u == AR_SECOND ? 1
+           : u == AR_MILLI ? 1000
+           : u == AR_MICRO ? 1000000
+                           : 1000000000;
+}
+
+static infino_status mismatch(const struct col *c)
+{
+    return err_set(INFINO_ERR_UNSUPPORTED,
+                   "stored type %s cannot be read as Arrow type %d",
+                   pq_type_name((int)c->leaf->type), (int)c->leaf->value->type);
+}
+
+/* Chooses how stored values become Arrow values. */
+static infino_status plan(struct col *c)
+{
+    const struct pq_leaf *leaf = c->leaf;
+    const struct ar_field *v = leaf->value;
+    enum pq_type t = leaf->type;
+
+    switch (t) {
+    case PQ_BOOLEAN:
+        c->phys_w = 1;
+        break;
+    case PQ_INT32:
+    case PQ_FLOAT:
+        c->phys_w = 4;
+        break;
+    case PQ_INT64:
+    case PQ_DOUBLE:
+        c->phys_w = 8;
+        break;
+    case PQ_INT96:
+        c->phys_w = 12;
+        break;
+    case PQ_BYTE_ARRAY:
+        c->phys_w = 0;
+        break;
+    case PQ_FIXED_LEN_BYTE_ARRAY:
+        if (leaf->type_length <= 0)
+            return err_set(INFINO_ERR_CORRUPT, "FIXED_LEN_BYTE_ARRAY of "
+                                               "width %d",
+                           (int)leaf->type_length);
+        c->phys_w = (size_t)leaf->type_length;
+        break;
+    }
+    c->out_w = (size_t)ar_type_bit_width(v->type) / 8;
+    switch (v->type) {
+    case AR_BOOL:
+        if (t != PQ_BOOLEAN)
+            return mismatch(c);
+        c->conv = CV_BOOL;
+        return INFINO_OK;
+    case AR_INT8:
+    case AR_UINT8:
+    case AR_INT16:
+    case AR_UINT16:
+        if (t != PQ_INT32)
+            return mismatch(c);
+        c->conv = c->out_w == 1 ? CV_NARROW8 : CV_NARROW16;
+        return INFINO_OK;
+    case AR_INT32:
+    case AR_UINT32:
+    case AR_DATE32:
+        if (t != PQ_INT32)
+            return mismatch(c);
+        c->conv = CV_COPY;
+        return INFINO_OK;
+    case AR_INT64:
+    case AR_UINT64:
+        if (t != PQ_INT64)
+            return mismatch(c);
+        c->conv = CV_COPY;
+        return INFINO_OK;
+    case AR_FLOAT32:
+        if (t != PQ_FLOAT)
+            return mismatch(c);
+        c->conv = CV_COPY;
+        return INFINO_OK;
+    case AR_FLOAT64:
+        if (t != PQ_DOUBLE)
+            return mismatch(c);
+        c->conv = CV_COPY;
+        return INFINO_OK;
+    case AR_TIMESTAMP: {
+        int64_t want = unit_per_second(v->unit), have;
+        const struct pq_logical *lt = &leaf->se->logical;
+        if (t == PQ_INT96) {
+            c->conv = CV_INT96;
+            c->ts_factor = 1000000000 / want;
+            return INFINO_OK;
+        }
+        if (t != PQ_INT64)
+            return mismatch(c);
+        if (lt->kind == PQ_LT_TIMESTAMP)
+            have = lt->unit == PQ_MILLIS   ? 1000
+                   : lt->unit == PQ_MICROS ? 1000000
+                                           : 1000000000;
+        else if (leaf->se->converted == PQ_CT_TIMESTAMP_MILLIS)
+            have = 1000;
+        else if (leaf->se->converted == PQ_CT_TIMESTAMP_MICROS)
+            have = 1000000;
+        else
+            have = want; /* unannotated INT64 read as the hint says */
+        if (have == want) {
+            c->conv = CV_COPY;
+        } else if (have < want) {
+            c->conv = CV_TS_MUL;
+            c->ts_factor = want / have;
+        } else {
+            c->conv = CV_TS_DIV;
+            c->ts_factor = have / want;
+        }
+        return INFINO_OK;
+    }
+    case AR_DECIMAL128:
+        c->conv = t == PQ_INT32                   ? CV_I32_DEC
+                  : t == PQ_INT64                 ? CV_I64_DEC
+                  : t == PQ_FIXED_LEN_BYTE_ARRAY ? CV_FLBA_DEC
+                  : t == PQ_BYTE_ARRAY           ? CV_BA_DEC
+                                                 : CV_COPY;
+        if (c->conv == CV_COPY)
+            return mismatch(c);
+        return INFINO_OK;
+    case AR_UTF8:
+    case AR_BINARY:
+    case AR_LARGE_UTF8:
+    case AR_LARGE_BINARY:
+        c->wide_off = v->type == AR_LARGE_UTF8 || v->type == AR_LARGE_BINARY;
+        if (t == PQ_BYTE_ARRAY)
+            c->conv = CV_BYTES;
+        else if (t == PQ_FIXED_LEN_BYTE_ARRAY)
+            c->conv = CV_FLBA_BYTES;
+        else
+            return mismatch(c);
+        return INFINO_OK;
+    default:
+        return mismatch(c);
+    }
+}
+
+/* ---- dictionary ------------------------------------------------------- */
+
+static infino_status read_dictionary(struct col *c, const struct pq_page *pg)
+{
+    size_t n = (size_t)pg->num_values, used;
+    infino_status st;
+
+    if (c->has_dict)
+        return err_set(INFINO_ERR_CORRUPT, "second dictionary page");
+    if (c->levels_seen > 0)
+        return err_set(INFINO_ERR_CORRUPT, "dictionary page after data");
+    /* parquet.thrift: dictionary pages are PLAIN (PLAIN_DICTIONARY in
+     * old files). */
+    if (pg->encoding != PQ_ENC_PLAIN && pg->encoding != PQ_ENC_PLAIN_DICTIONARY)
+        return err_set(INFINO_ERR_UNSUPPORTED, "dictionary encoding %s",
+                       pq_encoding_name((int)pg->encoding));
+    if (c->leaf->type == PQ_BOOLEAN)
+        return err_set(INFINO_ERR_CORRUPT, "dictionary for BOOLEAN");
+    /* Keep a copy: the page body is the iterator's scratch. */
+    if ((st = ob_reserve(c, &c->dict, pg->body_len, false)) != INFINO_OK)
+        return st;
+    if (pg->body_len > 0)
+        memcpy(c->dict.p, pg->body, pg->body_len);
+    c->dict.len = pg->body_len;
+    if (c->phys_w > 0) {
+        if (n > pg->body_len / c->phys_w)
+            return err_set(INFINO_ERR_CORRUPT, "dictionary page truncated");
+    } else {
+        /* Every entry takes at least its 4-byte length. */
+        if (n > pg->body_len / 4)
+            return err_set(INFINO_ERR_CORRUPT, "dictionary page truncated");
+        c->dict_views = mem_calloc(n ? n : 1, sizeof *c->dict_views);
+        if (c->dict_views == NULL)
+            return err_nomem();
+        if ((st = pq_budget_take(c->budget, n * sizeof *c->dict_views)))
+            return st;
+        st = pq_plain_byte_array(c->dict_views, n, c->dict.p, c->dict.len,
+                                 &used);
+        if (st != INFINO_OK)
+            return err_context(st, "dictionary page");
+    }
+    c->n_dict = n;
+    c->has_dict = true;
+    return INFINO_OK;
+}
+
+/* Dictionary indices: a bit-width byte, then RLE/bit-packed runs. */
+static infino_status read_indices(struct col *c, const uint8_t *p, size_t len,
+                                  size_t n)
+{
+    struct pq_rle d;
+    uint32_t *idx, max = 0;
+    infino_status st;
+
+    if (!c->has_dict)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "dictionary-encoded page without a dictionary");
+    if (n == 0)
+        return INFINO_OK;
+    if (len < 1 || p[0] > 32)
+        return err_set(INFINO_ERR_CORRUPT, "bad dictionary index bit width");
+    if ((st = ob_reserve(c, &c->idx, n * 4, false)) != INFINO_OK)
+        return st;
+    idx = (uint32_t *)(void *)c->idx.p;
+    pq_rle_init(&d, p + 1, len - 1, p[0]);
+    if ((st = pq_rle_get_u32(&d, idx, n)) != INFINO_OK)
+        return err_context(st, "dictionary indices");
+    for (size_t i = 0; i < n; i++)
+        max = idx[i] > max ? idx[i] : max;
+    if (max >= c->n_dict)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "dictionary index %u out of range (dictionary has %zu)",
+                       max, c->n_dict);
+    return INFINO_OK;
+}
+
+/* ---- dense value decoding --------------------------------------------- */
+
+static infino_status bad_encoding(const struct col *c, int enc)
+{
+    return err_set(INFINO_ERR_UNSUPPORTED, "encoding %s (%d) for %s",
+                   pq_encoding_name(enc), enc,
+                   pq_type_name((int)c->leaf->type));
+}
+
+/* Decodes `n` fixed-width stored values (phys_w bytes each) to `dst`. */
+static infino_status decode_fixed(struct col *c, enum pq_encoding enc,
+                                  const uint8_t *p, size_t len, uint8_t *dst,
+                                  size_t n)
+{
+    size_t w = c->phys_w, used;
+    infino_status st;
+
+    switch (enc) {
+    case PQ_ENC_PLAIN:
+        if (n > len / w)
+            return err_set(INFINO_ERR_CORRUPT, "PLAIN values truncated");
+        memcpy(dst, p, n * w);
+        return INFINO_OK;
+    case PQ_ENC_PLAIN_DICTIONARY:
+    case PQ_ENC_RLE_DICTIONARY: {
+        const uint32_t *idx;
+        const uint8_t *dict = c->dict.p;
+        if ((st = read_indices(c, p, len, n)) != INFINO_OK)
+            return st;
+        idx = (const uint32_t *)(const void *)c->idx.p;
+        if (w == 4) {
+            for (size_t i = 0; i < n; i++)
+                memcpy(dst + 4 * i, dict + 4 * (size_t)idx[i], 4);
+        } else if (w == 8) {
+            for (size_t i = 0; i < n; i++)
+                memcpy(dst + 8 * i, dict + 8 * (size_t)idx[i], 8);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                memcpy(dst + w * i, dict + w * (size_t)idx[i], w);
+        }
+        return INFINO_OK;
+    }
+    case PQ_ENC_DELTA_BINARY_PACKED:
+        if (c->leaf->type == PQ_INT32)
+            return pq_delta_i32((int32_t *)(void *)dst, n, p, len, &used);
+        if (c->leaf->type == PQ_INT64)
+            return pq_delta_i64((int64_t *)(void *)dst, n, p, len, &used);
+        return bad_encoding(c, (int)enc);
+    case PQ_ENC_BYTE_STREAM_SPLIT:
+        return pq_byte_stream_split(dst, n, w, p, len);
+    case PQ_ENC_DELTA_BYTE_ARRAY: {
+        struct pq_view *v;
+        if (c->leaf->type != PQ_FIXED_LEN_BYTE_ARRAY)
+            return bad_encoding(c, (int)enc);
+        if ((st = ob_reserve(c, &c->views, n * sizeof *v, false)) ||
+            (st = ob_reserve(c, &c->lens, n * 8, false)))
+            return st;
+        v = (struct pq_view *)(void *)c->views.p;
+        st = pq_delta_byte_array(v, n, p, len, (int32_t *)(void *)c->lens.p,
+                                 &c->dba, c->budget);
+        if (st != INFINO_OK)
+            return st;
+        for (size_t i = 0; i < n; i++) {
+            if (v[i].len != w)
+                return err_set(INFINO_ERR_CORRUPT,
+                               "FIXED_LEN_BYTE_ARRAY value of %zu bytes, "
+                               "expected %zu",
+                               v[i].len, w);
+            memcpy(dst + w * i, v[i].p, w);
+        }
+        return INFINO_OK;
+    }
+    default:
+        return bad_encoding(c, (int)enc);
+    }
+}
+
+/* Decodes `n` BYTE_ARRAY values as views into c->views. */
+static infino_status decode_views(struct col *c, enum pq_encoding enc,
+                                  const uint8_t *p, size_t len, size_t n)
+{
+    struct pq_view *v;
+    size_t used;
+    infino_status st;
+
+    if ((st = ob_reserve(c, &c->views, (n ? n : 1) * sizeof *v, false)))
+        return st;
+    v = (struct pq_view *)(void *)c->views.p;
+    switch (enc) {
+    case PQ_ENC_PLAIN:
+        return pq_plain_byte_array(v, n, p, len, &used);
+    case PQ_ENC_PLAIN_DICTIONARY:
+    case PQ_ENC_RLE_DICTIONARY: {
+        const uint32_t *idx;
+        if ((st = read_indices(c, p, len, n)) != INFINO_OK)
+            return st;
+        idx = (const uint32_t *)(const void *)c->idx.p;
+        for (size_t i = 0; i < n; i++)
+            v[i] = c->dict_views[idx[i]];
+        return INFINO_OK;
+    }
+    case PQ_ENC_DELTA_LENGTH_BYTE_ARRAY:
+        if ((st = ob_reserve(c, &c->lens, (n ? n : 1) * 4, false)))
+            return st;
+        return pq_delta_length_byte_array(v, n, p, len,
+                                          (int32_t *)(void *)c->lens.p);
+    case PQ_ENC_DELTA_BYTE_ARRAY:
+        if ((st = ob_reserve(c, &c->lens, (n ? n : 1) * 8, false)))
+            return st;
+        return pq_delta_byte_array(v, n, p, len, (int32_t *)(void *)c->lens.p,
+                                   &c->dba, c->budget);
+    default:
+        return bad_encoding(c, (int)enc);
+    }
+}
+
+/* Booleans into bytes 0/1 at c->dense. PLAIN is bit-packed; RLE carries
+ * a 4-byte length prefix (Encodings.md, RLE for booleans). */
+static infino_status decode_bools(struct col *c, enum pq_encoding enc,
+                                  const uint8_t *p, size_t len, size_t n)
+{
+    struct pq_rle d;
+    uint32_t blen;
+    infino_status st;
+
+    if ((st = ob_reserve(c, &c->dense, n + 8, false)) != INFINO_OK)
+        return st;
+    if (enc == PQ_ENC_PLAIN)
+        return pq_plain_bool(c->dense.p, n, p, len);
+    if (enc != PQ_ENC_RLE)
+        return bad_encoding(c, (int)enc);
+    if (len < 4 || (blen = load_u32le(p)) > len - 4)
+        return err_set(INFINO_ERR_CORRUPT, "RLE booleans truncated");
+    pq_rle_init(&d, p + 4, blen, 1);
+    if ((st = pq_rle_get_u8(&d, c->dense.p, n)) != INFINO_OK)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        if (c->dense.p[i] > 1)
+            return err_set(INFINO_ERR_CORRUPT, "RLE boolean above 1");
+    return INFINO_OK;
+}
+
+/* ---- conversions ------------------------------------------------------ */
+
+/* Big-endian two's complement of `n` bytes -> 16 bytes little-endian,
+ * sign-extended. Longer inputs must be sign extension only. */
+static infino_status be_to_dec(uint8_t out[16], const uint8_t *p, size_t n)
+{
+    uint8_t fill;
+
+    if (n == 0)
+        return err_set(INFINO_ERR_CORRUPT, "empty decimal");
+    fill = (p[0] & 0x80) ? 0xff : 0;
+    while (n > 16) {
+        if (p[0] != fill || ((p[1] ^ fill) & 0x80))
+            return err_set(INFINO_ERR_CORRUPT, "decimal exceeds 128 bits");
+        p++;
+        n--;
+    }
+    for (size_t i = 0; i < 16; i++)
+        out[i] = i < n ? p[n - 1 - i] : fill;
+    return INFINO_OK;
+}
+
+static inline void i64_to_dec(uint8_t *out, int64_t v)
+{
+    store_u64le(out, (uint64_t)v);
+    store_u64le(out + 8, v < 0 ? UINT64_MAX : 0);
+}
+
+/* Writes dense value k (of `src`) to output position `dst_i` per c->conv,
+ * for the fixed-width conversions. */
+static infino_status convert(struct col *c, const uint8_t *src, size_t n_src,
+                             int64_t pos0, int64_t n_pos,
+                             const uint8_t *presence)
+{
+    uint8_t *out = c->vals.p + (size_t)pos0 * c->out_w;
+    size_t w = c->phys_w, k = 0;
+    int64_t f = c->ts_factor;
+
+    /* One loop per conversion; `presence` NULL means every position
+     * holds a value. Absent positions are zeroed. */
+#define EACH(BODY)                                                             \
+    for (int64_t i = 0; i < n_pos; i++) {                                      \
+        if (presence && !bit_get(presence, i)) {                               \
+            memset(out + (size_t)i * c->out_w, 0, c->out_w);                   \
+            continue;                                                          \
+        }                                                                      \
+        BODY;                                                                  \
+        k++;                                                                   \
+    }
+    switch (c->conv) {
+    case CV_NARROW8:
+        EACH(out[i] = (uint8_t)load_u32le(src + 4 * k))
+        break;
+    case CV_NARROW16:
+        EACH(store_u16le(out + 2 * i, (uint16_t)load_u32le(src + 4 * k)))
+        break;
+    case CV_I32_DEC:
+        EACH(i64_to_dec(out + 16 * i, (int32_t)load_u32le(src + 4 * k)))
+        break;
+    case CV_I64_DEC:
+        EACH(i64_to_dec(out + 16 * i, (int64_t)load_u64le(src + 8 * k)))
+        break;
+    case CV_FLBA_DEC:
+        EACH({
+            infino_status st = be_to_dec(out + 16 * i, src + w * k, w);
+            if (st != INFINO_OK)
+                return st;
+        })
+        break;
+    case CV_TS_MUL:
+        EACH({
+            int64_t v = (int64_t)load_u64le(src + 8 * k);
+            if (v > INT64_MAX / f || v < INT64_MIN / f)
+                return err_set(INFINO_ERR_CORRUPT,
+                               "timestamp out of range for its unit");
+            store_u64le(out + 8 * i, (uint64_t)(v * f));
+        })
+        break;
+    case CV_TS_DIV:
+        EACH(store_u64le(out + 8 * i,
+                         (uint64_t)((int64_t)load_u64le(src + 8 * k) / f)))
+        break;
+    case CV_INT96:
+        /* Impala: nanoseconds of the day (8 bytes), then the Julian day
+         * (4 bytes); day 2440588 is 1970-01-01. Wraps as Arrow does. */
+        EACH({
+            uint64_t nanos = load_u64le(src + 12 * k);
+            int64_t day = (int32_t)load_u32le(src + 12 * k + 8);
+            uint64_t ns = (uint64_t)(day - 2440588) * UINT64_C(86400000000000) +
+                          nanos;
+            store_u64le(out + 8 * i, (uint64_t)((int64_t)ns / f));
+        })
+        break;
+    default:
+        break;
+    }
+#undef EACH
+    (void)n_src;
+    return INFINO_OK;
+}
+
+/* Spreads `n_present` dense values of width w at the front of `base`
+ * backward over `n_pos` positions; absent positions are zeroed. Dense
+ * value k lands at or after index k, so no value is overwritten before
+ * it has moved. */
+static void spread(uint8_t *base, size_t w, int64_t n_pos, size_t n_present,
+                   const uint8_t *presence)
+{
+    size_t k = n_present;
+
+    for (int64_t i = n_pos - 1; i >= 0; i--) {
+        if (bit_get(presence, i)) {
+            k--;
+            if ((size_t)i != k)
+                memcpy(base + (size_t)i * w, base + k * w, w);
+        } else {
+            memset(base + (size_t)i * w, 0, w);
+        }
+    }
+}
+
+/* Appends byte values (views) to offsets/data over the positions. */
+static infino_status append_bytes(struct col *c, const struct pq_view *v,
+                                  size_t n, int64_t pos0, int64_t n_pos,
+                                  const uint8_t *presence)
+{
+    uint64_t total = 0;
+    int64_t base;
+    size_t k = 0, ow = c->wide_off ? 8 : 4;
+    uint8_t *data;
+    infino_status st;
+
+    for (size_t i = 0; i < n; i++)
+        total += v[i].len;
+    base = pos0 == 0 ? 0
+           : c->wide_off
+               ? (int64_t)load_u64le(c->voff.p + 8 * (size_t)pos0)
+               : (int64_t)(int32_t)load_u32le(c->voff.p + 4 * (size_t)pos0);
+    if (!c->wide_off && (uint64_t)base + total > INT32_MAX)
+        return err_set(INFINO_ERR_UNSUPPORTED,
+                       "more than 2 GiB of strings in one row group for a "
+                       "32-bit offset type");
+    if ((st = ob_reserve(c, &c->vdata, (size_t)base + (size_t)total, false)) ||
+        (st = ob_reserve(c, &c->voff, (size_t)(pos0 + n_pos + 1) * ow, false)))
+        return st;
+    data = c->vdata.p;
+    for (int64_t i = 0; i < n_pos; i++) {
+        if (!presence || bit_get(presence, i)) {
+            memcpy(data + base, v[k].p, v[k].len);
+            base += (int64_t)v[k].len;
+            k++;
+        }
+        if (c->wide_off)
+            store_u64le(c->voff.p + 8 * (size_t)(pos0 + i + 1),
+                        (uint64_t)base);
+        else
+            store_u32le(c->voff.p + 4 * (size_t)(pos0 + i + 1),
+                        (uint32_t)base);
+    }
+    c->vdata.len = (size_t)base;
+    return INFINO_OK;
+}
+
+/* Decodes a page's `n` present values into positions [pos0, pos0+n_pos).
+ * `presence` (bit i for position pos0 + i) is NULL when all are present. */
+static infino_status decode_values(struct col *c, enum pq_encoding enc,
+                                   const uint8_t *p, size_t len, size_t n,
+                                   int64_t pos0, int64_t n_pos,
+                                   const uint8_t *presence)
+{
+    infino_status st;
+
+    switch (c->conv) {
+    case CV_COPY: {
+        size_t w = c->out_w;
+        uint8_t *dst;
+        if ((st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos) * w, false)))
+            return st;
+        dst = c->vals.p + (size_t)pos0 * w;
+        if ((st = decode_fixed(c, enc, p, len, dst, n)) != INFINO_OK)
+            return st;
+        if (presence)
+            spread(dst, w, n_pos, n, presence);
+        return INFINO_OK;
+    }
+    case CV_BOOL: {
+        size_t k = 0;
+        if ((st = decode_bools(c, enc, p, len, n)) != INFINO_OK)
+            return st;
+        if ((st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos + 7) / 8 + 1,
+                             true)))
+            return st;
+        for (int64_t i = 0; i < n_pos; i++) {
+            if (presence && !bit_get(presence, i))
+                continue;
+            if (c->dense.p[k++])
+                bit_set(c->vals.p, pos0 + i);
+        }
+        return INFINO_OK;
+    }
+    case CV_BYTES: {
+        if ((st = decode_views(c, enc, p, len, n)) != INFINO_OK)
+            return st;
+        return append_bytes(c, (const struct pq_view *)(void *)c->views.p, n,
+                            pos0, n_pos, presence);
+    }
+    case CV_FLBA_BYTES: {
+        struct pq_view *v;
+        if ((st = ob_reserve(c, &c->dense, n * c->phys_w + 1, false)) ||
+            (st = decode_fixed(c, enc, p, len, c->dense.p, n)) ||
+            (st = ob_reserve(c, &c->views, (n ? n : 1) * sizeof *v, false)))
+            return st;
+        v = (struct pq_view *)(void *)c->views.p;
+        for (size_t i = 0; i < n; i++) {
+            v[i].p = c->dense.p + i * c->phys_w;
+            v[i].len = c->phys_w;
+        }
+        return append_bytes(c, v, n, pos0, n_pos, presence);
+    }
+    case CV_BA_DEC: {
+        const struct pq_view *v;
+        size_t k = 0;
+        if ((st = decode_views(c, enc, p, len, n)) != INFINO_OK)
+            return st;
+        if ((st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos) * 16, false)))
+            return st;
+        v = (const struct pq_view *)(void *)c->views.p;
+        for (int64_t i = 0; i < n_pos; i++) {
+            uint8_t *o = c->vals.p + (size_t)(pos0 + i) * 16;
+            if (presence && !bit_get(presence, i)) {
+                memset(o, 0, 16);
+                continue;
+            }
+            if ((st = be_to_dec(o, v[k].p, v[k].len)) != INFINO_OK)
+                return st;
+            k++;
+        }
+        return INFINO_OK;
+    }
+    default: /* fixed-width conversions */
+        if ((st = ob_reserve(c, &c->dense, n * c->phys_w + 1, false)) ||
+            (st = decode_fixed(c, enc, p, len, c->dense.p, n)) ||
+            (st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos) * c->out_w,
+                             false)))
+            return st;
+        return convert(c, c->dense.p, n, pos0, n_pos, presence);
+    }
+}
+
+/* ---- levels ----------------------------------------------------------- */
+
+/* Reads one v1 level section (RLE with a u32 length, or BIT_PACKED) into
+ * `out`, advancing *p / *len past it. */
+static infino_status read_levels_v1(uint8_t *out, size_t n, int max_level,
+                                    enum pq_encoding enc, const uint8_t **p,
+                                    size_t *len)
+{
+    int bw = pq_bit_width((uint32_t)max_level);
+    size_t used;
+    infino_status st;
+
+    if (enc == PQ_ENC_RLE) {
+        struct pq_rle d;
+        uint32_t m;
+        if (*len < 4 || (m = load_u32le(*p)) > *len - 4)
+            return err_set(INFINO_ERR_CORRUPT, "level section truncated");
+        pq_rle_init(&d, *p + 4, m, bw);
+        if ((st = pq_rle_get_u8(&d, out, n)) != INFINO_OK)
+            return st;
+        used = 4 + (size_t)m;
+    } else if (enc == PQ_ENC_BIT_PACKED) {
+        if ((st = pq_bit_packed_get_u8(out, n, bw, *p, *len, &used)))
+            return st;
+    } else {
+        return err_set(INFINO_ERR_UNSUPPORTED, "level encoding %s",
+                       pq_encoding_name((int)enc));
+    }
+    *p += used;
+    *len -= used;
+    return INFINO_OK;
+}
+
+static infino_status read_levels_v2(uint8_t *out, size_t n, int max_level,
+                                    const uint8_t *p, size_t len)
+{
+    struct pq_rle d;
+
+    pq_rle_init(&d, p, len, pq_bit_width((uint32_t)max_level));
+    return pq_rle_get_u8(&d, out, n);
+}
+
+static bool all_equal(const uint8_t *p, size_t n, uint8_t v)
+{
+    uint8_t diff = 0;
+
+    for (size_t i = 0; i < n; i++) /* vectorises; no early exit */
+        diff |= p[i] ^ v;
+    return diff == 0;
+}
+
+static uint8_t max_of(const uint8_t *p, size_t n)
+{
+    uint8_t m = 0;
+
+    for (size_t i = 0; i < n; i++)
+        m = p[i] > m ? p[i] : m;
+    return m;
+}
+
+/* Level pass for a primitive column: validity of positions
+ * [n_vals, n_vals + n). Returns the present count in *n_present. */
+static infino_status levels_flat(struct col *c, const uint8_t *def, size_t n,
+                                 size_t *n_present, const uint8_t **presence,
+                                 int64_t *presence_off)
+{
+    int16_t max_def = c->leaf->max_def;
+    size_t present = 0;
+    infino_status st;
+
+    *presence = NULL;
+    *presence_off = 0;
+    if (max_def == 0) {
+        *n_present = n;
+        return INFINO_OK;
+    }
+    if (max_of(def, n) > max_def)
+        return err_set(INFINO_ERR_CORRUPT, "definition level above %d",
+                       (int)max_def);
+    for (size_t i = 0; i < n; i++)
+        present += def[i] == max_def;
+    *n_present = present;
+    if (present == n && !c->val_valid_on)
+        return INFINO_OK; /* no bitmap yet, and none needed */
+    st = validity_on(c, &c->val_valid, &c->val_valid_on, c->n_vals,
+                     c->n_vals + (int64_t)n);
+    if (st != INFINO_OK)
+        return st;
+    if (present == n) {
+        bits_fill(c->val_valid.p, c->n_vals, c->n_vals + (int64_t)n);
+        return INFINO_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (def[i] == max_def)
+            bit_set(c->val_valid.p, c->n_vals + (int64_t)i);
+    c->val_nulls += (int64_t)(n - present);
+    *presence = c->val_valid.p;
+    *presence_off = c->n_vals;
+    return INFINO_OK;
+}
+
+/* Closes the open list slot (FIXED_SIZE_LIST: checks its length). */
+static infino_status close_slot(struct col *c)
+{
+    if (c->fsl && c->n_slots > 0 && c->n_vals - c->slot_start != c->list_size)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "list of %lld values in a fixed_size_list of %lld",
+                       (long long)(c->n_vals - c->slot_start),
+                       (long long)c->list_size);
+    return INFINO_OK;
+}
+
+static infino_status push_offset(struct col *c, int64_t v)
+{
+    infino_status st;
+
+    if (c->fsl)
+        return INFINO_OK;
+    if (c->list_wide) {
+        st = ob_reserve(c, &c->list_off, (size_t)(c->n_slots + 2) * 8, false);
+        if (st == INFINO_OK)
+            store_u64le(c->list_off.p + 8 * (size_t)c->n_slots, (uint64_t)v);
+    } else {
+        if (v > INT32_MAX)
+            return err_set(INFINO_ERR_UNSUPPORTED,
+                           "more than 2^31 list values in one row group for "
+                           "a 32-bit offset list");
+        st = ob_reserve(c, &c->list_off, (size_t)(c->n_slots + 2) * 4, false);
+        if (st == INFINO_OK)
+            store_u32le(c->list_off.p + 4 * (size_t)c->n_slots, (uint32_t)v);
+    }
+    return st;
+}
+
+/* Level pass for a list column over one page's `n` levels. Value
+ * positions are items: [n_vals, n_vals + *n_pos) after the call. */
+static infino_status levels_list(struct col *c, const uint8_t *rep,
+                                 const uint8_t *def, size_t n,
+                                 size_t *n_present, int64_t *n_pos,
+                                 const uint8_t **presence)
+{
+    const struct pq_leaf *leaf = c->leaf;
+    int16_t max_def = leaf->max_def, list_def = leaf->list_def;
+    int64_t pos0 = c->n_vals, items = c->n_vals;
+    size_t present = 0;
+    uint8_t *pres;
+    infino_status st;
+
+    *presence = NULL;
+    if (n == 0) {
+        *n_present = 0;
+        *n_pos = 0;
+        return INFINO_OK;
+    }
+    if (max_of(rep, n) > 1 || max_of(def, n) > max_def)
+        return err_set(INFINO_ERR_CORRUPT, "level above its maximum");
+    if (c->levels_seen == 0 && rep[0] != 0)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "column chunk starts inside a list");
+
+    if (all_equal(def, n, (uint8_t)max_def)) {
+        /* Fast path: every level is a present value. Slots start where
+         * the repetition level is 0. */
+        const uint8_t *q = rep, *end = rep + n;
+        int64_t first_new = c->n_slots;
+        while ((q = memchr(q, 0, (size_t)(end - q))) != NULL) {
+            int64_t at = items + (q - rep);
+            c->n_vals = at;
+            if ((st = close_slot(c)) || (st = push_offset(c, at)))
+                return st;
+            c->n_slots++;
+            c->slot_start = at;
+            if (c->n_slots > c->num_rows)
+                return err_set(INFINO_ERR_CORRUPT, "more lists than rows");
+            q++;
+        }
+        c->n_vals = items + (int64_t)n;
+        /* Lazy bitmaps already on (nulls earlier): mark the new bits. */
+        if (c->slot_valid_on) {
+            st = ob_reserve(c, &c->slot_valid, (size_t)(c->n_slots + 7) / 8 + 1,
+                            true);
+            if (st != INFINO_OK)
+                return st;
+            bits_fill(c->slot_valid.p, first_new, c->n_slots);
+        }
+        if (c->val_valid_on) {
+            st = ob_reserve(c, &c->val_valid, (size_t)(c->n_vals + 7) / 8 + 1,
+                            true);
+            if (st != INFINO_OK)
+                return st;
+            bits_fill(c->val_valid.p, items, c->n_vals);
+        }
+        *n_present = n;
+        *n_pos = (int64_t)n;
+        return INFINO_OK;
+    }
+
+    /* General path: the presence bitmap covers this page's positions. An
+     * upper bound on them: one per level, plus placeholders for null
+     * fixed-size slots. */
+    {
+        uint64_t bound = n, null_slots = 0;
+        if (c->fsl) {
+            for (size_t i = 0; i < n; i++)
+                null_slots += rep[i] == 0 && def[i] < list_def;
+            bound += null_slots * (uint64_t)c->list_size;
+        }
+        if ((st = ob_reserve(c, &c->presence, (size_t)(bound + 7) / 8 + 1,
+                             false)))
+            return st;
+        memset(c->presence.p, 0, (size_t)(bound + 7) / 8 + 1);
+        pres = c->presence.p;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t d = def[i];
+        if (rep[i] == 0) {
+            /* A new slot: null below list_def, empty at list_def. */
+            c->n_vals = items;
+            if ((st = close_slot(c)) || (st = push_offset(c, items)))
+                return st;
+            if (c->n_slots >= c->num_rows)
+                return err_set(INFINO_ERR_CORRUPT, "more lists than rows");
+            c->slot_start = items;
+            if (d < list_def) {
+                st = validity_on(c, &c->slot_valid, &c->slot_valid_on,
+                                 c->n_slots, c->n_slots + 1);
+                if (st != INFINO_OK)
+                    return st;
+                c->slot_nulls++;
+                if (c->fsl && c->list_size > 0) {
+                    /* Arrow keeps list_size child slots under a null
+                     * fixed-size slot; they hold nothing. */
+                    if (c->val_nullable) {
+                        st = validity_on(c, &c->val_valid, &c->val_valid_on,
+                                         items, items + c->list_size);
+                        if (st != INFINO_OK)
+                            return st;
+                        c->val_nulls += c->list_size;
+                    }
+                    items += c->list_size;
+                }
+            } else if (c->slot_valid_on) {
+                st = ob_reserve(c, &c->slot_valid,
+                                (size_t)(c->n_slots + 8) / 8 + 1, true);
+                if (st != INFINO_OK)
+                    return st;
+                bit_set(c->slot_valid.p, c->n_slots);
+            }
+            c->n_slots++;
+        } else if (d <= list_def) {
+            return err_set(INFINO_ERR_CORRUPT,
+                           "repeated level without a value");
+        }
+        if (d > list_def) {
+            /* An item: a value at max_def, else a null item. */
+            if (d == max_def) {
+                bit_set(pres, items - pos0);
+                present++;
+                if (c->val_valid_on) {
+                    st = ob_reserve(c, &c->val_valid,
+                                    (size_t)(items + 8) / 8 + 1, true);
+                    if (st != INFINO_OK)
+                        return st;
+                    bit_set(c->val_valid.p, items);
+                }
+            } else {
+                st = validity_on(c, &c->val_valid, &c->val_valid_on, items,
+                                 items + 1);
+                if (st != INFINO_OK)
+                    return st;
+                c->val_nulls++;
+            }
+            items++;
+        }
+    }
+    c->n_vals = items;
+    *n_present = present;
+    *n_pos = items - pos0;
+    if (present < (size_t)(items - pos0))
+        *presence = pres;
+    return INFINO_OK;
+}
+
+/* ---- pages ------------------------------------------------------------ */
+
+static infino_status read_data_page(struct col *c, const struct pq_page *pg)
+{
+    const struct pq_leaf *leaf = c->leaf;
+    size_t n = (size_t)pg->num_values, n_present = 0;
+    const uint8_t *vp, *presence;
+    size_t vlen;
+    int64_t pos0 = c->n_vals, n_pos = 0, presence_off = 0;
+    infino_status st;
+
+    if ((uint64_t)c->levels_seen + n > (uint64_t)c->cm->num_values)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "pages hold more values than the column chunk's %lld",
+                       (long long)c->cm->num_values);
+    if (leaf->max_rep > 0 &&
+        (st = ob_reserve(c, &c->rep, n + 1, false)) != INFINO_OK)
+        return st;
+    if (leaf->max_def > 0 &&
+        (st = ob_reserve(c, &c->def, n + 1, false)) != INFINO_OK)
+        return st;
+    if (!pg->v2) {
+        vp = pg->body;
+        vlen = pg->body_len;
+        if (leaf->max_rep > 0)
+            CHECK(read_levels_v1(c->rep.p, n, leaf->max_rep, pg->rep_encoding,
+                                 &vp, &vlen));
+        if (leaf->max_def > 0)
+            CHECK(read_levels_v1(c->def.p, n, leaf->max_def, pg->def_encoding,
+                                 &vp, &vlen));
+    } else {
+        if (leaf->max_rep > 0)
+            CHECK(read_levels_v2(c->rep.p, n, leaf->max_rep, pg->levels,
+                                 pg->rep_len));
+        if (leaf->max_def > 0)
+            CHECK(read_levels_v2(c->def.p, n, leaf->max_def,
+                                 pg->levels + pg->rep_len, pg->def_len));
+        vp = pg->values;
+        vlen = pg->values_len;
+    }
+    if (leaf->max_rep == 0) {
+        if ((uint64_t)c->n_vals + n > (uint64_t)c->num_rows)
+            return err_set(INFINO_ERR_CORRUPT, "more values than rows");
+        CHECK(levels_flat(c, c->def.p, n, &n_present, &presence,
+                          &presence_off));
+        n_pos = (int64_t)n;
+        c->n_vals += (int64_t)n;
+        if (presence != NULL) {
+            /* The validity bitmap is the presence map; realign it to the
+             * page when the page starts inside a byte. */
+            if (presence_off & 7) {
+                uint8_t *pres;
+                if ((st = ob_reserve(c, &c->presence, n / 8 + 2, false)))
+                    return st;
+                pres = c->presence.p;
+                memset(pres, 0, n / 8 + 2);
+                for (size_t i = 0; i < n; i++)
+                    if (bit_get(presence, presence_off + (int64_t)i))
+                        bit_set(pres, (int64_t)i);
+                presence = pres;
+            } else {
+                presence += presence_off >> 3;
+            }
+        }
+    } else {
+        CHECK(levels_list(c, c->rep.p, c->def.p, n, &n_present, &n_pos,
+                          &presence));
+    }
+    c->levels_seen += (int64_t)n;
+    CHECK(decode_values(c, pg->encoding, vp, vlen, n_present, pos0, n_pos,
+                        presence));
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* Builds the Arrow array from the accumulated buffers. */
+static infino_status finish(struct col *c, struct ArrowArray *out)
+{
+    const struct ar_field *v = c->leaf->value;
+    struct ArrowArray child;
+    void *bufs[3] = {NULL, NULL, NULL};
+    int nb = 2;
+    infino_status st;
+
+    memset(&child, 0, sizeof child);
+    /* Values: validity only when something is null. */
+    if (c->val_valid_on && c->val_nulls > 0)
+        CHECK(ob_take(&c->val_valid, &bufs[0]));
+    if (c->conv == CV_BYTES || c->conv == CV_FLBA_BYTES) {
+        size_t ow = c->wide_off ? 8 : 4;
+        /* Offsets exist even for zero values: [0]. */
+        CHECK(ob_reserve(c, &c->voff, (size_t)(c->n_vals + 1) * ow, false));
+        memset(c->voff.p, 0, ow);
+        CHECK(ob_take(&c->voff, &bufs[1]));
+        CHECK(ob_take(&c->vdata, &bufs[2]));
+        nb = 3;
+    } else {
+        CHECK(ob_take(&c->vals, &bufs[1]));
+    }
+    if (!c->leaf->is_list) {
+        st = ar_array_make(out, c->n_vals, c->val_nulls, nb, bufs, 0, NULL);
+        return st;
+    }
+    st = ar_array_make(&child, c->n_vals, c->val_nulls, nb, bufs, 0, NULL);
+    if (st != INFINO_OK)
+        return st;
+    (void)v;
+    bufs[0] = bufs[1] = bufs[2] = NULL;
+    if (c->slot_valid_on && c->slot_nulls > 0)
+        CHECK(ob_take(&c->slot_valid, &bufs[0]));
+    if (c->fsl) {
+        nb = 1;
+    } else {
+        CHECK(push_offset(c, c->n_vals));
+        CHECK(ob_take(&c->list_off, &bufs[1]));
+        nb = 2;
+    }
+    return ar_array_make(out, c->n_slots, c->slot_nulls, nb, bufs, 1, &child);
+fail:
+    for (int i = 0; i < 3; i++)
+        mem_free(bufs[i]);
+    ar_array_release(&child);
+    return st;
+}
+
+static void col_free(struct col *c)
+{
+    ob_free(&c->dict);
+    mem_free(c->dict_views);
+    ob_free(&c->slot_valid);
+    ob_free(&c->list_off);
+    ob_free(&c->val_valid);
+    ob_free(&c->vals);
+    ob_free(&c->voff);
+    ob_free(&c->vdata);
+    ob_free(&c->rep);
+    ob_free(&c->def);
+    ob_free(&c->presence);
+    ob_free(&c->dense);
+    ob_free(&c->idx);
+    ob_free(&c->views);
+    ob_free(&c->lens);
+    buf_free(&c->dba);
+    pq_page_iter_free(&c->it);
+}
+
+infino_status pq_chunk_range(const struct pq_reader *r,
+                             const struct pq_column_meta *cm, uint64_t *off,
+                             uint64_t *len)
+{
+    int64_t start = cm->data_page_offset;
+
+    /* Writers put the dictionary page first; some write offset 0 when
+     * there is none. */
+    if (cm->has_dictionary_page_offset && cm->dictionary_page_offset >= 4 &&
+        cm->dictionary_page_offset < start)
+        start = cm->dictionary_page_offset;
+    if (start < 4 || cm->total_compressed_size < 0 ||
+        (uint64_t)start > r->footer_off ||
+        (uint64_t)cm->total_compressed_size > r->footer_off - (uint64_t)start)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "column chunk [%lld, +%lld) outside the data region",
+                       (long long)start, (long long)cm->total_compressed_size);
+    *off = (uint64_t)start;
+    *len = (uint64_t)cm->total_compressed_size;
+    return INFINO_OK;
+}
+
+infino_status pq_read_column(struct ArrowArray *out, const struct pq_reader *r,
+                             int rg, size_t leaf_i, uint64_t *budget)
+{
+    const struct pq_row_group *g = &r->meta.row_groups[rg];
+    struct col c;
+    const uint8_t *chunk;
+    uint64_t off, len;
+    infino_status st;
+
+    memset(&c, 0, sizeof c);
+    memset(out, 0, sizeof *out);
+    c.r = r;
+    c.leaf = &r->ps.leaves[leaf_i];
+    c.cm = &g->columns[leaf_i].meta_data;
+    c.budget = budget;
+    c.num_rows = g->num_rows;
+    c.slot_nullable = c.leaf->arrow->nullable;
+    c.val_nullable = c.leaf->value->nullable;
+    c.fsl = c.leaf->arrow->type == AR_FIXED_SIZE_LIST;
+    c.list_wide = c.leaf->arrow->type == AR_LARGE_LIST;
+    c.list_size = c.leaf->arrow->list_size;
+    if (c.fsl && c.list_size < 0)
+        CHECK(err_set(INFINO_ERR_CORRUPT, "negative list size"));
+    CHECK(plan(&c));
+    CHECK(pq_chunk_range(r, c.cm, &off, &len));
+    CHECK(store_blob_read(r->blob, off, (size_t)len, &chunk));
+    pq_page_iter_init(&c.it, chunk, (size_t)len, c.cm->codec, budget);
+    /* Non-list columns have one value per row: size them once. */
+    if (!c.leaf->is_list && c.out_w > 0)
+        CHECK(ob_reserve(&c, &c.vals, (size_t)c.num_rows * c.out_w + 1,
+                         false));
+    if (c.leaf->is_list && !c.fsl)
+        CHECK(ob_reserve(&c, &c.list_off,
+                         ((size_t)c.num_rows + 1) * (c.list_wide ? 8 : 4),
+                         false));
+    while (c.levels_seen < c.cm->num_values) {
+        struct pq_page pg;
+        bool eof;
+        CHECK(pq_page_next(&c.it, &pg, &eof));
+        if (eof)
+            break;
+        if (pg.h.type == PQ_PAGE_DICTIONARY)
+            CHECK(read_dictionary(&c, &pg));
+        else
+            CHECK(read_data_page(&c, &pg));
+    }
+    if (c.leaf->is_list)
+        CHECK(close_slot(&c));
+    if (c.levels_seen != c.cm->num_values)
+        CHECK(err_set(INFINO_ERR_CORRUPT,
+                      "pages hold %lld values, the column chunk %lld",
+                      (long long)c.levels_seen, (long long)c.cm->num_values));
+    if ((c.leaf->is_list ? c.n_slots : c.n_vals) != c.num_rows)
+        CHECK(err_set(INFINO_ERR_CORRUPT, "column has %lld rows, expected %lld",
+                      (long long)(c.leaf->is_list ? c.n_slots : c.n_vals),
+                      (long long)c.num_rows));
+    CHECK(finish(&c, out));
+    col_free(&c);
+    return INFINO_OK;
+fail:
+    col_free(&c);
+    return err_context(st, "column '%s'", c.leaf ? c.leaf->arrow->name : "?");
+}
