@@ -10,7 +10,7 @@ FUZZ_BUILD := build-fuzz
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build test test-c test-asan test-fuzz test-py check-layers demo bench bench-full clean
+.PHONY: all setup build python test test-c test-asan test-fuzz test-py check-layers demo bench bench-full clean
 
 all: build
 
@@ -47,10 +47,14 @@ test-fuzz: setup
 	@ninja -C $(FUZZ_BUILD) -j $(JOBS)
 	@scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-test-py: build
+# The Python package, rebuilt into .venv when its sources change.
+python: setup
+	@scripts/install-python.sh
+
+test-py: build python
 	@INFINO_BUILD_DIR=$(abspath $(BUILD)) INFINO_LIB=$(abspath $(BUILD))/libinfino.so $(PY) -m pytest -q tests/py
 
-demo: build
+demo: build python
 	@INFINO_LIB=$(abspath $(BUILD))/libinfino.so $(PY) examples/demo.py
 
 clean:
