@@ -91,6 +91,7 @@ struct ctx {
     float *qrot;      /* m: rotated query */
     float *rq;        /* m: rotated residual of the current cluster */
     uint8_t *planes;  /* 4 * code_len */
+    uint8_t *u;       /* m: the 4-bit query values, one per byte */
     float *qa;        /* dim: SQ8 query (q - offset, or q * scale) */
     float *sc;        /* dim: aligned copy of the cluster's SQ8 scales */
     float *row;       /* dim: a fetched raw row */
@@ -121,7 +122,7 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
     const struct ivf_layout *L = &r->L;
     size_t cap = k < L->n_rows ? k : L->n_rows;
     size_t bytes = 4ull * 4 * L->dim + 2ull * 4 * L->code_dim +
-                   4ull * L->code_len + cap * sizeof(struct ivf_hit) + 64;
+                   4ull * L->code_len + L->code_dim + cap * sizeof(struct ivf_hit) + 64;
     uint8_t *p;
 
     memset(x, 0, sizeof *x);
@@ -146,6 +147,8 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
     x->rq = (float *)(void *)p;
     p += 4ull * L->code_dim;
     x->planes = p;
+    p += 4ull * L->code_len;
+    x->u = p;
     x->heap.cap = cap;
     x->r = r;
     x->ops = vk_get();
@@ -275,14 +278,22 @@ static infino_status probe(struct ctx *x, uint32_t c)
     }
     delta = (hi - lo) / 15.0f;
     inv = delta > 0 ? 1.0f / delta : 0.0f;
-    memset(x->planes, 0, 4ull * L->code_len);
+    /* u_i = round((rq_i - lo) / delta) in 0..15, rounding half up */
     for (uint32_t i = 0; i < m; i++) {
-        long u = lrintf((x->rq[i] - lo) * inv);
-        u = u < 0 ? 0 : u > 15 ? 15 : u;
-        sum_u += (uint32_t)u;
-        for (unsigned j = 0; j < 4; j++)
-            if ((u >> j) & 1)
-                x->planes[j * L->code_len + i / 8] |= (uint8_t)(1u << (i % 8));
+        float t = (x->rq[i] - lo) * inv + 0.5f;
+        int u = (int)t;
+        x->u[i] = (uint8_t)(u > 15 ? 15 : u < 0 ? 0 : u);
+    }
+    for (uint32_t b = 0; b < L->code_len; b++) {
+        const uint8_t *u8 = x->u + 8 * b;
+        for (unsigned j = 0; j < 4; j++) {
+            unsigned byte = 0;
+            for (unsigned t = 0; t < 8; t++)
+                byte |= ((u8[t] >> j) & 1u) << t;
+            x->planes[j * L->code_len + b] = (uint8_t)byte;
+        }
+        for (unsigned t = 0; t < 8; t++)
+            sum_u += u8[t];
     }
     x->ops->dot(&nrq2, x->rq, (const uint8_t *)x->rq, 0, NULL, 1, m);
     if (ivf_metric_is_l2(L->metric)) {
@@ -304,25 +315,28 @@ static infino_status probe(struct ctx *x, uint32_t c)
         const uint8_t *fac = batch + ivf_batch_factors(L, nb);
         const uint8_t *ids = batch + ivf_batch_ids(L, nb);
         uint32_t dq[IVF_BATCH], pc[IVF_BATCH], slots[IVF_BATCH];
-        float dist[IVF_BATCH];
+        float dist[IVF_BATCH], lbs[IVF_BATCH];
         size_t n_cand = 0;
         float bound = heap_bound(&x->heap);
 
         x->ops->bits4(dq, pc, batch, nb, L->code_len, x->planes);
+        /* estimates and lower bounds (a loop the compiler vectorizes) */
         for (size_t i = 0; i < nb; i++) {
             float add = ivf_load_f32(fac + 4 * i);
             float rescale = ivf_load_f32(fac + 4 * (nb + i));
             float errf = ivf_load_f32(fac + 4 * (2 * nb + i));
-            float s1 = delta * (float)(2 * (int64_t)dq[i] - (int64_t)sum_u);
-            float s2 = lo * (float)(2 * (int64_t)pc[i] - (int64_t)m);
+            float s1 = delta * (float)(2 * (int32_t)dq[i] - (int32_t)sum_u);
+            float s2 = lo * (float)(2 * (int32_t)pc[i] - (int32_t)m);
             float sum = s1 + s2;
             float prod = rescale * sum;
             float est = add + bq + prod;
             float e1 = errf * rq_term, e2 = fabsf(rescale) * qerr;
-            float lb = from_l2_est(x, est - (e1 + e2));
-            if (lb <= bound && passes(x, load_u32le(ids + 4 * i)))
-                slots[n_cand++] = (uint32_t)i;
+            lbs[i] = est - (e1 + e2);
         }
+        for (size_t i = 0; i < nb; i++)
+            if (from_l2_est(x, lbs[i]) <= bound &&
+                passes(x, load_u32le(ids + 4 * i)))
+                slots[n_cand++] = (uint32_t)i;
         if (n_cand > 0) {
             payload_dists(dist, x, batch, nb, slots, n_cand, konst);
             for (size_t t = 0; t < n_cand; t++)
@@ -432,6 +446,44 @@ static int cmp_keyed(const void *a, const void *b)
     if (x->key != y->key)
         return x->key < y->key ? -1 : 1;
     return (x->c > y->c) - (x->c < y->c);
+}
+
+static void sift_down(struct keyed *a, uint32_t n, uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && cmp_keyed(&a[l], &a[m]) > 0)
+            m = l;
+        if (r < n && cmp_keyed(&a[r], &a[m]) > 0)
+            m = r;
+        if (m == i)
+            return;
+        struct keyed t = a[i];
+        a[i] = a[m];
+        a[m] = t;
+        i = m;
+    }
+}
+
+/* Moves the `want` smallest of a[0..n) to a[0..want), sorted (a max-heap
+ * of size want over the rest: O(n log want)). */
+static void select_smallest(struct keyed *a, uint32_t n, uint32_t want)
+{
+    if (want >= n) {
+        qsort(a, n, sizeof *a, cmp_keyed);
+        return;
+    }
+    /* heapify a[0..want) as a max-heap */
+    for (uint32_t i = want / 2; i-- > 0;)
+        sift_down(a, want, i);
+    for (uint32_t i = want; i < n; i++)
+        if (cmp_keyed(&a[i], &a[0]) < 0) {
+            struct keyed t = a[0];
+            a[0] = a[i];
+            a[i] = t;
+            sift_down(a, want, 0);
+        }
+    qsort(a, want, sizeof *a, cmp_keyed);
 }
 
 static void cluster_keys(float *out, const struct ivf_reader *r,
@@ -554,14 +606,19 @@ infino_status ivf_search(struct ivf_hit *out, size_t *n_out,
         order[c].key = keys[c];
         order[c].c = c;
     }
-    qsort(order, L->n_clusters, sizeof *order, cmp_keyed);
-    /* probe nprobe clusters, then more until k rows were found (or every
-     * cluster was probed) */
+    /* the nprobe nearest clusters in order: a partial selection, as a
+     * full sort of thousands of keys costs more than a probe */
+    select_smallest(order, L->n_clusters, (uint32_t)nprobe);
     want = x.heap.cap < n_pass ? x.heap.cap : n_pass;
-    for (uint32_t i = 0; i < L->n_clusters; i++) {
-        if (i >= nprobe && x.heap.n >= want)
-            break;
+    for (uint32_t i = 0; i < nprobe; i++)
         CHECK(probe(&x, order[i].c));
+    /* then more, nearest first, until k rows were found (filters) */
+    if (x.heap.n < want && nprobe < L->n_clusters) {
+        qsort(order + nprobe, L->n_clusters - nprobe, sizeof *order,
+              cmp_keyed);
+        for (uint32_t i = (uint32_t)nprobe;
+             i < L->n_clusters && x.heap.n < want; i++)
+            CHECK(probe(&x, order[i].c));
     }
 done:
     if (opts && opts->fetch)

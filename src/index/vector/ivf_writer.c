@@ -347,9 +347,15 @@ static infino_status train(struct ivf_builder *b, struct fin *f, uint32_t k,
         f->train = mem_alloc(ns * b->row_len);
         if (f->train == NULL)
             return err_nomem();
-        for (size_t i = 0; i < ns; i++)
-            memcpy(f->train + i * dim, row_ptr(b, f, b->reservoir[i]),
-                   b->row_len);
+        uint64_t done = 0, step = SCAN_BYTES / b->row_len + 1;
+        for (size_t i = 0; i < ns; i++) {
+            uint64_t id = b->reservoir[i];
+            memcpy(f->train + i * dim, row_ptr(b, f, id), b->row_len);
+            if (id - done > step) { /* ids ascend: drop what is behind */
+                release_map(f, done, id, b->row_len);
+                done = id;
+            }
+        }
         release_map(f, 0, b->n_rows, b->row_len);
     }
     st = ivf_kmeans(f->centroids, &res, f->train, ns, dim, k,

@@ -92,7 +92,24 @@ static inline const uint8_t *row_at(const uint8_t *base, size_t stride,
 FLOAT_KERNEL(dot_avx512, STEP_DOT)
 FLOAT_KERNEL(l2sq_avx512, STEP_L2)
 
-/* 4x4 tiles: 16 accumulators, each the canonical order of one pair. */
+/* 4x4 tiles: 16 accumulators in named registers (an array would spill
+ * to the stack), each the canonical order of one pair. */
+#define TILE_FMA4(vx, r)                                                       \
+    do {                                                                       \
+        a##r##0 = _mm512_fmadd_ps(vx, v0, a##r##0);                            \
+        a##r##1 = _mm512_fmadd_ps(vx, v1, a##r##1);                            \
+        a##r##2 = _mm512_fmadd_ps(vx, v2, a##r##2);                            \
+        a##r##3 = _mm512_fmadd_ps(vx, v3, a##r##3);                            \
+    } while (0)
+#define TILE_OUT(r)                                                            \
+    do {                                                                       \
+        float *o_ = out + (i + r) * n_c + j;                                   \
+        o_[0] = reduce16(a##r##0);                                             \
+        o_[1] = reduce16(a##r##1);                                             \
+        o_[2] = reduce16(a##r##2);                                             \
+        o_[3] = reduce16(a##r##3);                                             \
+    } while (0)
+
 TARGET static void dot_mxn_avx512(float *out, const float *x, size_t n_x,
                                   const float *c, size_t n_c, size_t dim)
 {
@@ -107,42 +124,41 @@ TARGET static void dot_mxn_avx512(float *out, const float *x, size_t n_x,
         for (; j + 4 <= n_c; j += 4) {
             const float *c0 = c + j * dim, *c1 = c0 + dim, *c2 = c1 + dim,
                         *c3 = c2 + dim;
-            __m512 acc[16];
-            for (int a = 0; a < 16; a++)
-                acc[a] = _mm512_setzero_ps();
-            for (size_t d = 0; d <= full; d += 16) {
-                __mmask16 m = d < full ? (__mmask16)0xffff : tm;
-                if (m == 0)
-                    break;
-                __m512 vx0 = _mm512_maskz_loadu_ps(m, x0 + d);
-                __m512 vx1 = _mm512_maskz_loadu_ps(m, x1 + d);
-                __m512 vx2 = _mm512_maskz_loadu_ps(m, x2 + d);
-                __m512 vx3 = _mm512_maskz_loadu_ps(m, x3 + d);
-                __m512 vc = _mm512_maskz_loadu_ps(m, c0 + d);
-                acc[0] = _mm512_fmadd_ps(vx0, vc, acc[0]);
-                acc[4] = _mm512_fmadd_ps(vx1, vc, acc[4]);
-                acc[8] = _mm512_fmadd_ps(vx2, vc, acc[8]);
-                acc[12] = _mm512_fmadd_ps(vx3, vc, acc[12]);
-                vc = _mm512_maskz_loadu_ps(m, c1 + d);
-                acc[1] = _mm512_fmadd_ps(vx0, vc, acc[1]);
-                acc[5] = _mm512_fmadd_ps(vx1, vc, acc[5]);
-                acc[9] = _mm512_fmadd_ps(vx2, vc, acc[9]);
-                acc[13] = _mm512_fmadd_ps(vx3, vc, acc[13]);
-                vc = _mm512_maskz_loadu_ps(m, c2 + d);
-                acc[2] = _mm512_fmadd_ps(vx0, vc, acc[2]);
-                acc[6] = _mm512_fmadd_ps(vx1, vc, acc[6]);
-                acc[10] = _mm512_fmadd_ps(vx2, vc, acc[10]);
-                acc[14] = _mm512_fmadd_ps(vx3, vc, acc[14]);
-                vc = _mm512_maskz_loadu_ps(m, c3 + d);
-                acc[3] = _mm512_fmadd_ps(vx0, vc, acc[3]);
-                acc[7] = _mm512_fmadd_ps(vx1, vc, acc[7]);
-                acc[11] = _mm512_fmadd_ps(vx2, vc, acc[11]);
-                acc[15] = _mm512_fmadd_ps(vx3, vc, acc[15]);
+            __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
+            __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+            __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+            size_t d = 0;
+            for (; d < full; d += 16) {
+                __m512 v0 = _mm512_loadu_ps(c0 + d), v1 = _mm512_loadu_ps(c1 + d);
+                __m512 v2 = _mm512_loadu_ps(c2 + d), v3 = _mm512_loadu_ps(c3 + d);
+                __m512 vx = _mm512_loadu_ps(x0 + d);
+                TILE_FMA4(vx, 0);
+                vx = _mm512_loadu_ps(x1 + d);
+                TILE_FMA4(vx, 1);
+                vx = _mm512_loadu_ps(x2 + d);
+                TILE_FMA4(vx, 2);
+                vx = _mm512_loadu_ps(x3 + d);
+                TILE_FMA4(vx, 3);
             }
-            for (int a = 0; a < 4; a++)
-                for (int b = 0; b < 4; b++)
-                    out[(i + (size_t)a) * n_c + j + (size_t)b] =
-                        reduce16(acc[a * 4 + b]);
+            if (tm) {
+                __m512 v0 = _mm512_maskz_loadu_ps(tm, c0 + d);
+                __m512 v1 = _mm512_maskz_loadu_ps(tm, c1 + d);
+                __m512 v2 = _mm512_maskz_loadu_ps(tm, c2 + d);
+                __m512 v3 = _mm512_maskz_loadu_ps(tm, c3 + d);
+                __m512 vx = _mm512_maskz_loadu_ps(tm, x0 + d);
+                TILE_FMA4(vx, 0);
+                vx = _mm512_maskz_loadu_ps(tm, x1 + d);
+                TILE_FMA4(vx, 1);
+                vx = _mm512_maskz_loadu_ps(tm, x2 + d);
+                TILE_FMA4(vx, 2);
+                vx = _mm512_maskz_loadu_ps(tm, x3 + d);
+                TILE_FMA4(vx, 3);
+            }
+            TILE_OUT(0);
+            TILE_OUT(1);
+            TILE_OUT(2);
+            TILE_OUT(3);
         }
         for (size_t a = 0; a < 4 && j < n_c; a++)
             dot_avx512(out + (i + a) * n_c + j, x + (i + a) * dim,
