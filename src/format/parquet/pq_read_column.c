@@ -1223,6 +1223,13 @@ infino_status pq_chunk_range(const struct pq_reader *r,
 {
     int64_t start = cm->data_page_offset;
 
+    /* A chunk without values may have no pages at all (Arrow writes
+     * offset 0 and size 0 for empty row groups): nothing to read. */
+    if (cm->num_values == 0) {
+        *off = 0;
+        *len = 0;
+        return INFINO_OK;
+    }
     /* Writers put the dictionary page first; some write offset 0 when
      * there is none. */
     if (cm->has_dictionary_page_offset && cm->dictionary_page_offset >= 4 &&
@@ -1264,7 +1271,9 @@ infino_status pq_read_column(struct ArrowArray *out, const struct pq_reader *r,
         CHECK(err_set(INFINO_ERR_CORRUPT, "negative list size"));
     CHECK(plan(&c));
     CHECK(pq_chunk_range(r, c.cm, &off, &len));
-    CHECK(store_blob_read(r->blob, off, (size_t)len, &chunk));
+    chunk = NULL;
+    if (len > 0)
+        CHECK(store_blob_read(r->blob, off, (size_t)len, &chunk));
     pq_page_iter_init(&c.it, chunk, (size_t)len, c.cm->codec, budget);
     /* Non-list columns have one value per row: size them once. */
     if (!c.leaf->is_list && c.out_w > 0)
