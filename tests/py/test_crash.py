@@ -33,6 +33,8 @@ except ValueError:
     t = db.open_table("t")
 ack = open(ack_path, "a")
 b = int(sys.argv[4])
+pa.Table.from_pylist([{"batch": 0, "i": 0, "body": ""}], schema=schema)  # warm up pyarrow
+print("ready", flush=True)
 while True:
     size = 1 + (b * 7919) % 300
     rows = [{"batch": b, "i": i, "body": f"batch {b} row {i} " * 3} for i in range(size)]
@@ -52,8 +54,11 @@ while True:
 def run_and_kill(root: pathlib.Path, ack: pathlib.Path, mode: str, start: int, delay: float):
     p = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(root), str(ack), mode, str(start)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
+    # Start the clock once the writer is in its loop, so every kill lands
+    # somewhere among appends, commits, optimizes and deletes.
+    assert p.stdout.readline().strip() == b"ready", p.stderr.read().decode()[-2000:]
     time.sleep(delay)
     p.send_signal(signal.SIGKILL)
     _, err = p.communicate()
@@ -101,7 +106,7 @@ def test_kill_writer(tmp_path, mode, round_):
     ack.touch()
     start = 0
     for _ in range(4):
-        run_and_kill(root, ack, mode, start, rnd.uniform(0.4, 1.6))
+        run_and_kill(root, ack, mode, start, rnd.uniform(0.05, 0.8))
         start = check(root, ack)
     # after all the crashes, gc and optimize leave the same rows
     t = infino.connect(str(root)).open_table("t")
