@@ -12,7 +12,7 @@
 static void expect_decode(const uint8_t *src, size_t n, const char *want,
                           size_t want_len)
 {
-    uint8_t out[256];
+    uint8_t out[512];
     uint64_t len;
 
     assert_int_equal(pq_snappy_uncompressed_len(&len, src, n), 0);

@@ -537,7 +537,8 @@ static infino_status put_run_values(struct buf *out, struct pq_value_enc *enc,
                                "a %lld-byte value is too large for Parquet",
                                (long long)(b - a));
             store_u32le(dst, (uint32_t)(b - a));
-            memcpy(dst + 4, data + a, (size_t)(b - a));
+            if (b > a) /* the data buffer may be NULL when all are empty */
+                memcpy(dst + 4, data + a, (size_t)(b - a));
             dst += 4 + (b - a);
         }
         out->len = (size_t)(dst - out->data);
@@ -622,7 +623,7 @@ infino_status pq_dict_insert(struct pq_dict *d, const uint8_t *p, size_t n,
          s = (s + 1) & (d->n_slots - 1)) {
         const struct pq_dict_entry *e = &d->entries[d->slots[s] - 1];
         if (e->hash == h && e->len == n &&
-            memcmp(d->plain.data + e->off, p, n) == 0) {
+            (n == 0 || memcmp(d->plain.data + e->off, p, n) == 0)) {
             *idx_out = d->slots[s] - 1;
             return INFINO_OK;
         }

@@ -100,7 +100,9 @@ static int cmp_dec(const uint8_t *a, const uint8_t *b)
 
 static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
-    int c = memcmp(a, b, an < bn ? an : bn);
+    size_t n = an < bn ? an : bn;
+    /* empty values may come with NULL pointers: memcmp must not see them */
+    int c = n ? memcmp(a, b, n) : 0;
 
     if (c != 0)
         return c;
@@ -275,7 +277,7 @@ static int64_t valid_run(const struct ArrowArray *a, int64_t i, int64_t end,
     return j - (i + a->offset);
 }
 
-/* Folds one value into the accumulator as if by fold_run. */
+/* Folds the extremes found by one update (or another accumulator). */
 static infino_status absorb(struct pq_stats_acc *s, const struct fold *f)
 {
     infino_status st;
