@@ -255,6 +255,11 @@ def comparable(col):
         scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[t.unit]
         raw = col.cast(pa.int64()).to_pylist()
         return [None if v is None else v * scale for v in raw]
+    if (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)) \
+            and pa.types.is_timestamp(t.value_type):
+        scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[t.value_type.unit]
+        raw = col.cast(pa.list_(pa.int64())).to_pylist()
+        return [None if v is None else [None if x is None else x * scale for x in v] for v in raw]
     if pa.types.is_dictionary(t):
         return norm_list(col.cast(t.value_type).to_pylist())
     return norm_list(col.to_pylist())
