@@ -32,6 +32,8 @@
 
 #define WINDOW 4096u        /* doc ids per MaxScore window */
 #define MATCH_WINDOW 65536u /* doc ids per bitset window when matching */
+_Static_assert(WINDOW % 64 == 0 && MATCH_WINDOW % 64 == 0,
+               "windows are whole bitset words");
 
 struct term {
     struct fts_cursor cur;
