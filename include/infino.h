@@ -322,6 +322,28 @@ INFINO_API infino_status infino_table_scan(infino_table *t,
                                            const char *predicate,
                                            struct ArrowArrayStream *out);
 
+/* ---- Superfiles --------------------------------------------------------
+ * A superfile is a Parquet file with index regions between its row groups
+ * and its footer (see src/superfile/superfile.h for the layout). */
+
+typedef struct infino_region_info {
+    char name[129];    /* e.g. "fts.0", "ivf.0" */
+    uint64_t offset;   /* absolute file offset */
+    uint64_t length;   /* bytes */
+    uint32_t crc32c;   /* stored checksum */
+    int intact;        /* 1: the bytes match the checksum; 0: corrupt */
+} infino_region_info;
+
+/* Lists the regions of the superfile at `path` and verifies each one's
+ * checksum. A plain Parquet file has none (*n_out = 0). *out is owned:
+ * release with infino_free(). */
+INFINO_API infino_status infino_superfile_regions(const char *path,
+                                                  infino_region_info **out,
+                                                  size_t *n_out);
+
+/* Releases memory the library handed out where a function says so. */
+INFINO_API void infino_free(void *p);
+
 #ifdef __cplusplus
 }
 #endif

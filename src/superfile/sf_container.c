@@ -374,6 +374,20 @@ const char *sf_reader_region_name(const struct sf_reader *r, size_t i)
     return i < r->n_regions ? r->regions[i].name : NULL;
 }
 
+bool sf_reader_region_locate(const struct sf_reader *r, const char *name,
+                             uint64_t *offset_out, uint64_t *len_out,
+                             uint32_t *crc_out)
+{
+    for (size_t i = 0; i < r->n_regions; i++)
+        if (strcmp(r->regions[i].name, name) == 0) {
+            *offset_out = r->regions[i].offset;
+            *len_out = r->regions[i].len;
+            *crc_out = r->regions[i].crc;
+            return true;
+        }
+    return false;
+}
+
 infino_status sf_reader_region(struct sf_reader *r, const char *name,
                                const uint8_t **data_out, size_t *len_out)
 {

@@ -85,6 +85,11 @@ size_t sf_reader_n_regions(const struct sf_reader *r);
 /* Borrowed name of region i (in file order). */
 const char *sf_reader_region_name(const struct sf_reader *r, size_t i);
 
+/* Where region `name` lies and its stored CRC; false when absent. */
+bool sf_reader_region_locate(const struct sf_reader *r, const char *name,
+                             uint64_t *offset_out, uint64_t *len_out,
+                             uint32_t *crc_out);
+
 /* Sets *data_out and *len_out to the bytes of region `name` (borrowed, valid
  * until sf_reader_free). The CRC is verified the first time a region is
  * returned. INFINO_ERR_NOTFOUND when absent, INFINO_ERR_CORRUPT on a
