@@ -22,6 +22,14 @@ static infino_status corrupt(const struct ivf_reader *r, const char *what)
                    store_blob_name(r->blob), (unsigned long long)r->off, what);
 }
 
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return 0;
+    return 1;
+}
+
 static int all_finite(const uint8_t *p, size_t n_floats)
 {
     for (size_t i = 0; i < n_floats; i++)
@@ -127,7 +135,12 @@ infino_status ivf_open(struct ivf_reader **out, struct store_blob *blob,
     }
     CHECK(store_blob_read(blob, off, IVF_HEADER_LEN, &h));
     CHECK(parse_header(r, h));
-    CHECK(store_blob_read(blob, off, (size_t)r->L.meta_len, &r->meta));
+    CHECK(store_blob_read(blob, off, (size_t)r->L.positions_off, &r->meta));
+    if (!all_zero(r->meta + r->L.meta_len,
+                  (size_t)(r->L.positions_off - r->L.meta_len))) {
+        st = corrupt(r, "padding is not zero");
+        goto fail;
+    }
     if (crc32c(r->meta, (size_t)r->L.meta_len - 4) !=
         load_u32le(r->meta + r->L.meta_len - 4)) {
         st = corrupt(r, "header checksum mismatch");
@@ -173,6 +186,8 @@ static int block_ok(const struct ivf_reader *r, const uint8_t *p,
 
     if (crc32c(p, (size_t)block_len - 4) != load_u32le(p + block_len - 4))
         return 0;
+    if (!all_zero(p + block_len, (size_t)(ivf_align(block_len) - block_len)))
+        return 0;
     if (!all_finite(p, L->code_dim + (L->rerank == IVF_RERANK_SQ8
                                           ? 2ull * L->dim
                                           : 0)))
@@ -199,7 +214,8 @@ infino_status ivf_block(const uint8_t **out, struct ivf_reader *r, uint32_t c)
     uint8_t s = atomic_load_explicit(&r->state[c], memory_order_acquire);
     infino_status st;
 
-    st = store_blob_read(r->blob, r->off + off, (size_t)len, out);
+    /* the block with its padding (checked to be zero) */
+    st = store_blob_read(r->blob, r->off + off, (size_t)ivf_align(len), out);
     if (st != INFINO_OK)
         return st;
     if (s == BLOCK_UNCHECKED) {
@@ -220,16 +236,19 @@ infino_status ivf_block(const uint8_t **out, struct ivf_reader *r, uint32_t c)
 infino_status ivf_positions(const uint8_t **out, struct ivf_reader *r)
 {
     size_t len = 4ull * r->L.n_rows + 4;
+    size_t span = (size_t)(r->L.clusters_off - r->L.positions_off);
     uint8_t s = atomic_load_explicit(&r->pos_state, memory_order_acquire);
     infino_status st;
 
-    st = store_blob_read(r->blob, r->off + r->L.positions_off, len, out);
+    st = store_blob_read(r->blob, r->off + r->L.positions_off, span, out);
     if (st != INFINO_OK)
         return st;
     if (s == BLOCK_UNCHECKED) {
         const uint8_t *p = *out;
-        s = crc32c(p, len - 4) == load_u32le(p + len - 4) ? BLOCK_OK
-                                                          : BLOCK_BAD;
+        s = crc32c(p, len - 4) == load_u32le(p + len - 4) &&
+                    all_zero(p + len, span - len)
+                ? BLOCK_OK
+                : BLOCK_BAD;
         for (uint32_t i = 0; s == BLOCK_OK && i < r->L.n_rows; i++)
             if (load_u32le(p + 4ull * i) >= r->L.n_rows)
                 s = BLOCK_BAD;

@@ -313,12 +313,12 @@ static const float *row_ptr(const struct ivf_builder *b, const struct fin *f,
 static void release_map(const struct fin *f, uint64_t from_row,
                         uint64_t to_row, size_t row_len)
 {
-    uintptr_t a = (uintptr_t)(f->map + from_row * row_len);
-    uintptr_t e = (uintptr_t)(f->map + to_row * row_len);
-    uintptr_t page = 4096;
+    uintptr_t a, e, page = 4096;
 
     if (f->map == NULL)
         return;
+    a = (uintptr_t)(f->map + from_row * row_len);
+    e = (uintptr_t)(f->map + to_row * row_len);
     a = (a + page - 1) & ~(page - 1);
     e &= ~(page - 1);
     if (e > a)
