@@ -55,7 +55,7 @@ test-py: build python
 	@INFINO_BUILD_DIR=$(abspath $(BUILD)) INFINO_LIB=$(abspath $(BUILD))/libinfino.so $(PY) -m pytest -q tests/py
 
 demo: build python
-	@INFINO_LIB=$(abspath $(BUILD))/libinfino.so $(PY) examples/demo.py
+	@$(PY) examples/demo.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -555,6 +555,79 @@ static PyObject *mod_connect(PyObject *mod, PyObject *args)
     return (PyObject *)conn;
 }
 
+/* read_parquet(path, columns: list[str] | None) -> stream capsule, read
+ * with our own Parquet reader (for tests and the demo). */
+static PyObject *mod_read_parquet(PyObject *mod, PyObject *args)
+{
+    const char *path;
+    PyObject *cols_obj;
+    const char **cols = NULL;
+    Py_ssize_t n = 0;
+    struct ArrowArrayStream stream;
+    infino_status st;
+
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "sO", &path, &cols_obj))
+        return NULL;
+    if (cols_obj != Py_None) {
+        if (!PyList_Check(cols_obj)) {
+            PyErr_SetString(PyExc_TypeError, "columns must be a list");
+            return NULL;
+        }
+        n = PyList_GET_SIZE(cols_obj);
+        cols = PyMem_Calloc((size_t)n + 1, sizeof *cols);
+        if (cols == NULL)
+            return PyErr_NoMemory();
+        for (Py_ssize_t i = 0; i < n; i++)
+            if ((cols[i] = PyUnicode_AsUTF8(PyList_GET_ITEM(cols_obj, i))) ==
+                NULL) {
+                PyMem_Free(cols);
+                return NULL;
+            }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_parquet_read(&stream, path, cols, (size_t)n);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(cols);
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return stream_capsule(&stream);
+}
+
+/* superfile_regions(path) -> [(name, offset, length, crc32c, intact)] */
+static PyObject *mod_superfile_regions(PyObject *mod, PyObject *args)
+{
+    const char *path;
+    infino_region_info *info = NULL;
+    size_t n = 0;
+    infino_status st;
+    PyObject *list;
+
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "s", &path))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_superfile_regions(path, &info, &n);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        PyObject *t = Py_BuildValue("(sKKkO)", info[i].name,
+                                    (unsigned long long)info[i].offset,
+                                    (unsigned long long)info[i].length,
+                                    (unsigned long)info[i].crc32c,
+                                    info[i].intact ? Py_True : Py_False);
+        if (t == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, t);
+    }
+    infino_free(info);
+    return list;
+}
+
 static PyObject *mod_version(PyObject *mod, PyObject *unused)
 {
     (void)mod;
@@ -565,6 +638,8 @@ static PyObject *mod_version(PyObject *mod, PyObject *unused)
 static PyMethodDef mod_methods[] = {
     {"connect", mod_connect, METH_VARARGS, NULL},
     {"engine_version", mod_version, METH_NOARGS, NULL},
+    {"read_parquet", mod_read_parquet, METH_VARARGS, NULL},
+    {"superfile_regions", mod_superfile_regions, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
