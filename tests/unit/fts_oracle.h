@@ -229,7 +229,8 @@ static inline void oracle_build(struct oracle *o, const struct corpus *c, uint32
         o->total += o->dl[d - lo];
     }
     fts_tokenizer_free(tk);
-    qsort(l.v, l.n, sizeof *l.v, cmp_occ);
+    if (l.n > 0)
+        qsort(l.v, l.n, sizeof *l.v, cmp_occ);
     o->terms = mem_calloc(l.n + 1, sizeof *o->terms);
     for (size_t i = 0; i < l.n;) {
         size_t j = i;

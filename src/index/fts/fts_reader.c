@@ -419,7 +419,9 @@ infino_status fts_reader_prefix(const struct fts_reader *r,
         CHECK(iter_next(&it, &done));
         if (done)
             break;
-        c = memcmp(it.term, prefix, it.term_len < len ? it.term_len : len);
+        c = len == 0 ? 0
+                     : memcmp(it.term, prefix,
+                              it.term_len < len ? it.term_len : len);
         if (c == 0 && it.term_len >= len) {
             CHECK(fn(it.term, it.term_len, &it.info, payload));
         } else if (c > 0) {
