@@ -146,7 +146,8 @@ static void test_parquet_encode__rle_random(void **state)
             default: /* noise */
                 len = 1 + test_rand() % 40;
                 for (size_t i = 0; i < len && n < target; i++) {
-                    v = (uint32_t)test_rand() & mask & (test_rand() % 2 ? mask : 3);
+                    uint32_t m2 = test_rand() % 2 ? mask : 3;
+                    v = (uint32_t)test_rand() & mask & m2;
                     assert_ok(pq_rle_enc_put(&e, v));
                     in[n++] = v;
                 }
@@ -327,7 +328,8 @@ static void check_shred(const struct pq_shape *sh, const struct ArrowArray *top,
         for (int64_t k = s.ranges[r].begin; k < s.ranges[r].end; k++) {
             bool skip = sh->kind == PQ_SHAPE_FLAT
                             ? (sh->nullable && !ar_array_is_valid(leaf, k))
-                            : (sh->item_nullable && !ar_array_is_valid(leaf, k));
+                            : (sh->item_nullable &&
+                               !ar_array_is_valid(leaf, k));
             if (skip)
                 continue;
             assert_true(got < n_vals);
@@ -387,7 +389,8 @@ static void test_parquet_encode__shred_every_list_shape(void **state)
             offs32[i] = (int32_t)n_items;
             offs64[i] = n_items;
             if (i < total)
-                n_items += (int64_t)(test_rand() % 4 == 0 ? 0 : test_rand() % 6);
+                n_items +=
+                    (int64_t)(test_rand() % 4 == 0 ? 0 : test_rand() % 6);
         }
         if (kind == PQ_SHAPE_FIXED_LIST)
             n_items = total * size;

@@ -31,7 +31,8 @@ static void test_parquet_snappy__preamble_varints(void **state)
     static const uint8_t a[] = {0x40};
     static const uint8_t b[] = {0xFE, 0xFF, 0x7F};
     static const uint8_t too_long[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
-    static const uint8_t too_big[] = {0xFF, 0xFF, 0xFF, 0xFF, 0x1F}; /* 2^33-1 */
+    /* 2^33 - 1: more than 32 bits */
+    static const uint8_t too_big[] = {0xFF, 0xFF, 0xFF, 0xFF, 0x1F};
     static const uint8_t max32[] = {0xFF, 0xFF, 0xFF, 0xFF, 0x0F};
     static const uint8_t unterminated[] = {0x80};
     uint64_t v;

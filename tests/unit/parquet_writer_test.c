@@ -188,7 +188,8 @@ static void walk_chunk(struct page_walk *pw, const uint8_t *file,
                          0);
         raw = mem_alloc((size_t)h.uncompressed_page_size + 1);
         if (h.type == PQ_PAGE_DATA_V2) {
-            skip = h.data_page_v2.def_levels_len + h.data_page_v2.rep_levels_len;
+            skip = h.data_page_v2.def_levels_len +
+                   h.data_page_v2.rep_levels_len;
             memcpy(raw, body, (size_t)skip);
         }
         assert_ok(pq_decompress(cm->codec, body + skip,
@@ -242,8 +243,9 @@ static void test_parquet_writer__pages_and_row_groups(void **state)
         assert_int_equal(m.row_groups[2].num_rows, 21007 - 20000);
         for (size_t g = 0; g < m.n_row_groups; g++) {
             struct page_walk pw;
-            const struct pq_column_meta *id = &m.row_groups[g].columns[0].meta_data;
-            const struct pq_column_meta *s = &m.row_groups[g].columns[1].meta_data;
+            const struct pq_column_chunk *cols = m.row_groups[g].columns;
+            const struct pq_column_meta *id = &cols[0].meta_data;
+            const struct pq_column_meta *s = &cols[1].meta_data;
             walk_chunk(&pw, file, id);
             assert_int_equal(pw.n_dict, 0);
             /* 8-byte values: a page ends within one value of page_bytes */
@@ -297,7 +299,8 @@ static void test_parquet_writer__dictionary_fallback(void **state)
     o.dictionary = 0;
     assert_ok(write_file(&file, &len, &o, 1, 100, false, false));
     decode_footer(&m, file, len);
-    assert_false(m.row_groups[0].columns[1].meta_data.has_dictionary_page_offset);
+    assert_false(
+        m.row_groups[0].columns[1].meta_data.has_dictionary_page_offset);
     pq_file_meta_free(&m);
     mem_free(file);
 }

@@ -194,7 +194,7 @@ static int64_t validity_run(const struct ArrowArray *a, int64_t i, int64_t end,
     return j - (i + a->offset);
 }
 
-/* ---- shredding ------------------------------------------------------------ */
+/* -------------------------------------------------------------------------- */
 
 infino_status pq_shape_of(struct pq_shape *out, const struct ar_field *f)
 {
@@ -415,7 +415,7 @@ void pq_shred_free(struct pq_shred *s)
     memset(s, 0, sizeof *s);
 }
 
-/* ---- PLAIN values --------------------------------------------------------- */
+/* -------------------------------------------------------------------------- */
 
 void pq_decimal_to_be(uint8_t *dst, const uint8_t *src16, int len)
 {
@@ -581,7 +581,7 @@ infino_status pq_value_flush(struct buf *out, struct pq_value_enc *enc)
     return st;
 }
 
-/* ---- dictionary ------------------------------------------------------------ */
+/* -------------------------------------------------------------------------- */
 
 static infino_status dict_grow_slots(struct pq_dict *d)
 {

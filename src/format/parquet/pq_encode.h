@@ -42,12 +42,14 @@ struct pq_rle_enc {
     uint32_t lit[PQ_RLE_LIT_CAP];
 };
 
-/* Starts an encoder appending to `out` (borrowed until pq_rle_enc_finish). */
+/* Starts an encoder appending to `out` (borrowed until
+ * pq_rle_enc_finish). */
 void pq_rle_enc_init(struct pq_rle_enc *e, struct buf *out, int bit_width);
 /* Out-of-line part of pq_rle_enc_put(); use that instead. */
 infino_status pq_rle_enc_put_slow(struct pq_rle_enc *e, uint32_t v);
 /* Appends `n` copies of `v` in O(1) when they extend the current run. */
-infino_status pq_rle_enc_put_run(struct pq_rle_enc *e, uint32_t v, uint64_t n);
+infino_status pq_rle_enc_put_run(struct pq_rle_enc *e, uint32_t v,
+                                 uint64_t n);
 /* Writes everything still held back. The encoder can be reused after
  * pq_rle_enc_init() again. */
 infino_status pq_rle_enc_finish(struct pq_rle_enc *e);

@@ -57,7 +57,10 @@ static uint8_t *emit_literal(uint8_t *op, const uint8_t *p, size_t len)
     if (n < 60) {
         *op++ = (uint8_t)(n << 2);
     } else {
-        int nb = n < (1u << 8) ? 1 : n < (1u << 16) ? 2 : n < (1u << 24) ? 3 : 4;
+        int nb = n < (1u << 8)    ? 1
+                 : n < (1u << 16) ? 2
+                 : n < (1u << 24) ? 3
+                                  : 4;
         *op++ = (uint8_t)((59 + nb) << 2);
         for (int i = 0; i < nb; i++)
             *op++ = (uint8_t)(n >> (8 * i));

@@ -85,7 +85,7 @@ void pq_stats_free(struct pq_stats_acc *s)
     s->has = false;
 }
 
-/* ---- comparisons ---------------------------------------------------------- */
+/* -------------------------------------------------------------------------- */
 
 /* Signed compare of two little-endian 128-bit two's complement values. */
 static int cmp_dec(const uint8_t *a, const uint8_t *b)
@@ -109,7 +109,7 @@ static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
     return an < bn ? -1 : an > bn;
 }
 
-/* ---- folding runs of valid values ------------------------------------------ */
+/* -------------------------------------------------------------------------- */
 
 /* Integer min/max over a valid run, as int64 (signed) or uint64. */
 #define FOLD_INTS(T, ACC, mn, mx, p, n)                                        \
@@ -388,7 +388,7 @@ infino_status pq_stats_merge(struct pq_stats_acc *dst,
     return absorb(dst, &f);
 }
 
-/* ---- export ------------------------------------------------------------------ */
+/* -------------------------------------------------------------------------- */
 
 static struct pq_bytes arena_bytes(struct arena *a, const void *p, size_t n)
 {

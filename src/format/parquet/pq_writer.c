@@ -164,8 +164,10 @@ static void page_begin(struct pq_col *c)
     buf_reset(&c->vals);
     buf_reset(&c->def);
     buf_reset(&c->rep);
-    pq_rle_enc_init(&c->def_enc, &c->def, pq_bit_width((uint64_t)c->shape.max_def));
-    pq_rle_enc_init(&c->rep_enc, &c->rep, pq_bit_width((uint64_t)c->shape.max_rep));
+    pq_rle_enc_init(&c->def_enc, &c->def,
+                    pq_bit_width((uint64_t)c->shape.max_def));
+    pq_rle_enc_init(&c->rep_enc, &c->rep,
+                    pq_bit_width((uint64_t)c->shape.max_rep));
     c->page_levels = c->page_present = c->page_rows = 0;
     pq_stats_reset(&c->page_stats);
 }
@@ -456,7 +458,7 @@ fail:
     return err_context(st, "column '%s'", c->leaf->arrow->name);
 }
 
-/* ---- row groups ----------------------------------------------------------- */
+/* -------------------------------------------------------------------------- */
 
 static uint64_t rg_bytes(const struct pq_writer *w)
 {
@@ -621,7 +623,7 @@ fail:
                        w->n_rgs);
 }
 
-/* ---- public API ------------------------------------------------------------ */
+/* -------------------------------------------------------------------------- */
 
 static infino_status check_opts(const struct pq_write_opts *o)
 {
