@@ -829,22 +829,39 @@ static infino_status read_levels_v2(uint8_t *out, size_t n, int max_level,
     return pq_rle_get_u8(&d, out, n);
 }
 
+/* Level scans over whole pages run eight bytes at a time (SWAR): the
+ * level arrays of a list column hold one byte per value. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
 static bool all_equal(const uint8_t *p, size_t n, uint8_t v)
 {
-    uint8_t diff = 0;
+    uint64_t pat = ONES * v, diff = 0;
+    size_t i = 0;
 
-    for (size_t i = 0; i < n; i++) /* vectorises; no early exit */
+    for (; i + 8 <= n; i += 8)
+        diff |= load_u64le(p + i) ^ pat;
+    for (; i < n; i++)
         diff |= p[i] ^ v;
     return diff == 0;
 }
 
-static uint8_t max_of(const uint8_t *p, size_t n)
+/* Whether any byte exceeds `limit` (<= 127): adding 127 - limit sets a
+ * byte's top bit exactly when it exceeds the limit, without carrying into
+ * its neighbour; bytes >= 128 have the bit already. */
+static bool any_above(const uint8_t *p, size_t n, uint8_t limit)
 {
-    uint8_t m = 0;
+    uint64_t add = ONES * (uint64_t)(127 - limit), acc = 0;
+    size_t i = 0;
 
-    for (size_t i = 0; i < n; i++)
-        m = p[i] > m ? p[i] : m;
-    return m;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = load_u64le(p + i);
+        acc |= (w + add) | w;
+    }
+    for (; i < n; i++)
+        if (p[i] > limit)
+            return true;
+    return (acc & HIGHS) != 0;
 }
 
 /* Level pass for a primitive column: validity of positions
@@ -863,7 +880,7 @@ static infino_status levels_flat(struct col *c, const uint8_t *def, size_t n,
         *n_present = n;
         return INFINO_OK;
     }
-    if (max_of(def, n) > max_def)
+    if (any_above(def, n, (uint8_t)max_def))
         return err_set(INFINO_ERR_CORRUPT, "definition level above %d",
                        (int)max_def);
     for (size_t i = 0; i < n; i++)
@@ -941,8 +958,8 @@ static infino_status levels_list(struct col *c, const uint8_t *rep,
         *n_pos = 0;
         return INFINO_OK;
     }
-    if (max_of(rep, n) > 1 || max_of(def, n) > max_def)
-        return err_set(INFINO_ERR_CORRUPT, "level above its maximum");
+    if (any_above(rep, n, 1))
+        return err_set(INFINO_ERR_CORRUPT, "repetition level above 1");
     if (c->levels_seen == 0 && rep[0] != 0)
         return err_set(INFINO_ERR_CORRUPT,
                        "column chunk starts inside a list");
@@ -984,6 +1001,9 @@ static infino_status levels_list(struct col *c, const uint8_t *rep,
         return INFINO_OK;
     }
 
+    if (any_above(def, n, (uint8_t)max_def))
+        return err_set(INFINO_ERR_CORRUPT, "definition level above %d",
+                       (int)max_def);
     /* General path: the presence bitmap covers this page's positions. An
      * upper bound on them: one per level, plus placeholders for null
      * fixed-size slots. */
