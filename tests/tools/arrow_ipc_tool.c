@@ -5,7 +5,8 @@
  * Usage: arrow_ipc_tool IN [OUT]
  * Decodes IN with ar_schema_from_ipc, prints one line per top-level field
  * ("name<TAB>type<TAB>nullability of the field and its descendants, in
- * depth-first order"), writes ar_schema_to_ipc's bytes to OUT, and checks
+ * depth-first order"; backslash, tab, CR and newline in names are printed
+ * as \\, \t, \r and \n), writes ar_schema_to_ipc's bytes to OUT, and checks
  * that decoding OUT gives the same schema and metadata back.
  * Exit status: 0 ok, 2 usage or I/O error, 10 - status on a decode error
  * (13 = INFINO_ERR_CORRUPT, 17 = INFINO_ERR_UNSUPPORTED), 1 on a mismatch.
@@ -33,6 +34,28 @@ static int read_file(const char *path, struct buf *out)
     }
     fclose(f);
     return 0;
+}
+
+static void print_escaped(const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '\\':
+            fputs("\\\\", stdout);
+            break;
+        case '\t':
+            fputs("\\t", stdout);
+            break;
+        case '\n':
+            fputs("\\n", stdout);
+            break;
+        case '\r':
+            fputs("\\r", stdout);
+            break;
+        default:
+            putchar(*s);
+        }
+    }
 }
 
 static void print_nullability(const struct ar_field *f)
@@ -81,7 +104,10 @@ int main(int argc, char **argv)
             rc = 2;
             goto done;
         }
-        printf("%s\t%s\t", s.fields[i].name, (const char *)desc.data);
+        print_escaped(s.fields[i].name);
+        putchar('\t');
+        print_escaped((const char *)desc.data);
+        putchar('\t');
         print_nullability(&s.fields[i]);
         putchar('\n');
     }

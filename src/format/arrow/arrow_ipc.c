@@ -622,12 +622,15 @@ fail:
 infino_status ar_schema_from_ipc(struct ar_schema *out, const uint8_t *p,
                                  size_t n)
 {
-    struct rd in = rd_make(p, n);
+    struct rd in;
     struct fbr r;
     uint32_t word, len;
     infino_status st;
 
     memset(out, 0, sizeof *out);
+    if (p == NULL) /* rd_make(NULL, 0) would do arithmetic on NULL */
+        n = 0, p = (const uint8_t *)"";
+    in = rd_make(p, n);
     /* Encapsulated message: an optional 0xFFFFFFFF continuation marker
      * (absent before Arrow 0.15), then the int32 flatbuffer size. */
     if (rd_u32le(&in, &word) != 0) {

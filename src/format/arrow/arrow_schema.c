@@ -324,7 +324,7 @@ static infino_status parse_format(struct ar_field *f, const char *fmt,
 
         p = fmt + 2;
         if (parse_int(&p, 0, INT32_MAX, &prec) != 0 || *p++ != ',' ||
-            parse_int(&p, INT32_MIN + 1, INT32_MAX, &scale) != 0)
+            parse_int(&p, INT32_MIN, INT32_MAX, &scale) != 0)
             goto malformed;
         if (*p == ',') {
             p++;
