@@ -65,7 +65,7 @@ def run_one(which, rows, codec, out, cache_dir):
             pathlib.Path(os.environ.get("INFINO_BUILD_DIR", ROOT / "build"))
             / "libinfino.so"
         )
-        lib = ctypes.CDLL(path, mode=os.RTLD_LAZY)
+        lib = ctypes.CDLL(path)
         lib.infino_last_error.restype = ctypes.c_char_p
         reader = pa.RecordBatchReader.from_batches(table.schema, batches)
         stream = ArrowArrayStream()
