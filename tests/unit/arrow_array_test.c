@@ -347,7 +347,8 @@ static void test_arrow_array__non_nullable(void **state)
     f = leaf("x", AR_INT32, false);
     a = fake(&fa, 8, 2, 0, 2, bits_0x5f, i32_values, NULL);
     assert_int_equal(ar_array_validate(&f, a), INFINO_ERR_INVALID);
-    assert_string_equal(err_last(), "column 'x': non-nullable, but row 5 is null");
+    assert_string_equal(err_last(),
+                        "column 'x': non-nullable, but row 5 is null");
     a->null_count = -1; /* unknown counts are computed */
     expect_invalid(&f, a, "row 5 is null");
     a->offset = 1; /* logical rows shift with the offset */
@@ -393,7 +394,8 @@ static void test_arrow_array__batches(void **state)
     fc.bufs[0] = one_null;
     fc.a.null_count = 1;
     assert_int_equal(ar_batch_validate(&s, a), INFINO_ERR_INVALID);
-    assert_string_equal(err_last(), "column 'id': non-nullable, but row 0 is null");
+    assert_string_equal(err_last(),
+                        "column 'id': non-nullable, but row 0 is null");
     fc.bufs[0] = NULL;
     fc.a.null_count = 0;
     fa.a.n_children = 1;

@@ -244,9 +244,10 @@ static void test_arrow_builder__bool_float_uint64(void **state)
     assert_ok(ar_builder_finish(b, &out));
     assert_null(out.buffers[0]); /* no nulls: no bitmap */
     assert_int_equal(out.null_count, 0);
-    for (int i = 0; i < 100; i++)
-        assert_int_equal((((const uint8_t *)out.buffers[1])[i / 8] >> (i % 8)) & 1,
-                         want[i]);
+    for (int i = 0; i < 100; i++) {
+        const uint8_t *bits = out.buffers[1];
+        assert_int_equal((bits[i / 8] >> (i % 8)) & 1, want[i]);
+    }
     ar_array_release(&out);
     ar_builder_free(b);
     ar_field_free(&f);
@@ -453,7 +454,8 @@ static void test_arrow_builder__utf8_validation(void **state)
         {"\xc3\x28", 2, false},             /* bad continuation */
         {"\xff", 1, false},
     };
-    struct ar_field f = leaf("t", AR_UTF8, true), g = leaf("b", AR_BINARY, true);
+    struct ar_field f = leaf("t", AR_UTF8, true);
+    struct ar_field g = leaf("b", AR_BINARY, true);
     struct ar_builder *b, *bb;
     (void)state;
 
@@ -665,7 +667,8 @@ static void test_arrow_builder__structs(void **state)
     assert_ok(ar_builder_append_null(s));
     assert_ok(ar_builder_end_struct(b));
     assert_int_equal(ar_builder_append_null(a), INFINO_ERR_INVALID);
-    assert_string_equal(err_last(), "field 'st.a': null in a non-nullable field");
+    assert_string_equal(err_last(),
+                        "field 'st.a': null in a non-nullable field");
     assert_ok(ar_builder_finish(b, &out));
     assert_ok(ar_array_validate(&f, &out));
     assert_int_equal(out.length, 3);
@@ -741,7 +744,8 @@ static void run_script(struct ar_builder *b, uint64_t seed, int rows,
                 int n = (int)(test_rand() % 3);
                 for (int t = 0; t < n; t++) {
                     char s[16];
-                    int len = snprintf(s, sizeof s, "t%d", (int)(test_rand() % 50));
+                    int len = snprintf(s, sizeof s, "t%d",
+                                       (int)(test_rand() % 50));
                     OP(ar_builder_append_bytes(tag, s, (size_t)len));
                     (*n_tags)++;
                 }

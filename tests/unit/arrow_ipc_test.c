@@ -580,7 +580,8 @@ static void test_arrow_ipc__crafted_types(void **state)
     {
         struct tf tt[] = {{0, 2, 0, 0}}; /* HALF */
         one_field(&fb, 3, tt, 1);
-        expect(&fb, INFINO_ERR_UNSUPPORTED, "field 'x': unsupported type float16");
+        expect(&fb, INFINO_ERR_UNSUPPORTED,
+               "field 'x': unsupported type float16");
         tt[0].v = 5;
         one_field(&fb, 3, tt, 1);
         expect(&fb, INFINO_ERR_CORRUPT, "precision 5");

@@ -47,7 +47,8 @@ static void make_batch(const struct ar_schema *s, struct ArrowArray *out,
     assert_ok(ar_builder_new(&b, &root));
     for (int i = 0; i < n; i++) {
         char name[32];
-        int len = snprintf(name, sizeof name, "row-%lld", (long long)(first + i));
+        int len = snprintf(name, sizeof name, "row-%lld",
+                           (long long)(first + i));
         assert_ok(ar_builder_append_int(ar_builder_child(b, 0), first + i));
         if (i % 3 == 2)
             assert_ok(ar_builder_append_null(ar_builder_child(b, 1)));

@@ -149,7 +149,14 @@ int ar_type_bit_width(enum ar_type t);
  * within the child/data lengths, fixed-size children long enough, no NULL
  * buffer where one is required. Buffer sizes are not part of the C
  * interface, so validation trusts that a buffer holds what its offsets and
- * lengths imply. Returns INFINO_ERR_INVALID with the field path on error. */
+ * lengths imply. Returns INFINO_ERR_INVALID with the field path on error.
+ * A given null_count must match the bitmap (-1 is computed). As the C
+ * interface allows, a buffer may be NULL where its size would be 0: the
+ * values of a fixed-width array with offset + length == 0, the offsets and
+ * data of an empty string or list array, the data of strings whose last
+ * offset is 0; consumers must not dereference those. Non-nullable
+ * children are checked only under valid parent slots (pyarrow puts nulls
+ * in a non-nullable child under a null fixed_size_list slot). */
 infino_status ar_array_validate(const struct ar_field *f,
                                 const struct ArrowArray *a);
 /* Validates a record batch: a struct array with one child per field. */
@@ -180,7 +187,11 @@ static inline bool ar_array_is_valid(const struct ArrowArray *a, int64_t i)
 
 /* Appends values of one field and finishes into an owned ArrowArray.
  * Used where data arrives value by value (decoded rows, JSON, Python
- * objects). Nested types build their children through ar_builder_child(). */
+ * objects). Nested types build their children through ar_builder_child().
+ * Every append either succeeds or leaves the builder unchanged (a wrong
+ * type, a value out of range, a null in a non-nullable field: INVALID;
+ * NOMEM). The builder copies the field given to ar_builder_new(). Arrays
+ * it finishes have no NULL buffers except an absent validity bitmap. */
 struct ar_builder;
 
 infino_status ar_builder_new(struct ar_builder **out, const struct ar_field *f);
@@ -207,7 +218,9 @@ infino_status ar_builder_end_list(struct ar_builder *b);
 infino_status ar_builder_end_struct(struct ar_builder *b);
 int64_t ar_builder_length(const struct ar_builder *b);
 
-/* Moves the built values into *out (owned) and resets the builder. */
+/* Moves the built values into *out (owned) and resets the builder.
+ * Values not closed by end_list/end_struct are INVALID (builder unchanged);
+ * on NOMEM *out is released-marked and the builder is reset empty. */
 infino_status ar_builder_finish(struct ar_builder *b, struct ArrowArray *out);
 
 /* ---- streams ---------------------------------------------------------- */

@@ -228,7 +228,8 @@ static infino_status check_node(const struct ar_field *f,
         return bad(path, "buffers is NULL");
     if (want_children < 0)
         want_children = (int)MIN(f->n_children, (size_t)INT32_MAX);
-    if (a->n_children != want_children || f->n_children != (size_t)want_children)
+    if (a->n_children != want_children ||
+        f->n_children != (size_t)want_children)
         return bad(path, "%lld children, %s has %d", (long long)a->n_children,
                    ar_type_name(f->type), want_children);
     if (a->n_children > 0 && a->children == NULL)

@@ -352,8 +352,8 @@ static infino_status parse_format(struct ar_field *f, const char *fmt,
     if (fmt[0] == '\0')
         goto malformed;
 unsupported:
-    return err_set(INFINO_ERR_UNSUPPORTED, "field '%s': unsupported format '%.64s'",
-                   path->s, fmt);
+    return err_set(INFINO_ERR_UNSUPPORTED,
+                   "field '%s': unsupported format '%.64s'", path->s, fmt);
 malformed:
     return err_set(INFINO_ERR_INVALID, "field '%s': malformed format '%.64s'",
                    path->s, fmt);
