@@ -6,6 +6,7 @@
 #include "ivf_int.h"
 
 #include "util/err.h"
+#include "vec_kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -148,20 +149,29 @@ void ivf_rotation_init(float *signs, float *scale_out, uint32_t m,
     *scale_out = (float)(1.0 / ((double)m * sqrt((double)m)));
 }
 
-void ivf_rabitq_encode(uint8_t *code, float factors_out[3], const float *o,
+void ivf_rabitq_encode(uint8_t *code, float factors_out[3], const float *r,
                        const float *rc, uint32_t m, enum ivf_metric metric)
 {
-    double n2 = 0, l1 = 0, crd = 0;
+    const struct vk_ops *ops = vk_get();
+    float lanes[16] = {0}, n2f, crdf;
+    double n2, l1, crd;
     double s = ivf_metric_is_l2(metric) ? -2.0 : -1.0;
 
-    memset(code, 0, m / 8);
-    for (uint32_t i = 0; i < m; i++) {
-        float r = o[i] - rc[i];
-        if (r > 0)
-            code[i / 8] |= (uint8_t)(1u << (i % 8));
-        n2 += (double)r * r;
-        l1 += fabs((double)r);
-        crd += (double)rc[i] * r;
+    /* |r|^2 and <rc, r> in the kernels' canonical order; |r|_1 in the
+     * same 16-lane pattern (m is a multiple of 64) */
+    ops->dot(&n2f, r, (const uint8_t *)r, 0, NULL, 1, m);
+    ops->dot(&crdf, rc, (const uint8_t *)r, 0, NULL, 1, m);
+    for (uint32_t i0 = 0; i0 < m; i0 += 16)
+        for (uint32_t l = 0; l < 16; l++)
+            lanes[l] = lanes[l] + fabsf(r[i0 + l]);
+    l1 = vk_reduce16(lanes);
+    n2 = n2f;
+    crd = crdf;
+    for (uint32_t b = 0; b < m / 8; b++) {
+        unsigned byte = 0;
+        for (unsigned t = 0; t < 8; t++)
+            byte |= (unsigned)(r[8 * b + t] > 0) << t;
+        code[b] = (uint8_t)byte;
     }
     /* dist = add + B(q) + rescale * sum_i (2 b_i - 1) rq_i; see FORMAT.md
      * "Estimator" (RaBitQ, Gao & Long 2024, Sec. 3.2 and Thm 3.2). */

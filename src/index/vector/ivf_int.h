@@ -109,10 +109,10 @@ void ivf_rotation_init(float *signs, float *scale_out, uint32_t m,
 
 /* ---- RaBitQ encoding (shared by writer and tests) ------------------ */
 
-/* Encodes one rotated residual o (m floats) of a row whose rotated
- * centroid is rc: writes the m/8-byte code and the three estimator
- * factors (add, rescale, err) for the metric. */
-void ivf_rabitq_encode(uint8_t *code, float factors_out[3], const float *o,
+/* Encodes one row from its rotated residual r = R x - R c (m floats)
+ * and its rotated centroid rc: writes the m/8-byte code and the three
+ * estimator factors (add, rescale, err) for the metric. */
+void ivf_rabitq_encode(uint8_t *code, float factors_out[3], const float *r,
                        const float *rc, uint32_t m, enum ivf_metric metric);
 
 /* ---- k-means ------------------------------------------------------- */

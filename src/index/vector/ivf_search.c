@@ -281,8 +281,11 @@ static infino_status probe(struct ctx *x, uint32_t c)
     /* u_i = round((rq_i - lo) / delta) in 0..15, rounding half up */
     for (uint32_t i = 0; i < m; i++) {
         float t = (x->rq[i] - lo) * inv + 0.5f;
-        int u = (int)t;
-        x->u[i] = (uint8_t)(u > 15 ? 15 : u < 0 ? 0 : u);
+        /* clamp before converting: a damaged (checksum-valid) region can
+         * hold finite values whose differences overflow to inf or NaN */
+        t = t >= 0 ? t : 0; /* also maps NaN to 0 */
+        t = t <= 15 ? t : 15;
+        x->u[i] = (uint8_t)(int)t;
     }
     for (uint32_t b = 0; b < L->code_len; b++) {
         const uint8_t *u8 = x->u + 8 * b;

@@ -271,6 +271,7 @@ struct fin {
     float scale;
     float *rot;          /* m: rotated row */
     float *rc;           /* m: rotated centroid */
+    float *inv;          /* dim: 1 / SQ8 scale of the current cluster */
     const uint8_t *map;  /* borrowed: the spill file's mapping */
     size_t map_len;
 };
@@ -296,6 +297,7 @@ static void fin_free(struct fin *f, const struct ivf_builder *b)
     mem_free(f->signs);
     mem_free(f->rot);
     mem_free(f->rc);
+    mem_free(f->inv);
 }
 
 /* Row `id` from memory or the spill mapping. */
@@ -499,21 +501,23 @@ static infino_status write_batch(struct ivf_builder *b, struct fin *f,
         memcpy(f->rot, x, b->row_len);
         memset(f->rot + dim, 0, 4ull * (m - dim));
         ops->rotate(f->rot, m, f->signs, f->scale);
+        for (uint32_t j = 0; j < m; j++)
+            f->rot[j] = f->rot[j] - f->rc[j];
         ivf_rabitq_encode(codes + i * L->code_len, fa, f->rot, f->rc, m,
                           L->metric);
         if (L->rerank == IVF_RERANK_SQ8) {
             uint8_t *q = pay + i * L->payload_len;
             double e = 0;
             for (uint32_t d = 0; d < dim; d++) {
-                float inv = sc[d] > 0 ? 1.0f / sc[d] : 0.0f;
-                float t = (x[d] - lo[d]) * inv;
-                long v = lrintf(t);
-                v = v < 0 ? 0 : v > 255 ? 255 : v;
-                q[d] = (uint8_t)v;
-                /* reconstruction as the search computes it: one fused op */
-                float rec = fmaf(sc[d], (float)q[d], lo[d]);
-                double diff = (double)x[d] - rec;
-                e += diff * diff;
+                float t = (x[d] - lo[d]) * f->inv[d] + 0.5f;
+                t = t >= 0 ? t : 0;
+                t = t <= 255 ? t : 255;
+                q[d] = (uint8_t)(int)t;
+                /* the reconstruction (the search fuses it; the correction
+                 * term does not need that last half ulp) */
+                float prod = sc[d] * (float)q[d];
+                float diff = x[d] - (prod + lo[d]);
+                e += (double)diff * diff;
             }
             if (ivf_metric_is_l2(L->metric))
                 corr = (float)e;
@@ -553,6 +557,7 @@ static infino_status write_cluster(struct ivf_builder *b, struct fin *f,
         for (uint32_t d = 0; d < dim; d++) {
             float span = hi[d] - lo[d];
             hi[d] = span > 0 ? span / 255.0f : 0.0f;
+            f->inv[d] = hi[d] > 0 ? 1.0f / hi[d] : 0.0f;
         }
         CHECK(emit(o, lo, b->row_len));
         CHECK(emit(o, hi, b->row_len));
@@ -670,10 +675,11 @@ infino_status ivf_builder_finish(struct ivf_builder *b, struct store_sink *sink,
     f.signs = mem_alloc(3ull * m * 4);
     f.rot = mem_alloc(4ull * m);
     f.rc = mem_alloc(4ull * m);
+    f.inv = mem_alloc(4ull * dim);
     f.batch = mem_alloc(ivf_batch_len(&f.L, IVF_BATCH));
     if (!f.centroids || !f.cnorm || !f.scratch || !f.assign || !f.pos ||
         !f.order || !f.counts || !f.first || !f.cursor || !f.radius2 || !f.signs ||
-        !f.rot || !f.rc || !f.batch)
+        !f.rot || !f.rc || !f.inv || !f.batch)
         goto nomem;
     if (b->opts.rerank == IVF_RERANK_SQ8) {
         if (mem_mul(&sz, (size_t)k * 4 + 4, dim) != 0)
