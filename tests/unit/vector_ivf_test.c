@@ -499,6 +499,24 @@ static void test_vector_ivf__deterministic_and_spill(void **state)
         assert_false(sd.spilled);
         assert_int_equal(lc, ld);
         assert_memory_equal(c, d, lc);
+        /* two clusters, each larger than the budget: rows are read one
+         * by one from the spill file */
+        {
+            uint8_t *e, *g;
+            size_t le, lg;
+            struct ivf_build_stats se, sg;
+            o.n_clusters = 2;
+            o.tmp_dir = dir;
+            assert_ok(build_bytes(&e, &le, &se, &o, x, n, 999));
+            assert_true(se.spilled);
+            o.tmp_dir = NULL;
+            assert_ok(build_bytes(&g, &lg, &sg, &o, x, n, 999));
+            assert_int_equal(le, lg);
+            assert_memory_equal(e, g, le);
+            mem_free(e);
+            mem_free(g);
+            o.n_clusters = 0;
+        }
         /* another seed, other bytes */
         o.seed = 100;
         mem_free(d);

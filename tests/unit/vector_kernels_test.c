@@ -106,6 +106,22 @@ static size_t run_all(const struct vk_ops *ops, const struct inputs *in,
         mem_free(x);
         mem_free(c);
     }
+    /* rotation on m = next power of two >= max(dim, 64) */
+    {
+        size_t m = 64;
+        while (m < dim)
+            m *= 2;
+        float *v = mem_alloc(m * 4), *signs = mem_alloc(3 * m * 4);
+        for (size_t i = 0; i < m; i++)
+            v[i] = i < dim ? in->q[i] : 0.0f;
+        for (size_t i = 0; i < 3 * m; i++)
+            signs[i] = ((i * 2654435761u) >> 7) & 1 ? -1.0f : 1.0f;
+        ops->rotate(v, m, signs, 0.125f);
+        memcpy(out + k, v, m * 4);
+        k += m;
+        mem_free(v);
+        mem_free(signs);
+    }
     /* codes: code_len = 8 * ceil(dim / 64) bytes, planes from row 0 */
     {
         size_t code_len = 8 * ((dim + 63) / 64);
@@ -118,7 +134,7 @@ static void test_vector_kernels__levels_bit_identical(void **state)
 {
     (void)state;
     enum vk_level best = vk_best_level();
-    float *ref = mem_alloc(4096 * 4), *got = mem_alloc(4096 * 4);
+    float *ref = mem_alloc(8192 * 4), *got = mem_alloc(8192 * 4);
     uint32_t iref[128], igot[128];
     int n_levels_checked = 0;
 
@@ -130,7 +146,7 @@ static void test_vector_kernels__levels_bit_identical(void **state)
             for (int lvl = VK_AVX2; lvl <= (int)best; lvl++) {
                 const struct vk_ops *ops = vk_ops_for((enum vk_level)lvl);
                 assert_non_null(ops);
-                memset(got, 0xff, 4096 * 4);
+                memset(got, 0xff, 8192 * 4);
                 assert_int_equal(run_all(ops, &in, got, igot), k);
                 for (size_t i = 0; i < k; i++)
                     if (memcmp(&ref[i], &got[i], 4) != 0)
@@ -233,6 +249,40 @@ static void test_vector_kernels__scalar_matches_oracle(void **state)
     }
 }
 
+/* The rotation is orthogonal: norms and inner products survive it. */
+static void test_vector_kernels__rotation_is_orthogonal(void **state)
+{
+    (void)state;
+    for (size_t m = 64; m <= 1024; m *= 2) {
+        float *a = mem_alloc(m * 4), *b = mem_alloc(m * 4);
+        float *signs = mem_alloc(3 * m * 4);
+        double na = 0, nb = 0, ab = 0, ra = 0, rb = 0, rab = 0;
+        float scale = (float)(1.0 / (m * sqrt((double)m)));
+        for (size_t i = 0; i < 3 * m; i++)
+            signs[i] = (test_rand() & 1) ? -1.0f : 1.0f;
+        for (size_t i = 0; i < m; i++) {
+            a[i] = rnd_f();
+            b[i] = rnd_f();
+            na += (double)a[i] * a[i];
+            nb += (double)b[i] * b[i];
+            ab += (double)a[i] * b[i];
+        }
+        vk_get()->rotate(a, m, signs, scale);
+        vk_get()->rotate(b, m, signs, scale);
+        for (size_t i = 0; i < m; i++) {
+            ra += (double)a[i] * a[i];
+            rb += (double)b[i] * b[i];
+            rab += (double)a[i] * b[i];
+        }
+        assert_true(fabs(ra - na) <= 1e-5 * na);
+        assert_true(fabs(rb - nb) <= 1e-5 * nb);
+        assert_true(fabs(rab - ab) <= 1e-5 * sqrt(na * nb));
+        mem_free(a);
+        mem_free(b);
+        mem_free(signs);
+    }
+}
+
 static void test_vector_kernels__force_level(void **state)
 {
     (void)state;
@@ -250,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vector_kernels__levels_bit_identical),
         cmocka_unit_test(test_vector_kernels__scalar_matches_oracle),
+        cmocka_unit_test(test_vector_kernels__rotation_is_orthogonal),
         cmocka_unit_test(test_vector_kernels__force_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
