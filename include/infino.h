@@ -322,6 +322,63 @@ INFINO_API infino_status infino_table_scan(infino_table *t,
                                            const char *predicate,
                                            struct ArrowArrayStream *out);
 
+/* ---- Search --------------------------------------------------------------
+ * Results are streams holding one batch: the `projection` columns in that
+ * order ("_id", "score", or any column of the table), or "_id"
+ * (decimal128(38, 0)) and "score" (float32) by default. BM25 and hybrid
+ * scores: higher is better, sorted descending. Vector scores are distances
+ * (smaller is nearer: cosine 1 - cos, l2sq squared L2, negdot -dot),
+ * sorted ascending. token_match / exact_match: score 0, any order. */
+
+typedef struct infino_search_opts {
+    uint32_t version;              /* set by INFINO_SEARCH_OPTS_INIT */
+    const char *mode;              /* "or" (NULL) or "and", any case */
+    const char *const *projection; /* NULL: _id and score */
+    size_t n_projection;
+    uint32_t nprobe;               /* vector lists to probe; 0: default */
+    const char *filter_column;     /* vector: a full-text pre-filter ... */
+    const char *filter_query;      /* ... both or neither */
+    const char *filter_mode;       /* "or" (NULL) or "and" */
+} infino_search_opts;
+#define INFINO_SEARCH_OPTS_INIT { 1, NULL, NULL, 0, 0, NULL, NULL, NULL }
+
+/* Top `k` rows by BM25 over the full-text column `column`. The query is
+ * whitespace-separated terms; "-term" excludes rows holding term. An empty
+ * query returns no rows; a query of only negated terms is
+ * INFINO_ERR_INVALID. `o` may be NULL. *out is owned. */
+INFINO_API infino_status infino_table_bm25_search(infino_table *t,
+                                                  const char *column,
+                                                  const char *query, size_t k,
+                                                  const infino_search_opts *o,
+                                                  struct ArrowArrayStream *out);
+/* The `k` nearest rows of vector column `column` to `query` (`dim`
+ * floats, which must match the column; NaN/infinity refused). */
+INFINO_API infino_status infino_table_vector_search(
+    infino_table *t, const char *column, const float *query, size_t dim,
+    size_t k, const infino_search_opts *o, struct ArrowArrayStream *out);
+/* Reciprocal rank fusion (k = 60) of a BM25 and a vector search. */
+INFINO_API infino_status infino_table_hybrid_search(
+    infino_table *t, const char *text_column, const char *text_query,
+    const char *vector_column, const float *vector_query, size_t dim,
+    size_t k, const infino_search_opts *o, struct ArrowArrayStream *out);
+/* Every row matching the terms of `query` (unranked). */
+INFINO_API infino_status infino_table_token_match(infino_table *t,
+                                                  const char *column,
+                                                  const char *query,
+                                                  const infino_search_opts *o,
+                                                  struct ArrowArrayStream *out);
+/* Every row whose whole value of `column` equals `value`. */
+INFINO_API infino_status infino_table_exact_match(infino_table *t,
+                                                  const char *column,
+                                                  const char *value,
+                                                  const infino_search_opts *o,
+                                                  struct ArrowArrayStream *out);
+/* How many rows match `query` (mode as above), without fetching them. */
+INFINO_API infino_status infino_table_count(infino_table *t,
+                                            const char *column,
+                                            const char *query,
+                                            const char *mode, uint64_t *out);
+
 /* ---- Superfiles --------------------------------------------------------
  * A superfile is a Parquet file with index regions between its row groups
  * and its footer (see src/superfile/superfile.h for the layout). */

@@ -17,16 +17,7 @@
 
 #include <string.h>
 
-struct infino_db {
-    struct objstore *store;
-    struct tbl_opts topts;
-    char *tmp_dir;
-};
-
-struct infino_table {
-    infino_db *db;
-    struct tbl *t;
-};
+#include "api_int.h"
 
 struct infino_index_spec {
     struct sf_index_spec spec;

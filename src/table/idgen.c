@@ -24,20 +24,6 @@ static uint64_t now_ms(void)
     return (uint64_t)clock_now_ns() / 1000000;
 }
 
-struct tid tid_load(const uint8_t *p)
-{
-    struct tid t;
-    t.lo = load_u64le(p);
-    t.hi = load_u64le(p + 8);
-    return t;
-}
-
-void tid_store(uint8_t *p, struct tid v)
-{
-    store_u64le(p, v.lo);
-    store_u64le(p + 8, v.hi);
-}
-
 void idgen_fill(struct idgen *g, uint8_t *dst, uint64_t n, struct tid *first,
                 struct tid *last)
 {

@@ -31,8 +31,4 @@ void idgen_init(struct idgen *g);
 void idgen_fill(struct idgen *g, uint8_t *dst, uint64_t n, struct tid *first,
                 struct tid *last);
 
-/* Reads / writes one decimal128 cell. */
-struct tid tid_load(const uint8_t *p);
-void tid_store(uint8_t *p, struct tid v);
-
 #endif

@@ -20,23 +20,10 @@
 #define INFINO_TABLE_SNAPSHOT_H
 
 #include "util/buf.h"
+#include "util/tid.h"
 
 #include <stdbool.h>
 
-/* A 128-bit row id (decimal128(38, 0) in Arrow). */
-struct tid {
-    uint64_t hi;
-    uint64_t lo;
-};
-
-static inline int tid_cmp(struct tid a, struct tid b)
-{
-    if (a.hi != b.hi)
-        return a.hi < b.hi ? -1 : 1;
-    if (a.lo != b.lo)
-        return a.lo < b.lo ? -1 : 1;
-    return 0;
-}
 
 #define SNAP_SF_ID_LEN 16
 

@@ -25,6 +25,7 @@ static void file_unref(struct tbl_file *f)
 {
     if (f == NULL || atomic_fetch_sub(&f->refs, 1) != 1)
         return;
+    sf_indexes_free(f->indexes);
     sf_reader_free(f->reader);
     store_blob_close(f->blob);
     mem_free(f);
@@ -60,6 +61,8 @@ static infino_status file_open(struct tbl_file **out, struct tbl *t,
         goto fail;
     }
     CHECK(sf_reader_open(&f->reader, f->blob));
+    CHECK(sf_indexes_new(&f->indexes, f->reader, f->blob, t->meta.spec.n_fts,
+                         t->meta.spec.n_vec));
     if ((uint64_t)pq_reader_num_rows(sf_reader_parquet(f->reader)) !=
         e->n_rows) {
         st = err_set(INFINO_ERR_CORRUPT,
@@ -162,6 +165,7 @@ static infino_status view_build(struct tbl_view **out, struct tbl *t,
         }
         v->vsf[i].meta = e;
         v->vsf[i].reader = v->files[i]->reader;
+        v->vsf[i].indexes = v->files[i]->indexes;
         v->vsf[i].deleted = v->tombs[i] ? v->tombs[i]->bm : NULL;
     }
     *out = v;

@@ -24,6 +24,7 @@
 #include "catalog.h"
 #include "snapshot.h"
 #include "superfile/sf_build.h"
+#include "superfile/sf_index.h"
 
 #include <roaring/roaring.h>
 
@@ -60,6 +61,7 @@ bool tbl_is_durable(const struct tbl *t);
 struct tbl_vsf {
     const struct snap_sf *meta;
     struct sf_reader *reader;
+    struct sf_indexes *indexes;      /* index readers, opened on demand */
     const roaring_bitmap_t *deleted; /* NULL when nothing is deleted */
 };
 

@@ -16,6 +16,7 @@ struct tbl_file {
     uint8_t id[SNAP_SF_ID_LEN];
     struct store_blob *blob;
     struct sf_reader *reader;
+    struct sf_indexes *indexes;
 };
 
 /* A loaded tombstone bitmap, shared while its tomb_id is unchanged. */

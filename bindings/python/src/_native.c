@@ -504,6 +504,266 @@ static PyObject *table_scan(TableObject *self, PyObject *args)
     return stream_capsule(&stream);
 }
 
+/* ---- search ------------------------------------------------------------ */
+
+/* Converts a projection (None or a list of str) into a C array owned by
+ * the caller (PyMem_Free); *has is 0 for None. */
+static int get_projection(PyObject *obj, const char ***out, size_t *n_out)
+{
+    Py_ssize_t n;
+    const char **names;
+
+    *out = NULL;
+    *n_out = 0;
+    if (obj == Py_None)
+        return 0;
+    if (!PyList_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError, "projection must be a list of str");
+        return -1;
+    }
+    n = PyList_GET_SIZE(obj);
+    names = PyMem_Calloc((size_t)n + 1, sizeof *names);
+    if (names == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        names[i] = PyUnicode_AsUTF8(PyList_GET_ITEM(obj, i));
+        if (names[i] == NULL) {
+            PyMem_Free(names);
+            return -1;
+        }
+    }
+    *out = names;
+    *n_out = (size_t)n;
+    return 0;
+}
+
+/* Converts a query vector (buffer of float32/float64/ints, or a sequence
+ * of numbers) into float32s; *out is owned (PyMem_Free). */
+static int get_vector(PyObject *obj, float **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (PyObject_CheckBuffer(obj)) {
+        Py_buffer view;
+        char fmt;
+        if (PyObject_GetBuffer(obj, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) != 0)
+            return -1;
+        fmt = view.format ? view.format[strlen(view.format) - 1] : 'B';
+        size_t n = view.itemsize > 0 ? (size_t)(view.len / view.itemsize) : 0;
+        float *v = PyMem_Malloc(n * sizeof *v + 1);
+        if (v == NULL) {
+            PyBuffer_Release(&view);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const char *p = (const char *)view.buf + i * (size_t)view.itemsize;
+            switch (fmt) {
+            case 'f': { float x; memcpy(&x, p, 4); v[i] = x; break; }
+            case 'd': { double x; memcpy(&x, p, 8); v[i] = (float)x; break; }
+            case 'b': v[i] = *(const signed char *)p; break;
+            case 'h': { short x; memcpy(&x, p, sizeof x); v[i] = x; break; }
+            case 'i': { int x; memcpy(&x, p, sizeof x); v[i] = (float)x; break; }
+            case 'l': { long x; memcpy(&x, p, sizeof x); v[i] = (float)x; break; }
+            case 'q': { long long x; memcpy(&x, p, sizeof x); v[i] = (float)x; break; }
+            default:
+                PyMem_Free(v);
+                PyBuffer_Release(&view);
+                PyErr_Format(PyExc_TypeError,
+                             "query vector buffer of format '%s' is not numeric",
+                             view.format ? view.format : "?");
+                return -1;
+            }
+        }
+        PyBuffer_Release(&view);
+        *out = v;
+        *n_out = n;
+        return 0;
+    }
+    PyObject *seq = PySequence_Fast(obj, "query vector must be a sequence of numbers");
+    if (seq == NULL)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    float *v = PyMem_Malloc((size_t)n * sizeof *v + 1);
+    if (v == NULL) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double x = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
+        if (x == -1.0 && PyErr_Occurred()) {
+            PyMem_Free(v);
+            Py_DECREF(seq);
+            return -1;
+        }
+        v[i] = (float)x;
+    }
+    Py_DECREF(seq);
+    *out = v;
+    *n_out = (size_t)n;
+    return 0;
+}
+
+static PyObject *search_result(infino_status st, struct ArrowArrayStream *s)
+{
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return stream_capsule(s);
+}
+
+/* bm25_search(column, query, k, mode, projection) */
+static PyObject *table_bm25(TableObject *self, PyObject *args)
+{
+    const char *col, *query, *mode;
+    unsigned long long k;
+    PyObject *proj;
+    infino_search_opts o = INFINO_SEARCH_OPTS_INIT;
+    struct ArrowArrayStream s;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "ssKzO", &col, &query, &k, &mode, &proj) ||
+        get_projection(proj, (const char ***)&o.projection, &o.n_projection))
+        return NULL;
+    o.mode = mode;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_bm25_search(self->t, col, query, (size_t)k, &o, &s);
+    Py_END_ALLOW_THREADS
+    PyMem_Free((void *)o.projection);
+    return search_result(st, &s);
+}
+
+/* token_match(column, query, mode, projection) */
+static PyObject *table_token_match(TableObject *self, PyObject *args)
+{
+    const char *col, *query, *mode;
+    PyObject *proj;
+    infino_search_opts o = INFINO_SEARCH_OPTS_INIT;
+    struct ArrowArrayStream s;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "sszO", &col, &query, &mode, &proj) ||
+        get_projection(proj, (const char ***)&o.projection, &o.n_projection))
+        return NULL;
+    o.mode = mode;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_token_match(self->t, col, query, &o, &s);
+    Py_END_ALLOW_THREADS
+    PyMem_Free((void *)o.projection);
+    return search_result(st, &s);
+}
+
+/* exact_match(column, value, projection) */
+static PyObject *table_exact_match(TableObject *self, PyObject *args)
+{
+    const char *col, *value;
+    PyObject *proj;
+    infino_search_opts o = INFINO_SEARCH_OPTS_INIT;
+    struct ArrowArrayStream s;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "ssO", &col, &value, &proj) ||
+        get_projection(proj, (const char ***)&o.projection, &o.n_projection))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_exact_match(self->t, col, value, &o, &s);
+    Py_END_ALLOW_THREADS
+    PyMem_Free((void *)o.projection);
+    return search_result(st, &s);
+}
+
+/* count(column, query, mode) -> int */
+static PyObject *table_count(TableObject *self, PyObject *args)
+{
+    const char *col, *query, *mode;
+    uint64_t n = 0;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "ssz", &col, &query, &mode))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_count(self->t, col, query, mode, &n);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return PyLong_FromUnsignedLongLong(n);
+}
+
+/* vector_search(column, query, k, nprobe, filter_column, filter_query,
+ *               filter_mode, projection) */
+static PyObject *table_vector(TableObject *self, PyObject *args)
+{
+    const char *col;
+    PyObject *qobj, *proj;
+    unsigned long long k, nprobe;
+    infino_search_opts o = INFINO_SEARCH_OPTS_INIT;
+    struct ArrowArrayStream s;
+    float *q = NULL;
+    size_t dim = 0;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "sOKKzzzO", &col, &qobj, &k, &nprobe,
+                          &o.filter_column, &o.filter_query, &o.filter_mode,
+                          &proj))
+        return NULL;
+    if (nprobe > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "nprobe too large");
+        return NULL;
+    }
+    o.nprobe = (uint32_t)nprobe;
+    if (get_vector(qobj, &q, &dim) != 0)
+        return NULL;
+    if (get_projection(proj, (const char ***)&o.projection, &o.n_projection)) {
+        PyMem_Free(q);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_vector_search(self->t, col, q, dim, (size_t)k, &o, &s);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(q);
+    PyMem_Free((void *)o.projection);
+    return search_result(st, &s);
+}
+
+/* hybrid_search(text_column, text_query, vector_column, vector_query, k,
+ *               mode, nprobe, projection) */
+static PyObject *table_hybrid(TableObject *self, PyObject *args)
+{
+    const char *tcol, *text, *vcol, *mode;
+    PyObject *qobj, *proj;
+    unsigned long long k, nprobe;
+    infino_search_opts o = INFINO_SEARCH_OPTS_INIT;
+    struct ArrowArrayStream s;
+    float *q = NULL;
+    size_t dim = 0;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "sssOKzKO", &tcol, &text, &vcol, &qobj, &k,
+                          &mode, &nprobe, &proj))
+        return NULL;
+    if (nprobe > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "nprobe too large");
+        return NULL;
+    }
+    o.nprobe = (uint32_t)nprobe;
+    o.mode = mode;
+    if (get_vector(qobj, &q, &dim) != 0)
+        return NULL;
+    if (get_projection(proj, (const char ***)&o.projection, &o.n_projection)) {
+        PyMem_Free(q);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_hybrid_search(self->t, tcol, text, vcol, q, dim,
+                                    (size_t)k, &o, &s);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(q);
+    PyMem_Free((void *)o.projection);
+    return search_result(st, &s);
+}
+
 static PyMethodDef table_methods[] = {
     {"name", (PyCFunction)table_name, METH_NOARGS, NULL},
     {"schema", (PyCFunction)table_schema, METH_NOARGS, NULL},
@@ -514,6 +774,12 @@ static PyMethodDef table_methods[] = {
     {"gc", (PyCFunction)table_gc, METH_VARARGS, NULL},
     {"count_rows", (PyCFunction)table_count_rows, METH_NOARGS, NULL},
     {"scan", (PyCFunction)table_scan, METH_VARARGS, NULL},
+    {"bm25_search", (PyCFunction)table_bm25, METH_VARARGS, NULL},
+    {"token_match", (PyCFunction)table_token_match, METH_VARARGS, NULL},
+    {"exact_match", (PyCFunction)table_exact_match, METH_VARARGS, NULL},
+    {"count", (PyCFunction)table_count, METH_VARARGS, NULL},
+    {"vector_search", (PyCFunction)table_vector, METH_VARARGS, NULL},
+    {"hybrid_search", (PyCFunction)table_hybrid, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 

@@ -21,4 +21,11 @@ infino_status ar_batch_take(struct ArrowArray *out, const struct ar_schema *s,
                             const struct ArrowArray *in, const uint32_t *idx,
                             size_t n);
 
+/* Appends cell `row` of `a` (a validated array of field `f`, offset
+ * honoured) to builder `b` of the same type, nested values included. For
+ * building small results row by row from decoded batches. */
+infino_status ar_builder_append_from(struct ar_builder *b,
+                                     const struct ar_field *f,
+                                     const struct ArrowArray *a, int64_t row);
+
 #endif

@@ -357,33 +357,87 @@ class Table:
     def count_rows(self) -> int:
         return self._t.count_rows()
 
-    # Search (landing with the full-text and vector index issues).
+    # ---- search ----------------------------------------------------------
+
     def bm25_search(self, column: str, query: str, k: int, mode: Optional[str] = None,
                     projection: Optional[Sequence[str]] = None) -> pa.Table:
-        raise _not_yet("bm25_search")
+        """Top `k` rows by BM25 relevance; `_id` and `score` by default."""
+        k = _check_uint("k", k)
+        return _read_all(self._t.bm25_search(
+            _str("column", column), _str("query", query), k, _mode(mode),
+            _projection(projection)))
 
     def vector_search(self, column: str, query: Any, k: int, nprobe: Optional[int] = None,
                       filter_column: Optional[str] = None, filter_query: Optional[str] = None,
                       filter_mode: Optional[str] = None,
                       projection: Optional[Sequence[str]] = None) -> pa.Table:
-        raise _not_yet("vector_search")
+        """The `k` nearest rows; `score` is the distance (smaller is nearer)."""
+        k = _check_uint("k", k)
+        nprobe = 0 if nprobe is None else _check_uint("nprobe", nprobe)
+        if (filter_column is None) != (filter_query is None):
+            raise ValueError("filter_column and filter_query must be provided together")
+        if filter_mode is not None and filter_column is None:
+            raise ValueError("filter_mode requires filter_column and filter_query")
+        return _read_all(self._t.vector_search(
+            _str("column", column), query, k, nprobe,
+            None if filter_column is None else _str("filter_column", filter_column),
+            None if filter_query is None else _str("filter_query", filter_query),
+            None if filter_mode is None else _mode(filter_mode, "filter_mode"),
+            _projection(projection)))
 
     def hybrid_search(self, text_column: str, text_query: str, vector_column: str,
                       vector_query: Any, k: int, mode: Optional[str] = None,
                       nprobe: Optional[int] = None,
                       projection: Optional[Sequence[str]] = None) -> pa.Table:
-        raise _not_yet("hybrid_search")
+        """BM25 and vector results fused by reciprocal rank (k = 60)."""
+        k = _check_uint("k", k)
+        nprobe = 0 if nprobe is None else _check_uint("nprobe", nprobe)
+        return _read_all(self._t.hybrid_search(
+            _str("text_column", text_column), _str("text_query", text_query),
+            _str("vector_column", vector_column), vector_query, k, _mode(mode), nprobe,
+            _projection(projection)))
 
     def token_match(self, column: str, query: str, mode: Optional[str] = None,
                     projection: Optional[Sequence[str]] = None) -> pa.Table:
-        raise _not_yet("token_match")
+        """Every row holding the query's terms (unranked, score 0)."""
+        return _read_all(self._t.token_match(
+            _str("column", column), _str("query", query), _mode(mode), _projection(projection)))
 
     def exact_match(self, column: str, value: str,
                     projection: Optional[Sequence[str]] = None) -> pa.Table:
-        raise _not_yet("exact_match")
+        """Every row whose whole value equals `value` (score 0)."""
+        return _read_all(self._t.exact_match(
+            _str("column", column), _str("value", value), _projection(projection)))
 
     def count(self, column: str, query: str, mode: Optional[str] = None) -> int:
-        raise _not_yet("count")
+        """How many rows match `query`, without fetching them."""
+        return self._t.count(_str("column", column), _str("query", query), _mode(mode))
+
+
+def _str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    return value
+
+
+def _mode(mode: Optional[str], name: str = "mode") -> Optional[str]:
+    if mode is None:
+        return None
+    if not isinstance(mode, str) or mode.lower() not in ("or", "and"):
+        raise ValueError(f"{name} must be 'or' or 'and', got '{mode}'")
+    return mode.lower()
+
+
+def _projection(projection: Optional[Sequence[str]]) -> Optional[list]:
+    if projection is None:
+        return None
+    if isinstance(projection, (str, bytes)):
+        raise TypeError("projection must be a sequence of column names, not a str")
+    names = list(projection)
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError("projection must contain only str")
+    return names
 
 
 # ---- connections -------------------------------------------------------------

@@ -1,0 +1,303 @@
+/*
+ * search_api.c - the search entry points of infino.h ("Search").
+ *
+ * Argument checks with upstream's messages, then one call into the query
+ * layer on a freshly pinned view, and the result as a one-batch stream.
+ */
+#include "infino.h"
+
+#include "api_int.h"
+#include "query/query.h"
+
+#include "util/alloc.h"
+#include "util/err.h"
+
+#include <strings.h>
+#include <string.h>
+
+static infino_status parse_mode(enum fts_mode *out, const char *mode,
+                                const char *what)
+{
+    if (mode == NULL || strcasecmp(mode, "or") == 0)
+        *out = FTS_MODE_OR;
+    else if (strcasecmp(mode, "and") == 0)
+        *out = FTS_MODE_AND;
+    else
+        return err_set(INFINO_ERR_INVALID, "%s must be 'or' or 'and', got '%s'",
+                       what, mode);
+    return INFINO_OK;
+}
+
+static infino_status list_columns(struct buf *b, char *const *names, size_t n)
+{
+    infino_status st = INFINO_OK;
+
+    for (size_t i = 0; i < n && st == INFINO_OK; i++)
+        st = buf_printf(b, "%s%s", i ? ", " : "", names[i]);
+    if (st == INFINO_OK)
+        st = buf_put_u8(b, 0);
+    return st;
+}
+
+static infino_status fts_column(size_t *out, struct tbl *t, const char *column)
+{
+    const struct sf_index_spec *s = tbl_spec(t);
+    struct buf names = {0};
+    int i = column ? sf_spec_fts_index(s, column) : -1;
+    infino_status st;
+
+    if (i >= 0) {
+        *out = (size_t)i;
+        return INFINO_OK;
+    }
+    list_columns(&names, s->fts, s->n_fts);
+    st = err_set(INFINO_ERR_INVALID,
+                 "column '%s' of table %s is missing from the full-text "
+                 "index (indexed: %s)",
+                 column ? column : "(null)", tbl_name(t),
+                 names.data && names.data[0] ? (char *)names.data : "none");
+    buf_free(&names);
+    return st;
+}
+
+static infino_status vec_column(size_t *out, struct tbl *t, const char *column)
+{
+    const struct sf_index_spec *s = tbl_spec(t);
+    struct buf names = {0};
+    int i = column ? sf_spec_vec_index(s, column) : -1;
+    infino_status st;
+
+    if (i >= 0) {
+        *out = (size_t)i;
+        return INFINO_OK;
+    }
+    for (size_t j = 0; j < s->n_vec; j++)
+        buf_printf(&names, "%s%s", j ? ", " : "", s->vec[j].column);
+    buf_put_u8(&names, 0);
+    st = err_set(INFINO_ERR_INVALID,
+                 "column '%s' of table %s is missing from the vector index "
+                 "(indexed: %s)",
+                 column ? column : "(null)", tbl_name(t),
+                 names.data && names.data[0] ? (char *)names.data : "none");
+    buf_free(&names);
+    return st;
+}
+
+/* Materializes `hits` as a one-batch stream. */
+static infino_status finish(struct ArrowArrayStream *out, struct tbl_view *v,
+                            const struct qry_hits *hits,
+                            const infino_search_opts *o, const char *method)
+{
+    struct ArrowArray batch;
+    struct ar_schema schema;
+    infino_status st;
+
+    st = qry_materialize(&batch, &schema, v, hits,
+                         o && o->projection ? o->projection : NULL,
+                         o && o->projection ? o->n_projection : 0, method);
+    if (st != INFINO_OK)
+        return st;
+    st = ar_stream_from_batches(out, &schema, &batch, 1);
+    ar_schema_free(&schema);
+    return st;
+}
+
+#define BEGIN(t, out)                                                          \
+    if ((t) == NULL || (out) == NULL)                                          \
+        return err_set(INFINO_ERR_INVALID, "%s: NULL argument", __func__);     \
+    memset((out), 0, sizeof *(out))
+
+INFINO_API infino_status infino_table_bm25_search(infino_table *t,
+                                                  const char *column,
+                                                  const char *query, size_t k,
+                                                  const infino_search_opts *o,
+                                                  struct ArrowArrayStream *out)
+{
+    struct tbl_view *v = NULL;
+    struct qry_hits hits = {0};
+    enum fts_mode mode;
+    size_t col;
+    infino_status st;
+
+    BEGIN(t, out);
+    CHECK(fts_column(&col, t->t, column));
+    CHECK(parse_mode(&mode, o ? o->mode : NULL, "mode"));
+    if (query == NULL) {
+        st = err_set(INFINO_ERR_INVALID, "query is NULL");
+        goto fail;
+    }
+    CHECK(tbl_view_acquire(&v, t->t));
+    CHECK(qry_bm25(&hits, v, col, query, k, mode));
+    CHECK(finish(out, v, &hits, o, "bm25_search"));
+fail:
+    qry_hits_free(&hits);
+    tbl_view_release(v);
+    return st;
+}
+
+INFINO_API infino_status infino_table_token_match(infino_table *t,
+                                                  const char *column,
+                                                  const char *query,
+                                                  const infino_search_opts *o,
+                                                  struct ArrowArrayStream *out)
+{
+    struct tbl_view *v = NULL;
+    struct qry_hits hits = {0};
+    enum fts_mode mode;
+    size_t col;
+    infino_status st;
+
+    BEGIN(t, out);
+    CHECK(fts_column(&col, t->t, column));
+    CHECK(parse_mode(&mode, o ? o->mode : NULL, "mode"));
+    if (query == NULL) {
+        st = err_set(INFINO_ERR_INVALID, "query is NULL");
+        goto fail;
+    }
+    CHECK(tbl_view_acquire(&v, t->t));
+    CHECK(qry_token_match(&hits, v, col, query, mode));
+    CHECK(finish(out, v, &hits, o, "token_match"));
+fail:
+    qry_hits_free(&hits);
+    tbl_view_release(v);
+    return st;
+}
+
+INFINO_API infino_status infino_table_exact_match(infino_table *t,
+                                                  const char *column,
+                                                  const char *value,
+                                                  const infino_search_opts *o,
+                                                  struct ArrowArrayStream *out)
+{
+    struct tbl_view *v = NULL;
+    struct qry_hits hits = {0};
+    size_t col;
+    infino_status st;
+
+    BEGIN(t, out);
+    CHECK(fts_column(&col, t->t, column));
+    if (value == NULL) {
+        st = err_set(INFINO_ERR_INVALID, "value is NULL");
+        goto fail;
+    }
+    CHECK(tbl_view_acquire(&v, t->t));
+    CHECK(qry_exact_match(&hits, v, col, value, strlen(value)));
+    CHECK(finish(out, v, &hits, o, "exact_match"));
+fail:
+    qry_hits_free(&hits);
+    tbl_view_release(v);
+    return st;
+}
+
+INFINO_API infino_status infino_table_count(infino_table *t,
+                                            const char *column,
+                                            const char *query,
+                                            const char *mode_name,
+                                            uint64_t *out)
+{
+    struct tbl_view *v = NULL;
+    enum fts_mode mode;
+    size_t col;
+    infino_status st;
+
+    BEGIN(t, out);
+    CHECK(fts_column(&col, t->t, column));
+    CHECK(parse_mode(&mode, mode_name, "mode"));
+    if (query == NULL) {
+        st = err_set(INFINO_ERR_INVALID, "query is NULL");
+        goto fail;
+    }
+    CHECK(tbl_view_acquire(&v, t->t));
+    CHECK(qry_count(out, v, col, query, mode));
+fail:
+    tbl_view_release(v);
+    return st;
+}
+
+static infino_status parse_filter(struct qry_filter *f, struct tbl *t,
+                                  const infino_search_opts *o)
+{
+    size_t col;
+    infino_status st;
+
+    f->fts_col = -1;
+    f->query = NULL;
+    f->mode = FTS_MODE_OR;
+    if (o == NULL)
+        return INFINO_OK;
+    if ((o->filter_column == NULL) != (o->filter_query == NULL))
+        return err_set(INFINO_ERR_INVALID,
+                       "filter_column and filter_query must be provided "
+                       "together");
+    if (o->filter_column == NULL) {
+        if (o->filter_mode != NULL)
+            return err_set(INFINO_ERR_INVALID,
+                           "filter_mode requires filter_column and "
+                           "filter_query");
+        return INFINO_OK;
+    }
+    st = parse_mode(&f->mode, o->filter_mode, "filter_mode");
+    if (st == INFINO_OK)
+        st = fts_column(&col, t, o->filter_column);
+    if (st != INFINO_OK)
+        return st;
+    f->fts_col = (int)col;
+    f->query = o->filter_query;
+    return INFINO_OK;
+}
+
+INFINO_API infino_status infino_table_vector_search(
+    infino_table *t, const char *column, const float *query, size_t dim,
+    size_t k, const infino_search_opts *o, struct ArrowArrayStream *out)
+{
+    struct tbl_view *v = NULL;
+    struct qry_hits hits = {0};
+    struct qry_filter filter;
+    size_t col;
+    infino_status st;
+
+    BEGIN(t, out);
+    CHECK(vec_column(&col, t->t, column));
+    CHECK(parse_filter(&filter, t->t, o));
+    if (query == NULL && dim > 0) {
+        st = err_set(INFINO_ERR_INVALID, "query vector is NULL");
+        goto fail;
+    }
+    CHECK(tbl_view_acquire(&v, t->t));
+    CHECK(qry_vector(&hits, v, col, query, dim, k, o ? o->nprobe : 0,
+                     &filter));
+    CHECK(finish(out, v, &hits, o, "vector_search"));
+fail:
+    qry_hits_free(&hits);
+    tbl_view_release(v);
+    return st;
+}
+
+INFINO_API infino_status infino_table_hybrid_search(
+    infino_table *t, const char *text_column, const char *text_query,
+    const char *vector_column, const float *vector_query, size_t dim,
+    size_t k, const infino_search_opts *o, struct ArrowArrayStream *out)
+{
+    struct tbl_view *v = NULL;
+    struct qry_hits hits = {0};
+    enum fts_mode mode;
+    size_t fcol, vcol;
+    infino_status st;
+
+    BEGIN(t, out);
+    CHECK(fts_column(&fcol, t->t, text_column));
+    CHECK(vec_column(&vcol, t->t, vector_column));
+    CHECK(parse_mode(&mode, o ? o->mode : NULL, "mode"));
+    if (text_query == NULL || (vector_query == NULL && dim > 0)) {
+        st = err_set(INFINO_ERR_INVALID, "query is NULL");
+        goto fail;
+    }
+    CHECK(tbl_view_acquire(&v, t->t));
+    CHECK(qry_hybrid(&hits, v, fcol, text_query, mode, vcol, vector_query, dim,
+                     k, o ? o->nprobe : 0));
+    CHECK(finish(out, v, &hits, o, "hybrid_search"));
+fail:
+    qry_hits_free(&hits);
+    tbl_view_release(v);
+    return st;
+}

@@ -1,0 +1,537 @@
+/*
+ * qry_search.c - full-text and vector search over a view (query.h).
+ *
+ * BM25 statistics are table-global: N counts every row of every superfile
+ * of the snapshot (deleted rows too, until optimize drops them), avgdl is
+ * the snapshot's token total over N, and df sums each region's local df.
+ * Superfiles are searched in snapshot order with the running k-th best
+ * score passed down, so later regions skip blocks that cannot compete.
+ *
+ * Vector search ranks every (superfile, cluster) pair of the snapshot by
+ * its centroid's distance to the query and probes the best nprobe x
+ * n_superfiles pairs, so far-away superfiles cost nothing. With a
+ * full-text filter, each superfile's allowed rows are resolved first and
+ * the IVF search widens its probing until it finds k allowed rows.
+ */
+#include "query.h"
+
+#include "util/alloc.h"
+#include "util/err.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RRF_K 60.0
+
+void qry_hits_free(struct qry_hits *h)
+{
+    mem_free(h->v);
+    memset(h, 0, sizeof *h);
+}
+
+static infino_status hits_push(struct qry_hits *h, uint32_t sf, uint32_t row,
+                               float score)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        struct qry_hit *nv = mem_realloc(h->v, cap * sizeof *nv);
+        if (nv == NULL)
+            return err_nomem();
+        h->v = nv;
+        h->cap = cap;
+    }
+    h->v[h->n].sf = sf;
+    h->v[h->n].row = row;
+    h->v[h->n].score = score;
+    h->n++;
+    return INFINO_OK;
+}
+
+static int by_score_desc(const void *a, const void *b)
+{
+    const struct qry_hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    if (x->sf != y->sf)
+        return x->sf < y->sf ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static int by_score_asc(const void *a, const void *b)
+{
+    const struct qry_hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? -1 : 1;
+    if (x->sf != y->sf)
+        return x->sf < y->sf ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static infino_status fts_of(const struct fts_reader **out, struct tbl_view *v,
+                            size_t sf, size_t col)
+{
+    return sf_indexes_fts(out, tbl_view_sf(v, sf)->indexes, col);
+}
+
+/* ---- BM25 ------------------------------------------------------------- */
+
+infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
+                       size_t fts_col, const char *query, size_t k,
+                       enum fts_mode mode)
+{
+    const struct snapshot *snap = tbl_view_snapshot(v);
+    struct fts_query *q = NULL;
+    struct fts_hit *local = NULL;
+    uint64_t *df = NULL, n_docs = 0, tokens = 0;
+    struct fts_global_stats gs;
+    size_t n_terms;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    CHECK(fts_query_parse(&q, query, strlen(query)));
+    n_terms = fts_query_n_terms(q);
+    if (n_terms == 0 || k == 0 || snap->n_sf == 0)
+        goto done;
+    df = mem_calloc(n_terms, sizeof *df);
+    local = mem_calloc(k, sizeof *local);
+    if (df == NULL || local == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t i = 0; i < snap->n_sf; i++) {
+        const struct fts_reader *r;
+        n_docs += snap->sf[i].n_rows;
+        tokens += snap->sf[i].fts_tokens[fts_col];
+        CHECK(fts_of(&r, v, i, fts_col));
+        CHECK(fts_query_add_local_df(df, r, q));
+    }
+    gs.n_docs = n_docs;
+    gs.avgdl = n_docs && tokens ? (double)tokens / (double)n_docs : 1.0;
+    gs.df = df;
+    for (size_t i = 0; i < snap->n_sf; i++) {
+        const struct tbl_vsf *f = tbl_view_sf(v, i);
+        const struct fts_reader *r;
+        struct fts_search_opts o = {0};
+        size_t n = 0;
+
+        if (f->meta->n_deleted == f->meta->n_rows)
+            continue;
+        CHECK(fts_of(&r, v, i, fts_col));
+        o.k = k;
+        o.mode = mode;
+        o.deleted = f->deleted;
+        o.min_score = out->n >= k ? out->v[k - 1].score : 0.0f;
+        CHECK(fts_search(local, &n, r, q, &gs, &o));
+        for (size_t j = 0; j < n; j++)
+            CHECK(hits_push(out, (uint32_t)i, local[j].doc, local[j].score));
+        qsort(out->v, out->n, sizeof *out->v, by_score_desc);
+        if (out->n > k)
+            out->n = k;
+    }
+done:
+    st = INFINO_OK;
+fail:
+    if (st != INFINO_OK)
+        qry_hits_free(out);
+    fts_query_free(q);
+    mem_free(df);
+    mem_free(local);
+    return st;
+}
+
+/* ---- unranked --------------------------------------------------------- */
+
+infino_status qry_token_match(struct qry_hits *out, struct tbl_view *v,
+                              size_t fts_col, const char *query,
+                              enum fts_mode mode)
+{
+    struct fts_query *q = NULL;
+    struct fts_doc_ids ids = {0};
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    CHECK(fts_query_parse(&q, query, strlen(query)));
+    if (fts_query_n_terms(q) == 0)
+        goto done;
+    for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
+        const struct tbl_vsf *f = tbl_view_sf(v, i);
+        const struct fts_reader *r;
+
+        CHECK(fts_of(&r, v, i, fts_col));
+        ids.n = 0;
+        CHECK(fts_match(&ids, r, q, mode, f->deleted));
+        for (size_t j = 0; j < ids.n; j++)
+            CHECK(hits_push(out, (uint32_t)i, ids.ids[j], 0.0f));
+    }
+done:
+    st = INFINO_OK;
+fail:
+    if (st != INFINO_OK)
+        qry_hits_free(out);
+    fts_doc_ids_free(&ids);
+    fts_query_free(q);
+    return st;
+}
+
+infino_status qry_count(uint64_t *out, struct tbl_view *v, size_t fts_col,
+                        const char *query, enum fts_mode mode)
+{
+    struct fts_query *q = NULL;
+    infino_status st;
+
+    *out = 0;
+    CHECK(fts_query_parse(&q, query, strlen(query)));
+    if (fts_query_n_terms(q) == 0)
+        goto fail;
+    for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
+        const struct fts_reader *r;
+        uint64_t n;
+        CHECK(fts_of(&r, v, i, fts_col));
+        CHECK(fts_count(&n, r, q, mode, tbl_view_sf(v, i)->deleted));
+        *out += n;
+    }
+fail:
+    fts_query_free(q);
+    return st;
+}
+
+/* ---- exact match -------------------------------------------------------- */
+
+/* Reads column `field` of row group `rg` and keeps the candidates of that
+ * row group whose value equals `value`. */
+static infino_status verify_group(struct qry_hits *out, struct pq_reader *r,
+                                  const struct ar_field *fd, int field,
+                                  uint32_t sf, int rg, uint64_t rg_start,
+                                  const uint32_t *cand, size_t n_cand,
+                                  const char *value, size_t len)
+{
+    struct ArrowArray batch;
+    const struct ArrowArray *col;
+    bool large = fd->type == AR_LARGE_UTF8;
+    infino_status st = pq_reader_read_row_group(r, rg, &field, 1, &batch);
+
+    if (st != INFINO_OK)
+        return st;
+    col = batch.children[0];
+    for (size_t i = 0; i < n_cand && st == INFINO_OK; i++) {
+        int64_t row = (int64_t)(cand[i] - rg_start), j, s, e;
+        if (!ar_array_is_valid(col, row))
+            continue;
+        j = row + col->offset;
+        s = large ? ((const int64_t *)col->buffers[1])[j]
+                  : ((const int32_t *)col->buffers[1])[j];
+        e = large ? ((const int64_t *)col->buffers[1])[j + 1]
+                  : ((const int32_t *)col->buffers[1])[j + 1];
+        if ((size_t)(e - s) == len &&
+            memcmp((const char *)col->buffers[2] + s, value, len) == 0)
+            st = hits_push(out, sf, cand[i], 0.0f);
+    }
+    ar_array_release(&batch);
+    return st;
+}
+
+infino_status qry_exact_match(struct qry_hits *out, struct tbl_view *v,
+                              size_t fts_col, const char *value, size_t len)
+{
+    struct tbl *t = tbl_view_table(v);
+    const char *col = tbl_spec(t)->fts[fts_col];
+    int field = ar_schema_find(tbl_full_schema(t), col);
+    const struct ar_field *fd = &tbl_full_schema(t)->fields[field];
+    struct fts_doc_ids ids = {0};
+    infino_status st = INFINO_OK;
+
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
+        const struct tbl_vsf *f = tbl_view_sf(v, i);
+        struct pq_reader *r = sf_reader_parquet(f->reader);
+        const struct fts_reader *fr;
+        uint64_t rg_start = 0;
+        size_t c = 0;
+
+        CHECK(fts_of(&fr, v, i, fts_col));
+        ids.n = 0;
+        CHECK(fts_exact_candidates(&ids, fr, value, len, f->deleted));
+        for (int rg = 0; rg < pq_reader_num_row_groups(r) && c < ids.n; rg++) {
+            uint64_t rg_end = rg_start + (uint64_t)pq_reader_row_group_rows(r, rg);
+            size_t c0 = c;
+            while (c < ids.n && ids.ids[c] < rg_end)
+                c++;
+            if (c > c0)
+                CHECK(verify_group(out, r, fd, field, (uint32_t)i, rg, rg_start,
+                                   ids.ids + c0, c - c0, value, len));
+            rg_start = rg_end;
+        }
+    }
+fail:
+    if (st != INFINO_OK)
+        qry_hits_free(out);
+    fts_doc_ids_free(&ids);
+    return st;
+}
+
+/* ---- vectors ------------------------------------------------------------- */
+
+struct probe {
+    float key;
+    uint32_t sf;
+    uint32_t cluster;
+};
+
+static int by_key(const void *a, const void *b)
+{
+    const struct probe *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->sf != y->sf)
+        return x->sf < y->sf ? -1 : 1;
+    return (x->cluster > y->cluster) - (x->cluster < y->cluster);
+}
+
+static int by_sf_then_key(const void *a, const void *b)
+{
+    const struct probe *x = a, *y = b;
+    if (x->sf != y->sf)
+        return x->sf < y->sf ? -1 : 1;
+    return by_key(a, b);
+}
+
+/* Rows of superfile `i` that search must skip: tombstones and null
+ * vectors. *owned_out is set when the union had to be built. */
+static infino_status skip_set(const roaring_bitmap_t **out,
+                              roaring_bitmap_t **owned_out,
+                              const struct tbl_vsf *f,
+                              const roaring_bitmap_t *nulls)
+{
+    *owned_out = NULL;
+    if (f->deleted && nulls) {
+        *owned_out = roaring_bitmap_or(f->deleted, nulls);
+        if (*owned_out == NULL)
+            return err_nomem();
+        *out = *owned_out;
+    } else {
+        *out = f->deleted ? f->deleted : nulls;
+    }
+    return INFINO_OK;
+}
+
+static infino_status check_query(struct tbl *t, size_t vec_col,
+                                 const float *query, size_t dim)
+{
+    const struct sf_vec_spec *spec = &tbl_spec(t)->vec[vec_col];
+
+    if (dim != spec->dim)
+        return err_set(INFINO_ERR_INVALID,
+                       "query vector has dimension %zu, but column '%s' has "
+                       "dimension %u",
+                       dim, spec->column, spec->dim);
+    for (size_t i = 0; i < dim; i++)
+        if (!isfinite(query[i]))
+            return err_set(INFINO_ERR_INVALID,
+                           "query vector for column '%s' holds NaN or "
+                           "infinity at position %zu",
+                           spec->column, i);
+    return INFINO_OK;
+}
+
+/* Allowed rows of each superfile under a full-text filter. */
+static infino_status filter_sets(roaring_bitmap_t **allow, struct tbl_view *v,
+                                 const struct qry_filter *filter)
+{
+    struct fts_query *q = NULL;
+    struct fts_doc_ids ids = {0};
+    infino_status st;
+
+    CHECK(fts_query_parse(&q, filter->query, strlen(filter->query)));
+    for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
+        const struct fts_reader *r;
+        allow[i] = roaring_bitmap_create();
+        if (allow[i] == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        if (fts_query_n_terms(q) == 0)
+            continue; /* an empty filter allows nothing */
+        CHECK(fts_of(&r, v, i, (size_t)filter->fts_col));
+        ids.n = 0;
+        CHECK(fts_match(&ids, r, q, filter->mode, tbl_view_sf(v, i)->deleted));
+        roaring_bitmap_add_many(allow[i], ids.n, ids.ids);
+    }
+fail:
+    fts_doc_ids_free(&ids);
+    fts_query_free(q);
+    return st;
+}
+
+infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
+                         size_t vec_col, const float *query, size_t dim,
+                         size_t k, uint32_t nprobe,
+                         const struct qry_filter *filter)
+{
+    size_t n_sf = tbl_view_n_sf(v);
+    struct ivf_reader **ivf = NULL;
+    const roaring_bitmap_t **nulls = NULL;
+    roaring_bitmap_t **allow = NULL;
+    struct probe *probes = NULL;
+    struct ivf_hit *local = NULL;
+    uint32_t *clusters = NULL;
+    size_t n_probes = 0, n_live = 0, max_clusters = 0;
+    bool filtered = filter && filter->fts_col >= 0;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    CHECK(check_query(tbl_view_table(v), vec_col, query, dim));
+    if (k == 0 || n_sf == 0)
+        return INFINO_OK;
+    if (nprobe == 0)
+        nprobe = IVF_DEFAULT_NPROBE;
+    ivf = mem_calloc(n_sf, sizeof *ivf);
+    nulls = mem_calloc(n_sf, sizeof *nulls);
+    allow = mem_calloc(n_sf, sizeof *allow);
+    local = mem_calloc(k, sizeof *local);
+    if (!ivf || !nulls || !allow || !local) {
+        st = err_nomem();
+        goto fail;
+    }
+    if (filtered)
+        CHECK(filter_sets(allow, v, filter));
+    for (size_t i = 0; i < n_sf; i++) {
+        const struct tbl_vsf *f = tbl_view_sf(v, i);
+        if (f->meta->n_deleted == f->meta->n_rows ||
+            (filtered && roaring_bitmap_is_empty(allow[i])))
+            continue;
+        CHECK(sf_indexes_ivf(&ivf[i], &nulls[i], f->indexes, vec_col));
+        n_live++;
+        max_clusters += ivf_n_clusters(ivf[i]);
+    }
+    if (!filtered && n_live > 0) {
+        /* Rank every (superfile, cluster) pair by centroid distance. */
+        size_t budget = (size_t)nprobe * n_live;
+        probes = mem_calloc(max_clusters + 1, sizeof *probes);
+        clusters = mem_calloc(max_clusters + 1, sizeof *clusters);
+        if (probes == NULL || clusters == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        for (size_t i = 0; i < n_sf; i++) {
+            uint32_t nc;
+            float *keys;
+            if (ivf[i] == NULL)
+                continue;
+            nc = ivf_n_clusters(ivf[i]);
+            keys = mem_alloc((size_t)nc * sizeof *keys + 1);
+            if (keys == NULL) {
+                st = err_nomem();
+                goto fail;
+            }
+            st = ivf_cluster_keys(keys, ivf[i], query, dim);
+            for (uint32_t c = 0; st == INFINO_OK && c < nc; c++) {
+                probes[n_probes].key = keys[c];
+                probes[n_probes].sf = (uint32_t)i;
+                probes[n_probes].cluster = c;
+                n_probes++;
+            }
+            mem_free(keys);
+            if (st != INFINO_OK)
+                goto fail;
+        }
+        qsort(probes, n_probes, sizeof *probes, by_key);
+        if (n_probes > budget)
+            n_probes = budget;
+        qsort(probes, n_probes, sizeof *probes, by_sf_then_key);
+    }
+    for (size_t i = 0; i < n_sf; i++) {
+        struct ivf_search_opts o = IVF_SEARCH_OPTS_INIT;
+        roaring_bitmap_t *skip_owned = NULL;
+        size_t n = 0, nc = 0;
+
+        if (ivf[i] == NULL)
+            continue;
+        CHECK(skip_set(&o.deleted, &skip_owned, tbl_view_sf(v, i), nulls[i]));
+        if (filtered) {
+            o.nprobe = nprobe;
+            o.allow = allow[i];
+            st = ivf_search(local, &n, ivf[i], query, dim, k, &o);
+        } else {
+            for (size_t p = 0; p < n_probes; p++)
+                if (probes[p].sf == i)
+                    clusters[nc++] = probes[p].cluster;
+            st = nc ? ivf_search_clusters(local, &n, ivf[i], query, dim, k,
+                                          clusters, nc, &o)
+                    : INFINO_OK;
+        }
+        if (skip_owned)
+            roaring_bitmap_free(skip_owned);
+        if (st != INFINO_OK)
+            goto fail;
+        for (size_t j = 0; j < n; j++)
+            CHECK(hits_push(out, (uint32_t)i, local[j].id, local[j].dist));
+        qsort(out->v, out->n, sizeof *out->v, by_score_asc);
+        if (out->n > k)
+            out->n = k;
+    }
+    st = INFINO_OK;
+fail:
+    if (st != INFINO_OK)
+        qry_hits_free(out);
+    for (size_t i = 0; allow && i < n_sf; i++)
+        if (allow[i])
+            roaring_bitmap_free(allow[i]);
+    mem_free(allow);
+    mem_free(ivf);
+    mem_free(nulls);
+    mem_free(probes);
+    mem_free(clusters);
+    mem_free(local);
+    return st;
+}
+
+/* ---- hybrid ------------------------------------------------------------- */
+
+static int by_position(const void *a, const void *b)
+{
+    const struct qry_hit *x = a, *y = b;
+    if (x->sf != y->sf)
+        return x->sf < y->sf ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+infino_status qry_hybrid(struct qry_hits *out, struct tbl_view *v,
+                         size_t fts_col, const char *text, enum fts_mode mode,
+                         size_t vec_col, const float *query, size_t dim,
+                         size_t k, uint32_t nprobe)
+{
+    struct qry_hits a = {0}, b = {0}, all = {0};
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    CHECK(check_query(tbl_view_table(v), vec_col, query, dim));
+    CHECK(qry_bm25(&a, v, fts_col, text, k, mode));
+    CHECK(qry_vector(&b, v, vec_col, query, dim, k, nprobe, NULL));
+    for (size_t r = 0; r < a.n; r++)
+        CHECK(hits_push(&all, a.v[r].sf, a.v[r].row,
+                        (float)(1.0 / (RRF_K + (double)r + 1.0))));
+    for (size_t r = 0; r < b.n; r++)
+        CHECK(hits_push(&all, b.v[r].sf, b.v[r].row,
+                        (float)(1.0 / (RRF_K + (double)r + 1.0))));
+    /* Sum the contributions of a row found by both lists. */
+    qsort(all.v, all.n, sizeof *all.v, by_position);
+    for (size_t i = 0; i < all.n; i++) {
+        if (out->n > 0 && out->v[out->n - 1].sf == all.v[i].sf &&
+            out->v[out->n - 1].row == all.v[i].row) {
+            out->v[out->n - 1].score += all.v[i].score;
+            continue;
+        }
+        CHECK(hits_push(out, all.v[i].sf, all.v[i].row, all.v[i].score));
+    }
+    qsort(out->v, out->n, sizeof *out->v, by_score_desc);
+    if (out->n > k)
+        out->n = k;
+fail:
+    if (st != INFINO_OK)
+        qry_hits_free(out);
+    qry_hits_free(&a);
+    qry_hits_free(&b);
+    qry_hits_free(&all);
+    return st;
+}

@@ -1,0 +1,83 @@
+/*
+ * query.h - searches over one table view: fan-out, global statistics,
+ * top-k merge, fusion, and turning hits into Arrow results.
+ *
+ * Every function works on one pinned view (a snapshot), so a query sees
+ * one consistent table however many commits happen meanwhile. Hits name
+ * rows by (superfile index in the view, local row); deleted rows never
+ * appear. Ordering is total and deterministic: BM25 and hybrid by score
+ * descending, vectors by distance ascending, ties by (superfile, row).
+ */
+#ifndef INFINO_QUERY_H
+#define INFINO_QUERY_H
+
+#include "table/table.h"
+
+struct qry_hit {
+    uint32_t sf;  /* index into the view's superfiles */
+    uint32_t row; /* local row */
+    float score;
+};
+
+/* A growable list of hits; a zeroed struct is empty. */
+struct qry_hits {
+    struct qry_hit *v; /* owned */
+    size_t n, cap;
+};
+void qry_hits_free(struct qry_hits *h);
+
+/* BM25 top-k over FTS column `fts_col` (index into the spec's FTS list)
+ * with table-global N, df and avgdl. An empty query yields nothing; a
+ * query with only negated terms is INFINO_ERR_INVALID. */
+infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
+                       size_t fts_col, const char *query, size_t k,
+                       enum fts_mode mode);
+
+/* Rows matching the query (no ranking), in (superfile, row) order. */
+infino_status qry_token_match(struct qry_hits *out, struct tbl_view *v,
+                              size_t fts_col, const char *query,
+                              enum fts_mode mode);
+
+/* How many rows match, without materializing them. */
+infino_status qry_count(uint64_t *out, struct tbl_view *v, size_t fts_col,
+                        const char *query, enum fts_mode mode);
+
+/* Rows whose whole value equals `value` (index-pruned, then verified
+ * against the stored column). */
+infino_status qry_exact_match(struct qry_hits *out, struct tbl_view *v,
+                              size_t fts_col, const char *value, size_t len);
+
+/* An optional full-text pre-filter for vector search. */
+struct qry_filter {
+    int fts_col; /* -1: no filter */
+    const char *query;
+    enum fts_mode mode;
+};
+
+/* The k nearest rows of vector column `vec_col`. `nprobe` lists are probed
+ * per superfile on average (0 = default), chosen globally across
+ * superfiles by centroid distance. Wrong dimension, NaN or infinity in
+ * the query is INFINO_ERR_INVALID. */
+infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
+                         size_t vec_col, const float *query, size_t dim,
+                         size_t k, uint32_t nprobe,
+                         const struct qry_filter *filter);
+
+/* Reciprocal rank fusion (k = 60) of bm25 top-k and vector top-k:
+ * score = sum over lists of 1 / (60 + rank + 1), rank 0-based. */
+infino_status qry_hybrid(struct qry_hits *out, struct tbl_view *v,
+                         size_t fts_col, const char *text, enum fts_mode mode,
+                         size_t vec_col, const float *query, size_t dim,
+                         size_t k, uint32_t nprobe);
+
+/* Builds the result batch: the columns named in `projection` in that
+ * order ("_id", "score", or any table column), or "_id" and "score" when
+ * `projection` is NULL. *schema_out and *out are owned. An unknown name is
+ * INFINO_ERR_INVALID: "<method>: unknown column \"name\"". */
+infino_status qry_materialize(struct ArrowArray *out,
+                              struct ar_schema *schema_out,
+                              struct tbl_view *v, const struct qry_hits *hits,
+                              const char *const *projection,
+                              size_t n_projection, const char *method);
+
+#endif
