@@ -216,6 +216,8 @@ static void test_arrow_schema__rejects_bad_formats(void **state)
         {"tdDx", INFINO_ERR_INVALID},   {"ts", INFINO_ERR_INVALID},
         {"tsu", INFINO_ERR_INVALID},    {"tsx:", INFINO_ERR_INVALID},
         {"d:", INFINO_ERR_INVALID},     {"d:10", INFINO_ERR_INVALID},
+        {"d", INFINO_ERR_INVALID},      {"d10,2", INFINO_ERR_INVALID},
+        {"+w", INFINO_ERR_INVALID},     {"+w3", INFINO_ERR_INVALID},
         {"d:10,", INFINO_ERR_INVALID},  {"d:0,0", INFINO_ERR_INVALID},
         {"d:39,2", INFINO_ERR_INVALID}, {"d:10,2,", INFINO_ERR_INVALID},
         {"d:10,2,12", INFINO_ERR_INVALID},

@@ -57,6 +57,10 @@ static void make_batch(const struct ar_schema *s, struct ArrowArray *out,
                                               (size_t)len));
         assert_ok(ar_builder_end_struct(b));
     }
+    /* errors name columns without a prefix for the unnamed root */
+    assert_int_equal(ar_builder_append_null(ar_builder_child(b, 0)),
+                     INFINO_ERR_INVALID);
+    assert_string_equal(err_last(), "field 'id': null in a non-nullable field");
     assert_ok(ar_builder_finish(b, out));
     ar_builder_free(b);
 }

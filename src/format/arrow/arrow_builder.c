@@ -57,7 +57,7 @@ static size_t builder_path(const struct ar_builder *b, char *out, size_t cap)
 
     if (b->parent != NULL) {
         n = builder_path(b->parent, out, cap);
-        if (n + 1 < cap)
+        if (n > 0 && n + 1 < cap) /* an unnamed root adds no prefix */
             out[n++] = '.';
     }
     w = snprintf(out + n, cap - n, "%s", b->f->name);

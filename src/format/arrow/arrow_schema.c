@@ -349,7 +349,8 @@ static infino_status parse_format(struct ar_field *f, const char *fmt,
         f->type = AR_FIXED_SIZE_LIST;
         return INFINO_OK;
     }
-    if (fmt[0] == '\0')
+    /* "d..." and "+w..." without their colon; the empty format */
+    if (fmt[0] == 'd' || strncmp(fmt, "+w", 2) == 0 || fmt[0] == '\0')
         goto malformed;
 unsupported:
     return err_set(INFINO_ERR_UNSUPPORTED,
