@@ -11,6 +11,8 @@
  *
  * Usage: bench_vector_ivf [-n rows] [-d dim] [-c centres] [-k clusters]
  *        [-q queries] [-m metric] [-b budget_mb] [-t tmpdir] [-r sq8|f32]
+ *        [-D dumpdir]   (also writes base.f32 and queries.f32 there, for
+ *                        bench/vector/faiss_peer.py to run on the same data)
  * Prints one JSON object per line. Not part of ctest.
  */
 #include "index/vector/ivf.h"
@@ -60,7 +62,8 @@ struct data {
 static void row(const struct data *D, size_t i, float *out)
 {
     const float *c = D->centres + (i % D->n_centres) * D->dim;
-    gauss_fill(out, D->dim, mix(D->seed ^ (0x524f5753ull + i * 0x9e3779b97f4a7c15ull)));
+    uint64_t key = D->seed ^ (0x524f5753ull + i * 0x9e3779b97f4a7c15ull);
+    gauss_fill(out, D->dim, mix(key));
     for (uint32_t d = 0; d < D->dim; d++)
         out[d] = c[d] + 0.3f * out[d];
 }
@@ -100,12 +103,13 @@ int main(int argc, char **argv)
     struct data D = {1000000, 1024, 384, 42, NULL};
     uint32_t n_clusters = 1024;
     size_t n_q = 200, budget_mb = 256;
-    const char *tmp = "/tmp", *metric_name = "cosine";
+    const char *tmp = "/tmp", *metric_name = "cosine", *dump = NULL;
+    FILE *dump_base = NULL;
     enum ivf_rerank rerank = IVF_RERANK_SQ8;
     enum ivf_metric metric;
     int opt;
 
-    while ((opt = getopt(argc, argv, "n:d:c:k:q:m:b:t:r:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:d:c:k:q:m:b:t:r:D:")) != -1) {
         switch (opt) {
         case 'n': D.n = strtoull(optarg, NULL, 10); break;
         case 'd': D.dim = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -115,6 +119,7 @@ int main(int argc, char **argv)
         case 'm': metric_name = optarg; break;
         case 'b': budget_mb = strtoull(optarg, NULL, 10); break;
         case 't': tmp = optarg; break;
+        case 'D': dump = optarg; break;
         case 'r': rerank = strcmp(optarg, "f32") == 0 ? IVF_RERANK_F32
                                                       : IVF_RERANK_SQ8; break;
         default: return 2;
@@ -145,6 +150,15 @@ int main(int argc, char **argv)
     o.rerank = rerank;
     o.mem_budget = budget_mb << 20;
     o.tmp_dir = tmp;
+    if (dump) {
+        char p2[4096];
+        snprintf(p2, sizeof p2, "%s/base.f32", dump);
+        dump_base = fopen(p2, "wb");
+        if (dump_base == NULL) {
+            perror(p2);
+            return 1;
+        }
+    }
     long rss0 = peak_rss_kb();
     double gen = 0, t0 = now(), c0 = cpu_s();
     if (ivf_builder_new(&b, &o) || store_sink_open_file(&sink, path)) {
@@ -156,6 +170,8 @@ int main(int argc, char **argv)
         double g0 = cpu_s();
         for (size_t i = 0; i < nb; i++)
             row(&D, i0 + i, buf + i * D.dim);
+        if (dump_base)
+            fwrite(buf, 4, nb * D.dim, dump_base);
         gen += cpu_s() - g0; /* data generation is not the build's */
         if (ivf_builder_add(b, buf, nb)) {
             fprintf(stderr, "%s\n", err_last());
@@ -193,6 +209,16 @@ int main(int argc, char **argv)
         gauss_fill(noise, D.dim, mix(0xabcdefull + t));
         for (uint32_t d = 0; d < D.dim; d++)
             qs[t * D.dim + d] += 0.01f * noise[d];
+    }
+    if (dump) {
+        char p2[4096];
+        fclose(dump_base);
+        snprintf(p2, sizeof p2, "%s/queries.f32", dump);
+        FILE *fq = fopen(p2, "wb");
+        if (fq) {
+            fwrite(qs, 4, n_q * D.dim, fq);
+            fclose(fq);
+        }
     }
     /* top K per query by streaming all rows through the tiled kernel */
     uint32_t *truth = malloc(n_q * K * 4);

@@ -90,7 +90,8 @@ struct ivf_build_opts {
     const char *tmp_dir;
     uint32_t max_iters;    /* Lloyd iterations; 0 = 10 */
 };
-#define IVF_BUILD_OPTS_INIT {0, IVF_METRIC_L2SQ, 0, 0, IVF_RERANK_SQ8, 0, NULL, 0}
+#define IVF_BUILD_OPTS_INIT                                                    \
+    {0, IVF_METRIC_L2SQ, 0, 0, IVF_RERANK_SQ8, 0, NULL, 0}
 
 /* What a finished build did, for callers that log or benchmark it. */
 struct ivf_build_stats {

@@ -58,9 +58,10 @@ static void centroid_norms(float *cnorm, const float *c, uint32_t k,
                            uint32_t dim)
 {
     const struct vk_ops *ops = vk_get();
-    for (uint32_t j = 0; j < k; j++)
-        ops->dot(&cnorm[j], c + (size_t)j * dim, (const uint8_t *)(c + (size_t)j * dim),
-                 0, NULL, 1, dim);
+    for (uint32_t j = 0; j < k; j++) {
+        const float *cj = c + (size_t)j * dim;
+        ops->dot(&cnorm[j], cj, (const uint8_t *)cj, 0, NULL, 1, dim);
+    }
 }
 
 /* k-means++ (Arthur & Vassilvitskii 2007) over rows sel[0..ns) of x. */
@@ -128,7 +129,8 @@ static void split_largest(float *centroids, uint32_t *counts, uint32_t k,
     for (uint32_t j = 1; j < k; j++)
         if (counts[j] > counts[big])
             big = j;
-    float *cb = centroids + (size_t)big * dim, *ce = centroids + (size_t)e * dim;
+    float *cb = centroids + (size_t)big * dim;
+    float *ce = centroids + (size_t)e * dim;
     for (uint32_t d = 0; d < dim; d++) {
         float delta = 1e-4f * (fabsf(cb[d]) + 1e-6f);
         if (ivf_splitmix64(rng) & 1)

@@ -122,7 +122,8 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
     const struct ivf_layout *L = &r->L;
     size_t cap = k < L->n_rows ? k : L->n_rows;
     size_t bytes = 4ull * 4 * L->dim + 2ull * 4 * L->code_dim +
-                   4ull * L->code_len + L->code_dim + cap * sizeof(struct ivf_hit) + 64;
+                   4ull * L->code_len + L->code_dim +
+                   cap * sizeof(struct ivf_hit) + 64;
     uint8_t *p;
 
     memset(x, 0, sizeof *x);

@@ -399,7 +399,8 @@ static void assign_all(struct ivf_builder *b, struct fin *f)
                 memcpy(f->lo + (size_t)c * dim, row, b->row_len);
                 memcpy(f->hi + (size_t)c * dim, row, b->row_len);
             } else if (f->lo) {
-                float *lo = f->lo + (size_t)c * dim, *hi = f->hi + (size_t)c * dim;
+                float *lo = f->lo + (size_t)c * dim;
+                float *hi = f->hi + (size_t)c * dim;
                 for (uint32_t d = 0; d < dim; d++) {
                     if (row[d] < lo[d])
                         lo[d] = row[d];
@@ -678,8 +679,8 @@ infino_status ivf_builder_finish(struct ivf_builder *b, struct store_sink *sink,
     f.inv = mem_alloc(4ull * dim);
     f.batch = mem_alloc(ivf_batch_len(&f.L, IVF_BATCH));
     if (!f.centroids || !f.cnorm || !f.scratch || !f.assign || !f.pos ||
-        !f.order || !f.counts || !f.first || !f.cursor || !f.radius2 || !f.signs ||
-        !f.rot || !f.rc || !f.inv || !f.batch)
+        !f.order || !f.counts || !f.first || !f.cursor || !f.radius2 ||
+        !f.signs || !f.rot || !f.rc || !f.inv || !f.batch)
         goto nomem;
     if (b->opts.rerank == IVF_RERANK_SQ8) {
         if (mem_mul(&sz, (size_t)k * 4 + 4, dim) != 0)

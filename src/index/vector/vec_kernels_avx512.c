@@ -130,8 +130,10 @@ TARGET static void dot_mxn_avx512(float *out, const float *x, size_t n_x,
             __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00;
             size_t d = 0;
             for (; d < full; d += 16) {
-                __m512 v0 = _mm512_loadu_ps(c0 + d), v1 = _mm512_loadu_ps(c1 + d);
-                __m512 v2 = _mm512_loadu_ps(c2 + d), v3 = _mm512_loadu_ps(c3 + d);
+                __m512 v0 = _mm512_loadu_ps(c0 + d);
+                __m512 v1 = _mm512_loadu_ps(c1 + d);
+                __m512 v2 = _mm512_loadu_ps(c2 + d);
+                __m512 v3 = _mm512_loadu_ps(c3 + d);
                 __m512 vx = _mm512_loadu_ps(x0 + d);
                 TILE_FMA4(vx, 0);
                 vx = _mm512_loadu_ps(x1 + d);
