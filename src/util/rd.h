@@ -23,7 +23,7 @@ static inline struct rd rd_make(const void *p, size_t n)
 {
     struct rd r;
     r.p = (const uint8_t *)p;
-    r.end = r.p + n;
+    r.end = n ? r.p + n : r.p; /* no arithmetic on a NULL pointer */
     return r;
 }
 

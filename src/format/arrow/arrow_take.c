@@ -135,7 +135,8 @@ static infino_status take_binary(struct ArrowArray *out,
             ((int64_t *)offs)[i] = pos;
         else
             ((int32_t *)offs)[i] = (int32_t)pos;
-        memcpy(bytes + pos, data + a, (size_t)(b - a));
+        if (b > a) /* empty values may come with a NULL data buffer */
+            memcpy(bytes + pos, data + a, (size_t)(b - a));
         pos += b - a;
     }
     if (large)
