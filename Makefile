@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 BUILD := build
 ASAN_BUILD := build-asan
 FUZZ_BUILD := build-fuzz
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 30
 JOBS ?= $(shell nproc)
 
 .PHONY: all setup build python test test-c test-asan test-fuzz test-py check-layers demo bench bench-full clean
@@ -56,6 +56,16 @@ test-py: build python
 
 demo: build python
 	@$(PY) examples/demo.py
+
+# Benchmarks, ours vs peers side by side (bench/README.md); not part of
+# `make test`. Peers go into bench/.venv; the library into build-bench/.
+bench bench-full: python
+	@bench/setup.sh
+	@cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DINFINO_BUILD_TESTS=OFF >/dev/null
+	@ninja -C build-bench -j 2 infino
+	@bench/.venv/bin/python bench/run.py \
+	  --mode $(if $(filter bench-full,$@),full,quick) --lib build-bench/libinfino.so
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
