@@ -535,6 +535,7 @@ static void test_parquet_reader__fixed_size_list(void **state)
 
     /* the same levels, but the last list holds 1 value */
     static const uint8_t rep2[] = {0, 1, 0, 0};
+    buf_free(&c.bytes);
     col_init(&c);
     struct page_spec q = {false, false, rep2, def, 4, PQ_ENC_PLAIN, vals, 12};
     add_data_page(&c, 1, 2, &q);
