@@ -84,6 +84,7 @@ infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
     struct fts_query *q = NULL;
     struct fts_hit *local = NULL;
     uint64_t *df = NULL, n_docs = 0, tokens = 0;
+    bool *skip = NULL;
     struct fts_global_stats gs;
     size_t n_terms;
     infino_status st;
@@ -99,12 +100,29 @@ infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
         st = err_nomem();
         goto fail;
     }
+    skip = mem_calloc(snap->n_sf, sizeof *skip);
+    if (skip == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
     for (size_t i = 0; i < snap->n_sf; i++) {
         const struct fts_reader *r;
         n_docs += snap->sf[i].n_rows;
         tokens += snap->sf[i].fts_tokens[fts_col];
+        /* A region whose summary rules out every positive term (or, for
+         * AND, any one of them) adds nothing to df and cannot match. The
+         * OR check is exact for df: a term the bloom rules out is absent. */
+        if (!sf_indexes_fts_may_match(tbl_view_sf(v, i)->indexes, fts_col, q,
+                                      FTS_MODE_OR)) {
+            skip[i] = true;
+            continue;
+        }
         CHECK(fts_of(&r, v, i, fts_col));
         CHECK(fts_query_add_local_df(df, r, q));
+        if (mode == FTS_MODE_AND &&
+            !sf_indexes_fts_may_match(tbl_view_sf(v, i)->indexes, fts_col, q,
+                                      FTS_MODE_AND))
+            skip[i] = true;
     }
     gs.n_docs = n_docs;
     gs.avgdl = n_docs && tokens ? (double)tokens / (double)n_docs : 1.0;
@@ -115,7 +133,7 @@ infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
         struct fts_search_opts o = {0};
         size_t n = 0;
 
-        if (f->meta->n_deleted == f->meta->n_rows)
+        if (f->meta->n_deleted == f->meta->n_rows || skip[i])
             continue;
         CHECK(fts_of(&r, v, i, fts_col));
         o.k = k;
@@ -136,6 +154,7 @@ fail:
         qry_hits_free(out);
     fts_query_free(q);
     mem_free(df);
+    mem_free(skip);
     mem_free(local);
     return st;
 }
@@ -158,6 +177,8 @@ infino_status qry_token_match(struct qry_hits *out, struct tbl_view *v,
         const struct tbl_vsf *f = tbl_view_sf(v, i);
         const struct fts_reader *r;
 
+        if (!sf_indexes_fts_may_match(f->indexes, fts_col, q, mode))
+            continue;
         CHECK(fts_of(&r, v, i, fts_col));
         ids.n = 0;
         CHECK(fts_match(&ids, r, q, mode, f->deleted));
@@ -187,6 +208,9 @@ infino_status qry_count(uint64_t *out, struct tbl_view *v, size_t fts_col,
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
         const struct fts_reader *r;
         uint64_t n;
+        if (!sf_indexes_fts_may_match(tbl_view_sf(v, i)->indexes, fts_col, q,
+                                      mode))
+            continue;
         CHECK(fts_of(&r, v, i, fts_col));
         CHECK(fts_count(&n, r, q, mode, tbl_view_sf(v, i)->deleted));
         *out += n;

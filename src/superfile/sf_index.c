@@ -122,6 +122,26 @@ infino_status sf_indexes_fts(const struct fts_reader **out,
     return st;
 }
 
+bool sf_indexes_fts_may_match(struct sf_indexes *x, size_t i,
+                              const struct fts_query *q, enum fts_mode mode)
+{
+    const struct fts_reader *r;
+    struct fts_summary sum;
+    const uint8_t *p;
+    size_t n;
+
+    if (sf_indexes_fts(&r, x, i) != INFINO_OK) {
+        err_clear();
+        return true; /* the search itself will report the problem */
+    }
+    p = fts_reader_summary(r, &n);
+    if (p == NULL || fts_summary_open(&sum, p, n) != INFINO_OK) {
+        err_clear();
+        return true;
+    }
+    return fts_summary_may_match(&sum, q, mode);
+}
+
 static infino_status load_nulls(struct sf_indexes *x, size_t i)
 {
     char name[SF_REGION_NAME_MAX + 1];

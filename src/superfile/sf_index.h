@@ -44,6 +44,12 @@ void sf_indexes_free(struct sf_indexes *x); /* NULL is a no-op */
  * INFINO_ERR_NOTFOUND when the file has no such region. */
 infino_status sf_indexes_fts(const struct fts_reader **out,
                              struct sf_indexes *x, size_t i);
+/* false when FTS column i's term summary proves no row of this file can
+ * match `q` under `mode` (the file is then skipped without touching its
+ * dictionary or postings); true otherwise, including on any doubt. */
+bool sf_indexes_fts_may_match(struct sf_indexes *x, size_t i,
+                              const struct fts_query *q, enum fts_mode mode);
+
 /* The vector reader of column i, and its null rows (NULL when none). */
 infino_status sf_indexes_ivf(struct ivf_reader **out,
                              const roaring_bitmap_t **nulls_out,
