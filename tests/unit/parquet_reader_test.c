@@ -552,6 +552,63 @@ static void test_parquet_reader__fixed_size_list(void **state)
     buf_free(&c.bytes);
 }
 
+/* All-null columns hold no values at all: an empty dictionary, no list
+ * items, no bytes (regression: UBSan saw NULL + 0 in these paths). */
+static void test_parquet_reader__all_null_and_empty(void **state)
+{
+    struct ar_field item = field("element", AR_INT64, true);
+    struct ar_field f[3] = {field("l", AR_LIST, true),
+                            field("s", AR_UTF8, true),
+                            field("d", AR_DECIMAL128, true)};
+    struct ar_schema s = {3, f, 0, NULL};
+    struct col_pages c[3];
+    static const uint8_t zeros[4] = {0};
+    uint8_t *file;
+    size_t len;
+    struct store_blob *blob = NULL;
+    struct pq_reader *r = NULL;
+    struct ArrowArray b;
+    (void)state;
+
+    f[0].n_children = 1;
+    f[0].children = &item;
+    f[2].precision = 5;
+    for (int i = 0; i < 3; i++)
+        col_init(&c[i]);
+    struct page_spec p0 = {false, false, zeros, zeros, 4, PQ_ENC_PLAIN, "", 0};
+    add_data_page(&c[0], 1, 3, &p0);
+    add_dict_page(&c[1], "", 0, 0);
+    struct page_spec p1 = {true, false, NULL, zeros, 4, PQ_ENC_RLE_DICTIONARY,
+                           "", 0};
+    add_data_page(&c[1], 0, 1, &p1);
+    struct page_spec p2 = {false, true, NULL, zeros, 4, PQ_ENC_PLAIN, "", 0};
+    add_data_page(&c[2], 0, 1, &p2);
+    for (int rows = 4; rows >= 0; rows -= 4) {
+        if (rows == 0) /* an empty row group: chunks without pages */
+            for (int i = 0; i < 3; i++) {
+                buf_free(&c[i].bytes);
+                col_init(&c[i]);
+                c[i].data_off = 0;
+            }
+        build_file(&file, &len, &s, c, 3, rows, false, NULL, 1);
+        assert_ok(open_bytes(&r, &blob, file, len));
+        assert_ok(pq_reader_read_row_group(r, 0, NULL, 0, &b));
+        assert_int_equal(b.length, rows);
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(b.children[i]->length, rows);
+            assert_int_equal(b.children[i]->null_count, rows);
+        }
+        assert_int_equal(b.children[0]->children[0]->length, 0);
+        assert_ok(ar_batch_validate(pq_reader_schema(r), &b));
+        ar_array_release(&b);
+        pq_reader_free(r);
+        store_blob_close(blob);
+        mem_free(file);
+    }
+    for (int i = 0; i < 3; i++)
+        buf_free(&c[i].bytes);
+}
+
 /* ---- corrupt files ---------------------------------------------------- */
 
 static void test_parquet_reader__corrupt_files(void **state)
@@ -917,6 +974,7 @@ int main(void)
         cmocka_unit_test(test_parquet_reader__flat_columns),
         cmocka_unit_test(test_parquet_reader__lists),
         cmocka_unit_test(test_parquet_reader__fixed_size_list),
+        cmocka_unit_test(test_parquet_reader__all_null_and_empty),
         cmocka_unit_test(test_parquet_reader__corrupt_files),
         cmocka_unit_test(test_parquet_reader__corrupt_pages),
         cmocka_unit_test(test_parquet_reader__pruning),

@@ -398,8 +398,12 @@ infino_status pq_plain_byte_array(struct pq_view *out, size_t n,
                                   const uint8_t *p, size_t len,
                                   size_t *used_out)
 {
-    const uint8_t *q = p, *end = p + len;
+    const uint8_t *q = p, *end;
 
+    *used_out = 0;
+    if (n == 0)
+        return INFINO_OK;
+    end = p + len;
     for (size_t i = 0; i < n; i++) {
         uint32_t m;
         if (end - q < 4)
@@ -666,7 +670,7 @@ void pq_page_iter_init(struct pq_page_iter *it, const uint8_t *p, size_t len,
 {
     memset(it, 0, sizeof *it);
     it->p = p;
-    it->end = p + len;
+    it->end = len ? p + len : p; /* p may be NULL for an empty chunk */
     it->codec = codec;
     it->verify_crc = true;
     it->budget = budget;
@@ -688,6 +692,7 @@ static infino_status inflate_body(struct pq_page_iter *it, const uint8_t *src,
                                   size_t n, size_t dst_len,
                                   const uint8_t **out)
 {
+    static const uint8_t empty[1];
     infino_status st;
 
     if (it->codec == PQ_UNCOMPRESSED) {
@@ -695,6 +700,11 @@ static infino_status inflate_body(struct pq_page_iter *it, const uint8_t *src,
             return corrupt("uncompressed page sizes disagree");
         *out = src;
         return INFINO_OK;
+    }
+    if (dst_len == 0) {
+        uint8_t none[1];
+        *out = empty; /* never a NULL base pointer for the decoders */
+        return pq_decompress(it->codec, src, n, none, 0);
     }
     if (dst_len > it->scratch.cap) {
         st = pq_budget_take(it->budget, dst_len - it->scratch.cap);

@@ -339,7 +339,7 @@ static infino_status read_dictionary(struct col *c, const struct pq_page *pg)
     if (c->leaf->type == PQ_BOOLEAN)
         return err_set(INFINO_ERR_CORRUPT, "dictionary for BOOLEAN");
     /* Keep a copy: the page body is the iterator's scratch. */
-    if ((st = ob_reserve(c, &c->dict, pg->body_len, false)) != INFINO_OK)
+    if ((st = ob_reserve(c, &c->dict, pg->body_len + 1, false)) != INFINO_OK)
         return st;
     if (pg->body_len > 0)
         memcpy(c->dict.p, pg->body, pg->body_len);
@@ -680,7 +680,8 @@ static infino_status append_bytes(struct col *c, const struct pq_view *v,
         return err_set(INFINO_ERR_UNSUPPORTED,
                        "more than 2 GiB of strings in one row group for a "
                        "32-bit offset type");
-    if ((st = ob_reserve(c, &c->vdata, (size_t)base + (size_t)total, false)) ||
+    if ((st = ob_reserve(c, &c->vdata, (size_t)base + (size_t)total + 1,
+                         false)) ||
         (st = ob_reserve(c, &c->voff, (size_t)(pos0 + n_pos + 1) * ow, false)))
         return st;
     data = c->vdata.p;
@@ -714,7 +715,8 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
     case CV_COPY: {
         size_t w = c->out_w;
         uint8_t *dst;
-        if ((st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos) * w, false)))
+        if ((st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos) * w + 1,
+                             false)))
             return st;
         dst = c->vals.p + (size_t)pos0 * w;
         if ((st = decode_fixed(c, enc, p, len, dst, n)) != INFINO_OK)
@@ -762,7 +764,8 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
         size_t k = 0;
         if ((st = decode_views(c, enc, p, len, n)) != INFINO_OK)
             return st;
-        if ((st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos) * 16, false)))
+        if ((st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos) * 16 + 1,
+                             false)))
             return st;
         v = (const struct pq_view *)(void *)c->views.p;
         for (int64_t i = 0; i < n_pos; i++) {
@@ -780,8 +783,8 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
     default: /* fixed-width conversions */
         if ((st = ob_reserve(c, &c->dense, n * c->phys_w + 1, false)) ||
             (st = decode_fixed(c, enc, p, len, c->dense.p, n)) ||
-            (st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos) * c->out_w,
-                             false)))
+            (st = ob_reserve(c, &c->vals,
+                             (size_t)(pos0 + n_pos) * c->out_w + 1, false)))
             return st;
         return convert(c, c->dense.p, n, pos0, n_pos, presence);
     }
