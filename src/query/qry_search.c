@@ -68,6 +68,13 @@ static int by_score_asc(const void *a, const void *b)
     return (x->row > y->row) - (x->row < y->row);
 }
 
+/* qsort must not be handed a NULL array, even an empty one. */
+static void sort_hits(struct qry_hits *h, int (*cmp)(const void *, const void *))
+{
+    if (h->n > 1)
+        qsort(h->v, h->n, sizeof *h->v, cmp);
+}
+
 static infino_status fts_of(const struct fts_reader **out, struct tbl_view *v,
                             size_t sf, size_t col)
 {
@@ -143,7 +150,7 @@ infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
         CHECK(fts_search(local, &n, r, q, &gs, &o));
         for (size_t j = 0; j < n; j++)
             CHECK(hits_push(out, (uint32_t)i, local[j].doc, local[j].score));
-        qsort(out->v, out->n, sizeof *out->v, by_score_desc);
+        sort_hits(out, by_score_desc);
         if (out->n > k)
             out->n = k;
     }
@@ -490,7 +497,7 @@ infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
             goto fail;
         for (size_t j = 0; j < n; j++)
             CHECK(hits_push(out, (uint32_t)i, local[j].id, local[j].dist));
-        qsort(out->v, out->n, sizeof *out->v, by_score_asc);
+        sort_hits(out, by_score_asc);
         if (out->n > k)
             out->n = k;
     }
@@ -539,7 +546,7 @@ infino_status qry_hybrid(struct qry_hits *out, struct tbl_view *v,
         CHECK(hits_push(&all, b.v[r].sf, b.v[r].row,
                         (float)(1.0 / (RRF_K + (double)r + 1.0))));
     /* Sum the contributions of a row found by both lists. */
-    qsort(all.v, all.n, sizeof *all.v, by_position);
+    sort_hits(&all, by_position);
     for (size_t i = 0; i < all.n; i++) {
         if (out->n > 0 && out->v[out->n - 1].sf == all.v[i].sf &&
             out->v[out->n - 1].row == all.v[i].row) {
@@ -548,7 +555,7 @@ infino_status qry_hybrid(struct qry_hits *out, struct tbl_view *v,
         }
         CHECK(hits_push(out, all.v[i].sf, all.v[i].row, all.v[i].score));
     }
-    qsort(out->v, out->n, sizeof *out->v, by_score_desc);
+    sort_hits(out, by_score_desc);
     if (out->n > k)
         out->n = k;
 fail:

@@ -323,7 +323,8 @@ infino_status sf_reader_open(struct sf_reader **out, struct store_blob *blob)
             r->n_regions++;
         }
     }
-    qsort(r->regions, r->n_regions, sizeof *r->regions, by_offset);
+    if (r->n_regions > 1) /* qsort must not see a NULL array */
+        qsort(r->regions, r->n_regions, sizeof *r->regions, by_offset);
     footer = pq_reader_footer_offset(r->pq);
     for (size_t i = 0; i < r->n_regions; i++) {
         const struct region *rg = &r->regions[i];

@@ -159,7 +159,8 @@ infino_status tbl_gc(struct tbl *t, double grace_secs,
     for (size_t i = 0; i < leases.n; i++)
         if (leases.items[i].mtime_ns >= lease_cutoff)
             CHECK(keyset_add(&leased, basename_of(leases.items[i].key)));
-    qsort(leased.keys, leased.n, sizeof *leased.keys, cmp_str);
+    if (leased.n > 1)
+        qsort(leased.keys, leased.n, sizeof *leased.keys, cmp_str);
     /* 3. snapshots to retain, and what they reference */
     CHECK(vlog_latest(t->store, t->snap_prefix, &latest));
     for (size_t i = 0; i < objs.n; i++) {
@@ -195,7 +196,8 @@ infino_status tbl_gc(struct tbl *t, double grace_secs,
     }
     snprintf(key, sizeof key, "%sLATEST", t->snap_prefix);
     CHECK(keyset_add(&live, key));
-    qsort(live.keys, live.n, sizeof *live.keys, cmp_str);
+    if (live.n > 1)
+        qsort(live.keys, live.n, sizeof *live.keys, cmp_str);
 
     /* 4. sweep */
     for (size_t i = 0; i < objs.n; i++) {
