@@ -673,6 +673,42 @@ static void test_parquet_schema__arrow_hint(void **state)
     ar_schema_free(&as);
 }
 
+/* The hint's time zone applies only to UTC-adjusted values (Arrow's
+ * reader rule): local timestamps stay local, a hint without a zone
+ * leaves "UTC". The unit always follows the hint. */
+static void test_parquet_schema__hint_time_zones(void **state)
+{
+    struct pq_schema_elem el[4];
+    struct ar_field hf[3];
+    struct ar_schema hint = {3, hf, 0, NULL}, as;
+    struct pq_schema ps;
+    (void)state;
+
+    el[0] = root(3);
+    el[1] = leaf("local", PQ_INT64, PQ_OPTIONAL);
+    el[1].logical = (struct pq_logical){.kind = PQ_LT_TIMESTAMP, .utc = false,
+                                        .unit = PQ_MICROS};
+    el[2] = leaf("utc", PQ_INT64, PQ_OPTIONAL);
+    el[2].logical = (struct pq_logical){.kind = PQ_LT_TIMESTAMP, .utc = true,
+                                        .unit = PQ_MICROS};
+    el[3] = leaf("i96", PQ_INT96, PQ_OPTIONAL);
+    for (int i = 0; i < 3; i++) {
+        hf[i] = prim(i == 0 ? "local" : i == 1 ? "utc" : "i96", AR_TIMESTAMP,
+                     true);
+        hf[i].unit = AR_MILLI;
+    }
+    hf[0].tz = "Asia/Tokyo";
+    hf[2].tz = "Asia/Tokyo";
+    assert_ok(pq_schema_from_parquet(&ps, &as, el, 4, &hint));
+    assert_null(as.fields[0].tz);
+    assert_string_equal(as.fields[1].tz, "UTC");
+    assert_null(as.fields[2].tz);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(as.fields[i].unit, AR_MILLI);
+    pq_schema_free(&ps);
+    ar_schema_free(&as);
+}
+
 static void test_parquet_schema__roundtrip(void **state)
 {
     /* Arrow -> Parquet -> Arrow, with the original as the hint, returns
@@ -761,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_parquet_schema__list_shapes),
         cmocka_unit_test(test_parquet_schema__unsupported_and_corrupt),
         cmocka_unit_test(test_parquet_schema__arrow_hint),
+        cmocka_unit_test(test_parquet_schema__hint_time_zones),
         cmocka_unit_test(test_parquet_schema__roundtrip),
         cmocka_unit_test(test_parquet_schema__out_of_memory),
     };

@@ -589,11 +589,16 @@ static infino_status refine(struct ar_field *d, const struct ar_field *h)
 {
     d->type = h->type;
     if (d->type == AR_TIMESTAMP) {
-        mem_free(d->tz);
-        d->tz = NULL;
         d->unit = h->unit;
-        if (h->tz != NULL && set_tz(d, h->tz) != INFINO_OK)
-            return INFINO_ERR_NOMEM;
+        /* A zone only means something for UTC-adjusted values: the
+         * hint's zone replaces "UTC", and a local timestamp stays local
+         * (as Arrow's own reader decides). */
+        if (d->tz != NULL && h->tz != NULL) {
+            mem_free(d->tz);
+            d->tz = NULL;
+            if (set_tz(d, h->tz) != INFINO_OK)
+                return INFINO_ERR_NOMEM;
+        }
     }
     d->list_size = h->list_size;
     if (d->n_children == 1)
