@@ -11,9 +11,15 @@
  *
  * Usage: bench_vector_ivf [-n rows] [-d dim] [-c centres] [-k clusters]
  *        [-q queries] [-m metric] [-b budget_mb] [-t tmpdir] [-r sq8|f32]
+ *        [-o region_path [-S]]  (keep the region; -S: search it, no build)
  *        [-D dumpdir]   (also writes base.f32 and queries.f32 there, for
  *                        bench/vector/faiss_peer.py to run on the same data)
- * Prints one JSON object per line. Not part of ctest.
+ * Prints one JSON object per line. Not part of ctest. Until bench/ has a
+ * CMakeLists.txt, build it against a build directory's static libraries:
+ *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -Iinclude \
+ *      bench/vector/bench_vector_ivf.c -o bench_vector_ivf \
+ *      BUILD/libinfino_vector.a BUILD/libinfino_store.a \
+ *      BUILD/libinfino_util.a -lroaring -lxxhash -lm
  */
 #include "index/vector/ivf.h"
 #include "index/vector/vec_kernels.h"
@@ -105,11 +111,13 @@ int main(int argc, char **argv)
     size_t n_q = 200, budget_mb = 256;
     const char *tmp = "/tmp", *metric_name = "cosine", *dump = NULL;
     FILE *dump_base = NULL;
+    const char *keep = NULL;
+    int search_only = 0;
     enum ivf_rerank rerank = IVF_RERANK_SQ8;
     enum ivf_metric metric;
     int opt;
 
-    while ((opt = getopt(argc, argv, "n:d:c:k:q:m:b:t:r:D:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:d:c:k:q:m:b:t:r:D:o:S")) != -1) {
         switch (opt) {
         case 'n': D.n = strtoull(optarg, NULL, 10); break;
         case 'd': D.dim = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -120,6 +128,8 @@ int main(int argc, char **argv)
         case 'b': budget_mb = strtoull(optarg, NULL, 10); break;
         case 't': tmp = optarg; break;
         case 'D': dump = optarg; break;
+        case 'o': keep = optarg; break;
+        case 'S': search_only = 1; break;
         case 'r': rerank = strcmp(optarg, "f32") == 0 ? IVF_RERANK_F32
                                                       : IVF_RERANK_SQ8; break;
         default: return 2;
@@ -137,6 +147,8 @@ int main(int argc, char **argv)
     /* ---- build ---- */
     char path[4096];
     snprintf(path, sizeof path, "%s/bench-ivf-%ld.bin", tmp, (long)getpid());
+    if (keep)
+        snprintf(path, sizeof path, "%s", keep);
     struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
     struct ivf_builder *b;
     struct store_sink *sink;
@@ -159,6 +171,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (search_only)
+        goto search;
     long rss0 = peak_rss_kb();
     double gen = 0, t0 = now(), c0 = cpu_s();
     if (ivf_builder_new(&b, &o) || store_sink_open_file(&sink, path)) {
@@ -201,6 +215,7 @@ int main(int argc, char **argv)
            stats.region_len / 1048576.0);
     fflush(stdout);
 
+search:;
     /* ---- ground truth: queries are perturbed rows ---- */
     float *qs = malloc(n_q * D.dim * 4);
     for (size_t t = 0; t < n_q; t++) {
@@ -322,7 +337,8 @@ int main(int argc, char **argv)
     }
     ivf_close(r);
     store_blob_close(blob);
-    unlink(path);
+    if (!keep)
+        unlink(path);
     free(lat);
     free(qs);
     free(truth);
