@@ -84,6 +84,9 @@ infino_status tbl_change_add_tomb(struct tbl_change *c,
 infino_status tbl_change_remove(struct tbl_change *c,
                                 const uint8_t id[SNAP_SF_ID_LEN]);
 
+#define TBL_ROW_GROUP_ROWS 65536
+#define TBL_ROW_GROUP_BYTES (32u << 20)
+
 /* Leases protect objects written for a commit that is not published yet
  * from gc(): "<table>/leases/<object basename>". gc lists objects before
  * leases and leases before snapshots, and writers drop a lease only after

@@ -82,6 +82,15 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
     bo.pq = (struct pq_write_opts)PQ_WRITE_OPTS_INIT;
     if (t->opts.zstd_level)
         bo.pq.zstd_level = t->opts.zstd_level;
+    /* Row groups of at most 64K rows (as upstream writes them) and a size
+     * that keeps one decoded row group well inside the memory budget, so
+     * optimize and point reads never hold a huge group. */
+    bo.pq.row_group_rows = TBL_ROW_GROUP_ROWS;
+    bo.pq.row_group_bytes = t->opts.mem_budget / 8;
+    if (bo.pq.row_group_bytes > TBL_ROW_GROUP_BYTES)
+        bo.pq.row_group_bytes = TBL_ROW_GROUP_BYTES;
+    if (bo.pq.row_group_bytes < (1u << 20))
+        bo.pq.row_group_bytes = 1u << 20;
     kids = mem_calloc(t->full.n_fields + 1, sizeof *kids);
     if (kids == NULL) {
         st = err_nomem();
