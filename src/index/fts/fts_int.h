@@ -10,6 +10,7 @@
 #include "fts.h"
 
 #include "util/endian.h"
+#include "util/hash.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -91,7 +92,32 @@ infino_status fts_corrupt(const struct fts_reader *r, const char *fmt, ...)
 #endif
     ;
 
-/* ---- UTF-8 (fts_tokenize.c) ------------------------------------------- */
+/* ---- tokens (fts_tokenize.c) ------------------------------------------ */
+
+/* Inside the module, a token handed to an fts_token_fn is followed by at
+ * least FTS_TOKEN_PAD readable bytes (of any value), so short keys can be
+ * hashed and compared with whole 8-byte loads. */
+#define FTS_TOKEN_PAD 16
+
+/* A fast hash for in-memory tables (never stored). */
+static inline uint64_t fts_token_hash(const uint8_t *p, size_t n)
+{
+    if (n <= 16) {
+        uint64_t a = load_u64le(p), b = load_u64le(p + 8);
+        if (n < 8) {
+            a &= ((uint64_t)1 << (8 * n)) - 1;
+            b = 0;
+        } else if (n < 16) {
+            b &= ((uint64_t)1 << (8 * (n - 8))) - 1;
+        }
+        a = (a ^ 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull;
+        b = (b ^ (uint64_t)n) * 0x94d049bb133111ebull;
+        return hash_mix64(a ^ (b >> 29) ^ (b << 35));
+    }
+    return hash64(p, n);
+}
+
+/* ---- UTF-8 ------------------------------------------------------------- */
 
 /* Decodes one well-formed UTF-8 sequence at p (n >= 1 bytes available):
  * returns its length (1..4) and sets *cp_out, or 0 when it is invalid. */
@@ -173,6 +199,11 @@ infino_status fts_cursor_open(struct fts_cursor *c, const struct fts_reader *r,
                               const struct fts_term_info *ti);
 /* Moves to the first posting with doc >= target (never backwards). */
 infino_status fts_cursor_seek(struct fts_cursor *c, uint32_t target);
+/* Whether the term holds `target`; moves forward like seek, but a block
+ * of 128 consecutive ids answers without being decoded (then c->doc is
+ * not meaningful until the next seek). */
+infino_status fts_cursor_contains(struct fts_cursor *c, uint32_t target,
+                                  bool *out);
 /* Moves to the next posting. */
 infino_status fts_cursor_next(struct fts_cursor *c);
 /* First block at or after `from` whose last doc is >= target, without

@@ -644,6 +644,38 @@ fail:
     return st;
 }
 
+infino_status fts_cursor_contains(struct fts_cursor *c, uint32_t target,
+                                  bool *out)
+{
+    infino_status st;
+    uint32_t b;
+
+    if (c->decoded == c->blk && c->blk < c->n_blocks && c->doc >= target) {
+        *out = c->doc == target;
+        return INFINO_OK;
+    }
+    b = fts_cursor_find_block(c, c->blk, target);
+    if (b >= c->n_blocks) {
+        c->blk = c->n_blocks;
+        c->doc = FTS_NO_DOC;
+        *out = false;
+        return INFINO_OK;
+    }
+    if (b != c->decoded && c->data != NULL &&
+        (b + 1 < c->n_blocks || c->df % FTS_BLOCK_LEN == 0) &&
+        fts_skip_last(c, b) - fts_skip_first(c, b) == FTS_BLOCK_LEN - 1) {
+        /* 128 postings on 128 consecutive ids: every id is there */
+        c->blk = b;
+        *out = target >= fts_skip_first(c, b);
+        return INFINO_OK;
+    }
+    CHECK(fts_cursor_seek(c, target));
+    *out = c->doc == target;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
 infino_status fts_cursor_next(struct fts_cursor *c)
 {
     infino_status st;

@@ -39,6 +39,7 @@ struct term {
     struct fts_cursor cur;
     double w;      /* idf * (k1 + 1) */
     int64_t wub;   /* bound of this term inside the current window */
+    int64_t tub;   /* bound of this term anywhere (from its impacts) */
     uint32_t df;
     uint32_t idx;  /* position in the query */
 };
@@ -154,8 +155,9 @@ static infino_status excluded(struct search *s, uint32_t doc, bool *out)
     if (s->deleted != NULL && roaring_bitmap_contains(s->deleted, doc))
         return INFINO_OK;
     for (size_t i = 0; i < s->n_neg; i++) {
-        CHECK(fts_cursor_seek(&s->neg[i], doc));
-        if (s->neg[i].doc == doc)
+        bool has;
+        CHECK(fts_cursor_contains(&s->neg[i], doc, &has));
+        if (has)
             return INFINO_OK;
     }
     *out = false;
@@ -301,6 +303,16 @@ static int64_t window_ub(const struct search *s, struct term *t, uint32_t lo,
     return ub;
 }
 
+static int cmp_tub(const void *a, const void *b)
+{
+    const struct term *x = *(const struct term *const *)a;
+    const struct term *y = *(const struct term *const *)b;
+
+    if (x->tub != y->tub)
+        return x->tub < y->tub ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
 static int cmp_wub(const void *a, const void *b)
 {
     const struct term *x = *(const struct term *const *)a;
@@ -311,50 +323,99 @@ static int cmp_wub(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Scores t's postings in [lo, hi) into the accumulators. */
+/* Scores t's postings in [lo, hi) into the accumulators, skipping blocks
+ * whose bound plus every other term's window bound (`others`) cannot
+ * enter. Skipping is safe without bookkeeping: a doc of a skipped block
+ * that still becomes a candidate through another term scores below the
+ * threshold even with t's contribution, so it is rejected all the more
+ * without it. */
 static infino_status accumulate(struct search *s, struct term *t, uint32_t lo,
-                                uint64_t hi)
+                                uint64_t hi, int64_t others)
 {
     struct fts_cursor *c = &t->cur;
     infino_status st;
+    uint32_t b;
 
-    CHECK(fts_cursor_seek(c, lo));
-    while (c->doc < hi) {
-        uint32_t i = c->pos;
-        for (; i < c->n && c->docs[i] < hi; i++) {
+    for (b = fts_cursor_find_block(c, c->blk, lo);
+         b < c->n_blocks && fts_skip_first(c, b) < hi; b++) {
+        uint32_t i, first = fts_skip_first(c, b);
+
+        if (!can_enter(s, block_ub(s, t, b) + others))
+            continue;
+        CHECK(fts_cursor_seek(c, first > lo ? first : lo));
+        if (c->doc >= hi)
+            break;
+        b = c->blk;
+        for (i = c->pos; i < c->n && c->docs[i] < hi; i++) {
             uint32_t d = c->docs[i], o = d - lo;
             s->acc[o] += contrib(s, t, c->tfs[i], d);
             s->bits[o >> 6] |= (uint64_t)1 << (o & 63);
         }
-        if (i < c->n) {
-            c->pos = i;
-            c->doc = c->docs[i];
+        c->pos = i < c->n ? i : c->n - 1;
+        c->doc = c->docs[c->pos];
+        if (i < c->n)
             break;
-        }
-        c->pos = c->n - 1;
-        CHECK(fts_cursor_next(c));
     }
     return INFINO_OK;
 fail:
     return st;
 }
 
-/* Seeks every cursor to `hi`; returns the smallest doc any now sits on. */
-static infino_status next_start(struct search *s, uint64_t hi, uint64_t *out)
+/* A lower bound on the first doc >= hi of any term, without decoding:
+ * exact for cursors whose block is decoded, else the first doc the block
+ * holding hi could contain. UINT64_MAX when every term is exhausted. */
+static uint64_t next_start(const struct search *s, uint64_t hi)
 {
     uint64_t m = UINT64_MAX;
-    infino_status st;
 
-    for (size_t i = 0; i < s->n_terms; i++) {
-        struct fts_cursor *c = &s->terms[i].cur;
-        CHECK(fts_cursor_seek(c, (uint32_t)hi));
-        if (c->doc != FTS_NO_DOC && c->doc < m)
-            m = c->doc;
+    for (size_t i = 0; i < s->n_terms && m > hi; i++) {
+        const struct fts_cursor *c = &s->terms[i].cur;
+        uint64_t x;
+        uint32_t b;
+
+        if (c->blk >= c->n_blocks)
+            continue;
+        if (c->decoded == c->blk && c->docs[c->n - 1] >= hi) {
+            uint32_t lo = c->pos, up = c->n - 1; /* docs[up] >= hi */
+            if (c->docs[lo] >= hi)
+                up = lo;
+            while (up - lo > 1) {
+                uint32_t mid = lo + (up - lo) / 2;
+                if (c->docs[mid] >= hi)
+                    up = mid;
+                else
+                    lo = mid;
+            }
+            x = c->docs[up];
+        } else {
+            b = fts_cursor_find_block(c, c->blk, (uint32_t)hi);
+            if (b >= c->n_blocks)
+                continue;
+            x = fts_skip_first(c, b);
+        }
+        if (x < m)
+            m = x;
     }
-    *out = m;
-    return INFINO_OK;
-fail:
-    return st;
+    return m < hi ? hi : m;
+}
+
+/* Sorts the (few) terms by window bound; ties by query position so the
+ * order is deterministic. */
+static void sort_by_wub(struct term **v, size_t n)
+{
+    if (n > 24) {
+        qsort(v, n, sizeof *v, cmp_wub);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct term *t = v[i];
+        size_t j = i;
+        while (j > 0 && cmp_wub(&v[j - 1], &t) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = t;
+    }
 }
 
 static infino_status topk_or(struct search *s)
@@ -363,21 +424,45 @@ static infino_status topk_or(struct search *s)
     size_t n = s->n_terms;
     infino_status st;
 
-    for (size_t i = 0; i < n; i++)
-        s->order[i] = &s->terms[i];
+    struct term **by_tub = mem_alloc(n * sizeof *by_tub);
+
+    if (by_tub == NULL)
+        return err_nomem();
+    for (size_t i = 0; i < n; i++) {
+        s->order[i] = by_tub[i] = &s->terms[i];
+        s->terms[i].tub = term_ub(s, &s->terms[i]);
+    }
+    qsort(by_tub, n, sizeof *by_tub, cmp_tub);
     while (lo < n_docs) {
         uint64_t hi = lo + WINDOW < n_docs ? lo + WINDOW : n_docs;
         int64_t sum = 0;
-        size_t e = 0;
+        size_t e = 0, cheap = 0;
 
-        for (size_t i = 0; i < n; i++)
-            s->terms[i].wub = window_ub(s, &s->terms[i], (uint32_t)lo, hi);
-        qsort(s->order, n, sizeof *s->order, cmp_wub);
+        /* Terms whose global bounds together are negligible (a 16th of
+         * the threshold) stay non-essential whatever the window: skip
+         * their block scans. Others get the tighter window bound. */
+        int64_t theta = (int64_t)((double)(s->n_heap < s->k
+                                               ? s->floor
+                                               : s->heap[0].score) *
+                                  FTS_SCORE_SCALE);
+        while (cheap < n && (sum + by_tub[cheap]->tub) * 16 < theta) {
+            by_tub[cheap]->wub = by_tub[cheap]->tub;
+            sum += by_tub[cheap++]->tub;
+        }
+        sum = 0;
+        for (size_t i = cheap; i < n; i++)
+            by_tub[i]->wub =
+                window_ub(s, by_tub[i], (uint32_t)lo, hi);
+        sort_by_wub(s->order, n);
         while (e < n && !can_enter(s, sum + s->order[e]->wub))
             sum += s->order[e++]->wub;
         if (e < n) {
+            int64_t total = sum;
             for (size_t j = e; j < n; j++)
-                CHECK(accumulate(s, s->order[j], (uint32_t)lo, hi));
+                total += s->order[j]->wub;
+            for (size_t j = e; j < n; j++)
+                CHECK(accumulate(s, s->order[j], (uint32_t)lo, hi,
+                                 total - s->order[j]->wub));
             for (uint32_t w = 0; w < (hi - lo + 63) / 64; w++) {
                 uint64_t word = s->bits[w];
                 s->bits[w] = 0;
@@ -407,12 +492,12 @@ static infino_status topk_or(struct search *s)
                 }
             }
         }
-        CHECK(next_start(s, hi, &lo));
-        if (lo < hi)
-            lo = hi;
+        lo = next_start(s, hi);
     }
+    mem_free(by_tub);
     return INFINO_OK;
 fail:
+    mem_free(by_tub);
     return st;
 }
 
@@ -428,77 +513,96 @@ static int cmp_df(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Calls found(s, doc) for each doc holding every term, ascending. With
- * `scored`, ranges whose block bounds cannot enter the heap are skipped
- * and found() gets the doc's score. `want_dl` (UINT32_MAX: any) keeps
- * only docs of that length. */
+/* The largest bound of t's blocks overlapping [lo, hi); *none when t has
+ * no posting at or after lo. */
+static int64_t range_ub(const struct search *s, struct term *t, uint32_t lo,
+                        uint64_t hi, bool *none)
+{
+    struct fts_cursor *c = &t->cur;
+    uint32_t b = fts_cursor_find_block(c, c->blk, lo);
+    int64_t ub = 0;
+
+    *none = b >= c->n_blocks;
+    for (; b < c->n_blocks && fts_skip_first(c, b) < hi; b++) {
+        int64_t u = block_ub(s, t, b);
+        if (u > ub)
+            ub = u;
+    }
+    return ub;
+}
+
+/* Calls found(s, doc, score) for each doc holding every term, ascending,
+ * walking the rarest term block by block. With `scored`, a block whose
+ * bound plus the other terms' bounds over its doc range cannot enter the
+ * heap is skipped undecoded. `want_dl` (UINT32_MAX: any) keeps only docs
+ * of that length. */
 static infino_status leapfrog(struct search *s, bool scored, uint32_t want_dl,
                               infino_status (*found)(struct search *,
                                                      uint32_t, int64_t))
 {
     size_t n = s->n_terms;
     struct fts_cursor *lead;
-    uint64_t d = 0;
     infino_status st;
 
     for (size_t i = 0; i < n; i++)
         s->order[i] = &s->terms[i];
     qsort(s->order, n, sizeof *s->order, cmp_df);
     lead = &s->order[0]->cur;
-    while (d <= UINT32_MAX) {
-        int64_t q = 0;
-        size_t i;
+    for (uint32_t b = 0; b < lead->n_blocks; b++) {
+        uint32_t first = fts_skip_first(lead, b);
+        int64_t rest = -1; /* others' bound over this block, if known */
 
-        CHECK(fts_cursor_seek(lead, (uint32_t)d));
+        if (scored && !(s->n_heap < s->k && s->floor <= 0)) {
+            uint64_t end = (uint64_t)fts_skip_last(lead, b) + 1;
+            bool none = false;
+            rest = 0;
+            for (size_t j = 1; j < n && !none; j++)
+                rest += range_ub(s, s->order[j], first, end, &none);
+            if (none)
+                break; /* a term has nothing left: no more matches */
+            if (!can_enter(s, block_ub(s, s->order[0], b) + rest))
+                continue;
+        }
+        CHECK(fts_cursor_seek(lead, first));
         if (lead->doc == FTS_NO_DOC)
             break;
-        d = lead->doc;
-        if (scored && !(s->n_heap < s->k && s->floor <= 0)) {
-            /* block-max: skip to the end of the first block to end */
-            uint64_t ub = 0, min_last = UINT32_MAX;
-            bool none = false;
-            for (i = 0; i < n; i++) {
-                struct term *t = s->order[i];
-                uint32_t b = fts_cursor_find_block(&t->cur, t->cur.blk,
-                                                   (uint32_t)d);
-                if (b >= t->cur.n_blocks) {
-                    none = true;
+        b = lead->blk;
+        for (uint32_t i = lead->pos; i < lead->n; i++) {
+            uint32_t d = lead->docs[i];
+            size_t j;
+            int64_t q = 0;
+
+            if (rest >= 0 &&
+                !can_enter(s, contrib(s, s->order[0], lead->tfs[i], d) + rest))
+                continue; /* even with every other term at its best */
+            for (j = 1; j < n; j++) {
+                struct fts_cursor *c = &s->order[j]->cur;
+                CHECK(fts_cursor_seek(c, d));
+                if (c->doc != d)
                     break;
-                }
-                ub += (uint64_t)block_ub(s, t, b);
-                if (fts_skip_last(&t->cur, b) < min_last)
-                    min_last = fts_skip_last(&t->cur, b);
             }
-            if (none)
-                break;
-            if (!can_enter(s, (int64_t)ub)) {
-                d = min_last + 1 > d ? min_last + 1 : d + 1;
+            if (j < n) {
+                uint32_t next = s->order[j]->cur.doc;
+                if (next == FTS_NO_DOC)
+                    goto done;
+                while (i + 1 < lead->n && lead->docs[i + 1] < next)
+                    i++; /* leap over lead docs the other term lacks */
                 continue;
             }
-        }
-        for (i = 1; i < n; i++) {
-            struct fts_cursor *c = &s->order[i]->cur;
-            CHECK(fts_cursor_seek(c, (uint32_t)d));
-            if (c->doc != d)
-                break;
-        }
-        if (i < n) {
-            uint32_t next = s->order[i]->cur.doc;
-            if (next == FTS_NO_DOC)
-                break;
-            d = next;
-            continue;
-        }
-        if (want_dl == UINT32_MAX || fts_dl(s->r, (uint32_t)d) == want_dl) {
+            if (want_dl != UINT32_MAX && fts_dl(s->r, d) != want_dl)
+                continue;
+            lead->pos = i; /* so every term's tf reads through its cursor */
+            lead->doc = d;
             if (scored)
-                for (i = 0; i < n; i++)
-                    q += contrib(s, s->order[i], fts_cursor_tf(
-                                                     &s->order[i]->cur),
-                                 (uint32_t)d);
-            CHECK(found(s, (uint32_t)d, q));
+                for (j = 0; j < n; j++)
+                    q += contrib(s, s->order[j],
+                                 fts_cursor_tf(&s->order[j]->cur), d);
+            CHECK(found(s, d, q));
         }
-        d++;
+        lead->pos = lead->n - 1;
+        lead->doc = lead->docs[lead->pos];
     }
+done:
     return INFINO_OK;
 fail:
     return st;
@@ -579,26 +683,39 @@ fail:
 
 /* ---- count and match --------------------------------------------------- */
 
-static infino_status emit(struct search *s, uint32_t doc, int64_t q)
+/* Makes room for `extra` more ids in s->ids. */
+static infino_status reserve_ids(struct search *s, size_t extra)
 {
     struct fts_doc_ids *v = s->ids;
+    size_t cap = v->cap ? v->cap : 256, bytes;
+    uint32_t *p;
+
+    if (v->n + extra <= v->cap)
+        return INFINO_OK;
+    while (cap < v->n + extra)
+        cap *= 2;
+    if (mem_mul(&bytes, cap, sizeof *p) != 0 ||
+        (p = mem_realloc(v->ids, bytes)) == NULL)
+        return err_nomem();
+    v->ids = p;
+    v->cap = cap;
+    return INFINO_OK;
+}
+
+static infino_status emit(struct search *s, uint32_t doc, int64_t q)
+{
+    infino_status st;
 
     (void)q;
-    if (v == NULL) {
+    if (s->ids == NULL) {
         s->count++;
         return INFINO_OK;
     }
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 256, bytes;
-        uint32_t *p;
-        if (mem_mul(&bytes, cap, sizeof *p) != 0 ||
-            (p = mem_realloc(v->ids, bytes)) == NULL)
-            return err_nomem();
-        v->ids = p;
-        v->cap = cap;
-    }
-    v->ids[v->n++] = doc;
+    CHECK(reserve_ids(s, 1));
+    s->ids->ids[s->ids->n++] = doc;
     return INFINO_OK;
+fail:
+    return st;
 }
 
 static infino_status emit_checked(struct search *s, uint32_t doc, int64_t q)
@@ -667,18 +784,28 @@ static infino_status match_or(struct search *s)
                 roaring_advance_uint32_iterator(&it);
             }
         }
-        for (uint32_t w = 0; w < n_words; w++) {
-            uint64_t word = s->bits[w];
-            s->bits[w] = 0;
-            if (s->ids == NULL) {
-                s->count += (uint64_t)__builtin_popcountll(word);
-                continue;
+        if (s->ids == NULL) {
+            for (uint32_t w = 0; w < n_words; w++) {
+                s->count += (uint64_t)__builtin_popcountll(s->bits[w]);
+                s->bits[w] = 0;
             }
-            while (word != 0) {
-                uint32_t o = w * 64 + (uint32_t)__builtin_ctzll(word);
-                word &= word - 1;
-                CHECK(emit(s, (uint32_t)lo + o, 0));
+        } else {
+            size_t in_window = 0;
+            uint32_t *out;
+            for (uint32_t w = 0; w < n_words; w++)
+                in_window += (size_t)__builtin_popcountll(s->bits[w]);
+            CHECK(reserve_ids(s, in_window));
+            out = s->ids->ids + s->ids->n;
+            for (uint32_t w = 0; w < n_words; w++) {
+                uint64_t word = s->bits[w];
+                s->bits[w] = 0;
+                while (word != 0) {
+                    *out++ = (uint32_t)lo + w * 64 +
+                             (uint32_t)__builtin_ctzll(word);
+                    word &= word - 1;
+                }
             }
+            s->ids->n += in_window;
         }
         lo = next;
     }
@@ -698,7 +825,7 @@ static infino_status run_match(struct search *s, enum fts_mode mode,
         s->count = s->terms[0].df;
         return INFINO_OK;
     }
-    if (mode == FTS_MODE_AND || s->n_terms == 1 || want_dl != UINT32_MAX)
+    if ((mode == FTS_MODE_AND && s->n_terms > 1) || want_dl != UINT32_MAX)
         return leapfrog(s, false, want_dl, emit_checked);
     s->bits = mem_calloc(MATCH_WINDOW / 64, sizeof *s->bits);
     if (s->bits == NULL)

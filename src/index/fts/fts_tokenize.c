@@ -25,7 +25,7 @@
 struct fts_tokenizer {
     utf8proc_int32_t *cps; /* owned: UTF-32 scratch */
     size_t cps_cap;
-    uint8_t tok[FTS_MAX_TOKEN_LEN + 4];
+    uint8_t tok[FTS_MAX_TOKEN_LEN + 4 + FTS_TOKEN_PAD];
 };
 
 /* ASCII byte classes: 0 separator, 1 alphanumeric, 2 non-ASCII. */

@@ -34,11 +34,23 @@
 #define MAX_CLASS 11u /* 16 << 11 = 32 KiB */
 #define CHUNK_HDR 4u  /* u32 ref of the next chunk */
 
-struct wterm {
-    uint32_t key_off;  /* into keys */
+/* The hot half of a term, in the hash table itself: one cache line
+ * access per token. Keys of up to 16 bytes live here whole (tokens hold
+ * no NUL byte, so zero padding keeps them distinct); longer keys are
+ * confirmed against the key arena. */
+struct slot {
+    uint64_t k0, k1;   /* the key's first 16 bytes, zero padded */
     uint32_t hash;     /* high half of the key's hash */
+    uint32_t id1;      /* term id + 1; 0 = empty slot */
     uint32_t last_doc; /* doc whose occurrences tf counts */
     uint32_t tf;
+};
+
+/* The cold half, touched once per distinct term per document. */
+struct wterm {
+    uint32_t key_off;  /* into keys */
+    uint32_t hash;     /* as in its slot */
+    uint32_t slot;     /* its index in the table (updated by rehash) */
     uint32_t df;       /* postings in the chain */
     uint32_t prev_doc; /* doc of the last posting (FTS_NO_DOC: none) */
     uint32_t head, tail; /* chunk refs; 0 = none */
@@ -54,7 +66,7 @@ struct fts_writer {
 
     struct wterm *terms; /* owned */
     uint32_t n_terms, terms_cap;
-    uint32_t *table; /* owned: term id + 1, 0 = empty */
+    struct slot *table; /* owned: open addressing, linear probing */
     uint32_t table_cap;
     uint8_t *keys; /* owned */
     size_t keys_len, keys_cap;
@@ -95,7 +107,7 @@ static inline uint8_t *ref_ptr(const struct fts_writer *w, uint32_t ref)
 static size_t mem_used(const struct fts_writer *w)
 {
     return (size_t)w->cur_page * PAGE_BYTES + w->page_used +
-           (size_t)w->n_terms * (sizeof(struct wterm) + 2 * sizeof(uint32_t)) +
+           (size_t)w->n_terms * (sizeof(struct wterm) + 2 * sizeof(struct slot)) +
            w->keys_len;
 }
 
@@ -236,7 +248,11 @@ static infino_status chain_append(struct fts_writer *w, struct wterm *t,
             room = class_bytes(cls) - CHUNK_HDR;
         }
         take = n < room ? n : room;
-        memcpy(ref_ptr(w, t->tail) + CHUNK_HDR + t->tail_len, p, take);
+        {
+            uint8_t *dst = ref_ptr(w, t->tail) + CHUNK_HDR + t->tail_len;
+            for (size_t i = 0; i < take; i++) /* a few bytes: no call */
+                dst[i] = p[i];
+        }
         t->tail_len = (uint16_t)(t->tail_len + take);
         p += take;
         n -= take;
@@ -287,15 +303,19 @@ static size_t put_varint(uint8_t *p, uint64_t v)
 
 static infino_status rehash(struct fts_writer *w, uint32_t cap)
 {
-    uint32_t *t = mem_calloc(cap, sizeof *t);
+    struct slot *t = mem_calloc(cap, sizeof *t);
 
     if (t == NULL)
         return err_nomem();
-    for (uint32_t id = 0; id < w->n_terms; id++) {
-        uint32_t i = w->terms[id].hash & (cap - 1);
-        while (t[i] != 0)
+    for (uint32_t j = 0; j < w->table_cap; j++) {
+        const struct slot *e = &w->table[j];
+        uint32_t i = e->hash & (cap - 1);
+        if (e->id1 == 0)
+            continue;
+        while (t[i].id1 != 0)
             i = (i + 1) & (cap - 1);
-        t[i] = id + 1;
+        t[i] = *e;
+        w->terms[e->id1 - 1].slot = i;
     }
     mem_free(w->table);
     w->table = t;
@@ -303,15 +323,32 @@ static infino_status rehash(struct fts_writer *w, uint32_t cap)
     return INFINO_OK;
 }
 
+/* The first 16 bytes of a key as two zero-padded words. The key has
+ * FTS_TOKEN_PAD readable bytes after it. */
+static inline void key_words(const uint8_t *p, size_t n, uint64_t *k0,
+                             uint64_t *k1)
+{
+    uint64_t a = load_u64le(p), b = load_u64le(p + 8);
+
+    if (n < 8) {
+        a &= ((uint64_t)1 << (8 * n)) - 1;
+        b = 0;
+    } else if (n < 16) {
+        b &= ((uint64_t)1 << (8 * (n - 8))) - 1;
+    }
+    *k0 = a;
+    *k1 = b;
+}
+
 static infino_status new_term(struct fts_writer *w, const uint8_t *tok,
                               size_t len, uint32_t hash, uint32_t slot,
-                              uint32_t *id_out)
+                              uint64_t k0, uint64_t k1, uint32_t *slot_out)
 {
     struct wterm *t;
+    struct slot *e;
     infino_status st;
 
-    if (w->n_terms == UINT32_MAX - 1 ||
-        w->keys_len + len > UINT32_MAX)
+    if (w->n_terms == UINT32_MAX - 1 || w->keys_len + len > UINT32_MAX)
         return err_set(INFINO_ERR_NOMEM, "fts writer: too many terms; "
                        "lower the memory budget");
     CHECK(grow(&w->terms, &w->terms_cap, (uint64_t)w->n_terms + 1,
@@ -321,9 +358,11 @@ static infino_status new_term(struct fts_writer *w, const uint8_t *tok,
         uint8_t *k;
         while (cap < w->keys_len + len)
             cap *= 2;
-        k = mem_realloc(w->keys, cap);
+        /* FTS_TOKEN_PAD readable bytes past the last key (key_words) */
+        k = mem_realloc(w->keys, cap + FTS_TOKEN_PAD);
         if (k == NULL)
             return err_nomem();
+        memset(k + cap, 0, FTS_TOKEN_PAD);
         w->keys = k;
         w->keys_cap = cap;
     }
@@ -333,13 +372,19 @@ static infino_status new_term(struct fts_writer *w, const uint8_t *tok,
     t->key_off = (uint32_t)w->keys_len;
     t->key_len = (uint8_t)len;
     t->hash = hash;
-    t->last_doc = FTS_NO_DOC;
+    t->slot = slot;
     t->prev_doc = FTS_NO_DOC;
     w->keys_len += len;
-    w->table[slot] = w->n_terms + 1;
-    *id_out = w->n_terms++;
+    e = &w->table[slot];
+    e->k0 = k0;
+    e->k1 = k1;
+    e->hash = hash;
+    e->id1 = ++w->n_terms;
+    e->last_doc = FTS_NO_DOC;
+    e->tf = 0;
     if ((uint64_t)w->n_terms * 2 > w->table_cap)
         CHECK(rehash(w, w->table_cap * 2));
+    *slot_out = w->terms[w->n_terms - 1].slot;
     return INFINO_OK;
 fail:
     return st;
@@ -348,34 +393,37 @@ fail:
 static infino_status on_token(const uint8_t *tok, size_t len, void *payload)
 {
     struct fts_writer *w = payload;
-    uint32_t hash = (uint32_t)(hash64(tok, len) >> 32);
-    uint32_t mask = w->table_cap - 1, i = hash & mask, id = 0;
-    struct wterm *t;
+    uint32_t hash = (uint32_t)(fts_token_hash(tok, len) >> 32);
+    uint32_t mask = w->table_cap - 1, i = hash & mask;
+    uint64_t k0, k1;
+    struct slot *e;
     infino_status st;
 
+    key_words(tok, len, &k0, &k1);
     for (;;) {
-        uint32_t e = w->table[i];
-        if (e == 0) {
-            CHECK(new_term(w, tok, len, hash, i, &id));
+        e = &w->table[i];
+        if (e->id1 == 0) {
+            CHECK(new_term(w, tok, len, hash, i, k0, k1, &i));
+            e = &w->table[i];
             break;
         }
-        t = &w->terms[e - 1];
-        if (t->hash == hash && t->key_len == len &&
-            memcmp(w->keys + t->key_off, tok, len) == 0) {
-            id = e - 1;
-            break;
+        if (e->hash == hash && e->k0 == k0 && e->k1 == k1) {
+            const struct wterm *t = &w->terms[e->id1 - 1];
+            if (len <= 16 || (t->key_len == len &&
+                              memcmp(w->keys + t->key_off, tok, len) == 0))
+                break;
         }
         i = (i + 1) & mask;
     }
-    t = &w->terms[id];
-    if (t->last_doc != w->cur_doc) {
-        CHECK(grow(&w->touched, &w->touched_cap, (uint64_t)w->n_touched + 1,
-                   sizeof *w->touched));
-        w->touched[w->n_touched++] = id;
-        t->last_doc = w->cur_doc;
-        t->tf = 1;
-    } else if (t->tf != UINT32_MAX) {
-        t->tf++;
+    if (e->last_doc != w->cur_doc) {
+        if (w->n_touched == w->touched_cap)
+            CHECK(grow(&w->touched, &w->touched_cap,
+                       (uint64_t)w->n_touched + 1, sizeof *w->touched));
+        w->touched[w->n_touched++] = e->id1 - 1;
+        e->last_doc = w->cur_doc;
+        e->tf = 1;
+    } else if (e->tf != UINT32_MAX) {
+        e->tf++;
     }
     if (w->cur_len != UINT32_MAX)
         w->cur_len++;
@@ -476,12 +524,13 @@ infino_status fts_writer_add(struct fts_writer *w, uint32_t doc,
     CHECK(fts_tokenize(w->tk, text, len, on_token, w));
     for (uint32_t i = 0; i < w->n_touched; i++) {
         struct wterm *t = &w->terms[w->touched[i]];
+        uint32_t tf = w->table[t->slot].tf;
         uint8_t v[20];
         uint32_t gap = doc - t->prev_doc - 1; /* prev -1: gap = doc */
-        size_t n = put_varint(v, (uint64_t)gap << 1 | (t->tf == 1));
+        size_t n = put_varint(v, (uint64_t)gap << 1 | (tf == 1));
 
-        if (t->tf != 1)
-            n += put_varint(v + n, t->tf - 2);
+        if (tf != 1)
+            n += put_varint(v + n, tf - 2);
         CHECK(chain_append(w, t, v, n));
         t->prev_doc = doc;
         t->df++;

@@ -1,0 +1,118 @@
+/*
+ * fuzz_fts_region.c - opens arbitrary bytes as a full-text index region
+ * (checksum not verified, so mutations reach every decoder), then walks
+ * the whole dictionary and every postings list, looks terms up, and runs
+ * top-k, count, match and exact-candidate queries over terms found in it.
+ * Every call must return OK, NOTFOUND or CORRUPT; ASan/UBSan do the rest.
+ * Seeds: tests/tools/fts_fuzz_seeds.c.
+ */
+#include "index/fts/fts.h"
+#include "util/alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TERMS 6
+
+struct walk {
+    const struct fts_reader *r;
+    uint8_t terms[MAX_TERMS][FTS_MAX_TOKEN_LEN];
+    size_t lens[MAX_TERMS];
+    size_t n_terms, n_seen;
+    uint64_t postings;
+};
+
+static void ok_or_corrupt(infino_status st)
+{
+    if (st != INFINO_OK && st != INFINO_ERR_CORRUPT &&
+        st != INFINO_ERR_NOTFOUND)
+        abort();
+}
+
+static infino_status count_posting(uint32_t doc, uint32_t tf, void *payload)
+{
+    struct walk *w = payload;
+
+    if (doc >= fts_reader_n_docs(w->r) || tf == 0)
+        abort(); /* the cursor promises ids inside the region */
+    w->postings++;
+    return INFINO_OK;
+}
+
+static infino_status visit(const uint8_t *t, size_t len,
+                           const struct fts_term_info *info, void *payload)
+{
+    struct walk *w = payload;
+
+    if (len == 0 || len > FTS_MAX_TOKEN_LEN)
+        abort();
+    if (w->n_terms < MAX_TERMS && (w->n_seen++ % 3 == 0)) {
+        memcpy(w->terms[w->n_terms], t, len);
+        w->lens[w->n_terms++] = len;
+    }
+    ok_or_corrupt(fts_reader_postings(w->r, info, count_posting, w));
+    return INFINO_OK;
+}
+
+static void query(const struct fts_reader *r, struct walk *w,
+                  enum fts_mode mode, size_t k, int negate)
+{
+    struct fts_query *q = NULL;
+    struct fts_hit hits[16];
+    struct fts_doc_ids ids = {0};
+    uint64_t df[MAX_TERMS] = {0}, count;
+    struct fts_global_stats gs;
+    struct fts_search_opts so = {k, mode, 0, NULL};
+    size_t n;
+
+    if (fts_query_new(&q) != INFINO_OK)
+        return;
+    for (size_t i = 0; i < w->n_terms; i++)
+        (void)fts_query_add_term(q, w->terms[i], w->lens[i],
+                                 negate && i == w->n_terms - 1 && i > 0);
+    ok_or_corrupt(fts_query_add_local_df(df, r, q));
+    gs.n_docs = fts_reader_n_docs(r);
+    gs.avgdl = gs.n_docs ? (double)fts_reader_total_tokens(r) / gs.n_docs
+                         : 1.0;
+    if (!(gs.avgdl > 0))
+        gs.avgdl = 1.0;
+    for (size_t i = 0; i < fts_query_n_terms(q); i++)
+        if (df[i] == 0 || df[i] > gs.n_docs)
+            df[i] = gs.n_docs ? 1 : 0;
+    gs.df = df;
+    if (gs.n_docs > 0)
+        ok_or_corrupt(fts_search(hits, &n, r, q, &gs, &so));
+    ok_or_corrupt(fts_count(&count, r, q, mode, NULL));
+    ok_or_corrupt(fts_match(&ids, r, q, mode, NULL));
+    fts_doc_ids_free(&ids);
+    fts_query_free(q);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fts_reader *r;
+    struct walk w;
+    struct fts_term_info ti;
+    struct fts_doc_ids ids = {0};
+
+    if (fts_reader_open(&r, data, size, "fuzz", 0) != INFINO_OK)
+        return 0;
+    memset(&w, 0, sizeof w);
+    w.r = r;
+    ok_or_corrupt(fts_reader_prefix(r, NULL, 0, visit, &w));
+    for (size_t i = 0; i < w.n_terms; i++) {
+        ok_or_corrupt(fts_reader_lookup(&ti, r, w.terms[i], w.lens[i]));
+        ok_or_corrupt(fts_reader_prefix(r, w.terms[i], 1 + w.lens[i] / 2,
+                                        visit, &w));
+    }
+    query(r, &w, FTS_MODE_OR, 10, 0);
+    query(r, &w, FTS_MODE_OR, 3, 1);
+    query(r, &w, FTS_MODE_AND, 10, 0);
+    if (w.n_terms > 0)
+        ok_or_corrupt(fts_exact_candidates(&ids, r, w.terms[0], w.lens[0],
+                                           NULL));
+    ok_or_corrupt(fts_exact_candidates(&ids, r, "", 0, NULL));
+    fts_doc_ids_free(&ids);
+    fts_reader_close(r);
+    return 0;
+}

@@ -1,0 +1,130 @@
+/*
+ * fts_fuzz_seeds.c - writes the seed inputs of the fts fuzz targets:
+ * small valid regions (full and short postings blocks, inline terms,
+ * Unicode, empty docs), their term summaries, and query strings.
+ * Deterministic. Usage: fts_fuzz_seeds CORPUS_DIR  (e.g. fuzz/corpus)
+ */
+#include "index/fts/fts.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void write_file(const char *dir, const char *name, const void *p,
+                       size_t n)
+{
+    char path[4096];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "wb");
+    if (f == NULL || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+}
+
+static void make_dir(const char *root, const char *sub, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", root, sub);
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "%s: %s\n", out, strerror(errno));
+        exit(1);
+    }
+}
+
+static const char *const words[] = {
+    "the", "a", "quick", "fox", "dog", "caf\xc3\xa9", "CAFE\xcc\x81",
+    "\xe6\x97\xa5\xe6\x9c\xac", "42", "x1", "na\xc3\xafve", "zebra",
+};
+
+/* One region of n_docs docs with `vocab` distinct words; `common` puts
+ * "the" in every doc so it gets full 128-doc blocks. */
+static void region(struct buf *out, struct buf *summary, uint32_t n_docs,
+                   size_t vocab, int common)
+{
+    struct fts_writer *w;
+    struct store_sink *sink;
+    uint8_t *data;
+    size_t len;
+
+    if (fts_writer_new(&w, NULL) != INFINO_OK)
+        exit(1);
+    for (uint32_t d = 0; d < n_docs; d++) {
+        struct buf doc = {0};
+        uint64_t n = next() % 6;
+        if (common)
+            buf_append_str(&doc, "the ");
+        for (uint64_t i = 0; i < n; i++) {
+            buf_append_str(&doc, words[next() % vocab]);
+            buf_append_str(&doc, i % 2 ? ", " : " ");
+        }
+        if (next() % 7 == 0)
+            buf_printf(&doc, "id%u", d);
+        if (next() % 5 != 0 &&
+            fts_writer_add(w, d, doc.data, doc.len) != INFINO_OK)
+            exit(1);
+        buf_free(&doc);
+    }
+    if (store_sink_open_memory(&sink, "seed") != INFINO_OK ||
+        fts_writer_finish(w, sink, n_docs, NULL, summary) != INFINO_OK ||
+        store_sink_take_memory(sink, &data, &len) != INFINO_OK)
+        exit(1);
+    buf_append(out, data, len);
+    mem_free(data);
+    fts_writer_free(w);
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const queries[] = {
+        "quick fox", "-dog cat", "Caf\xc3\xa9 -na\xc3\xafve   \xe6\x97\xa5",
+        "a\xff\xfe b -", "\xef\xbc\xa1\xef\xbc\xa2 \xe2\x85\xab \xc2\xbd",
+        "e\xcc\x81t\xc3\xa9 \xe0\xa4\xb9\xe0\xa4\xbf", "--x -y- z\xe3\x80\x80w",
+    };
+    static const struct {
+        uint32_t n_docs;
+        size_t vocab;
+        int common;
+    } shapes[] = {
+        {0, 1, 0},  {1, 3, 0},   {5, 12, 0},  {40, 6, 0},
+        {150, 4, 1}, {300, 12, 1}, {129, 2, 1}, {20, 12, 0},
+    };
+    char dir_r[4096], dir_s[4096], dir_q[4096], name[64];
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+        return 2;
+    }
+    make_dir(argv[1], "fuzz_fts_region", dir_r, sizeof dir_r);
+    make_dir(argv[1], "fuzz_fts_summary", dir_s, sizeof dir_s);
+    make_dir(argv[1], "fuzz_fts_query", dir_q, sizeof dir_q);
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        struct buf r = {0}, s = {0};
+        region(&r, &s, shapes[i].n_docs, shapes[i].vocab, shapes[i].common);
+        snprintf(name, sizeof name, "seed-%zu.bin", i);
+        write_file(dir_r, name, r.data, r.len);
+        write_file(dir_s, name, s.data, s.len);
+        buf_free(&r);
+        buf_free(&s);
+    }
+    for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
+        snprintf(name, sizeof name, "seed-%zu.txt", i);
+        write_file(dir_q, name, queries[i], strlen(queries[i]));
+    }
+    return 0;
+}
