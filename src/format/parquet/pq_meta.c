@@ -179,7 +179,7 @@ static infino_status decode_time_type(struct dec *d, struct pq_logical *out)
         } else {
             CHECK(pq_tr_skip(&d->r, f.type));
         }
-        if (f.id < 32)
+        if (f.id > 0 && f.id < 32)
             seen |= BIT(f.id);
     }
     CHECK(check_required("TimeType", seen, BIT(1) | BIT(2)));
@@ -208,7 +208,7 @@ static infino_status decode_decimal_type(struct dec *d, struct pq_logical *out)
             CHECK(pq_tr_i32(&d->r, f.type, &out->precision));
         else
             CHECK(pq_tr_skip(&d->r, f.type));
-        if (f.id < 32)
+        if (f.id > 0 && f.id < 32)
             seen |= BIT(f.id);
     }
     return check_required("DecimalType", seen, BIT(1) | BIT(2));
@@ -232,7 +232,7 @@ static infino_status decode_int_type(struct dec *d, struct pq_logical *out)
             CHECK(pq_tr_field_bool(&d->r, &f, &out->is_signed));
         else
             CHECK(pq_tr_skip(&d->r, f.type));
-        if (f.id < 32)
+        if (f.id > 0 && f.id < 32)
             seen |= BIT(f.id);
     }
     return check_required("IntType", seen, BIT(1) | BIT(2));
