@@ -97,7 +97,7 @@ void ivf_layout_init(struct ivf_layout *L, uint32_t dim,
     L->n_rows = n_rows;
     L->metric = metric;
     L->rerank = rerank;
-    L->payload_len = rerank == IVF_RERANK_F32 ? 4 * dim : dim;
+    L->payload_len = rerank == IVF_RERANK_F32 ? 4 * dim : 2 * dim;
     L->head_len = (uint32_t)ivf_align(
         4ull * L->code_dim + (rerank == IVF_RERANK_SQ8 ? 8ull * dim : 0));
     L->centroids_off = IVF_HEADER_LEN;

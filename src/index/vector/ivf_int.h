@@ -23,7 +23,7 @@
 #define IVF_DIR_ENTRY_LEN 32u
 #define IVF_ALIGN 64u
 #define IVF_BATCH 64u       /* rows per batch inside a cluster block */
-#define IVF_N_FACTORS 4u    /* f32 per row: add, rescale, err, corr */
+#define IVF_N_FACTORS 5u    /* f32 per row: add, rescale, err, corr, corr2 */
 #define IVF_MIN_CODE_DIM 64u
 
 /* Everything about a region's layout that follows from its header and
@@ -36,7 +36,7 @@ struct ivf_layout {
     uint32_t n_rows;
     enum ivf_metric metric;
     enum ivf_rerank rerank;
-    uint32_t payload_len;  /* rerank bytes per row */
+    uint32_t payload_len;  /* rerank bytes per row (SQ8: code + residual) */
     uint32_t head_len;     /* cluster block head: rotated centroid (+ SQ8
                               offsets and scales), padded to IVF_ALIGN */
     uint64_t centroids_off;

@@ -94,6 +94,13 @@ struct ctx {
     uint8_t *u;       /* m: the 4-bit query values, one per byte */
     float *qa;        /* dim: SQ8 query (q - offset, or q * scale) */
     float *sc;        /* dim: aligned copy of the cluster's SQ8 scales */
+    float *rstep;     /* dim: SQ8 residual steps (scale / 255) */
+    float *q2;        /* dim: residual-stage query (see payload_setup) */
+    float *t;         /* dim: per-row scratch of the residual stage */
+    float sum_q2;
+    float konst;      /* dot form: <q, offsets> */
+    uint32_t setup_c; /* the cluster the payload fields describe */
+    size_t k;         /* hits to return (the heap may pool more) */
     float *row;       /* dim: a fetched raw row */
     float one_nq;     /* cosine: 1 - ||q||^2 (0, or 1 for a zero query) */
     struct heap heap;
@@ -120,8 +127,11 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
                               const struct ivf_search_opts *o)
 {
     const struct ivf_layout *L = &r->L;
-    size_t cap = k < L->n_rows ? k : L->n_rows;
-    size_t bytes = 4ull * 4 * L->dim + 2ull * 4 * L->code_dim +
+    size_t kk = k < L->n_rows ? k : L->n_rows;
+    /* SQ8: pool extra candidates for the residual stage (as upstream's
+     * best-2k refinement) */
+    size_t cap = L->rerank == IVF_RERANK_SQ8 ? kk + (kk > 8 ? kk : 8) : kk;
+    size_t bytes = 7ull * 4 * L->dim + 2ull * 4 * L->code_dim +
                    4ull * L->code_len + L->code_dim +
                    cap * sizeof(struct ivf_hit) + 64;
     uint8_t *p;
@@ -143,6 +153,12 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
     p += 4ull * L->dim;
     x->row = (float *)(void *)p;
     p += 4ull * L->dim;
+    x->rstep = (float *)(void *)p;
+    p += 4ull * L->dim;
+    x->q2 = (float *)(void *)p;
+    p += 4ull * L->dim;
+    x->t = (float *)(void *)p;
+    p += 4ull * L->dim;
     x->qrot = (float *)(void *)p;
     p += 4ull * L->code_dim;
     x->rq = (float *)(void *)p;
@@ -150,7 +166,11 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
     x->planes = p;
     p += 4ull * L->code_len;
     x->u = p;
+    if (cap > L->n_rows)
+        cap = L->n_rows;
     x->heap.cap = cap;
+    x->k = kk;
+    x->setup_c = UINT32_MAX;
     x->r = r;
     x->ops = vk_get();
     x->allow = o ? o->allow : NULL;
@@ -204,32 +224,47 @@ static float exact_dist(const struct ctx *x, const float *row)
     return L->metric == IVF_METRIC_COSINE ? 1.0f - d : -d;
 }
 
-/* Per-cluster payload setup: qa and the constant of the dot form. */
-static float payload_setup(struct ctx *x, const uint8_t *block)
+/* Per-cluster payload setup (cluster c, its block): the SQ8 query of the
+ * code stage (qa = q - offset for the L2 form, q * scale for the dot
+ * form), and of the residual stage (q2 = qa + 128 * step for the L2 form,
+ * so that sum (q2 - scale * code - step * byte)^2 is the refined L2
+ * distance of a row with residual byte "byte" (= residual + 128); q2 =
+ * q * step for the dot form). */
+static void payload_setup(struct ctx *x, const uint8_t *block, uint32_t c)
 {
     const struct ivf_layout *L = &x->r->L;
     const uint8_t *lo = block + 4ull * L->code_dim, *sc = lo + 4ull * L->dim;
-    float konst = 0;
 
+    x->setup_c = c;
+    x->konst = 0;
     if (L->rerank != IVF_RERANK_SQ8)
-        return 0;
+        return;
+    for (uint32_t d = 0; d < L->dim; d++) {
+        x->sc[d] = ivf_load_f32(sc + 4 * d);
+        x->rstep[d] = x->sc[d] / 255.0f;
+    }
     if (ivf_metric_is_l2(L->metric)) {
         for (uint32_t d = 0; d < L->dim; d++) {
             x->qa[d] = x->q[d] - ivf_load_f32(lo + 4 * d);
-            x->sc[d] = ivf_load_f32(sc + 4 * d);
+            float shift = 128.0f * x->rstep[d];
+            x->q2[d] = x->qa[d] + shift;
         }
     } else {
-        for (uint32_t d = 0; d < L->dim; d++)
-            x->qa[d] = x->q[d] * ivf_load_f32(sc + 4 * d);
-        x->ops->dot(&konst, x->q, lo, 0, NULL, 1, L->dim);
+        x->sum_q2 = 0;
+        for (uint32_t d = 0; d < L->dim; d++) {
+            x->qa[d] = x->q[d] * x->sc[d];
+            x->q2[d] = x->q[d] * x->rstep[d];
+            x->sum_q2 = x->sum_q2 + x->q2[d];
+        }
+        x->ops->dot(&x->konst, x->q, lo, 0, NULL, 1, L->dim);
     }
-    return konst;
 }
 
-/* Distances of rows slots[0..n) of one batch from the payload. */
+/* Code-stage distances of rows slots[0..n) of one batch (SQ8: codes
+ * only; float32: exact). */
 static void payload_dists(float *out, const struct ctx *x,
                           const uint8_t *batch, size_t nb,
-                          const uint32_t *slots, size_t n, float konst)
+                          const uint32_t *slots, size_t n)
 {
     const struct ivf_layout *L = &x->r->L;
     const uint8_t *pay = batch + ivf_batch_payload(L, nb);
@@ -238,8 +273,8 @@ static void payload_dists(float *out, const struct ctx *x,
         if (L->rerank == IVF_RERANK_F32)
             x->ops->l2sq(out, x->q, pay, L->payload_len, slots, n, L->dim);
         else
-            x->ops->sq8_l2sq(out, x->qa, x->sc, pay, L->payload_len, slots,
-                             n, L->dim);
+            x->ops->sq8_l2sq(out, x->qa, x->sc, pay, L->dim, slots, n,
+                             L->dim);
         for (size_t t = 0; t < n; t++)
             out[t] = from_l2(x, out[t] + ivf_load_f32(corr + 4 * slots[t]));
         return;
@@ -250,9 +285,40 @@ static void payload_dists(float *out, const struct ctx *x,
             out[t] = -out[t];
         return;
     }
-    x->ops->sq8_dot(out, x->qa, pay, L->payload_len, slots, n, L->dim);
+    x->ops->sq8_dot(out, x->qa, pay, L->dim, slots, n, L->dim);
     for (size_t t = 0; t < n; t++)
-        out[t] = -(konst + out[t]);
+        out[t] = -(x->konst + out[t]);
+}
+
+/* The most precise payload distance of one row: float32 exact, or SQ8
+ * code + residual byte (FORMAT.md "Payloads"). */
+static float refined_dist(struct ctx *x, const uint8_t *batch, size_t nb,
+                          uint32_t slot)
+{
+    const struct ivf_layout *L = &x->r->L;
+    const uint8_t *pay = batch + ivf_batch_payload(L, nb);
+    const uint8_t *code = pay + (size_t)slot * L->dim;
+    const uint8_t *res = pay + (nb + slot) * L->dim;
+    const uint8_t *corr2 = batch + ivf_batch_factors(L, nb) + 16 * nb;
+    float d, d2;
+
+    if (L->rerank == IVF_RERANK_F32) {
+        payload_dists(&d, x, batch, nb, &slot, 1);
+        return d;
+    }
+    if (ivf_metric_is_l2(L->metric)) {
+        for (uint32_t i = 0; i < L->dim; i++) {
+            float prod = x->sc[i] * (float)code[i];
+            x->t[i] = x->q2[i] - prod;
+        }
+        x->ops->sq8_l2sq(&d, x->t, x->rstep, res, 0, NULL, 1, L->dim);
+        return from_l2(x, d + ivf_load_f32(corr2 + 4ull * slot));
+    }
+    x->ops->sq8_dot(&d, x->qa, code, 0, NULL, 1, L->dim);
+    x->ops->sq8_dot(&d2, x->q2, res, 0, NULL, 1, L->dim);
+    float shift = 128.0f * x->sum_q2;
+    float dot = x->konst + d + (d2 - shift);
+    return -dot;
 }
 
 /* Probes cluster c: estimates, bounds, filters, reranks into the heap. */
@@ -261,7 +327,7 @@ static infino_status probe(struct ctx *x, uint32_t c)
     const struct ivf_layout *L = &x->r->L;
     const uint32_t m = L->code_dim, count = ivf_dir_u32(x->r, c, IVF_DIR_COUNT);
     const uint8_t *block, *batch;
-    float lo = INFINITY, hi = -INFINITY, delta, inv, nrq2, bq, konst, qerr;
+    float lo = INFINITY, hi = -INFINITY, delta, inv, nrq2, bq, qerr;
     uint32_t sum_u = 0;
     infino_status st;
 
@@ -311,7 +377,7 @@ static infino_status probe(struct ctx *x, uint32_t c)
     /* error-bound width: RaBitQ's eps0 * |rq| plus the 4-bit rounding */
     float rq_term = x->eps * sqrtf(nrq2);
     qerr = x->eps * UNIFORM_SD * delta * sqrtf((float)m);
-    konst = payload_setup(x, block);
+    payload_setup(x, block, c);
 
     batch = block + L->head_len;
     for (uint32_t i0 = 0; i0 < count; i0 += IVF_BATCH) {
@@ -342,7 +408,7 @@ static infino_status probe(struct ctx *x, uint32_t c)
                 passes(x, load_u32le(ids + 4 * i)))
                 slots[n_cand++] = (uint32_t)i;
         if (n_cand > 0) {
-            payload_dists(dist, x, batch, nb, slots, n_cand, konst);
+            payload_dists(dist, x, batch, nb, slots, n_cand);
             for (size_t t = 0; t < n_cand; t++)
                 heap_push(&x->heap, load_u32le(ids + 4 * slots[t]), dist[t]);
         }
@@ -352,8 +418,9 @@ static infino_status probe(struct ctx *x, uint32_t c)
 }
 
 /* Locates row `id` via the position table: its block and batch slot. */
-static infino_status locate(struct ctx *x, uint32_t id, const uint8_t **block,
-                            const uint8_t **batch, size_t *nb, uint32_t *slot)
+static infino_status locate(struct ctx *x, uint32_t id, uint32_t *c_out,
+                            const uint8_t **block, const uint8_t **batch,
+                            size_t *nb, uint32_t *slot)
 {
     struct ivf_reader *r = x->r;
     const struct ivf_layout *L = &r->L;
@@ -387,6 +454,7 @@ static infino_status locate(struct ctx *x, uint32_t id, const uint8_t **block,
     if (*nb > IVF_BATCH)
         *nb = IVF_BATCH;
     *slot = in % IVF_BATCH;
+    *c_out = c;
     if (load_u32le(*batch + ivf_batch_ids(L, *nb) + 4ull * *slot) != id)
         return err_set(INFINO_ERR_CORRUPT,
                        "%s: vector index: position table disagrees with "
@@ -401,7 +469,7 @@ static infino_status row_dist(float *out, struct ctx *x, uint32_t id,
 {
     const uint8_t *block = NULL, *batch = NULL;
     size_t nb = 0;
-    uint32_t slot = 0;
+    uint32_t slot = 0, c = 0;
     infino_status st;
 
     if (o && o->fetch) {
@@ -412,11 +480,29 @@ static infino_status row_dist(float *out, struct ctx *x, uint32_t id,
         *out = exact_dist(x, x->row);
         return INFINO_OK;
     }
-    st = locate(x, id, &block, &batch, &nb, &slot);
+    st = locate(x, id, &c, &block, &batch, &nb, &slot);
     if (st != INFINO_OK)
         return st;
-    float konst = payload_setup(x, block);
-    payload_dists(out, x, batch, nb, &slot, 1, konst);
+    if (c != x->setup_c)
+        payload_setup(x, block, c);
+    *out = refined_dist(x, batch, nb, slot);
+    return INFINO_OK;
+}
+
+/* The residual stage: the pooled code-stage hits get their refined
+ * distances (found through the position table), and the best k stay. */
+static infino_status refine(struct ctx *x)
+{
+    if (x->r->L.rerank == IVF_RERANK_SQ8)
+        for (size_t i = 0; i < x->heap.n; i++) {
+            infino_status st =
+                row_dist(&x->heap.h[i].dist, x, x->heap.h[i].id, NULL);
+            if (st != INFINO_OK)
+                return st;
+        }
+    qsort(x->heap.h, x->heap.n, sizeof *x->heap.h, cmp_hit);
+    if (x->heap.n > x->k)
+        x->heap.n = x->k;
     return INFINO_OK;
 }
 
@@ -596,6 +682,7 @@ infino_status ivf_search(struct ivf_hit *out, size_t *n_out,
     /* a small allow-set costs less to score exactly than the rows the
      * probes would scan */
     if (x.allow && n_pass <= nprobe * L->n_rows / L->n_clusters) {
+        x.heap.cap = x.k; /* distances are final: no pool */
         CHECK(search_exact(&x, opts));
         goto done;
     }
@@ -613,7 +700,7 @@ infino_status ivf_search(struct ivf_hit *out, size_t *n_out,
     /* the nprobe nearest clusters in order: a partial selection, as a
      * full sort of thousands of keys costs more than a probe */
     select_smallest(order, L->n_clusters, (uint32_t)nprobe);
-    want = x.heap.cap < n_pass ? x.heap.cap : n_pass;
+    want = x.k < n_pass ? x.k : n_pass;
     for (uint32_t i = 0; i < nprobe; i++)
         CHECK(probe(&x, order[i].c));
     /* then more, nearest first, until k rows were found (filters) */
@@ -625,6 +712,7 @@ infino_status ivf_search(struct ivf_hit *out, size_t *n_out,
             CHECK(probe(&x, order[i].c));
     }
 done:
+    CHECK(refine(&x));
     if (opts && opts->fetch)
         CHECK(rescore(&x, opts));
     finish_hits(out, n_out, &x);
@@ -668,6 +756,7 @@ infino_status ivf_search_clusters(struct ivf_hit *out, size_t *n_out,
         seen[clusters[i]] = 1;
         CHECK(probe(&x, clusters[i]));
     }
+    CHECK(refine(&x));
     if (opts && opts->fetch)
         CHECK(rescore(&x, opts));
     finish_hits(out, n_out, &x);

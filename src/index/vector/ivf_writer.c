@@ -498,7 +498,7 @@ static infino_status write_batch(struct ivf_builder *b, struct fin *f,
 
     for (size_t i = 0; i < nb; i++) {
         const float *x = rows[i];
-        float fa[3], corr = 0;
+        float fa[3], corr = 0, corr2 = 0;
         memcpy(f->rot, x, b->row_len);
         memset(f->rot + dim, 0, 4ull * (m - dim));
         ops->rotate(f->rot, m, f->signs, f->scale);
@@ -507,29 +507,45 @@ static infino_status write_batch(struct ivf_builder *b, struct fin *f,
         ivf_rabitq_encode(codes + i * L->code_len, fa, f->rot, f->rc, m,
                           L->metric);
         if (L->rerank == IVF_RERANK_SQ8) {
-            uint8_t *q = pay + i * L->payload_len;
-            double e = 0;
+            /* codes of all nb rows, then their residual bytes */
+            uint8_t *q = pay + i * dim, *res = pay + (nb + i) * dim;
+            double e = 0, e2 = 0;
             for (uint32_t d = 0; d < dim; d++) {
                 float t = (x[d] - lo[d]) * f->inv[d] + 0.5f;
                 t = t >= 0 ? t : 0;
                 t = t <= 255 ? t : 255;
                 q[d] = (uint8_t)(int)t;
                 /* the reconstruction (the search fuses it; the correction
-                 * term does not need that last half ulp) */
+                 * terms do not need that last half ulp) */
                 float prod = sc[d] * (float)q[d];
                 float diff = x[d] - (prod + lo[d]);
                 e += (double)diff * diff;
+                /* residual in steps of scale / 255, stored + 128 */
+                float r = diff * (255.0f * f->inv[d]);
+                r = r + (r >= 0 ? 0.5f : -0.5f);
+                r = r >= -127 ? r : -127;
+                r = r <= 127 ? r : 127;
+                int ri = (int)r;
+                res[d] = (uint8_t)(ri + 128);
+                float step = sc[d] / 255.0f;
+                float diff2 = diff - step * (float)ri;
+                e2 += (double)diff2 * diff2;
             }
-            if (ivf_metric_is_l2(L->metric))
+            if (ivf_metric_is_l2(L->metric)) {
                 corr = (float)e;
+                corr2 = (float)e2;
+            }
         } else {
             memcpy(pay + i * L->payload_len, x, b->row_len);
         }
-        if (L->metric == IVF_METRIC_COSINE && is_zero(x, dim))
+        if (L->metric == IVF_METRIC_COSINE && is_zero(x, dim)) {
             corr = corr + 1.0f; /* FORMAT.md: cosine of a zero row is 0 */
+            corr2 = corr2 + 1.0f;
+        }
         for (unsigned j = 0; j < 3; j++)
             memcpy(fac + (j * nb + i) * 4, &fa[j], 4);
         memcpy(fac + (3 * nb + i) * 4, &corr, 4);
+        memcpy(fac + (4 * nb + i) * 4, &corr2, 4);
         store_u32le(idp + i * 4, ids[i]);
     }
     return emit(o, f->batch, ivf_batch_len(L, nb));
