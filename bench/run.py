@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""One command for the benchmarks: runs each selected bench (ours and its
+peers side by side on the same generated data), writes
+bench/results/<date>-<bench>-<mode>.json, then regenerates latest.md, the
+plots and the README table (bench/report.py).
+
+Runs under bench/.venv (make bench and make bench-full set everything up).
+
+usage: run.py --mode quick|full [--only parquet,ingest] [--lib PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import pathlib
+import subprocess
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+BENCHES = {
+    "parquet": "parquet/bench_parquet.py",
+    "ingest": "ingest/bench_ingest.py",
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", choices=["quick", "full"], default="quick")
+    ap.add_argument("--only", default=",".join(BENCHES))
+    ap.add_argument("--lib", default=str(common.ROOT / "build-bench"
+                                         / "libinfino.so"))
+    a = ap.parse_args()
+    common.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    today = datetime.date.today().isoformat()
+    failed = []
+    for name in a.only.split(","):
+        if name not in BENCHES:
+            raise SystemExit(f"unknown bench {name!r} (have {list(BENCHES)})")
+        out = common.RESULTS_DIR / f"{today}-{name}-{a.mode}.json"
+        argv = [sys.executable, str(common.BENCH_DIR / BENCHES[name]),
+                "--mode", a.mode, "--out", str(out)]
+        if name == "parquet":
+            argv += ["--lib", a.lib]
+        print(f"bench: {name} ({a.mode})", flush=True)
+        if subprocess.run(argv).returncode != 0:
+            failed.append(name)
+            continue
+        print(f"bench: wrote {out.relative_to(common.ROOT)}", flush=True)
+    subprocess.run([sys.executable, str(common.BENCH_DIR / "report.py")],
+                   check=True)
+    print("bench: bench/results/latest.md and README.md updated", flush=True)
+    if failed:
+        raise SystemExit(f"bench: failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
