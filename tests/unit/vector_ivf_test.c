@@ -11,6 +11,7 @@
 #include "util/alloc.h"
 
 #include <math.h>
+#include <pthread.h>
 
 /* ---- data ----------------------------------------------------------- */
 
@@ -668,6 +669,68 @@ static void test_vector_ivf__clusters_keys_and_fetch(void **state)
     mem_free(x);
 }
 
+/* ---- threads -------------------------------------------------------- */
+
+struct thread_job {
+    struct ivf_reader *r;
+    const float *x;
+    uint32_t dim;
+    size_t n_q;
+    struct ivf_hit *hits; /* n_q * 10 */
+    infino_status st;
+};
+
+static void *search_job(void *arg)
+{
+    struct thread_job *j = arg;
+    j->st = INFINO_OK;
+    for (size_t t = 0; t < j->n_q && j->st == INFINO_OK; t++) {
+        size_t nh;
+        j->st = ivf_search(j->hits + t * 10, &nh, j->r,
+                           j->x + (t * 37) * j->dim, j->dim, 10, NULL);
+    }
+    return NULL;
+}
+
+/* One reader searched from several threads at once (first use of every
+ * cluster included) gives the single-threaded answers. */
+static void test_vector_ivf__concurrent_searches(void **state)
+{
+    (void)state;
+    size_t n = 8000, n_q = 60;
+    uint32_t dim = 32;
+    float *x = clustered(n, dim, 40, 0.3);
+    struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+    struct index ix, ix2;
+    struct thread_job jobs[3];
+    pthread_t th[3];
+
+    o.dim = dim;
+    build_index(&ix, &o, x, n);
+    build_index(&ix2, &o, x, n);
+    struct ivf_hit *ref = mem_alloc(n_q * 10 * sizeof *ref);
+    struct thread_job one = {ix2.r, x, dim, n_q, ref, INFINO_OK};
+    search_job(&one);
+    assert_ok(one.st);
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = one;
+        jobs[i].r = ix.r;
+        jobs[i].hits = mem_alloc(n_q * 10 * sizeof *ref);
+        assert_int_equal(pthread_create(&th[i], NULL, search_job, &jobs[i]),
+                         0);
+    }
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_ok(jobs[i].st);
+        assert_memory_equal(jobs[i].hits, ref, n_q * 10 * sizeof *ref);
+        mem_free(jobs[i].hits);
+    }
+    mem_free(ref);
+    drop_index(&ix);
+    drop_index(&ix2);
+    mem_free(x);
+}
+
 /* ---- argument checks ------------------------------------------------ */
 
 static void test_vector_ivf__invalid_arguments(void **state)
@@ -750,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_vector_ivf__deterministic_and_spill),
         cmocka_unit_test(test_vector_ivf__simd_levels_agree),
         cmocka_unit_test(test_vector_ivf__clusters_keys_and_fetch),
+        cmocka_unit_test(test_vector_ivf__concurrent_searches),
         cmocka_unit_test(test_vector_ivf__invalid_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
