@@ -55,6 +55,14 @@ static double cpu_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double process_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
 static long peak_rss_kb(void)
 {
     struct rusage ru;
@@ -113,7 +121,7 @@ int main(int argc, char **argv)
     char words[VOCAB][10], path[4096];
     static double prob[VOCAB];
     static int alias[VOCAB];
-    double h = 0, t0, t1, t_add = 0, t_fin;
+    double h = 0, t0, t1, t_add = 0, t_fin, cpu_add = 0, cpu_fin;
     struct fts_writer_opts wo = {0, NULL};
     struct fts_writer *w;
     struct store_sink *sink;
@@ -209,24 +217,30 @@ int main(int argc, char **argv)
             len += 9;
         }
         t1 = now();
+        cpu_fin = cpu_now();
         if (fts_writer_add(w, d, doc, len) != INFINO_OK)
             die("add");
         t_add += now() - t1;
+        cpu_add += cpu_now() - cpu_fin;
     }
     t1 = now();
     t_fin = now();
+    cpu_fin = process_cpu_s();
     if (store_sink_open_file(&sink, path) != INFINO_OK ||
         fts_writer_finish(w, sink, n_docs, &info, NULL) != INFINO_OK ||
         store_sink_finish(sink, STORE_REPLACE) != INFINO_OK)
         die("finish");
     t_fin = now() - t_fin;
+    cpu_fin = process_cpu_s() - cpu_fin;
     fts_writer_free(w);
     printf("{\"bench\":\"fts_build\",\"docs\":%u,\"tokens_per_doc\":%d,"
            "\"budget_mb\":%zu,\"gen_s\":%.3f,\"add_s\":%.3f,"
-           "\"finish_s\":%.3f,"
+           "\"finish_s\":%.3f,\"add_cpu_s\":%.3f,\"finish_cpu_s\":%.3f,"
+           "\"docs_per_cpu_s\":%.0f,"
            "\"docs_per_s\":%.0f,\"runs_spilled\":%u,\"terms\":%llu,"
            "\"region_bytes\":%llu,\"peak_rss_mb\":%.1f}\n",
            n_docs, TOKENS + 1, budget_mb, t1 - t0 - t_add, t_add, t_fin,
+           cpu_add, cpu_fin, n_docs / (cpu_add + cpu_fin),
            n_docs / (t_add + t_fin), info.n_runs,
            (unsigned long long)info.n_terms, (unsigned long long)info.len,
            peak_rss_kb() / 1024.0);

@@ -294,6 +294,11 @@ static void test_fts_search__random_single_region(void **state)
         uint32_t n = (uint32_t)(test_rand() % (iter < 3 ? 5 : 4000));
         size_t vocab = 1 + test_rand() % (iter % 3 == 0 ? 20 : 3000);
 
+        if (iter == 3 || iter == 4) { /* terms in >= 4096 docs */
+            n = 9000;
+            vocab = 3 + iter;
+        }
+
         corpus_random(&c, n, vocab, iter % 2 == 0, iter % 5 == 0 ? 2000 : 200);
         run_single_region(&c, 120, iter % 4 == 0 ? 8192 : 0);
         corpus_free(&c);

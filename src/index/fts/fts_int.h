@@ -198,7 +198,27 @@ static inline uint32_t fts_skip_first(const struct fts_cursor *c, uint32_t b)
 infino_status fts_cursor_open(struct fts_cursor *c, const struct fts_reader *r,
                               const struct fts_term_info *ti);
 /* Moves to the first posting with doc >= target (never backwards). */
-infino_status fts_cursor_seek(struct fts_cursor *c, uint32_t target);
+infino_status fts_cursor_seek_slow(struct fts_cursor *c, uint32_t target);
+
+static inline infino_status fts_cursor_seek(struct fts_cursor *c,
+                                            uint32_t target)
+{
+    /* the common case: target inside the decoded block, a few steps on */
+    if (c->decoded == c->blk && c->blk < c->n_blocks &&
+        target <= c->docs[c->n - 1]) {
+        uint32_t pos = c->pos;
+        if (c->docs[pos] < target) {
+            if (pos + 8 < c->n && c->docs[pos + 8] < target)
+                return fts_cursor_seek_slow(c, target);
+            while (c->docs[pos] < target)
+                pos++;
+            c->pos = pos;
+            c->doc = c->docs[pos];
+        }
+        return INFINO_OK;
+    }
+    return fts_cursor_seek_slow(c, target);
+}
 /* Whether the term holds `target`; moves forward like seek, but a block
  * of 128 consecutive ids answers without being decoded (then c->doc is
  * not meaningful until the next seek). */

@@ -127,12 +127,14 @@ infino_status fts_query_check(const struct fts_query *q)
 infino_status fts_query_parse(struct fts_query **out, const char *text,
                               size_t len)
 {
-    const uint8_t *p = (const uint8_t *)text, *end = p + len;
+    const uint8_t *p = (const uint8_t *)text, *end = p;
     struct fts_tokenizer *tk = NULL;
     struct fts_query *q = NULL;
     infino_status st;
 
     *out = NULL;
+    if (len > 0) /* text may be NULL when len is 0 */
+        end = p + len;
     CHECK(fts_query_new(&q));
     CHECK(fts_tokenizer_new(&tk));
     while (p < end) {

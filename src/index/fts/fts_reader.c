@@ -602,7 +602,7 @@ uint32_t fts_cursor_find_block(const struct fts_cursor *c, uint32_t from,
     return hi;
 }
 
-infino_status fts_cursor_seek(struct fts_cursor *c, uint32_t target)
+infino_status fts_cursor_seek_slow(struct fts_cursor *c, uint32_t target)
 {
     uint32_t b, pos;
     infino_status st;

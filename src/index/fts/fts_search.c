@@ -32,6 +32,14 @@
 
 #define WINDOW 4096u        /* doc ids per MaxScore window */
 #define MATCH_WINDOW 65536u /* doc ids per bitset window when matching */
+/* Score tables: for terms with at least QTAB_MIN_DF postings, when every
+ * doc length is <= QTAB_MAX_DL, the fixed-point contribution of tf 1..QTAB_TF
+ * is precomputed per doc length, replacing a division per posting by a
+ * load. At most QTAB_TERMS tables per query (the largest terms). */
+#define QTAB_TF 4u
+#define QTAB_MAX_DL 1023u
+#define QTAB_MIN_DF 4096u
+#define QTAB_TERMS 64u
 _Static_assert(WINDOW % 64 == 0 && MATCH_WINDOW % 64 == 0,
                "windows are whole bitset words");
 
@@ -42,6 +50,7 @@ struct term {
     int64_t tub;   /* bound of this term anywhere (from its impacts) */
     uint32_t df;
     uint32_t idx;  /* position in the query */
+    int64_t *qtab; /* owned or NULL: [tf - 1][dl] contributions */
 };
 
 struct search {
@@ -59,6 +68,7 @@ struct search {
     size_t k, n_heap;
     float floor;
     /* windows */
+    int64_t tq;      /* smallest fixed-point score that can enter */
     int64_t *acc;    /* owned: WINDOW accumulators */
     uint64_t *bits;  /* owned: window bitset */
     /* matching output */
@@ -68,6 +78,8 @@ struct search {
 
 static void search_free(struct search *s)
 {
+    for (size_t i = 0; i < s->n_terms; i++)
+        mem_free(s->terms[i].qtab);
     mem_free(s->terms);
     mem_free(s->order);
     mem_free(s->neg);
@@ -114,6 +126,7 @@ static infino_status setup(struct search *s, const struct fts_reader *r,
         t->idx = (uint32_t)i;
         t->wub = 0;
         t->w = 0;
+        t->qtab = NULL;
         if (gs != NULL) {
             if (gs->df[i] == 0 || gs->df[i] > gs->n_docs) {
                 st = err_set(INFINO_ERR_INVALID,
@@ -171,7 +184,49 @@ fail:
 static inline int64_t contrib(const struct search *s, const struct term *t,
                               uint32_t tf, uint32_t doc)
 {
-    return fts_fixed(fts_bm25_term(&s->bm, t->w, tf, fts_dl(s->r, doc)));
+    uint32_t dl = fts_dl(s->r, doc);
+
+    /* the max_dl check also guards against doc lengths the trailer
+     * understates in a damaged region */
+    if (t->qtab != NULL && tf <= QTAB_TF && dl <= s->r->max_dl)
+        return t->qtab[(tf - 1) * ((size_t)s->r->max_dl + 1) + dl];
+    return fts_fixed(fts_bm25_term(&s->bm, t->w, tf, dl));
+}
+
+static int cmp_df_desc(const void *a, const void *b)
+{
+    const struct term *x = *(const struct term *const *)a;
+    const struct term *y = *(const struct term *const *)b;
+
+    if (x->df != y->df)
+        return x->df > y->df ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Builds score tables for the largest terms (see QTAB_*). Entry (tf, dl)
+ * is exactly what the division would give, so results do not change. */
+static infino_status build_qtabs(struct search *s)
+{
+    size_t stride = (size_t)s->r->max_dl + 1, n = 0;
+
+    if (s->r->max_dl > QTAB_MAX_DL || s->n_terms == 0)
+        return INFINO_OK;
+    for (size_t i = 0; i < s->n_terms; i++)
+        s->order[i] = &s->terms[i];
+    qsort(s->order, s->n_terms, sizeof *s->order, cmp_df_desc);
+    for (size_t i = 0; i < s->n_terms && n < QTAB_TERMS; i++, n++) {
+        struct term *t = s->order[i];
+        if (t->df < QTAB_MIN_DF)
+            break;
+        t->qtab = mem_alloc(QTAB_TF * stride * sizeof *t->qtab);
+        if (t->qtab == NULL)
+            return err_nomem();
+        for (uint32_t tf = 1; tf <= QTAB_TF; tf++)
+            for (size_t dl = 0; dl < stride; dl++)
+                t->qtab[(tf - 1) * stride + dl] = fts_fixed(
+                    fts_bm25_term(&s->bm, t->w, tf, (uint32_t)dl));
+    }
+    return INFINO_OK;
 }
 
 static inline int64_t block_ub(const struct search *s, const struct term *t,
@@ -196,12 +251,41 @@ static int64_t term_ub(const struct search *s, const struct term *t)
     return ub;
 }
 
-/* Could a doc scoring `q` (or at most q) still enter the top k? */
-static inline bool can_enter(const struct search *s, int64_t q)
+/* The exact rule: a doc scoring q (or at most q) can still enter the top
+ * k. Later docs lose ties, so a full heap needs a strictly better float. */
+static bool can_enter_float(const struct search *s, int64_t q)
 {
     float f = fts_fixed_to_float(q);
 
     return s->n_heap < s->k ? f >= s->floor : f > s->heap[0].score;
+}
+
+/* Recomputes s->tq, the smallest fixed-point score that can enter. The
+ * float conversion is monotone, so the rule above is "q >= tq"; finding
+ * tq by bisection whenever the heap's floor moves keeps every hot-loop
+ * check one integer comparison. */
+static void update_tq(struct search *s)
+{
+    int64_t lo = 0, hi = INT64_MAX / 4; /* above any sum of contributions */
+
+    if (can_enter_float(s, 0)) {
+        s->tq = 0;
+        return;
+    }
+    while (hi - lo > 1) { /* !can_enter(lo), can_enter(hi) */
+        int64_t mid = lo + (hi - lo) / 2;
+        if (can_enter_float(s, mid))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    s->tq = hi;
+}
+
+/* Could a doc scoring `q` (or at most q) still enter the top k? */
+static inline bool can_enter(const struct search *s, int64_t q)
+{
+    return q >= s->tq;
 }
 
 static inline bool worse(const struct fts_hit *a, const struct fts_hit *b)
@@ -253,6 +337,8 @@ static infino_status offer(struct search *s, uint32_t doc, int64_t q)
         s->heap[0] = hit;
         sift_down(s->heap, s->n_heap, 0);
     }
+    if (s->n_heap == s->k)
+        update_tq(s);
     return INFINO_OK;
 fail:
     return st;
@@ -649,6 +735,7 @@ infino_status fts_search(struct fts_hit *out, size_t *n_out,
     s.heap = out;
     s.k = opts->k;
     s.floor = opts->min_score > 0 ? opts->min_score : 0;
+    update_tq(&s);
     {
         /* Nothing here can reach the caller's floor: skip the region
          * without touching postings (a MaxScore bound from the impacts). */
@@ -658,6 +745,7 @@ infino_status fts_search(struct fts_hit *out, size_t *n_out,
         if (!can_enter(&s, ub))
             goto done;
     }
+    CHECK(build_qtabs(&s));
     if (opts->mode == FTS_MODE_AND && s.n_terms > 1) {
         CHECK(leapfrog(&s, true, UINT32_MAX, found_offer));
     } else if (s.n_terms == 1) {

@@ -233,11 +233,12 @@ static infino_status unicode_segment(struct fts_tokenizer *tk,
 infino_status fts_tokenize(struct fts_tokenizer *tk, const void *text,
                            size_t len, fts_token_fn fn, void *payload)
 {
-    const uint8_t *p = text, *end = p + len;
+    const uint8_t *p = text, *end;
     infino_status st;
 
     if (len == 0)
-        return INFINO_OK;
+        return INFINO_OK; /* text may be NULL */
+    end = p + len;
     while (p < end) {
         const uint8_t *s;
         unsigned seen = 0;

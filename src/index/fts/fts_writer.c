@@ -59,8 +59,20 @@ struct wterm {
     uint8_t key_len;
 };
 
+/* A token waiting in the batch (bytes in batch_bytes). */
+struct pending {
+    uint32_t off, len, hash;
+};
+
+#define BATCH_TOKENS 256u
+#define PREFETCH_AHEAD 8u
+
 struct fts_writer {
     struct fts_tokenizer *tk; /* owned */
+    struct pending batch[BATCH_TOKENS];
+    /* token bytes of the batch, + FTS_TOKEN_PAD for whole-word loads */
+    uint8_t batch_bytes[BATCH_TOKENS * FTS_MAX_TOKEN_LEN + FTS_TOKEN_PAD];
+    uint32_t n_batch, batch_len;
     size_t budget;
     char *spill_dir; /* owned, may be NULL */
 
@@ -390,10 +402,10 @@ fail:
     return st;
 }
 
-static infino_status on_token(const uint8_t *tok, size_t len, void *payload)
+/* Counts one occurrence of a token whose hash is known. */
+static infino_status intern(struct fts_writer *w, const uint8_t *tok,
+                            size_t len, uint32_t hash)
 {
-    struct fts_writer *w = payload;
-    uint32_t hash = (uint32_t)(fts_token_hash(tok, len) >> 32);
     uint32_t mask = w->table_cap - 1, i = hash & mask;
     uint64_t k0, k1;
     struct slot *e;
@@ -430,6 +442,53 @@ static infino_status on_token(const uint8_t *tok, size_t len, void *payload)
     return INFINO_OK;
 fail:
     return st;
+}
+
+/* Interns the batched tokens, prefetching each one's table slot a few
+ * tokens ahead: the table is far larger than the caches, and this hides
+ * most of the misses. */
+static infino_status drain_batch(struct fts_writer *w)
+{
+    infino_status st;
+
+    for (uint32_t i = 0; i < w->n_batch; i++) {
+        const struct pending *p = &w->batch[i];
+        if (i + PREFETCH_AHEAD < w->n_batch)
+            __builtin_prefetch(
+                &w->table[w->batch[i + PREFETCH_AHEAD].hash &
+                          (w->table_cap - 1)]);
+        CHECK(intern(w, w->batch_bytes + p->off, p->len, p->hash));
+    }
+    w->n_batch = 0;
+    w->batch_len = 0;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+static infino_status on_token(const uint8_t *tok, size_t len, void *payload)
+{
+    struct fts_writer *w = payload;
+    struct pending *p;
+
+    if (w->n_batch == BATCH_TOKENS) {
+        infino_status st = drain_batch(w);
+        if (st != INFINO_OK)
+            return st;
+    }
+    p = &w->batch[w->n_batch++];
+    p->off = w->batch_len;
+    p->len = (uint32_t)len;
+    p->hash = (uint32_t)(fts_token_hash(tok, len) >> 32);
+    if (len <= 16) { /* both sides are padded: copy two whole words */
+        uint8_t *dst = w->batch_bytes + w->batch_len;
+        store_u64le(dst, load_u64le(tok));
+        store_u64le(dst + 8, load_u64le(tok + 8));
+    } else {
+        memcpy(w->batch_bytes + w->batch_len, tok, len);
+    }
+    w->batch_len += (uint32_t)len;
+    return INFINO_OK;
 }
 
 /* ---- sorting ----------------------------------------------------------- */
@@ -522,9 +581,13 @@ infino_status fts_writer_add(struct fts_writer *w, uint32_t doc,
     w->cur_len = 0;
     w->n_touched = 0;
     CHECK(fts_tokenize(w->tk, text, len, on_token, w));
+    CHECK(drain_batch(w));
     for (uint32_t i = 0; i < w->n_touched; i++) {
         struct wterm *t = &w->terms[w->touched[i]];
         uint32_t tf = w->table[t->slot].tf;
+
+        if (i + PREFETCH_AHEAD < w->n_touched)
+            __builtin_prefetch(&w->terms[w->touched[i + PREFETCH_AHEAD]]);
         uint8_t v[20];
         uint32_t gap = doc - t->prev_doc - 1; /* prev -1: gap = doc */
         size_t n = put_varint(v, (uint64_t)gap << 1 | (tf == 1));
