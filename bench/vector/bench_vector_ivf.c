@@ -14,12 +14,9 @@
  *        [-o region_path [-S]]  (keep the region; -S: search it, no build)
  *        [-D dumpdir]   (also writes base.f32 and queries.f32 there, for
  *                        bench/vector/faiss_peer.py to run on the same data)
- * Prints one JSON object per line. Not part of ctest. Until bench/ has a
- * CMakeLists.txt, build it against a build directory's static libraries:
- *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -Iinclude \
- *      bench/vector/bench_vector_ivf.c -o bench_vector_ivf \
- *      BUILD/libinfino_vector.a BUILD/libinfino_store.a \
- *      BUILD/libinfino_util.a -lroaring -lxxhash -lm
+ * Prints one JSON object per line. Not part of ctest; built by
+ * bench/CMakeLists.txt as BUILD/bench/bench_vector_ivf. Peers on the same
+ * data: faiss_peer.py and upstream_peer.py (see README.md).
  */
 #include "index/vector/ivf.h"
 #include "index/vector/vec_kernels.h"

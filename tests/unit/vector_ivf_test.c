@@ -389,6 +389,20 @@ static void test_vector_ivf__filters(void **state)
         }
         roaring_bitmap_free(del);
     }
+    /* members beyond the table in both filters do not hide real rows */
+    {
+        roaring_bitmap_t *allow = roaring_bitmap_create();
+        roaring_bitmap_t *del = roaring_bitmap_create();
+        roaring_bitmap_add_range(allow, 100, 130);
+        roaring_bitmap_add_range(allow, n, 3 * n);
+        roaring_bitmap_add_range(del, n, 3 * n);
+        size_t found = 0, total = 0;
+        filtered_case(&ix, x, n, dim, allow, del, &found, &total);
+        assert_int_equal(total, 200); /* 20 queries, 10 hits each */
+        assert_int_equal(found, total);
+        roaring_bitmap_free(allow);
+        roaring_bitmap_free(del);
+    }
     /* empty allow set: nothing */
     {
         roaring_bitmap_t *allow = roaring_bitmap_create();

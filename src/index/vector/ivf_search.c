@@ -619,8 +619,14 @@ static uint64_t count_passing(const struct ivf_reader *r,
 
     if (allow) {
         pass = roaring_bitmap_range_cardinality(allow, 0, n);
-        if (deleted)
-            gone = roaring_bitmap_and_cardinality(allow, deleted);
+        if (deleted) {
+            /* only members below n_rows count on either side */
+            roaring_bitmap_t *both = roaring_bitmap_and(allow, deleted);
+            if (both == NULL)
+                return pass; /* an overestimate only costs probes */
+            gone = roaring_bitmap_range_cardinality(both, 0, n);
+            roaring_bitmap_free(both);
+        }
     } else {
         pass = n;
         if (deleted)
