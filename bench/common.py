@@ -211,7 +211,11 @@ class Meter:
 
 def run_worker(argv, env=None, cwd=None):
     """Runs one worker process and returns the JSON object of its last
-    output line. Its stderr passes through; a failure raises with it."""
+    output line. Its stderr passes through; a failure raises with it.
+    numpy's OpenBLAS thread pool is capped at one thread: neither engine
+    uses BLAS, and its idle threads only add noise."""
+    env = dict(os.environ if env is None else env)
+    env["OPENBLAS_NUM_THREADS"] = "1"
     p = subprocess.run(argv, stdout=subprocess.PIPE, env=env, cwd=cwd,
                        text=True)
     if p.returncode != 0:
