@@ -6,12 +6,28 @@
 #include "harness.h"
 
 #include "index/vector/ivf.h"
+#include "index/vector/ivf_int.h"
 #include "index/vector/vec_kernels.h"
 #include "store/store.h"
 #include "util/alloc.h"
 
 #include <math.h>
 #include <pthread.h>
+
+/* Under the sanitizers (unoptimized, instrumented) the big recall cases
+ * shrink; every code path still runs. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifdef SANITIZED
+#define BIG(n) ((n) / 5)
+#else
+#define BIG(n) (n)
+#endif
 
 /* ---- data ----------------------------------------------------------- */
 
@@ -219,7 +235,7 @@ static void recall_case(size_t n, uint32_t dim, size_t n_centres,
         o.seed = 42;
         o.rerank = rerank;
         build_index(&ix, &o, x, n);
-        double rec = recall_at_10(&ix, o.metric, x, n, dim, 40);
+        double rec = recall_at_10(&ix, o.metric, x, n, dim, BIG(40));
         fprintf(stderr, "# n=%zu dim=%u metric=%s rerank=%d clusters=%u "
                         "recall@10=%.3f\n",
                 n, dim, ivf_metric_name(o.metric), (int)rerank,
@@ -233,19 +249,19 @@ static void recall_case(size_t n, uint32_t dim, size_t n_centres,
 static void test_vector_ivf__recall_20k_x_128(void **state)
 {
     (void)state;
-    recall_case(20000, 128, 100, IVF_RERANK_SQ8);
+    recall_case(BIG(20000), 128, 100, IVF_RERANK_SQ8);
 }
 
 static void test_vector_ivf__recall_10k_x_384(void **state)
 {
     (void)state;
-    recall_case(10000, 384, 50, IVF_RERANK_SQ8);
+    recall_case(BIG(10000), 384, 50, IVF_RERANK_SQ8);
 }
 
 static void test_vector_ivf__recall_f32_payload(void **state)
 {
     (void)state;
-    recall_case(5000, 100, 40, IVF_RERANK_F32);
+    recall_case(BIG(5000), 100, 40, IVF_RERANK_F32);
 }
 
 /* Overlapping clusters (noise comparable to the centre spread): a harder
@@ -683,6 +699,53 @@ static void test_vector_ivf__clusters_keys_and_fetch(void **state)
     mem_free(x);
 }
 
+/* ---- assignment ----------------------------------------------------- */
+
+/* The pruned nearest-centroid search finds the true nearest centroid
+ * (brute force in double), on clustered and on uniform data. */
+static void test_vector_ivf__assign_matches_brute_force(void **state)
+{
+    (void)state;
+    const uint32_t dims[] = {40, 96, 384};
+    for (int di = 0; di < 3; di++)
+        for (int shape = 0; shape < 2; shape++) {
+            uint32_t dim = dims[di], k = 77;
+            size_t n = 700;
+            float *x = shape ? clustered(n, dim, 20, 0.3)
+                             : clustered(n, dim, n, 1.0);
+            float *c = clustered(k, dim, 10, 1.0);
+            float *cnorm = mem_alloc(k * 4);
+            float *scratch = mem_alloc(ivf_assign_scratch(k, dim) * 4);
+            uint32_t *as = mem_alloc(n * 4);
+            for (uint32_t j = 0; j < k; j++) {
+                double s2 = 0;
+                for (uint32_t d = 0; d < dim; d++)
+                    s2 += (double)c[j * dim + d] * c[j * dim + d];
+                cnorm[j] = (float)s2;
+            }
+            ivf_assign(as, x, n, c, cnorm, k, dim, scratch);
+            for (size_t i = 0; i < n; i++) {
+                double best = INFINITY, got = 0;
+                for (uint32_t j = 0; j < k; j++) {
+                    double e = exact(IVF_METRIC_L2SQ, x + i * dim,
+                                     c + j * dim, dim);
+                    if (e < best)
+                        best = e;
+                    if (j == as[i])
+                        got = e;
+                }
+                if (got > best + 1e-4 * (best + 1))
+                    fail_msg("dim %u row %zu: centroid %u at %.6g, best %.6g",
+                             dim, i, as[i], got, best);
+            }
+            mem_free(x);
+            mem_free(c);
+            mem_free(cnorm);
+            mem_free(scratch);
+            mem_free(as);
+        }
+}
+
 /* ---- threads -------------------------------------------------------- */
 
 struct thread_job {
@@ -827,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_vector_ivf__deterministic_and_spill),
         cmocka_unit_test(test_vector_ivf__simd_levels_agree),
         cmocka_unit_test(test_vector_ivf__clusters_keys_and_fetch),
+        cmocka_unit_test(test_vector_ivf__assign_matches_brute_force),
         cmocka_unit_test(test_vector_ivf__concurrent_searches),
         cmocka_unit_test(test_vector_ivf__invalid_arguments),
     };

@@ -21,10 +21,10 @@
  * Scores are distances: smaller is nearer; ties order by ascending id.
  *
  * Caveats.
- * - With the default SQ8 payload the reported score is the SQ8 estimate of
- *   the distance (relative error ~1e-4 on typical data), not the exact
- *   float32 distance; pass a `fetch` callback (ivf_search_opts) to rescore
- *   the returned rows exactly from the caller's raw vectors.
+ * - With the default SQ8 payload the reported score is computed from the
+ *   16-bit reconstruction (relative error ~1e-5 on typical data), not the
+ *   exact float32 distance; pass a `fetch` callback (ivf_search_opts) to
+ *   rescore the returned rows exactly from the caller's raw vectors.
  * - A reader may be searched from many threads at once. Each cluster's
  *   checksum is verified the first time any search touches it.
  * - Builds are deterministic: same options, seed and rows give the same
@@ -57,8 +57,11 @@ enum ivf_metric {
 /* What each row keeps for reranking (the raw floats live in the Parquet
  * body, so the index need not hold them). */
 enum ivf_rerank {
-    IVF_RERANK_SQ8 = 0, /* dim bytes + 1 float: per-cluster per-dimension
-                           8-bit codes with a residual-error correction */
+    IVF_RERANK_SQ8 = 0, /* 2 * dim bytes + 2 floats: per-cluster,
+                           per-dimension 8-bit codes that rank candidates,
+                           plus a residual byte that rescores the best
+                           ones at 16-bit precision, each stage with its
+                           residual-error correction */
     IVF_RERANK_F32 = 1, /* dim floats: exact distances, 4x the bytes */
 };
 

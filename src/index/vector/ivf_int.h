@@ -130,14 +130,17 @@ infino_status ivf_kmeans(float *centroids, struct ivf_kmeans_result *res,
                          const float *x, size_t n, uint32_t dim, uint32_t k,
                          uint32_t max_iters, uint64_t seed);
 
-/* Nearest centroid (L2) of each of n rows: assign[i], and the squared
- * distance to it in dist_out[i] when not NULL. `cnorm` holds the k
- * centroid squared norms; `scratch` has room for IVF_ASSIGN_BLOCK * k
- * floats. Ties go to the lower centroid index. */
+/* Nearest centroid (L2) of each of n rows into assign[i] (ties to the
+ * lower index). `cnorm` holds the k centroid squared norms; `scratch` has
+ * room for ivf_assign_scratch(k, dim) floats. For dim >= 96 the distance
+ * over a prefix of the dimensions (a lower bound) prunes the centroids
+ * that cannot win, so most rows cost a fraction of k full distances. */
 #define IVF_ASSIGN_BLOCK 64u
-void ivf_assign(uint32_t *assign, float *dist_out, const float *x, size_t n,
+void ivf_assign(uint32_t *assign, const float *x, size_t n,
                 const float *centroids, const float *cnorm, uint32_t k,
                 uint32_t dim, float *scratch);
+size_t ivf_assign_scratch(uint32_t k, uint32_t dim);
+uint32_t ivf_assign_prefix(uint32_t dim);
 
 /* ---- the reader (ivf_reader.c), used by the search ---------------- */
 

@@ -19,38 +19,132 @@
 #define SEED_PER_CENTROID 8u
 #define SEED_EXTRA 256u
 
-void ivf_assign(uint32_t *assign, float *dist_out, const float *x, size_t n,
+uint32_t ivf_assign_prefix(uint32_t dim)
+{
+    uint32_t p = (dim / 6) & ~15u;
+    if (dim < 96)
+        return 0;
+    return p < 32 ? 32 : p;
+}
+
+size_t ivf_assign_scratch(uint32_t k, uint32_t dim)
+{
+    size_t p = ivf_assign_prefix(dim);
+    return (size_t)IVF_ASSIGN_BLOCK * k + (size_t)k * (p + 1) +
+           (size_t)IVF_ASSIGN_BLOCK * (p + 1) + 1;
+}
+
+/* Exhaustive: every centroid's distance through the tiled kernel. */
+static void assign_all_pairs(uint32_t *assign, const float *x, size_t nb,
+                             const float *centroids, const float *cnorm,
+                             uint32_t k, uint32_t dim, float *scratch)
+{
+    vk_get()->dot_mxn(scratch, x, nb, centroids, k, dim);
+    for (size_t i = 0; i < nb; i++) {
+        const float *d = scratch + i * k;
+        /* ||x - c||^2 = ||x||^2 + (||c||^2 - 2 <x, c>): rank by the
+         * bracket, two roundings, no fused op */
+        float best = INFINITY;
+        uint32_t arg = 0;
+        for (uint32_t j = 0; j < k; j++) {
+            float twice = 2.0f * d[j];
+            float v = cnorm[j] - twice;
+            if (v < best) {
+                best = v;
+                arg = j;
+            }
+        }
+        assign[i] = arg;
+    }
+}
+
+#define CAND_CHUNK 256
+
+/* Pruned: the squared distance over the first p dimensions is a lower
+ * bound of the full one, so only centroids whose prefix bound beats the
+ * best full distance found so far get a full distance. */
+static void assign_pruned(uint32_t *assign, const float *x, size_t nb,
+                          const float *centroids, const float *cnorm,
+                          uint32_t k, uint32_t dim, uint32_t p,
+                          float *scratch)
+{
+    const struct vk_ops *ops = vk_get();
+    float *dots = scratch, *cp = dots + (size_t)IVF_ASSIGN_BLOCK * k;
+    float *cnp = cp + (size_t)k * p, *xp = cnp + k;
+    float *xnp = xp + (size_t)IVF_ASSIGN_BLOCK * p;
+    uint32_t cand[CAND_CHUNK];
+    float cd[CAND_CHUNK];
+
+    for (uint32_t j = 0; j < k; j++) {
+        memcpy(cp + (size_t)j * p, centroids + (size_t)j * dim, 4ull * p);
+        ops->dot(&cnp[j], cp + (size_t)j * p,
+                 (const uint8_t *)(cp + (size_t)j * p), 0, NULL, 1, p);
+    }
+    for (size_t i = 0; i < nb; i++) {
+        memcpy(xp + i * p, x + i * dim, 4ull * p);
+        ops->dot(&xnp[i], xp + i * p, (const uint8_t *)(xp + i * p), 0, NULL,
+                 1, p);
+    }
+    ops->dot_mxn(dots, xp, nb, cp, k, p);
+    for (size_t i = 0; i < nb; i++) {
+        const float *row = x + i * dim, *d = dots + i * k;
+        float xn, best, lb0 = INFINITY;
+        uint32_t arg = 0, j0 = 0, n_cand = 0;
+
+        /* the centroid with the smallest bound is the likely winner */
+        for (uint32_t j = 0; j < k; j++) {
+            float twice = 2.0f * d[j], lb = (xnp[i] + cnp[j]) - twice;
+            if (lb < lb0) {
+                lb0 = lb;
+                j0 = j;
+            }
+        }
+        ops->dot(&xn, row, (const uint8_t *)row, 0, NULL, 1, dim);
+        ops->dot(cd, row, (const uint8_t *)centroids, 4ull * dim, &j0, 1,
+                 dim);
+        {
+            float twice = 2.0f * cd[0];
+            best = xn + (cnorm[j0] - twice);
+            arg = j0;
+        }
+        for (uint32_t j = 0; j <= k; j++) {
+            if (j < k && j != j0) {
+                float twice = 2.0f * d[j], lb = (xnp[i] + cnp[j]) - twice;
+                if (lb <= best)
+                    cand[n_cand++] = j;
+            }
+            if (n_cand == CAND_CHUNK || (j == k && n_cand > 0)) {
+                ops->dot(cd, row, (const uint8_t *)centroids, 4ull * dim,
+                         cand, n_cand, dim);
+                for (uint32_t t = 0; t < n_cand; t++) {
+                    float twice = 2.0f * cd[t];
+                    float v = xn + (cnorm[cand[t]] - twice);
+                    if (v < best || (v == best && cand[t] < arg)) {
+                        best = v;
+                        arg = cand[t];
+                    }
+                }
+                n_cand = 0;
+            }
+        }
+        assign[i] = arg;
+    }
+}
+
+void ivf_assign(uint32_t *assign, const float *x, size_t n,
                 const float *centroids, const float *cnorm, uint32_t k,
                 uint32_t dim, float *scratch)
 {
-    const struct vk_ops *ops = vk_get();
+    uint32_t p = ivf_assign_prefix(dim);
 
     for (size_t i0 = 0; i0 < n; i0 += IVF_ASSIGN_BLOCK) {
         size_t nb = n - i0 < IVF_ASSIGN_BLOCK ? n - i0 : IVF_ASSIGN_BLOCK;
-        ops->dot_mxn(scratch, x + i0 * dim, nb, centroids, k, dim);
-        for (size_t i = 0; i < nb; i++) {
-            const float *d = scratch + i * k;
-            /* ||x - c||^2 = ||x||^2 + (||c||^2 - 2 <x, c>): rank by the
-             * bracket, two roundings, no fused op */
-            float best = INFINITY;
-            uint32_t arg = 0;
-            for (uint32_t j = 0; j < k; j++) {
-                float twice = 2.0f * d[j];
-                float v = cnorm[j] - twice;
-                if (v < best) {
-                    best = v;
-                    arg = j;
-                }
-            }
-            assign[i0 + i] = arg;
-            if (dist_out) {
-                float xn;
-                const float *row = x + (i0 + i) * dim;
-                ops->dot(&xn, row, (const uint8_t *)row, 0, NULL, 1, dim);
-                float v = xn + best;
-                dist_out[i0 + i] = v > 0 ? v : 0;
-            }
-        }
+        if (p > 0 && k > 16)
+            assign_pruned(assign + i0, x + i0 * dim, nb, centroids, cnorm, k,
+                          dim, p, scratch);
+        else
+            assign_all_pairs(assign + i0, x + i0 * dim, nb, centroids, cnorm,
+                             k, dim, scratch);
     }
 }
 
@@ -165,7 +259,7 @@ infino_status ivf_kmeans(float *centroids, struct ivf_kmeans_result *res,
     assign = mem_alloc(n * sizeof *assign);
     counts = mem_alloc((size_t)k * sizeof *counts);
     cnorm = mem_alloc((size_t)k * sizeof *cnorm);
-    scratch = mem_alloc((size_t)IVF_ASSIGN_BLOCK * k * sizeof *scratch);
+    scratch = mem_alloc(ivf_assign_scratch(k, dim) * sizeof *scratch);
     sums = mem_alloc((size_t)k * dim * sizeof *sums);
     if (!sel || !assign || !counts || !cnorm || !scratch || !sums) {
         st = err_nomem();
@@ -186,7 +280,7 @@ infino_status ivf_kmeans(float *centroids, struct ivf_kmeans_result *res,
         size_t changed = 0;
         centroid_norms(cnorm, centroids, k, dim);
         /* sel is reused as the previous assignment */
-        ivf_assign(assign, NULL, x, n, centroids, cnorm, k, dim, scratch);
+        ivf_assign(assign, x, n, centroids, cnorm, k, dim, scratch);
         for (size_t i = 0; i < n; i++) {
             if (it == 0 || assign[i] != sel[i])
                 changed++;

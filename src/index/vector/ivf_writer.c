@@ -255,7 +255,7 @@ struct fin {
     float *train;        /* owned unless it aliases b->rows */
     float *centroids;    /* k * dim */
     float *cnorm;        /* k */
-    float *scratch;      /* IVF_ASSIGN_BLOCK * k */
+    float *scratch;      /* ivf_assign_scratch(k, dim) floats */
     uint32_t *assign;    /* n */
     uint32_t *pos;       /* n: row id -> storage position */
     uint32_t *order;     /* n: storage position -> row id */
@@ -385,8 +385,8 @@ static void assign_all(struct ivf_builder *b, struct fin *f)
     for (uint64_t i0 = 0; i0 < b->n_rows; i0 += step) {
         size_t nb = b->n_rows - i0 < step ? (size_t)(b->n_rows - i0) : step;
         const float *x = row_ptr(b, f, i0);
-        ivf_assign(f->assign + i0, NULL, x, nb, f->centroids, f->cnorm, k,
-                   dim, f->scratch);
+        ivf_assign(f->assign + i0, x, nb, f->centroids, f->cnorm, k, dim,
+                   f->scratch);
         for (size_t i = 0; i < nb; i++) {
             uint32_t c = f->assign[i0 + i];
             const float *row = x + i * dim;
@@ -681,7 +681,7 @@ infino_status ivf_builder_finish(struct ivf_builder *b, struct store_sink *sink,
     }
     f.centroids = mem_alloc((size_t)k * b->row_len + 1);
     f.cnorm = mem_alloc((size_t)k * 4 + 1);
-    f.scratch = mem_alloc((size_t)IVF_ASSIGN_BLOCK * k * 4 + 1);
+    f.scratch = mem_alloc(ivf_assign_scratch(k, dim) * 4);
     f.assign = mem_alloc(n * 4 + 1);
     f.pos = mem_alloc(n * 4 + 1);
     f.order = mem_alloc(n * 4 + 1);
