@@ -879,21 +879,20 @@ static infino_status match_or(struct search *s)
             }
         } else {
             size_t in_window = 0;
-            uint32_t *out;
             for (uint32_t w = 0; w < n_words; w++)
                 in_window += (size_t)__builtin_popcountll(s->bits[w]);
-            CHECK(reserve_ids(s, in_window));
-            out = s->ids->ids + s->ids->n;
+            if (in_window > 0) /* (until then ids may be NULL) */
+                CHECK(reserve_ids(s, in_window));
             for (uint32_t w = 0; w < n_words; w++) {
                 uint64_t word = s->bits[w];
                 s->bits[w] = 0;
                 while (word != 0) {
-                    *out++ = (uint32_t)lo + w * 64 +
-                             (uint32_t)__builtin_ctzll(word);
+                    s->ids->ids[s->ids->n++] =
+                        (uint32_t)lo + w * 64 +
+                        (uint32_t)__builtin_ctzll(word);
                     word &= word - 1;
                 }
             }
-            s->ids->n += in_window;
         }
         lo = next;
     }
