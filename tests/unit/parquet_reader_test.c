@@ -135,6 +135,10 @@ static void col_init(struct col_pages *c)
     c->data_off = -1;
 }
 
+/* Tests may rewrite the Parquet schema that build_file derives from the
+ * Arrow one, to produce shapes Arrow's writer never emits. */
+static void (*patch_schema)(struct pq_schema *ps);
+
 /* Assembles a file: one row group of `rows` rows from `n` column chunks,
  * the schema from `s` (plus its IPC form as ARROW:schema when `hint`),
  * optional statistics per column. *out is owned (mem_free). */
@@ -153,6 +157,8 @@ static void build_file(uint8_t **out, size_t *len, const struct ar_schema *s,
 
     assert_true(n <= 8 && n_row_groups <= 4);
     assert_ok(pq_schema_from_arrow(&ps, s));
+    if (patch_schema)
+        patch_schema(&ps);
     memset(&m, 0, sizeof m);
     memset(rg, 0, sizeof rg);
     memset(cc, 0, sizeof cc);
@@ -609,6 +615,159 @@ static void test_parquet_reader__all_null_and_empty(void **state)
         buf_free(&c[i].bytes);
 }
 
+/* ---- shapes Arrow does not write --------------------------------------- */
+
+static struct pq_schema_elem *elems_of(struct pq_schema *ps)
+{
+    return (struct pq_schema_elem *)ps->elems; /* test-owned arena copy */
+}
+
+/* [root, a: list<int64>] -> [root, a (LIST) { repeated int64 array }];
+ * [root, r: list<int32> (required)] -> [root, repeated int32 r] */
+static void to_two_level(struct pq_schema *ps)
+{
+    struct pq_schema_elem *e = elems_of(ps);
+    e[2] = e[3];
+    e[2].name = (struct pq_bytes){(const uint8_t *)"array", 5};
+    e[2].repetition = PQ_REPEATED;
+    e[3] = e[6];
+    e[3].name = e[4].name;
+    e[3].repetition = PQ_REPEATED;
+    e[0].num_children = 2;
+    ps->n_elems = 4;
+    ps->leaves[0].path[1] = e[2].name;
+    ps->leaves[0].n_path = 2;
+    ps->leaves[1].path[0] = e[3].name;
+    ps->leaves[1].n_path = 1;
+}
+
+/* decimal on FIXED_LEN_BYTE_ARRAY -> on BYTE_ARRAY; binary -> FLBA(3) */
+static void to_odd_types(struct pq_schema *ps)
+{
+    struct pq_schema_elem *e = elems_of(ps);
+    e[1].type = PQ_BYTE_ARRAY;
+    e[1].has_type_length = false;
+    ps->leaves[0].type = PQ_BYTE_ARRAY;
+    e[2].type = PQ_FIXED_LEN_BYTE_ARRAY;
+    e[2].has_type_length = true;
+    e[2].type_length = 3;
+    ps->leaves[1].type = PQ_FIXED_LEN_BYTE_ARRAY;
+}
+
+static void test_parquet_reader__legacy_shapes_and_types(void **state)
+{
+    struct ar_field item64 = field("element", AR_INT64, true);
+    struct ar_field item32 = field("element", AR_INT32, false);
+    struct ar_field lf[2] = {field("a", AR_LIST, true),
+                             field("r", AR_LIST, false)};
+    struct ar_schema ls = {2, lf, 0, NULL};
+    struct col_pages c[2];
+    uint8_t *file;
+    size_t len;
+    struct store_blob *blob = NULL;
+    struct pq_reader *r = NULL;
+    struct ArrowArray b;
+    (void)state;
+
+    lf[0].n_children = lf[1].n_children = 1;
+    lf[0].children = &item64;
+    lf[1].children = &item32;
+    /* a: [5], null, [], [6, 7]   r: [1, 2], [], [3], [] */
+    static const uint8_t arep[] = {0, 0, 0, 0, 1}, adef[] = {2, 0, 1, 2, 2};
+    static const int64_t avals[] = {5, 6, 7};
+    static const uint8_t rrep[] = {0, 1, 0, 0, 0}, rdef[] = {1, 1, 0, 1, 0};
+    static const int32_t rvals[] = {1, 2, 3};
+    col_init(&c[0]);
+    col_init(&c[1]);
+    struct page_spec pa = {false, false, arep, adef, 5, PQ_ENC_PLAIN, avals,
+                           24};
+    struct page_spec pr = {true, false, rrep, rdef, 5, PQ_ENC_PLAIN, rvals,
+                           12};
+    add_data_page(&c[0], 1, 2, &pa);
+    add_data_page(&c[1], 1, 1, &pr);
+    patch_schema = to_two_level;
+    build_file(&file, &len, &ls, c, 2, 4, false, NULL, 1);
+    patch_schema = NULL;
+    assert_ok(open_bytes(&r, &blob, file, len));
+    const struct ar_schema *rs = pq_reader_schema(r);
+    assert_string_equal(rs->fields[0].children[0].name, "array");
+    assert_false(rs->fields[0].children[0].nullable);
+    assert_false(rs->fields[1].nullable);
+    assert_string_equal(rs->fields[1].children[0].name, "r");
+    assert_ok(pq_reader_read_row_group(r, 0, NULL, 0, &b));
+    {
+        const struct ArrowArray *a = b.children[0], *rr = b.children[1];
+        const int32_t *ao = a->buffers[1], *ro = rr->buffers[1];
+        static const int32_t want_ao[] = {0, 1, 1, 1, 3},
+                             want_ro[] = {0, 2, 2, 3, 3};
+        assert_memory_equal(ao, want_ao, sizeof want_ao);
+        assert_memory_equal(ro, want_ro, sizeof want_ro);
+        assert_false(valid(a, 1));
+        assert_int_equal(a->null_count, 1);
+        assert_int_equal(rr->null_count, 0);
+        assert_memory_equal(a->children[0]->buffers[1], avals, sizeof avals);
+        assert_memory_equal(rr->children[0]->buffers[1], rvals, sizeof rvals);
+    }
+    assert_ok(ar_batch_validate(rs, &b));
+    ar_array_release(&b);
+    pq_reader_free(r);
+    store_blob_close(blob);
+    mem_free(file);
+    buf_free(&c[0].bytes);
+    buf_free(&c[1].bytes);
+
+    /* decimal128(9, 2) stored as BYTE_ARRAY of 1..5 big-endian bytes,
+     * binary stored as FIXED_LEN_BYTE_ARRAY(3) */
+    struct ar_field tf[2] = {field("dec", AR_DECIMAL128, true),
+                             field("fixed", AR_BINARY, false)};
+    struct ar_schema ts = {2, tf, 0, NULL};
+    tf[0].precision = 9;
+    tf[0].scale = 2;
+    static const uint8_t decs[] = {1, 0, 0, 0, 0x7f,             /* 127 */
+                                   2, 0, 0, 0, 0xff, 0x38,       /* -200 */
+                                   5, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xfe};
+    static const uint8_t ddef[] = {1, 0, 1, 1};
+    static const uint8_t fixed[] = "abcdefghijkl";
+    col_init(&c[0]);
+    col_init(&c[1]);
+    struct page_spec pd = {false, false, NULL, ddef, 4, PQ_ENC_PLAIN, decs,
+                           sizeof decs};
+    struct page_spec pf = {false, false, NULL, NULL, 4, PQ_ENC_PLAIN, fixed,
+                           12};
+    add_data_page(&c[0], 0, 1, &pd);
+    add_data_page(&c[1], 0, 0, &pf);
+    patch_schema = to_odd_types;
+    build_file(&file, &len, &ts, c, 2, 4, false, NULL, 1);
+    patch_schema = NULL;
+    assert_ok(open_bytes(&r, &blob, file, len));
+    assert_int_equal(pq_reader_schema(r)->fields[0].type, AR_DECIMAL128);
+    assert_int_equal(pq_reader_schema(r)->fields[1].type, AR_BINARY);
+    assert_ok(pq_reader_read_row_group(r, 0, NULL, 0, &b));
+    {
+        const uint8_t *d = b.children[0]->buffers[1];
+        static const int64_t want[] = {127, 0, -200, -2};
+        for (int i = 0; i < 4; i++) {
+            if (i == 1) {
+                assert_false(valid(b.children[0], 1));
+                continue;
+            }
+            assert_true((int64_t)load_u64le(d + 16 * i) == want[i]);
+            assert_true(load_u64le(d + 16 * i + 8) ==
+                        (want[i] < 0 ? UINT64_MAX : 0));
+        }
+        const int32_t *fo = b.children[1]->buffers[1];
+        for (int i = 0; i <= 4; i++)
+            assert_int_equal(fo[i], 3 * i);
+        assert_memory_equal(b.children[1]->buffers[2], fixed, 12);
+    }
+    ar_array_release(&b);
+    pq_reader_free(r);
+    store_blob_close(blob);
+    mem_free(file);
+    buf_free(&c[0].bytes);
+    buf_free(&c[1].bytes);
+}
+
 /* ---- corrupt files ---------------------------------------------------- */
 
 static void test_parquet_reader__corrupt_files(void **state)
@@ -975,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_parquet_reader__lists),
         cmocka_unit_test(test_parquet_reader__fixed_size_list),
         cmocka_unit_test(test_parquet_reader__all_null_and_empty),
+        cmocka_unit_test(test_parquet_reader__legacy_shapes_and_types),
         cmocka_unit_test(test_parquet_reader__corrupt_files),
         cmocka_unit_test(test_parquet_reader__corrupt_pages),
         cmocka_unit_test(test_parquet_reader__pruning),
