@@ -114,6 +114,14 @@ int main(int argc, char **argv)
         {"negation_common_neg", "term00500 -term00001", FTS_MODE_OR},
         {"negation_rare_neg", "term00500 -term09999", FTS_MODE_OR},
         {"two_mid_or", "term00500 term00501", FTS_MODE_OR},
+        {"rare_common_or", "term09999 term00001", FTS_MODE_OR},
+        {"mid_common_or", "term05000 term00010", FTS_MODE_OR},
+        {"twenty_term_or",
+         "term00100 term00101 term00102 term00103 term00104 term00105 "
+         "term00106 term00107 term00108 term00109 term00110 term00111 "
+         "term00112 term00113 term00114 term00115 term00116 term00117 "
+         "term00118 term00119",
+         FTS_MODE_OR},
     };
     uint32_t n_docs = 1000000;
     size_t budget_mb = 256, runs = 200;
@@ -269,7 +277,7 @@ query:
             continue;
         for (size_t i = 0; i < runs + 3; i++) {
             struct fts_query *q;
-            uint64_t df[16] = {0};
+            uint64_t df[64] = {0};
             struct fts_global_stats gs;
             struct fts_search_opts so = {10, shapes[s].mode, 0, NULL};
 

@@ -259,7 +259,8 @@ static void test_fts_index__spill_is_byte_identical(void **state)
         region_build(&c, 0, n, budget, &b, &b_len, &b_info, &b_sum);
         assert_int_equal(a_info.n_runs, 0);
         if (b_info.n_runs <= 1)
-            fail_msg("iter %d budget %zu: %u runs", iter, budget, b_info.n_runs);
+            fail_msg("iter %d budget %zu: %u runs", iter, budget,
+                     b_info.n_runs);
         assert_int_equal(a_len, b_len);
         assert_memory_equal(a, b, a_len);
         assert_int_equal(a_sum.len, b_sum.len);

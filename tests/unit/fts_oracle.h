@@ -28,7 +28,8 @@ struct corpus {
 
 static const char *const unicode_words[] = {
     "caf\xc3\xa9", "CAF\xc3\x89", "cafe\xcc\x81", "na\xc3\xafve",
-    "\xe6\x97\xa5\xe6\x9c\xac", ("stra\xc3\x9f" "e"), "\xce\xa3\xce\x9f\xce\xa6",
+    "\xe6\x97\xa5\xe6\x9c\xac", ("stra\xc3\x9f" "e"),
+    "\xce\xa3\xce\x9f\xce\xa6",
     "\xef\xbd\x86\xef\xbd\x8f\xef\xbd\x8f", "\xe2\x85\xab",
     "\xd0\xbc\xd0\xb8\xd1\x80", "\xe0\xa4\xb9\xe0\xa4\xbf\xe0\xa4\xa8",
     "\xc3\x85ngstr\xc3\xb6m",
@@ -46,7 +47,9 @@ static inline char *random_word(void)
     w = mem_alloc(n + 1);
     for (size_t i = 0; i < n; i++) {
         uint64_t r = test_rand() % 40;
-        w[i] = (char)(r < 26 ? 'a' + r : r < 30 ? 'A' + (r - 26) : '0' + (r - 30));
+        w[i] = (char)(r < 26   ? 'a' + r
+                      : r < 30 ? 'A' + (r - 26)
+                               : '0' + (r - 30));
     }
     w[n] = '\0';
     return w;
@@ -129,7 +132,8 @@ static inline void corpus_free(struct corpus *c)
 
 /* Builds a region of docs [lo, hi) of c (renumbered from 0) in memory.
  * *data_out is owned (mem_free). */
-static inline void region_build(const struct corpus *c, uint32_t lo, uint32_t hi,
+static inline void region_build(const struct corpus *c, uint32_t lo,
+                                uint32_t hi,
                          size_t budget, uint8_t **data_out, size_t *len_out,
                          struct fts_region_info *info, struct buf *summary)
 {
@@ -180,7 +184,8 @@ struct occ_list {
     uint32_t *dl;
 };
 
-static inline infino_status oracle_tok(const uint8_t *t, size_t len, void *payload)
+static inline infino_status oracle_tok(const uint8_t *t, size_t len,
+                                       void *payload)
 {
     struct occ_list *l = payload;
 
@@ -197,7 +202,8 @@ static inline infino_status oracle_tok(const uint8_t *t, size_t len, void *paylo
     return INFINO_OK;
 }
 
-static inline int cmp_bytes(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+static inline int cmp_bytes(const uint8_t *a, size_t na, const uint8_t *b,
+                            size_t nb)
 {
     int c = memcmp(a, b, na < nb ? na : nb);
     return c != 0 ? c : na < nb ? -1 : na > nb;
@@ -211,7 +217,8 @@ static inline int cmp_occ(const void *a, const void *b)
 }
 
 /* Tokenizes docs [lo, hi) of c (renumbered from 0) the plain way. */
-static inline void oracle_build(struct oracle *o, const struct corpus *c, uint32_t lo,
+static inline void oracle_build(struct oracle *o, const struct corpus *c,
+                                uint32_t lo,
                          uint32_t hi)
 {
     struct fts_tokenizer *tk;

@@ -72,7 +72,8 @@ static void test_fts_summary__prefix_and_queries(void **state)
     assert_int_equal(s.min_len, 5);
     assert_memory_equal(s.min_term, "apple", 5);
     assert_memory_equal(s.max_term, "cherry", 6);
-#define PREFIX(p) fts_summary_may_contain_prefix(&s, (const uint8_t *)p, strlen(p))
+#define PREFIX(p)                                                              \
+    fts_summary_may_contain_prefix(&s, (const uint8_t *)p, strlen(p))
     assert_true(PREFIX("a"));
     assert_true(PREFIX("app"));
     assert_true(PREFIX("apple"));

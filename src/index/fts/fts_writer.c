@@ -119,7 +119,8 @@ static inline uint8_t *ref_ptr(const struct fts_writer *w, uint32_t ref)
 static size_t mem_used(const struct fts_writer *w)
 {
     return (size_t)w->cur_page * PAGE_BYTES + w->page_used +
-           (size_t)w->n_terms * (sizeof(struct wterm) + 2 * sizeof(struct slot)) +
+           (size_t)w->n_terms *
+               (sizeof(struct wterm) + 2 * sizeof(struct slot)) +
            w->keys_len;
 }
 
