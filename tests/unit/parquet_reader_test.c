@@ -587,7 +587,9 @@ static void test_parquet_reader__all_null_and_empty(void **state)
     struct page_spec p1 = {true, false, NULL, zeros, 4, PQ_ENC_RLE_DICTIONARY,
                            "", 0};
     add_data_page(&c[1], 0, 1, &p1);
-    struct page_spec p2 = {false, true, NULL, zeros, 4, PQ_ENC_PLAIN, "", 0};
+    /* all null with no value bytes at all, even for a delta encoding */
+    struct page_spec p2 = {false, true, NULL, zeros, 4,
+                           PQ_ENC_DELTA_BYTE_ARRAY, "", 0};
     add_data_page(&c[2], 0, 1, &p2);
     for (int rows = 4; rows >= 0; rows -= 4) {
         if (rows == 0) /* an empty row group: chunks without pages */

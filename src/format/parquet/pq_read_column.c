@@ -413,6 +413,8 @@ static infino_status decode_fixed(struct col *c, enum pq_encoding enc,
     size_t w = c->phys_w, used;
     infino_status st;
 
+    if (n == 0)
+        return INFINO_OK; /* all null: some writers leave no value bytes */
     switch (enc) {
     case PQ_ENC_PLAIN:
         if (n > len / w)
@@ -484,6 +486,8 @@ static infino_status decode_views(struct col *c, enum pq_encoding enc,
     if ((st = ob_reserve(c, &c->views, (n ? n : 1) * sizeof *v, false)))
         return st;
     v = (struct pq_view *)(void *)c->views.p;
+    if (n == 0)
+        return INFINO_OK;
     switch (enc) {
     case PQ_ENC_PLAIN:
         return pq_plain_byte_array(v, n, p, len, &used);
@@ -523,6 +527,8 @@ static infino_status decode_bools(struct col *c, enum pq_encoding enc,
 
     if ((st = ob_reserve(c, &c->dense, n + 8, false)) != INFINO_OK)
         return st;
+    if (n == 0)
+        return INFINO_OK;
     if (enc == PQ_ENC_PLAIN)
         return pq_plain_bool(c->dense.p, n, p, len);
     if (enc != PQ_ENC_RLE)
