@@ -228,6 +228,8 @@ class Tokenizer:
             raise ValueError(f"unsupported tokenizer {tc['tokenizer_class']}")
         if not tc.get("do_basic_tokenize", True) or tc.get("never_split"):
             raise ValueError("only the default basic tokenization is implemented")
+        if sb.get("do_lower_case"):
+            raise ValueError("sentence-transformers' own lowercasing is not implemented")
         specials = []
         stm = d / "special_tokens_map.json"
         if stm.is_file():
@@ -440,7 +442,9 @@ class Model:
                 "ln2": (get(p + "output.LayerNorm.weight", (H,)),
                         get(p + "output.LayerNorm.bias", (H,))),
             })
-        del w  # the views into the file's bytes; everything above is copied
+        # The untransposed tensors above stay views into the file's bytes,
+        # which they keep alive; the rest of `w` goes.
+        del w
 
     @staticmethod
     def _check_pipeline(d: pathlib.Path) -> None:

@@ -171,11 +171,11 @@ def test_matches_published_embeddings():
 def test_shape_norm_determinism_and_batching():
     rng = np.random.default_rng(11)
     words = "the a password invoice reset garden tomato water how do I my can it".split()
-    sents = [" ".join(rng.choice(words, rng.integers(1, 40))) for _ in range(37)]
-    X = minilm.embed(sents, batch_size=8)
-    assert X.shape == (37, minilm.DIM) and X.dtype == np.float32
+    sents = [" ".join(rng.choice(words, rng.integers(1, 40))) for _ in range(15)]
+    X = minilm.embed(sents, batch_size=4)
+    assert X.shape == (15, minilm.DIM) and X.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-6)
-    np.testing.assert_array_equal(X, minilm.embed(sents, batch_size=8))
+    np.testing.assert_array_equal(X, minilm.embed(sents, batch_size=4))
     # Padding must not leak: one sentence at a time (no padding at all) and
     # in reversed order (other batch neighbours) give the same vectors.
     one = np.stack([minilm.embed([s])[0] for s in sents])
