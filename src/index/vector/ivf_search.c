@@ -25,19 +25,29 @@
 
 /* ---- the result heap: a max-heap on (dist, id) --------------------- */
 
+/* A hit and where its row lives (cluster, index inside the cluster), so
+ * the residual stage finds it without the position table. */
+struct cand {
+    float dist;
+    uint32_t id;
+    uint32_t c;
+    uint32_t in;
+};
+
 struct heap {
-    struct ivf_hit *h; /* owned by the search scratch */
+    struct cand *h; /* owned by the search scratch */
     size_t n, cap;
 };
 
-static inline int worse(const struct ivf_hit *a, const struct ivf_hit *b)
+static inline int worse(const struct cand *a, const struct cand *b)
 {
     return a->dist > b->dist || (a->dist == b->dist && a->id > b->id);
 }
 
-static void heap_push(struct heap *hp, uint32_t id, float dist)
+static void heap_push(struct heap *hp, uint32_t id, float dist, uint32_t c,
+                      uint32_t in)
 {
-    struct ivf_hit x = {id, dist};
+    struct cand x = {dist, id, c, in};
     size_t i;
 
     if (hp->n < hp->cap) {
@@ -54,7 +64,7 @@ static void heap_push(struct heap *hp, uint32_t id, float dist)
     i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        const struct ivf_hit *mv = &x;
+        const struct cand *mv = &x;
         if (l < hp->n && worse(&hp->h[l], mv)) {
             m = l;
             mv = &hp->h[l];
@@ -76,8 +86,17 @@ static inline float heap_bound(const struct heap *hp)
 
 static int cmp_hit(const void *a, const void *b)
 {
-    const struct ivf_hit *x = a, *y = b;
+    const struct cand *x = a, *y = b;
     return worse(x, y) - worse(y, x);
+}
+
+/* Storage order: candidates of one cluster together. */
+static int cmp_where(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->c != y->c)
+        return x->c < y->c ? -1 : 1;
+    return (x->in > y->in) - (x->in < y->in);
 }
 
 /* ---- per-search state ---------------------------------------------- */
@@ -101,6 +120,7 @@ struct ctx {
     float konst;      /* dot form: <q, offsets> */
     uint32_t setup_c; /* the cluster the payload fields describe */
     size_t k;         /* hits to return (the heap may pool more) */
+    int pooled;       /* probes filled the heap: refine before output */
     float *row;       /* dim: a fetched raw row */
     float one_nq;     /* cosine: 1 - ||q||^2 (0, or 1 for a zero query) */
     struct heap heap;
@@ -133,7 +153,7 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
     size_t cap = L->rerank == IVF_RERANK_SQ8 ? kk + (kk > 8 ? kk : 8) : kk;
     size_t bytes = 7ull * 4 * L->dim + 2ull * 4 * L->code_dim +
                    4ull * L->code_len + L->code_dim +
-                   cap * sizeof(struct ivf_hit) + 64;
+                   cap * sizeof(struct cand) + 64;
     uint8_t *p;
 
     memset(x, 0, sizeof *x);
@@ -143,8 +163,8 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
     if (x->mem == NULL)
         return err_nomem();
     p = x->mem;
-    x->heap.h = (struct ivf_hit *)(void *)p;
-    p += cap * sizeof(struct ivf_hit);
+    x->heap.h = (struct cand *)(void *)p;
+    p += cap * sizeof(struct cand);
     x->q = (float *)(void *)p;
     p += 4ull * L->dim;
     x->qa = (float *)(void *)p;
@@ -333,6 +353,7 @@ static infino_status probe(struct ctx *x, uint32_t c)
 
     if (count == 0)
         return INFINO_OK;
+    x->pooled = 1;
     st = ivf_block(&block, x->r, c);
     if (st != INFINO_OK)
         return st;
@@ -410,7 +431,8 @@ static infino_status probe(struct ctx *x, uint32_t c)
         if (n_cand > 0) {
             payload_dists(dist, x, batch, nb, slots, n_cand);
             for (size_t t = 0; t < n_cand; t++)
-                heap_push(&x->heap, load_u32le(ids + 4 * slots[t]), dist[t]);
+                heap_push(&x->heap, load_u32le(ids + 4 * slots[t]), dist[t], c,
+                          i0 + slots[t]);
         }
         batch += ivf_batch_len(L, nb);
     }
@@ -490,16 +512,31 @@ static infino_status row_dist(float *out, struct ctx *x, uint32_t id,
 }
 
 /* The residual stage: the pooled code-stage hits get their refined
- * distances (found through the position table), and the best k stay. */
+ * distances, cluster by cluster, and the best k stay. */
 static infino_status refine(struct ctx *x)
 {
-    if (x->r->L.rerank == IVF_RERANK_SQ8)
+    const struct ivf_layout *L = &x->r->L;
+
+    if (x->pooled && L->rerank == IVF_RERANK_SQ8) {
+        qsort(x->heap.h, x->heap.n, sizeof *x->heap.h, cmp_where);
         for (size_t i = 0; i < x->heap.n; i++) {
-            infino_status st =
-                row_dist(&x->heap.h[i].dist, x, x->heap.h[i].id, NULL);
+            struct cand *cd = &x->heap.h[i];
+            uint32_t count = ivf_dir_u32(x->r, cd->c, IVF_DIR_COUNT);
+            uint32_t first = cd->in - cd->in % IVF_BATCH;
+            size_t nb = count - first < IVF_BATCH ? count - first : IVF_BATCH;
+            const uint8_t *block;
+            infino_status st = ivf_block(&block, x->r, cd->c);
             if (st != INFINO_OK)
                 return st;
+            if (cd->c != x->setup_c)
+                payload_setup(x, block, cd->c);
+            cd->dist = refined_dist(
+                x,
+                block + L->head_len +
+                    (size_t)(first / IVF_BATCH) * ivf_batch_len(L, IVF_BATCH),
+                nb, cd->in % IVF_BATCH);
         }
+    }
     qsort(x->heap.h, x->heap.n, sizeof *x->heap.h, cmp_hit);
     if (x->heap.n > x->k)
         x->heap.n = x->k;
@@ -521,7 +558,10 @@ static infino_status rescore(struct ctx *x, const struct ivf_search_opts *o)
 static void finish_hits(struct ivf_hit *out, size_t *n_out, struct ctx *x)
 {
     qsort(x->heap.h, x->heap.n, sizeof *x->heap.h, cmp_hit);
-    memcpy(out, x->heap.h, x->heap.n * sizeof *out);
+    for (size_t i = 0; i < x->heap.n; i++) {
+        out[i].id = x->heap.h[i].id;
+        out[i].dist = x->heap.h[i].dist;
+    }
     *n_out = x->heap.n;
 }
 
@@ -654,7 +694,7 @@ static infino_status search_exact(struct ctx *x,
         st = row_dist(&d, x, id, o);
         if (st != INFINO_OK)
             break;
-        heap_push(&x->heap, id, d);
+        heap_push(&x->heap, id, d, 0, 0); /* final distance: no refine */
     }
     roaring_free_uint32_iterator(it);
     return st;
