@@ -264,13 +264,74 @@ TARGET static void sq8_dot_avx512(float *out, const float *qs,
 /* Per 64-bit lane: popcounts of the four planes weighted 1,2,4,8 in the
  * low half and the code's own popcount in the high half, so one
  * horizontal sum yields both (each sum stays far below 2^32). */
+TARGET static inline __m512i code_lanes(__m512i x, __m512i p0, __m512i p1,
+                                        __m512i p2, __m512i p3)
+{
+    __m512i c0 = _mm512_popcnt_epi64(_mm512_and_si512(x, p0));
+    __m512i c1 = _mm512_popcnt_epi64(_mm512_and_si512(x, p1));
+    __m512i c2 = _mm512_popcnt_epi64(_mm512_and_si512(x, p2));
+    __m512i c3 = _mm512_popcnt_epi64(_mm512_and_si512(x, p3));
+    __m512i pc = _mm512_popcnt_epi64(x);
+    __m512i d = _mm512_add_epi64(
+        _mm512_add_epi64(c0, _mm512_slli_epi64(c1, 1)),
+        _mm512_add_epi64(_mm512_slli_epi64(c2, 2), _mm512_slli_epi64(c3, 3)));
+    return _mm512_add_epi64(d, _mm512_slli_epi64(pc, 32));
+}
+
+/* Sums the 8 lanes of each of a, b into two 64-bit totals [a, b]. */
+TARGET static inline __m128i sum_pair(__m512i a, __m512i b)
+{
+    __m512i t = _mm512_add_epi64(_mm512_unpacklo_epi64(a, b),
+                                 _mm512_unpackhi_epi64(a, b));
+    __m256i h = _mm256_add_epi64(_mm512_castsi512_si256(t),
+                                 _mm512_extracti64x4_epi64(t, 1));
+    return _mm_add_epi64(_mm256_castsi256_si128(h),
+                         _mm256_extracti128_si256(h, 1));
+}
+
 TARGET static void bits4_avx512(uint32_t *dot_out, uint32_t *pc_out,
                                 const uint8_t *codes, size_t n,
                                 size_t code_len, const uint8_t *planes)
 {
-    size_t n_words = code_len / 8;
+    size_t n_words = code_len / 8, t = 0;
 
-    for (size_t t = 0; t < n; t++) {
+    if (n_words <= 8) { /* one register per code (m <= 512) */
+        __mmask8 m = n_words == 8 ? (__mmask8)0xff
+                                  : (__mmask8)((1u << n_words) - 1);
+        __m512i p0 = _mm512_maskz_loadu_epi64(m, planes);
+        __m512i p1 = _mm512_maskz_loadu_epi64(m, planes + code_len);
+        __m512i p2 = _mm512_maskz_loadu_epi64(m, planes + 2 * code_len);
+        __m512i p3 = _mm512_maskz_loadu_epi64(m, planes + 3 * code_len);
+        for (; t + 4 <= n; t += 4) {
+            const uint8_t *c = codes + t * code_len;
+            __m512i s0 = code_lanes(_mm512_maskz_loadu_epi64(m, c), p0, p1,
+                                    p2, p3);
+            __m512i s1 = code_lanes(
+                _mm512_maskz_loadu_epi64(m, c + code_len), p0, p1, p2, p3);
+            __m512i s2 = code_lanes(
+                _mm512_maskz_loadu_epi64(m, c + 2 * code_len), p0, p1, p2, p3);
+            __m512i s3 = code_lanes(
+                _mm512_maskz_loadu_epi64(m, c + 3 * code_len), p0, p1, p2, p3);
+            __m128i a = sum_pair(s0, s1), b = sum_pair(s2, s3);
+            uint64_t r[4];
+            _mm_storeu_si128((__m128i *)(void *)r, a);
+            _mm_storeu_si128((__m128i *)(void *)(r + 2), b);
+            for (int i = 0; i < 4; i++) {
+                dot_out[t + (size_t)i] = (uint32_t)r[i];
+                pc_out[t + (size_t)i] = (uint32_t)(r[i] >> 32);
+            }
+        }
+        for (; t < n; t++) {
+            __m512i s0 = code_lanes(
+                _mm512_maskz_loadu_epi64(m, codes + t * code_len), p0, p1, p2,
+                p3);
+            uint64_t tot = (uint64_t)_mm512_reduce_add_epi64(s0);
+            dot_out[t] = (uint32_t)tot;
+            pc_out[t] = (uint32_t)(tot >> 32);
+        }
+        return;
+    }
+    for (; t < n; t++) {
         const uint8_t *code = codes + t * code_len;
         __m512i s = _mm512_setzero_si512();
         for (size_t w = 0; w < n_words; w += 8) {
@@ -278,24 +339,14 @@ TARGET static void bits4_avx512(uint32_t *dot_out, uint32_t *pc_out,
             __mmask8 m = left >= 8 ? (__mmask8)0xff
                                    : (__mmask8)((1u << left) - 1);
             size_t off = w * 8;
-            __m512i x = _mm512_maskz_loadu_epi64(m, code + off);
-            __m512i p0 = _mm512_maskz_loadu_epi64(m, planes + off);
-            __m512i p1 = _mm512_maskz_loadu_epi64(m, planes + code_len + off);
-            __m512i p2 =
-                _mm512_maskz_loadu_epi64(m, planes + 2 * code_len + off);
-            __m512i p3 =
-                _mm512_maskz_loadu_epi64(m, planes + 3 * code_len + off);
-            __m512i c0 = _mm512_popcnt_epi64(_mm512_and_si512(x, p0));
-            __m512i c1 = _mm512_popcnt_epi64(_mm512_and_si512(x, p1));
-            __m512i c2 = _mm512_popcnt_epi64(_mm512_and_si512(x, p2));
-            __m512i c3 = _mm512_popcnt_epi64(_mm512_and_si512(x, p3));
-            __m512i pc = _mm512_popcnt_epi64(x);
-            __m512i d = _mm512_add_epi64(
-                _mm512_add_epi64(c0, _mm512_slli_epi64(c1, 1)),
-                _mm512_add_epi64(_mm512_slli_epi64(c2, 2),
-                                 _mm512_slli_epi64(c3, 3)));
             s = _mm512_add_epi64(
-                s, _mm512_add_epi64(d, _mm512_slli_epi64(pc, 32)));
+                s, code_lanes(
+                       _mm512_maskz_loadu_epi64(m, code + off),
+                       _mm512_maskz_loadu_epi64(m, planes + off),
+                       _mm512_maskz_loadu_epi64(m, planes + code_len + off),
+                       _mm512_maskz_loadu_epi64(m, planes + 2 * code_len + off),
+                       _mm512_maskz_loadu_epi64(m,
+                                                planes + 3 * code_len + off)));
         }
         uint64_t tot = (uint64_t)_mm512_reduce_add_epi64(s);
         dot_out[t] = (uint32_t)tot;
