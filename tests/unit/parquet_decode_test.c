@@ -427,6 +427,19 @@ static void test_parquet_decode__byte_array_deltas(void **state)
         assert_int_equal(v[i].len, strlen(words[i]));
         assert_memory_equal(v[i].p, words[i], v[i].len);
     }
+    /* only empty values, into a fresh arena (regression: NULL + 0) */
+    {
+        int64_t zero[3] = {0, 0, 0};
+        struct buf e = {0}, fresh = {0};
+        delta_encode(&e, zero, 3, false);
+        delta_encode(&e, zero, 3, false);
+        assert_ok(pq_delta_byte_array(v, 3, e.data, e.len, scratch, &fresh,
+                                      &budget));
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(v[i].len, 0);
+        buf_free(&e);
+        buf_free(&fresh);
+    }
     /* a prefix longer than the previous value */
     buf_reset(&dba);
     prefix[1] = 9;

@@ -609,11 +609,13 @@ infino_status pq_delta_byte_array(struct pq_view *out, size_t n,
             return corrupt("DELTA_BYTE_ARRAY values too long");
     }
     buf_reset(arena);
+    total += 1; /* never a NULL buffer, even when every value is empty */
     if (total > arena->cap &&
         (st = pq_budget_take(budget, total - arena->cap)) != INFINO_OK)
         return st;
     if ((st = buf_reserve(arena, (size_t)total)) != INFINO_OK)
         return st;
+    total -= 1;
     dst = arena->data;
     for (size_t i = 0; i < n; i++) {
         size_t pre = (size_t)prefix[i], suf = (size_t)suffix[i];
