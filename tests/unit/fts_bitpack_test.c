@@ -82,6 +82,9 @@ static void test_fts_bitpack__gaps_to_docs(void **state)
     fts_plus_one128(a);
     for (unsigned i = 0; i < FTS_BLOCK_LEN; i++)
         assert_int_equal(a[i], i + 1);
+    fts_iota128(a, 4000000000u);
+    for (unsigned i = 0; i < FTS_BLOCK_LEN; i++)
+        assert_int_equal(a[i], 4000000000u + i);
 }
 
 int main(void)

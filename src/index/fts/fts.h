@@ -119,15 +119,19 @@ infino_status fts_writer_new(struct fts_writer **out,
 
 /* Indexes document `doc`. Ids must increase; skipped ids are empty
  * documents (length 0). `text` is borrowed for the call; NULL with len 0
- * is an empty (or null) document. */
+ * is an empty (or null) document. A failure other than a refused id
+ * leaves half a document behind: the writer then refuses everything but
+ * fts_writer_free(). */
 infino_status fts_writer_add(struct fts_writer *w, uint32_t doc,
                              const void *text, size_t len);
 
 /* Writes the region for `n_docs` documents (>= every added id + 1; the
- * trailing ones are empty) at the sink's current position. The sink is
- * borrowed: the caller finishes or aborts it. When `summary_out` is not
- * NULL the term summary (see fts_summary_open) is appended to it. The
- * writer accepts nothing afterwards except fts_writer_free(). */
+ * trailing ones are empty) at the sink's current position, streaming: the
+ * region is never held whole in memory. The sink is borrowed: the caller
+ * finishes or aborts it (after a failure it holds a partial region).
+ * When `summary_out` is not NULL the term summary (see fts_summary_open)
+ * is appended to it. The writer accepts nothing afterwards except
+ * fts_writer_free(). */
 infino_status fts_writer_finish(struct fts_writer *w, struct store_sink *sink,
                                 uint32_t n_docs, struct fts_region_info *info,
                                 struct buf *summary_out);

@@ -171,6 +171,18 @@ void fts_gaps_to_docs128(uint32_t *v, uint32_t base)
     }
 }
 
+void fts_iota128(uint32_t *v, uint32_t base)
+{
+    const __m128i four = _mm_set1_epi32(4);
+    __m128i x = _mm_add_epi32(_mm_set1_epi32((int)base),
+                              _mm_set_epi32(3, 2, 1, 0));
+
+    for (unsigned i = 0; i < FTS_BLOCK_LEN; i += 4) {
+        _mm_storeu_si128((__m128i *)(v + i), x);
+        x = _mm_add_epi32(x, four);
+    }
+}
+
 void fts_plus_one128(uint32_t *v)
 {
     const __m128i one = _mm_set1_epi32(1);
@@ -197,6 +209,12 @@ void fts_plus_one128(uint32_t *v)
 {
     for (unsigned i = 0; i < FTS_BLOCK_LEN; i++)
         v[i] += 1;
+}
+
+void fts_iota128(uint32_t *v, uint32_t base)
+{
+    for (unsigned i = 0; i < FTS_BLOCK_LEN; i++)
+        v[i] = base + i;
 }
 
 #endif

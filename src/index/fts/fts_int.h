@@ -140,6 +140,8 @@ void fts_gaps_to_docs128(uint32_t *v, uint32_t base);
 void fts_gaps_to_docs128_scalar(uint32_t *v, uint32_t base);
 /* v[i] += 1 */
 void fts_plus_one128(uint32_t *v);
+/* v[i] = base + i */
+void fts_iota128(uint32_t *v, uint32_t base);
 
 static inline unsigned fts_bit_width(uint32_t v)
 {

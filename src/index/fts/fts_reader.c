@@ -527,21 +527,29 @@ static infino_status decode_block(struct fts_cursor *c, uint32_t b)
         tb = p[1];
         if (db > 32 || tb > 32 || end - start != 2 + 16 * (db + tb))
             return block_corrupt(c, b, "bad bit widths");
-        fts_unpack128(c->docs, p + 2, db);
-        /* No wrap-around is possible when even maximal gaps stay below
-         * 2^32; otherwise add up in 64 bits. */
-        if (next + FTS_BLOCK_LEN - 1 +
-                (uint64_t)FTS_BLOCK_LEN * ((1ull << db) - 1) >
-            UINT32_MAX) {
-            uint64_t sum = next + FTS_BLOCK_LEN - 1;
-            for (unsigned i = 0; i < FTS_BLOCK_LEN; i++)
-                sum += c->docs[i];
-            if (sum != last)
+        if (db == 0) {
+            /* 128 consecutive ids (common in dense terms): no gaps */
+            if (next + FTS_BLOCK_LEN - 1 != last)
+                return block_corrupt(c, b, "doc ids disagree with skip");
+            fts_iota128(c->docs, (uint32_t)next);
+        } else {
+            fts_unpack128(c->docs, p + 2, db);
+            /* No wrap-around is possible when even maximal gaps stay
+             * below 2^32; otherwise add up in 64 bits. */
+            if (next + FTS_BLOCK_LEN - 1 +
+                    (uint64_t)FTS_BLOCK_LEN * ((1ull << db) - 1) >
+                UINT32_MAX) {
+                uint64_t sum = next + FTS_BLOCK_LEN - 1;
+                for (unsigned i = 0; i < FTS_BLOCK_LEN; i++)
+                    sum += c->docs[i];
+                if (sum != last)
+                    return block_corrupt(c, b,
+                                         "doc ids disagree with skip");
+            }
+            fts_gaps_to_docs128(c->docs, prev);
+            if (c->docs[FTS_BLOCK_LEN - 1] != last)
                 return block_corrupt(c, b, "doc ids disagree with skip");
         }
-        fts_gaps_to_docs128(c->docs, prev);
-        if (c->docs[FTS_BLOCK_LEN - 1] != last)
-            return block_corrupt(c, b, "doc ids disagree with skip");
         fts_unpack128(c->tfs, p + 2 + 16 * db, tb);
         fts_plus_one128(c->tfs);
     } else {

@@ -2,22 +2,26 @@
  * fts_search.c - BM25 top-k, counting and matching over one region.
  *
  * Every algorithm visits candidate docs in increasing id order and keeps
- * the k best in a heap ordered by (float score, doc id); since later docs
- * lose ties, "can this enter?" is one float comparison, and every upper
- * bound is computed in the same 2^-40 fixed point as the scores, rounded
- * up, so pruning never drops a doc that belongs in the result.
+ * the k best in a heap ordered by (float score, doc id). Later docs lose
+ * ties, so "can this enter?" depends only on the score, and because the
+ * float conversion is monotone it becomes one integer comparison against
+ * the smallest fixed-point score that can enter. Upper bounds are computed
+ * in the same 2^-40 fixed point as scores, rounded up, so pruning never
+ * drops a doc that belongs in the result.
  *
  * - one term: walk the skip table, decode only blocks whose bound (max tf,
  *   min doc length of the block) can enter the heap;
  * - OR: Block-Max MaxScore over windows of WINDOW doc ids. Per window each
  *   term's bound is the max of its overlapping blocks' bounds; the terms
  *   whose bounds together cannot enter are non-essential. Essential terms
- *   are scored term-at-a-time into an accumulator array, then each
+ *   are scored term-at-a-time into an accumulator array, skipping blocks
+ *   that cannot enter even with every other term at its best; then each
  *   candidate probes the non-essential terms in decreasing bound order
  *   while it can still enter. Windows nothing can reach are skipped, and
  *   the next window starts at the smallest next doc of any term;
- * - AND: leapfrog from the rarest term, skipping ranges whose summed block
- *   bounds cannot enter.
+ * - AND: walk the rarest term block by block, skipping blocks whose bound
+ *   plus the other terms' bounds over the same ids cannot enter, and
+ *   leapfrog the other cursors to each remaining doc.
  * Negative terms and deleted docs are checked only for docs about to
  * enter the heap (top-k) or to be emitted (count, match).
  */
@@ -147,7 +151,6 @@ static infino_status setup(struct search *s, const struct fts_reader *r,
         CHECK(fts_dict_find(&ti, &found, r, q->neg[i].bytes, q->neg[i].len));
         if (found) {
             CHECK(fts_cursor_open(&s->neg[s->n_neg], r, &ti));
-            CHECK(fts_cursor_seek(&s->neg[s->n_neg], 0));
             s->n_neg++;
         }
     }

@@ -1,11 +1,15 @@
 /*
  * fts_writer.c - builds the postings of one column under a memory budget.
  *
- * Terms are interned once: key bytes in one arena, a record per term, and
- * an open-addressing table of term ids. Per document, a term's first
- * occurrence pushes it on a "touched" list and later ones bump its tf, so
- * no per-document hash table is needed; at the end of the document each
- * touched term appends (gap, tf) as varints to its own chain of chunks.
+ * Terms are interned once: key bytes in one arena, a cold record per term,
+ * and an open-addressing table whose 32-byte slots carry each term's hot
+ * fields (short key, tf counter), so a token costs one cache line. Tokens
+ * are hashed as the tokenizer yields them and interned in batches, the
+ * table slot of each prefetched a few tokens ahead. Per document, a
+ * term's first occurrence pushes it on a "touched" list and later ones
+ * bump its tf, so no per-document hash table is needed; at the end of the
+ * document each touched term appends (gap, tf) as varints to its own
+ * chain of chunks.
  * Chunks double in size (16 B .. 32 KiB) and are cut from 1 MiB pages, so
  * a posting costs about 1-2 bytes and rare terms waste little.
  *
