@@ -22,6 +22,9 @@
 #define IVF_HEADER_LEN 128u
 #define IVF_DIR_ENTRY_LEN 32u
 #define IVF_ALIGN 64u
+/* From this many clusters on, searches shortlist clusters by 8-bit
+ * centroid codes before computing exact keys. */
+#define IVF_CQ_MIN_CLUSTERS 256u
 #define IVF_BATCH 64u       /* rows per batch inside a cluster block */
 #define IVF_N_FACTORS 5u    /* f32 per row: add, rescale, err, corr, corr2 */
 #define IVF_MIN_CODE_DIM 64u
@@ -157,6 +160,11 @@ struct ivf_reader {
     float *signs;            /* owned: 3 * code_dim rotation signs */
     float scale;
     _Atomic uint8_t *state;  /* owned: per cluster, BLOCK_* */
+    /* owned, NULL for few clusters: the centroids as 8-bit codes
+     * (per-dimension offset and scale over all centroids), to shortlist
+     * clusters before their exact keys (ivf_search.c) */
+    uint8_t *cq;
+    float *cq_lo, *cq_scale;
     _Atomic uint8_t pos_state;
 };
 

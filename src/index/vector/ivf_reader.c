@@ -115,6 +115,40 @@ static infino_status check_directory(struct ivf_reader *r)
     return INFINO_OK;
 }
 
+/* The 8-bit centroid codes (see struct ivf_reader): per dimension,
+ * offset = min and scale = (max - min) / 255 over all centroids. */
+static infino_status quantize_centroids(struct ivf_reader *r)
+{
+    uint32_t k = r->L.n_clusters, dim = r->L.dim;
+
+    r->cq = mem_alloc((size_t)k * dim);
+    r->cq_lo = mem_alloc(4ull * dim);
+    r->cq_scale = mem_alloc(4ull * dim);
+    if (r->cq == NULL || r->cq_lo == NULL || r->cq_scale == NULL)
+        return err_nomem();
+    for (uint32_t d = 0; d < dim; d++) {
+        float lo = INFINITY, hi = -INFINITY;
+        for (uint32_t c = 0; c < k; c++) {
+            float v = ivf_load_f32(r->centroids + 4 * ((size_t)c * dim + d));
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        float span = hi - lo; /* finite centroids; the span may overflow */
+        float scale = isfinite(span) && span > 0 ? span / 255.0f : 0.0f;
+        float inv = scale > 0 ? 1.0f / scale : 0.0f;
+        r->cq_lo[d] = lo;
+        r->cq_scale[d] = scale;
+        for (uint32_t c = 0; c < k; c++) {
+            float v = ivf_load_f32(r->centroids + 4 * ((size_t)c * dim + d));
+            float t = (v - lo) * inv + 0.5f;
+            t = t >= 0 ? t : 0;
+            t = t <= 255 ? t : 255;
+            r->cq[(size_t)c * dim + d] = (uint8_t)(int)t;
+        }
+    }
+    return INFINO_OK;
+}
+
 infino_status ivf_open(struct ivf_reader **out, struct store_blob *blob,
                        uint64_t off, uint64_t len)
 {
@@ -161,6 +195,8 @@ infino_status ivf_open(struct ivf_reader **out, struct store_blob *blob,
     }
     ivf_rotation_init(r->signs, &r->scale, r->L.code_dim, r->seed);
     atomic_init(&r->pos_state, BLOCK_UNCHECKED);
+    if (r->L.n_clusters >= IVF_CQ_MIN_CLUSTERS)
+        CHECK(quantize_centroids(r));
     *out = r;
     return INFINO_OK;
 fail:
@@ -174,6 +210,9 @@ void ivf_close(struct ivf_reader *r)
         return;
     mem_free(r->signs);
     mem_free((void *)r->state);
+    mem_free(r->cq);
+    mem_free(r->cq_lo);
+    mem_free(r->cq_scale);
     mem_free(r);
 }
 

@@ -634,6 +634,63 @@ static void cluster_keys(float *out, const struct ivf_reader *r,
             out[c] = 0.5f * out[c];
 }
 
+/* order[0..want) = the `want` clusters with the smallest keys, ascending.
+ * Many clusters: shortlist 4 * want + 16 by the 8-bit centroid codes,
+ * then rank the shortlist by exact keys (a true top cluster missing from
+ * the shortlist is possible but needs an 8-bit rounding error larger than
+ * the key gap to 3 * want + 16 other clusters). `keys` is scratch. */
+static void nearest_clusters(struct keyed *order, float *keys, struct ctx *x,
+                             uint32_t want)
+{
+    const struct ivf_reader *r = x->r;
+    uint32_t k = r->L.n_clusters, dim = r->L.dim, m = 4 * want + 16;
+    uint32_t ids[256];
+    float exact[256];
+
+    if (r->cq == NULL || m > k || m > 256) {
+        cluster_keys(keys, r, x->q);
+        for (uint32_t c = 0; c < k; c++) {
+            order[c].key = keys[c];
+            order[c].c = c;
+        }
+        select_smallest(order, k, want);
+        return;
+    }
+    if (ivf_metric_is_l2(r->L.metric)) {
+        for (uint32_t d = 0; d < dim; d++)
+            x->qa[d] = x->q[d] - r->cq_lo[d];
+        x->ops->sq8_l2sq(keys, x->qa, r->cq_scale, r->cq, dim, NULL, k, dim);
+    } else {
+        for (uint32_t d = 0; d < dim; d++)
+            x->qa[d] = x->q[d] * r->cq_scale[d];
+        x->ops->sq8_dot(keys, x->qa, r->cq, dim, NULL, k, dim);
+        for (uint32_t c = 0; c < k; c++)
+            keys[c] = -keys[c]; /* the common <q, offset> term is dropped */
+    }
+    for (uint32_t c = 0; c < k; c++) {
+        order[c].key = keys[c];
+        order[c].c = c;
+    }
+    select_smallest(order, k, m);
+    for (uint32_t i = 0; i < m; i++)
+        ids[i] = order[i].c;
+    if (r->L.metric == IVF_METRIC_NEGDOT) {
+        x->ops->dot(exact, x->q, r->centroids, 4ull * dim, ids, m, dim);
+        for (uint32_t i = 0; i < m; i++)
+            exact[i] = -exact[i];
+    } else {
+        x->ops->l2sq(exact, x->q, r->centroids, 4ull * dim, ids, m, dim);
+        if (r->L.metric == IVF_METRIC_COSINE)
+            for (uint32_t i = 0; i < m; i++)
+                exact[i] = 0.5f * exact[i];
+    }
+    for (uint32_t i = 0; i < m; i++) {
+        order[i].key = exact[i];
+        order[i].c = ids[i];
+    }
+    select_smallest(order, m, want);
+}
+
 infino_status ivf_cluster_keys(float *out, const struct ivf_reader *r,
                                const float *query, size_t query_dim)
 {
@@ -738,24 +795,35 @@ infino_status ivf_search(struct ivf_hit *out, size_t *n_out,
         st = err_nomem();
         goto fail;
     }
-    cluster_keys(keys, r, x.q);
-    for (uint32_t c = 0; c < L->n_clusters; c++) {
-        order[c].key = keys[c];
-        order[c].c = c;
-    }
-    /* the nprobe nearest clusters in order: a partial selection, as a
-     * full sort of thousands of keys costs more than a probe */
-    select_smallest(order, L->n_clusters, (uint32_t)nprobe);
+    /* the nprobe nearest clusters in order (a partial selection: a full
+     * sort of thousands of keys costs more than a probe) */
+    nearest_clusters(order, keys, &x, (uint32_t)nprobe);
     want = x.k < n_pass ? x.k : n_pass;
     for (uint32_t i = 0; i < nprobe; i++)
         CHECK(probe(&x, order[i].c));
     /* then more, nearest first, until k rows were found (filters) */
     if (x.heap.n < want && nprobe < L->n_clusters) {
-        qsort(order + nprobe, L->n_clusters - nprobe, sizeof *order,
-              cmp_keyed);
-        for (uint32_t i = (uint32_t)nprobe;
-             i < L->n_clusters && x.heap.n < want; i++)
-            CHECK(probe(&x, order[i].c));
+        uint8_t *seen = mem_calloc(L->n_clusters, 1);
+        if (seen == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        for (uint32_t i = 0; i < nprobe; i++)
+            seen[order[i].c] = 1;
+        cluster_keys(keys, r, x.q);
+        for (uint32_t c = 0; c < L->n_clusters; c++) {
+            order[c].key = keys[c];
+            order[c].c = c;
+        }
+        qsort(order, L->n_clusters, sizeof *order, cmp_keyed);
+        st = INFINO_OK;
+        for (uint32_t i = 0; i < L->n_clusters && x.heap.n < want &&
+                             st == INFINO_OK; i++)
+            if (!seen[order[i].c])
+                st = probe(&x, order[i].c);
+        mem_free(seen);
+        if (st != INFINO_OK)
+            goto fail;
     }
 done:
     CHECK(refine(&x));
