@@ -162,6 +162,20 @@ infino_status spill_map(struct spill_file *f, const uint8_t **data_out,
     return INFINO_OK;
 }
 
+void spill_release(struct spill_file *f, uint64_t off, uint64_t len)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t a, b;
+
+    if (f->map == NULL || page <= 0 || off > f->map_len ||
+        len > f->map_len - off)
+        return;
+    a = (off + (uint64_t)page - 1) / (uint64_t)page * (uint64_t)page;
+    b = (off + len) / (uint64_t)page * (uint64_t)page;
+    if (a < b)
+        (void)madvise((void *)(f->map + a), (size_t)(b - a), MADV_DONTNEED);
+}
+
 void spill_close(struct spill_file *f)
 {
     if (f == NULL)

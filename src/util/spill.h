@@ -35,6 +35,11 @@ uint64_t spill_tell(const struct spill_file *f);
 infino_status spill_map(struct spill_file *f, const uint8_t **data_out,
                         size_t *len_out);
 
+/* Tells the kernel the mapped bytes [off, off + len) will not be read
+ * again, so their pages leave the resident set (whole pages inside the
+ * range only). A hint: nothing changes for the reader if they are. */
+void spill_release(struct spill_file *f, uint64_t off, uint64_t len);
+
 /* Unmaps, closes and thereby deletes the file. NULL is a no-op. */
 void spill_close(struct spill_file *f);
 

@@ -69,6 +69,7 @@ struct pending {
 };
 
 #define BATCH_TOKENS 256u
+#define RELEASE_BYTES ((uint64_t)4 << 20) /* merge: drop read pages */
 #define PREFETCH_AHEAD 8u
 
 struct fts_writer {
@@ -788,6 +789,8 @@ fail:
 
 struct run {
     struct rd rd; /* the rest of the run */
+    const uint8_t *rec; /* start of the current record */
+    uint64_t released;  /* map offset up to which pages were released */
     const uint8_t *key;
     uint8_t key_len;
     uint64_t df;
@@ -814,6 +817,7 @@ static infino_status run_advance(struct run *r, bool *ok)
     uint64_t n;
 
     *ok = false;
+    r->rec = r->rd.p;
     if (rd_left(&r->rd) == 0)
         return INFINO_OK;
     if (rd_u8(&r->rd, &r->key_len) || r->key_len == 0 ||
@@ -864,6 +868,7 @@ static infino_status finish_merge(struct fts_writer *w, struct fts_ser *ser)
         bool ok;
         runs[i].rd = rd_make(map + a, (size_t)(b - a));
         runs[i].idx = i;
+        runs[i].released = a;
         CHECK(run_advance(&runs[i], &ok));
         if (ok)
             heap[n_heap++] = &runs[i];
@@ -884,6 +889,13 @@ static infino_status finish_merge(struct fts_writer *w, struct fts_ser *ser)
             bool ok;
             CHECK(decode_postings(w, r->post, r->post_len, r->df, &n));
             CHECK(run_advance(r, &ok));
+            /* what lies before the new record is never read again: keep
+             * the resident set near the budget, not the file size */
+            if ((uint64_t)(r->rec - map) - r->released >= RELEASE_BYTES) {
+                spill_release(w->spill, r->released,
+                              (uint64_t)(r->rec - map) - r->released);
+                r->released = (uint64_t)(r->rec - map);
+            }
             if (!ok)
                 heap[0] = heap[--n_heap];
             heap_down(heap, n_heap, 0);
