@@ -42,6 +42,9 @@
  * - Local doc ids are uint32_t; a region holds at most UINT32_MAX docs.
  * - A query holds at most FTS_MAX_QUERY_TERMS positive terms.
  * - CJK text has no word segmentation: a run of ideographs is one token.
+ * - A writer or tokenizer is used by one thread at a time; a reader by any
+ *   number. The writer itself is single-threaded (parallelism comes from
+ *   building several columns or superfiles at once).
  *
  * Not useful for: phrase or proximity search (no positions are stored);
  * exact_match verifies candidates against the stored text.
