@@ -5,7 +5,6 @@
  * rows to clusters, a second writes the cluster blocks in order,
  * streaming into the sink (the region is never materialized).
  */
-#define _DEFAULT_SOURCE /* madvise */
 #include "ivf_int.h"
 
 #include "store/store.h"
@@ -19,7 +18,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define DEFAULT_BUDGET ((size_t)256 << 20)
 #define DEFAULT_ITERS 10u
@@ -273,6 +271,7 @@ struct fin {
     float *rc;           /* m: rotated centroid */
     float *inv;          /* dim: 1 / SQ8 scale of the current cluster */
     const uint8_t *map;  /* borrowed: the spill file's mapping */
+    struct spill_file *spill; /* borrowed: the builder's spill file */
     size_t map_len;
 };
 
@@ -315,16 +314,9 @@ static const float *row_ptr(const struct ivf_builder *b, const struct fin *f,
 static void release_map(const struct fin *f, uint64_t from_row,
                         uint64_t to_row, size_t row_len)
 {
-    uintptr_t a, e, page = 4096;
-
-    if (f->map == NULL)
-        return;
-    a = (uintptr_t)(f->map + from_row * row_len);
-    e = (uintptr_t)(f->map + to_row * row_len);
-    a = (a + page - 1) & ~(page - 1);
-    e &= ~(page - 1);
-    if (e > a)
-        (void)madvise((void *)a, e - a, MADV_DONTNEED);
+    if (f->spill != NULL && to_row > from_row)
+        spill_release(f->spill, from_row * row_len,
+                      (to_row - from_row) * row_len);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -678,6 +670,7 @@ infino_status ivf_builder_finish(struct ivf_builder *b, struct store_sink *sink,
         size_t len;
         CHECK(spill_map(b->spill, &f.map, &len));
         f.map_len = len;
+        f.spill = b->spill;
     }
     f.centroids = mem_alloc((size_t)k * b->row_len + 1);
     f.cnorm = mem_alloc((size_t)k * 4 + 1);
