@@ -45,7 +45,10 @@ struct store_sink;
 
 #define IVF_MAX_DIM 4096u
 #define IVF_MAX_CLUSTERS 65536u
-/* Probes per query when the caller passes nprobe = 0. */
+/* Probes per query when the caller passes nprobe = 0. Upstream uses 6
+ * unfiltered and 8 filtered; we use 8 for both: the error bound skips
+ * most rows of the farther clusters, so extra probes cost little, and
+ * filtered searches scale it (see ivf_search_opts.allow). */
 #define IVF_DEFAULT_NPROBE 8u
 
 enum ivf_metric {
@@ -204,8 +207,10 @@ struct ivf_search_opts {
 /* The k nearest rows to `query` (query_dim floats) into out[0..*n_out),
  * sorted by (dist, id) ascending; *n_out < k only when fewer rows pass
  * the filters. `out` has room for k hits (owned by the caller). `opts`
- * may be NULL. INFINO_ERR_INVALID when query_dim != ivf_dim() or a query
- * value is NaN or infinite; INFINO_ERR_CORRUPT when a cluster block
+ * may be NULL. With IVF_CQ_MIN_CLUSTERS (256) clusters or more, the
+ * nearest clusters are shortlisted by 8-bit centroid codes before their
+ * exact keys decide. INFINO_ERR_INVALID when query_dim != ivf_dim() or a
+ * query value is NaN or infinite; INFINO_ERR_CORRUPT when a cluster block
  * fails its checks. */
 infino_status ivf_search(struct ivf_hit *out, size_t *n_out,
                          struct ivf_reader *r, const float *query,
