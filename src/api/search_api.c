@@ -102,10 +102,82 @@ static infino_status finish(struct ArrowArrayStream *out, struct tbl_view *v,
     return st;
 }
 
-#define BEGIN(t, out)                                                          \
-    if ((t) == NULL || (out) == NULL)                                          \
-        return err_set(INFINO_ERR_INVALID, "%s: NULL argument", __func__);     \
-    memset((out), 0, sizeof *(out))
+/* What one search call asks for, after argument checks. */
+enum req_kind { REQ_BM25, REQ_TOKEN_MATCH, REQ_EXACT_MATCH, REQ_VECTOR,
+                REQ_HYBRID };
+
+struct request {
+    enum req_kind kind;
+    const char *method; /* for error messages */
+    size_t fts_col, vec_col;
+    const char *text;
+    enum fts_mode mode;
+    const float *vec;
+    size_t dim, k;
+    uint32_t nprobe;
+    struct qry_filter filter;
+};
+
+/* Runs `rq` on a freshly pinned view and streams the result. */
+static infino_status run(infino_table *t, const struct request *rq,
+                         const infino_search_opts *o,
+                         struct ArrowArrayStream *out)
+{
+    struct tbl_view *v = NULL;
+    struct qry_hits hits = {0};
+    infino_status st;
+
+    CHECK(tbl_view_acquire(&v, t->t));
+    switch (rq->kind) {
+    case REQ_BM25:
+        CHECK(qry_bm25(&hits, v, rq->fts_col, rq->text, rq->k, rq->mode));
+        break;
+    case REQ_TOKEN_MATCH:
+        CHECK(qry_token_match(&hits, v, rq->fts_col, rq->text, rq->mode));
+        break;
+    case REQ_EXACT_MATCH:
+        CHECK(qry_exact_match(&hits, v, rq->fts_col, rq->text,
+                              strlen(rq->text)));
+        break;
+    case REQ_VECTOR:
+        CHECK(qry_vector(&hits, v, rq->vec_col, rq->vec, rq->dim, rq->k,
+                         rq->nprobe, &rq->filter));
+        break;
+    case REQ_HYBRID:
+        CHECK(qry_hybrid(&hits, v, rq->fts_col, rq->text, rq->mode,
+                         rq->vec_col, rq->vec, rq->dim, rq->k, rq->nprobe));
+        break;
+    }
+    CHECK(finish(out, v, &hits, o, rq->method));
+fail:
+    qry_hits_free(&hits);
+    tbl_view_release(v);
+    return st;
+}
+
+/* Checks common to every entry point; fills the text side of `rq`. */
+static infino_status begin(struct request *rq, infino_table *t,
+                           struct ArrowArrayStream *out, enum req_kind kind,
+                           const char *method, const char *text_column,
+                           const char *text, const infino_search_opts *o)
+{
+    memset(rq, 0, sizeof *rq);
+    rq->kind = kind;
+    rq->method = method;
+    rq->filter.fts_col = -1;
+    if (t == NULL || out == NULL)
+        return err_set(INFINO_ERR_INVALID, "%s: NULL argument", method);
+    memset(out, 0, sizeof *out);
+    if (text == NULL)
+        return err_set(INFINO_ERR_INVALID, "%s: query is NULL", method);
+    rq->text = text;
+    if (kind != REQ_VECTOR) {
+        infino_status st = fts_column(&rq->fts_col, t->t, text_column);
+        if (st != INFINO_OK)
+            return st;
+    }
+    return parse_mode(&rq->mode, o ? o->mode : NULL, "mode");
+}
 
 INFINO_API infino_status infino_table_bm25_search(infino_table *t,
                                                   const char *column,
@@ -113,26 +185,12 @@ INFINO_API infino_status infino_table_bm25_search(infino_table *t,
                                                   const infino_search_opts *o,
                                                   struct ArrowArrayStream *out)
 {
-    struct tbl_view *v = NULL;
-    struct qry_hits hits = {0};
-    enum fts_mode mode;
-    size_t col;
-    infino_status st;
+    struct request rq;
+    infino_status st =
+        begin(&rq, t, out, REQ_BM25, "bm25_search", column, query, o);
 
-    BEGIN(t, out);
-    CHECK(fts_column(&col, t->t, column));
-    CHECK(parse_mode(&mode, o ? o->mode : NULL, "mode"));
-    if (query == NULL) {
-        st = err_set(INFINO_ERR_INVALID, "query is NULL");
-        goto fail;
-    }
-    CHECK(tbl_view_acquire(&v, t->t));
-    CHECK(qry_bm25(&hits, v, col, query, k, mode));
-    CHECK(finish(out, v, &hits, o, "bm25_search"));
-fail:
-    qry_hits_free(&hits);
-    tbl_view_release(v);
-    return st;
+    rq.k = k;
+    return st != INFINO_OK ? st : run(t, &rq, o, out);
 }
 
 INFINO_API infino_status infino_table_token_match(infino_table *t,
@@ -141,26 +199,11 @@ INFINO_API infino_status infino_table_token_match(infino_table *t,
                                                   const infino_search_opts *o,
                                                   struct ArrowArrayStream *out)
 {
-    struct tbl_view *v = NULL;
-    struct qry_hits hits = {0};
-    enum fts_mode mode;
-    size_t col;
-    infino_status st;
+    struct request rq;
+    infino_status st = begin(&rq, t, out, REQ_TOKEN_MATCH, "token_match",
+                             column, query, o);
 
-    BEGIN(t, out);
-    CHECK(fts_column(&col, t->t, column));
-    CHECK(parse_mode(&mode, o ? o->mode : NULL, "mode"));
-    if (query == NULL) {
-        st = err_set(INFINO_ERR_INVALID, "query is NULL");
-        goto fail;
-    }
-    CHECK(tbl_view_acquire(&v, t->t));
-    CHECK(qry_token_match(&hits, v, col, query, mode));
-    CHECK(finish(out, v, &hits, o, "token_match"));
-fail:
-    qry_hits_free(&hits);
-    tbl_view_release(v);
-    return st;
+    return st != INFINO_OK ? st : run(t, &rq, o, out);
 }
 
 INFINO_API infino_status infino_table_exact_match(infino_table *t,
@@ -169,24 +212,11 @@ INFINO_API infino_status infino_table_exact_match(infino_table *t,
                                                   const infino_search_opts *o,
                                                   struct ArrowArrayStream *out)
 {
-    struct tbl_view *v = NULL;
-    struct qry_hits hits = {0};
-    size_t col;
-    infino_status st;
+    struct request rq;
+    infino_status st = begin(&rq, t, out, REQ_EXACT_MATCH, "exact_match",
+                             column, value, NULL);
 
-    BEGIN(t, out);
-    CHECK(fts_column(&col, t->t, column));
-    if (value == NULL) {
-        st = err_set(INFINO_ERR_INVALID, "value is NULL");
-        goto fail;
-    }
-    CHECK(tbl_view_acquire(&v, t->t));
-    CHECK(qry_exact_match(&hits, v, col, value, strlen(value)));
-    CHECK(finish(out, v, &hits, o, "exact_match"));
-fail:
-    qry_hits_free(&hits);
-    tbl_view_release(v);
-    return st;
+    return st != INFINO_OK ? st : run(t, &rq, o, out);
 }
 
 INFINO_API infino_status infino_table_count(infino_table *t,
@@ -200,13 +230,11 @@ INFINO_API infino_status infino_table_count(infino_table *t,
     size_t col;
     infino_status st;
 
-    BEGIN(t, out);
+    if (t == NULL || out == NULL || query == NULL)
+        return err_set(INFINO_ERR_INVALID, "count: NULL argument");
+    *out = 0;
     CHECK(fts_column(&col, t->t, column));
     CHECK(parse_mode(&mode, mode_name, "mode"));
-    if (query == NULL) {
-        st = err_set(INFINO_ERR_INVALID, "query is NULL");
-        goto fail;
-    }
     CHECK(tbl_view_acquire(&v, t->t));
     CHECK(qry_count(out, v, col, query, mode));
 fail:
@@ -246,30 +274,38 @@ static infino_status parse_filter(struct qry_filter *f, struct tbl *t,
     return INFINO_OK;
 }
 
+/* The vector side of a request. */
+static infino_status vector_side(struct request *rq, infino_table *t,
+                                 const char *column, const float *vec,
+                                 size_t dim, size_t k,
+                                 const infino_search_opts *o)
+{
+    infino_status st = vec_column(&rq->vec_col, t->t, column);
+
+    if (st != INFINO_OK)
+        return st;
+    if (vec == NULL && dim > 0)
+        return err_set(INFINO_ERR_INVALID, "%s: query vector is NULL",
+                       rq->method);
+    rq->vec = vec;
+    rq->dim = dim;
+    rq->k = k;
+    rq->nprobe = o ? o->nprobe : 0;
+    return INFINO_OK;
+}
+
 INFINO_API infino_status infino_table_vector_search(
     infino_table *t, const char *column, const float *query, size_t dim,
     size_t k, const infino_search_opts *o, struct ArrowArrayStream *out)
 {
-    struct tbl_view *v = NULL;
-    struct qry_hits hits = {0};
-    struct qry_filter filter;
-    size_t col;
+    struct request rq;
     infino_status st;
 
-    BEGIN(t, out);
-    CHECK(vec_column(&col, t->t, column));
-    CHECK(parse_filter(&filter, t->t, o));
-    if (query == NULL && dim > 0) {
-        st = err_set(INFINO_ERR_INVALID, "query vector is NULL");
-        goto fail;
-    }
-    CHECK(tbl_view_acquire(&v, t->t));
-    CHECK(qry_vector(&hits, v, col, query, dim, k, o ? o->nprobe : 0,
-                     &filter));
-    CHECK(finish(out, v, &hits, o, "vector_search"));
+    CHECK(begin(&rq, t, out, REQ_VECTOR, "vector_search", NULL, "", NULL));
+    CHECK(vector_side(&rq, t, column, query, dim, k, o));
+    CHECK(parse_filter(&rq.filter, t->t, o));
+    return run(t, &rq, o, out);
 fail:
-    qry_hits_free(&hits);
-    tbl_view_release(v);
     return st;
 }
 
@@ -278,26 +314,13 @@ INFINO_API infino_status infino_table_hybrid_search(
     const char *vector_column, const float *vector_query, size_t dim,
     size_t k, const infino_search_opts *o, struct ArrowArrayStream *out)
 {
-    struct tbl_view *v = NULL;
-    struct qry_hits hits = {0};
-    enum fts_mode mode;
-    size_t fcol, vcol;
+    struct request rq;
     infino_status st;
 
-    BEGIN(t, out);
-    CHECK(fts_column(&fcol, t->t, text_column));
-    CHECK(vec_column(&vcol, t->t, vector_column));
-    CHECK(parse_mode(&mode, o ? o->mode : NULL, "mode"));
-    if (text_query == NULL || (vector_query == NULL && dim > 0)) {
-        st = err_set(INFINO_ERR_INVALID, "query is NULL");
-        goto fail;
-    }
-    CHECK(tbl_view_acquire(&v, t->t));
-    CHECK(qry_hybrid(&hits, v, fcol, text_query, mode, vcol, vector_query, dim,
-                     k, o ? o->nprobe : 0));
-    CHECK(finish(out, v, &hits, o, "hybrid_search"));
+    CHECK(begin(&rq, t, out, REQ_HYBRID, "hybrid_search", text_column,
+                text_query, o));
+    CHECK(vector_side(&rq, t, vector_column, vector_query, dim, k, o));
+    return run(t, &rq, o, out);
 fail:
-    qry_hits_free(&hits);
-    tbl_view_release(v);
     return st;
 }

@@ -76,14 +76,8 @@ static infino_status group_of(struct group **out, int64_t *row_out,
             ar_array_release(&c->groups[i].batch);
         c->n_groups = 0;
     }
-    if (c->n_groups == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8;
-        struct group *ng = mem_realloc(c->groups, cap * sizeof *ng);
-        if (ng == NULL)
-            return err_nomem();
-        c->groups = ng;
-        c->cap = cap;
-    }
+    if (MEM_RESERVE(c->groups, c->cap, c->n_groups + 1))
+        return err_nomem();
     struct group *g = &c->groups[c->n_groups];
     memset(g, 0, sizeof *g);
     st = pq_reader_read_row_group(r, rg, c->fields, c->n_fields, &g->batch);

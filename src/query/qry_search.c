@@ -33,14 +33,8 @@ void qry_hits_free(struct qry_hits *h)
 static infino_status hits_push(struct qry_hits *h, uint32_t sf, uint32_t row,
                                float score)
 {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        struct qry_hit *nv = mem_realloc(h->v, cap * sizeof *nv);
-        if (nv == NULL)
-            return err_nomem();
-        h->v = nv;
-        h->cap = cap;
-    }
+    if (MEM_RESERVE(h->v, h->cap, h->n + 1))
+        return err_nomem();
     h->v[h->n].sf = sf;
     h->v[h->n].row = row;
     h->v[h->n].score = score;

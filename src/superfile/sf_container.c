@@ -114,14 +114,8 @@ infino_status sf_writer_region_begin(struct sf_writer *w, const char *name)
     st = close_body(w);
     if (st != INFINO_OK)
         return st;
-    if (w->n_regions == w->regions_cap) {
-        size_t cap = w->regions_cap ? w->regions_cap * 2 : 4;
-        struct region *nr = mem_realloc(w->regions, cap * sizeof *nr);
-        if (nr == NULL)
-            return err_nomem();
-        w->regions = nr;
-        w->regions_cap = cap;
-    }
+    if (MEM_RESERVE(w->regions, w->regions_cap, w->n_regions + 1))
+        return err_nomem();
     r = &w->regions[w->n_regions];
     memset(r, 0, sizeof *r);
     snprintf(r->name, sizeof r->name, "%s", name);
@@ -297,14 +291,9 @@ infino_status sf_reader_open(struct sf_reader **out, struct store_blob *blob)
                              key);
                 goto fail;
             }
-            if (r->n_regions == cap) {
-                cap = cap ? cap * 2 : 4;
-                struct region *nr = mem_realloc(r->regions, cap * sizeof *nr);
-                if (nr == NULL) {
-                    st = err_nomem();
-                    goto fail;
-                }
-                r->regions = nr;
+            if (MEM_RESERVE(r->regions, cap, r->n_regions + 1)) {
+                st = err_nomem();
+                goto fail;
             }
             struct region *rg = &r->regions[r->n_regions];
             memset(rg, 0, sizeof *rg);

@@ -46,11 +46,8 @@ static infino_status sf_copy(struct snap_sf *out, const struct snap_sf *e,
 
 infino_status snapshot_add_sf(struct snapshot *s, const struct snap_sf *e)
 {
-    struct snap_sf *grown = mem_realloc(s->sf, (s->n_sf + 1) * sizeof *grown);
-
-    if (grown == NULL)
+    if (MEM_RESERVE(s->sf, s->sf_cap, s->n_sf + 1))
         return err_nomem();
-    s->sf = grown;
     if (sf_copy(&s->sf[s->n_sf], e, s->n_fts) != INFINO_OK)
         return INFINO_ERR_NOMEM;
     s->n_sf++;
@@ -78,6 +75,7 @@ infino_status snapshot_copy(struct snapshot *out, const struct snapshot *s)
     *out = *s;
     out->sf = NULL;
     out->n_sf = 0;
+    out->sf_cap = 0;
     for (size_t i = 0; i < s->n_sf; i++) {
         if (snapshot_add_sf(out, &s->sf[i]) != INFINO_OK) {
             snapshot_free(out);
@@ -203,6 +201,7 @@ infino_status snapshot_decode(struct snapshot *out, const uint8_t *p, size_t n,
     }
     out->n_fts = (uint32_t)n_fts;
     out->sf = mem_calloc(n_sf ? (size_t)n_sf : 1, sizeof *out->sf);
+    out->sf_cap = n_sf ? (size_t)n_sf : 1;
     if (out->sf == NULL) {
         st = err_nomem();
         goto fail;

@@ -45,6 +45,7 @@ struct snapshot {
     uint32_t n_fts;
     size_t n_sf;
     struct snap_sf *sf; /* owned */
+    size_t sf_cap;      /* capacity of sf, in entries */
 };
 
 infino_status snapshot_encode(struct buf *out, const struct snapshot *s);

@@ -45,14 +45,8 @@ static infino_status collect(const struct objstore_entry *e, void *payload)
 {
     struct objlist *l = payload;
 
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct obj *ni = mem_realloc(l->items, cap * sizeof *ni);
-        if (ni == NULL)
-            return err_nomem();
-        l->items = ni;
-        l->cap = cap;
-    }
+    if (MEM_RESERVE(l->items, l->cap, l->n + 1))
+        return err_nomem();
     l->items[l->n].key = mem_strdup(e->key);
     if (l->items[l->n].key == NULL)
         return err_nomem();
@@ -75,14 +69,8 @@ struct keyset {
 
 static infino_status keyset_add(struct keyset *s, const char *key)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **nk = mem_realloc(s->keys, cap * sizeof *nk);
-        if (nk == NULL)
-            return err_nomem();
-        s->keys = nk;
-        s->cap = cap;
-    }
+    if (MEM_RESERVE(s->keys, s->cap, s->n + 1))
+        return err_nomem();
     s->keys[s->n] = mem_strdup(key);
     if (s->keys[s->n] == NULL)
         return err_nomem();

@@ -95,3 +95,26 @@ int mem_mul(size_t *out, size_t count, size_t size)
     *out = count * size;
     return 0;
 }
+
+int mem_reserve_impl(void *arr_ptr, size_t *cap, size_t need, size_t size)
+{
+    void *p, *np;
+    size_t n = *cap ? *cap : 8, bytes;
+
+    if (need <= *cap)
+        return 0;
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return -1;
+        n *= 2;
+    }
+    if (mem_mul(&bytes, n, size) != 0)
+        return -1;
+    memcpy(&p, arr_ptr, sizeof p); /* the caller's pointer variable */
+    np = mem_realloc(p, bytes);
+    if (np == NULL)
+        return -1;
+    memcpy(arr_ptr, &np, sizeof np);
+    *cap = n;
+    return 0;
+}

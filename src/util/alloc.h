@@ -21,6 +21,14 @@ char *mem_strndup(const char *s, size_t n);
  * -1 when the product does not fit in size_t. */
 int mem_mul(size_t *out, size_t count, size_t size);
 
+/* Makes room for `need` elements in the growable array `arr` (a pointer
+ * variable) whose capacity, in elements, is the size_t `cap`; grows
+ * geometrically. Evaluates to 0 on success, -1 when memory (or size_t)
+ * runs out, leaving `arr` and `cap` unchanged. */
+#define MEM_RESERVE(arr, cap, need)                                            \
+    mem_reserve_impl((void *)&(arr), &(cap), (need), sizeof *(arr))
+int mem_reserve_impl(void *arr_ptr, size_t *cap, size_t need, size_t size);
+
 /* Test hook: the `n`th allocation from now (1-based) and every later one
  * fails, until mem_fail_reset(). n <= 0 disables. Process-wide. */
 void mem_fail_after(long n);
