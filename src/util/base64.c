@@ -15,6 +15,8 @@ infino_status base64_encode(struct buf *out, const void *data, size_t n)
     size_t i;
     char *o;
 
+    if (n == 0)
+        return INFINO_OK;
     st = buf_reserve(out, (n + 2) / 3 * 4);
     if (st != INFINO_OK)
         return st;
