@@ -26,10 +26,24 @@
  * event; never release it. Arrow structures follow the C Data Interface
  * rules: whoever holds a non-released structure calls its `release`.
  *
+ * Threads
+ * -------
+ * Database and table handles may be shared between threads: readers pin
+ * an immutable snapshot per call and never block; writers on one table
+ * handle are serialized by a mutex, and writers in other handles or
+ * processes serialize through the commit (the loser retries on top of the
+ * winner). Close a table before its database, and a handle only when no
+ * other thread is using it.
+ *
  * Caveats
  * -------
- * - Handles are not synchronised: use one handle from one thread at a time,
- *   or add your own locking. Separate handles may be used concurrently.
+ * - memory:// databases are private to their handle and vanish with it;
+ *   update, delete and gc need durable storage.
+ * - Appends are durable when they return: each commit fsyncs its files and
+ *   their directories (about 4 fsyncs), so many tiny appends are slow;
+ *   batch rows.
+ * - Index building (full-text, vectors) spills to the directory named by
+ *   infino_connect_opts.tmp_dir, else $TMPDIR, else /tmp.
  */
 #ifndef INFINO_H
 #define INFINO_H
