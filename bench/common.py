@@ -10,7 +10,7 @@ uses only the standard library, numpy and pyarrow.
   embedding fixed_size_list<float32, 384> (Gaussian clusters: centres
   3.0*N(0,1), noise 0.3*N(0,1)). Generated from a seed, batch by batch,
   into an Arrow IPC file under bench/work/ that every engine then reads.
-- Process measurements: wall and CPU time, peak RSS (getrusage).
+- Process measurements: wall and CPU time, peak RSS (VmHWM).
 - Machine description for the result files.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ BATCH_ROWS = 10_000
 SEED = 20240601
 
 
-# ---- data --------------------------------------------------------------------
+# ---- data -------------------------------------------------------------------
 
 def seed_schema():
     import pyarrow as pa
@@ -55,7 +55,8 @@ def _digits(values, width):
     import numpy as np
 
     pow10 = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return ((values[:, None] // pow10[None, :]) % 10 + ord("0")).astype(np.uint8)
+    digits = (values[:, None] // pow10[None, :]) % 10 + ord("0")
+    return digits.astype(np.uint8)
 
 
 def _fixed_width_strings(matrix):
@@ -185,7 +186,22 @@ def dataset_bytes(path):
     return n, rows
 
 
-# ---- process measurements ------------------------------------------------------
+# ---- process measurements ---------------------------------------------------
+
+def peak_rss_kb():
+    """This process's peak resident set size in KiB: VmHWM of
+    /proc/self/status. Not getrusage's ru_maxrss: Linux carries that one
+    over from the parent across fork + exec, so a worker would report at
+    least the driver's RSS. ru_maxrss only where /proc is missing."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 
 class Meter:
     """Wall time, CPU time (user + system, every thread of this process)
@@ -194,7 +210,7 @@ class Meter:
 
     def start(self):
         ru = resource.getrusage(resource.RUSAGE_SELF)
-        self.rss0 = ru.ru_maxrss
+        self.rss0 = peak_rss_kb()
         self.cpu0 = ru.ru_utime + ru.ru_stime
         self.t0 = time.perf_counter()
 
@@ -204,7 +220,7 @@ class Meter:
         return {
             "seconds": wall,
             "cpu_seconds": ru.ru_utime + ru.ru_stime - self.cpu0,
-            "peak_rss_mb": ru.ru_maxrss / 1024.0,
+            "peak_rss_mb": peak_rss_kb() / 1024.0,
             "rss_before_mb": self.rss0 / 1024.0,
         }
 
@@ -226,6 +242,20 @@ def run_worker(argv, env=None, cwd=None):
     return json.loads(lines[-1])
 
 
+SYNC_CALLS = "fsync,fdatasync,syncfs,sync_file_range,msync"
+
+
+def parse_strace(path):
+    """{syscall: calls} from the summary table of `strace -c`."""
+    calls = {}
+    for line in pathlib.Path(path).read_text().splitlines():
+        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$",
+                     line)
+        if m and m.group(2) != "total":
+            calls[m.group(2)] = int(m.group(1))
+    return calls
+
+
 def median(xs):
     s = sorted(xs)
     n = len(s)
@@ -234,7 +264,7 @@ def median(xs):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
-# ---- machine -------------------------------------------------------------------
+# ---- machine ----------------------------------------------------------------
 
 def _sh(argv):
     try:

@@ -1,6 +1,6 @@
 """A sampler of this process's resident memory split by kind.
 
-getrusage's ru_maxrss counts every resident page, including pages of
+The peak RSS (VmHWM) counts every resident page, including pages of
 files mapped into memory (a reader that mmaps a 3 GB file and touches all
 of it "uses" 3 GB, though the kernel can drop those pages at any time).
 This thread samples /proc/self/status every `interval` seconds and keeps

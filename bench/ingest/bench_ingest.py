@@ -12,7 +12,7 @@ worker checks which one it imported.
 
 Reported per engine: wall time, CPU time (user + system over every thread:
 rows per CPU-second is the "per core" rate), rows/s, MB/s of Arrow data,
-peak RSS (getrusage) and the bytes the table takes on disk. Engines
+peak RSS (VmHWM) and the bytes the table takes on disk. Engines
 alternate, each run is repeated, the driver reports medians and the ratios
 ours/upstream. A separate short run under `strace -f -c` counts fsync and
 fdatasync calls per append for each engine (durability on return).
@@ -27,11 +27,10 @@ import datetime
 import json
 import os
 import pathlib
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import common  # noqa: E402
@@ -46,7 +45,6 @@ MODES = {"quick": {"rows": 100_000, "singles": 500, "singles_ours": 0,
                    "repeat": 3},
          "full": {"rows": 1_000_000, "singles": 1_000, "singles_ours": 10_000,
                   "repeat": 2}}
-SYNC_CALLS = "fsync,fdatasync,syncfs,sync_file_range,msync"
 
 
 def python_of(engine):
@@ -55,7 +53,7 @@ def python_of(engine):
     return str(common.BENCH_DIR / ".venv" / "bin" / "python")
 
 
-# ---- worker ----------------------------------------------------------------------
+# ---- worker -----------------------------------------------------------------
 
 def du(path):
     total = 0
@@ -106,12 +104,19 @@ def worker(a):
             pool.append(b)
         singles = [b.slice(i, 1) for b in pool for i in range(b.num_rows)]
         del pool
+        # elapsed seconds at each tenth of the appends, to show whether the
+        # cost of one append grows with the number of earlier ones
+        marks = {len(singles) * k // 10 for k in range(1, 11)}
+        tenths = []
         with RssSampler() as s:
             meter.start()
             for one in singles:
                 table.append(one)
                 appends += 1
+                if appends in marks:
+                    tenths.append(time.perf_counter() - meter.t0)
             r = meter.stop()
+        r["tenths_seconds"] = tenths
         rows = len(singles)
         nbytes = sum(b.nbytes for b in singles)
     r.update(s.result())
@@ -124,7 +129,7 @@ def worker(a):
     print(json.dumps(r), flush=True)
 
 
-# ---- driver ----------------------------------------------------------------------
+# ---- driver -----------------------------------------------------------------
 
 def run_once(engine, shape, src, rows, workdir, strace_to=None):
     d = workdir / f"{engine}-{shape}"
@@ -133,23 +138,12 @@ def run_once(engine, shape, src, rows, workdir, strace_to=None):
             "--shape", shape, "--src", str(src), "--dir", str(d),
             "--rows", str(rows)]
     if strace_to:
-        argv = ["strace", "-f", "-c", "-e", f"trace={SYNC_CALLS}", "-o",
+        argv = ["strace", "-f", "-c", "-e", f"trace={common.SYNC_CALLS}", "-o",
                 str(strace_to)] + argv
     try:
         return common.run_worker(argv)
     finally:
         shutil.rmtree(d, ignore_errors=True)
-
-
-def parse_strace(path):
-    """{syscall: calls} from the summary table of `strace -c`."""
-    calls = {}
-    for line in pathlib.Path(path).read_text().splitlines():
-        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$",
-                     line)
-        if m and m.group(2) != "total":
-            calls[m.group(2)] = int(m.group(1))
-    return calls
 
 
 def sync_counts(src, workdir, log):
@@ -160,10 +154,11 @@ def sync_counts(src, workdir, log):
     with tempfile.TemporaryDirectory() as tmp:
         for e in ENGINES:
             out[e] = {}
-            for shape, rows in (("single", 20), ("batch", 3 * common.BATCH_ROWS)):
+            for shape, rows in (("single", 20),
+                                ("batch", 3 * common.BATCH_ROWS)):
                 f = pathlib.Path(tmp) / f"{e}-{shape}.txt"
                 r = run_once(e, shape, src, rows, workdir, strace_to=f)
-                calls = parse_strace(f)
+                calls = common.parse_strace(f)
                 out[e][shape] = {"appends": r["appends"], "calls": calls,
                                  "per_append": sum(calls.values())
                                  / r["appends"]}
@@ -185,6 +180,12 @@ def summarize(runs):
     med["ms_per_append"] = 1e3 * med["seconds"] / runs[0]["appends"]
     med["runs_seconds"] = [round(r["seconds"], 4) for r in runs]
     med["version"] = runs[0]["version"]
+    med["rss_growth_mb"] = med["peak_rss_mb"] - med["rss_before_mb"]
+    t = runs[0].get("tenths_seconds")
+    if t and len(t) == 10:
+        per = runs[0]["appends"] / 10
+        med["ms_per_append_first_tenth"] = 1e3 * t[0] / per
+        med["ms_per_append_last_tenth"] = 1e3 * (t[9] - t[8]) / per
     return med
 
 

@@ -6,10 +6,12 @@ batch from one Arrow IPC file, and write them with the same settings:
 single-threaded (pyarrow: set_cpu_count(1), set_io_thread_count(1),
 use_threads=False), the same codec (zstd level 1, or none), dictionary
 encoding of the string columns with a 1 MiB fallback limit (ours never
-dictionary-encodes floats; pyarrow is told the same), statistics on, 1 MiB data pages v1,
-and the same row-group length (--rg-rows). Ours is libinfino.so's
-infino_parquet_write / infino_parquet_read called through ctypes from the
-same Python interpreter, so both sides pay the same glue.
+dictionary-encodes floats; pyarrow is told the same), statistics on,
+1 MiB data pages v1, and the same row-group length (--rg-rows). Ours is
+libinfino.so's infino_parquet_write / infino_parquet_read called through
+ctypes from the same Python interpreter, so both sides pay the same glue.
+A short write of each engine also runs under strace to count fsyncs (ours
+publishes its file durably; pyarrow does not sync).
 
 A full read decodes every column of every row group into Arrow arrays and
 drops each row group before reading the next (ours: the C stream, one batch
@@ -34,7 +36,6 @@ import json
 import os
 import pathlib
 import sys
-import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import common  # noqa: E402
@@ -48,7 +49,7 @@ PAGE_BYTES = 1 << 20
 DICT_BYTES = 1 << 20
 
 
-# ---- worker: one operation in this process ------------------------------------
+# ---- worker: one operation in this process ----------------------------------
 
 class ArrowArrayStream(ctypes.Structure):
     # Arrow C stream interface (include/infino.h, Arrow's C Stream ABI)
@@ -91,12 +92,16 @@ def worker(a):
     meter = common.Meter()
     rows = nbytes = 0
 
+    if a.op == "write" and a.limit_rows:
+        src_rows = a.limit_rows
+    else:
+        src_rows = None
     if a.op == "source":
         # the cost of producing the input batches alone (both writers pay it)
         src = common.open_dataset(a.src)
         with RssSampler() as s:
             meter.start()
-            for b in common.iter_batches(src):
+            for b in common.iter_batches(src, src_rows):
                 rows += b.num_rows
                 nbytes += b.nbytes
             r = meter.stop()
@@ -121,7 +126,7 @@ def worker(a):
                     kw["compression_level"] = 1
                 with pq.ParquetWriter(a.path, schema, **kw) as w:
                     chunk, n = [], 0
-                    for b in common.iter_batches(src):
+                    for b in common.iter_batches(src, src_rows):
                         chunk.append(b)
                         n += b.num_rows
                         rows += b.num_rows
@@ -137,7 +142,7 @@ def worker(a):
                 counts = [0, 0]
 
                 def gen():
-                    for b in common.iter_batches(src):
+                    for b in common.iter_batches(src, src_rows):
                         counts[0] += b.num_rows
                         counts[1] += b.nbytes
                         yield b
@@ -186,7 +191,7 @@ def worker(a):
     print(json.dumps(r), flush=True)
 
 
-# ---- driver --------------------------------------------------------------------
+# ---- driver -----------------------------------------------------------------
 
 def run_op(py, lib, op, engine, codec, src, path, rg_rows):
     argv = [py, __file__, "--worker", "--op", op, "--engine", engine,
@@ -219,6 +224,31 @@ def file_info(path):
     md = pq.ParquetFile(path).metadata
     return {"bytes": os.path.getsize(path), "row_groups": md.num_row_groups,
             "rows": md.num_rows, "created_by": md.created_by}
+
+
+def sync_counts(py, lib, src, outdir, rg_rows, log):
+    """fsync-family calls of one small zstd write per engine (strace -f -c):
+    ours publishes the file durably (fsync of file and directory)."""
+    import shutil
+    import tempfile
+
+    if not shutil.which("strace"):
+        return {"error": "strace not installed"}
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for e in ENGINES:
+            f = pathlib.Path(tmp) / f"{e}.txt"
+            path = outdir / f"sync-{e}.parquet"
+            argv = ["strace", "-f", "-c", "-e", f"trace={common.SYNC_CALLS}",
+                    "-o", str(f), py, __file__, "--worker", "--op", "write",
+                    "--engine", e, "--codec", "zstd", "--src", str(src),
+                    "--path", str(path), "--lib", str(lib), "--rg-rows",
+                    str(rg_rows), "--limit-rows", str(common.BATCH_ROWS)]
+            common.run_worker(argv)
+            path.unlink()
+            out[e] = common.parse_strace(f)
+            log(f"strace {e} write: {out[e]}")
+    return out
 
 
 def driver(a):
@@ -298,6 +328,7 @@ def driver(a):
             for p in paths.values():
                 p.unlink()
 
+    result["sync_calls"] = sync_counts(py, lib, src, outdir, a.rg_rows, log)
     text = json.dumps(result, indent=1)
     if a.out:
         pathlib.Path(a.out).write_text(text + "\n")
@@ -321,6 +352,7 @@ def main():
     ap.add_argument("--engine", choices=ENGINES)
     ap.add_argument("--codec", choices=list(CODECS))
     ap.add_argument("--src")
+    ap.add_argument("--limit-rows", type=int)
     ap.add_argument("--path")
     a = ap.parse_args()
     if a.worker:
