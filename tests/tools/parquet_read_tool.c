@@ -4,7 +4,9 @@
  * what pyarrow reads.
  *
  * Usage: parquet_read_tool [--fields 0,2] [--filter "F OP V"]... [--scan]
- *                          [--max-bytes N] FILE
+ *                          [--rows 0,7,9] [--max-bytes N] FILE
+ *   --rows: point reads (pq_reader_read_rows) of those rows (ascending,
+ *   within each row group; rows past a group's end are dropped).
  *   F: field index; OP: eq lt le gt ge isnull notnull; V: an integer, a
  *   float, "h:<hex>" (bytes) or "d:<unscaled decimal>".
  * Output: {"schema": [...], "num_rows": n, "row_groups": [rows...],
@@ -318,7 +320,9 @@ int main(int argc, char **argv)
     static uint8_t filter_bytes[MAX_FILTERS][4096];
     const char *filter_text[MAX_FILTERS];
     int fields[1024];
-    size_t n_fields = 0, n_filters = 0;
+    static uint32_t rows[65536];
+    size_t n_fields = 0, n_filters = 0, n_rows = 0;
+    bool use_rows = false;
     bool use_fields = false, scan = false;
     unsigned long long max_bytes = 0;
     const char *path = NULL;
@@ -337,6 +341,14 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc &&
                    n_filters < MAX_FILTERS) {
             filter_text[n_filters++] = argv[++i];
+        } else if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc) {
+            char *s = argv[++i];
+            use_rows = true;
+            while (*s && n_rows < 65536) {
+                rows[n_rows++] = (uint32_t)strtoul(s, &s, 10);
+                if (*s == ',')
+                    s++;
+            }
         } else if (strcmp(argv[i], "--scan") == 0) {
             scan = true;
         } else if (strcmp(argv[i], "--max-bytes") == 0 && i + 1 < argc) {
@@ -419,8 +431,16 @@ int main(int argc, char **argv)
         for (int g = 0; g < pq_reader_num_row_groups(r) && st == INFINO_OK;
              g++) {
             struct ArrowArray b;
-            st = pq_reader_read_row_group(r, g, use_fields ? fields : NULL,
-                                          n_fields, &b);
+            size_t k = 0;
+            while (k < n_rows &&
+                   (int64_t)rows[k] < pq_reader_row_group_rows(r, g))
+                k++;
+            if (use_rows)
+                st = pq_reader_read_rows(r, g, use_fields ? fields : NULL,
+                                         n_fields, rows, k, &b);
+            else
+                st = pq_reader_read_row_group(r, g, use_fields ? fields : NULL,
+                                              n_fields, &b);
             if (st != INFINO_OK)
                 break;
             if (g)

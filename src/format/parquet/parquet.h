@@ -3,10 +3,11 @@
  *
  * The writer streams: batches go into per-column page encoders, pages into
  * the sink, and a row group is closed when it reaches its target size, so
- * memory stays bounded by one row group's encoded pages. Between the last
- * row group and the footer the caller may write its own bytes (the
- * superfile's index regions); the footer's offsets point only at row
- * groups, so other Parquet readers never notice them.
+ * memory stays bounded by one row group's encoded pages (plus the page
+ * index, a few bytes per page, kept until the data ends). Between the page
+ * index and the footer the caller may write its own bytes (the superfile's
+ * index regions); the footer's offsets point only at row groups and page
+ * indexes, so other Parquet readers never notice them.
  *
  * The reader maps nothing itself: it reads through a store_blob (mmap or
  * memory), parses the footer once, restores the Arrow schema from the
@@ -45,10 +46,13 @@ struct pq_write_opts {
     uint32_t dictionary_bytes;  /* fall back to PLAIN when a column chunk's
                                    dictionary grows past this (1 MiB) */
     int statistics;             /* write min/max/null_count (1) */
+    int page_index;             /* write an OffsetIndex per column chunk,
+                                   and a ColumnIndex where every page has
+                                   statistics (1) */
 };
 #define PQ_WRITE_OPTS_INIT                                                     \
     {                                                                          \
-        1, PQ_ZSTD, 1, 128u << 20, 1 << 20, 1u << 20, 1, 1, 1u << 20, 1        \
+        1, PQ_ZSTD, 1, 128u << 20, 1 << 20, 1u << 20, 1, 1, 1u << 20, 1, 1     \
     }
 
 /* ---- writer ----------------------------------------------------------- */
@@ -71,7 +75,9 @@ infino_status pq_writer_write(struct pq_writer *w,
 /* Closes the open row group now (no-op if it is empty). */
 infino_status pq_writer_flush_row_group(struct pq_writer *w);
 
-/* Closes the last row group. After this no rows may be written, and the
+/* Closes the last row group and writes the page index (all ColumnIndex
+ * structs, then all OffsetIndex structs: parquet-format PageIndex.md puts
+ * them after the row groups). After this no rows may be written, and the
  * caller may write extra bytes to the sink before pq_writer_finish(). */
 infino_status pq_writer_end_data(struct pq_writer *w);
 
@@ -107,13 +113,14 @@ int64_t pq_reader_row_group_rows(const struct pq_reader *r, int rg);
 /* Offset of the first byte of the footer (FileMetaData). */
 uint64_t pq_reader_footer_offset(const struct pq_reader *r);
 
-/* Caps the memory one pq_reader_read_row_group() (or pq_scan_next()) call
- * may allocate, output and scratch together; a row group needing more is
- * INFINO_ERR_UNSUPPORTED. Parquet's encodings compress without bound (one
- * RLE run or dictionary index can stand for any amount of data), so the
- * limit cannot come from the file. Default: the larger of 1 GiB and 256
- * times the file size; 0 restores it. Reads may run concurrently on one
- * reader from several threads; set the limit before they start. */
+/* Caps the memory one pq_reader_read_row_group() (or pq_scan_next(), or
+ * pq_reader_read_rows()) call may allocate, output and scratch together;
+ * a row group needing more is INFINO_ERR_UNSUPPORTED. Parquet's encodings
+ * compress without bound (one RLE run or dictionary index can stand for
+ * any amount of data), so the limit cannot come from the file. Default:
+ * the larger of 1 GiB and 256 times the file size; 0 restores it. Reads
+ * may run concurrently on one reader from several threads; set the limit
+ * before they start. */
 void pq_reader_set_max_bytes(struct pq_reader *r, uint64_t max_bytes);
 
 /* Value of a footer key-value entry, or NULL. Borrowed (valid until
@@ -166,6 +173,23 @@ bool pq_reader_row_group_may_match(const struct pq_reader *r, int rg,
 infino_status pq_reader_read_row_group(struct pq_reader *r, int rg,
                                        const int *fields, size_t n_fields,
                                        struct ArrowArray *out);
+
+/* Decodes rows rows[0..n_rows) of row group `rg` (indexes within the row
+ * group, ascending and unique; otherwise INFINO_ERR_INVALID), columns
+ * `fields` as for pq_reader_read_row_group, into *out: an owned struct
+ * array of n_rows rows in that order, with the same column types. Only the
+ * data pages holding those rows are decompressed and decoded, plus the
+ * dictionary page of a column whose pages need it; pages are located by
+ * the column chunk's OffsetIndex, else by stepping over page headers
+ * (list columns written with v1 pages and no OffsetIndex are decoded
+ * whole, since only their levels say where rows start). Corrupt pages or
+ * page indexes are INFINO_ERR_CORRUPT naming the file, row group and
+ * column; pages that are skipped are not checked. Counts against
+ * pq_reader_set_max_bytes() like a row-group read. */
+infino_status pq_reader_read_rows(struct pq_reader *r, int rg,
+                                  const int *fields, size_t n_fields,
+                                  const uint32_t *rows, size_t n_rows,
+                                  struct ArrowArray *out);
 
 /* A scan: projection plus row-group pruning, yielding one batch per
  * surviving row group. */

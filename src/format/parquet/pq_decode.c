@@ -683,6 +683,35 @@ void pq_page_iter_free(struct pq_page_iter *it)
     buf_free(&it->scratch);
 }
 
+void pq_page_iter_seek(struct pq_page_iter *it, const uint8_t *p, size_t len)
+{
+    it->p = p;
+    it->end = len ? p + len : p;
+}
+
+infino_status pq_page_skip(struct pq_page_iter *it, struct pq_page_header *out,
+                           const uint8_t **at_out, size_t *len_out, bool *eof)
+{
+    struct rd r = rd_make(it->p, (size_t)(it->end - it->p));
+    infino_status st;
+
+    *eof = false;
+    if (it->p >= it->end) {
+        *eof = true;
+        return INFINO_OK;
+    }
+    if ((st = pq_meta_decode_page_header(out, &r)) != INFINO_OK)
+        return st;
+    if (out->compressed_page_size < 0 || out->uncompressed_page_size < 0)
+        return corrupt("negative page size");
+    if ((size_t)out->compressed_page_size > rd_left(&r))
+        return corrupt("page extends past the column chunk");
+    *at_out = it->p;
+    it->p = r.p + out->compressed_page_size;
+    *len_out = (size_t)(it->p - *at_out);
+    return INFINO_OK;
+}
+
 static bool codec_known(enum pq_codec c)
 {
     return c == PQ_UNCOMPRESSED || c == PQ_SNAPPY || c == PQ_GZIP ||

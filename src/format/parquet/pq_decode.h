@@ -160,6 +160,19 @@ infino_status pq_page_next(struct pq_page_iter *it, struct pq_page *out,
                            bool *eof);
 void pq_page_iter_free(struct pq_page_iter *it);
 
+/* Points the iterator at `len` other bytes at `p` (borrowed; say, one page
+ * of the same chunk that a page index located), keeping its scratch. */
+void pq_page_iter_seek(struct pq_page_iter *it, const uint8_t *p, size_t len);
+
+/* Steps over the next page, decoding only its header into *out: the body
+ * is neither checked against its CRC nor decompressed, so a page costs a
+ * few dozen bytes of Thrift. *at_out gets the page's first byte (its
+ * header) and *len_out its whole length, header included. Every page type
+ * is returned. *eof is set at the end of the chunk. */
+infino_status pq_page_skip(struct pq_page_iter *it, struct pq_page_header *out,
+                           const uint8_t **at_out, size_t *len_out,
+                           bool *eof);
+
 /* Charges `n` bytes to a read budget. */
 infino_status pq_budget_take(uint64_t *budget, uint64_t n);
 

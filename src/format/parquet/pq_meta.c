@@ -1035,6 +1035,196 @@ fail:
     return err_context(st, "PageHeader");
 }
 
+/* ---- page index ------------------------------------------------------- */
+
+static infino_status decode_page_location(struct dec *d,
+                                          struct pq_page_location *out)
+{
+    struct pq_tfield f;
+    uint32_t seen = 0;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    for (;;) {
+        CHECK(pq_tr_field(&d->r, &f));
+        if (f.type == PQ_T_STOP)
+            break;
+        if (f.id == 1)
+            CHECK(pq_tr_i64(&d->r, f.type, &out->offset));
+        else if (f.id == 2)
+            CHECK(pq_tr_i32(&d->r, f.type, &out->compressed_page_size));
+        else if (f.id == 3)
+            CHECK(pq_tr_i64(&d->r, f.type, &out->first_row_index));
+        else
+            CHECK(pq_tr_skip(&d->r, f.type));
+        if (f.id > 0 && f.id < 32)
+            seen |= BIT(f.id);
+    }
+    return check_required("PageLocation", seen, BIT(1) | BIT(2) | BIT(3));
+fail:
+    return st;
+}
+
+/* Checks that the whole input was one struct. */
+static infino_status at_end(const struct dec *d)
+{
+    if (rd_left(&d->r.in) != 0)
+        return err_set(INFINO_ERR_CORRUPT, "%zu bytes after the struct",
+                       rd_left(&d->r.in));
+    return INFINO_OK;
+}
+
+infino_status pq_meta_decode_offset_index(struct pq_offset_index *out,
+                                          const uint8_t *p, size_t n)
+{
+    struct dec d;
+    struct pq_tfield f;
+    uint32_t seen = 0, count;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    pq_tr_init(&d.r, p, n);
+    d.a = &out->arena;
+    CHECK(pq_tr_struct_begin(&d.r));
+    for (;;) {
+        CHECK(pq_tr_field(&d.r, &f));
+        if (f.type == PQ_T_STOP)
+            break;
+        if (f.id == 1) {
+            /* count is bounded by the bytes left (pq_tr_list) */
+            CHECK(pq_tr_list(&d.r, f.type, PQ_T_STRUCT, &count));
+            out->pages = alloc_array(&d, count, sizeof *out->pages);
+            if (out->pages == NULL)
+                CHECK(err_nomem());
+            out->n_pages = count;
+            for (uint32_t i = 0; i < count; i++) {
+                CHECK(pq_tr_struct_begin(&d.r));
+                CHECK(decode_page_location(&d, &out->pages[i]));
+            }
+        } else {
+            /* 2: unencoded_byte_array_data_bytes, unused */
+            CHECK(pq_tr_skip(&d.r, f.type));
+        }
+        if (f.id > 0 && f.id < 32)
+            seen |= BIT(f.id);
+    }
+    CHECK(check_required("OffsetIndex", seen, BIT(1)));
+    CHECK(at_end(&d));
+    return INFINO_OK;
+fail:
+    pq_offset_index_free(out);
+    return err_context(st, "OffsetIndex");
+}
+
+void pq_offset_index_free(struct pq_offset_index *oi)
+{
+    if (oi == NULL)
+        return;
+    arena_free(&oi->arena);
+    memset(oi, 0, sizeof *oi);
+}
+
+/* One list field of a ColumnIndex: its length must match the others. */
+static infino_status index_list(struct dec *d, uint8_t type,
+                                enum pq_ttype elem, size_t *n_pages,
+                                bool *have_n, uint32_t *count)
+{
+    infino_status st = pq_tr_list(&d->r, type, elem, count);
+
+    if (st != INFINO_OK)
+        return st;
+    if (*have_n && *count != *n_pages)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "ColumnIndex lists of %zu and %u entries", *n_pages,
+                       *count);
+    *n_pages = *count;
+    *have_n = true;
+    return INFINO_OK;
+}
+
+infino_status pq_meta_decode_column_index(struct pq_column_index *out,
+                                          const uint8_t *p, size_t n)
+{
+    struct dec d;
+    struct pq_tfield f;
+    uint32_t seen = 0, count;
+    bool have_n = false;
+    int32_t v;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    pq_tr_init(&d.r, p, n);
+    d.a = &out->arena;
+    CHECK(pq_tr_struct_begin(&d.r));
+    for (;;) {
+        CHECK(pq_tr_field(&d.r, &f));
+        if (f.type == PQ_T_STOP)
+            break;
+        switch (f.id) {
+        case 1:
+            CHECK(index_list(&d, f.type, PQ_T_BOOL, &out->n_pages, &have_n,
+                             &count));
+            out->null_pages = alloc_array(&d, count, sizeof *out->null_pages);
+            if (out->null_pages == NULL)
+                CHECK(err_nomem());
+            for (uint32_t i = 0; i < count; i++)
+                CHECK(pq_tr_elem_bool(&d.r, &out->null_pages[i]));
+            break;
+        case 2:
+        case 3: {
+            struct pq_bytes *b;
+            CHECK(index_list(&d, f.type, PQ_T_BINARY, &out->n_pages, &have_n,
+                             &count));
+            b = alloc_array(&d, count, sizeof *b);
+            if (b == NULL)
+                CHECK(err_nomem());
+            for (uint32_t i = 0; i < count; i++)
+                CHECK(read_bytes(&d, PQ_T_BINARY, &b[i]));
+            if (f.id == 2)
+                out->min_values = b;
+            else
+                out->max_values = b;
+            break;
+        }
+        case 4:
+            CHECK(read_enum(&d, f.type, PQ_BOUNDARY_DESCENDING, &v));
+            out->boundary_order = (enum pq_boundary_order)v;
+            break;
+        case 5:
+            CHECK(index_list(&d, f.type, PQ_T_I64, &out->n_pages, &have_n,
+                             &count));
+            out->null_counts =
+                alloc_array(&d, count, sizeof *out->null_counts);
+            if (out->null_counts == NULL)
+                CHECK(err_nomem());
+            for (uint32_t i = 0; i < count; i++)
+                CHECK(pq_tr_i64(&d.r, PQ_T_I64, &out->null_counts[i]));
+            out->has_null_counts = true;
+            break;
+        default: /* 6, 7: level histograms, unused */
+            CHECK(pq_tr_skip(&d.r, f.type));
+            break;
+        }
+        if (f.id > 0 && f.id < 32)
+            seen |= BIT(f.id);
+    }
+    CHECK(check_required("ColumnIndex", seen,
+                         BIT(1) | BIT(2) | BIT(3) | BIT(4)));
+    CHECK(at_end(&d));
+    return INFINO_OK;
+fail:
+    pq_column_index_free(out);
+    return err_context(st, "ColumnIndex");
+}
+
+void pq_column_index_free(struct pq_column_index *ci)
+{
+    if (ci == NULL)
+        return;
+    arena_free(&ci->arena);
+    memset(ci, 0, sizeof *ci);
+}
+
 /* ---- encoding --------------------------------------------------------- */
 
 static infino_status put_bytes(struct pq_tw *w, int16_t id, struct pq_bytes b)
@@ -1366,6 +1556,60 @@ infino_status pq_meta_encode_page_header(struct buf *out,
     return INFINO_OK;
 fail:
     return err_context(st, "encoding PageHeader");
+}
+
+infino_status pq_meta_encode_offset_index(struct buf *out,
+                                          const struct pq_offset_index *oi)
+{
+    struct pq_tw w;
+    infino_status st;
+
+    pq_tw_init(&w, out);
+    CHECK(pq_tw_struct_begin(&w));
+    CHECK(pq_tw_field_list(&w, 1, PQ_T_STRUCT, oi->n_pages));
+    for (size_t i = 0; i < oi->n_pages; i++) {
+        const struct pq_page_location *l = &oi->pages[i];
+        CHECK(pq_tw_struct_begin(&w));
+        CHECK(pq_tw_field_i64(&w, 1, l->offset));
+        CHECK(pq_tw_field_i32(&w, 2, l->compressed_page_size));
+        CHECK(pq_tw_field_i64(&w, 3, l->first_row_index));
+        CHECK(pq_tw_struct_end(&w));
+    }
+    CHECK(pq_tw_struct_end(&w));
+    return INFINO_OK;
+fail:
+    return err_context(st, "encoding OffsetIndex");
+}
+
+infino_status pq_meta_encode_column_index(struct buf *out,
+                                          const struct pq_column_index *ci)
+{
+    struct pq_tw w;
+    infino_status st;
+
+    pq_tw_init(&w, out);
+    CHECK(pq_tw_struct_begin(&w));
+    CHECK(pq_tw_field_list(&w, 1, PQ_T_BOOL, ci->n_pages));
+    for (size_t i = 0; i < ci->n_pages; i++)
+        CHECK(pq_tw_elem_bool(&w, ci->null_pages[i]));
+    CHECK(pq_tw_field_list(&w, 2, PQ_T_BINARY, ci->n_pages));
+    for (size_t i = 0; i < ci->n_pages; i++)
+        CHECK(pq_tw_elem_binary(&w, ci->min_values[i].p,
+                                ci->min_values[i].len));
+    CHECK(pq_tw_field_list(&w, 3, PQ_T_BINARY, ci->n_pages));
+    for (size_t i = 0; i < ci->n_pages; i++)
+        CHECK(pq_tw_elem_binary(&w, ci->max_values[i].p,
+                                ci->max_values[i].len));
+    CHECK(pq_tw_field_i32(&w, 4, (int32_t)ci->boundary_order));
+    if (ci->has_null_counts) {
+        CHECK(pq_tw_field_list(&w, 5, PQ_T_I64, ci->n_pages));
+        for (size_t i = 0; i < ci->n_pages; i++)
+            CHECK(pq_tw_elem_i64(&w, ci->null_counts[i]));
+    }
+    CHECK(pq_tw_struct_end(&w));
+    return INFINO_OK;
+fail:
+    return err_context(st, "encoding ColumnIndex");
 }
 
 /* ---- helpers ---------------------------------------------------------- */

@@ -2,12 +2,13 @@
  * pq_meta.h - Parquet's metadata structs in C, with their Thrift encoding.
  *
  * Mirrors parquet.thrift (apache/parquet-format): FileMetaData (the
- * footer) and PageHeader (before every page), and everything they hold.
- * Decoding reads untrusted bytes: strings and binary values are borrowed
- * from the input (struct pq_bytes), every array is allocated in the
- * FileMetaData's arena, unknown fields are skipped (forward compatibility)
- * and missing required fields are INFINO_ERR_CORRUPT. Encoding writes the
- * same structs back, fields in id order, optionals only when present.
+ * footer), PageHeader (before every page), the page index (OffsetIndex,
+ * ColumnIndex), and everything they hold. Decoding reads untrusted bytes:
+ * strings and binary values are borrowed from the input (struct
+ * pq_bytes), every array is allocated in the decoded struct's arena,
+ * unknown fields are skipped (forward compatibility) and missing required
+ * fields are INFINO_ERR_CORRUPT. Encoding writes the same structs back,
+ * fields in id order, optionals only when present.
  *
  * Presence: optional scalars have a `has_<name>` flag; optional binary
  * values are present iff their `p` is non-NULL (an empty value has a
@@ -318,6 +319,48 @@ struct pq_page_header {
     struct pq_data_page_header_v2 data_page_v2;
 };
 
+/* ---- page index (parquet-format PageIndex.md) -------------------------
+ * Written after the row groups; ColumnChunk.offset_index_offset/length and
+ * column_index_offset/length point at one of each per column chunk. */
+
+/* parquet.thrift PageLocation. */
+struct pq_page_location {
+    int64_t offset;               /* of the page header, in the file */
+    int32_t compressed_page_size; /* header included */
+    int64_t first_row_index;      /* within the row group */
+};
+
+/* parquet.thrift OffsetIndex: one entry per data page (dictionary pages
+ * are not listed), in file order. The optional
+ * unencoded_byte_array_data_bytes list is skipped when decoding and never
+ * written. */
+struct pq_offset_index {
+    size_t n_pages;
+    struct pq_page_location *pages;
+    struct arena arena; /* owns `pages` after decoding */
+};
+
+/* parquet.thrift BoundaryOrder. */
+enum pq_boundary_order {
+    PQ_BOUNDARY_UNORDERED = 0,
+    PQ_BOUNDARY_ASCENDING = 1,
+    PQ_BOUNDARY_DESCENDING = 2,
+};
+
+/* parquet.thrift ColumnIndex: per data page, whether it holds only nulls
+ * and the bounds of its values (PLAIN form, empty for null pages). The
+ * level histograms (fields 6 and 7) are skipped and never written. */
+struct pq_column_index {
+    size_t n_pages;
+    bool *null_pages;
+    struct pq_bytes *min_values;
+    struct pq_bytes *max_values;
+    enum pq_boundary_order boundary_order;
+    bool has_null_counts;
+    int64_t *null_counts; /* n_pages entries when has_null_counts */
+    struct arena arena;   /* owns the arrays after decoding */
+};
+
 /* ---- decoding (untrusted input) --------------------------------------- */
 
 /* Decodes a FileMetaData from `n` bytes at `p` (the footer, without its
@@ -337,6 +380,19 @@ void pq_file_meta_free(struct pq_file_meta *m);
 infino_status pq_meta_decode_page_header(struct pq_page_header *out,
                                          struct rd *in);
 
+/* Decode an OffsetIndex / ColumnIndex from exactly `n` bytes at `p`
+ * (trailing bytes are CORRUPT). On success *out owns its arena and the
+ * ColumnIndex borrows its bounds from `p`; on failure *out is zeroed.
+ * Lists of different lengths are CORRUPT; the values themselves (offsets,
+ * row indexes, bounds) are left for the caller to check. */
+infino_status pq_meta_decode_offset_index(struct pq_offset_index *out,
+                                          const uint8_t *p, size_t n);
+infino_status pq_meta_decode_column_index(struct pq_column_index *out,
+                                          const uint8_t *p, size_t n);
+/* Zeroed input is fine; leaves the struct zeroed. */
+void pq_offset_index_free(struct pq_offset_index *oi);
+void pq_column_index_free(struct pq_column_index *ci);
+
 /* ---- encoding --------------------------------------------------------- */
 
 /* Appends the Thrift encoding of `m` (its `arena` and decode-only flags
@@ -346,6 +402,13 @@ infino_status pq_meta_encode_file(struct buf *out,
                                   const struct pq_file_meta *m);
 infino_status pq_meta_encode_page_header(struct buf *out,
                                          const struct pq_page_header *h);
+
+/* Append the Thrift encoding of an OffsetIndex / ColumnIndex (arenas
+ * ignored). */
+infino_status pq_meta_encode_offset_index(struct buf *out,
+                                          const struct pq_offset_index *oi);
+infino_status pq_meta_encode_column_index(struct buf *out,
+                                          const struct pq_column_index *ci);
 
 /* ---- helpers ---------------------------------------------------------- */
 

@@ -4,8 +4,8 @@
  * into Arrow arrays) and pq_stats.c (statistics-based pruning).
  *
  * A reader is immutable after pq_reader_open(): every read allocates its
- * own scratch, so several threads may read row groups of one reader at
- * the same time.
+ * own scratch (point reads decode the page index they need each time), so
+ * several threads may read row groups of one reader at the same time.
  */
 #ifndef INFINO_PQ_READ_H
 #define INFINO_PQ_READ_H
@@ -50,6 +50,17 @@ struct pq_reader {
  * column; the caller adds the file and row group. */
 infino_status pq_read_column(struct ArrowArray *out, const struct pq_reader *r,
                              int rg, size_t leaf, uint64_t *budget);
+
+/* Decodes rows rows[0..n_rows) (ascending, unique, inside the row group;
+ * the caller checked) of column `leaf` of row group `rg` into *out
+ * (owned), in that order. Only the data pages holding those rows are
+ * decompressed and decoded, located through the column chunk's
+ * OffsetIndex when it has one, else by walking the page headers. `budget`
+ * as for pq_read_column. */
+infino_status pq_read_column_rows(struct ArrowArray *out,
+                                  const struct pq_reader *r, int rg,
+                                  size_t leaf, const uint32_t *rows,
+                                  size_t n_rows, uint64_t *budget);
 
 /* The byte range [*off, *off + *len) of a column chunk: from its first
  * page (the dictionary's when there is one) for total_compressed_size

@@ -18,6 +18,8 @@
 #include "pq_decode.h"
 #include "pq_read.h"
 
+#include "format/arrow/arrow_take.h"
+
 #include "util/alloc.h"
 #include "util/compat.h"
 #include "util/endian.h"
@@ -85,6 +87,9 @@ struct col {
     struct obuf voff; /* bytes: offsets */
     struct obuf vdata;
     int64_t levels_seen; /* sum of page num_values */
+    /* Point reads: pages are decoded out of order, so each must start a
+     * row (pages of a chunk with an OffsetIndex do, PageIndex.md). */
+    bool rows_aligned;
 
     /* scratch */
     struct obuf rep, def, presence, dense, idx, views, lens;
@@ -972,6 +977,8 @@ static infino_status levels_list(struct col *c, const uint8_t *rep,
     if (c->levels_seen == 0 && rep[0] != 0)
         return err_set(INFINO_ERR_CORRUPT,
                        "column chunk starts inside a list");
+    if (c->rows_aligned && rep[0] != 0)
+        return err_set(INFINO_ERR_CORRUPT, "page starts inside a list");
 
     if (all_equal(def, n, (uint8_t)max_def)) {
         /* Fast path: every level is a present value. Slots start where
@@ -1275,43 +1282,64 @@ infino_status pq_chunk_range(const struct pq_reader *r,
     return INFINO_OK;
 }
 
+/* Prepares *c to decode `num_rows` rows of column `leaf_i` of row group
+ * `rg` (all of them, or the rows of some of its pages). */
+static infino_status col_open(struct col *c, const struct pq_reader *r, int rg,
+                              size_t leaf_i, uint64_t *budget,
+                              int64_t num_rows)
+{
+    const struct pq_row_group *g = &r->meta.row_groups[rg];
+    infino_status st;
+
+    memset(c, 0, sizeof *c);
+    c->r = r;
+    c->leaf = &r->ps.leaves[leaf_i];
+    c->cm = &g->columns[leaf_i].meta_data;
+    c->budget = budget;
+    c->num_rows = num_rows;
+    c->slot_nullable = c->leaf->arrow->nullable;
+    c->val_nullable = c->leaf->value->nullable;
+    c->fsl = c->leaf->arrow->type == AR_FIXED_SIZE_LIST;
+    c->list_wide = c->leaf->arrow->type == AR_LARGE_LIST;
+    c->list_size = c->leaf->arrow->list_size;
+    if (c->fsl && c->list_size < 0)
+        return err_set(INFINO_ERR_CORRUPT, "negative list size");
+    if ((st = plan(c)) != INFINO_OK)
+        return st;
+    /* Non-list columns have one value per row: size them once. */
+    if (!c->leaf->is_list && c->out_w > 0 &&
+        (st = ob_reserve(c, &c->vals, (size_t)num_rows * c->out_w + 1,
+                         false)) != INFINO_OK)
+        return st;
+    if (c->leaf->is_list && !c->fsl)
+        st = ob_reserve(c, &c->list_off,
+                        ((size_t)num_rows + 1) * (c->list_wide ? 8 : 4),
+                        false);
+    return st;
+}
+
+/* Rows decoded so far. */
+static int64_t col_rows(const struct col *c)
+{
+    return c->leaf->is_list ? c->n_slots : c->n_vals;
+}
+
 infino_status pq_read_column(struct ArrowArray *out, const struct pq_reader *r,
                              int rg, size_t leaf_i, uint64_t *budget)
 {
-    const struct pq_row_group *g = &r->meta.row_groups[rg];
     struct col c;
     const uint8_t *chunk;
     uint64_t off, len;
     infino_status st;
 
-    memset(&c, 0, sizeof c);
     memset(out, 0, sizeof *out);
-    c.r = r;
-    c.leaf = &r->ps.leaves[leaf_i];
-    c.cm = &g->columns[leaf_i].meta_data;
-    c.budget = budget;
-    c.num_rows = g->num_rows;
-    c.slot_nullable = c.leaf->arrow->nullable;
-    c.val_nullable = c.leaf->value->nullable;
-    c.fsl = c.leaf->arrow->type == AR_FIXED_SIZE_LIST;
-    c.list_wide = c.leaf->arrow->type == AR_LARGE_LIST;
-    c.list_size = c.leaf->arrow->list_size;
-    if (c.fsl && c.list_size < 0)
-        CHECK(err_set(INFINO_ERR_CORRUPT, "negative list size"));
-    CHECK(plan(&c));
+    CHECK(col_open(&c, r, rg, leaf_i, budget,
+                   r->meta.row_groups[rg].num_rows));
     CHECK(pq_chunk_range(r, c.cm, &off, &len));
     chunk = NULL;
     if (len > 0)
         CHECK(store_blob_read(r->blob, off, (size_t)len, &chunk));
     pq_page_iter_init(&c.it, chunk, (size_t)len, c.cm->codec, budget);
-    /* Non-list columns have one value per row: size them once. */
-    if (!c.leaf->is_list && c.out_w > 0)
-        CHECK(ob_reserve(&c, &c.vals, (size_t)c.num_rows * c.out_w + 1,
-                         false));
-    if (c.leaf->is_list && !c.fsl)
-        CHECK(ob_reserve(&c, &c.list_off,
-                         ((size_t)c.num_rows + 1) * (c.list_wide ? 8 : 4),
-                         false));
     while (c.levels_seen < c.cm->num_values) {
         struct pq_page pg;
         bool eof;
@@ -1329,14 +1357,387 @@ infino_status pq_read_column(struct ArrowArray *out, const struct pq_reader *r,
         CHECK(err_set(INFINO_ERR_CORRUPT,
                       "pages hold %lld values, the column chunk %lld",
                       (long long)c.levels_seen, (long long)c.cm->num_values));
-    if ((c.leaf->is_list ? c.n_slots : c.n_vals) != c.num_rows)
+    if (col_rows(&c) != c.num_rows)
         CHECK(err_set(INFINO_ERR_CORRUPT, "column has %lld rows, expected %lld",
-                      (long long)(c.leaf->is_list ? c.n_slots : c.n_vals),
-                      (long long)c.num_rows));
+                      (long long)col_rows(&c), (long long)c.num_rows));
     CHECK(finish(&c, out));
     col_free(&c);
     return INFINO_OK;
 fail:
     col_free(&c);
-    return err_context(st, "column '%s'", c.leaf ? c.leaf->arrow->name : "?");
+    return err_context(st, "column '%s'",
+                       r->ps.leaves[leaf_i].arrow->name);
+}
+
+/* ---- point reads ------------------------------------------------------ */
+
+/* A data page of a column chunk and the rows it holds. */
+struct span {
+    uint64_t off;      /* file offset of the page header */
+    uint64_t len;      /* header + body */
+    int64_t first_row; /* within the row group */
+    int64_t n_rows;
+    int64_t base;      /* selected pages: first row in the decoded output */
+    bool selected;
+};
+
+/* The page map of a chunk from its OffsetIndex. Untrusted like the rest:
+ * every page must lie inside the chunk, in file order without overlap,
+ * and first_row_index must start at 0 and increase (parquet.thrift
+ * OffsetIndex). */
+static infino_status spans_from_index(struct span **out, size_t *n_out,
+                                      const struct pq_reader *r,
+                                      const struct pq_column_chunk *cc,
+                                      int64_t num_rows, uint64_t chunk_off,
+                                      uint64_t chunk_len)
+{
+    struct pq_offset_index oi;
+    struct span *sp = NULL;
+    const uint8_t *p;
+    uint64_t at = (uint64_t)cc->offset_index_offset, prev_end = chunk_off;
+    uint64_t chunk_end = chunk_off + chunk_len;
+    infino_status st;
+
+    memset(&oi, 0, sizeof oi);
+    if (cc->offset_index_offset < 4 || cc->offset_index_length <= 0 ||
+        at > r->footer_off ||
+        (uint64_t)cc->offset_index_length > r->footer_off - at)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "[%lld, +%d) is outside the data region",
+                       (long long)cc->offset_index_offset,
+                       (int)cc->offset_index_length);
+    CHECK(store_blob_read(r->blob, at, (size_t)cc->offset_index_length, &p));
+    CHECK(pq_meta_decode_offset_index(&oi, p,
+                                      (size_t)cc->offset_index_length));
+    if (oi.n_pages == 0 && num_rows > 0)
+        CHECK(err_set(INFINO_ERR_CORRUPT, "no pages listed"));
+    sp = mem_calloc(oi.n_pages ? oi.n_pages : 1, sizeof *sp);
+    if (sp == NULL)
+        CHECK(err_nomem());
+    for (size_t i = 0; i < oi.n_pages; i++) {
+        const struct pq_page_location *l = &oi.pages[i];
+        uint64_t off = (uint64_t)l->offset;
+        if (l->offset < 0 || l->compressed_page_size <= 0 || off < prev_end ||
+            off > chunk_end ||
+            (uint64_t)l->compressed_page_size > chunk_end - off)
+            CHECK(err_set(INFINO_ERR_CORRUPT,
+                          "page %zu at [%lld, +%d) is outside "
+                          "its column chunk or overlaps the page before",
+                          i, (long long)l->offset,
+                          (int)l->compressed_page_size));
+        if (i == 0 ? l->first_row_index != 0
+                   : l->first_row_index <= sp[i - 1].first_row)
+            CHECK(err_set(INFINO_ERR_CORRUPT,
+                          "page %zu starts at row %lld", i,
+                          (long long)l->first_row_index));
+        if (l->first_row_index >= num_rows)
+            CHECK(err_set(INFINO_ERR_CORRUPT,
+                          "page %zu starts at row %lld of "
+                          "%lld",
+                          i, (long long)l->first_row_index,
+                          (long long)num_rows));
+        sp[i].off = off;
+        sp[i].len = (uint64_t)l->compressed_page_size;
+        sp[i].first_row = l->first_row_index;
+        if (i > 0)
+            sp[i - 1].n_rows = sp[i].first_row - sp[i - 1].first_row;
+        prev_end = off + sp[i].len;
+    }
+    if (oi.n_pages > 0)
+        sp[oi.n_pages - 1].n_rows = num_rows - sp[oi.n_pages - 1].first_row;
+    *out = sp;
+    *n_out = oi.n_pages;
+    pq_offset_index_free(&oi);
+    return INFINO_OK;
+fail:
+    mem_free(sp);
+    pq_offset_index_free(&oi);
+    return err_context(st, "offset index");
+}
+
+/* The page map of a chunk from its page headers (bodies are skipped, not
+ * decompressed). Rows per page: num_values for flat columns, num_rows of
+ * v2 pages for lists. A list column with v1 pages does not say where its
+ * rows start without decoding levels: *ok is set false and the caller
+ * decodes the whole chunk. */
+static infino_status spans_from_headers(struct span **out, size_t *n_out,
+                                        bool *ok, const struct pq_leaf *leaf,
+                                        const struct pq_column_meta *cm,
+                                        int64_t num_rows, const uint8_t *chunk,
+                                        uint64_t chunk_off, uint64_t chunk_len)
+{
+    struct pq_page_iter it;
+    struct span *sp = NULL;
+    size_t n = 0, cap = 0;
+    int64_t levels = 0, rows = 0;
+    infino_status st;
+
+    *ok = true;
+    /* only headers: no scratch, so no budget to charge */
+    pq_page_iter_init(&it, chunk, (size_t)chunk_len, cm->codec, NULL);
+    while (levels < cm->num_values) {
+        struct pq_page_header h;
+        const uint8_t *at = NULL;
+        size_t len = 0;
+        int64_t n_levels, n_rows;
+        bool eof;
+        CHECK(pq_page_skip(&it, &h, &at, &len, &eof));
+        if (eof)
+            break;
+        if (h.type == PQ_PAGE_DATA) {
+            if (!h.has_data_page || h.data_page.num_values < 0)
+                CHECK(err_set(INFINO_ERR_CORRUPT,
+                              "data page header missing or invalid"));
+            if (leaf->is_list) {
+                *ok = false;
+                break;
+            }
+            n_levels = n_rows = h.data_page.num_values;
+        } else if (h.type == PQ_PAGE_DATA_V2) {
+            const struct pq_data_page_header_v2 *v = &h.data_page_v2;
+            if (!h.has_data_page_v2 || v->num_values < 0 || v->num_rows < 0)
+                CHECK(err_set(INFINO_ERR_CORRUPT,
+                              "data page v2 header missing or invalid"));
+            n_levels = v->num_values;
+            /* parquet.thrift DataPageHeaderV2: pages start at rows */
+            n_rows = leaf->is_list ? v->num_rows : v->num_values;
+        } else {
+            continue; /* dictionary and index pages */
+        }
+        if (n_rows > num_rows - rows)
+            CHECK(err_set(INFINO_ERR_CORRUPT,
+                          "pages hold more rows than the row group's %lld",
+                          (long long)num_rows));
+        if (MEM_RESERVE(sp, cap, n + 1))
+            CHECK(err_nomem());
+        memset(&sp[n], 0, sizeof sp[n]);
+        sp[n].off = chunk_off + (uint64_t)(at - chunk);
+        sp[n].len = len;
+        sp[n].first_row = rows;
+        sp[n].n_rows = n_rows;
+        n++;
+        rows += n_rows;
+        levels += n_levels;
+    }
+    if (*ok && rows != num_rows)
+        CHECK(err_set(INFINO_ERR_CORRUPT,
+                      "pages hold %lld rows, the row group %lld",
+                      (long long)rows, (long long)num_rows));
+    pq_page_iter_free(&it);
+    *out = sp;
+    *n_out = n;
+    return INFINO_OK;
+fail:
+    pq_page_iter_free(&it);
+    mem_free(sp);
+    return st;
+}
+
+static bool dict_encoded(const struct pq_page_header *h)
+{
+    enum pq_encoding e = h->type == PQ_PAGE_DATA ? h->data_page.encoding
+                                                 : h->data_page_v2.encoding;
+    return e == PQ_ENC_PLAIN_DICTIONARY || e == PQ_ENC_RLE_DICTIONARY;
+}
+
+/* Loads the chunk's dictionary page: the first page of the chunk (index
+ * pages aside), before its first data page at `first_data` (a file
+ * offset). Finding none is left to read_indices() to report. */
+static infino_status load_dictionary(struct col *c, uint64_t chunk_off,
+                                     uint64_t first_data)
+{
+    struct pq_page pg;
+    const uint8_t *p;
+    size_t len;
+    bool eof;
+    infino_status st;
+
+    if (first_data <= chunk_off)
+        return INFINO_OK;
+    len = (size_t)(first_data - chunk_off);
+    if ((st = store_blob_read(c->r->blob, chunk_off, len, &p)) != INFINO_OK)
+        return st;
+    pq_page_iter_seek(&c->it, p, len);
+    if ((st = pq_page_next(&c->it, &pg, &eof)) != INFINO_OK)
+        return err_context(st, "dictionary page");
+    if (eof)
+        return INFINO_OK;
+    if (pg.h.type != PQ_PAGE_DICTIONARY)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "a data page before the first one the page map "
+                       "lists");
+    return read_dictionary(c, &pg);
+}
+
+/* Decodes the selected pages of `sp` into c (opened for their rows). */
+static infino_status decode_spans(struct col *c, struct span *sp, size_t n,
+                                  uint64_t chunk_off)
+{
+    bool need_dict = false;
+    infino_status st;
+
+    /* Headers first: the dictionary must be read before any data page. */
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p;
+        struct pq_page_header h;
+        struct rd in;
+        if (!sp[i].selected)
+            continue;
+        CHECK(store_blob_read(c->r->blob, sp[i].off, (size_t)sp[i].len, &p));
+        in = rd_make(p, (size_t)sp[i].len);
+        CHECK(pq_meta_decode_page_header(&h, &in));
+        if (h.type != PQ_PAGE_DATA && h.type != PQ_PAGE_DATA_V2)
+            CHECK(err_set(INFINO_ERR_CORRUPT,
+                          "page at offset %llu is not a data page",
+                          (unsigned long long)sp[i].off));
+        need_dict |= dict_encoded(&h);
+    }
+    if (need_dict)
+        CHECK(load_dictionary(c, chunk_off, sp[0].off));
+    c->rows_aligned = true;
+    for (size_t i = 0; i < n; i++) {
+        struct pq_page pg;
+        const uint8_t *p;
+        int64_t before = col_rows(c);
+        bool eof;
+        if (!sp[i].selected)
+            continue;
+        CHECK(store_blob_read(c->r->blob, sp[i].off, (size_t)sp[i].len, &p));
+        pq_page_iter_seek(&c->it, p, (size_t)sp[i].len);
+        CHECK(pq_page_next(&c->it, &pg, &eof));
+        if (eof || (pg.h.type != PQ_PAGE_DATA && pg.h.type != PQ_PAGE_DATA_V2))
+            CHECK(err_set(INFINO_ERR_CORRUPT,
+                          "page at offset %llu is not a data page",
+                          (unsigned long long)sp[i].off));
+        CHECK(read_data_page(c, &pg));
+        if (col_rows(c) - before != sp[i].n_rows)
+            CHECK(err_set(INFINO_ERR_CORRUPT,
+                          "page at offset %llu holds %lld rows, the page "
+                          "map says %lld",
+                          (unsigned long long)sp[i].off,
+                          (long long)(col_rows(c) - before),
+                          (long long)sp[i].n_rows));
+    }
+    if (c->leaf->is_list)
+        CHECK(close_slot(c));
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* Marks the pages holding `rows` and maps each row to its place among the
+ * selected pages' rows (idx); *total gets their row count. Pages with no
+ * rows are never selected. */
+static infino_status select_spans(struct span *sp, size_t n,
+                                  const uint32_t *rows, size_t n_rows,
+                                  uint32_t *idx, int64_t *total)
+{
+    size_t j = 0;
+    int64_t base = 0;
+
+    for (size_t i = 0; i < n_rows; i++) {
+        while (j < n && sp[j].first_row + sp[j].n_rows <= (int64_t)rows[i])
+            j++;
+        if (j == n || (int64_t)rows[i] < sp[j].first_row)
+            return err_set(INFINO_ERR_CORRUPT,
+                           "no page holds row %u", rows[i]);
+        if (!sp[j].selected) {
+            sp[j].selected = true;
+            sp[j].base = base;
+            if (sp[j].n_rows > INT32_MAX - base)
+                return err_set(INFINO_ERR_UNSUPPORTED,
+                               "point read of more than 2^31 rows");
+            base += sp[j].n_rows;
+        }
+        idx[i] = (uint32_t)(sp[j].base + ((int64_t)rows[i] - sp[j].first_row));
+    }
+    *total = base;
+    return INFINO_OK;
+}
+
+/* Gathers rows `idx` of `whole` into *out; `whole` is released (or moved
+ * into *out when idx selects every row in order). */
+static infino_status take_rows(struct ArrowArray *out, const struct ar_field *f,
+                               struct ArrowArray *whole, const uint32_t *idx,
+                               size_t n)
+{
+    infino_status st;
+    bool identity = (int64_t)n == whole->length;
+
+    for (size_t i = 0; identity && i < n; i++)
+        identity = idx[i] == i;
+    if (identity) {
+        *out = *whole;
+        memset(whole, 0, sizeof *whole);
+        return INFINO_OK;
+    }
+    st = ar_array_take(out, f, whole, idx, n);
+    ar_array_release(whole);
+    return st;
+}
+
+infino_status pq_read_column_rows(struct ArrowArray *out,
+                                  const struct pq_reader *r, int rg,
+                                  size_t leaf_i, const uint32_t *rows,
+                                  size_t n_rows, uint64_t *budget)
+{
+    const struct pq_column_chunk *cc = &r->meta.row_groups[rg].columns[leaf_i];
+    const struct pq_leaf *leaf = &r->ps.leaves[leaf_i];
+    int64_t num_rows = r->meta.row_groups[rg].num_rows, total = 0;
+    struct ArrowArray whole;
+    struct span *sp = NULL;
+    uint32_t *idx = NULL;
+    const uint8_t *chunk = NULL;
+    uint64_t off = 0, len = 0;
+    size_t n_sp = 0;
+    bool ok = true;
+    struct col c;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    memset(&whole, 0, sizeof whole);
+    memset(&c, 0, sizeof c);
+    idx = mem_alloc((n_rows ? n_rows : 1) * sizeof *idx);
+    if (idx == NULL)
+        CHECK(err_nomem());
+    if (n_rows > 0) {
+        CHECK(pq_chunk_range(r, &cc->meta_data, &off, &len));
+        if (cc->has_offset_index) {
+            CHECK(spans_from_index(&sp, &n_sp, r, cc, num_rows, off, len));
+        } else {
+            if (len > 0)
+                CHECK(store_blob_read(r->blob, off, (size_t)len, &chunk));
+            CHECK(spans_from_headers(&sp, &n_sp, &ok, leaf, &cc->meta_data,
+                                     num_rows, chunk, off, len));
+        }
+        if (!ok) {
+            /* v1 pages of a list column: decode it all, then gather */
+            CHECK(pq_read_column(&whole, r, rg, leaf_i, budget));
+            for (size_t i = 0; i < n_rows; i++)
+                idx[i] = rows[i];
+            CHECK(take_rows(out, leaf->arrow, &whole, idx, n_rows));
+            goto done;
+        }
+        CHECK(select_spans(sp, n_sp, rows, n_rows, idx, &total));
+    }
+    CHECK(col_open(&c, r, rg, leaf_i, budget, total));
+    pq_page_iter_init(&c.it, NULL, 0, c.cm->codec, budget);
+    if (n_rows > 0)
+        CHECK(decode_spans(&c, sp, n_sp, off));
+    if (col_rows(&c) != total)
+        CHECK(err_set(INFINO_ERR_CORRUPT, "decoded %lld rows, expected %lld",
+                      (long long)col_rows(&c), (long long)total));
+    CHECK(finish(&c, &whole));
+    CHECK(take_rows(out, leaf->arrow, &whole, idx, n_rows));
+done:
+    col_free(&c);
+    mem_free(sp);
+    mem_free(idx);
+    return INFINO_OK;
+fail:
+    ar_array_release(&whole);
+    col_free(&c);
+    mem_free(sp);
+    mem_free(idx);
+    return err_context(st, "column '%s'", leaf->arrow->name);
 }

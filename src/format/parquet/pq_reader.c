@@ -343,6 +343,65 @@ fail:
     return err_context(st, "%s: row group %d", r->name, rg);
 }
 
+static infino_status check_rows(const struct pq_reader *r, int rg,
+                                const uint32_t *rows, size_t n_rows)
+{
+    int64_t n = r->meta.row_groups[rg].num_rows;
+
+    if (n_rows > 0 && rows == NULL)
+        return err_set(INFINO_ERR_INVALID, "rows is NULL");
+    for (size_t i = 0; i < n_rows; i++) {
+        if ((int64_t)rows[i] >= n)
+            return err_set(INFINO_ERR_INVALID,
+                           "row %u out of range (row group %d has %lld)",
+                           rows[i], rg, (long long)n);
+        if (i > 0 && rows[i] <= rows[i - 1])
+            return err_set(INFINO_ERR_INVALID,
+                           "rows must be ascending and unique (%u after %u)",
+                           rows[i], rows[i - 1]);
+    }
+    return INFINO_OK;
+}
+
+infino_status pq_reader_read_rows(struct pq_reader *r, int rg,
+                                  const int *fields, size_t n_fields,
+                                  const uint32_t *rows, size_t n_rows,
+                                  struct ArrowArray *out)
+{
+    struct ArrowArray *children = NULL;
+    void *root_validity = NULL;
+    uint64_t budget = r->max_bytes;
+    size_t n, made = 0;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    if (rg < 0 || (size_t)rg >= r->meta.n_row_groups)
+        return err_set(INFINO_ERR_INVALID, "%s: no row group %d", r->name,
+                       rg);
+    CHECK(check_fields(r, fields, n_fields));
+    CHECK(check_rows(r, rg, rows, n_rows));
+    n = fields ? n_fields : r->schema.n_fields;
+    children = mem_calloc(n ? n : 1, sizeof *children);
+    if (children == NULL)
+        CHECK(err_nomem());
+    for (made = 0; made < n; made++)
+        CHECK(pq_read_column_rows(&children[made], r, rg,
+                                  fields ? (size_t)fields[made] : made, rows,
+                                  n_rows, &budget));
+    st = ar_array_make(out, (int64_t)n_rows, 0, 1, &root_validity, (int)n,
+                       children);
+    made = 0; /* moved into *out, released there on failure too */
+    mem_free(children);
+    if (st != INFINO_OK)
+        return err_context(st, "%s: row group %d", r->name, rg);
+    return INFINO_OK;
+fail:
+    for (size_t i = 0; i < made; i++)
+        ar_array_release(&children[i]);
+    mem_free(children);
+    return err_context(st, "%s: row group %d", r->name, rg);
+}
+
 bool pq_reader_row_group_may_match(const struct pq_reader *r, int rg,
                                    const struct pq_filter *filters,
                                    size_t n_filters)

@@ -8,8 +8,11 @@
  * size reaches page_bytes, and the row group is written out (dictionary
  * page first, then the data pages, column after column) when it reaches
  * row_group_rows or row_group_bytes. So memory holds about one row group
- * of encoded pages, never the file. The footer (parquet.thrift
- * FileMetaData) is built from the row groups' metadata at the end.
+ * of encoded pages, never the file. Each page also leaves its location,
+ * first row and bounds behind for the page index (PageIndex.md), which
+ * pq_writer_end_data() writes after the last row group. The footer
+ * (parquet.thrift FileMetaData) is built from the row groups' metadata at
+ * the end.
  */
 #include "parquet.h"
 #include "pq_codec.h"
@@ -31,6 +34,16 @@
 #define MAX_SLICE_ROWS 65536
 /* Pages are cut before their level count nears Thrift's i32 fields. */
 #define MAX_PAGE_LEVELS (INT32_MAX / 2)
+
+/* One data page of the open column chunk, for its page index. */
+struct pidx_page {
+    size_t at;         /* page header offset within pq_col.chunk */
+    int32_t len;       /* header + body */
+    int64_t first_row; /* within the row group */
+    int64_t null_count;
+    bool null_page;    /* no non-null value: empty bounds */
+    size_t min_at, min_len, max_at, max_len; /* in pq_col.bounds */
+};
 
 struct pq_col {
     const struct pq_leaf *leaf; /* borrowed from the writer's schema */
@@ -57,6 +70,13 @@ struct pq_col {
     int64_t chunk_raw; /* uncompressed size of the data pages */
     int32_t n_dict_pages, n_plain_pages;
     struct pq_stats_acc chunk_stats;
+    int64_t chunk_rows;
+
+    /* the chunk's page index */
+    struct pidx_page *pidx; /* owned */
+    size_t n_pidx, pidx_cap;
+    struct buf bounds; /* page min/max bytes */
+    bool ci_ok;        /* every page has bounds or holds only nulls */
 };
 
 struct pq_writer {
@@ -72,6 +92,10 @@ struct pq_writer {
     size_t n_rgs, rgs_cap;
     struct pq_kv *kvs; /* owned; bytes in `meta` */
     size_t n_kvs, kvs_cap;
+    /* Encoded page indexes of the row groups so far; the column chunks
+     * hold offsets relative to these buffers until pq_writer_end_data()
+     * writes them and makes the offsets absolute. */
+    struct buf col_index, off_index;
     int64_t rg_rows;
     int64_t num_rows;
     uint64_t flushed_bytes; /* row group bytes already in the sink */
@@ -183,6 +207,8 @@ static void col_free(struct pq_col *c)
     pq_stats_free(&c->page_stats);
     buf_free(&c->chunk);
     pq_stats_free(&c->chunk_stats);
+    mem_free(c->pidx);
+    buf_free(&c->bounds);
 }
 
 /* Encoded size of the open page so far (dictionary indexes estimated at
@@ -246,6 +272,125 @@ static infino_status emit_page(struct pq_writer *w, struct buf *out,
     }
     return INFINO_OK;
 fail:
+    return st;
+}
+
+/* Remembers the page just appended to the chunk at `header_at`, with its
+ * statistics `stats` (zeroed when the writer keeps none), for the page
+ * index. */
+static infino_status note_page(struct pq_writer *w, struct pq_col *c,
+                               size_t header_at, const struct pq_stats *stats)
+{
+    struct pidx_page *pg;
+    size_t len = c->chunk.len - header_at;
+    infino_status st;
+
+    CHECK(check_i32((int64_t)len, "a page"));
+    if (MEM_RESERVE(c->pidx, c->pidx_cap, c->n_pidx + 1))
+        return err_nomem();
+    pg = &c->pidx[c->n_pidx];
+    memset(pg, 0, sizeof *pg);
+    pg->at = header_at;
+    pg->len = (int32_t)len;
+    pg->first_row = c->chunk_rows;
+    pg->null_count = stats->null_count;
+    if (!w->opts.statistics) {
+        c->ci_ok = false;
+    } else if (stats->min_value.p != NULL && stats->max_value.p != NULL) {
+        /* ColumnIndex bounds are the page statistics' min_value and
+         * max_value (PageIndex.md), in the column's ColumnOrder. */
+        pg->min_at = c->bounds.len;
+        pg->min_len = stats->min_value.len;
+        CHECK(buf_append(&c->bounds, stats->min_value.p, pg->min_len));
+        pg->max_at = c->bounds.len;
+        pg->max_len = stats->max_value.len;
+        CHECK(buf_append(&c->bounds, stats->max_value.p, pg->max_len));
+    } else if (c->page_present == 0) {
+        pg->null_page = true;
+    } else {
+        /* values, but no usable bounds (only NaNs, or a maximum that
+         * cannot be truncated): no ColumnIndex for this chunk */
+        c->ci_ok = false;
+    }
+    c->n_pidx++;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* Encodes the page index of column `c`'s chunk, whose data pages start at
+ * `data_off` in the file, into the writer's buffers; *cc gets offsets
+ * relative to them. */
+static infino_status put_page_index(struct pq_writer *w, struct pq_col *c,
+                                    uint64_t data_off,
+                                    struct pq_column_chunk *cc)
+{
+    struct pq_page_location *locs = NULL;
+    struct pq_column_index ci;
+    size_t at;
+    infino_status st;
+
+    memset(&ci, 0, sizeof ci);
+    if (c->n_pidx == 0)
+        return INFINO_OK;
+    locs = mem_calloc(c->n_pidx, sizeof *locs);
+    if (locs == NULL)
+        return err_nomem();
+    for (size_t i = 0; i < c->n_pidx; i++) {
+        locs[i].offset = (int64_t)(data_off + c->pidx[i].at);
+        locs[i].compressed_page_size = c->pidx[i].len;
+        locs[i].first_row_index = c->pidx[i].first_row;
+    }
+    {
+        struct pq_offset_index oi;
+        memset(&oi, 0, sizeof oi);
+        oi.n_pages = c->n_pidx;
+        oi.pages = locs;
+        at = w->off_index.len;
+        CHECK(pq_meta_encode_offset_index(&w->off_index, &oi));
+        CHECK(check_i32((int64_t)(w->off_index.len - at), "an OffsetIndex"));
+        cc->has_offset_index = true;
+        cc->offset_index_offset = (int64_t)at;
+        cc->offset_index_length = (int32_t)(w->off_index.len - at);
+    }
+    if (c->ci_ok) {
+        static const uint8_t none[1];
+        ci.n_pages = c->n_pidx;
+        ci.null_pages = mem_calloc(c->n_pidx, sizeof *ci.null_pages);
+        ci.min_values = mem_calloc(c->n_pidx, sizeof *ci.min_values);
+        ci.max_values = mem_calloc(c->n_pidx, sizeof *ci.max_values);
+        ci.null_counts = mem_calloc(c->n_pidx, sizeof *ci.null_counts);
+        if (!ci.null_pages || !ci.min_values || !ci.max_values ||
+            !ci.null_counts)
+            CHECK(err_nomem());
+        ci.boundary_order = PQ_BOUNDARY_UNORDERED;
+        ci.has_null_counts = true;
+        for (size_t i = 0; i < c->n_pidx; i++) {
+            const struct pidx_page *pg = &c->pidx[i];
+            ci.null_pages[i] = pg->null_page;
+            ci.null_counts[i] = pg->null_count;
+            /* parquet.thrift ColumnIndex: null pages have empty bounds */
+            ci.min_values[i].p =
+                pg->null_page ? none : c->bounds.data + pg->min_at;
+            ci.min_values[i].len = pg->null_page ? 0 : pg->min_len;
+            ci.max_values[i].p =
+                pg->null_page ? none : c->bounds.data + pg->max_at;
+            ci.max_values[i].len = pg->null_page ? 0 : pg->max_len;
+        }
+        at = w->col_index.len;
+        CHECK(pq_meta_encode_column_index(&w->col_index, &ci));
+        CHECK(check_i32((int64_t)(w->col_index.len - at), "a ColumnIndex"));
+        cc->has_column_index = true;
+        cc->column_index_offset = (int64_t)at;
+        cc->column_index_length = (int32_t)(w->col_index.len - at);
+    }
+    st = INFINO_OK;
+fail:
+    mem_free(locs);
+    mem_free(ci.null_pages);
+    mem_free(ci.min_values);
+    mem_free(ci.max_values);
+    mem_free(ci.null_counts);
     return st;
 }
 
@@ -332,9 +477,12 @@ static infino_status flush_page(struct pq_writer *w, struct pq_col *c)
         p->statistics = stats;
         CHECK(emit_page(w, &c->chunk, &h, NULL, body, body_len));
     }
+    if (w->opts.page_index)
+        CHECK(note_page(w, c, header_at, &stats));
     c->chunk_raw +=
         (int64_t)(c->chunk.len - header_at) - h.compressed_page_size +
         h.uncompressed_page_size;
+    c->chunk_rows += c->page_rows;
     c->chunk_levels += c->page_levels;
     if (use_dict)
         c->n_dict_pages++;
@@ -538,6 +686,8 @@ static infino_status write_chunk(struct pq_writer *w, struct pq_col *c,
     }
     m->data_page_offset = (int64_t)store_sink_tell(w->sink);
     CHECK(sink_put(w, c->chunk.data, c->chunk.len));
+    if (w->opts.page_index)
+        CHECK(put_page_index(w, c, (uint64_t)m->data_page_offset, cc));
 
     cc->file_offset = (int64_t)start;
     cc->has_meta_data = true;
@@ -564,6 +714,10 @@ static void chunk_reset(const struct pq_writer *w, struct pq_col *c)
     c->chunk_levels = 0;
     c->chunk_raw = 0;
     c->n_dict_pages = c->n_plain_pages = 0;
+    c->chunk_rows = 0;
+    c->n_pidx = 0;
+    buf_reset(&c->bounds);
+    c->ci_ok = true;
     pq_stats_reset(&c->chunk_stats);
     pq_dict_reset(&c->dict);
     c->dict_on = w->opts.dictionary && c->is_bytes;
@@ -748,6 +902,33 @@ fail:
     return err_context(st, "writing %s", store_sink_name(w->sink));
 }
 
+/* Writes the buffered page indexes after the last row group and makes
+ * the column chunks' offsets absolute. */
+static infino_status write_page_index(struct pq_writer *w)
+{
+    uint64_t ci_base = store_sink_tell(w->sink), oi_base;
+    infino_status st;
+
+    CHECK(sink_put(w, w->col_index.data, w->col_index.len));
+    oi_base = store_sink_tell(w->sink);
+    CHECK(sink_put(w, w->off_index.data, w->off_index.len));
+    for (size_t g = 0; g < w->n_rgs; g++) {
+        for (size_t i = 0; i < w->rgs[g].n_columns; i++) {
+            struct pq_column_chunk *cc = &w->rgs[g].columns[i];
+            if (cc->has_column_index)
+                cc->column_index_offset += (int64_t)ci_base;
+            if (cc->has_offset_index)
+                cc->offset_index_offset += (int64_t)oi_base;
+        }
+    }
+    buf_free(&w->col_index);
+    buf_free(&w->off_index);
+    return INFINO_OK;
+fail:
+    return err_context(st, "writing the page index of %s",
+                       store_sink_name(w->sink));
+}
+
 infino_status pq_writer_end_data(struct pq_writer *w)
 {
     infino_status st;
@@ -756,7 +937,11 @@ infino_status pq_writer_end_data(struct pq_writer *w)
         return INFINO_OK;
     st = pq_writer_flush_row_group(w);
     if (st == INFINO_OK)
+        st = write_page_index(w);
+    if (st == INFINO_OK)
         w->data_ended = true;
+    else
+        w->failed = true;
     return st;
 }
 
@@ -889,6 +1074,8 @@ void pq_writer_free(struct pq_writer *w)
     buf_free(&w->page);
     buf_free(&w->comp);
     buf_free(&w->hdr);
+    buf_free(&w->col_index);
+    buf_free(&w->off_index);
     arena_free(&w->meta);
     mem_free(w->rgs);
     mem_free(w->kvs);
