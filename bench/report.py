@@ -115,6 +115,9 @@ def section(bench, mode, path, r):
             f"{c['codec']}: ours {c['files']['ours']['bytes'] / 1e6:,.1f} MB, "
             f"pyarrow {c['files']['pyarrow']['bytes'] / 1e6:,.1f} MB"
             for c in files) + ".")
+        out.append("")
+        out.append("Where our writer and reader spend their time, and what "
+                   "to change: [parquet/PROFILE.md](../parquet/PROFILE.md).")
         s = r.get("sync_calls")
         if s and "ours" in s:
             out.append("")
