@@ -17,7 +17,9 @@ A full read decodes every column of every row group into Arrow arrays and
 drops each row group before reading the next (ours: the C stream, one batch
 per row group; pyarrow: ParquetFile.read_row_group). Each engine reads both
 files (the one pyarrow wrote and the one we wrote), so the read ratios
-compare the readers on identical bytes.
+compare the readers on identical bytes. Before any read is timed, the first
+row group of each file, as each engine reads it, is checked equal to the
+input rows.
 
 Every operation runs in its own process (fresh peak RSS), engines
 alternate, each is repeated --repeat times, and the driver reports medians
@@ -226,6 +228,35 @@ def file_info(path):
             "rows": md.num_rows, "created_by": md.created_by}
 
 
+def verify(lib_path, src, paths):
+    """Checks, outside any timing, that both readers return exactly the
+    source rows from both writers' files: the first row group of each file,
+    read by each engine, equals the same rows of the input. Raises on a
+    mismatch, so a fast wrong result can never be reported."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lib = load_lib(str(lib_path))
+    for by, path in paths.items():
+        pf = pq.ParquetFile(path)
+        n = pf.metadata.row_group(0).num_rows
+        want = pa.Table.from_batches(
+            list(common.iter_batches(common.open_dataset(src), n)))
+        got = {"pyarrow": pf.read_row_group(0, use_threads=False)}
+        stream = ArrowArrayStream()
+        if lib.infino_parquet_read(ctypes.addressof(stream), str(path).encode(),
+                                   None, 0) != 0:
+            raise SystemExit("infino_parquet_read: "
+                             + lib.infino_last_error().decode())
+        reader = pa.RecordBatchReader._import_from_c(ctypes.addressof(stream))
+        got["ours"] = pa.Table.from_batches([reader.read_next_batch()])
+        reader.close()
+        for e, t in got.items():
+            if not t.equals(want):
+                raise SystemExit(f"{e} reading the file {by} wrote: first row "
+                                 f"group differs from the input")
+
+
 def sync_counts(py, lib, src, outdir, rg_rows, log):
     """fsync-family calls of one small zstd write per engine (strace -f -c):
     ours publishes the file durably (fsync of file and directory)."""
@@ -297,6 +328,7 @@ def driver(a):
                 runs[e].append(r)
                 log(f"write {codec} {e}: {r['seconds']:.2f} s, "
                     f"peak {r['peak_rss_mb']:.0f} MB")
+        verify(lib, src, paths)
         case = {"op": "write", "codec": codec, "file": None,
                 "engines": {e: summarize(runs[e], data_bytes, rows)
                             for e in ENGINES},
