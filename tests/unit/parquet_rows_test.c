@@ -18,6 +18,7 @@
 #include "util/endian.h"
 
 #include <math.h>
+#include <pthread.h>
 
 /* ---- comparing cells ---------------------------------------------------- */
 
@@ -451,6 +452,7 @@ static void test_parquet_rows__every_type_and_layout(void **state)
         /* tiny pages: dozens per chunk; a small dictionary limit makes
          * the distinct strings fall back to PLAIN mid-chunk */
         o.page_bytes = (cfg >> 3) ? 3000 : 400;
+        o.fixed_list_page_bytes = (cfg >> 3) ? 200 : 0;
         o.dictionary_bytes = 1500;
         o.row_group_rows = 500;
         print_message("# config %d: v%d dict %d index %d codec %d pages %u\n",
@@ -935,6 +937,109 @@ static void test_parquet_rows__writer_page_index(void **state)
     ar_array_release(&src);
 }
 
+/* fixed_list_page_bytes sizes the pages of fixed_size_list columns only. */
+static void test_parquet_rows__fixed_list_page_size(void **state)
+{
+    struct pq_write_opts o = PQ_WRITE_OPTS_INIT;
+    struct page_list *pl = mem_alloc(sizeof *pl);
+    struct pq_file_meta m;
+    struct ArrowArray src;
+    int kinds[N_COLS];
+    uint8_t *file;
+    size_t len;
+    (void)state;
+
+    schema_init();
+    for (int c = 0; c < N_COLS; c++)
+        kinds[c] = c;
+    make_batch(&src, &all_schema, kinds, 1000);
+    o.fixed_list_page_bytes = 512;
+    write_parquet(&file, &len, &all_schema, &src, &o);
+    decode_footer(&m, file, len);
+    for (int c = 0; c < N_COLS; c++) {
+        list_pages(pl, file, &m.row_groups[0].columns[c].meta_data);
+        if (c == C_FSL)
+            assert_true(pl->n >= 10); /* ~8 KB of floats in 512-byte pages */
+        else
+            assert_int_equal(pl->n, 1);
+    }
+    pq_file_meta_free(&m);
+    mem_free(file);
+    mem_free(pl);
+    ar_array_release(&src);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+/* Several threads point-read one fresh reader at once: the page maps they
+ * build race to be published, and every read must still be right. */
+struct reader_job {
+    struct pq_reader *r;
+    uint64_t first_row; /* of row group 0 */
+    int seed;
+    int bad; /* rows that came back wrong */
+};
+
+static void *read_job(void *arg)
+{
+    struct reader_job *j = arg;
+    uint64_t x = (uint64_t)j->seed * 0x9E3779B97F4A7C15ull + 1;
+
+    for (int round = 0; round < 200; round++) {
+        uint32_t rows[8];
+        struct ArrowArray got;
+        uint32_t at = 0;
+        for (int k = 0; k < 8; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            at += 1 + (uint32_t)(x % 400);
+            rows[k] = at;
+        }
+        if (pq_reader_read_rows(j->r, 0, NULL, 0, rows, 8, &got) !=
+            INFINO_OK) {
+            j->bad++;
+            continue;
+        }
+        for (int k = 0; k < 8; k++)
+            if (((const uint64_t *)got.children[0]->buffers[1])[k] != rows[k])
+                j->bad++;
+        ar_array_release(&got);
+    }
+    return NULL;
+}
+
+static void test_parquet_rows__concurrent_reads(void **state)
+{
+    (void)state;
+
+    for (int pi = 0; pi <= 1; pi++) {
+        struct ArrowArray src;
+        struct store_blob *blob = NULL;
+        struct pq_reader *r = NULL;
+        struct reader_job jobs[4];
+        pthread_t th[4];
+        uint8_t *file;
+        size_t len;
+
+        id_file(&file, &len, &src, pi, 2);
+        open_bytes(&r, &blob, file, len);
+        for (int i = 0; i < 4; i++) {
+            jobs[i] = (struct reader_job){r, 0, i + 1, 0};
+            assert_int_equal(pthread_create(&th[i], NULL, read_job, &jobs[i]),
+                             0);
+        }
+        for (int i = 0; i < 4; i++) {
+            assert_int_equal(pthread_join(th[i], NULL), 0);
+            assert_int_equal(jobs[i].bad, 0);
+        }
+        pq_reader_free(r);
+        store_blob_close(blob);
+        mem_free(file);
+        ar_array_release(&src);
+    }
+}
+
 /* ---- arguments and allocation failures --------------------------------- */
 
 static void test_parquet_rows__bad_arguments(void **state)
@@ -1022,6 +1127,8 @@ int main(void)
         cmocka_unit_test(test_parquet_rows__unneeded_pages_are_skipped),
         cmocka_unit_test(test_parquet_rows__corrupt_offset_index),
         cmocka_unit_test(test_parquet_rows__writer_page_index),
+        cmocka_unit_test(test_parquet_rows__fixed_list_page_size),
+        cmocka_unit_test(test_parquet_rows__concurrent_reads),
         cmocka_unit_test(test_parquet_rows__bad_arguments),
         cmocka_unit_test(test_parquet_rows__allocation_failures),
     };

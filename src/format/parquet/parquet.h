@@ -49,10 +49,13 @@ struct pq_write_opts {
     int page_index;             /* write an OffsetIndex per column chunk,
                                    and a ColumnIndex where every page has
                                    statistics (1) */
+    uint32_t fixed_list_page_bytes; /* page size of fixed_size_list columns
+                                       (embeddings, read a row at a time to
+                                       rescore them); 0: page_bytes (0) */
 };
 #define PQ_WRITE_OPTS_INIT                                                     \
     {                                                                          \
-        1, PQ_ZSTD, 1, 128u << 20, 1 << 20, 1u << 20, 1, 1, 1u << 20, 1, 1     \
+        1, PQ_ZSTD, 1, 128u << 20, 1 << 20, 1u << 20, 1, 1, 1u << 20, 1, 1, 0  \
     }
 
 /* ---- writer ----------------------------------------------------------- */

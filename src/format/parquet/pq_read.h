@@ -3,9 +3,9 @@
  * (footer, schema, row groups, scans), pq_read_column.c (one column chunk
  * into Arrow arrays) and pq_stats.c (statistics-based pruning).
  *
- * A reader is immutable after pq_reader_open(): every read allocates its
- * own scratch (point reads decode the page index they need each time), so
- * several threads may read row groups of one reader at the same time.
+ * A reader is immutable after pq_reader_open() but for a cache of page
+ * maps that point reads install atomically; every read allocates its own
+ * scratch, so several threads may read one reader at the same time.
  */
 #ifndef INFINO_PQ_READ_H
 #define INFINO_PQ_READ_H
@@ -14,6 +14,8 @@
 #include "pq_meta.h"
 #include "pq_schema.h"
 #include "util/arena.h"
+
+#include <stdatomic.h>
 
 /* Default per-read memory limit: the larger of this and
  * PQ_READ_LIMIT_RATIO times the file size. Parquet's encodings compress
@@ -42,6 +44,10 @@ struct pq_reader {
     /* Per leaf: the statistics' sort order (enum pq_column_order), or
      * PQ_ORDER_UNKNOWN when the footer lists none. */
     int32_t *orders;
+    /* Page maps of column chunks for point reads (index rg * n_leaves +
+     * leaf), each built on first use and published by compare-and-swap;
+     * the array too. The only state a read adds to a reader; owned. */
+    _Atomic(struct pq_page_map *) *_Atomic page_maps;
     struct arena arena;
 };
 
@@ -51,12 +57,17 @@ struct pq_reader {
 infino_status pq_read_column(struct ArrowArray *out, const struct pq_reader *r,
                              int rg, size_t leaf, uint64_t *budget);
 
+struct pq_page_map;
+/* Frees the page maps point reads built (pq_read_column.c). */
+void pq_page_maps_free(struct pq_reader *r);
+
 /* Decodes rows rows[0..n_rows) (ascending, unique, inside the row group;
  * the caller checked) of column `leaf` of row group `rg` into *out
  * (owned), in that order. Only the data pages holding those rows are
  * decompressed and decoded, located through the column chunk's
- * OffsetIndex when it has one, else by walking the page headers. `budget`
- * as for pq_read_column. */
+ * OffsetIndex when it has one, else by walking the page headers (once per
+ * chunk: the map is kept in r->page_maps). `budget` as for
+ * pq_read_column. */
 infino_status pq_read_column_rows(struct ArrowArray *out,
                                   const struct pq_reader *r, int rg,
                                   size_t leaf, const uint32_t *rows,

@@ -25,6 +25,8 @@
 #include "util/endian.h"
 #include "util/err.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 enum conv {
@@ -1371,28 +1373,56 @@ fail:
 
 /* ---- point reads ------------------------------------------------------ */
 
-/* A data page of a column chunk and the rows it holds. */
-struct span {
+/* A data page of a column chunk. Rows: up to the next page's first row
+ * (the last page's: up to the row group's end). */
+struct page_loc {
     uint64_t off;      /* file offset of the page header */
     uint64_t len;      /* header + body */
-    int64_t first_row; /* within the row group */
-    int64_t n_rows;
-    int64_t base;      /* selected pages: first row in the decoded output */
-    bool selected;
+    int64_t first_row; /* within the row group; strictly increasing */
 };
+
+/* Where the rows of a column chunk are: its data pages with at least one
+ * row each. Built once per chunk and kept by the reader (page_map_get). */
+struct pq_page_map {
+    bool whole;   /* rows cannot be located without decoding: read it all */
+    int64_t num_rows;
+    size_t n;
+    struct page_loc pages[]; /* n entries */
+};
+
+static int64_t page_rows(const struct pq_page_map *m, size_t i)
+{
+    return (i + 1 < m->n ? m->pages[i + 1].first_row : m->num_rows) -
+           m->pages[i].first_row;
+}
+
+static struct pq_page_map *map_new(size_t n, int64_t num_rows)
+{
+    struct pq_page_map *m;
+
+    if (n > (SIZE_MAX - sizeof *m) / sizeof m->pages[0])
+        return NULL;
+    m = mem_alloc(sizeof *m + n * sizeof m->pages[0]);
+    if (m != NULL) {
+        m->whole = false;
+        m->num_rows = num_rows;
+        m->n = 0;
+    }
+    return m;
+}
 
 /* The page map of a chunk from its OffsetIndex. Untrusted like the rest:
  * every page must lie inside the chunk, in file order without overlap,
  * and first_row_index must start at 0 and increase (parquet.thrift
  * OffsetIndex). */
-static infino_status spans_from_index(struct span **out, size_t *n_out,
-                                      const struct pq_reader *r,
-                                      const struct pq_column_chunk *cc,
-                                      int64_t num_rows, uint64_t chunk_off,
-                                      uint64_t chunk_len)
+static infino_status map_from_index(struct pq_page_map **out,
+                                    const struct pq_reader *r,
+                                    const struct pq_column_chunk *cc,
+                                    int64_t num_rows, uint64_t chunk_off,
+                                    uint64_t chunk_len)
 {
     struct pq_offset_index oi;
-    struct span *sp = NULL;
+    struct pq_page_map *m = NULL;
     const uint8_t *p;
     uint64_t at = (uint64_t)cc->offset_index_offset, prev_end = chunk_off;
     uint64_t chunk_end = chunk_off + chunk_len;
@@ -1403,7 +1433,8 @@ static infino_status spans_from_index(struct span **out, size_t *n_out,
         at > r->footer_off ||
         (uint64_t)cc->offset_index_length > r->footer_off - at)
         return err_set(INFINO_ERR_CORRUPT,
-                       "[%lld, +%d) is outside the data region",
+                       "offset index: [%lld, +%d) is outside the data "
+                       "region",
                        (long long)cc->offset_index_offset,
                        (int)cc->offset_index_length);
     CHECK(store_blob_read(r->blob, at, (size_t)cc->offset_index_length, &p));
@@ -1411,8 +1442,7 @@ static infino_status spans_from_index(struct span **out, size_t *n_out,
                                       (size_t)cc->offset_index_length));
     if (oi.n_pages == 0 && num_rows > 0)
         CHECK(err_set(INFINO_ERR_CORRUPT, "no pages listed"));
-    sp = mem_calloc(oi.n_pages ? oi.n_pages : 1, sizeof *sp);
-    if (sp == NULL)
+    if ((m = map_new(oi.n_pages, num_rows)) == NULL)
         CHECK(err_nomem());
     for (size_t i = 0; i < oi.n_pages; i++) {
         const struct pq_page_location *l = &oi.pages[i];
@@ -1421,36 +1451,29 @@ static infino_status spans_from_index(struct span **out, size_t *n_out,
             off > chunk_end ||
             (uint64_t)l->compressed_page_size > chunk_end - off)
             CHECK(err_set(INFINO_ERR_CORRUPT,
-                          "page %zu at [%lld, +%d) is outside "
-                          "its column chunk or overlaps the page before",
+                          "page %zu at [%lld, +%d) is outside its column "
+                          "chunk or overlaps the page before",
                           i, (long long)l->offset,
                           (int)l->compressed_page_size));
         if (i == 0 ? l->first_row_index != 0
-                   : l->first_row_index <= sp[i - 1].first_row)
-            CHECK(err_set(INFINO_ERR_CORRUPT,
-                          "page %zu starts at row %lld", i,
-                          (long long)l->first_row_index));
+                   : l->first_row_index <= m->pages[i - 1].first_row)
+            CHECK(err_set(INFINO_ERR_CORRUPT, "page %zu starts at row %lld",
+                          i, (long long)l->first_row_index));
         if (l->first_row_index >= num_rows)
             CHECK(err_set(INFINO_ERR_CORRUPT,
-                          "page %zu starts at row %lld of "
-                          "%lld",
-                          i, (long long)l->first_row_index,
-                          (long long)num_rows));
-        sp[i].off = off;
-        sp[i].len = (uint64_t)l->compressed_page_size;
-        sp[i].first_row = l->first_row_index;
-        if (i > 0)
-            sp[i - 1].n_rows = sp[i].first_row - sp[i - 1].first_row;
-        prev_end = off + sp[i].len;
+                          "page %zu starts at row %lld of %lld", i,
+                          (long long)l->first_row_index, (long long)num_rows));
+        m->pages[i].off = off;
+        m->pages[i].len = (uint64_t)l->compressed_page_size;
+        m->pages[i].first_row = l->first_row_index;
+        m->n = i + 1;
+        prev_end = off + m->pages[i].len;
     }
-    if (oi.n_pages > 0)
-        sp[oi.n_pages - 1].n_rows = num_rows - sp[oi.n_pages - 1].first_row;
-    *out = sp;
-    *n_out = oi.n_pages;
+    *out = m;
     pq_offset_index_free(&oi);
     return INFINO_OK;
 fail:
-    mem_free(sp);
+    mem_free(m);
     pq_offset_index_free(&oi);
     return err_context(st, "offset index");
 }
@@ -1458,21 +1481,21 @@ fail:
 /* The page map of a chunk from its page headers (bodies are skipped, not
  * decompressed). Rows per page: num_values for flat columns, num_rows of
  * v2 pages for lists. A list column with v1 pages does not say where its
- * rows start without decoding levels: *ok is set false and the caller
- * decodes the whole chunk. */
-static infino_status spans_from_headers(struct span **out, size_t *n_out,
-                                        bool *ok, const struct pq_leaf *leaf,
-                                        const struct pq_column_meta *cm,
-                                        int64_t num_rows, const uint8_t *chunk,
-                                        uint64_t chunk_off, uint64_t chunk_len)
+ * rows start without decoding levels: the map says to read it whole. */
+static infino_status map_from_headers(struct pq_page_map **out,
+                                      const struct pq_leaf *leaf,
+                                      const struct pq_column_meta *cm,
+                                      int64_t num_rows, const uint8_t *chunk,
+                                      uint64_t chunk_off, uint64_t chunk_len)
 {
     struct pq_page_iter it;
-    struct span *sp = NULL;
+    struct page_loc *pg = NULL;
+    struct pq_page_map *m = NULL;
     size_t n = 0, cap = 0;
     int64_t levels = 0, rows = 0;
+    bool whole = false;
     infino_status st;
 
-    *ok = true;
     /* only headers: no scratch, so no budget to charge */
     pq_page_iter_init(&it, chunk, (size_t)chunk_len, cm->codec, NULL);
     while (levels < cm->num_values) {
@@ -1489,7 +1512,7 @@ static infino_status spans_from_headers(struct span **out, size_t *n_out,
                 CHECK(err_set(INFINO_ERR_CORRUPT,
                               "data page header missing or invalid"));
             if (leaf->is_list) {
-                *ok = false;
+                whole = true;
                 break;
             }
             n_levels = n_rows = h.data_page.num_values;
@@ -1501,6 +1524,9 @@ static infino_status spans_from_headers(struct span **out, size_t *n_out,
             n_levels = v->num_values;
             /* parquet.thrift DataPageHeaderV2: pages start at rows */
             n_rows = leaf->is_list ? v->num_rows : v->num_values;
+            if (n_rows == 0 && n_levels > 0)
+                CHECK(err_set(INFINO_ERR_CORRUPT,
+                              "data page v2 with values but no rows"));
         } else {
             continue; /* dictionary and index pages */
         }
@@ -1508,29 +1534,170 @@ static infino_status spans_from_headers(struct span **out, size_t *n_out,
             CHECK(err_set(INFINO_ERR_CORRUPT,
                           "pages hold more rows than the row group's %lld",
                           (long long)num_rows));
-        if (MEM_RESERVE(sp, cap, n + 1))
+        levels += n_levels;
+        if (n_rows == 0)
+            continue; /* nothing to find there */
+        if (MEM_RESERVE(pg, cap, n + 1))
             CHECK(err_nomem());
-        memset(&sp[n], 0, sizeof sp[n]);
-        sp[n].off = chunk_off + (uint64_t)(at - chunk);
-        sp[n].len = len;
-        sp[n].first_row = rows;
-        sp[n].n_rows = n_rows;
+        pg[n].off = chunk_off + (uint64_t)(at - chunk);
+        pg[n].len = len;
+        pg[n].first_row = rows;
         n++;
         rows += n_rows;
-        levels += n_levels;
     }
-    if (*ok && rows != num_rows)
+    if (!whole && rows != num_rows)
         CHECK(err_set(INFINO_ERR_CORRUPT,
                       "pages hold %lld rows, the row group %lld",
                       (long long)rows, (long long)num_rows));
+    if ((m = map_new(whole ? 0 : n, num_rows)) == NULL)
+        CHECK(err_nomem());
+    m->whole = whole;
+    if (!whole && n > 0) {
+        memcpy(m->pages, pg, n * sizeof *pg);
+        m->n = n;
+    }
     pq_page_iter_free(&it);
-    *out = sp;
-    *n_out = n;
+    mem_free(pg);
+    *out = m;
     return INFINO_OK;
 fail:
     pq_page_iter_free(&it);
-    mem_free(sp);
+    mem_free(pg);
     return st;
+}
+
+static infino_status map_build(struct pq_page_map **out,
+                               const struct pq_reader *r, int rg,
+                               size_t leaf_i)
+{
+    const struct pq_column_chunk *cc = &r->meta.row_groups[rg].columns[leaf_i];
+    int64_t num_rows = r->meta.row_groups[rg].num_rows;
+    const uint8_t *chunk = NULL;
+    uint64_t off, len;
+    infino_status st;
+
+    if ((st = pq_chunk_range(r, &cc->meta_data, &off, &len)) != INFINO_OK)
+        return st;
+    if (cc->has_offset_index)
+        return map_from_index(out, r, cc, num_rows, off, len);
+    if (len > 0 &&
+        (st = store_blob_read(r->blob, off, (size_t)len, &chunk)) != INFINO_OK)
+        return st;
+    return map_from_headers(out, &r->ps.leaves[leaf_i], &cc->meta_data,
+                            num_rows, chunk, off, len);
+}
+
+/* The page map of column `leaf_i` in row group `rg`, built on first use
+ * and published with a compare-and-swap, so concurrent point reads of one
+ * reader agree on one map (a loser frees its own). Borrowed: valid until
+ * pq_reader_free(). Maps that fail to build are not kept. */
+static infino_status page_map_get(const struct pq_page_map **out,
+                                  const struct pq_reader *r, int rg,
+                                  size_t leaf_i)
+{
+    struct pq_reader *rw = (struct pq_reader *)(uintptr_t)r; /* cache only */
+    size_t n_slots = r->meta.n_row_groups * r->ps.n_leaves;
+    _Atomic(struct pq_page_map *) *slots =
+        atomic_load_explicit(&rw->page_maps, memory_order_acquire);
+    struct pq_page_map *m, *expected = NULL;
+    infino_status st;
+
+    if (slots == NULL) {
+        _Atomic(struct pq_page_map *) *mine, *none = NULL;
+        if (r->ps.n_leaves > 0 &&
+            r->meta.n_row_groups > SIZE_MAX / sizeof *mine / r->ps.n_leaves)
+            return err_nomem();
+        mine = mem_alloc(n_slots * sizeof *mine + 1);
+        if (mine == NULL)
+            return err_nomem();
+        for (size_t i = 0; i < n_slots; i++)
+            atomic_init(&mine[i], NULL);
+        if (atomic_compare_exchange_strong_explicit(
+                &rw->page_maps, &none, mine, memory_order_acq_rel,
+                memory_order_acquire)) {
+            slots = mine;
+        } else {
+            mem_free(mine);
+            slots = none;
+        }
+    }
+    m = atomic_load_explicit(&slots[(size_t)rg * r->ps.n_leaves + leaf_i],
+                             memory_order_acquire);
+    if (m != NULL) {
+        *out = m;
+        return INFINO_OK;
+    }
+    if ((st = map_build(&m, r, rg, leaf_i)) != INFINO_OK)
+        return st;
+    if (!atomic_compare_exchange_strong_explicit(
+            &slots[(size_t)rg * r->ps.n_leaves + leaf_i], &expected, m,
+            memory_order_acq_rel, memory_order_acquire)) {
+        mem_free(m);
+        m = expected;
+    }
+    *out = m;
+    return INFINO_OK;
+}
+
+void pq_page_maps_free(struct pq_reader *r)
+{
+    _Atomic(struct pq_page_map *) *slots =
+        atomic_load_explicit(&r->page_maps, memory_order_acquire);
+
+    if (slots == NULL)
+        return;
+    for (size_t i = 0; i < r->meta.n_row_groups * r->ps.n_leaves; i++)
+        mem_free(atomic_load_explicit(&slots[i], memory_order_relaxed));
+    mem_free(slots);
+    atomic_store_explicit(&r->page_maps, NULL, memory_order_relaxed);
+}
+
+/* A page chosen for a point read. */
+struct pick {
+    size_t page;  /* in the map */
+    int64_t base; /* its first row in the decoded output */
+};
+
+/* Chooses the pages holding `rows` (binary search from the last pick, as
+ * rows ascend) and maps each row to its place among the chosen pages'
+ * rows (idx). *n_picks and *total get the page and row counts. */
+static infino_status pick_pages(struct pick *picks, size_t *n_picks,
+                                uint32_t *idx, int64_t *total,
+                                const struct pq_page_map *m,
+                                const uint32_t *rows, size_t n_rows)
+{
+    size_t n = 0, lo = 0;
+    int64_t base = 0;
+
+    for (size_t i = 0; i < n_rows; i++) {
+        int64_t row = rows[i];
+        size_t hi = m->n;
+        /* the last page starting at or before `row`, at or after lo */
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (m->pages[mid].first_row <= row)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        if (lo >= m->n || m->pages[lo].first_row > row ||
+            row - m->pages[lo].first_row >= page_rows(m, lo))
+            return err_set(INFINO_ERR_CORRUPT, "no page holds row %u",
+                           rows[i]);
+        if (n == 0 || picks[n - 1].page != lo) {
+            if (page_rows(m, lo) > INT32_MAX - base)
+                return err_set(INFINO_ERR_UNSUPPORTED,
+                               "point read of more than 2^31 rows");
+            picks[n].page = lo;
+            picks[n].base = base;
+            base += page_rows(m, lo);
+            n++;
+        }
+        idx[i] = (uint32_t)(picks[n - 1].base + row - m->pages[lo].first_row);
+    }
+    *n_picks = n;
+    *total = base;
+    return INFINO_OK;
 }
 
 static bool dict_encoded(const struct pq_page_header *h)
@@ -1569,8 +1736,10 @@ static infino_status load_dictionary(struct col *c, uint64_t chunk_off,
     return read_dictionary(c, &pg);
 }
 
-/* Decodes the selected pages of `sp` into c (opened for their rows). */
-static infino_status decode_spans(struct col *c, struct span *sp, size_t n,
+/* Decodes the picked pages of `m` into c (opened for their rows), checking
+ * each against the rows the map gives it. */
+static infino_status decode_picks(struct col *c, const struct pq_page_map *m,
+                                  const struct pick *picks, size_t n,
                                   uint64_t chunk_off)
 {
     bool need_dict = false;
@@ -1578,81 +1747,48 @@ static infino_status decode_spans(struct col *c, struct span *sp, size_t n,
 
     /* Headers first: the dictionary must be read before any data page. */
     for (size_t i = 0; i < n; i++) {
+        const struct page_loc *pl = &m->pages[picks[i].page];
         const uint8_t *p;
         struct pq_page_header h;
         struct rd in;
-        if (!sp[i].selected)
-            continue;
-        CHECK(store_blob_read(c->r->blob, sp[i].off, (size_t)sp[i].len, &p));
-        in = rd_make(p, (size_t)sp[i].len);
+        CHECK(store_blob_read(c->r->blob, pl->off, (size_t)pl->len, &p));
+        in = rd_make(p, (size_t)pl->len);
         CHECK(pq_meta_decode_page_header(&h, &in));
         if (h.type != PQ_PAGE_DATA && h.type != PQ_PAGE_DATA_V2)
             CHECK(err_set(INFINO_ERR_CORRUPT,
                           "page at offset %llu is not a data page",
-                          (unsigned long long)sp[i].off));
+                          (unsigned long long)pl->off));
         need_dict |= dict_encoded(&h);
     }
-    if (need_dict)
-        CHECK(load_dictionary(c, chunk_off, sp[0].off));
+    if (need_dict && m->n > 0)
+        CHECK(load_dictionary(c, chunk_off, m->pages[0].off));
     c->rows_aligned = true;
     for (size_t i = 0; i < n; i++) {
+        const struct page_loc *pl = &m->pages[picks[i].page];
+        int64_t before = col_rows(c), want = page_rows(m, picks[i].page);
         struct pq_page pg;
         const uint8_t *p;
-        int64_t before = col_rows(c);
         bool eof;
-        if (!sp[i].selected)
-            continue;
-        CHECK(store_blob_read(c->r->blob, sp[i].off, (size_t)sp[i].len, &p));
-        pq_page_iter_seek(&c->it, p, (size_t)sp[i].len);
+        CHECK(store_blob_read(c->r->blob, pl->off, (size_t)pl->len, &p));
+        pq_page_iter_seek(&c->it, p, (size_t)pl->len);
         CHECK(pq_page_next(&c->it, &pg, &eof));
         if (eof || (pg.h.type != PQ_PAGE_DATA && pg.h.type != PQ_PAGE_DATA_V2))
             CHECK(err_set(INFINO_ERR_CORRUPT,
                           "page at offset %llu is not a data page",
-                          (unsigned long long)sp[i].off));
+                          (unsigned long long)pl->off));
         CHECK(read_data_page(c, &pg));
-        if (col_rows(c) - before != sp[i].n_rows)
+        if (col_rows(c) - before != want)
             CHECK(err_set(INFINO_ERR_CORRUPT,
                           "page at offset %llu holds %lld rows, the page "
                           "map says %lld",
-                          (unsigned long long)sp[i].off,
-                          (long long)(col_rows(c) - before),
-                          (long long)sp[i].n_rows));
+                          (unsigned long long)pl->off,
+                          (long long)(col_rows(c) - before), (long long)want));
     }
     if (c->leaf->is_list)
         CHECK(close_slot(c));
     return INFINO_OK;
 fail:
     return st;
-}
-
-/* Marks the pages holding `rows` and maps each row to its place among the
- * selected pages' rows (idx); *total gets their row count. Pages with no
- * rows are never selected. */
-static infino_status select_spans(struct span *sp, size_t n,
-                                  const uint32_t *rows, size_t n_rows,
-                                  uint32_t *idx, int64_t *total)
-{
-    size_t j = 0;
-    int64_t base = 0;
-
-    for (size_t i = 0; i < n_rows; i++) {
-        while (j < n && sp[j].first_row + sp[j].n_rows <= (int64_t)rows[i])
-            j++;
-        if (j == n || (int64_t)rows[i] < sp[j].first_row)
-            return err_set(INFINO_ERR_CORRUPT,
-                           "no page holds row %u", rows[i]);
-        if (!sp[j].selected) {
-            sp[j].selected = true;
-            sp[j].base = base;
-            if (sp[j].n_rows > INT32_MAX - base)
-                return err_set(INFINO_ERR_UNSUPPORTED,
-                               "point read of more than 2^31 rows");
-            base += sp[j].n_rows;
-        }
-        idx[i] = (uint32_t)(sp[j].base + ((int64_t)rows[i] - sp[j].first_row));
-    }
-    *total = base;
-    return INFINO_OK;
 }
 
 /* Gathers rows `idx` of `whole` into *out; `whole` is released (or moved
@@ -1681,16 +1817,14 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
                                   size_t leaf_i, const uint32_t *rows,
                                   size_t n_rows, uint64_t *budget)
 {
-    const struct pq_column_chunk *cc = &r->meta.row_groups[rg].columns[leaf_i];
     const struct pq_leaf *leaf = &r->ps.leaves[leaf_i];
-    int64_t num_rows = r->meta.row_groups[rg].num_rows, total = 0;
+    const struct pq_page_map *m = NULL;
     struct ArrowArray whole;
-    struct span *sp = NULL;
+    struct pick *picks = NULL;
     uint32_t *idx = NULL;
-    const uint8_t *chunk = NULL;
     uint64_t off = 0, len = 0;
-    size_t n_sp = 0;
-    bool ok = true;
+    size_t n_picks = 0;
+    int64_t total = 0;
     struct col c;
     infino_status st;
 
@@ -1698,19 +1832,12 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
     memset(&whole, 0, sizeof whole);
     memset(&c, 0, sizeof c);
     idx = mem_alloc((n_rows ? n_rows : 1) * sizeof *idx);
-    if (idx == NULL)
+    picks = mem_alloc((n_rows ? n_rows : 1) * sizeof *picks);
+    if (idx == NULL || picks == NULL)
         CHECK(err_nomem());
     if (n_rows > 0) {
-        CHECK(pq_chunk_range(r, &cc->meta_data, &off, &len));
-        if (cc->has_offset_index) {
-            CHECK(spans_from_index(&sp, &n_sp, r, cc, num_rows, off, len));
-        } else {
-            if (len > 0)
-                CHECK(store_blob_read(r->blob, off, (size_t)len, &chunk));
-            CHECK(spans_from_headers(&sp, &n_sp, &ok, leaf, &cc->meta_data,
-                                     num_rows, chunk, off, len));
-        }
-        if (!ok) {
+        CHECK(page_map_get(&m, r, rg, leaf_i));
+        if (m->whole) {
             /* v1 pages of a list column: decode it all, then gather */
             CHECK(pq_read_column(&whole, r, rg, leaf_i, budget));
             for (size_t i = 0; i < n_rows; i++)
@@ -1718,12 +1845,15 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
             CHECK(take_rows(out, leaf->arrow, &whole, idx, n_rows));
             goto done;
         }
-        CHECK(select_spans(sp, n_sp, rows, n_rows, idx, &total));
+        CHECK(pick_pages(picks, &n_picks, idx, &total, m, rows, n_rows));
+        CHECK(pq_chunk_range(r, &r->meta.row_groups[rg].columns[leaf_i]
+                                     .meta_data,
+                             &off, &len));
     }
     CHECK(col_open(&c, r, rg, leaf_i, budget, total));
     pq_page_iter_init(&c.it, NULL, 0, c.cm->codec, budget);
-    if (n_rows > 0)
-        CHECK(decode_spans(&c, sp, n_sp, off));
+    if (n_picks > 0)
+        CHECK(decode_picks(&c, m, picks, n_picks, off));
     if (col_rows(&c) != total)
         CHECK(err_set(INFINO_ERR_CORRUPT, "decoded %lld rows, expected %lld",
                       (long long)col_rows(&c), (long long)total));
@@ -1731,13 +1861,13 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
     CHECK(take_rows(out, leaf->arrow, &whole, idx, n_rows));
 done:
     col_free(&c);
-    mem_free(sp);
+    mem_free(picks);
     mem_free(idx);
     return INFINO_OK;
 fail:
     ar_array_release(&whole);
     col_free(&c);
-    mem_free(sp);
+    mem_free(picks);
     mem_free(idx);
     return err_context(st, "column '%s'", leaf->arrow->name);
 }

@@ -23,6 +23,7 @@ void pq_reader_free(struct pq_reader *r)
 {
     if (r == NULL)
         return;
+    pq_page_maps_free(r);
     pq_schema_free(&r->ps);
     ar_schema_free(&r->schema);
     pq_file_meta_free(&r->meta);

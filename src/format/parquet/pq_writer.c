@@ -52,6 +52,7 @@ struct pq_col {
     bool is_bytes; /* BYTE_ARRAY leaf */
     bool large;    /* ... with int64 offsets */
     int width;     /* PLAIN bytes per value of fixed-width leaves */
+    uint32_t page_bytes; /* target page size of this column */
     bool dict_on;  /* this chunk still dictionary-encodes its pages */
     struct pq_dict dict;
 
@@ -583,15 +584,15 @@ static infino_status col_write(struct pq_writer *w, struct pq_col *c,
         uint64_t used = page_size(c), budget;
         int64_t r;
 
-        if (used >= w->opts.page_bytes)
+        if (used >= c->page_bytes)
             CHECK(flush_page(w, c));
         used = page_size(c);
-        budget = w->opts.page_bytes - used;
+        budget = c->page_bytes - used;
         r = rows_fitting(c, top, row0, n, budget);
         CHECK(encode_rows(w, c, top, row0, r));
         row0 += r;
         n -= r;
-        if (page_size(c) >= w->opts.page_bytes ||
+        if (page_size(c) >= c->page_bytes ||
             c->page_levels >= MAX_PAGE_LEVELS)
             CHECK(flush_page(w, c));
         if (c->dict_on && c->dict.plain.len > w->opts.dictionary_bytes) {
@@ -832,6 +833,10 @@ infino_status pq_writer_open(struct pq_writer **out, struct store_sink *sink,
                           c->shape.max_rep, c->leaf->max_def,
                           c->leaf->max_rep));
         CHECK(value_kind(c, c->leaf->value));
+        c->page_bytes = w->opts.page_bytes;
+        if (c->leaf->arrow->type == AR_FIXED_SIZE_LIST &&
+            w->opts.fixed_list_page_bytes > 0)
+            c->page_bytes = w->opts.fixed_list_page_bytes;
         pq_stats_init(&c->page_stats, c->leaf->value, c->venc.flba_len);
         pq_stats_init(&c->chunk_stats, c->leaf->value, c->venc.flba_len);
         page_begin(c);
