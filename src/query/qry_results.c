@@ -2,10 +2,10 @@
  * qry_results.c - hits to an Arrow result batch (query.h).
  *
  * "_id" comes from each superfile's ids region (no Parquet read), "score"
- * from the hit; other columns are read one row group at a time, only for
- * row groups that hold hits, and copied cell by cell in hit order. Decoded
- * row groups are kept for the call (results are small), except that a
- * hit list in (superfile, row) order releases each group once passed.
+ * from the hit; other columns are point reads: hits are grouped by
+ * (superfile, row group), each group's distinct rows are read with one
+ * pq_reader_read_rows() call (which decodes only the pages holding them),
+ * and cells are then copied in hit order.
  */
 #include "query.h"
 
@@ -13,25 +13,33 @@
 #include "util/alloc.h"
 #include "util/err.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define SCORE_NAME "score"
 
-struct group {
+/* Where one hit's row lives. */
+struct place {
     uint32_t sf;
     int rg;
-    uint64_t start; /* first local row of the row group */
-    struct ArrowArray batch;
+    uint32_t row; /* within the row group */
+    size_t hit;   /* index into the hit list */
+};
+
+/* One point read: rows of one (superfile, row group). */
+struct group {
+    struct ArrowArray batch; /* the read columns, rows ascending */
 };
 
 struct ctx {
     struct tbl_view *v;
-    const struct ar_schema *full;
-    int *fields;      /* full-schema index per read column */
-    size_t n_fields;  /* columns read from Parquet */
-    struct group *groups;
-    size_t n_groups, cap;
-    bool ordered; /* hits in (sf, row) order: keep one group only */
+    int *fields;     /* full-schema index per read column */
+    size_t n_fields; /* columns read from Parquet */
+    struct place *places;  /* one per hit, then sorted by position */
+    struct group *groups;  /* one per distinct (sf, rg) */
+    size_t n_groups;
+    size_t *group_of; /* per hit: its group */
+    uint32_t *pos_of; /* per hit: its row in the group's batch */
 };
 
 static void ctx_free(struct ctx *c)
@@ -39,66 +47,93 @@ static void ctx_free(struct ctx *c)
     for (size_t i = 0; i < c->n_groups; i++)
         ar_array_release(&c->groups[i].batch);
     mem_free(c->groups);
+    mem_free(c->places);
+    mem_free(c->group_of);
+    mem_free(c->pos_of);
     mem_free(c->fields);
 }
 
-/* The decoded row group holding (sf, row), and the row's index in it. */
-static infino_status group_of(struct group **out, int64_t *row_out,
-                              struct ctx *c, uint32_t sf, uint32_t row)
+static int by_place(const void *a, const void *b)
 {
-    struct pq_reader *r;
-    uint64_t start = 0;
-    int rg, n_rg;
-    infino_status st;
+    const struct place *x = a, *y = b;
 
-    for (size_t i = 0; i < c->n_groups; i++) {
-        struct group *g = &c->groups[i];
-        if (g->sf == sf && row >= g->start &&
-            row < g->start + (uint64_t)g->batch.length) {
-            *out = g;
-            *row_out = (int64_t)(row - g->start);
-            return INFINO_OK;
-        }
-    }
-    r = sf_reader_parquet(tbl_view_sf(c->v, sf)->reader);
-    n_rg = pq_reader_num_row_groups(r);
-    for (rg = 0; rg < n_rg; rg++) {
-        uint64_t len = (uint64_t)pq_reader_row_group_rows(r, rg);
-        if (row < start + len)
-            break;
-        start += len;
-    }
-    if (rg == n_rg)
-        return err_set(INFINO_ERR_CORRUPT, "%s: row %u beyond the file",
-                       sf_reader_name(tbl_view_sf(c->v, sf)->reader), row);
-    if (c->ordered) {
-        for (size_t i = 0; i < c->n_groups; i++)
-            ar_array_release(&c->groups[i].batch);
-        c->n_groups = 0;
-    }
-    if (MEM_RESERVE(c->groups, c->cap, c->n_groups + 1))
-        return err_nomem();
-    struct group *g = &c->groups[c->n_groups];
-    memset(g, 0, sizeof *g);
-    st = pq_reader_read_row_group(r, rg, c->fields, c->n_fields, &g->batch);
-    if (st != INFINO_OK)
-        return st;
-    g->sf = sf;
-    g->rg = rg;
-    g->start = start;
-    c->n_groups++;
-    *out = g;
-    *row_out = (int64_t)(row - start);
-    return INFINO_OK;
+    if (x->sf != y->sf)
+        return x->sf < y->sf ? -1 : 1;
+    if (x->rg != y->rg)
+        return x->rg < y->rg ? -1 : 1;
+    if (x->row != y->row)
+        return x->row < y->row ? -1 : 1;
+    return (x->hit > y->hit) - (x->hit < y->hit);
 }
 
-static bool in_order(const struct qry_hits *h)
+/* The row group of superfile `sf` holding local row `row`. */
+static infino_status locate(struct place *out, struct tbl_view *v, uint32_t sf,
+                            uint32_t row)
 {
-    for (size_t i = 1; i < h->n; i++)
-        if (h->v[i].sf < h->v[i - 1].sf ||
-            (h->v[i].sf == h->v[i - 1].sf && h->v[i].row < h->v[i - 1].row))
-            return false;
-    return true;
+    const struct tbl_vsf *f = tbl_view_sf(v, sf);
+    struct pq_reader *r = sf_reader_parquet(f->reader);
+    int n_rg = pq_reader_num_row_groups(r);
+    uint64_t start = 0;
+
+    for (int rg = 0; rg < n_rg; rg++) {
+        uint64_t len = (uint64_t)pq_reader_row_group_rows(r, rg);
+        if (row < start + len) {
+            out->sf = sf;
+            out->rg = rg;
+            out->row = (uint32_t)(row - start);
+            return INFINO_OK;
+        }
+        start += len;
+    }
+    return err_set(INFINO_ERR_CORRUPT, "%s: row %u beyond the file",
+                   sf_reader_name(f->reader), row);
+}
+
+/* Reads the projected columns of every hit: one point read per (superfile,
+ * row group), its rows sorted and distinct. */
+static infino_status read_hits(struct ctx *c, const struct qry_hits *hits)
+{
+    uint32_t *rows = NULL;
+    size_t n = hits->n;
+    infino_status st = INFINO_OK;
+
+    c->places = mem_calloc(n ? n : 1, sizeof *c->places);
+    c->groups = mem_calloc(n ? n : 1, sizeof *c->groups);
+    c->group_of = mem_calloc(n ? n : 1, sizeof *c->group_of);
+    c->pos_of = mem_calloc(n ? n : 1, sizeof *c->pos_of);
+    rows = mem_calloc(n ? n : 1, sizeof *rows);
+    if (!c->places || !c->groups || !c->group_of || !c->pos_of || !rows) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t h = 0; h < n; h++) {
+        CHECK(locate(&c->places[h], c->v, hits->v[h].sf, hits->v[h].row));
+        c->places[h].hit = h;
+    }
+    if (n > 1)
+        qsort(c->places, n, sizeof *c->places, by_place);
+    for (size_t i = 0; i < n;) {
+        const struct place *p = &c->places[i];
+        struct pq_reader *r =
+            sf_reader_parquet(tbl_view_sf(c->v, p->sf)->reader);
+        size_t j = i, n_rows = 0, g = c->n_groups;
+        for (; j < n && c->places[j].sf == p->sf && c->places[j].rg == p->rg;
+             j++) {
+            if (n_rows == 0 || rows[n_rows - 1] != c->places[j].row)
+                rows[n_rows++] = c->places[j].row;
+            c->group_of[c->places[j].hit] = g;
+            c->pos_of[c->places[j].hit] = (uint32_t)(n_rows - 1);
+        }
+        st = pq_reader_read_rows(r, p->rg, c->fields, c->n_fields, rows,
+                                 n_rows, &c->groups[g].batch);
+        if (st != INFINO_OK)
+            goto fail;
+        c->n_groups++;
+        i = j;
+    }
+fail:
+    mem_free(rows);
+    return st;
 }
 
 infino_status qry_materialize(struct ArrowArray *out,
@@ -125,8 +160,6 @@ infino_status qry_materialize(struct ArrowArray *out,
     }
     n_out = n_projection;
     c.v = v;
-    c.full = full;
-    c.ordered = in_order(hits);
     schema.fields = mem_calloc(n_out + 1, sizeof *schema.fields);
     src = mem_calloc(n_out + 1, sizeof *src);
     c.fields = mem_calloc(n_out + 2, sizeof *c.fields);
@@ -170,14 +203,12 @@ infino_status qry_materialize(struct ArrowArray *out,
         schema.n_fields++;
         CHECK(ar_builder_new(&b[i], f));
     }
+    if (c.n_fields > 0)
+        CHECK(read_hits(&c, hits));
     for (size_t h = 0; h < hits->n; h++) {
         const struct qry_hit *hit = &hits->v[h];
         const struct tbl_vsf *f = tbl_view_sf(v, hit->sf);
-        struct group *g = NULL;
-        int64_t row = 0;
 
-        if (c.n_fields > 0)
-            CHECK(group_of(&g, &row, &c, hit->sf, hit->row));
         for (size_t i = 0; i < n_out; i++) {
             if (src[i] == -2) {
                 CHECK(ar_builder_append_double(b[i], hit->score));
@@ -194,11 +225,12 @@ infino_status qry_materialize(struct ArrowArray *out,
                 tid_store(cell, id);
                 CHECK(ar_builder_append_decimal(b[i], cell));
             } else {
+                const struct group *g = &c.groups[c.group_of[h]];
                 const struct ArrowArray *col = g->batch.children[src[i]];
                 struct ArrowArray view = *col;
                 view.offset += g->batch.offset;
                 CHECK(ar_builder_append_from(b[i], &schema.fields[i], &view,
-                                             row));
+                                             (int64_t)c.pos_of[h]));
             }
         }
     }

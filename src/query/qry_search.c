@@ -11,7 +11,11 @@
  * its centroid's distance to the query and probes the best nprobe x
  * n_superfiles pairs, so far-away superfiles cost nothing. With a
  * full-text filter, each superfile's allowed rows are resolved first and
- * the IVF search widens its probing until it finds k allowed rows.
+ * the IVF search widens its probing until it finds k allowed rows. The
+ * index's scores are estimates (SQ8 reconstructions), so the best k plus
+ * a few more candidates are rescored exactly from the float32 vectors in
+ * the Parquet body (point reads) and re-sorted: the scores returned are
+ * the metric itself, and near-ties at the boundary resolve exactly.
  */
 #include "query.h"
 
@@ -19,10 +23,14 @@
 #include "util/err.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RRF_K 60.0
+/* Vector candidates beyond k rescored exactly, so that rows whose
+ * estimates fell just outside the top k can still enter it. */
+#define RESCORE_EXTRA 4
 
 void qry_hits_free(struct qry_hits *h)
 {
@@ -359,6 +367,158 @@ static infino_status check_query(struct tbl *t, size_t vec_col,
     return INFINO_OK;
 }
 
+/* The exact distance (ivf.h's metrics) between `q` and `x`, in double. */
+static float exact_distance(enum sf_metric m, const float *q, const float *x,
+                            size_t dim)
+{
+    double dot = 0, qq = 0, xx = 0, l2 = 0;
+
+    for (size_t i = 0; i < dim; i++) {
+        double a = q[i], b = x[i];
+        dot += a * b;
+        qq += a * a;
+        xx += b * b;
+        l2 += (a - b) * (a - b);
+    }
+    switch (m) {
+    case SF_METRIC_L2SQ:
+        return (float)l2;
+    case SF_METRIC_NEGDOT:
+        return (float)-dot;
+    default:
+        /* a zero vector has cosine 0 with everything */
+        if (qq == 0 || xx == 0)
+            return 1.0f;
+        return (float)(1.0 - dot / (sqrt(qq) * sqrt(xx)));
+    }
+}
+
+/* A hit to rescore, by position. */
+struct cand {
+    uint32_t sf;
+    uint32_t row; /* local to the superfile */
+    size_t hit;   /* index into the hit list */
+};
+
+static int by_cand_position(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+
+    if (x->sf != y->sf)
+        return x->sf < y->sf ? -1 : 1;
+    if (x->row != y->row)
+        return x->row < y->row ? -1 : 1;
+    return (x->hit > y->hit) - (x->hit < y->hit);
+}
+
+/* Rescores the hits cand[0..n), all in row group `rg` (first row `start`)
+ * of `r` and sorted by row, from the vectors stored in column `field`.
+ * `rows` is scratch for n rows. */
+static infino_status rescore_group(struct qry_hits *h, const struct cand *cand,
+                                   size_t n, struct pq_reader *r, int rg,
+                                   uint64_t start, int field, uint32_t *rows,
+                                   enum sf_metric m, const float *query,
+                                   size_t dim)
+{
+    const struct ArrowArray *vec, *items;
+    struct ArrowArray batch;
+    const float *x;
+    size_t n_rows = 0, k = 0;
+    infino_status st;
+
+    for (size_t i = 0; i < n; i++) {
+        uint32_t row = (uint32_t)(cand[i].row - start);
+        if (n_rows == 0 || rows[n_rows - 1] != row)
+            rows[n_rows++] = row;
+    }
+    st = pq_reader_read_rows(r, rg, &field, 1, rows, n_rows, &batch);
+    if (st != INFINO_OK)
+        return st;
+    vec = batch.children[0];
+    items = vec->children[0];
+    /* fixed_size_list<float32, dim>: checked when the table was created */
+    x = (const float *)items->buffers[1] + items->offset;
+    for (size_t i = 0; i < n; i++) {
+        while (rows[k] != (uint32_t)(cand[i].row - start))
+            k++; /* rows are cand's rows, deduplicated */
+        if (!ar_array_is_valid(vec, (int64_t)k)) {
+            ar_array_release(&batch);
+            return err_set(INFINO_ERR_CORRUPT,
+                           "row group %d: an indexed row has a null vector",
+                           rg);
+        }
+        h->v[cand[i].hit].score = exact_distance(
+            m, query, x + (size_t)(vec->offset + (int64_t)k) * dim, dim);
+    }
+    ar_array_release(&batch);
+    return INFINO_OK;
+}
+
+/* Replaces every hit's score with its exact distance to `query`, reading
+ * the vectors of vector column `vec_col` with one point read per
+ * (superfile, row group), then sorts the hits by (score, superfile, row). */
+static infino_status rescore_exact(struct qry_hits *h, struct tbl_view *v,
+                                   size_t vec_col, const float *query,
+                                   size_t dim)
+{
+    struct tbl *t = tbl_view_table(v);
+    const struct sf_vec_spec *spec = &tbl_spec(t)->vec[vec_col];
+    int field = ar_schema_find(tbl_full_schema(t), spec->column);
+    struct cand *cand = NULL;
+    uint32_t *rows = NULL;
+    infino_status st = INFINO_OK;
+
+    if (h->n == 0)
+        return INFINO_OK;
+    cand = mem_alloc(h->n * sizeof *cand);
+    rows = mem_alloc(h->n * sizeof *rows);
+    if (cand == NULL || rows == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t i = 0; i < h->n; i++) {
+        cand[i].sf = h->v[i].sf;
+        cand[i].row = h->v[i].row;
+        cand[i].hit = i;
+    }
+    qsort(cand, h->n, sizeof *cand, by_cand_position);
+    for (size_t i = 0; i < h->n;) {
+        const struct tbl_vsf *f = tbl_view_sf(v, cand[i].sf);
+        struct pq_reader *r = sf_reader_parquet(f->reader);
+        uint64_t start = 0, len = 0;
+        int rg = 0, n_rg = pq_reader_num_row_groups(r);
+        size_t j = i;
+
+        for (; rg < n_rg; rg++) {
+            len = (uint64_t)pq_reader_row_group_rows(r, rg);
+            if (cand[i].row < start + len)
+                break;
+            start += len;
+        }
+        if (rg == n_rg) {
+            st = err_set(INFINO_ERR_CORRUPT, "%s: row %u beyond the file",
+                         sf_reader_name(f->reader), cand[i].row);
+            goto fail;
+        }
+        while (j < h->n && cand[j].sf == cand[i].sf &&
+               cand[j].row < start + len)
+            j++;
+        st = rescore_group(h, cand + i, j - i, r, rg, start, field, rows,
+                           spec->metric, query, dim);
+        if (st != INFINO_OK) {
+            st = err_context(st, "%s: rescoring vectors",
+                             sf_reader_name(f->reader));
+            goto fail;
+        }
+        i = j;
+    }
+    sort_hits(h, by_score_asc);
+fail:
+    mem_free(cand);
+    mem_free(rows);
+    return st;
+}
+
 /* Allowed rows of each superfile under a full-text filter. */
 static infino_status filter_sets(roaring_bitmap_t **allow, struct tbl_view *v,
                                  const struct qry_filter *filter)
@@ -400,7 +560,7 @@ infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
     struct probe *probes = NULL;
     struct ivf_hit *local = NULL;
     uint32_t *clusters = NULL;
-    size_t n_probes = 0, n_live = 0, max_clusters = 0;
+    size_t n_probes = 0, n_live = 0, max_clusters = 0, kk;
     bool filtered = filter && filter->fts_col >= 0;
     infino_status st;
 
@@ -408,12 +568,14 @@ infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
     CHECK(check_query(tbl_view_table(v), vec_col, query, dim));
     if (k == 0 || n_sf == 0)
         return INFINO_OK;
+    /* candidates kept for exact rescoring */
+    kk = k <= SIZE_MAX - RESCORE_EXTRA ? k + RESCORE_EXTRA : k;
     if (nprobe == 0)
         nprobe = IVF_DEFAULT_NPROBE;
     ivf = mem_calloc(n_sf, sizeof *ivf);
     nulls = mem_calloc(n_sf, sizeof *nulls);
     allow = mem_calloc(n_sf, sizeof *allow);
-    local = mem_calloc(k, sizeof *local);
+    local = mem_calloc(kk, sizeof *local);
     if (!ivf || !nulls || !allow || !local) {
         st = err_nomem();
         goto fail;
@@ -476,12 +638,12 @@ infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
         if (filtered) {
             o.nprobe = nprobe;
             o.allow = allow[i];
-            st = ivf_search(local, &n, ivf[i], query, dim, k, &o);
+            st = ivf_search(local, &n, ivf[i], query, dim, kk, &o);
         } else {
             for (size_t p = 0; p < n_probes; p++)
                 if (probes[p].sf == i)
                     clusters[nc++] = probes[p].cluster;
-            st = nc ? ivf_search_clusters(local, &n, ivf[i], query, dim, k,
+            st = nc ? ivf_search_clusters(local, &n, ivf[i], query, dim, kk,
                                           clusters, nc, &o)
                     : INFINO_OK;
         }
@@ -492,9 +654,12 @@ infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
         for (size_t j = 0; j < n; j++)
             CHECK(hits_push(out, (uint32_t)i, local[j].id, local[j].dist));
         sort_hits(out, by_score_asc);
-        if (out->n > k)
-            out->n = k;
+        if (out->n > kk)
+            out->n = kk;
     }
+    CHECK(rescore_exact(out, v, vec_col, query, dim));
+    if (out->n > k)
+        out->n = k;
     st = INFINO_OK;
 fail:
     if (st != INFINO_OK)
