@@ -92,6 +92,42 @@ def main() -> None:
     row = docs.to_arrow(columns=["_id", "doc_id", "body"], where=f"doc_id = '{target['doc_id']}'")
     print(f"   {row.to_pylist()[0]}")
 
+    step("full-text search (BM25, table-global statistics)")
+    for q, mode in [("cancel subscription", None), ("reset password", "and"),
+                    ("café zürich", None), ("refund -invoice", None)]:
+        t0 = time.perf_counter()
+        hits = docs.bm25_search("body", q, 3, mode=mode, projection=["doc_id", "title", "score"])
+        ms = (time.perf_counter() - t0) * 1000
+        print(f"   bm25 {q!r}{' (and)' if mode else ''}: {docs.count('body', q, mode=mode)} "
+              f"matches, top 3 in {ms:.2f} ms")
+        for r in hits.to_pylist():
+            print(f"      {r['score']:6.3f}  {r['doc_id']}  {r['title'][:60]}")
+    exact = docs.exact_match("title", target["title"], projection=["doc_id"]).column("doc_id")
+    print(f"   exact_match(title = {target['title'][:40]!r}...): {exact.to_pylist()[:5]}")
+
+    step("vector search (IVF + RaBitQ, cosine) and hybrid (reciprocal rank fusion)")
+    question = "how can I get my money back for a purchase"
+    qv = embed(question)
+    t0 = time.perf_counter()
+    hits = docs.vector_search("embedding", qv, 3, projection=["doc_id", "title", "score"])
+    print(f"   vector {question!r} in {(time.perf_counter() - t0) * 1000:.2f} ms:")
+    for r in hits.to_pylist():
+        print(f"      {r['score']:6.3f}  {r['doc_id']}  {r['title'][:60]}")
+    hits = docs.vector_search("embedding", qv, 3, filter_column="body", filter_query="invoice",
+                              projection=["doc_id", "title", "score"])
+    print("   ... filtered to documents mentioning 'invoice':")
+    for r in hits.to_pylist():
+        print(f"      {r['score']:6.3f}  {r['doc_id']}  {r['title'][:60]}")
+    hits = docs.hybrid_search("body", "refund payment method", "embedding", qv, 3,
+                              projection=["doc_id", "title", "score"])
+    print("   hybrid 'refund payment method' + vector:")
+    for r in hits.to_pylist():
+        print(f"      {r['score']:6.4f}  {r['doc_id']}  {r['title'][:60]}")
+
+    step("SQL predicates over the live rows")
+    busy = docs.to_arrow(columns=["doc_id", "views"], where="topic = 'billing' AND views > 4900")
+    print(f"   where topic = 'billing' AND views > 4900: {sorted(busy.column('doc_id').to_pylist())}")
+
     step("optimize (merge the small superfiles, drop deleted rows) and gc")
     files_before = len(list(ROOT.rglob("*.sf.parquet")))
     t0 = time.perf_counter()
@@ -102,7 +138,12 @@ def main() -> None:
           f"in {time.perf_counter() - t0:.2f}s; {report}")
     print(f"   tables: {db.list_tables()}")
 
-    step("the superfile is plain Parquet: read it with pyarrow, DuckDB and our reader")
+    step("the superfile is plain Parquet: SQL in DuckDB, and pyarrow and our reader agree")
+    glob = f"{ROOT}/tables/**/*.sf.parquet"
+    print("   duckdb: select topic, count(*), round(avg(views)) from read_parquet(...) group by topic")
+    for row in duckdb.sql(f"select topic, count(*) n, round(avg(views)) from read_parquet('{glob}') "
+                          "group by topic order by n desc limit 3").fetchall():
+        print(f"      {row}")
     f = files_after[0]
     ours = pa.RecordBatchReader.from_stream(_Stream(_native.read_parquet(str(f), None))).read_all()
     theirs = pq.read_table(f)
@@ -110,11 +151,6 @@ def main() -> None:
           f"{pq.ParquetFile(f).metadata.num_row_groups} row group(s)")
     print(f"   pyarrow columns: {theirs.column_names}")
     print(f"   our reader == pyarrow: {ours.equals(theirs)}")
-    top = duckdb.sql(
-        f"select topic, count(*) as n, sum(views) as views from read_parquet('{f}') "
-        "group by topic order by n desc limit 3"
-    ).fetchall()
-    print(f"   DuckDB, top topics: {top}")
     for name, off, length, crc, intact in _native.superfile_regions(str(f)):
         print(f"   index region {name:8s} at {off:>9,} +{length:>9,} bytes, "
               f"crc32c {crc:08x}, {'intact' if intact else 'CORRUPT'}")
