@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SNAP_MAGIC "INFSNAP1"
@@ -68,6 +69,52 @@ long snapshot_find_sf(const struct snapshot *s,
         if (memcmp(s->sf[i].id, id, SNAP_SF_ID_LEN) == 0)
             return (long)i;
     return -1;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return memcmp(a, b, SNAP_SF_ID_LEN); /* id is the first member */
+}
+
+infino_status snap_index_build(struct snap_index *out,
+                               const struct snapshot *s)
+{
+    out->n = s->n_sf;
+    out->order = mem_alloc(s->n_sf * sizeof *out->order + 1);
+    if (out->order == NULL)
+        return err_nomem();
+    for (size_t i = 0; i < s->n_sf; i++) {
+        memcpy(out->order[i].id, s->sf[i].id, SNAP_SF_ID_LEN);
+        out->order[i].at = (uint32_t)i;
+    }
+    if (s->n_sf > 1)
+        qsort(out->order, s->n_sf, sizeof *out->order, cmp_entry);
+    return INFINO_OK;
+}
+
+long snap_index_find(const struct snap_index *x,
+                     const uint8_t id[SNAP_SF_ID_LEN])
+{
+    size_t lo = 0, hi = x->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(x->order[mid].id, id, SNAP_SF_ID_LEN);
+        if (c == 0)
+            return (long)x->order[mid].at;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+void snap_index_free(struct snap_index *x)
+{
+    mem_free(x->order);
+    x->order = NULL;
+    x->n = 0;
 }
 
 infino_status snapshot_copy(struct snapshot *out, const struct snapshot *s)
@@ -229,12 +276,20 @@ infino_status snapshot_decode(struct snapshot *out, const uint8_t *p, size_t n,
                          name, (unsigned long long)i);
             goto fail;
         }
-        for (uint64_t j = 0; j < i; j++)
-            if (memcmp(out->sf[j].id, e->id, SNAP_SF_ID_LEN) == 0) {
+    }
+    {
+        /* No superfile may be listed twice (sorted, then adjacent). */
+        struct snap_index x;
+        CHECK(snap_index_build(&x, out));
+        for (size_t i = 1; i < x.n; i++)
+            if (memcmp(x.order[i - 1].id, x.order[i].id, SNAP_SF_ID_LEN) ==
+                0) {
+                snap_index_free(&x);
                 st = err_set(INFINO_ERR_CORRUPT,
                              "%s: superfile listed twice", name);
                 goto fail;
             }
+        snap_index_free(&x);
     }
     return INFINO_OK;
 fail:

@@ -64,6 +64,22 @@ void snapshot_remove_sf(struct snapshot *s, size_t i);
 long snapshot_find_sf(const struct snapshot *s,
                       const uint8_t id[SNAP_SF_ID_LEN]);
 
+/* Superfile ids sorted, for O(log n) lookups in large snapshots. */
+struct snap_index_entry {
+    uint8_t id[SNAP_SF_ID_LEN];
+    uint32_t at; /* index into the snapshot's superfiles */
+};
+struct snap_index {
+    struct snap_index_entry *order; /* owned, sorted by id */
+    size_t n;
+};
+infino_status snap_index_build(struct snap_index *out,
+                               const struct snapshot *s);
+/* Index of the superfile with `id`, or -1. */
+long snap_index_find(const struct snap_index *x,
+                     const uint8_t id[SNAP_SF_ID_LEN]);
+void snap_index_free(struct snap_index *x);
+
 /* Rows not deleted, over all superfiles. */
 uint64_t snapshot_live_rows(const struct snapshot *s);
 

@@ -126,6 +126,7 @@ static infino_status view_build(struct tbl_view **out, struct tbl *t,
                                 struct snapshot *snap, struct tbl_view *old)
 {
     struct tbl_view *v = mem_calloc(1, sizeof *v);
+    struct snap_index old_idx = {0};
     size_t n = snap->n_sf;
     infino_status st = INFINO_OK;
 
@@ -145,9 +146,11 @@ static infino_status view_build(struct tbl_view **out, struct tbl *t,
         st = err_nomem();
         goto fail;
     }
+    if (old)
+        CHECK(snap_index_build(&old_idx, &old->snap));
     for (size_t i = 0; i < n; i++) {
         const struct snap_sf *e = &v->snap.sf[i];
-        long j = old ? snapshot_find_sf(&old->snap, e->id) : -1;
+        long j = old ? snap_index_find(&old_idx, e->id) : -1;
 
         if (j >= 0) {
             v->files[i] = old->files[j];
@@ -168,9 +171,11 @@ static infino_status view_build(struct tbl_view **out, struct tbl *t,
         v->vsf[i].indexes = v->files[i]->indexes;
         v->vsf[i].deleted = v->tombs[i] ? v->tombs[i]->bm : NULL;
     }
+    snap_index_free(&old_idx);
     *out = v;
     return INFINO_OK;
 fail:
+    snap_index_free(&old_idx);
     tbl_view_release(v);
     return st;
 }
