@@ -6,8 +6,8 @@ batch from one Arrow IPC file, and write them with the same settings:
 single-threaded (pyarrow: set_cpu_count(1), set_io_thread_count(1),
 use_threads=False), the same codec (zstd level 1, or none), dictionary
 encoding of the string columns with a 1 MiB fallback limit (ours never
-dictionary-encodes floats; pyarrow is told the same), statistics on,
-1 MiB data pages v1, and the same row-group length (--rg-rows). Ours is
+dictionary-encodes floats; pyarrow is told the same), statistics and page
+indexes on, 1 MiB data pages v1, the same row-group length (--rg-rows). Ours is
 libinfino.so's infino_parquet_write / infino_parquet_read called through
 ctypes from the same Python interpreter, so both sides pay the same glue.
 A short write of each engine also runs under strace to count fsyncs (ours
@@ -123,7 +123,10 @@ def worker(a):
                 kw = {"compression": a.codec, "use_dictionary": dict_cols,
                       "write_statistics": True, "data_page_size": PAGE_BYTES,
                       "dictionary_pagesize_limit": DICT_BYTES,
-                      "data_page_version": "1.0"}
+                      "data_page_version": "1.0",
+                      # ours writes ColumnIndex + OffsetIndex for every
+                      # column chunk; pyarrow only when asked
+                      "write_page_index": True}
                 if a.codec == "zstd":
                     kw["compression_level"] = 1
                 with pq.ParquetWriter(a.path, schema, **kw) as w:
