@@ -449,6 +449,14 @@ static infino_status rescore_group(struct qry_hits *h, const struct cand *cand,
         }
         h->v[cand[i].hit].score = exact_distance(
             m, query, x + (size_t)(vec->offset + (int64_t)k) * dim, dim);
+        /* the index refused NaN and infinity when it was built */
+        if (isnan(h->v[cand[i].hit].score)) {
+            ar_array_release(&batch);
+            return err_set(INFINO_ERR_CORRUPT,
+                           "row group %d: an indexed row's vector is not "
+                           "finite",
+                           rg);
+        }
     }
     ar_array_release(&batch);
     return INFINO_OK;

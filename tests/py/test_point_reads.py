@@ -12,7 +12,8 @@
   of the same rows (Table.to_arrow with a `where`), and vector scores must
   be numpy's exact distances.
 
-Run as a script to (re)write fuzz seeds that carry page indexes:
+Run as a script to (re)write fuzz seeds that carry page indexes (files for
+fuzz_parquet_read, their page indexes for fuzz_parquet_pageindex):
     .venv/bin/python tests/py/test_point_reads.py fuzz/corpus
 """
 import ctypes
@@ -404,8 +405,22 @@ def write_seeds(root: pathlib.Path, lib_path):
               t, opts(codec=0, page_bytes=64, row_group_rows=25,
                       data_page_version=int(version[0]),
                       dictionary_bytes=100))
-    return sorted(out.glob("seed-pageindex-*")) + \
+    files = sorted(out.glob("seed-pageindex-*")) + \
         sorted(out.glob("seed-ours-*"))
+    # their page indexes, alone, for fuzz_parquet_pageindex
+    idx_dir = root / "fuzz_parquet_pageindex"
+    idx_dir.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        data = f.read_bytes()
+        footer_len = struct.unpack("<I", data[-8:-4])[0]
+        footer, _ = thrift(data, len(data) - 8 - footer_len)
+        for c in (0, 1, 2):  # int32, utf8, list<int32>
+            chunk = footer[4][0][1][c]
+            for kind, off, size in (("offset", 4, 5), ("column", 6, 7)):
+                at, n = chunk[off], chunk[size]
+                (idx_dir / f"{f.stem}-c{c}.{kind}").write_bytes(
+                    data[at:at + n])
+    return files + sorted(idx_dir.glob("seed-*"))
 
 
 if __name__ == "__main__":
