@@ -12,7 +12,8 @@
  * The reader maps nothing itself: it reads through a store_blob (mmap or
  * memory), parses the footer once, restores the Arrow schema from the
  * "ARROW:schema" key when present, and decodes column chunks straight into
- * Arrow buffers. Statistics let callers skip row groups.
+ * Arrow buffers. Statistics let callers skip row groups; the page index
+ * (OffsetIndex) lets them fetch a few rows by decoding only their pages.
  *
  * Spec: apache/parquet-format, parquet.thrift and Encodings.md.
  * Not useful for: nested structs, maps, or lists of lists (lists of
