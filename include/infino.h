@@ -393,6 +393,21 @@ INFINO_API infino_status infino_table_count(infino_table *t,
                                             const char *query,
                                             const char *mode, uint64_t *out);
 
+/* ---- SQL ---------------------------------------------------------------
+ * One read-only statement in SQLite's dialect over every table of the
+ * database (by name; vector columns are not visible, _id is) and the
+ * search table functions, usable in FROM and joinable with anything:
+ *   bm25_search('table', 'column', 'query', k [, 'or'|'and'])
+ *   vector_search('table', 'column', '0.1,0.2,...', k)
+ *   hybrid_search('table', 'text_col', 'query', 'vec_col', '0.1,...', k)
+ *   token_match('table', 'column', 'query' [, mode])
+ *   exact_match('table', 'column', 'value')
+ * each yielding the table's visible columns plus `score`. Columns read
+ * straight from a table keep their Arrow types. *out is owned. Errors are
+ * INFINO_ERR_INVALID with the SQL engine's message. */
+INFINO_API infino_status infino_query_sql(infino_db *db, const char *sql,
+                                          struct ArrowArrayStream *out);
+
 /* ---- Superfiles --------------------------------------------------------
  * A superfile is a Parquet file with index regions between its row groups
  * and its footer (see src/superfile/superfile.h for the layout). */

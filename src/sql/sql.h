@@ -27,4 +27,20 @@ infino_status sql_check_predicate(struct tbl *t, const char *predicate);
 infino_status sql_match_predicate(roaring_bitmap_t **per_sf,
                                   struct tbl_view *v, void *predicate);
 
+/* The tables a SQL query may name, supplied by the caller (the catalog). */
+struct sql_tables {
+    void *payload;
+    size_t n;
+    const char *(*name)(void *payload, size_t i); /* borrowed */
+    /* The open table i, borrowed until the query returns. */
+    infino_status (*open)(struct tbl **out, void *payload, size_t i);
+};
+
+/* Runs one read-only SQL statement (SQLite dialect) over the tables and
+ * the search table functions bm25_search, vector_search, hybrid_search,
+ * token_match and exact_match, and streams the result as one batch
+ * (*out owned). Errors are INFINO_ERR_INVALID with SQLite's message. */
+infino_status sql_query(struct ArrowArrayStream *out,
+                        const struct sql_tables *tables, const char *sql);
+
 #endif

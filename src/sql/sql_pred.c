@@ -14,6 +14,7 @@
  */
 #include "sql.h"
 
+#include "sql_lex.h"
 #include "sql_value.h"
 
 #include "util/alloc.h"
@@ -28,61 +29,32 @@
 
 static infino_status check_shape(const char *pred)
 {
+    const char *p = pred;
     int depth = 0;
     bool any = false;
-    const char *p = pred;
 
-    while (*p) {
-        char c = *p;
-        if (c == '\'' || c == '"' || c == '`' || c == '[') {
-            char close = c == '[' ? ']' : c;
-            p++;
-            for (;;) {
-                if (*p == '\0')
-                    return err_set(INFINO_ERR_INVALID,
-                                   "invalid predicate '%s': unterminated "
-                                   "quote",
-                                   pred);
-                if (*p == close) {
-                    if (close != ']' && p[1] == close) { /* doubled quote */
-                        p += 2;
-                        continue;
-                    }
-                    break;
-                }
-                p++;
-            }
-            p++;
-            any = true;
+    for (;;) {
+        struct sql_token t = sql_lex(&p);
+        if (t.kind == SQL_TOK_END)
+            break;
+        if (t.kind == SQL_TOK_ERROR)
+            return err_set(INFINO_ERR_INVALID,
+                           "invalid predicate '%s': unterminated quote or "
+                           "comment",
+                           pred);
+        any = true;
+        if (t.kind != SQL_TOK_PUNCT)
             continue;
-        }
-        if (c == '-' && p[1] == '-') {
-            while (*p && *p != '\n')
-                p++;
-            continue;
-        }
-        if (c == '/' && p[1] == '*') {
-            const char *end = strstr(p + 2, "*/");
-            if (end == NULL)
-                return err_set(INFINO_ERR_INVALID,
-                               "invalid predicate '%s': unterminated comment",
-                               pred);
-            p = end + 2;
-            continue;
-        }
-        if (c == ';')
+        if (*t.p == ';')
             return err_set(INFINO_ERR_INVALID,
                            "invalid predicate '%s': must be one expression "
                            "(no ';')",
                            pred);
-        if (c == '(')
+        if (*t.p == '(')
             depth++;
-        if (c == ')' && --depth < 0)
+        if (*t.p == ')' && --depth < 0)
             return err_set(INFINO_ERR_INVALID,
                            "invalid predicate '%s': unbalanced ')'", pred);
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-            any = true;
-        p++;
     }
     if (depth != 0)
         return err_set(INFINO_ERR_INVALID,

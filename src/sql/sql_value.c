@@ -4,6 +4,7 @@
 #include "sql_value.h"
 
 #include "util/endian.h"
+#include "util/err.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -49,6 +50,124 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *d = doy - (153 * mp + 2) / 5 + 1;
     *m = mp < 10 ? mp + 3 : mp - 9;
     *y = yy + (*m <= 2);
+}
+
+/* The inverse: a proleptic Gregorian date to days since 1970-01-01. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Reads "YYYY-MM-DD" at *s, moving past it. */
+static bool read_date(const char **s, int64_t *days)
+{
+    long long y;
+    unsigned m, d;
+    int n = 0;
+
+    if (sscanf(*s, "%lld-%2u-%2u%n", &y, &m, &d, &n) != 3 || m < 1 ||
+        m > 12 || d < 1 || d > 31)
+        return false;
+    *days = days_from_civil(y, m, d);
+    *s += n;
+    return true;
+}
+
+infino_status sql_parse_date(int64_t *out, const char *text)
+{
+    const char *s = text;
+
+    if (!read_date(&s, out) || *s != '\0')
+        return err_set(INFINO_ERR_INVALID, "'%s' is not a date (YYYY-MM-DD)",
+                       text);
+    return INFINO_OK;
+}
+
+infino_status sql_parse_timestamp(int64_t *out, const char *text,
+                                  enum ar_time_unit unit)
+{
+    static const int64_t per_sec[] = {1, 1000, 1000000, 1000000000};
+    const char *s = text;
+    int64_t days, frac = 0, scale = per_sec[unit];
+    unsigned hh = 0, mm = 0, ss = 0;
+    int n = 0;
+
+    if (!read_date(&s, &days))
+        goto bad;
+    if (*s == ' ' || *s == 'T') {
+        if (sscanf(s + 1, "%2u:%2u:%2u%n", &hh, &mm, &ss, &n) != 3 ||
+            hh > 23 || mm > 59 || ss > 60)
+            goto bad;
+        s += 1 + n;
+        if (*s == '.') {
+            int64_t digits = 0, den = 1;
+            for (s++; *s >= '0' && *s <= '9'; s++)
+                if (den < 1000000000) {
+                    digits = digits * 10 + (*s - '0');
+                    den *= 10;
+                }
+            frac = digits * scale / den;
+        }
+        if (*s == 'Z')
+            s++;
+    }
+    if (*s != '\0')
+        goto bad;
+    *out = ((days * 86400 + hh * 3600 + mm * 60 + ss) * scale) + frac;
+    return INFINO_OK;
+bad:
+    return err_set(INFINO_ERR_INVALID,
+                   "'%s' is not a timestamp (YYYY-MM-DD HH:MM:SS[.fff])",
+                   text);
+}
+
+infino_status sql_parse_decimal(uint8_t out[16], const char *text,
+                                int32_t scale)
+{
+    __extension__ typedef unsigned __int128 u128;
+    const char *s = text;
+    bool neg = false, any = false;
+    u128 v = 0, limit = ~(u128)0 >> 1;
+    int32_t after = -1;
+
+    if (*s == '-' || *s == '+')
+        neg = *s++ == '-';
+    for (; *s; s++) {
+        if (*s == '.' && after < 0) {
+            after = 0;
+            continue;
+        }
+        if (*s < '0' || *s > '9')
+            goto bad;
+        if (after >= 0 && after == scale)
+            goto bad; /* more fraction digits than the scale */
+        if (v > (limit - 9) / 10)
+            goto bad;
+        v = v * 10 + (u128)(*s - '0');
+        any = true;
+        if (after >= 0)
+            after++;
+    }
+    if (!any)
+        goto bad;
+    for (int32_t k = after < 0 ? 0 : after; k < scale; k++) {
+        if (v > limit / 10)
+            goto bad;
+        v *= 10;
+    }
+    if (neg)
+        v = ~v + 1;
+    store_u64le(out, (uint64_t)v);
+    store_u64le(out + 8, (uint64_t)(v >> 64));
+    return INFINO_OK;
+bad:
+    return err_set(INFINO_ERR_INVALID, "'%s' is not a decimal of scale %d",
+                   text, scale);
 }
 
 void sql_format_date(char out[16], int64_t days)

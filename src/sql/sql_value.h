@@ -24,4 +24,11 @@ void sql_format_date(char out[16], int64_t days);
 void sql_format_timestamp(char out[40], int64_t v, enum ar_time_unit unit);
 void sql_format_decimal(char out[48], const uint8_t v[16], int32_t scale);
 
+/* The inverses, for values coming back from SQL (INFINO_ERR_INVALID on
+ * text that is not of that form). */
+infino_status sql_parse_date(int64_t *out, const char *s);
+infino_status sql_parse_timestamp(int64_t *out, const char *s,
+                                  enum ar_time_unit unit);
+infino_status sql_parse_decimal(uint8_t out[16], const char *s, int32_t scale);
+
 #endif

@@ -290,6 +290,22 @@ static PyObject *conn_list_tables(ConnObject *self, PyObject *unused)
     return list;
 }
 
+static PyObject *conn_query_sql(ConnObject *self, PyObject *args)
+{
+    const char *sql;
+    struct ArrowArrayStream stream;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "s", &sql))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_query_sql(self->db, sql, &stream);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return stream_capsule(&stream);
+}
+
 static PyObject *conn_is_durable(ConnObject *self, PyObject *unused)
 {
     (void)unused;
@@ -302,6 +318,7 @@ static PyMethodDef conn_methods[] = {
     {"drop_table", (PyCFunction)conn_drop_table, METH_VARARGS, NULL},
     {"list_tables", (PyCFunction)conn_list_tables, METH_NOARGS, NULL},
     {"is_durable", (PyCFunction)conn_is_durable, METH_NOARGS, NULL},
+    {"query_sql", (PyCFunction)conn_query_sql, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 

@@ -288,10 +288,6 @@ def _to_stream(data: Any, schema: pa.Schema) -> Any:
 # ---- tables ------------------------------------------------------------------
 
 
-def _not_yet(what: str) -> NotImplementedError:
-    return NotImplementedError(f"{what} is not implemented in this build yet")
-
-
 class Table:
     """A table: a fixed schema, its indexes, and its rows."""
 
@@ -484,7 +480,10 @@ class Connection:
         return self._c.list_tables()
 
     def query_sql(self, sql: str) -> pa.Table:
-        raise _not_yet("query_sql")
+        """Runs one read-only SQL statement over the database's tables and
+        the search table functions (bm25_search('table', 'column', 'query',
+        k), vector_search, hybrid_search, token_match, exact_match)."""
+        return _read_all(self._c.query_sql(_str("sql", sql)))
 
 
 def connect(

@@ -1,0 +1,1 @@
+1.5e-3 + .5 - x'00ff' ; 'unterminated

@@ -1,0 +1,1 @@
+price > 10 AND tag IN ('a','b') /* x */ OR [col] = `y`
