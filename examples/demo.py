@@ -124,9 +124,20 @@ def main() -> None:
     for r in hits.to_pylist():
         print(f"      {r['score']:6.4f}  {r['doc_id']}  {r['title'][:60]}")
 
-    step("SQL predicates over the live rows")
+    step("SQL: query_sql over the table, with search as table functions")
+    for sql in [
+        "SELECT topic, COUNT(*) AS n, ROUND(AVG(views)) AS avg_views FROM docs "
+        "GROUP BY topic ORDER BY n DESC LIMIT 3",
+        "SELECT s.doc_id, s.topic, ROUND(s.score, 3) AS score FROM "
+        "bm25_search('docs', 'body', 'refund invoice', 50) s WHERE s.views > 4000 "
+        "ORDER BY s.score DESC LIMIT 3",
+    ]:
+        print(f"   {sql}")
+        for row in db.query_sql(sql).to_pylist():
+            print(f"      {row}")
     busy = docs.to_arrow(columns=["doc_id", "views"], where="topic = 'billing' AND views > 4900")
-    print(f"   where topic = 'billing' AND views > 4900: {sorted(busy.column('doc_id').to_pylist())}")
+    print(f"   to_arrow(where=\"topic = 'billing' AND views > 4900\"): "
+          f"{sorted(busy.column('doc_id').to_pylist())}")
 
     step("optimize (merge the small superfiles, drop deleted rows) and gc")
     files_before = len(list(ROOT.rglob("*.sf.parquet")))
