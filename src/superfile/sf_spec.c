@@ -151,12 +151,6 @@ infino_status sf_spec_validate(const struct sf_index_spec *s,
                          v->column, v->dim, t.data ? (char *)t.data : "?");
             goto done;
         }
-        if (v->n_centroids < 1) {
-            st = err_set(INFINO_ERR_INVALID,
-                         "vector column '%s': n_centroids must be >= 1",
-                         v->column);
-            goto done;
-        }
         if (sf_spec_fts_index(s, v->column) >= 0) {
             st = err_set(INFINO_ERR_INVALID,
                          "column '%s' cannot be both FTS and vector indexed",
@@ -259,7 +253,7 @@ infino_status sf_spec_decode(struct sf_index_spec *out, struct rd *r)
         CHECK(get_name(r, &name));
         if (rd_uvarint(r, &dim) != 0 || rd_uvarint(r, &nc) != 0 ||
             rd_uvarint(r, &metric) != 0 || dim == 0 ||
-            dim > SF_VECTOR_DIM_MAX || nc == 0 || nc > UINT32_MAX ||
+            dim > SF_VECTOR_DIM_MAX || nc > UINT32_MAX ||
             metric < SF_METRIC_COSINE || metric > SF_METRIC_NEGDOT) {
             st = err_set(INFINO_ERR_CORRUPT, "index spec: bad vector entry");
             goto fail;

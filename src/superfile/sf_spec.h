@@ -23,7 +23,7 @@ enum sf_metric {
 struct sf_vec_spec {
     char *column; /* owned */
     uint32_t dim;
-    uint32_t n_centroids;
+    uint32_t n_centroids; /* 0: chosen per superfile (about sqrt(rows)) */
     enum sf_metric metric;
 };
 
@@ -49,7 +49,7 @@ infino_status sf_spec_add_vector(struct sf_index_spec *s, const char *column,
 /* Checks the spec against a table's user schema: every named column
  * exists, text columns are utf8/large_utf8, vector columns are
  * fixed_size_list<float32> of exactly `dim` (1..SF_VECTOR_DIM_MAX), no
- * column is indexed twice, n_centroids >= 1. Errors name the column. */
+ * column is indexed twice. Errors name the column. */
 infino_status sf_spec_validate(const struct sf_index_spec *s,
                                const struct ar_schema *schema);
 

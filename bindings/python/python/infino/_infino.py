@@ -205,12 +205,23 @@ class IndexSpec:
         spec._vectors = vectors
         return spec
 
-    def fts(self, column: str) -> "IndexSpec":
+    def fts(self, column: str, analyzer: Optional[str] = None) -> "IndexSpec":
+        """Full-text index `column`. `analyzer` may be omitted or
+        "standard" (Unicode-aware: NFKC, case folding, letter/digit runs),
+        for code written against later upstream releases."""
         if not isinstance(column, str):
             raise TypeError("column must be a str")
+        if analyzer is not None and analyzer != "standard":
+            raise ValueError(f"unknown analyzer {analyzer!r}; use 'standard'")
         return self._with(self._fts + (column,), self._vectors)
 
-    def vector(self, column: str, dim: int, n_cent: int, metric: str) -> "IndexSpec":
+    def vector(self, column: str, dim: int, n_cent: Any, metric: Optional[str] = None) -> "IndexSpec":
+        """Vector index `column` (fixed_size_list<float32, dim>) with
+        `n_cent` IVF lists per superfile and `metric`. The three-argument
+        form vector(column, dim, metric) of later upstream releases picks
+        the list count per superfile (about sqrt(rows))."""
+        if metric is None and isinstance(n_cent, str):
+            n_cent, metric = 0, n_cent
         if not isinstance(column, str) or not isinstance(metric, str):
             raise TypeError("column and metric must be str")
         dim = _check_uint("dim", dim)

@@ -1,5 +1,5 @@
 # Type stubs for infino's public API (the classes re-exported by `infino`).
-from typing import Any, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Literal, Mapping, Optional, Sequence, Union, overload
 
 import pyarrow
 
@@ -41,8 +41,11 @@ class OptimizeOptions:
 
 class IndexSpec:
     def __init__(self) -> None: ...
-    def fts(self, column: str) -> IndexSpec: ...
+    def fts(self, column: str, analyzer: Optional[str] = None) -> IndexSpec: ...
+    @overload
     def vector(self, column: str, dim: int, n_cent: int, metric: Metric) -> IndexSpec: ...
+    @overload
+    def vector(self, column: str, dim: int, n_cent: Metric) -> IndexSpec: ...
 
 class Table:
     def schema(self) -> pyarrow.Schema: ...
