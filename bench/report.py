@@ -71,6 +71,8 @@ def machine_line(m):
 
 
 def section(bench, mode, path, r):
+    if bench in SEARCH_BENCHES:
+        return SEARCH_BENCHES[bench][0](mode, path, r)
     peer = PEER[bench]
     p = r["params"]
     out = [f"## {bench} ({mode}): ours vs {PEER_NAME[bench]}", "",
@@ -199,6 +201,8 @@ def plot(bench, mode, r):
         import matplotlib.pyplot as plt
     except ImportError:
         return
+    if bench in SEARCH_BENCHES:
+        return SEARCH_BENCHES[bench][1](mode, r)
     peer = PEER[bench]
     labels = [case_label(bench, c) for c in r["cases"]]
     key = "mb_per_s" if bench == "parquet" else "rows_per_s"
@@ -228,6 +232,384 @@ def plot(bench, mode, r):
     plt.close(fig)
 
 
+# ---- search benchmarks: fts (BM25) and vector, ours vs several peers --------
+#
+# Their result files have no single peer: bench/fts/bench_fts.py compares
+# with upstream infino and tantivy, bench/vector/bench_vector.py with
+# upstream and faiss. Latency ratios in these sections are ours/peer p50
+# (below 1: we are faster); the README's speed columns invert them.
+
+FTS_PEERS = ("upstream", "tantivy")
+VEC_PEERS = ("upstream", "faiss_ivf", "faiss_rabitq")
+VEC_NAME = {"ours": "ours", "upstream": "upstream infino",
+            "faiss_ivf": "faiss IVFFlat", "faiss_rabitq": "faiss IVFRaBitQ"}
+VEC_COLOUR = {"ours": "#1f77b4", "upstream": "#ff7f0e",
+              "faiss_ivf": "#2ca02c", "faiss_rabitq": "#9467bd"}
+
+
+def _us(x):
+    if x is None:
+        return "-"
+    return f"{x / 1000:.2f} ms" if x >= 1000 else f"{x:.0f} us"
+
+
+def _mb(x):
+    return f"{x:.0f} MB"
+
+
+def _ratio(x, good_below=True):
+    if x is None:
+        return "-"
+    ok = x <= 1.0 if good_below else x >= 1.0
+    return f"**{x:.2f}**" if ok else f"{x:.2f}"
+
+
+def fts_section(mode, path, r):
+    p = r["params"]
+    b = r["build"]
+    fan = p["fanout"]
+    pools = p["pools"]
+    out = [f"## fts ({mode}): ours vs upstream infino and tantivy", "",
+           f"`{path.name}`, {r['date']}; {machine_line(r['machine'])}.", "",
+           f"{p['docs']:,} docs of the Zipf corpus (200 tokens Zipf(1.0) "
+           f"over 10,000 terms + a unique id token), FTS on `body` only. "
+           f"Ours and upstream: one append (one superfile), and a second "
+           f"table built by {fan} appends ({fan} superfiles); tantivy: one "
+           f"text field, default tokenizer, frequencies without positions, "
+           f"one indexing thread, {p['tantivy_heap'] / 1e6:.0f} MB writer "
+           f"heap, one commit. Builds: median of {p['build_repeat']}.", "",
+           "### Build", "",
+           "| engine | docs/s (wall) | docs per CPU-second | peak RSS | "
+           "heap RSS | files | on disk |", "|---|---|---|---|---|---|---|"]
+    for e in ("ours", "upstream", "tantivy", f"ours-{fan}",
+              f"upstream-{fan}"):
+        x = b[e]
+        files = (f"{x['superfiles']} superfiles" if "superfiles" in x
+                 else f"{x.get('segments', '?')} segments")
+        out.append(f"| {e} | {x['docs_per_s']:,.0f} | "
+                   f"{x['docs_per_cpu_s']:,.0f} | {_mb(x['peak_rss_mb'])} | "
+                   f"{_mb(x['peak_rss_anon_mb'])} | {files} | "
+                   f"{x['disk_bytes'] / 1e6:,.0f} MB |")
+    out += ["", "| ours vs | speed (wall) | speed per core (CPU) | "
+            "peak RSS | heap RSS |", "|---|---|---|---|---|"]
+    for q in FTS_PEERS:
+        x = r["build_ratio"][q]
+        out.append(f"| {q} | {x['speed']:.2f}x | {x['cpu_speed']:.2f}x | "
+                   f"{x['peak_rss']:.2f} | {x['peak_rss_anon']:.2f} |")
+    u = r["build_ratio"]["upstream"]
+    met = u["cpu_speed"] >= 2 and u["peak_rss"] <= 0.5
+    out += ["", f"Target (build >= 2x upstream's docs per CPU-second at "
+            f"<= 0.5x its peak RSS): **{'met' if met else 'missed'}** "
+            f"({u['cpu_speed']:.2f}x, {u['peak_rss']:.2f}). Peak RSS is "
+            f"VmHWM and includes the memory-mapped input pages both "
+            f"infinos touch; heap RSS excludes them. Peak RSS before the "
+            f"build (interpreter and imports): " + ", ".join(
+                f"{e} {b[e]['rss_before_mb']:.0f} MB"
+                for e in ("ours", "upstream", "tantivy")) + ".", ""]
+    out += ["### Warm query latency", "",
+            f"k = 10, {p['queries_per_shape']} queries per shape, "
+            f"{p['passes']} timed passes after a warm-up pass, median over "
+            f"{p['rounds']} alternating rounds. Term pools by document "
+            f"frequency: common = {pools['common']['terms']} highest-df terms "
+            f"(df {pools['common']['df_min']:,}-{pools['common']['df_max']:,}),"
+            f" mid = df ranks 51-1000 (df {pools['mid']['df_min']:,}-"
+            f"{pools['mid']['df_max']:,}), rare = {pools['rare']['terms']} "
+            f"lowest-df terms (df {pools['rare']['df_min']:,}-"
+            f"{pools['rare']['df_max']:,}); shapes are defined in "
+            f"`bench/fts/bench_fts.py`. Ratio = ours p50 / peer p50 (bold: "
+            f"we are at least as fast).", "",
+            "| shape | ours p50 / p99 | upstream p50 / p99 | tantivy p50 / "
+            "p99 | ours/upstream | ours/tantivy | "
+            f"{fan} superfiles: ours / upstream p50 | ratio |",
+            "|---|---|---|---|---|---|---|---|"]
+    n_up = n_tv = 0
+    for s in r["shapes"]:
+        e = s["engines"]
+        ru, rt = s["ratio"]["upstream"]["p50"], s["ratio"]["tantivy"]["p50"]
+        n_up += ru <= 1.0
+        n_tv += rt <= 1.0
+        out.append(
+            f"| {s['shape']} | {_us(e['ours']['p50_us'])} / "
+            f"{_us(e['ours']['p99_us'])} | {_us(e['upstream']['p50_us'])} / "
+            f"{_us(e['upstream']['p99_us'])} | {_us(e['tantivy']['p50_us'])}"
+            f" / {_us(e['tantivy']['p99_us'])} | {_ratio(ru)} | "
+            f"{_ratio(rt)} | {_us(e[f'ours-{fan}']['p50_us'])} / "
+            f"{_us(e[f'upstream-{fan}']['p50_us'])} | "
+            f"{_ratio(s['ratio'][f'upstream-{fan}']['p50'])} |")
+    n = len(r["shapes"])
+    out += ["", f"Targets: p50 <= upstream's on every shape: "
+            f"**{n_up}/{n}**; p50 <= tantivy's on at least 10 of 11: "
+            f"**{n_tv}/{n}**.", ""]
+    c = r["correctness"]
+    o = c["single_term_oracle"]
+    out += ["Correctness: every doc has 201 tokens, so a single-term BM25 "
+            "top 10 must hold the 10 highest term frequencies (any order "
+            "among ties). Share of single-term queries passing that oracle, "
+            "ours / upstream / tantivy: " + "; ".join(
+                f"{s} {o[s]['ours_oracle_ok']:.0%} / "
+                f"{o[s]['upstream_oracle_ok']:.0%} / "
+                f"{o[s]['tantivy_oracle_ok']:.0%}" for s in o) +
+            ". Same top-10 set as upstream: " + "; ".join(
+                f"{s} {o[s]['ours_upstream_same_set']:.0%}" for s in o) +
+            ". Mean top-10 overlap with upstream over all shapes: " +
+            ", ".join(f"{s} {v:.2f}" for s, v in
+                      c["top10_overlap_ours_upstream"].items()) +
+            " (ties at the 10th score are cut differently).", "",
+            f"![fts {mode}](fts-{mode}.png)", ""]
+    return out
+
+
+def fts_plot(mode, r):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fan = r["params"]["fanout"]
+    shapes = [s["shape"] for s in r["shapes"]]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4),
+                             gridspec_kw={"width_ratios": [3, 1]})
+    ax = axes[0]
+    w = 0.17
+    series = (("ours", "#1f77b4"), ("upstream", "#ff7f0e"),
+              ("tantivy", "#2ca02c"), (f"ours-{fan}", "#aec7e8"),
+              (f"upstream-{fan}", "#ffbb78"))
+    for j, (e, colour) in enumerate(series):
+        vals = [s["engines"][e]["p50_us"] for s in r["shapes"]]
+        ax.bar([i + (j - 2) * w for i in range(len(shapes))], vals, w,
+               label=e, color=colour)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(shapes)))
+    ax.set_xticklabels(shapes, rotation=30, ha="right", fontsize=8)
+    ax.set_title("warm p50 latency per query, us (log; lower is better)",
+                 fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    ax = axes[1]
+    engines = ["ours", "upstream", "tantivy"]
+    ax.bar(engines, [r["build"][e]["docs_per_cpu_s"] for e in engines],
+           color=["#1f77b4", "#ff7f0e", "#2ca02c"])
+    ax.set_title("build: docs per CPU-second", fontsize=10)
+    for i, e in enumerate(engines):
+        ax.text(i, r["build"][e]["docs_per_cpu_s"],
+                f"{r['build'][e]['peak_rss_mb']:.0f} MB", ha="center",
+                va="bottom", fontsize=7)
+    fig.suptitle(f"fts ({mode}, {r['params']['docs']:,} docs): ours vs "
+                 f"upstream infino vs tantivy", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(common.RESULTS_DIR / f"fts-{mode}.png", dpi=80)
+    plt.close(fig)
+
+
+def _np(p):
+    return p["nprobe"] if p["nprobe"] != "default" else "def."
+
+
+def vector_section(mode, path, r):
+    p = r["params"]
+    out = [f"## vector ({mode}): ours vs upstream infino and faiss", "",
+           f"`{path.name}`, {r['date']}; {machine_line(r['machine'])}.", "",
+           f"{p['dim']}-d, cosine, k = 10, one query at a time, "
+           f"{p['passes']} timed passes after a warm-up, median over "
+           f"{p['rounds']} alternating rounds; recall@10 against exact "
+           f"numpy search. Ours: IndexSpec().vector(col, 384, nlist, "
+           f"\"cosine\"), nprobe swept and default; upstream 0.11.0 takes "
+           f"neither a cluster count nor an nprobe (one operating point); "
+           f"faiss IVFFlat and IVFRaBitQ (1.15 defaults: 1-bit codes, "
+           f"qb = 4, no re-ranking) on normalized vectors, one thread, the "
+           f"same nlist. Latency of the infinos is the table API "
+           f"(`vector_search`, default projection `_id`, `score`); "
+           f"\"with doc_id\" projects a user column.", ""]
+    for name, ds in r["datasets"].items():
+        b = ds["build"]
+        title = ("synthetic Gaussian clusters" if name == "synthetic" else
+                 f"real all-MiniLM-L6-v2 embeddings ({ds['sentences']:,} "
+                 f"help-center sentences embedded in "
+                 f"{ds['embed_seconds']:.0f} s; {ds['queries']} held out as "
+                 f"queries)")
+        out += [f"### {name}: {title}, {ds['rows']:,} vectors, nlist "
+                f"{ds['nlist']}", "",
+                "| engine | vectors/s (wall) | per CPU-second | peak RSS | "
+                "heap RSS | on disk | ours/peer per core | RSS ours/peer |",
+                "|---|---|---|---|---|---|---|---|"]
+        for e in ("ours",) + VEC_PEERS:
+            x = b[e]
+            rr = ds["build_ratio"].get(e)
+            out.append(
+                f"| {VEC_NAME[e]} | {x['vectors_per_s']:,.0f} | "
+                f"{x['vectors_per_cpu_s']:,.0f} | {_mb(x['peak_rss_mb'])} | "
+                f"{_mb(x['peak_rss_anon_mb'])} | "
+                f"{x['disk_bytes'] / 1e6:,.0f} MB | "
+                + (f"{rr['cpu_speed']:.2f}x | {rr['peak_rss']:.2f} |" if rr
+                   else "- | - |"))
+        u = ds["build_ratio"]["upstream"]
+        met = u["cpu_speed"] >= 2 and u["peak_rss"] <= 0.5
+        out += ["", f"Build target (>= 2x upstream's vectors per CPU-second "
+                f"at <= 0.5x its peak RSS): **{'met' if met else 'missed'}** "
+                f"({u['cpu_speed']:.2f}x, {u['peak_rss']:.2f}). faiss holds "
+                f"the normalized input in memory; the infinos read it from a "
+                f"memory map.", "",
+                "| engine | nprobe: recall@10 / p50 (p99) |", "|---|---|"]
+        for e, c in ds["curves"].items():
+            out.append(f"| {VEC_NAME[e]} | " + "; ".join(
+                f"{_np(x)}: {x['recall']:.3f} / {_us(x['p50_us'])} "
+                f"({_us(x['p99_us'])})" for x in c) + " |")
+        oc = [x for x in ds["curves"]["ours"] if "proj_p50_us" in x]
+        if oc:
+            out += ["", "Ours with doc_id projected, p50: " + "; ".join(
+                f"{_np(x)}: {_us(x['proj_p50_us'])}" for x in oc) +
+                ". Upstream: " + "; ".join(
+                    _us(x["proj_p50_us"]) for x in ds["curves"]["upstream"]
+                    if "proj_p50_us" in x) + "."]
+        out += ["", "| recall@10 >= | ours | " + " | ".join(
+            VEC_NAME[e] for e in VEC_PEERS) + " | ours/" + " | ours/".join(
+            VEC_NAME[e] for e in VEC_PEERS) + " |",
+            "|---|---|" + "---|" * (2 * len(VEC_PEERS))]
+        for t in ("0.9", "0.95", "0.99"):
+            a = ds["at_recall"]
+            o = a["ours"][t]
+
+            def cell(x):
+                return ("not reached" if x is None else
+                        f"{_us(x['p50_us'])} (nprobe {x['nprobe']}, "
+                        f"{x['recall']:.3f})")
+            ratios = [(_ratio(o["p50_us"] / a[e][t]["p50_us"])
+                       if o and a[e][t] else "-") for e in VEC_PEERS]
+            out.append(f"| {t} | {cell(o)} | " + " | ".join(
+                cell(a[e][t]) for e in VEC_PEERS) + " | " +
+                " | ".join(ratios) + " |")
+        m = ds.get("mixed")
+        if m:
+            out += ["", "Filtered and hybrid search (second table: doc_id, "
+                    "tag, body, embedding; FTS on tag and body): "]
+            for kind, desc in (("filtered", "filter_column=\"tag\", "
+                                "filter_query one of 10 tags (10% of rows)"),
+                               ("hybrid", "hybrid_search with a body term "
+                                "of Zipf rank 51-1000 and the query "
+                                "vector")):
+                o, x = m["ours"][kind], m["upstream"][kind]
+                rec = (f", recall@10 ours {o['recall']:.3f} / upstream "
+                       f"{x['recall']:.3f}" if "recall" in o else "")
+                out.append(f"- {kind} ({desc}): p50 ours {_us(o['p50_us'])}"
+                           f" / upstream {_us(x['p50_us'])} = "
+                           f"{_ratio(o['p50_us'] / x['p50_us'])}; p99 "
+                           f"{_us(o['p99_us'])} / {_us(x['p99_us'])}{rec}.")
+            out.append(f"- hybrid top-10 overlap ours/upstream: "
+                       f"{m['hybrid_overlap_ours_upstream']:.2f}; mixed-table "
+                       f"build ours {m['ours']['build']['seconds']:.1f} s, "
+                       f"upstream {m['upstream']['build']['seconds']:.1f} s.")
+        out.append("")
+    out += [f"![vector {mode}](vector-{mode}.png)", ""]
+    return out
+
+
+def vector_plot(mode, r):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    names = list(r["datasets"])
+    fig, axes = plt.subplots(1, len(names), figsize=(6.2 * len(names), 4.4),
+                             squeeze=False)
+    for ax, name in zip(axes[0], names):
+        ds = r["datasets"][name]
+        for e, c in ds["curves"].items():
+            pts = [x for x in c if x["nprobe"] != "default"]
+            if pts:
+                ax.plot([x["recall"] for x in pts], [x["p50_us"] for x in pts],
+                        "o-", ms=4, label=VEC_NAME[e], color=VEC_COLOUR[e])
+                for x in pts:
+                    ax.annotate(str(x["nprobe"]), (x["recall"], x["p50_us"]),
+                                fontsize=6, xytext=(2, 2),
+                                textcoords="offset points")
+            for x in c:
+                if x["nprobe"] == "default":
+                    ax.plot([x["recall"]], [x["p50_us"]], "*", ms=11,
+                            color=VEC_COLOUR[e],
+                            label=f"{VEC_NAME[e]} (default)")
+        ax.set_yscale("log")
+        ax.set_xlabel("recall@10")
+        ax.set_ylabel("p50 latency per query, us (log)")
+        ax.set_title(f"{name}: {ds['rows']:,} x {r['params']['dim']}, "
+                     f"nlist {ds['nlist']}", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"vector ({mode}): recall vs latency over nprobe "
+                 f"(1..64), one thread", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(common.RESULTS_DIR / f"vector-{mode}.png", dpi=80)
+    plt.close(fig)
+
+
+SEARCH_BENCHES = {"fts": (fts_section, fts_plot),
+                  "vector": (vector_section, vector_plot)}
+
+
+def search_readme(latest, rows, shown):
+    """Adds the fts and vector build rows to the README ratio table `rows`
+    and returns a second table of search latency ratios (lines)."""
+    lat = ["", "| search (warm p50) | ours | speed ours/peer |",
+           "|---|---|---|"]
+    have = False
+    pick = latest.get(("fts", "full")) or latest.get(("fts", "quick"))
+    if pick:
+        _, r = pick
+        have = True
+        shown.append(f"fts: {r['mode']}, {r['params']['docs']:,} docs, "
+                     f"{r['date'][:10]}")
+        for q in FTS_PEERS:
+            x = r["build_ratio"][q]
+            rows.append(f"| fts vs {q} | build (FTS on body) | "
+                        f"{x['speed']:.2f}x | {x['cpu_speed']:.2f}x | "
+                        f"{x['peak_rss']:.2f} | {x['peak_rss_anon']:.2f} |")
+        fan = r["params"]["fanout"]
+        for s in r["shapes"]:
+            e = s["engines"]
+            lat.append(
+                f"| fts {s['shape']} | {_us(e['ours']['p50_us'])} | "
+                + ", ".join(f"{e[q]['p50_us'] / e['ours']['p50_us']:.2f}x vs "
+                            f"{q}" for q in FTS_PEERS)
+                + f", {e[f'upstream-{fan}']['p50_us'] / e[f'ours-{fan}']['p50_us']:.2f}x"
+                f" vs upstream ({fan} superfiles each) |")
+    pick = latest.get(("vector", "full")) or latest.get(("vector", "quick"))
+    if pick:
+        _, r = pick
+        have = True
+        shown.append(f"vector: {r['mode']}, {r['params']['rows']:,} "
+                     f"synthetic vectors, {r['date'][:10]}")
+        for name, ds in r["datasets"].items():
+            for q in VEC_PEERS:
+                x = ds["build_ratio"][q]
+                rows.append(f"| vector vs {VEC_NAME[q]} | build ({name}, "
+                            f"{ds['rows']:,}) | {x['speed']:.2f}x | "
+                            f"{x['cpu_speed']:.2f}x | {x['peak_rss']:.2f} | "
+                            f"{x['peak_rss_anon']:.2f} |")
+            o = ds["at_recall"]["ours"]["0.95"]
+            parts = []
+            for q in VEC_PEERS:
+                x = ds["at_recall"][q]["0.95"]
+                parts.append(f"{x['p50_us'] / o['p50_us']:.2f}x vs "
+                             f"{VEC_NAME[q]}" if o and x else
+                             f"{VEC_NAME[q]} below 0.95")
+            lat.append(f"| vector {name} at recall@10 >= 0.95 | "
+                       f"{_us(o['p50_us']) if o else 'not reached'} | "
+                       + ", ".join(parts) + " |")
+            m = ds.get("mixed")
+            if m:
+                for kind in ("filtered", "hybrid"):
+                    o, x = m["ours"][kind], m["upstream"][kind]
+                    lat.append(f"| vector {name} {kind} | {_us(o['p50_us'])}"
+                               f" | {x['p50_us'] / o['p50_us']:.2f}x vs "
+                               f"upstream |")
+    if not have:
+        return []
+    return lat + ["", "Search: speed = peer p50 / ours (above 1: we are "
+                  "faster), warm, one query at a time, measured through "
+                  "each engine's Python API."]
+
+
 def readme_table(latest):
     rows = ["| benchmark | case | speed ours/peer (wall) | "
             "speed ours/peer (CPU time) | peak RSS ours/peer | "
@@ -247,9 +629,10 @@ def readme_table(latest):
                         f"{case_label(bench, c)} | {x['speed']:.2f}x | "
                         f"{x['cpu_speed']:.2f}x | "
                         f"{x['peak_rss']:.2f} | {x['peak_rss_anon']:.2f} |")
+    search = search_readme(latest, rows, shown)     # fts, vector
     if not shown:
         return "_Benchmarks have not been run on this tree yet._"
-    return "\n".join(rows + [
+    return "\n".join(rows + search + [
         "", "Speed: ours/peer throughput (above 1: we are faster), by wall "
         "time and by CPU time (the per-core rate; wall time on the shared "
         "2-core machine is noisy and includes fsync waits). RSS: ours/peer "

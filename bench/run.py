@@ -6,7 +6,8 @@ plots and the README table (bench/report.py).
 
 Runs under bench/.venv (make bench and make bench-full set everything up).
 
-usage: run.py --mode quick|full [--only parquet,ingest] [--lib PATH]
+usage: run.py --mode quick|full [--only parquet,ingest,fts,vector]
+              [--lib PATH]
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import common  # noqa: E402
 BENCHES = {
     "parquet": "parquet/bench_parquet.py",
     "ingest": "ingest/bench_ingest.py",
+    "fts": "fts/bench_fts.py",
+    "vector": "vector/bench_vector.py",
 }
 
 
