@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define SNAP_MAGIC "INFSNAP1"
-#define SNAP_FORMAT 1
+#define SNAP_FORMAT 2
 #define MAX_FTS_COLUMNS 4096
 
 static void sf_free(struct snap_sf *e)
@@ -183,9 +183,9 @@ fail:
     return st;
 }
 
-infino_status snapshot_encode(struct buf *out, const struct snapshot *s)
+static infino_status put_header(struct buf *out, const struct snapshot *s,
+                                uint64_t chain)
 {
-    struct buf rec = {0};
     infino_status st;
 
     CHECK(doc_begin(out, SNAP_MAGIC, SNAP_FORMAT));
@@ -193,12 +193,90 @@ infino_status snapshot_encode(struct buf *out, const struct snapshot *s)
     CHECK(buf_put_uvarint(out, s->parent));
     CHECK(buf_put_svarint(out, s->created_ns));
     CHECK(buf_put_uvarint(out, s->n_fts));
+    CHECK(buf_put_uvarint(out, chain));
+fail:
+    return st;
+}
+
+infino_status snapshot_encode(struct buf *out, const struct snapshot *s)
+{
+    struct buf rec = {0};
+    infino_status st;
+
+    CHECK(put_header(out, s, 0));
     CHECK(buf_put_uvarint(out, s->n_sf));
     for (size_t i = 0; i < s->n_sf; i++)
         CHECK(put_record(out, &rec, &s->sf[i], s->n_fts));
     CHECK(doc_seal(out));
 fail:
     buf_free(&rec);
+    return st;
+}
+
+static bool same_entry(const struct snap_sf *a, const struct snap_sf *b,
+                       uint32_t n_fts)
+{
+    return a->n_rows == b->n_rows && a->file_size == b->file_size &&
+           tid_cmp(a->id_min, b->id_min) == 0 &&
+           tid_cmp(a->id_max, b->id_max) == 0 &&
+           a->n_deleted == b->n_deleted && a->tomb_id == b->tomb_id &&
+           a->added_version == b->added_version &&
+           (n_fts == 0 ||
+            memcmp(a->fts_tokens, b->fts_tokens, n_fts * sizeof(uint64_t)) ==
+                0);
+}
+
+infino_status snapshot_encode_delta(struct buf *out, const struct snapshot *next,
+                                    const struct snapshot *base)
+{
+    struct snap_index bi = {0}, ni = {0};
+    struct buf rec = {0}, changed = {0}, added = {0};
+    uint64_t n_removed = 0, n_changed = 0, n_added = 0;
+    size_t first_added = next->n_sf;
+    infino_status st;
+
+    if (next->parent != base->version || next->n_fts != base->n_fts ||
+        next->chain != base->chain + 1)
+        return err_set(INFINO_ERR_INVALID, "delta does not follow its base");
+    CHECK(snap_index_build(&bi, base));
+    CHECK(snap_index_build(&ni, next));
+    /* Entries new in `next` must all come last (commits append them), so
+     * appending the delta's additions reproduces next's order. */
+    for (size_t i = 0; i < next->n_sf; i++) {
+        long j = snap_index_find(&bi, next->sf[i].id);
+        if (j < 0) {
+            if (first_added == next->n_sf)
+                first_added = i;
+            CHECK(put_record(&added, &rec, &next->sf[i], next->n_fts));
+            n_added++;
+        } else if (first_added != next->n_sf) {
+            st = err_set(INFINO_ERR_INVALID,
+                         "a kept superfile follows a new one");
+            goto fail;
+        } else if (!same_entry(&base->sf[j], &next->sf[i], next->n_fts)) {
+            CHECK(put_record(&changed, &rec, &next->sf[i], next->n_fts));
+            n_changed++;
+        }
+    }
+    CHECK(put_header(out, next, next->chain));
+    for (size_t i = 0; i < base->n_sf; i++)
+        if (snap_index_find(&ni, base->sf[i].id) < 0)
+            n_removed++;
+    CHECK(buf_put_uvarint(out, n_removed));
+    for (size_t i = 0; i < base->n_sf; i++)
+        if (snap_index_find(&ni, base->sf[i].id) < 0)
+            CHECK(buf_append(out, base->sf[i].id, SNAP_SF_ID_LEN));
+    CHECK(buf_put_uvarint(out, n_changed));
+    CHECK(buf_append(out, changed.data, changed.len));
+    CHECK(buf_put_uvarint(out, n_added));
+    CHECK(buf_append(out, added.data, added.len));
+    CHECK(doc_seal(out));
+fail:
+    snap_index_free(&bi);
+    snap_index_free(&ni);
+    buf_free(&rec);
+    buf_free(&changed);
+    buf_free(&added);
     return st;
 }
 
@@ -224,12 +302,86 @@ static int get_record(struct rd *r, struct snap_sf *e, uint32_t n_fts)
     return 0; /* trailing bytes: fields of a later version */
 }
 
-infino_status snapshot_decode(struct snapshot *out, const uint8_t *p, size_t n,
+/* Decodes `count` length-prefixed records into a fresh array. */
+static infino_status get_records(struct snap_sf **out, size_t *n_out,
+                                 struct rd *body, uint64_t count,
+                                 uint32_t n_fts, const char *name)
+{
+    struct snap_sf *v;
+    infino_status st = INFINO_OK;
+
+    *out = NULL;
+    *n_out = 0;
+    if (count > rd_left(body))
+        return err_set(INFINO_ERR_CORRUPT, "%s: bad superfile count", name);
+    v = mem_calloc(count ? (size_t)count : 1, sizeof *v);
+    if (v == NULL)
+        return err_nomem();
+    for (uint64_t i = 0; i < count; i++) {
+        const uint8_t *rp;
+        size_t rn;
+        struct rd rec;
+
+        v[i].fts_tokens = mem_calloc(n_fts ? n_fts : 1, sizeof(uint64_t));
+        if (v[i].fts_tokens == NULL) {
+            st = err_nomem();
+            break;
+        }
+        (*n_out)++;
+        if (doc_get_bytes(body, &rp, &rn) != 0) {
+            st = err_set(INFINO_ERR_CORRUPT, "%s: truncated superfile entry",
+                         name);
+            break;
+        }
+        rec = rd_make(rp, rn);
+        if (get_record(&rec, &v[i], n_fts) != 0) {
+            st = err_set(INFINO_ERR_CORRUPT, "%s: bad superfile entry %llu",
+                         name, (unsigned long long)i);
+            break;
+        }
+    }
+    *out = v;
+    return st;
+}
+
+static void free_records(struct snap_sf *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sf_free(&v[i]);
+    mem_free(v);
+}
+
+/* No superfile may be listed twice (sorted, then adjacent). */
+static infino_status check_unique(const struct snapshot *s, const char *name)
+{
+    struct snap_index x;
+    infino_status st = snap_index_build(&x, s);
+
+    for (size_t i = 1; st == INFINO_OK && i < x.n; i++)
+        if (memcmp(x.order[i - 1].id, x.order[i].id, SNAP_SF_ID_LEN) == 0)
+            st = err_set(INFINO_ERR_CORRUPT, "%s: superfile listed twice",
+                         name);
+    snap_index_free(&x);
+    return st;
+}
+
+void snap_doc_free(struct snap_doc *d)
+{
+    if (d == NULL)
+        return;
+    snapshot_free(&d->full);
+    mem_free(d->removed);
+    free_records(d->changed, d->n_changed);
+    free_records(d->added, d->n_added);
+    memset(d, 0, sizeof *d);
+}
+
+infino_status snap_doc_decode(struct snap_doc *out, const uint8_t *p, size_t n,
                               const char *name)
 {
     struct rd body;
     uint32_t format;
-    uint64_t n_fts, n_sf;
+    uint64_t n_fts, count;
     infino_status st;
 
     memset(out, 0, sizeof *out);
@@ -241,58 +393,152 @@ infino_status snapshot_decode(struct snapshot *out, const uint8_t *p, size_t n,
     }
     if (rd_uvarint(&body, &out->version) || rd_uvarint(&body, &out->parent) ||
         rd_svarint(&body, &out->created_ns) || rd_uvarint(&body, &n_fts) ||
-        rd_uvarint(&body, &n_sf) || n_fts > MAX_FTS_COLUMNS ||
-        n_sf > rd_left(&body) || out->parent >= out->version) {
+        rd_uvarint(&body, &out->chain) || n_fts > MAX_FTS_COLUMNS ||
+        out->parent >= out->version || out->chain > out->version) {
         st = err_set(INFINO_ERR_CORRUPT, "%s: bad snapshot header", name);
         goto fail;
     }
     out->n_fts = (uint32_t)n_fts;
-    out->sf = mem_calloc(n_sf ? (size_t)n_sf : 1, sizeof *out->sf);
-    out->sf_cap = n_sf ? (size_t)n_sf : 1;
-    if (out->sf == NULL) {
+    if (out->chain == 0) {
+        struct snapshot *s = &out->full;
+        s->version = out->version;
+        s->parent = out->parent;
+        s->created_ns = out->created_ns;
+        s->n_fts = out->n_fts;
+        if (rd_uvarint(&body, &count) != 0) {
+            st = err_set(INFINO_ERR_CORRUPT, "%s: truncated", name);
+            goto fail;
+        }
+        st = get_records(&s->sf, &s->n_sf, &body, count, out->n_fts, name);
+        s->sf_cap = s->n_sf;
+        if (st == INFINO_OK)
+            st = check_unique(s, name);
+        if (st != INFINO_OK)
+            goto fail;
+        return INFINO_OK;
+    }
+    if (out->parent + 1 != out->version ||
+        rd_uvarint(&body, &count) != 0 || count > rd_left(&body) / 16) {
+        st = err_set(INFINO_ERR_CORRUPT, "%s: bad delta", name);
+        goto fail;
+    }
+    out->removed = mem_alloc((size_t)count * SNAP_SF_ID_LEN + 1);
+    if (out->removed == NULL) {
         st = err_nomem();
         goto fail;
     }
-    for (uint64_t i = 0; i < n_sf; i++) {
-        struct snap_sf *e = &out->sf[i];
-        const uint8_t *rp;
-        size_t rn;
-        struct rd rec;
-
-        e->fts_tokens = mem_calloc(n_fts ? (size_t)n_fts : 1, sizeof(uint64_t));
-        if (e->fts_tokens == NULL) {
-            st = err_nomem();
+    for (uint64_t i = 0; i < count; i++) {
+        const uint8_t *id;
+        if (rd_bytes(&body, SNAP_SF_ID_LEN, &id) != 0) {
+            st = err_set(INFINO_ERR_CORRUPT, "%s: truncated delta", name);
             goto fail;
         }
-        out->n_sf++;
-        if (doc_get_bytes(&body, &rp, &rn) != 0) {
-            st = err_set(INFINO_ERR_CORRUPT, "%s: truncated superfile entry",
-                         name);
-            goto fail;
-        }
-        rec = rd_make(rp, rn);
-        if (get_record(&rec, e, out->n_fts) != 0) {
-            st = err_set(INFINO_ERR_CORRUPT, "%s: bad superfile entry %llu",
-                         name, (unsigned long long)i);
-            goto fail;
-        }
+        memcpy(out->removed[i], id, SNAP_SF_ID_LEN);
     }
-    {
-        /* No superfile may be listed twice (sorted, then adjacent). */
-        struct snap_index x;
-        CHECK(snap_index_build(&x, out));
-        for (size_t i = 1; i < x.n; i++)
-            if (memcmp(x.order[i - 1].id, x.order[i].id, SNAP_SF_ID_LEN) ==
-                0) {
-                snap_index_free(&x);
-                st = err_set(INFINO_ERR_CORRUPT,
-                             "%s: superfile listed twice", name);
-                goto fail;
-            }
-        snap_index_free(&x);
+    out->n_removed = (size_t)count;
+    if (rd_uvarint(&body, &count) != 0) {
+        st = err_set(INFINO_ERR_CORRUPT, "%s: truncated delta", name);
+        goto fail;
     }
+    CHECK(get_records(&out->changed, &out->n_changed, &body, count,
+                      out->n_fts, name));
+    if (rd_uvarint(&body, &count) != 0) {
+        st = err_set(INFINO_ERR_CORRUPT, "%s: truncated delta", name);
+        goto fail;
+    }
+    CHECK(get_records(&out->added, &out->n_added, &body, count, out->n_fts,
+                      name));
     return INFINO_OK;
 fail:
+    snap_doc_free(out);
+    return st;
+}
+
+infino_status snapshot_apply_doc(struct snapshot *out,
+                                 const struct snapshot *base,
+                                 const struct snap_doc *d, const char *name)
+{
+    struct snap_index x = {0};
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    if (d->chain == 0)
+        return snapshot_copy(out, &d->full);
+    if (base->version != d->parent || base->n_fts != d->n_fts ||
+        base->chain + 1 != d->chain)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "%s: delta does not follow snapshot %llu", name,
+                       (unsigned long long)base->version);
+    CHECK(snapshot_copy(out, base));
+    out->version = d->version;
+    out->parent = d->parent;
+    out->created_ns = d->created_ns;
+    out->chain = d->chain;
+    if (d->n_removed > 0) {
+        /* Mark through an index, then compact once: keeps order, and stays
+         * O(n log n) when an optimize removes thousands of superfiles. */
+        size_t kept = 0;
+        CHECK(snap_index_build(&x, out));
+        for (size_t i = 0; i < d->n_removed; i++) {
+            long j = snap_index_find(&x, d->removed[i]);
+            if (j < 0 || out->sf[j].n_rows == UINT64_MAX) {
+                st = err_set(INFINO_ERR_CORRUPT,
+                             "%s: delta removes an unknown superfile", name);
+                goto fail;
+            }
+            out->sf[j].n_rows = UINT64_MAX; /* marked */
+        }
+        for (size_t i = 0; i < out->n_sf; i++) {
+            if (out->sf[i].n_rows == UINT64_MAX)
+                sf_free(&out->sf[i]);
+            else
+                out->sf[kept++] = out->sf[i];
+        }
+        out->n_sf = kept;
+        snap_index_free(&x);
+    }
+    CHECK(snap_index_build(&x, out));
+    for (size_t i = 0; i < d->n_changed; i++) {
+        long j = snap_index_find(&x, d->changed[i].id);
+        if (j < 0) {
+            st = err_set(INFINO_ERR_CORRUPT,
+                         "%s: delta changes an unknown superfile", name);
+            goto fail;
+        }
+        uint64_t *tokens = out->sf[j].fts_tokens;
+        out->sf[j] = d->changed[i];
+        out->sf[j].fts_tokens = tokens;
+        if (out->n_fts)
+            memcpy(tokens, d->changed[i].fts_tokens,
+                   out->n_fts * sizeof(uint64_t));
+    }
+    for (size_t i = 0; i < d->n_added; i++)
+        CHECK(snapshot_add_sf(out, &d->added[i]));
+    CHECK(check_unique(out, name));
+    snap_index_free(&x);
+    return INFINO_OK;
+fail:
+    snap_index_free(&x);
     snapshot_free(out);
     return st;
+}
+
+infino_status snapshot_decode(struct snapshot *out, const uint8_t *p, size_t n,
+                              const char *name)
+{
+    struct snap_doc d;
+    infino_status st = snap_doc_decode(&d, p, n, name);
+
+    memset(out, 0, sizeof *out);
+    if (st != INFINO_OK)
+        return st;
+    if (d.chain != 0) {
+        snap_doc_free(&d);
+        return err_set(INFINO_ERR_INVALID, "%s: a delta, not a checkpoint",
+                       name);
+    }
+    *out = d.full;
+    memset(&d.full, 0, sizeof d.full);
+    snap_doc_free(&d);
+    return INFINO_OK;
 }

@@ -7,9 +7,19 @@
  * before opening the file: row and deletion counts, the _id range, and
  * per full-text column token totals (for table-global BM25 statistics).
  *
- * Encoding ("INFSNAP1" sealed document, see util/doc.h), version 1:
+ * Each version is stored as a checkpoint (the whole list) or as a delta
+ * from its parent (superfiles removed, changed, added), with a full
+ * checkpoint every SNAP_CHECKPOINT_EVERY versions, so a commit writes
+ * what it changed rather than the whole table, and a reader catching up
+ * reads only the versions it missed.
+ *
+ * Encoding ("INFSNAP1" sealed document, see util/doc.h), version 2:
  *   uvarint version | uvarint parent | svarint created_ns | uvarint n_fts
- *   | uvarint n_superfiles | per superfile: bytes record
+ *   | uvarint chain (0: checkpoint; k: the k-th delta after one)
+ *   checkpoint: uvarint n_superfiles | per superfile: bytes record
+ *   delta (parent = version - 1): uvarint n_removed | n_removed x 16-byte
+ *   id | uvarint n_changed | records (replace the entry with that id, in
+ *   place) | uvarint n_added | records (appended, in order)
  * record: 16 id | uvarint n_rows | uvarint file_size | 4 x u64le
  *   id_min.hi id_min.lo id_max.hi id_max.lo | uvarint n_deleted | u64le
  *   tomb_id | uvarint added_version | n_fts x uvarint total_tokens
@@ -38,9 +48,12 @@ struct snap_sf {
     uint64_t *fts_tokens; /* owned, n_fts entries: tokens per FTS column */
 };
 
+#define SNAP_CHECKPOINT_EVERY 64
+
 struct snapshot {
     uint64_t version; /* 0: the empty table before any commit */
     uint64_t parent;
+    uint64_t chain; /* deltas since the last checkpoint (0: a checkpoint) */
     int64_t created_ns;
     uint32_t n_fts;
     size_t n_sf;
@@ -48,8 +61,35 @@ struct snapshot {
     size_t sf_cap;      /* capacity of sf, in entries */
 };
 
+/* Encodes `s` as a checkpoint (whatever s->chain says). */
 infino_status snapshot_encode(struct buf *out, const struct snapshot *s);
+/* Encodes `next` as a delta from `base` (next->parent == base->version,
+ * next->chain == base->chain + 1). */
+infino_status snapshot_encode_delta(struct buf *out,
+                                    const struct snapshot *next,
+                                    const struct snapshot *base);
+
+/* One decoded snapshot object: a checkpoint or a delta. */
+struct snap_doc {
+    uint64_t version, parent, chain;
+    int64_t created_ns;
+    uint32_t n_fts;
+    struct snapshot full; /* chain == 0 */
+    uint8_t (*removed)[SNAP_SF_ID_LEN]; /* chain > 0 */
+    size_t n_removed;
+    struct snap_sf *changed, *added;
+    size_t n_changed, n_added;
+};
 /* Decodes untrusted bytes; `name` appears in errors. *out owned. */
+infino_status snap_doc_decode(struct snap_doc *out, const uint8_t *p,
+                              size_t n, const char *name);
+void snap_doc_free(struct snap_doc *d);
+/* The snapshot `d` describes: its own list for a checkpoint, or `base`
+ * (which must be its parent) changed by it. *out owned. */
+infino_status snapshot_apply_doc(struct snapshot *out,
+                                 const struct snapshot *base,
+                                 const struct snap_doc *d, const char *name);
+/* Decodes a checkpoint (a delta is INFINO_ERR_INVALID). *out owned. */
 infino_status snapshot_decode(struct snapshot *out, const uint8_t *p, size_t n,
                               const char *name);
 

@@ -180,35 +180,6 @@ fail:
     return st;
 }
 
-/* Loads snapshot `version` (0 = the empty table). */
-static infino_status load_snapshot(struct snapshot *out, struct tbl *t,
-                                   uint64_t version)
-{
-    struct store_blob *b = NULL;
-    const uint8_t *p;
-    infino_status st;
-
-    memset(out, 0, sizeof *out);
-    if (version == 0) {
-        out->n_fts = (uint32_t)t->meta.spec.n_fts;
-        return INFINO_OK;
-    }
-    CHECK(vlog_get(t->store, t->snap_prefix, version, &b));
-    CHECK(store_blob_read(b, 0, (size_t)store_blob_size(b), &p));
-    CHECK(snapshot_decode(out, p, (size_t)store_blob_size(b),
-                          store_blob_name(b)));
-    if (out->version != version || out->n_fts != t->meta.spec.n_fts) {
-        snapshot_free(out);
-        st = err_set(INFINO_ERR_CORRUPT,
-                     "%s: snapshot does not match its name or table",
-                     store_blob_name(b));
-        goto fail;
-    }
-fail:
-    store_blob_close(b);
-    return st;
-}
-
 infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
 {
     struct tbl_view *cur, *nv = NULL;
@@ -234,7 +205,7 @@ infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
         return INFINO_OK;
     }
     for (int attempt = 0;; attempt++) {
-        st = load_snapshot(&snap, t, latest);
+        st = tbl_load_snapshot(&snap, t, &cur->snap, latest);
         if (st == INFINO_OK)
             st = view_build(&nv, t, &snap, cur);
         /* A file vanishing under us means gc ran past a very old

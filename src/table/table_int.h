@@ -67,6 +67,14 @@ struct tbl_change {
 typedef infino_status (*tbl_prepare_fn)(struct tbl_change *chg,
                                         struct tbl_view *base, void *payload);
 
+/* One snapshot object, checked to belong to this table and version. */
+infino_status tbl_load_doc(struct snap_doc *out, struct tbl *t, uint64_t v);
+/* Snapshot `target` (0: the empty table). When `have` is an older
+ * snapshot of the table, only the versions after it are read; otherwise
+ * the nearest checkpoint and the deltas after it. *out owned. */
+infino_status tbl_load_snapshot(struct snapshot *out, struct tbl *t,
+                                const struct snapshot *have, uint64_t target);
+
 /* Runs prepare against the newest snapshot and publishes the result as the
  * next snapshot, retrying on conflict. An empty change publishes nothing. Tombstone objects written by a
  * losing attempt are deleted before retrying. *version_out (may be NULL)

@@ -118,6 +118,11 @@ static infino_status apply(struct snapshot *out, const struct snapshot *base,
     CHECK(snapshot_copy(out, base));
     out->parent = base->version;
     out->version = base->version + 1;
+    /* A delta from the parent, or a fresh checkpoint every so often (and
+     * for the first version, which has no stored parent). */
+    out->chain = base->version > 0 && base->chain + 1 < SNAP_CHECKPOINT_EVERY
+                     ? base->chain + 1
+                     : 0;
     out->created_ns = clock_now_ns();
     for (size_t i = 0; i < c->n_removed; i++) {
         long j = snapshot_find_sf(out, c->removed[i]);
@@ -200,7 +205,10 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
         }
         CHECK(apply(&next, &base->snap, &chg));
         buf_reset(&doc);
-        CHECK(snapshot_encode(&doc, &next));
+        if (next.chain > 0)
+            CHECK(snapshot_encode_delta(&doc, &next, &base->snap));
+        else
+            CHECK(snapshot_encode(&doc, &next));
         st = vlog_publish(t->store, t->snap_prefix, next.version, doc.data,
                           doc.len);
         if (st == INFINO_OK)

@@ -111,6 +111,60 @@ static infino_status add_references(struct keyset *live, struct tbl *t,
     return st;
 }
 
+/* Keeps snapshot versions [c, latest], where c is the checkpoint that
+ * version `oldest` is built on (readers of any retained version need the
+ * chain back to it), and every object versions [oldest, latest] name. */
+static infino_status retain_from(struct keyset *live, struct tbl *t,
+                                 uint64_t oldest, uint64_t latest)
+{
+    struct snap_doc d = {0};
+    struct snapshot cur = {0}, next;
+    char key[700];
+    uint64_t c = oldest;
+    infino_status st;
+
+    for (int steps = 0;; steps++) { /* back to the checkpoint */
+        st = tbl_load_doc(&d, t, c);
+        if (st == INFINO_ERR_NOTFOUND && c < latest) {
+            /* a concurrent gc took it: retain from the next one */
+            err_clear();
+            oldest = c = c + 1;
+            continue;
+        }
+        if (st != INFINO_OK)
+            goto fail;
+        if (d.chain == 0 || steps > 4 * SNAP_CHECKPOINT_EVERY)
+            break;
+        c = d.parent;
+        snap_doc_free(&d);
+    }
+    if (d.chain != 0) {
+        st = err_set(INFINO_ERR_CORRUPT, "%s: no checkpoint before %llu",
+                     t->snap_prefix, (unsigned long long)oldest);
+        goto fail;
+    }
+    cur = d.full;
+    memset(&d.full, 0, sizeof d.full);
+    snap_doc_free(&d);
+    for (uint64_t v = c;; v++) {
+        vlog_key(key, sizeof key, t->snap_prefix, v);
+        CHECK(keyset_add(live, key));
+        if (v >= oldest)
+            CHECK(add_references(live, t, &cur));
+        if (v == latest)
+            break;
+        CHECK(tbl_load_doc(&d, t, v + 1));
+        CHECK(snapshot_apply_doc(&next, &cur, &d, t->snap_prefix));
+        snap_doc_free(&d);
+        snapshot_free(&cur);
+        cur = next;
+    }
+fail:
+    snap_doc_free(&d);
+    snapshot_free(&cur);
+    return st;
+}
+
 static const char *basename_of(const char *key)
 {
     const char *slash = strrchr(key, '/');
@@ -151,36 +205,14 @@ infino_status tbl_gc(struct tbl *t, double grace_secs,
         qsort(leased.keys, leased.n, sizeof *leased.keys, cmp_str);
     /* 3. snapshots to retain, and what they reference */
     CHECK(vlog_latest(t->store, t->snap_prefix, &latest));
-    for (size_t i = 0; i < objs.n; i++) {
-        uint64_t v = vlog_parse(objs.items[i].key, t->snap_prefix);
-        struct store_blob *b = NULL;
-        struct snapshot snap;
-        const uint8_t *p;
-
-        if (v == 0 || (v != latest && objs.items[i].mtime_ns < cutoff))
-            continue;
-        CHECK(keyset_add(&live, objs.items[i].key));
-        st = vlog_get(t->store, t->snap_prefix, v, &b);
-        if (st == INFINO_ERR_NOTFOUND) { /* a concurrent gc removed it */
-            err_clear();
-            continue;
-        }
-        if (st == INFINO_OK)
-            st = store_blob_read(b, 0, (size_t)store_blob_size(b), &p);
-        if (st == INFINO_OK)
-            st = snapshot_decode(&snap, p, (size_t)store_blob_size(b),
-                                 store_blob_name(b));
-        store_blob_close(b);
-        if (st != INFINO_OK)
-            goto fail;
-        st = add_references(&live, t, &snap);
-        snapshot_free(&snap);
-        if (st != INFINO_OK)
-            goto fail;
-    }
     if (latest > 0) {
-        vlog_key(key, sizeof key, t->snap_prefix, latest);
-        CHECK(keyset_add(&live, key));
+        uint64_t oldest = latest;
+        for (size_t i = 0; i < objs.n; i++) {
+            uint64_t v = vlog_parse(objs.items[i].key, t->snap_prefix);
+            if (v > 0 && v < oldest && objs.items[i].mtime_ns >= cutoff)
+                oldest = v;
+        }
+        CHECK(retain_from(&live, t, oldest, latest));
     }
     snprintf(key, sizeof key, "%sLATEST", t->snap_prefix);
     CHECK(keyset_add(&live, key));

@@ -60,6 +60,23 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "sf%d.snap", i + 1);
         put(argv[1], "fuzz_table_snapshot", name, &b);
     }
+    /* a delta: drop the first superfile, change the second, add one */
+    {
+        struct snapshot next;
+        snapshot_copy(&next, &s);
+        next.parent = s.version;
+        next.version = s.version + 1;
+        next.chain = s.chain + 1;
+        snapshot_remove_sf(&next, 0);
+        next.sf[0].n_deleted = 5;
+        next.sf[0].tomb_id = 99;
+        memset(e.id, 9, sizeof e.id);
+        snapshot_add_sf(&next, &e);
+        buf_reset(&b);
+        snapshot_encode_delta(&b, &next, &s);
+        put(argv[1], "fuzz_table_snapshot", "delta.snap", &b);
+        snapshot_free(&next);
+    }
     snapshot_free(&s);
     /* a catalog with one table */
     ent.name = (char *)"docs";
