@@ -153,6 +153,25 @@ infino_status store_blob_read(struct store_blob *b, uint64_t off, size_t len,
     return INFINO_OK;
 }
 
+void store_blob_release(struct store_blob *b, uint64_t off, uint64_t len)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t a, e;
+
+    /* Only file mappings: MADV_DONTNEED on anonymous memory would zero
+     * it. The mapping is shared and read-only, so dropping its pages
+     * loses nothing; the next access maps them again from the page
+     * cache. */
+    if (b->kind != BLOB_MMAP || b->data == NULL || page <= 0 ||
+        off > b->size || len > b->size - off)
+        return;
+    a = (off + (uint64_t)page - 1) / (uint64_t)page * (uint64_t)page;
+    e = (off + len) / (uint64_t)page * (uint64_t)page;
+    if (a < e)
+        (void)madvise((void *)(uintptr_t)(b->data + a), (size_t)(e - a),
+                      MADV_DONTNEED);
+}
+
 void store_blob_close(struct store_blob *b)
 {
     if (b == NULL)

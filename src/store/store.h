@@ -48,6 +48,14 @@ const char *store_blob_name(const struct store_blob *b);
 infino_status store_blob_read(struct store_blob *b, uint64_t off, size_t len,
                               const uint8_t **out);
 
+/* Says that bytes [off, off + len) will not be read again soon. A mapped
+ * file drops the whole pages inside the range from this process's resident
+ * set: they stay in the page cache and fault back in if read again, so
+ * pointers from store_blob_read() stay valid and keep their contents.
+ * Memory blobs ignore it, as does a range outside the blob. A hint: it
+ * cannot fail. */
+void store_blob_release(struct store_blob *b, uint64_t off, uint64_t len);
+
 /* NULL is a no-op. */
 void store_blob_close(struct store_blob *b);
 

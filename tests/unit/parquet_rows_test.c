@@ -469,6 +469,70 @@ static void test_parquet_rows__every_type_and_layout(void **state)
     ar_array_release(&src);
 }
 
+/* ---- arrays own their bytes -------------------------------------------- */
+
+/* Every array a read returns owns its buffers: none points into the blob,
+ * so a scan may drop a column chunk's mapped pages (store_blob_release)
+ * as soon as it is decoded. Checked by reading from a borrowed memory
+ * blob, then scribbling over and freeing its bytes before comparing with
+ * what was written; ASan also sees any later read of the freed bytes.
+ * Uncompressed pages are the risky ones: their values are in the blob
+ * as Arrow wants them. */
+static void test_parquet_rows__arrays_own_their_bytes(void **state)
+{
+    struct ArrowArray src;
+    int kinds[N_COLS];
+    (void)state;
+
+    schema_init();
+    for (int c = 0; c < N_COLS; c++)
+        kinds[c] = c;
+    make_batch(&src, &all_schema, kinds, 700);
+    for (int cfg = 0; cfg < 6; cfg++) {
+        struct pq_write_opts o = PQ_WRITE_OPTS_INIT;
+        struct store_blob *blob = NULL;
+        struct pq_reader *r = NULL;
+        struct ArrowArray whole[2], some[2];
+        uint32_t rows[3] = {1, 150, 299};
+        uint8_t *file;
+        size_t len;
+
+        o.codec = cfg < 4 ? PQ_UNCOMPRESSED : PQ_ZSTD;
+        o.data_page_version = 1 + (cfg & 1);
+        o.dictionary = (cfg >> 1) & 1;
+        o.page_bytes = 1000;
+        o.row_group_rows = 350;
+        write_parquet(&file, &len, &all_schema, &src, &o);
+        open_bytes(&r, &blob, file, len);
+        for (int g = 0; g < 2; g++) {
+            assert_ok(pq_reader_read_row_group(r, g, NULL, 0, &whole[g]));
+            assert_ok(pq_reader_read_rows(r, g, NULL, 0, rows, 3, &some[g]));
+        }
+        pq_reader_free(r);
+        store_blob_close(blob);
+        memset(file, 0xa5, len);
+        mem_free(file);
+        for (int g = 0; g < 2; g++) {
+            for (int c = 0; c < N_COLS; c++) {
+                const struct ar_field *f = &all_schema.fields[c];
+                for (int64_t i = 0; i < 350; i++)
+                    if (!cell_eq(f, whole[g].children[c], i, src.children[c],
+                                 g * 350 + i))
+                        fail_msg("config %d: column %s, row %lld", cfg,
+                                 f->name, (long long)(g * 350 + i));
+                for (int k = 0; k < 3; k++)
+                    if (!cell_eq(f, some[g].children[c], k, src.children[c],
+                                 g * 350 + rows[k]))
+                        fail_msg("config %d: column %s, point row %u", cfg,
+                                 f->name, rows[k]);
+            }
+            ar_array_release(&whole[g]);
+            ar_array_release(&some[g]);
+        }
+    }
+    ar_array_release(&src);
+}
+
 /* ---- pages that are not needed are not touched ------------------------- */
 
 static struct ar_field two_cols[2];
@@ -1124,6 +1188,7 @@ int main(void)
     test_seed();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parquet_rows__every_type_and_layout),
+        cmocka_unit_test(test_parquet_rows__arrays_own_their_bytes),
         cmocka_unit_test(test_parquet_rows__unneeded_pages_are_skipped),
         cmocka_unit_test(test_parquet_rows__corrupt_offset_index),
         cmocka_unit_test(test_parquet_rows__writer_page_index),

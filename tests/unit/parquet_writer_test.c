@@ -405,6 +405,135 @@ static void test_parquet_writer__allocation_failures(void **state)
     pq_codec_thread_cleanup();
 }
 
+/* ---- large chunks, read back -------------------------------------------- */
+
+/* Rows [0, n) of a three-column batch: "id" int64 = first + i, "s" utf8
+ * (batch_make's distinct strings), and "blob", 256 bytes a row that are
+ * random in blocks of 1024 rows and zero in the blocks between, so pages
+ * alternate between incompressible and nearly empty once compressed. */
+static void big_batch(struct ArrowArray *out, struct ar_schema *schema,
+                      int64_t n, int64_t first)
+{
+    struct ar_builder *bb;
+    struct ArrowArray kids[3];
+    void *root_bufs[1] = {NULL};
+    uint8_t v[256];
+
+    memset(schema, 0, sizeof *schema);
+    schema->n_fields = 3;
+    schema->fields = mem_calloc(3, sizeof *schema->fields);
+    schema->fields[0].name = mem_strdup("id");
+    schema->fields[0].type = AR_INT64;
+    schema->fields[1].name = mem_strdup("s");
+    schema->fields[1].type = AR_UTF8;
+    schema->fields[1].nullable = true;
+    schema->fields[2].name = mem_strdup("blob");
+    schema->fields[2].type = AR_BINARY;
+
+    for (int c = 0; c < 3; c++) {
+        assert_ok(ar_builder_new(&bb, &schema->fields[c]));
+        for (int64_t i = 0; i < n; i++) {
+            char text[32];
+            bool noise = ((first + i) / 1024) % 2 == 0;
+            if (c == 0) {
+                assert_ok(ar_builder_append_int(bb, first + i));
+            } else if (c == 1 && (first + i) % 7 == 3) {
+                assert_ok(ar_builder_append_null(bb));
+            } else if (c == 1) {
+                int k = snprintf(text, sizeof text, "value-%09lld",
+                                 (long long)(first + i));
+                assert_ok(ar_builder_append_bytes(bb, text, (size_t)k));
+            } else {
+                for (size_t k = 0; k < sizeof v; k++)
+                    v[k] = noise ? (uint8_t)test_rand() : 0;
+                assert_ok(ar_builder_append_bytes(bb, v, sizeof v));
+            }
+        }
+        assert_ok(ar_builder_finish(bb, &kids[c]));
+        ar_builder_free(bb);
+    }
+    assert_ok(ar_array_make(out, n, 0, 1, root_bufs, 3, kids));
+}
+
+/* Cell i of byte-array column `a` equals cell j of `b`. */
+static bool bytes_eq(const struct ArrowArray *a, int64_t i,
+                     const struct ArrowArray *b, int64_t j)
+{
+    const int32_t *ao = a->buffers[1], *bo = b->buffers[1];
+    int64_t ia = a->offset + i, jb = b->offset + j;
+    int32_t an = ao[ia + 1] - ao[ia], bn = bo[jb + 1] - bo[jb];
+
+    if (ar_array_is_valid(a, i) != ar_array_is_valid(b, j))
+        return false;
+    return an == bn && memcmp((const uint8_t *)a->buffers[2] + ao[ia],
+                              (const uint8_t *)b->buffers[2] + bo[jb],
+                              (size_t)an) == 0;
+}
+
+/* Column chunks of many megabytes (the writer keeps them in segments,
+ * reused across row groups, and compresses pages in place) come back
+ * exactly, with every codec and both page versions; pages whose
+ * compressed sizes jump between tiny and incompressible move their body
+ * after the header is re-encoded. */
+static void test_parquet_writer__large_chunks_round_trip(void **state)
+{
+    static const enum pq_codec codecs[] = {PQ_UNCOMPRESSED, PQ_SNAPPY,
+                                           PQ_GZIP, PQ_ZSTD};
+    struct ar_schema schema;
+    struct ArrowArray src;
+    int64_t n = 40000;
+    (void)state;
+
+    big_batch(&src, &schema, n, 0);
+    for (int cfg = 0; cfg < 8; cfg++) {
+        struct pq_write_opts o = PQ_WRITE_OPTS_INIT;
+        struct store_sink *sink = NULL;
+        struct store_blob *blob = NULL;
+        struct pq_writer *w = NULL;
+        struct pq_reader *r = NULL;
+        uint8_t *file;
+        size_t len;
+        int64_t row = 0;
+
+        o.codec = codecs[cfg % 4];
+        o.data_page_version = 1 + cfg / 4;
+        o.page_bytes = 256u << 10;
+        o.row_group_rows = 25000;
+        o.dictionary = 0;
+        assert_ok(store_sink_open_memory(&sink, "big.parquet"));
+        assert_ok(pq_writer_open(&w, sink, &schema, &o));
+        assert_ok(pq_writer_write(w, &src));
+        assert_ok(pq_writer_finish(w));
+        pq_writer_free(w);
+        assert_ok(store_sink_take_memory(sink, &file, &len));
+        assert_ok(store_blob_from_memory(&blob, file, len, "big", false));
+        assert_ok(pq_reader_open(&r, blob));
+        assert_int_equal(pq_reader_num_row_groups(r), 2);
+        for (int g = 0; g < 2; g++) {
+            struct ArrowArray got;
+            const int64_t *ids;
+            assert_ok(pq_reader_read_row_group(r, g, NULL, 0, &got));
+            ids = got.children[0]->buffers[1];
+            for (int64_t i = 0; i < got.length; i++) {
+                if (ids[i] != row + i)
+                    fail_msg("config %d: id %lld", cfg, (long long)(row + i));
+                if (!bytes_eq(got.children[1], i, src.children[1], row + i) ||
+                    !bytes_eq(got.children[2], i, src.children[2], row + i))
+                    fail_msg("config %d: row %lld differs", cfg,
+                             (long long)(row + i));
+            }
+            row += got.length;
+            ar_array_release(&got);
+        }
+        assert_int_equal(row, n);
+        pq_reader_free(r);
+        store_blob_close(blob);
+        mem_free(file);
+    }
+    ar_array_release(&src);
+    ar_schema_free(&schema);
+}
+
 int main(void)
 {
     test_seed();
@@ -414,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_parquet_writer__bytes_before_footer),
         cmocka_unit_test(test_parquet_writer__misuse),
         cmocka_unit_test(test_parquet_writer__allocation_failures),
+        cmocka_unit_test(test_parquet_writer__large_chunks_round_trip),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pq_codec_thread_cleanup();

@@ -12,6 +12,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 struct codec_tls {
     ZSTD_CCtx *cctx; /* owned, created on first use */
+    int cctx_level;  /* compression level set in cctx (0: none yet) */
     ZSTD_DCtx *dctx; /* owned, created on first use */
     z_stream inflater;
     int inflater_ready; /* inflateInit2 succeeded: inflateEnd owed */
@@ -58,6 +60,12 @@ static void zlib_free(voidpf opaque, voidpf p)
 {
     (void)opaque;
     mem_free(p);
+}
+
+static bool codec_known(enum pq_codec c)
+{
+    return c == PQ_UNCOMPRESSED || c == PQ_SNAPPY || c == PQ_GZIP ||
+           c == PQ_ZSTD;
 }
 
 static void tls_destroy(void *p)
@@ -111,23 +119,60 @@ void pq_codec_thread_cleanup(void)
 
 /* ---- compression -------------------------------------------------------- */
 
+/* zlib's bound for a stream whose parameters it cannot see (deflateBound
+ * with no stream: a zlib wrapper of 6 bytes), plus the 12 more a gzip
+ * wrapper without optional fields takes (RFC 1952: 10-byte header,
+ * 8-byte trailer). */
+static size_t gzip_bound(size_t n)
+{
+    return (size_t)deflateBound(Z_NULL, (uLong)n) + 12;
+}
+
+size_t pq_compress_bound(enum pq_codec codec, size_t n)
+{
+    switch (codec) {
+    case PQ_UNCOMPRESSED:
+        return n;
+    case PQ_SNAPPY:
+        return pq_snappy_max_compressed_len(n);
+    case PQ_GZIP:
+        return n > UINT_MAX / 2 ? 0 : gzip_bound(n);
+    case PQ_ZSTD: {
+        size_t b = ZSTD_compressBound(n);
+        return ZSTD_isError(b) ? 0 : b;
+    }
+    }
+    return 0;
+}
+
 static infino_status zstd_compress(int level, const uint8_t *src, size_t n,
-                                   struct buf *out)
+                                   uint8_t *dst, size_t cap, size_t *len_out)
 {
     struct codec_tls *t = tls_get();
-    size_t bound = ZSTD_compressBound(n), r;
-    infino_status st;
+    size_t r;
 
     if (t == NULL)
         return err_nomem();
-    if (t->cctx == NULL && (t->cctx = ZSTD_createCCtx_advanced(zstd_mem)) ==
-                               NULL)
-        return err_nomem();
-    st = buf_reserve(out, bound);
-    if (st != INFINO_OK)
-        return st;
-    r = ZSTD_compressCCtx(t->cctx, out->data + out->len, bound, src, n,
-                          level <= 0 ? ZSTD_CLEVEL_DEFAULT : level);
+    if (level <= 0)
+        level = ZSTD_CLEVEL_DEFAULT;
+    if (t->cctx == NULL) {
+        if ((t->cctx = ZSTD_createCCtx_advanced(zstd_mem)) == NULL)
+            return err_nomem();
+        t->cctx_level = 0;
+    }
+    /* Parameters outlive frames (ZSTD_compress2 resets the session only),
+     * so they are set when the level changes, not for every page. Frames
+     * are zstd's defaults, as other Parquet writers make them: content
+     * size in the header, no checksum (the page header has the sizes and
+     * may carry a CRC). */
+    if (t->cctx_level != level) {
+        r = ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_compressionLevel, level);
+        if (ZSTD_isError(r))
+            return err_set(INFINO_ERR_INVALID, "zstd level %d: %s", level,
+                           ZSTD_getErrorName(r));
+        t->cctx_level = level;
+    }
+    r = ZSTD_compress2(t->cctx, dst, cap, src, n);
     if (ZSTD_isError(r)) {
         /* The context may be mid-frame; drop it rather than reuse it. */
         ZSTD_freeCCtx(t->cctx);
@@ -137,19 +182,18 @@ static infino_status zstd_compress(int level, const uint8_t *src, size_t n,
         return err_set(INFINO_ERR_INVALID, "zstd compression failed: %s",
                        ZSTD_getErrorName(r));
     }
-    out->len += r;
+    *len_out = r;
     return INFINO_OK;
 }
 
 static infino_status gzip_compress(int level, const uint8_t *src, size_t n,
-                                   struct buf *out)
+                                   uint8_t *dst, size_t cap, size_t *len_out)
 {
     z_stream zs;
     infino_status st = INFINO_OK;
-    uLong bound;
     int rc;
 
-    if (n > UINT_MAX)
+    if (n > UINT_MAX / 2)
         return err_set(INFINO_ERR_INVALID, "gzip: page of %zu bytes too large",
                        n);
     memset(&zs, 0, sizeof zs);
@@ -162,14 +206,10 @@ static infino_status gzip_compress(int level, const uint8_t *src, size_t n,
     if (rc != Z_OK)
         return rc == Z_MEM_ERROR ? err_nomem()
                                  : err_set(INFINO_ERR_INVALID, "deflateInit2");
-    bound = deflateBound(&zs, (uLong)n);
-    st = buf_reserve(out, bound);
-    if (st != INFINO_OK)
-        goto done;
     zs.next_in = (Bytef *)(uintptr_t)src;
     zs.avail_in = (uInt)n;
-    zs.next_out = out->data + out->len;
-    zs.avail_out = (uInt)(bound > UINT_MAX ? UINT_MAX : bound);
+    zs.next_out = dst;
+    zs.avail_out = (uInt)(cap > UINT_MAX ? UINT_MAX : cap);
     rc = deflate(&zs, Z_FINISH);
     if (rc != Z_STREAM_END) {
         st = rc == Z_MEM_ERROR ? err_nomem()
@@ -177,43 +217,58 @@ static infino_status gzip_compress(int level, const uint8_t *src, size_t n,
                                          "gzip compression failed (%d)", rc);
         goto done;
     }
-    out->len += zs.total_out;
+    *len_out = zs.total_out;
 done:
     deflateEnd(&zs);
     return st;
 }
 
-static infino_status snappy_compress(const uint8_t *src, size_t n,
-                                     struct buf *out)
+infino_status pq_compress_to(enum pq_codec codec, int level,
+                             const uint8_t *src, size_t n, uint8_t *dst,
+                             size_t dst_cap, size_t *len_out)
 {
-    size_t bound = pq_snappy_max_compressed_len(n);
-    infino_status st;
+    size_t bound = pq_compress_bound(codec, n);
 
-    if (bound == 0)
-        return err_set(INFINO_ERR_INVALID,
-                       "snappy: page of %zu bytes too large", n);
-    st = buf_reserve(out, bound);
-    if (st != INFINO_OK)
-        return st;
-    out->len += pq_snappy_compress(out->data + out->len, src, n);
-    return INFINO_OK;
+    if (bound == 0 && !(codec == PQ_UNCOMPRESSED && n == 0))
+        return codec_known(codec)
+                   ? err_set(INFINO_ERR_INVALID,
+                             "page of %zu bytes too large to compress", n)
+                   : err_set(INFINO_ERR_UNSUPPORTED, "compression codec %d",
+                             (int)codec);
+    assert(dst_cap >= bound);
+    switch (codec) {
+    case PQ_UNCOMPRESSED:
+        if (n)
+            memcpy(dst, src, n);
+        *len_out = n;
+        return INFINO_OK;
+    case PQ_SNAPPY:
+        *len_out = pq_snappy_compress(dst, src, n);
+        return INFINO_OK;
+    case PQ_GZIP:
+        return gzip_compress(level, src, n, dst, dst_cap, len_out);
+    case PQ_ZSTD:
+        return zstd_compress(level, src, n, dst, dst_cap, len_out);
+    }
+    return err_set(INFINO_ERR_UNSUPPORTED, "compression codec %d",
+                   (int)codec);
 }
 
 infino_status pq_compress(enum pq_codec codec, int level, const uint8_t *src,
                           size_t n, struct buf *out)
 {
-    switch (codec) {
-    case PQ_UNCOMPRESSED:
+    size_t bound = pq_compress_bound(codec, n), len = 0;
+    infino_status st;
+
+    if (codec == PQ_UNCOMPRESSED)
         return buf_append(out, src, n);
-    case PQ_SNAPPY:
-        return snappy_compress(src, n, out);
-    case PQ_GZIP:
-        return gzip_compress(level, src, n, out);
-    case PQ_ZSTD:
-        return zstd_compress(level, src, n, out);
-    }
-    return err_set(INFINO_ERR_UNSUPPORTED, "compression codec %d",
-                   (int)codec);
+    if (bound > 0 && (st = buf_reserve(out, bound)) != INFINO_OK)
+        return st;
+    st = pq_compress_to(codec, level, src, n, out->data + out->len, bound,
+                        &len);
+    if (st == INFINO_OK)
+        out->len += len;
+    return st;
 }
 
 /* ---- decompression ------------------------------------------------------ */

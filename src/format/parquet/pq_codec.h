@@ -17,6 +17,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The most bytes pq_compress_to() can produce from `n` input bytes, or 0
+ * when `n` is more than the codec can take in one call (or the codec is
+ * unknown). */
+size_t pq_compress_bound(enum pq_codec codec, size_t n);
+
+/* Compresses the `n` bytes at `src` into `dst`, which has room for
+ * `dst_cap` >= pq_compress_bound(codec, n) bytes, and sets *len_out to the
+ * compressed length. `level` as for pq_compress(). Lets the writer
+ * compress a page straight into the place it will be written from. */
+infino_status pq_compress_to(enum pq_codec codec, int level,
+                             const uint8_t *src, size_t n, uint8_t *dst,
+                             size_t dst_cap, size_t *len_out);
+
 /* Appends the compressed form of the `n` bytes at `src` to `out`. `level`
  * is used by ZSTD (<= 0 means libzstd's default) and GZIP (clamped to
  * 1..9, <= 0 means 6); the others ignore it. UNCOMPRESSED appends `src`

@@ -24,6 +24,7 @@
 #include "util/compat.h"
 #include "util/endian.h"
 #include "util/err.h"
+#include "util/hugepage.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -89,6 +90,7 @@ struct col {
     struct obuf voff; /* bytes: offsets */
     struct obuf vdata;
     int64_t levels_seen; /* sum of page num_values */
+    bool whole;          /* decoding the whole chunk (not some pages) */
     /* Point reads: pages are decoded out of order, so each must start a
      * row (pages of a chunk with an OffsetIndex do, PageIndex.md). */
     bool rows_aligned;
@@ -101,29 +103,82 @@ struct col {
 
 /* ---- buffers ---------------------------------------------------------- */
 
-/* Makes room for `need` bytes in total, zeroing new bytes when `zero`. */
+/* Grows `b` to exactly `cap` bytes (> b->cap), charged to the budget,
+ * zeroing the new bytes when `zero`. Large buffers ask for huge pages
+ * before their new bytes are first touched: fresh output buffers are
+ * written once, front to back, and 4 KiB page faults would be a large
+ * part of a read's cost (util/hugepage.h). */
+static infino_status ob_grow(struct col *c, struct obuf *b, size_t cap,
+                             bool zero)
+{
+    uint8_t *p;
+    infino_status st;
+
+    if ((st = pq_budget_take(c->budget, cap - b->cap)) != INFINO_OK)
+        return st;
+    if (cap < HUGEPAGE_MIN_BYTES) {
+        p = mem_realloc(b->p, cap);
+        if (p == NULL)
+            return err_nomem();
+    } else {
+        /* Not realloc: its copy would touch the new pages first. */
+        p = mem_alloc(cap);
+        if (p == NULL)
+            return err_nomem();
+        hugepage_advise(p, cap);
+        if (b->cap > 0)
+            memcpy(p, b->p, b->cap);
+        mem_free(b->p);
+    }
+    if (zero)
+        memset(p + b->cap, 0, cap - b->cap);
+    b->p = p;
+    b->cap = cap;
+    return INFINO_OK;
+}
+
+/* Makes room for `need` bytes in total, zeroing new bytes when `zero`.
+ * Grows geometrically. */
 static infino_status ob_reserve(struct col *c, struct obuf *b, size_t need,
                                 bool zero)
 {
     size_t cap;
-    uint8_t *p;
-    infino_status st;
 
     if (need <= b->cap)
         return INFINO_OK;
     cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    if ((st = pq_budget_take(c->budget, cap - b->cap)) != INFINO_OK)
-        return st;
-    p = mem_realloc(b->p, cap);
-    if (p == NULL)
-        return err_nomem();
-    if (zero)
-        memset(p + b->cap, 0, cap - b->cap);
-    b->p = p;
-    b->cap = cap;
-    return INFINO_OK;
+    return ob_grow(c, b, cap, zero);
+}
+
+/* ob_reserve() for an output buffer expected to end near `hint` bytes
+ * (0: unknown): when the hint is further than doubling would go, grows
+ * straight to it, so a large buffer is copied once or twice rather than
+ * at every doubling. Hints come from untrusted counts, so one beyond half
+ * of the remaining budget is ignored. */
+static infino_status ob_reserve_hint(struct col *c, struct obuf *b,
+                                     size_t need, uint64_t hint)
+{
+    if (need <= b->cap)
+        return INFINO_OK;
+    if (hint > need && hint / 2 > b->cap && hint <= *c->budget / 2 &&
+        hint <= SIZE_MAX)
+        return ob_grow(c, b, (size_t)hint, false);
+    return ob_reserve(c, b, need, false);
+}
+
+/* Sizes an empty output buffer for `need` bytes up front, from what the
+ * metadata says the column chunk holds, so it is neither copied by
+ * growth nor left half unused. Metadata is untrusted: a size beyond half
+ * of what the read may still allocate is not reserved (decoding then
+ * grows the buffer as the pages really need, and fails there if they
+ * need too much). */
+static infino_status ob_presize(struct col *c, struct obuf *b, uint64_t need)
+{
+    if (need <= b->cap || need > *c->budget / 2 || need > SIZE_MAX)
+        return INFINO_OK;
+    return ob_grow(c, b, (size_t)need, false);
 }
 
 static void ob_free(struct obuf *b)
@@ -672,6 +727,21 @@ static void spread(uint8_t *base, size_t w, int64_t n_pos, size_t n_present,
     }
 }
 
+/* The size a buffer that holds `used` bytes for the levels decoded so far
+ * will likely reach at the end of the chunk (plus 1/16), or 0 when the
+ * read is not of a whole chunk. A guess from counts in the file. */
+static uint64_t extrapolate(const struct col *c, size_t used)
+{
+    double est;
+
+    if (!c->whole || c->levels_seen <= 0 ||
+        c->cm->num_values <= c->levels_seen)
+        return 0;
+    est = (double)used * 1.0625 * (double)c->cm->num_values /
+          (double)c->levels_seen;
+    return est < 1e18 ? (uint64_t)est : 0;
+}
+
 /* Appends byte values (views) to offsets/data over the positions. */
 static infino_status append_bytes(struct col *c, const struct pq_view *v,
                                   size_t n, int64_t pos0, int64_t n_pos,
@@ -693,9 +763,10 @@ static infino_status append_bytes(struct col *c, const struct pq_view *v,
         return err_set(INFINO_ERR_UNSUPPORTED,
                        "more than 2 GiB of strings in one row group for a "
                        "32-bit offset type");
-    if ((st = ob_reserve(c, &c->vdata, (size_t)base + (size_t)total + 1,
-                         false)) ||
-        (st = ob_reserve(c, &c->voff, (size_t)(pos0 + n_pos + 1) * ow, false)))
+    if ((st = ob_reserve_hint(c, &c->vdata, (size_t)base + (size_t)total + 1,
+                              extrapolate(c, (size_t)base + (size_t)total))) ||
+        (st = ob_reserve_hint(c, &c->voff, (size_t)(pos0 + n_pos + 1) * ow,
+                              extrapolate(c, (size_t)(pos0 + n_pos + 1) * ow))))
         return st;
     data = c->vdata.p;
     for (int64_t i = 0; i < n_pos; i++) {
@@ -727,9 +798,9 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
     switch (c->conv) {
     case CV_COPY: {
         size_t w = c->out_w;
+        size_t need = (size_t)(pos0 + n_pos) * w + 1;
         uint8_t *dst;
-        if ((st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos) * w + 1,
-                             false)))
+        if ((st = ob_reserve_hint(c, &c->vals, need, extrapolate(c, need))))
             return st;
         dst = c->vals.p + (size_t)pos0 * w;
         if ((st = decode_fixed(c, enc, p, len, dst, n)) != INFINO_OK)
@@ -774,11 +845,10 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
     }
     case CV_BA_DEC: {
         const struct pq_view *v;
-        size_t k = 0;
+        size_t k = 0, need = (size_t)(pos0 + n_pos) * 16 + 1;
         if ((st = decode_views(c, enc, p, len, n)) != INFINO_OK)
             return st;
-        if ((st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos) * 16 + 1,
-                             false)))
+        if ((st = ob_reserve_hint(c, &c->vals, need, extrapolate(c, need))))
             return st;
         v = (const struct pq_view *)(void *)c->views.p;
         for (int64_t i = 0; i < n_pos; i++) {
@@ -796,8 +866,9 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
     default: /* fixed-width conversions */
         if ((st = ob_reserve(c, &c->dense, n * c->phys_w + 1, false)) ||
             (st = decode_fixed(c, enc, p, len, c->dense.p, n)) ||
-            (st = ob_reserve(c, &c->vals,
-                             (size_t)(pos0 + n_pos) * c->out_w + 1, false)))
+            (st = ob_reserve_hint(
+                 c, &c->vals, (size_t)(pos0 + n_pos) * c->out_w + 1,
+                 extrapolate(c, (size_t)(pos0 + n_pos) * c->out_w + 1))))
             return st;
         return convert(c, c->dense.p, n, pos0, n_pos, presence);
     }
@@ -1284,6 +1355,33 @@ infino_status pq_chunk_range(const struct pq_reader *r,
     return INFINO_OK;
 }
 
+/* Sizes the output buffers whose size `rows` rows fix: values of
+ * fixed width (one per row, or list_size per fixed-size list slot),
+ * byte-array and list offsets. (Values decode at pos * out_w + 1 at
+ * most, hence the extra byte.) */
+static infino_status col_presize(struct col *c, uint64_t rows)
+{
+    uint64_t items = rows, max = *c->budget / 16; /* out_w <= 16 */
+    infino_status st = INFINO_OK;
+
+    /* Row counts are untrusted; beyond the budget the decode will tell. */
+    if (rows >= max)
+        return INFINO_OK;
+    if (c->fsl) {
+        if (c->list_size > 0 && rows >= max / (uint64_t)c->list_size)
+            return INFINO_OK;
+        items = rows * (uint64_t)c->list_size;
+    }
+    if ((!c->leaf->is_list || c->fsl) && c->out_w > 0)
+        st = ob_presize(c, &c->vals, items * c->out_w + 1);
+    if (st == INFINO_OK && (!c->leaf->is_list || c->fsl) &&
+        (c->conv == CV_BYTES || c->conv == CV_FLBA_BYTES))
+        st = ob_presize(c, &c->voff, (items + 1) * (c->wide_off ? 8 : 4));
+    if (st == INFINO_OK && c->leaf->is_list && !c->fsl)
+        st = ob_presize(c, &c->list_off, (rows + 1) * (c->list_wide ? 8 : 4));
+    return st;
+}
+
 /* Prepares *c to decode `num_rows` rows of column `leaf_i` of row group
  * `rg` (all of them, or the rows of some of its pages). */
 static infino_status col_open(struct col *c, const struct pq_reader *r, int rg,
@@ -1308,16 +1406,7 @@ static infino_status col_open(struct col *c, const struct pq_reader *r, int rg,
         return err_set(INFINO_ERR_CORRUPT, "negative list size");
     if ((st = plan(c)) != INFINO_OK)
         return st;
-    /* Non-list columns have one value per row: size them once. */
-    if (!c->leaf->is_list && c->out_w > 0 &&
-        (st = ob_reserve(c, &c->vals, (size_t)num_rows * c->out_w + 1,
-                         false)) != INFINO_OK)
-        return st;
-    if (c->leaf->is_list && !c->fsl)
-        st = ob_reserve(c, &c->list_off,
-                        ((size_t)num_rows + 1) * (c->list_wide ? 8 : 4),
-                        false);
-    return st;
+    return col_presize(c, (uint64_t)num_rows);
 }
 
 /* Rows decoded so far. */
@@ -1337,6 +1426,7 @@ infino_status pq_read_column(struct ArrowArray *out, const struct pq_reader *r,
     memset(out, 0, sizeof *out);
     CHECK(col_open(&c, r, rg, leaf_i, budget,
                    r->meta.row_groups[rg].num_rows));
+    c.whole = true;
     CHECK(pq_chunk_range(r, c.cm, &off, &len));
     chunk = NULL;
     if (len > 0)

@@ -308,6 +308,22 @@ static infino_status check_fields(const struct pq_reader *r, const int *fields,
     return INFINO_OK;
 }
 
+/* A row-group read decodes each column chunk once, into buffers it owns
+ * (no array it returns points into the blob), so the chunk's mapped pages
+ * can leave the resident set right away: a scan then holds about one
+ * column chunk of the file at a time, not every page it has read. Point
+ * reads keep theirs (they come back to the same pages). */
+static void release_chunk(const struct pq_reader *r, int rg, size_t leaf)
+{
+    uint64_t off, len;
+
+    /* check_row_groups() validated every range at open */
+    if (pq_chunk_range(r, &r->meta.row_groups[rg].columns[leaf].meta_data,
+                       &off, &len) == INFINO_OK &&
+        len > 0)
+        store_blob_release(r->blob, off, len);
+}
+
 infino_status pq_reader_read_row_group(struct pq_reader *r, int rg,
                                        const int *fields, size_t n_fields,
                                        struct ArrowArray *out)
@@ -327,9 +343,11 @@ infino_status pq_reader_read_row_group(struct pq_reader *r, int rg,
     children = mem_calloc(n ? n : 1, sizeof *children);
     if (children == NULL)
         CHECK(err_nomem());
-    for (made = 0; made < n; made++)
-        CHECK(pq_read_column(&children[made], r, rg,
-                             fields ? (size_t)fields[made] : made, &budget));
+    for (made = 0; made < n; made++) {
+        size_t leaf = fields ? (size_t)fields[made] : made;
+        CHECK(pq_read_column(&children[made], r, rg, leaf, &budget));
+        release_chunk(r, rg, leaf);
+    }
     st = ar_array_make(out, r->meta.row_groups[rg].num_rows, 0, 1,
                        &root_validity, (int)n, children);
     made = 0; /* moved into *out, released there on failure too */

@@ -8,11 +8,13 @@
  * size reaches page_bytes, and the row group is written out (dictionary
  * page first, then the data pages, column after column) when it reaches
  * row_group_rows or row_group_bytes. So memory holds about one row group
- * of encoded pages, never the file. Each page also leaves its location,
- * first row and bounds behind for the page index (PageIndex.md), which
- * pq_writer_end_data() writes after the last row group. The footer
- * (parquet.thrift FileMetaData) is built from the row groups' metadata at
- * the end.
+ * of encoded pages, never the file. Those pages are compressed straight
+ * into segments kept from one row group to the next (struct chunk_buf),
+ * so after encoding a page is copied once: into the sink. Each page also
+ * leaves its location, first row and bounds behind for the page index
+ * (PageIndex.md), which pq_writer_end_data() writes after the last row
+ * group. The footer (parquet.thrift FileMetaData) is built from the row
+ * groups' metadata at the end.
  */
 #include "parquet.h"
 #include "pq_codec.h"
@@ -26,7 +28,9 @@
 #include "util/compat.h"
 #include "util/endian.h"
 #include "util/err.h"
+#include "util/hugepage.h"
 
+#include <assert.h>
 #include <string.h>
 
 #define CREATED_BY "infino version " INFINO_VERSION_STRING
@@ -35,9 +39,42 @@
 /* Pages are cut before their level count nears Thrift's i32 fields. */
 #define MAX_PAGE_LEVELS (INT32_MAX / 2)
 
+/* Segments of a column chunk start at SEG_MIN bytes (or one page) and
+ * double up to SEG_MAX: small columns stay small, large ones are written
+ * in a few large pieces. */
+#define SEG_MIN ((size_t)64 << 10)
+#define SEG_MAX ((size_t)8 << 20)
+
+/* One piece of a column chunk: bytes [0, len) are pages, back to back. */
+struct seg {
+    uint8_t *p; /* owned */
+    size_t len;
+    size_t cap;
+};
+
+/* The encoded data pages of one column chunk of the open row group. Each
+ * page goes whole into the open segment, or into the next one when it
+ * does not fit, and segments never move: a page is compressed in place,
+ * nothing is copied as the chunk grows, and no allocation is larger than
+ * a segment. The segments stay allocated for the next row group, so
+ * their memory is faulted in once per writer, not once per row group. */
+struct chunk_buf {
+    struct seg *segs; /* owned; segs[0, n_used) hold the chunk */
+    size_t n_used;
+    size_t n_segs;    /* allocated; those past n_used are empty */
+    size_t segs_cap;
+    uint64_t len; /* bytes in all segments */
+};
+
+/* A piece of a page body (levels, their lengths, values). */
+struct piece {
+    const uint8_t *p;
+    size_t len;
+};
+
 /* One data page of the open column chunk, for its page index. */
 struct pidx_page {
-    size_t at;         /* page header offset within pq_col.chunk */
+    uint64_t at;       /* page header offset within pq_col.chunk */
     int32_t len;       /* header + body */
     int64_t first_row; /* within the row group */
     int64_t null_count;
@@ -66,7 +103,8 @@ struct pq_col {
     struct pq_stats_acc page_stats;
 
     /* the column chunk of the open row group */
-    struct buf chunk; /* data pages: header + body each */
+    struct chunk_buf chunk; /* data pages: header + body each */
+    size_t last_clen;       /* compressed body of the last page */
     int64_t chunk_levels;
     int64_t chunk_raw; /* uncompressed size of the data pages */
     int32_t n_dict_pages, n_plain_pages;
@@ -183,6 +221,69 @@ static infino_status value_kind(struct pq_col *c, const struct ar_field *v)
     return INFINO_OK;
 }
 
+/* ---- column chunk bytes ------------------------------------------------ */
+
+/* Sets *out to `need` free bytes at the end of the chunk, all in one
+ * segment: the open one, or the next (reused when big enough). They join
+ * the chunk with chunk_buf_commit(). */
+static infino_status chunk_buf_room(struct chunk_buf *cb, size_t need,
+                                    uint8_t **out)
+{
+    struct seg *s = cb->n_used ? &cb->segs[cb->n_used - 1] : NULL;
+
+    if (s == NULL || s->cap - s->len < need) {
+        size_t cap = s ? MIN(SEG_MAX, 2 * s->cap) : SEG_MIN;
+        if (cb->n_used == cb->n_segs) {
+            if (MEM_RESERVE(cb->segs, cb->segs_cap, cb->n_segs + 1))
+                return err_nomem();
+            memset(&cb->segs[cb->n_segs], 0, sizeof *cb->segs);
+            cb->n_segs++;
+        }
+        s = &cb->segs[cb->n_used];
+        if (s->cap < need) {
+            uint8_t *p;
+            cap = MAX(cap, need);
+            if ((p = mem_alloc(cap)) == NULL)
+                return err_nomem();
+            hugepage_advise(p, cap);
+            mem_free(s->p);
+            s->p = p;
+            s->cap = cap;
+        }
+        s->len = 0;
+        cb->n_used++;
+    }
+    *out = s->p + s->len;
+    return INFINO_OK;
+}
+
+/* Adds `n` bytes, written at the place chunk_buf_room() gave, to the
+ * chunk. */
+static void chunk_buf_commit(struct chunk_buf *cb, size_t n)
+{
+    assert(cb->n_used > 0 &&
+           n <= cb->segs[cb->n_used - 1].cap - cb->segs[cb->n_used - 1].len);
+    cb->segs[cb->n_used - 1].len += n;
+    cb->len += n;
+}
+
+/* Empties the chunk, keeping its segments. */
+static void chunk_buf_reset(struct chunk_buf *cb)
+{
+    for (size_t i = 0; i < cb->n_used; i++)
+        cb->segs[i].len = 0;
+    cb->n_used = 0;
+    cb->len = 0;
+}
+
+static void chunk_buf_free(struct chunk_buf *cb)
+{
+    for (size_t i = 0; i < cb->n_segs; i++)
+        mem_free(cb->segs[i].p);
+    mem_free(cb->segs);
+    memset(cb, 0, sizeof *cb);
+}
+
 static void page_begin(struct pq_col *c)
 {
     buf_reset(&c->idx);
@@ -206,7 +307,7 @@ static void col_free(struct pq_col *c)
     buf_free(&c->rep);
     pq_shred_free(&c->shred);
     pq_stats_free(&c->page_stats);
-    buf_free(&c->chunk);
+    chunk_buf_free(&c->chunk);
     pq_stats_free(&c->chunk_stats);
     mem_free(c->pidx);
     buf_free(&c->bounds);
@@ -231,46 +332,135 @@ static uint64_t page_size(const struct pq_col *c)
 
 /* ---- pages --------------------------------------------------------------- */
 
-/* Appends header + body of one page to `out` (a chunk buffer, or NULL
- * for the sink), compressing `body` (the whole page for v1, the values
- * only for v2). */
-static infino_status emit_page(struct pq_writer *w, struct buf *out,
-                               struct pq_page_header *h,
-                               const struct buf *prefix, const uint8_t *body,
-                               size_t body_len)
+/* Writes the dictionary page of `c` (header and PLAIN body, compressed)
+ * to the sink; *raw_out gets its uncompressed length with the header. */
+static infino_status put_dict_page(struct pq_writer *w, struct pq_col *c,
+                                   int64_t *raw_out)
 {
+    struct pq_page_header h;
+    const struct buf *plain = &c->dict.plain;
+    const uint8_t *body = plain->data;
+    size_t body_len = plain->len;
     infino_status st;
-    const uint8_t *cbody = body;
-    size_t cbody_len = body_len;
-    int64_t raw = (int64_t)(prefix ? prefix->len : 0) + (int64_t)body_len;
 
+    memset(&h, 0, sizeof h);
+    h.type = PQ_PAGE_DICTIONARY;
+    h.has_dict_page = true;
+    CHECK(check_i32((int64_t)c->dict.n_entries, "a dictionary"));
+    h.dict_page.num_values = (int32_t)c->dict.n_entries;
+    h.dict_page.encoding = PQ_ENC_PLAIN;
+    CHECK(check_i32((int64_t)body_len, "a dictionary page"));
     if (w->opts.codec != PQ_UNCOMPRESSED) {
         buf_reset(&w->comp);
         CHECK(pq_compress(w->opts.codec, w->opts.zstd_level, body, body_len,
                           &w->comp));
-        cbody = w->comp.data;
-        cbody_len = w->comp.len;
+        body = w->comp.data;
+        body_len = w->comp.len;
+        CHECK(check_i32((int64_t)body_len, "a compressed dictionary page"));
     }
-    CHECK(check_i32(raw, "a page"));
-    CHECK(check_i32((int64_t)(prefix ? prefix->len : 0) + (int64_t)cbody_len,
-                    "a compressed page"));
-    h->uncompressed_page_size = (int32_t)raw;
+    h.uncompressed_page_size = (int32_t)plain->len;
+    h.compressed_page_size = (int32_t)body_len;
+    buf_reset(&w->hdr);
+    CHECK(pq_meta_encode_page_header(&w->hdr, &h));
+    CHECK(sink_put(w, w->hdr.data, w->hdr.len));
+    CHECK(sink_put(w, body, body_len));
+    *raw_out = (int64_t)w->hdr.len + h.uncompressed_page_size;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+static size_t pieces_len(const struct piece *pc, size_t n)
+{
+    size_t len = 0;
+
+    for (size_t i = 0; i < n; i++)
+        len += pc[i].len;
+    return len;
+}
+
+static uint8_t *pieces_copy(uint8_t *dst, const struct piece *pc, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (pc[i].len)
+            memcpy(dst, pc[i].p, pc[i].len);
+        dst += pc[i].len;
+    }
+    return dst;
+}
+
+/* Appends one data page to the chunk of `c`: the header `h` (sizes filled
+ * in here), the `lead` pieces as they are (v2 levels), then the `body`
+ * pieces compressed together (v1: levels and values; v2: values).
+ *
+ * The body is compressed straight into the chunk. The header goes first
+ * but holds the compressed size, so it is encoded for a guess (the size
+ * of the column's previous page), the body compressed after it, and the
+ * header encoded again; only when the two sizes have varints of
+ * different widths (a page compressing very differently from the last)
+ * does the body move, by at most 4 bytes. */
+static infino_status put_data_page(struct pq_writer *w, struct pq_col *c,
+                                   struct pq_page_header *h,
+                                   const struct piece *lead, size_t n_lead,
+                                   const struct piece *body, size_t n_body)
+{
+    size_t lead_len = pieces_len(lead, n_lead);
+    size_t body_len = pieces_len(body, n_body);
+    size_t bound, guess_len, clen;
+    const uint8_t *src;
+    uint8_t *dst;
+    infino_status st;
+
+    CHECK(check_i32((int64_t)lead_len + (int64_t)body_len, "a page"));
+    h->uncompressed_page_size = (int32_t)(lead_len + body_len);
+    if (w->opts.codec == PQ_UNCOMPRESSED) {
+        h->compressed_page_size = h->uncompressed_page_size;
+        buf_reset(&w->hdr);
+        CHECK(pq_meta_encode_page_header(&w->hdr, h));
+        CHECK(chunk_buf_room(&c->chunk, w->hdr.len + lead_len + body_len,
+                             &dst));
+        memcpy(dst, w->hdr.data, w->hdr.len);
+        dst = pieces_copy(dst + w->hdr.len, lead, n_lead);
+        pieces_copy(dst, body, n_body);
+        chunk_buf_commit(&c->chunk, w->hdr.len + lead_len + body_len);
+        return INFINO_OK;
+    }
+    /* The compressor wants its input in one piece. */
+    if (n_body == 1) {
+        src = body[0].p;
+    } else {
+        buf_reset(&w->page);
+        CHECK(buf_reserve(&w->page, body_len));
+        pieces_copy(w->page.data, body, n_body);
+        w->page.len = body_len;
+        src = w->page.data;
+    }
+    bound = pq_compress_bound(w->opts.codec, body_len);
+    if (bound == 0 || bound > (size_t)INT32_MAX - lead_len)
+        CHECK(err_set(INFINO_ERR_INVALID,
+                      "a page of %zu bytes is too large to compress",
+                      body_len));
     h->compressed_page_size =
-        (int32_t)((prefix ? prefix->len : 0) + cbody_len);
+        (int32_t)(lead_len + (c->last_clen ? c->last_clen : body_len / 2));
     buf_reset(&w->hdr);
     CHECK(pq_meta_encode_page_header(&w->hdr, h));
-    if (out != NULL) {
-        CHECK(buf_reserve(out, w->hdr.len + (size_t)h->compressed_page_size));
-        CHECK(buf_append(out, w->hdr.data, w->hdr.len));
-        if (prefix)
-            CHECK(buf_append(out, prefix->data, prefix->len));
-        CHECK(buf_append(out, cbody, cbody_len));
-    } else {
-        CHECK(sink_put(w, w->hdr.data, w->hdr.len));
-        if (prefix)
-            CHECK(sink_put(w, prefix->data, prefix->len));
-        CHECK(sink_put(w, cbody, cbody_len));
-    }
+    guess_len = w->hdr.len;
+    /* a varint of an i32 takes 1 to 5 bytes: 4 bytes of slack */
+    CHECK(chunk_buf_room(&c->chunk, guess_len + 4 + lead_len + bound, &dst));
+    CHECK(pq_compress_to(w->opts.codec, w->opts.zstd_level, src, body_len,
+                         dst + guess_len + lead_len, bound, &clen));
+    CHECK(check_i32((int64_t)lead_len + (int64_t)clen, "a compressed page"));
+    h->compressed_page_size = (int32_t)(lead_len + clen);
+    buf_reset(&w->hdr);
+    CHECK(pq_meta_encode_page_header(&w->hdr, h));
+    assert(w->hdr.len <= guess_len + 4);
+    if (w->hdr.len != guess_len)
+        memmove(dst + w->hdr.len + lead_len, dst + guess_len + lead_len,
+                clen);
+    memcpy(dst, w->hdr.data, w->hdr.len);
+    pieces_copy(dst + w->hdr.len, lead, n_lead);
+    chunk_buf_commit(&c->chunk, w->hdr.len + lead_len + clen);
+    c->last_clen = clen;
     return INFINO_OK;
 fail:
     return st;
@@ -280,10 +470,10 @@ fail:
  * statistics `stats` (zeroed when the writer keeps none), for the page
  * index. */
 static infino_status note_page(struct pq_writer *w, struct pq_col *c,
-                               size_t header_at, const struct pq_stats *stats)
+                               uint64_t header_at, const struct pq_stats *stats)
 {
     struct pidx_page *pg;
-    size_t len = c->chunk.len - header_at;
+    uint64_t len = c->chunk.len - header_at;
     infino_status st;
 
     CHECK(check_i32((int64_t)len, "a page"));
@@ -404,7 +594,7 @@ static infino_status flush_page(struct pq_writer *w, struct pq_col *c)
     bool use_dict = c->dict_on && c->page_present > 0;
     const struct buf *values;
     struct pq_stats stats;
-    size_t header_at = c->chunk.len;
+    uint64_t header_at = c->chunk.len;
 
     if (c->page_levels == 0)
         return INFINO_OK;
@@ -430,9 +620,9 @@ static infino_status flush_page(struct pq_writer *w, struct pq_col *c)
     if (w->opts.data_page_version == 2) {
         struct pq_data_page_header_v2 *p = &h.data_page_v2;
         /* DataPageHeaderV2: levels stay uncompressed, before the values */
-        buf_reset(&w->page);
-        CHECK(buf_append(&w->page, c->rep.data, c->rep.len));
-        CHECK(buf_append(&w->page, c->def.data, c->def.len));
+        struct piece lead[2] = {{c->rep.data, c->rep.len},
+                                {c->def.data, c->def.len}};
+        struct piece body = {values->data, values->len};
         h.type = PQ_PAGE_DATA_V2;
         h.has_data_page_v2 = true;
         p->num_values = (int32_t)c->page_levels;
@@ -444,30 +634,25 @@ static infino_status flush_page(struct pq_writer *w, struct pq_col *c)
         p->is_compressed = w->opts.codec != PQ_UNCOMPRESSED;
         p->has_statistics = w->opts.statistics != 0;
         p->statistics = stats;
-        CHECK(emit_page(w, &c->chunk, &h, &w->page, values->data,
-                        values->len));
+        CHECK(put_data_page(w, c, &h, lead, 2, &body, 1));
     } else {
         struct pq_data_page_header *p = &h.data_page;
-        const uint8_t *body = values->data;
-        size_t body_len = values->len;
+        struct piece body[5];
+        uint8_t rep_len[4], def_len[4];
+        size_t n = 0;
         /* DataPage v1: rep levels, def levels (each with a 4-byte length,
          * Encodings.md RLE), then values, compressed together. */
-        if (c->shape.max_rep > 0 || c->shape.max_def > 0) {
-            buf_reset(&w->page);
-            CHECK(buf_reserve(&w->page, 8 + c->rep.len + c->def.len +
-                                            values->len));
-            if (c->shape.max_rep > 0) {
-                CHECK(buf_put_u32le(&w->page, (uint32_t)c->rep.len));
-                CHECK(buf_append(&w->page, c->rep.data, c->rep.len));
-            }
-            if (c->shape.max_def > 0) {
-                CHECK(buf_put_u32le(&w->page, (uint32_t)c->def.len));
-                CHECK(buf_append(&w->page, c->def.data, c->def.len));
-            }
-            CHECK(buf_append(&w->page, values->data, values->len));
-            body = w->page.data;
-            body_len = w->page.len;
+        if (c->shape.max_rep > 0) {
+            store_u32le(rep_len, (uint32_t)c->rep.len);
+            body[n++] = (struct piece){rep_len, 4};
+            body[n++] = (struct piece){c->rep.data, c->rep.len};
         }
+        if (c->shape.max_def > 0) {
+            store_u32le(def_len, (uint32_t)c->def.len);
+            body[n++] = (struct piece){def_len, 4};
+            body[n++] = (struct piece){c->def.data, c->def.len};
+        }
+        body[n++] = (struct piece){values->data, values->len};
         h.type = PQ_PAGE_DATA;
         h.has_data_page = true;
         p->num_values = (int32_t)c->page_levels;
@@ -476,7 +661,7 @@ static infino_status flush_page(struct pq_writer *w, struct pq_col *c)
         p->rep_encoding = PQ_ENC_RLE;
         p->has_statistics = w->opts.statistics != 0;
         p->statistics = stats;
-        CHECK(emit_page(w, &c->chunk, &h, NULL, body, body_len));
+        CHECK(put_data_page(w, c, &h, NULL, 0, body, n));
     }
     if (w->opts.page_index)
         CHECK(note_page(w, c, header_at, &stats));
@@ -670,23 +855,15 @@ static infino_status write_chunk(struct pq_writer *w, struct pq_col *c,
 
     memset(cc, 0, sizeof *cc);
     if (c->n_dict_pages > 0) {
-        struct pq_page_header h;
-        size_t hdr_len;
-        memset(&h, 0, sizeof h);
-        h.type = PQ_PAGE_DICTIONARY;
-        h.has_dict_page = true;
-        CHECK(check_i32((int64_t)c->dict.n_entries, "a dictionary"));
-        h.dict_page.num_values = (int32_t)c->dict.n_entries;
-        h.dict_page.encoding = PQ_ENC_PLAIN;
-        CHECK(emit_page(w, NULL, &h, NULL, c->dict.plain.data,
-                        c->dict.plain.len));
-        hdr_len = w->hdr.len;
-        raw += (int64_t)hdr_len + h.uncompressed_page_size;
+        int64_t dict_raw;
+        CHECK(put_dict_page(w, c, &dict_raw));
+        raw += dict_raw;
         m->has_dictionary_page_offset = true;
         m->dictionary_page_offset = (int64_t)start;
     }
     m->data_page_offset = (int64_t)store_sink_tell(w->sink);
-    CHECK(sink_put(w, c->chunk.data, c->chunk.len));
+    for (size_t i = 0; i < c->chunk.n_used; i++)
+        CHECK(sink_put(w, c->chunk.segs[i].p, c->chunk.segs[i].len));
     if (w->opts.page_index)
         CHECK(put_page_index(w, c, (uint64_t)m->data_page_offset, cc));
 
@@ -711,7 +888,7 @@ fail:
 
 static void chunk_reset(const struct pq_writer *w, struct pq_col *c)
 {
-    buf_reset(&c->chunk);
+    chunk_buf_reset(&c->chunk);
     c->chunk_levels = 0;
     c->chunk_raw = 0;
     c->n_dict_pages = c->n_plain_pages = 0;
