@@ -8,9 +8,10 @@
  * every page is then decoded and checked against the page map), its first
  * and last row, and a subset drawn from a hash of the input (validated
  * only: a lying page index may legally misplace rows of pages it skips).
- * The seeds are small pyarrow files of every kind
- * (tests/py/test_parquet_read_seeds.py writes them) and files with page
- * indexes (tests/py/test_point_reads.py).
+ * Last, a scan of the same row groups, which decodes into buffers that
+ * earlier batches gave back, checked against the plain reads. The seeds
+ * are small pyarrow files of every kind (tests/py/test_parquet_read_seeds.py
+ * writes them) and files with page indexes (tests/py/test_point_reads.py).
  */
 #include "format/parquet/parquet.h"
 #include "store/store.h"
@@ -168,10 +169,53 @@ static void prune(struct pq_reader *r)
     }
 }
 
+/* The row groups again through a scan, whose batches decode into buffers
+ * earlier batches gave back (util/bufpool.h): each batch must equal the
+ * plain read of its row group. The first batch is kept in *kept, for the
+ * caller to release after the scan, reader and blob are gone (arrays own
+ * their bytes and hold a reference to the pool). */
+static void scan(struct pq_reader *r, struct ArrowArray *kept)
+{
+    const struct ar_schema *s = pq_reader_schema(r);
+    struct pq_scan *sc = NULL;
+
+    kept->release = NULL;
+    if (pq_scan_open(&sc, r, NULL, 0, NULL, 0) != INFINO_OK)
+        return;
+    for (int g = 0; g < pq_reader_num_row_groups(r) && g < MAX_ROW_GROUPS;
+         g++) {
+        struct ArrowArray b, plain;
+        bool eof = false;
+        if (pq_scan_next(sc, &b, &eof) != INFINO_OK)
+            continue; /* the scan moves on to the next row group */
+        if (eof)
+            abort(); /* fewer batches than row groups */
+        if (ar_batch_validate(s, &b) != INFINO_OK)
+            abort();
+        if (pq_reader_read_row_group(r, g, NULL, 0, &plain) == INFINO_OK) {
+            if (plain.length != b.length)
+                abort();
+            for (size_t c = 0; c < s->n_fields; c++)
+                for (int64_t i = 0; i < b.length; i++)
+                    if (!cell_eq(&s->fields[c], b.children[c], i,
+                                 plain.children[c], i))
+                        abort(); /* pooled buffers decoded differently */
+            ar_array_release(&plain);
+        }
+        if (kept->release == NULL)
+            *kept = b;
+        else
+            ar_array_release(&b);
+    }
+    pq_scan_free(sc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct store_blob *blob = NULL;
     struct pq_reader *r = NULL;
+    struct ArrowArray kept = {0};
+    struct ar_schema schema = {0};
     uint64_t seed = 0x9E3779B97F4A7C15ull ^ size;
 
     for (size_t i = 0; i < size; i++) /* FNV-1a: subsets follow the input */
@@ -196,8 +240,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (ok)
                 ar_array_release(&b);
         }
+        scan(r, &kept);
+        if (kept.release != NULL &&
+            ar_schema_copy(&schema, pq_reader_schema(r)) != INFINO_OK)
+            ar_array_release(&kept);
         pq_reader_free(r);
     }
     store_blob_close(blob);
+    if (kept.release != NULL) {
+        if (ar_batch_validate(&schema, &kept) != INFINO_OK)
+            abort(); /* the batch outlived its scan and reader intact */
+        ar_array_release(&kept);
+    }
+    ar_schema_free(&schema);
     return 0;
 }

@@ -533,6 +533,111 @@ static void test_parquet_rows__arrays_own_their_bytes(void **state)
     ar_array_release(&src);
 }
 
+/* ---- scans recycle buffers --------------------------------------------- */
+
+static void *release_batch(void *arg)
+{
+    ar_array_release(arg);
+    return NULL;
+}
+
+/* A scan decodes each row group into the buffers of the batches its
+ * consumer gave back (util/bufpool.h): a dropped batch's large values
+ * buffer holds the next batch. Batches still held keep theirs, outlive
+ * the scan, reader and file bytes, and may be released on any thread. */
+static void test_parquet_rows__scan_reuses_buffers(void **state)
+{
+    static struct ar_field item, f[2];
+    struct ar_schema schema = {2, f, 0, NULL};
+    struct ArrowArray src, b[4];
+    struct pq_write_opts o = PQ_WRITE_OPTS_INIT;
+    struct store_blob *blob = NULL;
+    struct pq_reader *r = NULL;
+    struct pq_scan *sc = NULL;
+    const void *first_values;
+    uint8_t *file;
+    size_t len;
+    bool eof;
+    pthread_t t;
+    (void)state;
+
+    item = leaf_field("element", AR_FLOAT32, false);
+    f[0] = leaf_field("v", AR_FIXED_SIZE_LIST, false);
+    f[0].list_size = 64; /* 8192 rows: 2 MiB of values, pooled */
+    f[0].n_children = 1;
+    f[0].children = &item;
+    f[1] = leaf_field("s", AR_UTF8, true);
+    {
+        struct ar_builder *bv, *bs;
+        struct ArrowArray kids[2];
+        void *root_bufs[1] = {NULL};
+        assert_ok(ar_builder_new(&bv, &f[0]));
+        assert_ok(ar_builder_new(&bs, &f[1]));
+        for (int64_t i = 0; i < 4 * 8192; i++) {
+            char text[32];
+            int n = snprintf(text, sizeof text, "s%lld", (long long)i);
+            for (int k = 0; k < 64; k++)
+                assert_ok(ar_builder_append_double(
+                    ar_builder_child(bv, 0), (double)(i * 64 + k)));
+            assert_ok(ar_builder_end_list(bv));
+            if (chance(10))
+                assert_ok(ar_builder_append_null(bs));
+            else
+                assert_ok(ar_builder_append_bytes(bs, text, (size_t)n));
+        }
+        assert_ok(ar_builder_finish(bv, &kids[0]));
+        assert_ok(ar_builder_finish(bs, &kids[1]));
+        ar_builder_free(bv);
+        ar_builder_free(bs);
+        assert_ok(ar_array_make(&src, 4 * 8192, 0, 1, root_bufs, 2, kids));
+    }
+    o.row_group_rows = 8192;
+    write_parquet(&file, &len, &schema, &src, &o);
+    open_bytes(&r, &blob, file, len);
+    assert_ok(pq_scan_open(&sc, r, NULL, 0, NULL, 0));
+    for (int g = 0; g < 4; g++) {
+        assert_ok(pq_scan_next(sc, &b[g], &eof));
+        assert_false(eof);
+        assert_int_equal(b[g].length, 8192);
+        if (g == 0) {
+            first_values = b[0].children[0]->children[0]->buffers[1];
+            for (int c = 0; c < 2; c++)
+                for (int64_t i = 0; i < 8192; i++)
+                    assert_true(cell_eq(&f[c], b[0].children[c], i,
+                                        src.children[c], i));
+            ar_array_release(&b[0]); /* its buffers go back to the scan */
+        } else if (g == 1) {
+            /* decoded into the values buffer batch 0 gave back */
+            assert_ptr_equal(b[1].children[0]->children[0]->buffers[1],
+                             first_values);
+        } else if (g == 2) {
+            /* batch 1 is still held: not its buffer */
+            assert_ptr_not_equal(b[2].children[0]->children[0]->buffers[1],
+                                 b[1].children[0]->children[0]->buffers[1]);
+        }
+    }
+    assert_ok(pq_scan_next(sc, &b[0], &eof));
+    assert_true(eof);
+    pq_scan_free(sc);
+    pq_reader_free(r);
+    store_blob_close(blob);
+    memset(file, 0x5a, len);
+    mem_free(file);
+    for (int g = 1; g < 4; g++)
+        for (int c = 0; c < 2; c++)
+            for (int64_t i = 0; i < 8192; i++)
+                if (!cell_eq(&f[c], b[g].children[c], i, src.children[c],
+                             g * 8192 + i))
+                    fail_msg("row group %d, column %s, row %lld", g,
+                             f[c].name, (long long)i);
+    /* one released on another thread, the last ones here */
+    assert_int_equal(pthread_create(&t, NULL, release_batch, &b[2]), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    ar_array_release(&b[1]);
+    ar_array_release(&b[3]);
+    ar_array_release(&src);
+}
+
 /* ---- pages that are not needed are not touched ------------------------- */
 
 static struct ar_field two_cols[2];
@@ -1189,6 +1294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parquet_rows__every_type_and_layout),
         cmocka_unit_test(test_parquet_rows__arrays_own_their_bytes),
+        cmocka_unit_test(test_parquet_rows__scan_reuses_buffers),
         cmocka_unit_test(test_parquet_rows__unneeded_pages_are_skipped),
         cmocka_unit_test(test_parquet_rows__corrupt_offset_index),
         cmocka_unit_test(test_parquet_rows__writer_page_index),

@@ -51,11 +51,15 @@ struct pq_reader {
     struct arena arena;
 };
 
+struct bufpool;
 /* Decodes column `leaf` of row group `rg` into *out (owned). `budget`
- * (borrowed) is the memory this read may still allocate. Errors name the
- * column; the caller adds the file and row group. */
+ * (borrowed) is the memory this read may still allocate. Large buffers
+ * come from `pool` (borrowed, NULL for none) and go back to it when *out
+ * is released (the array holds a reference). Errors name the column; the
+ * caller adds the file and row group. */
 infino_status pq_read_column(struct ArrowArray *out, const struct pq_reader *r,
-                             int rg, size_t leaf, uint64_t *budget);
+                             int rg, size_t leaf, uint64_t *budget,
+                             struct bufpool *pool);
 
 struct pq_page_map;
 /* Frees the page maps point reads built (pq_read_column.c). */

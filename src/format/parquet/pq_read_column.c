@@ -24,8 +24,10 @@
 #include "util/compat.h"
 #include "util/endian.h"
 #include "util/err.h"
+#include "util/bufpool.h"
 #include "util/hugepage.h"
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -48,13 +50,19 @@ enum conv {
 
 /* Growable output or scratch bytes, charged to the read's budget. */
 struct obuf {
-    uint8_t *p; /* owned (mem_alloc) */
+    uint8_t *p; /* owned: mem_alloc, or the read's pool when pool_cap */
     size_t len; /* bytes in use (scratch: unused) */
     size_t cap;
+    size_t pool_cap; /* nonzero: p came from the pool, this large */
 };
+
+/* Buffers at least this large come from the read's pool when it has one
+ * (smaller ones malloc recycles well enough). */
+#define POOL_MIN_BYTES ((size_t)1 << 20)
 
 struct col {
     const struct pq_reader *r;
+    struct bufpool *pool; /* borrowed; NULL: none */
     const struct pq_leaf *leaf;
     const struct pq_column_meta *cm;
     uint64_t *budget;
@@ -103,32 +111,48 @@ struct col {
 
 /* ---- buffers ---------------------------------------------------------- */
 
+/* Frees bytes of an obuf: back to the pool when they came from it. */
+static void ob_release(const struct col *c, void *p, size_t pool_cap)
+{
+    if (pool_cap != 0)
+        bufpool_put(c->pool, p, pool_cap);
+    else
+        mem_free(p);
+}
+
 /* Grows `b` to exactly `cap` bytes (> b->cap), charged to the budget,
- * zeroing the new bytes when `zero`. Large buffers ask for huge pages
- * before their new bytes are first touched: fresh output buffers are
- * written once, front to back, and 4 KiB page faults would be a large
- * part of a read's cost (util/hugepage.h). */
+ * zeroing the new bytes when `zero`. Large buffers come from the read's
+ * pool (memory an earlier row group gave back) or ask for huge pages
+ * before their new bytes are first touched: output buffers are written
+ * once, front to back, and faulting in fresh pages would be a large part
+ * of a read's cost (util/bufpool.h, util/hugepage.h). */
 static infino_status ob_grow(struct col *c, struct obuf *b, size_t cap,
                              bool zero)
 {
     uint8_t *p;
+    size_t pool_cap = 0;
     infino_status st;
+    bool pooled = c->pool != NULL && cap >= POOL_MIN_BYTES;
 
     if ((st = pq_budget_take(c->budget, cap - b->cap)) != INFINO_OK)
         return st;
-    if (cap < HUGEPAGE_MIN_BYTES) {
-        p = mem_realloc(b->p, cap);
-        if (p == NULL)
+    if (!pooled && cap < HUGEPAGE_MIN_BYTES && b->pool_cap == 0) {
+        if ((p = mem_realloc(b->p, cap)) == NULL)
             return err_nomem();
     } else {
-        /* Not realloc: its copy would touch the new pages first. */
-        p = mem_alloc(cap);
+        /* not realloc: its copy would touch the new pages first */
+        if (pooled) {
+            p = bufpool_get(c->pool, cap, &pool_cap);
+        } else {
+            p = mem_alloc(cap);
+            hugepage_advise(p, cap);
+        }
         if (p == NULL)
             return err_nomem();
-        hugepage_advise(p, cap);
         if (b->cap > 0)
             memcpy(p, b->p, b->cap);
-        mem_free(b->p);
+        ob_release(c, b->p, b->pool_cap);
+        b->pool_cap = pool_cap;
     }
     if (zero)
         memset(p + b->cap, 0, cap - b->cap);
@@ -181,19 +205,20 @@ static infino_status ob_presize(struct col *c, struct obuf *b, uint64_t need)
     return ob_grow(c, b, (size_t)need, false);
 }
 
-static void ob_free(struct obuf *b)
+static void ob_free(const struct col *c, struct obuf *b)
 {
-    mem_free(b->p);
+    ob_release(c, b->p, b->pool_cap);
     memset(b, 0, sizeof *b);
 }
 
-/* Moves the bytes out (at least one byte is allocated, so buffers handed
- * to Arrow are never NULL). */
-static infino_status ob_take(struct obuf *b, void **out)
+/* Moves the bytes out, with their pool size (0: mem_alloc'd). At least
+ * one byte is allocated, so buffers handed to Arrow are never NULL. */
+static infino_status ob_take(struct obuf *b, void **out, size_t *pool_cap)
 {
     if (b->p == NULL && (b->p = mem_alloc(1)) == NULL)
         return err_nomem();
     *out = b->p;
+    *pool_cap = b->pool_cap;
     memset(b, 0, sizeof *b);
     return INFINO_OK;
 }
@@ -1255,73 +1280,155 @@ fail:
     return st;
 }
 
+/* ---- output arrays ---------------------------------------------------- */
+
+/* private_data of the arrays a read returns: as ar_array_make() makes
+ * them, except that buffers that came from the read's pool go back to it
+ * when the consumer releases the array. A leaf has up to three buffers; a
+ * list has up to two and its values as the one child. */
+struct out_array {
+    struct bufpool *pool; /* a reference while any buffer is pooled */
+    void *bufs[3];        /* owned */
+    size_t pool_caps[3];  /* nonzero: bufs[i] goes back to `pool` */
+    struct ArrowArray child;
+    struct ArrowArray *child_ptr;
+};
+
+static void out_array_release(struct ArrowArray *a)
+{
+    struct out_array *o;
+
+    if (a == NULL || a->release == NULL)
+        return;
+    o = a->private_data;
+    if (a->n_children > 0)
+        ar_array_release(&o->child);
+    for (int i = 0; i < 3; i++) {
+        if (o->pool_caps[i] != 0)
+            bufpool_put(o->pool, o->bufs[i], o->pool_caps[i]);
+        else
+            mem_free(o->bufs[i]);
+    }
+    bufpool_release(o->pool);
+    mem_free(o);
+    a->private_data = NULL;
+    a->release = NULL;
+}
+
+/* Makes *out (owned) of `n_buffers` buffers (taken, also on failure: each
+ * to the pool when its pool_caps entry is nonzero) and, when `child` is
+ * not NULL, one child (moved). */
+static infino_status out_array_make(struct ArrowArray *out, struct col *c,
+                                    int64_t length, int64_t null_count,
+                                    int n_buffers, void **bufs,
+                                    const size_t *pool_caps,
+                                    struct ArrowArray *child)
+{
+    struct out_array *o = mem_calloc(1, sizeof *o);
+    bool pooled = false;
+
+    assert(n_buffers <= 3 && length >= 0 && null_count <= length);
+    memset(out, 0, sizeof *out);
+    if (o == NULL) {
+        for (int i = 0; i < n_buffers; i++)
+            ob_release(c, bufs[i], pool_caps[i]);
+        if (child != NULL)
+            ar_array_release(child);
+        return err_nomem();
+    }
+    for (int i = 0; i < n_buffers; i++) {
+        o->bufs[i] = bufs[i];
+        o->pool_caps[i] = pool_caps[i];
+        pooled |= pool_caps[i] != 0;
+    }
+    if (pooled) {
+        bufpool_retain(c->pool);
+        o->pool = c->pool;
+    }
+    out->length = length;
+    out->null_count = null_count;
+    out->n_buffers = n_buffers;
+    out->buffers = (const void **)o->bufs;
+    if (child != NULL) {
+        o->child = *child; /* moved */
+        memset(child, 0, sizeof *child);
+        o->child_ptr = &o->child;
+        out->n_children = 1;
+        out->children = &o->child_ptr;
+    }
+    out->release = out_array_release;
+    out->private_data = o;
+    return INFINO_OK;
+}
+
 /* Builds the Arrow array from the accumulated buffers. */
 static infino_status finish(struct col *c, struct ArrowArray *out)
 {
-    const struct ar_field *v = c->leaf->value;
     struct ArrowArray child;
     void *bufs[3] = {NULL, NULL, NULL};
+    size_t caps[3] = {0, 0, 0};
     int nb = 2;
     infino_status st;
 
     memset(&child, 0, sizeof child);
     /* Values: validity only when something is null. */
     if (c->val_valid_on && c->val_nulls > 0)
-        CHECK(ob_take(&c->val_valid, &bufs[0]));
+        CHECK(ob_take(&c->val_valid, &bufs[0], &caps[0]));
     if (c->conv == CV_BYTES || c->conv == CV_FLBA_BYTES) {
         size_t ow = c->wide_off ? 8 : 4;
         /* Offsets exist even for zero values: [0]. */
         CHECK(ob_reserve(c, &c->voff, (size_t)(c->n_vals + 1) * ow, false));
         memset(c->voff.p, 0, ow);
-        CHECK(ob_take(&c->voff, &bufs[1]));
-        CHECK(ob_take(&c->vdata, &bufs[2]));
+        CHECK(ob_take(&c->voff, &bufs[1], &caps[1]));
+        CHECK(ob_take(&c->vdata, &bufs[2], &caps[2]));
         nb = 3;
     } else {
-        CHECK(ob_take(&c->vals, &bufs[1]));
+        CHECK(ob_take(&c->vals, &bufs[1], &caps[1]));
     }
-    if (!c->leaf->is_list) {
-        st = ar_array_make(out, c->n_vals, c->val_nulls, nb, bufs, 0, NULL);
-        return st;
-    }
-    st = ar_array_make(&child, c->n_vals, c->val_nulls, nb, bufs, 0, NULL);
+    if (!c->leaf->is_list)
+        return out_array_make(out, c, c->n_vals, c->val_nulls, nb, bufs, caps,
+                              NULL);
+    st = out_array_make(&child, c, c->n_vals, c->val_nulls, nb, bufs, caps,
+                        NULL);
     if (st != INFINO_OK)
         return st;
-    (void)v;
-    bufs[0] = bufs[1] = bufs[2] = NULL;
+    memset(bufs, 0, sizeof bufs);
+    memset(caps, 0, sizeof caps);
     if (c->slot_valid_on && c->slot_nulls > 0)
-        CHECK(ob_take(&c->slot_valid, &bufs[0]));
+        CHECK(ob_take(&c->slot_valid, &bufs[0], &caps[0]));
     if (c->fsl) {
         nb = 1;
     } else {
         CHECK(push_offset(c, c->n_vals));
-        CHECK(ob_take(&c->list_off, &bufs[1]));
+        CHECK(ob_take(&c->list_off, &bufs[1], &caps[1]));
         nb = 2;
     }
-    return ar_array_make(out, c->n_slots, c->slot_nulls, nb, bufs, 1, &child);
+    return out_array_make(out, c, c->n_slots, c->slot_nulls, nb, bufs, caps,
+                          &child);
 fail:
     for (int i = 0; i < 3; i++)
-        mem_free(bufs[i]);
+        ob_release(c, bufs[i], caps[i]);
     ar_array_release(&child);
     return st;
 }
 
 static void col_free(struct col *c)
 {
-    ob_free(&c->dict);
+    ob_free(c, &c->dict);
     mem_free(c->dict_views);
-    ob_free(&c->slot_valid);
-    ob_free(&c->list_off);
-    ob_free(&c->val_valid);
-    ob_free(&c->vals);
-    ob_free(&c->voff);
-    ob_free(&c->vdata);
-    ob_free(&c->rep);
-    ob_free(&c->def);
-    ob_free(&c->presence);
-    ob_free(&c->dense);
-    ob_free(&c->idx);
-    ob_free(&c->views);
-    ob_free(&c->lens);
+    ob_free(c, &c->slot_valid);
+    ob_free(c, &c->list_off);
+    ob_free(c, &c->val_valid);
+    ob_free(c, &c->vals);
+    ob_free(c, &c->voff);
+    ob_free(c, &c->vdata);
+    ob_free(c, &c->rep);
+    ob_free(c, &c->def);
+    ob_free(c, &c->presence);
+    ob_free(c, &c->dense);
+    ob_free(c, &c->idx);
+    ob_free(c, &c->views);
+    ob_free(c, &c->lens);
     buf_free(&c->dba);
     pq_page_iter_free(&c->it);
 }
@@ -1383,16 +1490,18 @@ static infino_status col_presize(struct col *c, uint64_t rows)
 }
 
 /* Prepares *c to decode `num_rows` rows of column `leaf_i` of row group
- * `rg` (all of them, or the rows of some of its pages). */
+ * `rg` (all of them, or the rows of some of its pages), with large
+ * buffers from `pool` (borrowed; NULL: none). */
 static infino_status col_open(struct col *c, const struct pq_reader *r, int rg,
                               size_t leaf_i, uint64_t *budget,
-                              int64_t num_rows)
+                              struct bufpool *pool, int64_t num_rows)
 {
     const struct pq_row_group *g = &r->meta.row_groups[rg];
     infino_status st;
 
     memset(c, 0, sizeof *c);
     c->r = r;
+    c->pool = pool;
     c->leaf = &r->ps.leaves[leaf_i];
     c->cm = &g->columns[leaf_i].meta_data;
     c->budget = budget;
@@ -1416,7 +1525,8 @@ static int64_t col_rows(const struct col *c)
 }
 
 infino_status pq_read_column(struct ArrowArray *out, const struct pq_reader *r,
-                             int rg, size_t leaf_i, uint64_t *budget)
+                             int rg, size_t leaf_i, uint64_t *budget,
+                             struct bufpool *pool)
 {
     struct col c;
     const uint8_t *chunk;
@@ -1424,7 +1534,7 @@ infino_status pq_read_column(struct ArrowArray *out, const struct pq_reader *r,
     infino_status st;
 
     memset(out, 0, sizeof *out);
-    CHECK(col_open(&c, r, rg, leaf_i, budget,
+    CHECK(col_open(&c, r, rg, leaf_i, budget, pool,
                    r->meta.row_groups[rg].num_rows));
     c.whole = true;
     CHECK(pq_chunk_range(r, c.cm, &off, &len));
@@ -1929,7 +2039,7 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
         CHECK(page_map_get(&m, r, rg, leaf_i));
         if (m->whole) {
             /* v1 pages of a list column: decode it all, then gather */
-            CHECK(pq_read_column(&whole, r, rg, leaf_i, budget));
+            CHECK(pq_read_column(&whole, r, rg, leaf_i, budget, NULL));
             for (size_t i = 0; i < n_rows; i++)
                 idx[i] = rows[i];
             CHECK(take_rows(out, leaf->arrow, &whole, idx, n_rows));
@@ -1940,7 +2050,7 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
                                      .meta_data,
                              &off, &len));
     }
-    CHECK(col_open(&c, r, rg, leaf_i, budget, total));
+    CHECK(col_open(&c, r, rg, leaf_i, budget, NULL, total));
     pq_page_iter_init(&c.it, NULL, 0, c.cm->codec, budget);
     if (n_picks > 0)
         CHECK(decode_picks(&c, m, picks, n_picks, off));

@@ -13,6 +13,7 @@
 
 #include "util/alloc.h"
 #include "util/base64.h"
+#include "util/bufpool.h"
 #include "util/err.h"
 
 #include <string.h>
@@ -324,9 +325,11 @@ static void release_chunk(const struct pq_reader *r, int rg, size_t leaf)
         store_blob_release(r->blob, off, len);
 }
 
-infino_status pq_reader_read_row_group(struct pq_reader *r, int rg,
-                                       const int *fields, size_t n_fields,
-                                       struct ArrowArray *out)
+/* pq_reader_read_row_group() with large buffers from `pool` (NULL: none);
+ * *used_out gets the bytes the read allocated. */
+static infino_status read_group(struct pq_reader *r, int rg, const int *fields,
+                                size_t n_fields, struct bufpool *pool,
+                                struct ArrowArray *out, uint64_t *used_out)
 {
     struct ArrowArray *children = NULL;
     void *root_validity = NULL;
@@ -345,13 +348,14 @@ infino_status pq_reader_read_row_group(struct pq_reader *r, int rg,
         CHECK(err_nomem());
     for (made = 0; made < n; made++) {
         size_t leaf = fields ? (size_t)fields[made] : made;
-        CHECK(pq_read_column(&children[made], r, rg, leaf, &budget));
+        CHECK(pq_read_column(&children[made], r, rg, leaf, &budget, pool));
         release_chunk(r, rg, leaf);
     }
     st = ar_array_make(out, r->meta.row_groups[rg].num_rows, 0, 1,
                        &root_validity, (int)n, children);
     made = 0; /* moved into *out, released there on failure too */
     mem_free(children);
+    *used_out = r->max_bytes - budget;
     if (st != INFINO_OK)
         return err_context(st, "%s: row group %d", r->name, rg);
     return INFINO_OK;
@@ -360,6 +364,15 @@ fail:
         ar_array_release(&children[i]);
     mem_free(children);
     return err_context(st, "%s: row group %d", r->name, rg);
+}
+
+infino_status pq_reader_read_row_group(struct pq_reader *r, int rg,
+                                       const int *fields, size_t n_fields,
+                                       struct ArrowArray *out)
+{
+    uint64_t used;
+
+    return read_group(r, rg, fields, n_fields, NULL, out, &used);
 }
 
 static infino_status check_rows(const struct pq_reader *r, int rg,
@@ -437,6 +450,11 @@ bool pq_reader_row_group_may_match(const struct pq_reader *r, int rg,
 
 struct pq_scan {
     struct pq_reader *r; /* borrowed */
+    /* Output buffers the consumer gave back, for the next row group: a
+     * scan whose consumer drops each batch before the next decodes into
+     * memory that is already mapped. Owned (the batches hold references
+     * too). */
+    struct bufpool *pool;
     int *fields;         /* owned; NULL = all */
     size_t n_fields;
     struct pq_filter *filters; /* owned copy; byte values borrowed */
@@ -449,6 +467,7 @@ void pq_scan_free(struct pq_scan *s)
 {
     if (s == NULL)
         return;
+    bufpool_close(s->pool);
     mem_free(s->fields);
     mem_free(s->filters);
     ar_schema_free(&s->schema);
@@ -476,6 +495,7 @@ infino_status pq_scan_open(struct pq_scan **out, struct pq_reader *r,
     if (s == NULL)
         return err_nomem();
     s->r = r;
+    CHECK(bufpool_new(&s->pool, 0));
     n = fields ? n_fields : r->schema.n_fields;
     if (fields) {
         s->fields = mem_alloc((n ? n : 1) * sizeof *s->fields);
@@ -513,10 +533,15 @@ infino_status pq_scan_next(struct pq_scan *s, struct ArrowArray *out,
     *eof = false;
     while ((size_t)s->next_rg < s->r->meta.n_row_groups) {
         int rg = s->next_rg++;
+        uint64_t used = 0;
+        infino_status st;
         if (!pq_reader_row_group_may_match(s->r, rg, s->filters, s->n_filters))
             continue;
-        return pq_reader_read_row_group(s->r, rg, s->fields, s->n_fields,
-                                        out);
+        st = read_group(s->r, rg, s->fields, s->n_fields, s->pool, out,
+                        &used);
+        /* keep about one row group's buffers once they come back */
+        bufpool_keep_at_least(s->pool, used);
+        return st;
     }
     *eof = true;
     return INFINO_OK;
