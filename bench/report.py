@@ -632,14 +632,14 @@ def readme_table(latest):
     search = search_readme(latest, rows, shown)     # fts, vector
     if not shown:
         return "_Benchmarks have not been run on this tree yet._"
-    return "\n".join(rows + search + [
+    return "\n".join(rows + [
         "", "Speed: ours/peer throughput (above 1: we are faster), by wall "
         "time and by CPU time (the per-core rate; wall time on the shared "
         "2-core machine is noisy and includes fsync waits). RSS: ours/peer "
         "peak (below 1: we use less); peak RSS counts pages of memory-mapped "
         "files, heap RSS does not. " + "; ".join(shown) + ". "
         "Details and plots: [bench/results/latest.md](bench/results/"
-        "latest.md)."])
+        "latest.md)."] + search)
 
 
 def update_readme(table):

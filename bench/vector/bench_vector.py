@@ -473,6 +473,17 @@ def query_worker(a):
 
 # ---- driver -----------------------------------------------------------------
 
+def native_sha():
+    """sha256 (first 16 hex digits) of our extension module in .venv, to
+    tell which build of ours a result file measured."""
+    import hashlib
+
+    for f in sorted((common.ROOT / ".venv").glob(
+            "lib/python*/site-packages/infino/_native*.so")):
+        return hashlib.sha256(f.read_bytes()).hexdigest()[:16]
+    return None
+
+
 def pct(xs, p):
     s = sorted(xs)
     return s[min(len(s) - 1, int(len(s) * p / 100))]
@@ -610,6 +621,7 @@ def driver(a):
         "machine": common.machine_info(),
         "ours_build": "the infino package in .venv (make python: "
                       "scikit-build-core, CMake Release)",
+        "ours_native_sha256": native_sha(),
         "params": {"rows": rows, "dim": DIM, "k": K, "metric": "cosine",
                    "queries": cfg["queries"], "rounds": cfg["rounds"],
                    "passes": cfg["passes"], "nprobes": list(NPROBES),
