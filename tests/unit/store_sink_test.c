@@ -86,6 +86,42 @@ static void test_store_sink__memory(void **state)
     mem_free(data);
 }
 
+/* A file larger than the writeback step, written in pieces below and
+ * above the buffer size, reads back exactly (the writeback hints given on
+ * the way change nothing but timing). */
+static void test_store_sink__writeback_of_large_files(void **state)
+{
+    char dir[256], path[300];
+    size_t n = (40u << 20) + 77, off = 0;
+    uint8_t *data = malloc(n);
+    struct store_sink *s;
+    struct store_blob *b;
+    const uint8_t *p;
+    (void)state;
+
+    for (size_t i = 0; i < n; i++)
+        data[i] = (uint8_t)(i * 7 + (i >> 20));
+    test_tmpdir(dir, sizeof dir, "sink");
+    snprintf(path, sizeof path, "%s/large.bin", dir);
+    assert_ok(store_sink_open_file(&s, path));
+    while (off < n) {
+        size_t k = test_rand() % 3 == 0 ? test_rand() % (3u << 20)
+                                        : test_rand() % 5000;
+        if (k > n - off)
+            k = n - off;
+        assert_ok(store_sink_write(s, data + off, k));
+        off += k;
+    }
+    assert_int_equal(store_sink_tell(s), n);
+    assert_ok(store_sink_finish(s, STORE_REPLACE));
+    assert_ok(store_blob_open_file(&b, path));
+    assert_int_equal(store_blob_size(b), n);
+    assert_ok(store_blob_read(b, 0, n, &p));
+    assert_memory_equal(p, data, n);
+    store_blob_close(b);
+    free(data);
+}
+
 int main(void)
 {
     test_seed();
@@ -93,6 +129,7 @@ int main(void)
         cmocka_unit_test(test_store_sink__publish_and_read_back),
         cmocka_unit_test(test_store_sink__large_writes_and_abort),
         cmocka_unit_test(test_store_sink__memory),
+        cmocka_unit_test(test_store_sink__writeback_of_large_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
