@@ -108,6 +108,16 @@ def seed_tables():
     out.append(("crc-snappy", strings,
                 {"write_page_checksum": True, "compression": "snappy"}))
     out.append(("empty", ints.slice(0, 0), {}))
+    # Row groups whose columns decode to over 1 MiB each from a few KB:
+    # scans take such buffers from their pool and reuse them (bufpool).
+    big = 140_000
+    pooled = pa.table({
+        "z": pa.array(np.arange(2 * big) % 4, pa.int64()),
+        "fsl": pa.FixedSizeListArray.from_arrays(
+            pa.array(np.zeros(2 * big * 2, np.float32)), 2),
+    })
+    out.append(("scan-pooled", pooled,
+                {"row_group_size": big, "compression": "zstd"}))
     return out
 
 
