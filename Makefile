@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 BUILD := build
 ASAN_BUILD := build-asan
 FUZZ_BUILD := build-fuzz
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 20
 JOBS ?= $(shell nproc)
 
 .PHONY: all setup build python test test-c test-asan test-fuzz test-py check-layers demo bench bench-full clean
