@@ -52,12 +52,13 @@ struct seg {
     size_t cap;
 };
 
-/* The encoded data pages of one column chunk of the open row group. Each
- * page goes whole into the open segment, or into the next one when it
- * does not fit, and segments never move: a page is compressed in place,
- * nothing is copied as the chunk grows, and no allocation is larger than
- * a segment. The segments stay allocated for the next row group, so
- * their memory is faulted in once per writer, not once per row group. */
+/* The encoded data pages of one column chunk of the open row group, back
+ * to back over a list of segments. Segments never move: a page is
+ * compressed in place when the open segment has room for it (otherwise
+ * it is compressed aside and appended, filling that segment), nothing is
+ * copied as the chunk grows, no allocation is larger than a segment, and
+ * no segment but the last has unused bytes. Segments stay allocated for
+ * the next row group, so their memory is faulted in once per writer. */
 struct chunk_buf {
     struct seg *segs; /* owned; segs[0, n_used) hold the chunk */
     size_t n_used;
@@ -223,37 +224,85 @@ static infino_status value_kind(struct pq_col *c, const struct ar_field *v)
 
 /* ---- column chunk bytes ------------------------------------------------ */
 
-/* Sets *out to `need` free bytes at the end of the chunk, all in one
- * segment: the open one, or the next (reused when big enough). They join
- * the chunk with chunk_buf_commit(). */
+/* Opens the next segment of the chunk, with room for at least `need`
+ * bytes: a kept one when it is large enough, else a new one (twice the
+ * size of the one before, up to SEG_MAX, or `need` when that is more). */
+static infino_status chunk_buf_next(struct chunk_buf *cb, size_t need)
+{
+    const struct seg *prev = cb->n_used ? &cb->segs[cb->n_used - 1] : NULL;
+    size_t cap = prev ? MIN(SEG_MAX, 2 * prev->cap) : SEG_MIN;
+    struct seg *s;
+
+    if (cb->n_used == cb->n_segs) {
+        if (MEM_RESERVE(cb->segs, cb->segs_cap, cb->n_segs + 1))
+            return err_nomem();
+        memset(&cb->segs[cb->n_segs], 0, sizeof *cb->segs);
+        cb->n_segs++;
+    }
+    s = &cb->segs[cb->n_used];
+    if (s->cap < need || s->cap == 0) {
+        uint8_t *p;
+        cap = MAX(cap, need);
+        if ((p = mem_alloc(cap)) == NULL)
+            return err_nomem();
+        hugepage_advise(p, cap);
+        mem_free(s->p);
+        s->p = p;
+        s->cap = cap;
+    }
+    s->len = 0;
+    cb->n_used++;
+    return INFINO_OK;
+}
+
+/* Sets *out to `need` free bytes at the end of the chunk in one piece, to
+ * be filled and then added with chunk_buf_commit(): in the open segment,
+ * or in the next one when the open one is full (or there is none). When
+ * the open segment has some room but less than `need`, *out is NULL: the
+ * caller writes elsewhere and appends (chunk_buf_append), so no segment
+ * is left with a gap. */
 static infino_status chunk_buf_room(struct chunk_buf *cb, size_t need,
                                     uint8_t **out)
 {
     struct seg *s = cb->n_used ? &cb->segs[cb->n_used - 1] : NULL;
+    infino_status st;
 
-    if (s == NULL || s->cap - s->len < need) {
-        size_t cap = s ? MIN(SEG_MAX, 2 * s->cap) : SEG_MIN;
-        if (cb->n_used == cb->n_segs) {
-            if (MEM_RESERVE(cb->segs, cb->segs_cap, cb->n_segs + 1))
-                return err_nomem();
-            memset(&cb->segs[cb->n_segs], 0, sizeof *cb->segs);
-            cb->n_segs++;
-        }
-        s = &cb->segs[cb->n_used];
-        if (s->cap < need) {
-            uint8_t *p;
-            cap = MAX(cap, need);
-            if ((p = mem_alloc(cap)) == NULL)
-                return err_nomem();
-            hugepage_advise(p, cap);
-            mem_free(s->p);
-            s->p = p;
-            s->cap = cap;
-        }
-        s->len = 0;
-        cb->n_used++;
+    *out = NULL;
+    if (s != NULL && s->cap - s->len >= need) {
+        *out = s->p + s->len;
+        return INFINO_OK;
     }
-    *out = s->p + s->len;
+    if (s != NULL && s->len < s->cap)
+        return INFINO_OK;
+    if ((st = chunk_buf_next(cb, need)) != INFINO_OK)
+        return st;
+    *out = cb->segs[cb->n_used - 1].p;
+    return INFINO_OK;
+}
+
+/* Appends `n` bytes to the chunk, filling the open segment and going on
+ * in the next ones. */
+static infino_status chunk_buf_append(struct chunk_buf *cb, const void *p,
+                                      size_t n)
+{
+    const uint8_t *src = p;
+    infino_status st;
+
+    while (n > 0) {
+        struct seg *s = cb->n_used ? &cb->segs[cb->n_used - 1] : NULL;
+        size_t k;
+        if (s == NULL || s->len == s->cap) {
+            if ((st = chunk_buf_next(cb, 1)) != INFINO_OK)
+                return st;
+            continue;
+        }
+        k = MIN(n, s->cap - s->len);
+        memcpy(s->p + s->len, src, k);
+        s->len += k;
+        cb->len += k;
+        src += k;
+        n -= k;
+    }
     return INFINO_OK;
 }
 
@@ -389,16 +438,28 @@ static uint8_t *pieces_copy(uint8_t *dst, const struct piece *pc, size_t n)
     return dst;
 }
 
+static infino_status pieces_append(struct chunk_buf *cb,
+                                   const struct piece *pc, size_t n)
+{
+    infino_status st = INFINO_OK;
+
+    for (size_t i = 0; i < n && st == INFINO_OK; i++)
+        st = chunk_buf_append(cb, pc[i].p, pc[i].len);
+    return st;
+}
+
 /* Appends one data page to the chunk of `c`: the header `h` (sizes filled
  * in here), the `lead` pieces as they are (v2 levels), then the `body`
  * pieces compressed together (v1: levels and values; v2: values).
  *
- * The body is compressed straight into the chunk. The header goes first
- * but holds the compressed size, so it is encoded for a guess (the size
- * of the column's previous page), the body compressed after it, and the
- * header encoded again; only when the two sizes have varints of
- * different widths (a page compressing very differently from the last)
- * does the body move, by at most 4 bytes. */
+ * The body is compressed straight into the chunk when the open segment
+ * has room for the worst case. The header goes first but holds the
+ * compressed size, so it is encoded for a guess (the size of the column's
+ * previous page), the body compressed after it, and the header encoded
+ * again; only when the two sizes have varints of different widths (a page
+ * compressing very differently from the last) does the body move, by at
+ * most 4 bytes. Without that room (a segment nearly full) the body is
+ * compressed aside and appended. */
 static infino_status put_data_page(struct pq_writer *w, struct pq_col *c,
                                    struct pq_page_header *h,
                                    const struct piece *lead, size_t n_lead,
@@ -417,12 +478,9 @@ static infino_status put_data_page(struct pq_writer *w, struct pq_col *c,
         h->compressed_page_size = h->uncompressed_page_size;
         buf_reset(&w->hdr);
         CHECK(pq_meta_encode_page_header(&w->hdr, h));
-        CHECK(chunk_buf_room(&c->chunk, w->hdr.len + lead_len + body_len,
-                             &dst));
-        memcpy(dst, w->hdr.data, w->hdr.len);
-        dst = pieces_copy(dst + w->hdr.len, lead, n_lead);
-        pieces_copy(dst, body, n_body);
-        chunk_buf_commit(&c->chunk, w->hdr.len + lead_len + body_len);
+        CHECK(chunk_buf_append(&c->chunk, w->hdr.data, w->hdr.len));
+        CHECK(pieces_append(&c->chunk, lead, n_lead));
+        CHECK(pieces_append(&c->chunk, body, n_body));
         return INFINO_OK;
     }
     /* The compressor wants its input in one piece. */
@@ -447,6 +505,22 @@ static infino_status put_data_page(struct pq_writer *w, struct pq_col *c,
     guess_len = w->hdr.len;
     /* a varint of an i32 takes 1 to 5 bytes: 4 bytes of slack */
     CHECK(chunk_buf_room(&c->chunk, guess_len + 4 + lead_len + bound, &dst));
+    if (dst == NULL) {
+        buf_reset(&w->comp);
+        CHECK(buf_reserve(&w->comp, bound));
+        CHECK(pq_compress_to(w->opts.codec, w->opts.zstd_level, src,
+                             body_len, w->comp.data, bound, &clen));
+        CHECK(check_i32((int64_t)lead_len + (int64_t)clen,
+                        "a compressed page"));
+        h->compressed_page_size = (int32_t)(lead_len + clen);
+        buf_reset(&w->hdr);
+        CHECK(pq_meta_encode_page_header(&w->hdr, h));
+        CHECK(chunk_buf_append(&c->chunk, w->hdr.data, w->hdr.len));
+        CHECK(pieces_append(&c->chunk, lead, n_lead));
+        CHECK(chunk_buf_append(&c->chunk, w->comp.data, clen));
+        c->last_clen = clen;
+        return INFINO_OK;
+    }
     CHECK(pq_compress_to(w->opts.codec, w->opts.zstd_level, src, body_len,
                          dst + guess_len + lead_len, bound, &clen));
     CHECK(check_i32((int64_t)lead_len + (int64_t)clen, "a compressed page"));
