@@ -324,6 +324,12 @@ def driver(a):
         for rep in range(repeat):
             order = ENGINES if rep % 2 == 0 else ENGINES[::-1]
             for e in order:
+                # Every write starts with no file at its path, as new
+                # files do in use: an old file left there would be freed
+                # at different times (pyarrow truncates it on open, ours
+                # is replaced when the new one is published), and on a VM
+                # reusing just-freed pages is much cheaper than fresh ones.
+                paths[e].unlink(missing_ok=True)
                 r = run_op(py, lib, "write", e, codec, src, paths[e],
                            a.rg_rows)
                 if r["rows"] != rows:
