@@ -313,12 +313,21 @@ def du(path):
 
 
 def faiss_input(a):
+    """The L2-normalized input as one float32 array (faiss needs it in its
+    own memory), filled chunk by chunk so that the peak is this array
+    plus one chunk."""
     import numpy as np
 
-    if a.data == "synthetic":
-        x = np.concatenate(list(synthetic_chunks(a.src, a.rows)))
-    else:
-        x = np.array(np.load(a.src, mmap_mode="r"), dtype=np.float32)
+    chunks = (synthetic_chunks(a.src, a.rows) if a.data == "synthetic"
+              else npy_chunks(a.src))
+    x = np.empty((a.rows, DIM), dtype=np.float32)
+    i = 0
+    for c in chunks:
+        c = np.asarray(c, dtype=np.float32)
+        x[i:i + len(c)] = c / np.linalg.norm(c, axis=1, keepdims=True)
+        i += len(c)
+    if i != a.rows:
+        raise SystemExit(f"faiss input: {i} rows, expected {a.rows}")
     return x
 
 
@@ -329,13 +338,11 @@ def build_worker(a):
     extra = {}
     if a.engine.startswith("faiss"):
         import faiss
-        import numpy as np
 
         faiss.omp_set_num_threads(1)
         with RssSampler() as s:
             meter.start()
             x = faiss_input(a)
-            x /= np.linalg.norm(x, axis=1, keepdims=True)
             quant = faiss.IndexFlatIP(DIM)
             if a.engine == "faiss_ivf":
                 index = faiss.IndexIVFFlat(quant, DIM, a.nlist,
