@@ -478,6 +478,7 @@ def vector_section(mode, path, r):
             out.append(f"| {t} | {cell(o)} | " + " | ".join(
                 cell(a[e][t]) for e in VEC_PEERS) + " | " +
                 " | ".join(ratios) + " |")
+        out += ["", "Targets: " + vector_targets(name, ds) + "."]
         m = ds.get("mixed")
         if m:
             out += ["", "Filtered and hybrid search (second table: doc_id, "
@@ -501,6 +502,36 @@ def vector_section(mode, path, r):
         out.append("")
     out += [f"![vector {mode}](vector-{mode}.png)", ""]
     return out
+
+
+def dominates(ours, peer):
+    """True when every point of `peer` has an ours point at least as
+    accurate and at least as fast (p50)."""
+    return all(any(o["recall"] >= p["recall"] and o["p50_us"] <= p["p50_us"]
+                   for o in ours) for p in peer)
+
+
+def vector_targets(name, ds):
+    a = ds["at_recall"]
+    o = a["ours"]["0.95"]
+    if name == "synthetic":
+        parts = []
+        for e in ("upstream", "faiss_ivf"):
+            x = a[e]["0.95"]
+            if o is None or x is None:
+                parts.append(f"p50 <= {VEC_NAME[e]}'s at recall@10 >= 0.95: "
+                             f"{'ours' if o is None else VEC_NAME[e]} does "
+                             f"not reach 0.95")
+                continue
+            ok = o["p50_us"] <= x["p50_us"]
+            parts.append(f"p50 <= {VEC_NAME[e]}'s at recall@10 >= 0.95: "
+                         f"**{'met' if ok else 'missed'}** "
+                         f"({_us(o['p50_us'])} vs {_us(x['p50_us'])})")
+        return "; ".join(parts)
+    ok = dominates(ds["curves"]["ours"], ds["curves"]["upstream"])
+    return (f"ours' recall-latency curve dominates upstream's (an ours point "
+            f"at least as accurate and as fast as each upstream point): "
+            f"**{'met' if ok else 'missed'}**")
 
 
 def vector_plot(mode, r):

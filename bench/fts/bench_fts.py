@@ -558,6 +558,7 @@ def driver(a):
         "ours_build": "the infino package in .venv (make python: "
                       "scikit-build-core, CMake Release)",
         "ours_native_sha256": native_sha(),
+        "loadavg_start": os.getloadavg(),
         "params": {"docs": docs, "rows": docs, "k": K,
                    "queries_per_shape": cfg["queries"],
                    "passes": cfg["passes"], "rounds": cfg["rounds"],
@@ -657,6 +658,12 @@ def driver(a):
     if not a.keep:
         for d in list(dirs.values()) + [work / f"cache-{e}" for e in dirs]:
             shutil.rmtree(d, ignore_errors=True)
+    result["loadavg_end"] = os.getloadavg()
+    if native_sha() != result["ours_native_sha256"]:
+        # someone reinstalled the package (make python) during the run:
+        # the result mixes two builds of ours
+        result["ours_native_sha256_end"] = native_sha()
+        log("warning: our package changed during the run")
     text = json.dumps(result, indent=1)
     if a.out:
         pathlib.Path(a.out).write_text(text + "\n")

@@ -629,6 +629,7 @@ def driver(a):
         "ours_build": "the infino package in .venv (make python: "
                       "scikit-build-core, CMake Release)",
         "ours_native_sha256": native_sha(),
+        "loadavg_start": os.getloadavg(),
         "params": {"rows": rows, "dim": DIM, "k": K, "metric": "cosine",
                    "queries": cfg["queries"], "rounds": cfg["rounds"],
                    "passes": cfg["passes"], "nprobes": list(NPROBES),
@@ -729,6 +730,12 @@ def driver(a):
             shutil.rmtree(d, ignore_errors=True)
         for d in work.glob("cache-*"):
             shutil.rmtree(d, ignore_errors=True)
+    result["loadavg_end"] = os.getloadavg()
+    if native_sha() != result["ours_native_sha256"]:
+        # someone reinstalled the package (make python) during the run:
+        # the result mixes two builds of ours
+        result["ours_native_sha256_end"] = native_sha()
+        log("warning: our package changed during the run")
     text = json.dumps(result, indent=1)
     if a.out:
         pathlib.Path(a.out).write_text(text + "\n")
