@@ -95,10 +95,13 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
      * page per column and row group it touches, and one dictionary page.
      * 64 KiB pages cost scans nothing measurable against 1 MiB ones;
      * embeddings (fetched for every vector search, to rescore it) get
-     * 16 KiB; dictionaries past 64 KiB fall back to PLAIN, as a large one
+     * 16 KiB, uncompressed: float32 noise gains a few percent from zstd,
+     * and decompressing a page per candidate was half a search's time
+     * (a point read now copies the row out of the mapping); dictionaries past 64 KiB fall back to PLAIN, as a large one
      * would be decoded whole for every row read (bench/point/README.md). */
     bo.pq.page_bytes = 64u << 10;
     bo.pq.fixed_list_page_bytes = 16u << 10;
+    bo.pq.fixed_list_codec = PQ_UNCOMPRESSED;
     bo.pq.dictionary_bytes = 64u << 10;
     kids = mem_calloc(t->full.n_fields + 1, sizeof *kids);
     if (kids == NULL) {

@@ -453,6 +453,7 @@ static void test_parquet_rows__every_type_and_layout(void **state)
          * the distinct strings fall back to PLAIN mid-chunk */
         o.page_bytes = (cfg >> 3) ? 3000 : 400;
         o.fixed_list_page_bytes = (cfg >> 3) ? 200 : 0;
+        o.fixed_list_codec = (cfg >> 3) ? (int)codecs[(cfg + 1) % 3] : -1;
         o.dictionary_bytes = 1500;
         o.row_group_rows = 500;
         print_message("# config %d: v%d dict %d index %d codec %d pages %u\n",
@@ -1106,7 +1107,8 @@ static void test_parquet_rows__writer_page_index(void **state)
     ar_array_release(&src);
 }
 
-/* fixed_list_page_bytes sizes the pages of fixed_size_list columns only. */
+/* fixed_list_page_bytes and fixed_list_codec apply to fixed_size_list
+ * columns only; each column chunk records its own codec. */
 static void test_parquet_rows__fixed_list_page_size(void **state)
 {
     struct pq_write_opts o = PQ_WRITE_OPTS_INIT;
@@ -1123,9 +1125,12 @@ static void test_parquet_rows__fixed_list_page_size(void **state)
         kinds[c] = c;
     make_batch(&src, &all_schema, kinds, 1000);
     o.fixed_list_page_bytes = 512;
+    o.fixed_list_codec = PQ_UNCOMPRESSED;
     write_parquet(&file, &len, &all_schema, &src, &o);
     decode_footer(&m, file, len);
     for (int c = 0; c < N_COLS; c++) {
+        assert_int_equal(m.row_groups[0].columns[c].meta_data.codec,
+                         c == C_FSL ? PQ_UNCOMPRESSED : PQ_ZSTD);
         list_pages(pl, file, &m.row_groups[0].columns[c].meta_data);
         if (c == C_FSL)
             assert_true(pl->n >= 10); /* ~8 KB of floats in 512-byte pages */

@@ -53,10 +53,14 @@ struct pq_write_opts {
     uint32_t fixed_list_page_bytes; /* page size of fixed_size_list columns
                                        (embeddings, read a row at a time to
                                        rescore them); 0: page_bytes (0) */
+    int fixed_list_codec;       /* codec of fixed_size_list columns (an
+                                   enum pq_codec); -1: `codec` (-1). Floats
+                                   barely compress, and an uncompressed
+                                   page lets a point read copy one row */
 };
 #define PQ_WRITE_OPTS_INIT                                                     \
     {                                                                          \
-        1, PQ_ZSTD, 1, 128u << 20, 1 << 20, 1u << 20, 1, 1, 1u << 20, 1, 1, 0  \
+        1, PQ_ZSTD, 1, 128u << 20, 1 << 20, 1u << 20, 1, 1, 1u << 20, 1, 1, 0, -1 \
     }
 
 /* ---- writer ----------------------------------------------------------- */

@@ -102,6 +102,16 @@ struct col {
     /* Point reads: pages are decoded out of order, so each must start a
      * row (pages of a chunk with an OffsetIndex do, PageIndex.md). */
     bool rows_aligned;
+    /* Point reads of flat columns keep only some rows of each page: `sel`
+     * (page-relative, ascending, n_sel of them) while `selecting`. A page
+     * is decoded whole, then the values of those rows (vsel: indexes among
+     * the page's present values) are kept before they are converted and
+     * appended, so the output holds n_sel rows per page, not the page. */
+    bool selecting;
+    const uint32_t *sel;
+    size_t n_sel;
+    uint32_t *vsel; /* room for n_sel; owned by the caller */
+    size_t n_vsel;
 
     /* scratch */
     struct obuf rep, def, presence, dense, idx, views, lens;
@@ -811,8 +821,24 @@ static infino_status append_bytes(struct col *c, const struct pq_view *v,
     return INFINO_OK;
 }
 
+/* While selecting, keeps elements vsel[] of the `w`-byte elements at
+ * `base` (a page's decoded values), in order, and sets *n to their count. */
+static void keep_selected(const struct col *c, uint8_t *base, size_t w,
+                          size_t *n)
+{
+    if (!c->selecting)
+        return;
+    /* vsel ascends and vsel[k] >= k: sources never overlap destinations */
+    for (size_t k = 0; k < c->n_vsel; k++)
+        if (c->vsel[k] != k)
+            memcpy(base + k * w, base + (size_t)c->vsel[k] * w, w);
+    *n = c->n_vsel;
+}
+
 /* Decodes a page's `n` present values into positions [pos0, pos0+n_pos).
- * `presence` (bit i for position pos0 + i) is NULL when all are present. */
+ * `presence` (bit i for position pos0 + i) is NULL when all are present.
+ * While selecting, `n` counts the page's present values and the positions
+ * are those of the selected rows only. */
 static infino_status decode_values(struct col *c, enum pq_encoding enc,
                                    const uint8_t *p, size_t len, size_t n,
                                    int64_t pos0, int64_t n_pos,
@@ -828,8 +854,16 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
         if ((st = ob_reserve_hint(c, &c->vals, need, extrapolate(c, need))))
             return st;
         dst = c->vals.p + (size_t)pos0 * w;
-        if ((st = decode_fixed(c, enc, p, len, dst, n)) != INFINO_OK)
+        if (c->selecting) {
+            if ((st = ob_reserve(c, &c->dense, n * w + 1, false)) ||
+                (st = decode_fixed(c, enc, p, len, c->dense.p, n)))
+                return st;
+            keep_selected(c, c->dense.p, w, &n);
+            if (n > 0)
+                memcpy(dst, c->dense.p, n * w);
+        } else if ((st = decode_fixed(c, enc, p, len, dst, n)) != INFINO_OK) {
             return st;
+        }
         if (presence)
             spread(dst, w, n_pos, n, presence);
         return INFINO_OK;
@@ -838,6 +872,7 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
         size_t k = 0;
         if ((st = decode_bools(c, enc, p, len, n)) != INFINO_OK)
             return st;
+        keep_selected(c, c->dense.p, 1, &n);
         if ((st = ob_reserve(c, &c->vals, (size_t)(pos0 + n_pos + 7) / 8 + 1,
                              true)))
             return st;
@@ -852,14 +887,17 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
     case CV_BYTES: {
         if ((st = decode_views(c, enc, p, len, n)) != INFINO_OK)
             return st;
+        keep_selected(c, c->views.p, sizeof(struct pq_view), &n);
         return append_bytes(c, (const struct pq_view *)(void *)c->views.p, n,
                             pos0, n_pos, presence);
     }
     case CV_FLBA_BYTES: {
         struct pq_view *v;
         if ((st = ob_reserve(c, &c->dense, n * c->phys_w + 1, false)) ||
-            (st = decode_fixed(c, enc, p, len, c->dense.p, n)) ||
-            (st = ob_reserve(c, &c->views, (n ? n : 1) * sizeof *v, false)))
+            (st = decode_fixed(c, enc, p, len, c->dense.p, n)))
+            return st;
+        keep_selected(c, c->dense.p, c->phys_w, &n);
+        if ((st = ob_reserve(c, &c->views, (n ? n : 1) * sizeof *v, false)))
             return st;
         v = (struct pq_view *)(void *)c->views.p;
         for (size_t i = 0; i < n; i++) {
@@ -873,6 +911,7 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
         size_t k = 0, need = (size_t)(pos0 + n_pos) * 16 + 1;
         if ((st = decode_views(c, enc, p, len, n)) != INFINO_OK)
             return st;
+        keep_selected(c, c->views.p, sizeof(struct pq_view), &n);
         if ((st = ob_reserve_hint(c, &c->vals, need, extrapolate(c, need))))
             return st;
         v = (const struct pq_view *)(void *)c->views.p;
@@ -890,8 +929,10 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
     }
     default: /* fixed-width conversions */
         if ((st = ob_reserve(c, &c->dense, n * c->phys_w + 1, false)) ||
-            (st = decode_fixed(c, enc, p, len, c->dense.p, n)) ||
-            (st = ob_reserve_hint(
+            (st = decode_fixed(c, enc, p, len, c->dense.p, n)))
+            return st;
+        keep_selected(c, c->dense.p, c->phys_w, &n);
+        if ((st = ob_reserve_hint(
                  c, &c->vals, (size_t)(pos0 + n_pos) * c->out_w + 1,
                  extrapolate(c, (size_t)(pos0 + n_pos) * c->out_w + 1))))
             return st;
@@ -1206,6 +1247,32 @@ static infino_status levels_list(struct col *c, const uint8_t *rep,
 
 /* ---- pages ------------------------------------------------------------ */
 
+/* Selecting (flat columns): maps the selected rows of a page of `n` rows
+ * to their value indexes (c->vsel) and moves their definition levels to
+ * the front of c->def. Returns how many values the page holds. A
+ * selected row at or past `n` stops the walk (the caller reports it). */
+static size_t select_rows(struct col *c, size_t n)
+{
+    int16_t max_def = c->leaf->max_def;
+    uint8_t *def = c->def.p;
+    size_t j = 0, k = 0, vi = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        bool present = max_def == 0 || def[i] == max_def;
+        if (j < c->n_sel && c->sel[j] == i) {
+            if (present)
+                c->vsel[k++] = (uint32_t)vi;
+            if (max_def > 0)
+                def[j] = def[i]; /* j <= i */
+            j++;
+        }
+        vi += present;
+    }
+    if (j < c->n_sel)
+        c->n_sel = n + 1; /* flags the row past the page's end */
+    return vi;
+}
+
 static infino_status read_data_page(struct col *c, const struct pq_page *pg)
 {
     const struct pq_leaf *leaf = c->leaf;
@@ -1245,10 +1312,28 @@ static infino_status read_data_page(struct col *c, const struct pq_page *pg)
         vlen = pg->values_len;
     }
     if (leaf->max_rep == 0) {
-        if ((uint64_t)c->n_vals + n > (uint64_t)c->num_rows)
+        size_t n_rows = n;
+        if (c->selecting) {
+            if (leaf->max_def > 0 &&
+                any_above(c->def.p, n, (uint8_t)leaf->max_def))
+                return err_set(INFINO_ERR_CORRUPT,
+                               "definition level above %d",
+                               (int)leaf->max_def);
+            n_present = select_rows(c, n);
+            if (c->n_sel > n)
+                return err_set(INFINO_ERR_CORRUPT,
+                               "a page holds %zu rows, the page map more",
+                               n);
+            n_rows = c->n_sel;
+        }
+        if ((uint64_t)c->n_vals + n_rows > (uint64_t)c->num_rows)
             return err_set(INFINO_ERR_CORRUPT, "more values than rows");
-        CHECK(levels_flat(c, c->def.p, n, &n_present, &presence,
+        /* selecting: n_present counts the page's values, the levels and
+         * positions are the selected rows' */
+        CHECK(levels_flat(c, c->def.p, n_rows,
+                          c->selecting ? &c->n_vsel : &n_present, &presence,
                           &presence_off));
+        n = n_rows;
         n_pos = (int64_t)n;
         c->n_vals += (int64_t)n;
         if (presence != NULL) {
@@ -1856,13 +1941,15 @@ void pq_page_maps_free(struct pq_reader *r)
 struct pick {
     size_t page;  /* in the map */
     int64_t base; /* its first row in the decoded output */
+    size_t first, count; /* its rows: sel[first .. first + count) */
 };
 
 /* Chooses the pages holding `rows` (binary search from the last pick, as
  * rows ascend) and maps each row to its place among the chosen pages'
- * rows (idx). *n_picks and *total get the page and row counts. */
+ * rows (idx) and to its row within its page (sel). *n_picks and *total
+ * get the page and row counts. */
 static infino_status pick_pages(struct pick *picks, size_t *n_picks,
-                                uint32_t *idx, int64_t *total,
+                                uint32_t *idx, uint32_t *sel, int64_t *total,
                                 const struct pq_page_map *m,
                                 const uint32_t *rows, size_t n_rows)
 {
@@ -1890,9 +1977,13 @@ static infino_status pick_pages(struct pick *picks, size_t *n_picks,
                                "point read of more than 2^31 rows");
             picks[n].page = lo;
             picks[n].base = base;
+            picks[n].first = i;
+            picks[n].count = 0;
             base += page_rows(m, lo);
             n++;
         }
+        picks[n - 1].count++;
+        sel[i] = (uint32_t)(row - m->pages[lo].first_row);
         idx[i] = (uint32_t)(picks[n - 1].base + row - m->pages[lo].first_row);
     }
     *n_picks = n;
@@ -1940,7 +2031,7 @@ static infino_status load_dictionary(struct col *c, uint64_t chunk_off,
  * each against the rows the map gives it. */
 static infino_status decode_picks(struct col *c, const struct pq_page_map *m,
                                   const struct pick *picks, size_t n,
-                                  uint64_t chunk_off)
+                                  const uint32_t *sel, uint64_t chunk_off)
 {
     bool need_dict = false;
     infino_status st;
@@ -1967,6 +2058,11 @@ static infino_status decode_picks(struct col *c, const struct pq_page_map *m,
         const struct page_loc *pl = &m->pages[picks[i].page];
         int64_t before = col_rows(c), want = page_rows(m, picks[i].page);
         struct pq_page pg;
+        if (c->selecting) {
+            c->sel = sel + picks[i].first;
+            c->n_sel = picks[i].count;
+            want = (int64_t)picks[i].count;
+        }
         const uint8_t *p;
         bool eof;
         CHECK(store_blob_read(c->r->blob, pl->off, (size_t)pl->len, &p));
@@ -2021,8 +2117,9 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
     const struct pq_page_map *m = NULL;
     struct ArrowArray whole;
     struct pick *picks = NULL;
-    uint32_t *idx = NULL;
+    uint32_t *idx = NULL, *sel = NULL, *vsel = NULL;
     uint64_t off = 0, len = 0;
+    bool selecting = !leaf->is_list;
     size_t n_picks = 0;
     int64_t total = 0;
     struct col c;
@@ -2032,8 +2129,10 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
     memset(&whole, 0, sizeof whole);
     memset(&c, 0, sizeof c);
     idx = mem_alloc((n_rows ? n_rows : 1) * sizeof *idx);
+    sel = mem_alloc((n_rows ? n_rows : 1) * sizeof *sel);
+    vsel = mem_alloc((n_rows ? n_rows : 1) * sizeof *vsel);
     picks = mem_alloc((n_rows ? n_rows : 1) * sizeof *picks);
-    if (idx == NULL || picks == NULL)
+    if (idx == NULL || sel == NULL || vsel == NULL || picks == NULL)
         CHECK(err_nomem());
     if (n_rows > 0) {
         CHECK(page_map_get(&m, r, rg, leaf_i));
@@ -2045,15 +2144,24 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
             CHECK(take_rows(out, leaf->arrow, &whole, idx, n_rows));
             goto done;
         }
-        CHECK(pick_pages(picks, &n_picks, idx, &total, m, rows, n_rows));
+        CHECK(pick_pages(picks, &n_picks, idx, sel, &total, m, rows,
+                         n_rows));
+        if (selecting) {
+            /* flat columns keep just the rows asked for, in order */
+            total = (int64_t)n_rows;
+            for (size_t i = 0; i < n_rows; i++)
+                idx[i] = (uint32_t)i;
+        }
         CHECK(pq_chunk_range(r, &r->meta.row_groups[rg].columns[leaf_i]
                                      .meta_data,
                              &off, &len));
     }
     CHECK(col_open(&c, r, rg, leaf_i, budget, NULL, total));
     pq_page_iter_init(&c.it, NULL, 0, c.cm->codec, budget);
+    c.selecting = selecting;
+    c.vsel = vsel;
     if (n_picks > 0)
-        CHECK(decode_picks(&c, m, picks, n_picks, off));
+        CHECK(decode_picks(&c, m, picks, n_picks, sel, off));
     if (col_rows(&c) != total)
         CHECK(err_set(INFINO_ERR_CORRUPT, "decoded %lld rows, expected %lld",
                       (long long)col_rows(&c), (long long)total));
@@ -2062,12 +2170,16 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
 done:
     col_free(&c);
     mem_free(picks);
+    mem_free(vsel);
+    mem_free(sel);
     mem_free(idx);
     return INFINO_OK;
 fail:
     ar_array_release(&whole);
     col_free(&c);
     mem_free(picks);
+    mem_free(vsel);
+    mem_free(sel);
     mem_free(idx);
     return err_context(st, "column '%s'", leaf->arrow->name);
 }

@@ -91,6 +91,7 @@ struct pq_col {
     bool large;    /* ... with int64 offsets */
     int width;     /* PLAIN bytes per value of fixed-width leaves */
     uint32_t page_bytes; /* target page size of this column */
+    enum pq_codec codec; /* compression of this column's pages */
     bool dict_on;  /* this chunk still dictionary-encodes its pages */
     struct pq_dict dict;
 
@@ -399,9 +400,9 @@ static infino_status put_dict_page(struct pq_writer *w, struct pq_col *c,
     h.dict_page.num_values = (int32_t)c->dict.n_entries;
     h.dict_page.encoding = PQ_ENC_PLAIN;
     CHECK(check_i32((int64_t)body_len, "a dictionary page"));
-    if (w->opts.codec != PQ_UNCOMPRESSED) {
+    if (c->codec != PQ_UNCOMPRESSED) {
         buf_reset(&w->comp);
-        CHECK(pq_compress(w->opts.codec, w->opts.zstd_level, body, body_len,
+        CHECK(pq_compress(c->codec, w->opts.zstd_level, body, body_len,
                           &w->comp));
         body = w->comp.data;
         body_len = w->comp.len;
@@ -474,7 +475,7 @@ static infino_status put_data_page(struct pq_writer *w, struct pq_col *c,
 
     CHECK(check_i32((int64_t)lead_len + (int64_t)body_len, "a page"));
     h->uncompressed_page_size = (int32_t)(lead_len + body_len);
-    if (w->opts.codec == PQ_UNCOMPRESSED) {
+    if (c->codec == PQ_UNCOMPRESSED) {
         h->compressed_page_size = h->uncompressed_page_size;
         buf_reset(&w->hdr);
         CHECK(pq_meta_encode_page_header(&w->hdr, h));
@@ -493,7 +494,7 @@ static infino_status put_data_page(struct pq_writer *w, struct pq_col *c,
         w->page.len = body_len;
         src = w->page.data;
     }
-    bound = pq_compress_bound(w->opts.codec, body_len);
+    bound = pq_compress_bound(c->codec, body_len);
     if (bound == 0 || bound > (size_t)INT32_MAX - lead_len)
         CHECK(err_set(INFINO_ERR_INVALID,
                       "a page of %zu bytes is too large to compress",
@@ -508,7 +509,7 @@ static infino_status put_data_page(struct pq_writer *w, struct pq_col *c,
     if (dst == NULL) {
         buf_reset(&w->comp);
         CHECK(buf_reserve(&w->comp, bound));
-        CHECK(pq_compress_to(w->opts.codec, w->opts.zstd_level, src,
+        CHECK(pq_compress_to(c->codec, w->opts.zstd_level, src,
                              body_len, w->comp.data, bound, &clen));
         CHECK(check_i32((int64_t)lead_len + (int64_t)clen,
                         "a compressed page"));
@@ -521,7 +522,7 @@ static infino_status put_data_page(struct pq_writer *w, struct pq_col *c,
         c->last_clen = clen;
         return INFINO_OK;
     }
-    CHECK(pq_compress_to(w->opts.codec, w->opts.zstd_level, src, body_len,
+    CHECK(pq_compress_to(c->codec, w->opts.zstd_level, src, body_len,
                          dst + guess_len + lead_len, bound, &clen));
     CHECK(check_i32((int64_t)lead_len + (int64_t)clen, "a compressed page"));
     h->compressed_page_size = (int32_t)(lead_len + clen);
@@ -705,7 +706,7 @@ static infino_status flush_page(struct pq_writer *w, struct pq_col *c)
         p->encoding = use_dict ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN;
         p->def_levels_len = (int32_t)c->def.len;
         p->rep_levels_len = (int32_t)c->rep.len;
-        p->is_compressed = w->opts.codec != PQ_UNCOMPRESSED;
+        p->is_compressed = c->codec != PQ_UNCOMPRESSED;
         p->has_statistics = w->opts.statistics != 0;
         p->statistics = stats;
         CHECK(put_data_page(w, c, &h, lead, 2, &body, 1));
@@ -946,7 +947,7 @@ static infino_status write_chunk(struct pq_writer *w, struct pq_col *c,
     m->type = c->leaf->type;
     m->n_path = c->leaf->n_path;
     m->path = c->leaf->path;
-    m->codec = w->opts.codec;
+    m->codec = c->codec;
     m->num_values = c->chunk_levels;
     m->total_uncompressed_size = raw;
     m->total_compressed_size = (int64_t)(store_sink_tell(w->sink) - start);
@@ -1031,15 +1032,23 @@ fail:
 
 /* -------------------------------------------------------------------------- */
 
+static bool codec_ok(int codec)
+{
+    return codec == PQ_UNCOMPRESSED || codec == PQ_SNAPPY ||
+           codec == PQ_GZIP || codec == PQ_ZSTD;
+}
+
 static infino_status check_opts(const struct pq_write_opts *o)
 {
     if (o->version != 1)
         return err_set(INFINO_ERR_INVALID, "pq_write_opts version %u",
                        (unsigned)o->version);
-    if (o->codec != PQ_UNCOMPRESSED && o->codec != PQ_SNAPPY &&
-        o->codec != PQ_GZIP && o->codec != PQ_ZSTD)
+    if (!codec_ok((int)o->codec))
         return err_set(INFINO_ERR_UNSUPPORTED, "compression codec %d",
                        (int)o->codec);
+    if (o->fixed_list_codec != -1 && !codec_ok(o->fixed_list_codec))
+        return err_set(INFINO_ERR_UNSUPPORTED, "compression codec %d",
+                       o->fixed_list_codec);
     if (o->row_group_rows <= 0 || o->row_group_bytes == 0 ||
         o->page_bytes == 0)
         return err_set(INFINO_ERR_INVALID,
@@ -1085,9 +1094,13 @@ infino_status pq_writer_open(struct pq_writer **out, struct store_sink *sink,
                           c->leaf->max_rep));
         CHECK(value_kind(c, c->leaf->value));
         c->page_bytes = w->opts.page_bytes;
-        if (c->leaf->arrow->type == AR_FIXED_SIZE_LIST &&
-            w->opts.fixed_list_page_bytes > 0)
-            c->page_bytes = w->opts.fixed_list_page_bytes;
+        c->codec = w->opts.codec;
+        if (c->leaf->arrow->type == AR_FIXED_SIZE_LIST) {
+            if (w->opts.fixed_list_page_bytes > 0)
+                c->page_bytes = w->opts.fixed_list_page_bytes;
+            if (w->opts.fixed_list_codec >= 0)
+                c->codec = (enum pq_codec)w->opts.fixed_list_codec;
+        }
         pq_stats_init(&c->page_stats, c->leaf->value, c->venc.flba_len);
         pq_stats_init(&c->chunk_stats, c->leaf->value, c->venc.flba_len);
         page_begin(c);
