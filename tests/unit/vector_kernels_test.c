@@ -94,6 +94,11 @@ static size_t run_all(const struct vk_ops *ops, const struct inputs *in,
     k += n;
     ops->sq8_dot(out + k, in->q2, in->rows, in->stride, NULL, n, dim);
     k += n;
+    /* two-level SQ8: rows t and t + 1 as code and residual bytes */
+    for (size_t t = 0; t + 1 < n; t++)
+        out[k++] = ops->sq8_res_l2sq(in->q, in->scale,
+                                     in->rows + t * in->stride, in->q2,
+                                     in->rows + (t + 1) * in->stride, dim);
     /* dense x (3 rows of q/q2 mixes) against 6 dense centroids */
     {
         float *x = mem_alloc(5 * dim * 4), *c = mem_alloc(6 * dim * 4);
@@ -214,6 +219,17 @@ static void test_vector_kernels__scalar_matches_oracle(void **state)
                 s += d * d;
             }
             assert_true(fabs(s - out[t]) <= 1e-5 * s + 1e-30);
+        }
+        for (size_t t = 0; t + 1 < in.n; t++) {
+            const uint8_t *c = in.rows + t * in.stride, *r = c + in.stride;
+            float got = ops->sq8_res_l2sq(in.q, in.scale, c, in.q2, r, dim);
+            double s = 0;
+            for (size_t i = 0; i < dim; i++) {
+                double d = (double)in.q[i] - (double)in.scale[i] * c[i] -
+                           (double)in.q2[i] * r[i];
+                s += d * d;
+            }
+            assert_true(fabs(s - got) <= 1e-5 * s + 1e-30);
         }
         ops->sq8_dot(out, in.q2, in.rows, in.stride, NULL, in.n, dim);
         for (size_t t = 0; t < in.n; t++) {

@@ -20,6 +20,11 @@
 
 #define DEFAULT_EPS 1.9f
 #define MAX_FILTER_MULT 64u
+/* Cost of scoring one allowed row exactly (position lookup, payload setup
+ * per cluster, two-level SQ8 distance) over the cost per row of probing a
+ * cluster (1-bit estimates, most rows pruned): measured 0.35 us vs 0.03 us
+ * on 384-d rows (100K rows, 256 clusters, a 10% filter). */
+#define EXACT_ROW_COST 12u
 /* One standard deviation of a uniform rounding error, in steps. */
 #define UNIFORM_SD 0.28867513f
 
@@ -115,7 +120,6 @@ struct ctx {
     float *sc;        /* dim: aligned copy of the cluster's SQ8 scales */
     float *rstep;     /* dim: SQ8 residual steps (scale / 255) */
     float *q2;        /* dim: residual-stage query (see payload_setup) */
-    float *t;         /* dim: per-row scratch of the residual stage */
     float sum_q2;
     float konst;      /* dot form: <q, offsets> */
     uint32_t setup_c; /* the cluster the payload fields describe */
@@ -151,7 +155,7 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
     /* SQ8: pool extra candidates for the residual stage (as upstream's
      * best-2k refinement) */
     size_t cap = L->rerank == IVF_RERANK_SQ8 ? kk + (kk > 8 ? kk : 8) : kk;
-    size_t bytes = 7ull * 4 * L->dim + 2ull * 4 * L->code_dim +
+    size_t bytes = 6ull * 4 * L->dim + 2ull * 4 * L->code_dim +
                    4ull * L->code_len + L->code_dim +
                    cap * sizeof(struct cand) + 64;
     uint8_t *p;
@@ -176,8 +180,6 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
     x->rstep = (float *)(void *)p;
     p += 4ull * L->dim;
     x->q2 = (float *)(void *)p;
-    p += 4ull * L->dim;
-    x->t = (float *)(void *)p;
     p += 4ull * L->dim;
     x->qrot = (float *)(void *)p;
     p += 4ull * L->code_dim;
@@ -327,11 +329,7 @@ static float refined_dist(struct ctx *x, const uint8_t *batch, size_t nb,
         return d;
     }
     if (ivf_metric_is_l2(L->metric)) {
-        for (uint32_t i = 0; i < L->dim; i++) {
-            float prod = x->sc[i] * (float)code[i];
-            x->t[i] = x->q2[i] - prod;
-        }
-        x->ops->sq8_l2sq(&d, x->t, x->rstep, res, 0, NULL, 1, L->dim);
+        d = x->ops->sq8_res_l2sq(x->q2, x->sc, code, x->rstep, res, L->dim);
         return from_l2(x, d + ivf_load_f32(corr2 + 4ull * slot));
     }
     x->ops->sq8_dot(&d, x->qa, code, 0, NULL, 1, L->dim);
@@ -439,10 +437,9 @@ static infino_status probe(struct ctx *x, uint32_t c)
     return INFINO_OK;
 }
 
-/* Locates row `id` via the position table: its block and batch slot. */
-static infino_status locate(struct ctx *x, uint32_t id, uint32_t *c_out,
-                            const uint8_t **block, const uint8_t **batch,
-                            size_t *nb, uint32_t *slot)
+/* Row `id`'s cluster and index inside it, via the position table. */
+static infino_status locate_pos(struct ctx *x, uint32_t id, uint32_t *c_out,
+                                uint32_t *in_out)
 {
     struct ivf_reader *r = x->r;
     const struct ivf_layout *L = &r->L;
@@ -467,6 +464,22 @@ static infino_status locate(struct ctx *x, uint32_t id, uint32_t *c_out,
         return err_set(INFINO_ERR_CORRUPT,
                        "%s: vector index: position of row %u is out of range",
                        store_blob_name(r->blob), id);
+    *c_out = c;
+    *in_out = in;
+    return INFINO_OK;
+}
+
+/* The block and batch slot of row `id`, at index `in` of cluster `c`
+ * (checked against the batch's row ids). */
+static infino_status batch_of(struct ctx *x, uint32_t id, uint32_t c,
+                              uint32_t in, const uint8_t **block,
+                              const uint8_t **batch, size_t *nb,
+                              uint32_t *slot)
+{
+    struct ivf_reader *r = x->r;
+    const struct ivf_layout *L = &r->L;
+    infino_status st;
+
     st = ivf_block(block, r, c);
     if (st != INFINO_OK)
         return st;
@@ -476,13 +489,25 @@ static infino_status locate(struct ctx *x, uint32_t id, uint32_t *c_out,
     if (*nb > IVF_BATCH)
         *nb = IVF_BATCH;
     *slot = in % IVF_BATCH;
-    *c_out = c;
     if (load_u32le(*batch + ivf_batch_ids(L, *nb) + 4ull * *slot) != id)
         return err_set(INFINO_ERR_CORRUPT,
                        "%s: vector index: position table disagrees with "
                        "cluster %u about row %u",
                        store_blob_name(r->blob), c, id);
     return INFINO_OK;
+}
+
+/* Locates row `id` via the position table: its block and batch slot. */
+static infino_status locate(struct ctx *x, uint32_t id, uint32_t *c_out,
+                            const uint8_t **block, const uint8_t **batch,
+                            size_t *nb, uint32_t *slot)
+{
+    uint32_t in;
+    infino_status st = locate_pos(x, id, c_out, &in);
+
+    if (st != INFINO_OK)
+        return st;
+    return batch_of(x, id, *c_out, in, block, batch, nb, slot);
 }
 
 /* Distance of one row: from the caller's raw vector, else the payload. */
@@ -732,28 +757,63 @@ static uint64_t count_passing(const struct ivf_reader *r,
     return gone < pass ? pass - gone : 0;
 }
 
-/* Exact search over the allow-set: no probing at all. */
+/* Exact search over the allow-set: no probing at all. Rows are scored
+ * cluster by cluster (the payload's per-cluster query setup costs as much
+ * as a few rows), in payload order. */
 static infino_status search_exact(struct ctx *x,
-                                  const struct ivf_search_opts *o)
+                                  const struct ivf_search_opts *o,
+                                  uint64_t n_pass)
 {
     roaring_uint32_iterator_t *it = roaring_create_iterator(x->allow);
+    struct cand *rows = NULL;
+    size_t n = 0;
     infino_status st = INFINO_OK;
 
     if (it == NULL)
         return err_nomem();
-    for (; it->has_value; roaring_advance_uint32_iterator(it)) {
+    rows = mem_alloc((size_t)(n_pass ? n_pass : 1) * sizeof *rows);
+    if (rows == NULL) {
+        roaring_free_uint32_iterator(it);
+        return err_nomem();
+    }
+    for (; it->has_value && n < n_pass;
+         roaring_advance_uint32_iterator(it)) {
         uint32_t id = it->current_value;
         float d;
         if (id >= x->r->L.n_rows)
             break;
         if (x->deleted && roaring_bitmap_contains(x->deleted, id))
             continue;
-        st = row_dist(&d, x, id, o);
+        if (o && o->fetch) { /* raw vectors: in row order */
+            st = row_dist(&d, x, id, o);
+            if (st != INFINO_OK)
+                break;
+            heap_push(&x->heap, id, d, 0, 0); /* final: no refine */
+            continue;
+        }
+        rows[n].id = id;
+        st = locate_pos(x, id, &rows[n].c, &rows[n].in);
         if (st != INFINO_OK)
             break;
-        heap_push(&x->heap, id, d, 0, 0); /* final distance: no refine */
+        n++;
     }
     roaring_free_uint32_iterator(it);
+    if (st == INFINO_OK && n > 0)
+        qsort(rows, n, sizeof *rows, cmp_where);
+    for (size_t i = 0; i < n && st == INFINO_OK; i++) {
+        const uint8_t *block, *batch;
+        size_t nb;
+        uint32_t slot;
+        st = batch_of(x, rows[i].id, rows[i].c, rows[i].in, &block, &batch,
+                      &nb, &slot);
+        if (st != INFINO_OK)
+            break;
+        if (rows[i].c != x->setup_c)
+            payload_setup(x, block, rows[i].c);
+        heap_push(&x->heap, rows[i].id, refined_dist(x, batch, nb, slot), 0,
+                  0);
+    }
+    mem_free(rows);
     return st;
 }
 
@@ -783,10 +843,11 @@ infino_status ivf_search(struct ivf_hit *out, size_t *n_out,
     if (nprobe > L->n_clusters)
         nprobe = L->n_clusters;
     /* a small allow-set costs less to score exactly than the rows the
-     * probes would scan */
-    if (x.allow && n_pass <= nprobe * L->n_rows / L->n_clusters) {
+     * probes would scan (an exact row costs EXACT_ROW_COST scanned ones) */
+    if (x.allow &&
+        n_pass * EXACT_ROW_COST <= nprobe * L->n_rows / L->n_clusters) {
         x.heap.cap = x.k; /* distances are final: no pool */
-        CHECK(search_exact(&x, opts));
+        CHECK(search_exact(&x, opts, n_pass));
         goto done;
     }
     order = mem_alloc((size_t)L->n_clusters * sizeof *order);

@@ -59,6 +59,13 @@ struct vk_ops {
      * x *= scale. Only exact-per-element operations in a fixed order per
      * element, so any vectorization gives the same bits. */
     void (*rotate)(float *x, size_t m, const float *signs, float scale);
+    /* One SQ8 row with its residual byte (a two-level code): returns
+     * sum_d (t[d] - rstep[d]*res[d])^2 where t = q2[d] - scale[d]*code[d]
+     * is rounded as a product, then a difference (no fused op); the
+     * residual term is one fused op, as in sq8_l2sq. */
+    float (*sq8_res_l2sq)(const float *q2, const float *scale,
+                          const uint8_t *code, const float *rstep,
+                          const uint8_t *res, size_t dim);
 };
 
 /* The portable rotation, also used by the AVX2 table. */

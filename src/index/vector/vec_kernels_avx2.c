@@ -148,6 +148,52 @@ TARGET static inline float sq8_row(const float *qv, const float *scale,
     return reduce16(lo, hi);
 }
 
+/* sq8_res_l2sq (vec_kernels.h); a short last chunk goes through
+ * zero-padded copies. */
+TARGET static float sq8_res_l2sq_avx2(const float *q2, const float *scale,
+                                      const uint8_t *code, const float *rstep,
+                                      const uint8_t *res, size_t dim)
+{
+    __m256 lo = _mm256_setzero_ps(), hi = lo;
+    size_t full = dim & ~(size_t)15, i = 0;
+    float qt[16], st[16], rst[16];
+    uint8_t ct[16], rt[16];
+
+    for (;; i += 16) {
+        const float *qp = q2 + i, *sp = scale + i, *rsp = rstep + i;
+        const uint8_t *cp = code + i, *rp = res + i;
+        if (i >= full) {
+            if (i == dim)
+                break;
+            memset(qt, 0, sizeof qt);
+            memset(st, 0, sizeof st);
+            memset(rst, 0, sizeof rst);
+            memset(ct, 0, sizeof ct);
+            memset(rt, 0, sizeof rt);
+            memcpy(qt, q2 + i, 4 * (dim - i));
+            memcpy(st, scale + i, 4 * (dim - i));
+            memcpy(rst, rstep + i, 4 * (dim - i));
+            memcpy(ct, code + i, dim - i);
+            memcpy(rt, res + i, dim - i);
+            qp = qt;
+            sp = st;
+            rsp = rst;
+            cp = ct;
+            rp = rt;
+        }
+        __m256 t0 = _mm256_sub_ps(ldu(qp), _mm256_mul_ps(ldu(sp), widen8(cp)));
+        __m256 t1 = _mm256_sub_ps(ldu(qp + 8),
+                                  _mm256_mul_ps(ldu(sp + 8), widen8(cp + 8)));
+        __m256 d0 = _mm256_fnmadd_ps(ldu(rsp), widen8(rp), t0);
+        __m256 d1 = _mm256_fnmadd_ps(ldu(rsp + 8), widen8(rp + 8), t1);
+        lo = _mm256_fmadd_ps(d0, d0, lo);
+        hi = _mm256_fmadd_ps(d1, d1, hi);
+        if (i >= full)
+            break;
+    }
+    return reduce16(lo, hi);
+}
+
 TARGET static void sq8_l2sq_avx2(float *out, const float *qo,
                                  const float *scale, const uint8_t *base,
                                  size_t stride, const uint32_t *idx, size_t n,
@@ -192,7 +238,7 @@ TARGET static void bits4_avx2(uint32_t *dot_out, uint32_t *pc_out,
 
 const struct vk_ops vk_ops_avx2 = {
     dot_avx2,     l2sq_avx2,  dot_mxn_avx2,     sq8_l2sq_avx2,
-    sq8_dot_avx2, bits4_avx2, vk_rotate_scalar,
+    sq8_dot_avx2, bits4_avx2, vk_rotate_scalar, sq8_res_l2sq_avx2,
 };
 
 #else

@@ -179,6 +179,28 @@ TARGET static inline __m512 load_codes(const uint8_t *p, __mmask16 m)
     return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b));
 }
 
+TARGET static float sq8_res_l2sq_avx512(const float *q2, const float *scale,
+                                        const uint8_t *code,
+                                        const float *rstep,
+                                        const uint8_t *res, size_t dim)
+{
+    __m512 acc = _mm512_setzero_ps();
+
+    for (size_t i = 0; i < dim; i += 16) {
+        size_t left = dim - i;
+        __mmask16 m =
+            left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        __m512 t = _mm512_sub_ps(
+            _mm512_maskz_loadu_ps(m, q2 + i),
+            _mm512_mul_ps(_mm512_maskz_loadu_ps(m, scale + i),
+                          load_codes(code + i, m)));
+        __m512 d = _mm512_fnmadd_ps(_mm512_maskz_loadu_ps(m, rstep + i),
+                                    load_codes(res + i, m), t);
+        acc = _mm512_fmadd_ps(d, d, acc);
+    }
+    return reduce16(acc);
+}
+
 TARGET static void sq8_l2sq_avx512(float *out, const float *qo,
                                    const float *scale, const uint8_t *base,
                                    size_t stride, const uint32_t *idx,
@@ -397,7 +419,7 @@ TARGET static void rotate_avx512(float *x, size_t m, const float *signs,
 
 const struct vk_ops vk_ops_avx512 = {
     dot_avx512,     l2sq_avx512,  dot_mxn_avx512, sq8_l2sq_avx512,
-    sq8_dot_avx512, bits4_avx512, rotate_avx512,
+    sq8_dot_avx512, bits4_avx512, rotate_avx512, sq8_res_l2sq_avx512,
 };
 
 #else

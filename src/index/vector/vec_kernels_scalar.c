@@ -85,6 +85,26 @@ static void sq8_l2sq_scalar(float *out, const float *qo, const float *scale,
     }
 }
 
+static float sq8_res_l2sq_scalar(const float *q2, const float *scale,
+                                 const uint8_t *code, const float *rstep,
+                                 const uint8_t *res, size_t dim)
+{
+    float acc[LANES] = {0};
+
+    for (size_t i0 = 0; i0 < dim; i0 += LANES)
+        for (size_t l = 0; l < LANES; l++) {
+            size_t i = i0 + l;
+            float d = 0.0f;
+            if (i < dim) {
+                float prod = scale[i] * (float)code[i];
+                float t = q2[i] - prod;
+                d = fmaf(-rstep[i], (float)res[i], t);
+            }
+            acc[l] = fmaf(d, d, acc[l]);
+        }
+    return vk_reduce16(acc);
+}
+
 static void sq8_dot_scalar(float *out, const float *qs, const uint8_t *base,
                            size_t stride, const uint32_t *idx, size_t n,
                            size_t dim)
@@ -152,5 +172,5 @@ void vk_rotate_scalar(float *x, size_t m, const float *signs, float scale)
 
 const struct vk_ops vk_ops_scalar = {
     dot_scalar,      l2sq_scalar,    dot_mxn_scalar,   sq8_l2sq_scalar,
-    sq8_dot_scalar,  bits4_scalar,   vk_rotate_scalar,
+    sq8_dot_scalar,  bits4_scalar,   vk_rotate_scalar, sq8_res_l2sq_scalar,
 };
