@@ -135,6 +135,11 @@ infino_status objstore_stat(struct objstore *s, const char *key,
     return st != INFINO_OK ? st : s->ops->stat(s, key, out);
 }
 
+bool objstore_exists(struct objstore *s, const char *key)
+{
+    return objstore_key_valid(key) && s->ops->exists(s, key);
+}
+
 infino_status objstore_list(struct objstore *s, const char *prefix,
                             objstore_list_fn fn, void *payload)
 {

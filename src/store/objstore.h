@@ -62,6 +62,9 @@ infino_status objstore_put(struct objstore *s, const char *key,
 /* INFINO_ERR_NOTFOUND when absent. */
 infino_status objstore_stat(struct objstore *s, const char *key,
                             struct objstore_entry *out);
+/* Whether `key` names an object; sets no error (an invalid key does not
+ * exist). For hot paths; objstore_stat() says why not. */
+bool objstore_exists(struct objstore *s, const char *key);
 
 /* Calls `fn` for every object whose key starts with `prefix` (a '/'-ended
  * folder, or "" for all), in no particular order. Temporary files of
@@ -96,6 +99,10 @@ struct objstore_ops {
     infino_status (*remove)(struct objstore *s, const char *key);
     infino_status (*remove_prefix)(struct objstore *s, const char *prefix);
     void (*close)(struct objstore *s);
+    /* stat() without an error message: asked once per query (is there a
+     * newer snapshot?), where formatting "not found" would cost more than
+     * the lookup */
+    bool (*exists)(struct objstore *s, const char *key);
 };
 
 struct objstore {

@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +23,9 @@
 
 struct local {
     struct objstore base;
+    /* the root directory (O_PATH), so that existence checks look up the
+     * key's few components, not the root's whole path again; -1: none */
+    int root_fd;
 };
 
 /* Builds "<root>/<key>" into `out` (NUL-terminated). */
@@ -105,6 +109,21 @@ static infino_status local_stat(struct objstore *s, const char *key,
 done:
     buf_free(&p);
     return st;
+}
+
+static bool local_exists(struct objstore *s, const char *key)
+{
+    const struct local *l = (const struct local *)s;
+    struct stat sb;
+    struct buf p = {0};
+    bool found;
+
+    if (l->root_fd >= 0)
+        return fstatat(l->root_fd, key, &sb, 0) == 0 && S_ISREG(sb.st_mode);
+    found = full_path(&p, s, key) == INFINO_OK &&
+            stat((char *)p.data, &sb) == 0 && S_ISREG(sb.st_mode);
+    buf_free(&p);
+    return found;
 }
 
 static bool is_temp_name(const char *name)
@@ -281,6 +300,10 @@ static infino_status local_remove_prefix(struct objstore *s,
 
 static void local_close(struct objstore *s)
 {
+    struct local *l = (struct local *)s;
+
+    if (l->root_fd >= 0)
+        close(l->root_fd);
     mem_free(s->uri);
     mem_free(s->local_root);
     mem_free(s);
@@ -288,7 +311,7 @@ static void local_close(struct objstore *s)
 
 static const struct objstore_ops local_ops = {
     local_get,  local_put_sink,      local_stat,  local_list,
-    local_remove, local_remove_prefix, local_close,
+    local_remove, local_remove_prefix, local_close, local_exists,
 };
 
 infino_status objstore_local_open(struct objstore **out, const char *uri,
@@ -312,6 +335,7 @@ infino_status objstore_local_open(struct objstore **out, const char *uri,
         return err_nomem();
     l->base.ops = &local_ops;
     l->base.durable = true;
+    l->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     l->base.uri = mem_strdup(uri);
     l->base.local_root = mem_strndup(root, n);
     if (l->base.uri == NULL || l->base.local_root == NULL) {

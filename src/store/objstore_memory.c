@@ -174,6 +174,17 @@ static infino_status mem_stat(struct objstore *s, const char *key,
     return st;
 }
 
+static bool mem_exists(struct objstore *s, const char *key)
+{
+    struct memstore *m = (struct memstore *)s;
+    bool found;
+
+    pthread_mutex_lock(&m->mu);
+    found = *find(m, key) != NULL;
+    pthread_mutex_unlock(&m->mu);
+    return found;
+}
+
 /* Snapshot of matching entries, so callbacks run without the lock. */
 struct listing {
     struct objstore_entry *items;
@@ -297,7 +308,7 @@ static void mem_close(struct objstore *s)
 
 static const struct objstore_ops mem_ops = {
     mem_get, mem_put_sink, mem_stat, mem_list, mem_remove, mem_remove_prefix,
-    mem_close,
+    mem_close, mem_exists,
 };
 
 infino_status objstore_memory_open(struct objstore **out, const char *uri)

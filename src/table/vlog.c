@@ -14,7 +14,21 @@
 
 void vlog_key(char *out, size_t cap, const char *prefix, uint64_t v)
 {
-    snprintf(out, cap, "%s%0*" PRIu64, prefix, VLOG_DIGITS, v);
+    size_t n = strlen(prefix);
+
+    /* "%s%0*llu", without printf's cost (once per query) */
+    if (cap == 0)
+        return;
+    if (n + VLOG_DIGITS + 1 > cap) {
+        snprintf(out, cap, "%s%0*" PRIu64, prefix, VLOG_DIGITS, v);
+        return;
+    }
+    memcpy(out, prefix, n);
+    for (int i = VLOG_DIGITS - 1; i >= 0; i--) {
+        out[n + (size_t)i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    out[n + VLOG_DIGITS] = '\0';
 }
 
 uint64_t vlog_parse(const char *key, const char *prefix)
@@ -37,10 +51,9 @@ uint64_t vlog_parse(const char *key, const char *prefix)
 static bool exists(struct objstore *s, const char *prefix, uint64_t v)
 {
     char key[512];
-    struct objstore_entry e;
 
     vlog_key(key, sizeof key, prefix, v);
-    return objstore_stat(s, key, &e) == INFINO_OK;
+    return objstore_exists(s, key);
 }
 
 infino_status vlog_refresh(struct objstore *s, const char *prefix,

@@ -52,6 +52,8 @@ struct term {
     double w;      /* idf * (k1 + 1) */
     int64_t wub;   /* bound of this term inside the current window */
     int64_t tub;   /* bound of this term anywhere (from its impacts) */
+    int64_t after; /* AND: bound of the terms after this one in the order,
+                      over the lead's current block */
     uint32_t df;
     uint32_t idx;  /* position in the query */
     int64_t *qtab; /* owned or NULL: [tf - 1][dl] contributions */
@@ -645,8 +647,10 @@ static infino_status leapfrog(struct search *s, bool scored, uint32_t want_dl,
             uint64_t end = (uint64_t)fts_skip_last(lead, b) + 1;
             bool none = false;
             rest = 0;
-            for (size_t j = 1; j < n && !none; j++)
+            for (size_t j = n - 1; j >= 1 && !none; j--) {
+                s->order[j]->after = rest;
                 rest += range_ub(s, s->order[j], first, end, &none);
+            }
             if (none)
                 break; /* a term has nothing left: no more matches */
             if (!can_enter(s, block_ub(s, s->order[0], b) + rest))
@@ -660,16 +664,32 @@ static infino_status leapfrog(struct search *s, bool scored, uint32_t want_dl,
             uint32_t d = lead->docs[i];
             size_t j;
             int64_t q = 0;
+            bool hopeless = false;
 
-            if (rest >= 0 &&
-                !can_enter(s, contrib(s, s->order[0], lead->tfs[i], d) + rest))
-                continue; /* even with every other term at its best */
-            for (j = 1; j < n; j++) {
-                struct fts_cursor *c = &s->order[j]->cur;
-                CHECK(fts_cursor_seek(c, d));
-                if (c->doc != d)
-                    break;
+            if (rest >= 0) {
+                q = contrib(s, s->order[0], lead->tfs[i], d);
+                if (!can_enter(s, q + rest))
+                    continue; /* even with every other term at its best */
             }
+            /* Rarest first; with a threshold, each term found adds its
+             * real contribution, and the doc is dropped as soon as the
+             * terms still to check cannot lift it into the top k (it is
+             * then never known whether it holds them all). */
+            for (j = 1; j < n; j++) {
+                struct term *t = s->order[j];
+                CHECK(fts_cursor_seek(&t->cur, d));
+                if (t->cur.doc != d)
+                    break;
+                if (rest >= 0) {
+                    q += contrib(s, t, fts_cursor_tf(&t->cur), d);
+                    if (!can_enter(s, q + t->after)) {
+                        hopeless = true;
+                        break;
+                    }
+                }
+            }
+            if (hopeless)
+                continue;
             if (j < n) {
                 uint32_t next = s->order[j]->cur.doc;
                 if (next == FTS_NO_DOC)
@@ -682,7 +702,7 @@ static infino_status leapfrog(struct search *s, bool scored, uint32_t want_dl,
                 continue;
             lead->pos = i; /* so every term's tf reads through its cursor */
             lead->doc = d;
-            if (scored)
+            if (scored && rest < 0)
                 for (j = 0; j < n; j++)
                     q += contrib(s, s->order[j],
                                  fts_cursor_tf(&s->order[j]->cur), d);
