@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include "store/objstore.h"
+#include "util/err.h"
 
 static char local_root[256];
 
@@ -67,7 +68,15 @@ static void contract(int which)
     assert_ok(objstore_stat(s, "t/a", &e));
     assert_int_equal(e.size, 6);
     assert_true(e.mtime_ns > 0);
+    /* exists: objects only (not a prefix / directory), no error set */
+    err_clear();
+    assert_true(objstore_exists(s, "t/a"));
+    assert_false(objstore_exists(s, "t"));
+    assert_false(objstore_exists(s, "t/zz"));
+    assert_false(objstore_exists(s, "../t/a"));
+    assert_string_equal(err_last(), "");
     assert_ok(objstore_delete(s, "t/a"));
+    assert_false(objstore_exists(s, "t/a"));
     assert_int_equal(objstore_stat(s, "t/a", &e), INFINO_ERR_NOTFOUND);
     assert_int_equal(objstore_delete(s, "t/a"), INFINO_ERR_NOTFOUND);
     assert_ok(store_blob_read(b, 0, 5, &p));
