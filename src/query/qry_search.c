@@ -321,6 +321,40 @@ static int by_key(const void *a, const void *b)
     return (x->cluster > y->cluster) - (x->cluster < y->cluster);
 }
 
+static void probe_sift_down(struct probe *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && by_key(&h[l], &h[m]) > 0)
+            m = l;
+        if (l + 1 < n && by_key(&h[l + 1], &h[m]) > 0)
+            m = l + 1;
+        if (m == i)
+            return;
+        struct probe t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* Moves the `keep` smallest probes (by_key, a total order: the same set a
+ * full sort would put first) to p[0..keep), in no particular order. A
+ * bounded max-heap: ranking thousands of clusters to probe a few costs
+ * O(n log keep), where sorting them all was a tenth of a search. */
+static void keep_nearest(struct probe *p, size_t n, size_t keep)
+{
+    if (keep == 0 || keep >= n)
+        return;
+    for (size_t i = keep / 2; i-- > 0;)
+        probe_sift_down(p, keep, i);
+    for (size_t i = keep; i < n; i++)
+        if (by_key(&p[i], &p[0]) < 0) {
+            p[0] = p[i];
+            probe_sift_down(p, keep, 0);
+        }
+}
+
 static int by_sf_then_key(const void *a, const void *b)
 {
     const struct probe *x = a, *y = b;
@@ -630,7 +664,7 @@ infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
             if (st != INFINO_OK)
                 goto fail;
         }
-        qsort(probes, n_probes, sizeof *probes, by_key);
+        keep_nearest(probes, n_probes, budget);
         if (n_probes > budget)
             n_probes = budget;
         qsort(probes, n_probes, sizeof *probes, by_sf_then_key);

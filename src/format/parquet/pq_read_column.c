@@ -112,6 +112,9 @@ struct col {
     size_t n_sel;
     uint32_t *vsel; /* room for n_sel; owned by the caller */
     size_t n_vsel;
+    /* values per selected entry: 1, or list_size for a fixed_size_list
+     * (selected only when its chunk holds no null, see select_fsl) */
+    size_t sel_group;
 
     /* scratch */
     struct obuf rep, def, presence, dense, idx, views, lens;
@@ -826,13 +829,16 @@ static infino_status append_bytes(struct col *c, const struct pq_view *v,
 static void keep_selected(const struct col *c, uint8_t *base, size_t w,
                           size_t *n)
 {
+    size_t g = c->sel_group;
+
     if (!c->selecting)
         return;
     /* vsel ascends and vsel[k] >= k: sources never overlap destinations */
     for (size_t k = 0; k < c->n_vsel; k++)
         if (c->vsel[k] != k)
-            memcpy(base + k * w, base + (size_t)c->vsel[k] * w, w);
-    *n = c->n_vsel;
+            memcpy(base + k * g * w, base + (size_t)c->vsel[k] * g * w,
+                   g * w);
+    *n = c->n_vsel * g;
 }
 
 /* Decodes a page's `n` present values into positions [pos0, pos0+n_pos).
@@ -854,7 +860,15 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
         if ((st = ob_reserve_hint(c, &c->vals, need, extrapolate(c, need))))
             return st;
         dst = c->vals.p + (size_t)pos0 * w;
-        if (c->selecting) {
+        if (c->selecting && enc == PQ_ENC_PLAIN && w == c->phys_w) {
+            /* straight from the page: only the selected values move */
+            size_t g = c->sel_group * w;
+            if (n > len / w)
+                return err_set(INFINO_ERR_CORRUPT, "PLAIN values truncated");
+            for (size_t k = 0; k < c->n_vsel; k++)
+                memcpy(dst + k * g, p + (size_t)c->vsel[k] * g, g);
+            n = c->n_vsel * c->sel_group;
+        } else if (c->selecting) {
             if ((st = ob_reserve(c, &c->dense, n * w + 1, false)) ||
                 (st = decode_fixed(c, enc, p, len, c->dense.p, n)))
                 return st;
@@ -1273,6 +1287,51 @@ static size_t select_rows(struct col *c, size_t n)
     return vi;
 }
 
+/* Selecting in a fixed_size_list page whose chunk has no null (so every
+ * slot holds list_size present values): checks that the levels say so,
+ * then keeps the selected slots (vsel: slot indexes; a slot's values are
+ * the group at vsel[k] * list_size). */
+static infino_status select_fsl(struct col *c, const uint8_t *rep,
+                                const uint8_t *def, size_t n)
+{
+    size_t L = c->sel_group, rows;
+    int64_t first_new = c->n_slots;
+
+    if (!all_equal(def, n, (uint8_t)c->leaf->max_def))
+        return err_set(INFINO_ERR_CORRUPT,
+                       "a null in a column chunk whose statistics count "
+                       "none");
+    if (n % L != 0)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "a page of %zu values in a fixed_size_list of %zu",
+                       n, L);
+    for (size_t i = 0; i < n; i += L)
+        if (rep[i] != 0 || !all_equal(rep + i + 1, L - 1, 1))
+            return err_set(INFINO_ERR_CORRUPT,
+                           "list of a length other than %zu in a "
+                           "fixed_size_list", L);
+    rows = n / L;
+    if (c->n_sel > 0 && c->sel[c->n_sel - 1] >= rows)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "a page holds %zu rows, the page map more", rows);
+    if ((uint64_t)c->n_slots + c->n_sel > (uint64_t)c->num_rows)
+        return err_set(INFINO_ERR_CORRUPT, "more lists than rows");
+    for (size_t k = 0; k < c->n_sel; k++)
+        c->vsel[k] = c->sel[k];
+    c->n_vsel = c->n_sel;
+    c->n_slots += (int64_t)c->n_sel;
+    c->n_vals += (int64_t)(c->n_sel * L);
+    c->slot_start = c->n_vals - (int64_t)L;
+    if (c->slot_valid_on) {
+        infino_status st = ob_reserve(
+            c, &c->slot_valid, (size_t)(c->n_slots + 7) / 8 + 1, true);
+        if (st != INFINO_OK)
+            return st;
+        bits_fill(c->slot_valid.p, first_new, c->n_slots);
+    }
+    return INFINO_OK;
+}
+
 static infino_status read_data_page(struct col *c, const struct pq_page *pg)
 {
     const struct pq_leaf *leaf = c->leaf;
@@ -1353,6 +1412,11 @@ static infino_status read_data_page(struct col *c, const struct pq_page *pg)
                 presence += presence_off >> 3;
             }
         }
+    } else if (c->selecting) {
+        CHECK(select_fsl(c, c->rep.p, c->def.p, n));
+        presence = NULL; /* no null anywhere */
+        n_present = n;
+        n_pos = (int64_t)(c->n_vsel * c->sel_group);
     } else {
         CHECK(levels_list(c, c->rep.p, c->def.p, n, &n_present, &n_pos,
                           &presence));
@@ -2119,7 +2183,15 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
     struct pick *picks = NULL;
     uint32_t *idx = NULL, *sel = NULL, *vsel = NULL;
     uint64_t off = 0, len = 0;
-    bool selecting = !leaf->is_list;
+    const struct pq_column_meta *cm = &r->meta.row_groups[rg]
+                                           .columns[leaf_i].meta_data;
+    /* flat columns, and fixed_size_lists that hold no null (the common
+     * embedding column), keep only the asked-for rows of each page */
+    bool fsl_sel = leaf->arrow->type == AR_FIXED_SIZE_LIST &&
+                   leaf->arrow->list_size > 0 && leaf->max_rep == 1 &&
+                   cm->has_statistics && cm->statistics.has_null_count &&
+                   cm->statistics.null_count == 0;
+    bool selecting = !leaf->is_list || fsl_sel;
     size_t n_picks = 0;
     int64_t total = 0;
     struct col c;
@@ -2160,6 +2232,7 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
     pq_page_iter_init(&c.it, NULL, 0, c.cm->codec, budget);
     c.selecting = selecting;
     c.vsel = vsel;
+    c.sel_group = fsl_sel ? (size_t)leaf->arrow->list_size : 1;
     if (n_picks > 0)
         CHECK(decode_picks(&c, m, picks, n_picks, sel, off));
     if (col_rows(&c) != total)
