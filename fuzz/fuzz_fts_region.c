@@ -62,7 +62,7 @@ static void query(const struct fts_reader *r, struct walk *w,
     struct fts_doc_ids ids = {0};
     uint64_t df[MAX_TERMS] = {0}, count;
     struct fts_global_stats gs;
-    struct fts_search_opts so = {k, mode, 0, NULL};
+    struct fts_search_opts so = {k, mode, 0, NULL, 0};
     size_t n;
 
     if (fts_query_new(&q) != INFINO_OK)

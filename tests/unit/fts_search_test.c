@@ -265,6 +265,11 @@ static void run_single_region(const struct corpus *c, int n_queries,
             n_want = so.k;
         assert_ok(fts_search(got, &n_got, r, q, &gs, &so));
         check_hits(got, n_got, want, n_want, qs.text);
+        /* cut into doc-id ranges searched on the thread pool: the same */
+        so.parts = 2 + test_rand() % 4;
+        assert_ok(fts_search(got, &n_got, r, q, &gs, &so));
+        check_hits(got, n_got, want, n_want, qs.text);
+        so.parts = 0;
 
         assert_ok(fts_count(&count, r, q, qs.mode, del));
         assert_int_equal(count, n_all);
@@ -496,7 +501,7 @@ static void search_text(const struct fts_reader *r, const char *text,
     struct fts_query *q;
     uint64_t df[FTS_MAX_QUERY_TERMS] = {0};
     struct fts_global_stats gs = {fts_reader_n_docs(r), 0, df};
-    struct fts_search_opts so = {10, mode, 0, NULL};
+    struct fts_search_opts so = {10, mode, 0, NULL, 0};
 
     gs.avgdl = (double)fts_reader_total_tokens(r) / fts_reader_n_docs(r);
     assert_ok(fts_query_parse(&q, text, strlen(text)));
@@ -571,7 +576,7 @@ static void test_fts_search__query_semantics(void **state)
     fts_query_free(q);
     /* inconsistent global statistics are the caller's error */
     {
-        struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL};
+        struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL, 0};
         uint64_t df[1] = {0};
         struct fts_global_stats gs = {5, 3.0, df};
         assert_ok(fts_query_parse(&q, "fox", 3));
@@ -596,7 +601,7 @@ static void test_fts_search__floor_skips_region(void **state)
     struct fts_hit hits[10];
     uint64_t df[FTS_MAX_QUERY_TERMS] = {0};
     struct fts_global_stats gs;
-    struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL};
+    struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL, 0};
     size_t n, len;
     uint8_t *data;
     (void)state;

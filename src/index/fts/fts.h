@@ -263,6 +263,10 @@ struct fts_search_opts {
     float min_score;
     /* Local ids to leave out (borrowed; NULL: none). */
     const roaring_bitmap_t *deleted;
+    /* Doc-id ranges to search in parallel (util/tpool.h): 0 lets the
+     * search decide from the region's size and the terms' postings;
+     * N > 0 forces N (tests). Results do not depend on it. */
+    size_t parts;
 };
 
 /* Top-k BM25. `out` has room for opts->k hits; on success it holds *n_out

@@ -29,6 +29,7 @@
 
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/tpool.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -69,6 +70,7 @@ struct search {
     size_t n_neg;
     const roaring_bitmap_t *deleted;
     bool empty; /* AND with a term the region lacks */
+    uint64_t lo, hi; /* top-k: the doc ids searched, [lo, hi) */
     /* top-k */
     struct fts_hit *heap; /* borrowed: the caller's output array */
     size_t k, n_heap;
@@ -103,6 +105,8 @@ static infino_status setup(struct search *s, const struct fts_reader *r,
 
     memset(s, 0, sizeof *s);
     s->r = r;
+    s->lo = 0;
+    s->hi = r->n_docs;
     s->deleted = deleted;
     if (q->n_pos > 0) {
         s->terms = mem_alloc(q->n_pos * sizeof *s->terms);
@@ -357,14 +361,16 @@ static infino_status topk_single(struct search *s)
     struct fts_cursor *c = &t->cur;
     infino_status st;
 
-    for (uint32_t b = 0; b < c->n_blocks; b++) {
+    for (uint32_t b = fts_cursor_find_block(c, 0, (uint32_t)s->lo);
+         b < c->n_blocks && fts_skip_first(c, b) < s->hi; b++) {
+        uint32_t first = fts_skip_first(c, b);
         if (!can_enter(s, block_ub(s, t, b)))
             continue;
-        CHECK(fts_cursor_seek(c, fts_skip_first(c, b)));
+        CHECK(fts_cursor_seek(c, first > s->lo ? first : (uint32_t)s->lo));
         if (c->doc == FTS_NO_DOC)
             break;
         b = c->blk;
-        for (uint32_t i = c->pos; i < c->n; i++)
+        for (uint32_t i = c->pos; i < c->n && c->docs[i] < s->hi; i++)
             CHECK(offer(s, c->docs[i], contrib(s, t, c->tfs[i], c->docs[i])));
     }
     return INFINO_OK;
@@ -511,7 +517,7 @@ static void sort_by_wub(struct term **v, size_t n)
 
 static infino_status topk_or(struct search *s)
 {
-    uint64_t lo = 0, n_docs = s->r->n_docs;
+    uint64_t lo = s->lo, n_docs = s->hi;
     size_t n = s->n_terms;
     infino_status st;
 
@@ -639,10 +645,13 @@ static infino_status leapfrog(struct search *s, bool scored, uint32_t want_dl,
         s->order[i] = &s->terms[i];
     qsort(s->order, n, sizeof *s->order, cmp_df);
     lead = &s->order[0]->cur;
-    for (uint32_t b = 0; b < lead->n_blocks; b++) {
+    for (uint32_t b = fts_cursor_find_block(lead, 0, (uint32_t)s->lo);
+         b < lead->n_blocks && fts_skip_first(lead, b) < s->hi; b++) {
         uint32_t first = fts_skip_first(lead, b);
         int64_t rest = -1; /* others' bound over this block, if known */
 
+        if (first < s->lo)
+            first = (uint32_t)s->lo;
         if (scored && !(s->n_heap < s->k && s->floor <= 0)) {
             uint64_t end = (uint64_t)fts_skip_last(lead, b) + 1;
             bool none = false;
@@ -666,6 +675,8 @@ static infino_status leapfrog(struct search *s, bool scored, uint32_t want_dl,
             int64_t q = 0;
             bool hopeless = false;
 
+            if (d >= s->hi)
+                goto done;
             if (rest >= 0) {
                 q = contrib(s, s->order[0], lead->tfs[i], d);
                 if (!can_enter(s, q + rest))
@@ -733,12 +744,160 @@ static int cmp_hits(const void *a, const void *b)
     return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
+/* Runs the top-k algorithm for the query over [s->lo, s->hi) into
+ * s->heap (s->k entries); s is set up. */
+static infino_status run_topk(struct search *s, enum fts_mode mode)
+{
+    infino_status st;
+
+    CHECK(build_qtabs(s));
+    if (mode == FTS_MODE_AND && s->n_terms > 1) {
+        CHECK(leapfrog(s, true, UINT32_MAX, found_offer));
+    } else if (s->n_terms == 1) {
+        CHECK(topk_single(s));
+    } else {
+        s->acc = mem_calloc(WINDOW, sizeof *s->acc);
+        s->bits = mem_calloc(WINDOW / 64, sizeof *s->bits);
+        if (s->acc == NULL || s->bits == NULL)
+            CHECK(err_nomem());
+        CHECK(topk_or(s));
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* ---- one region across cores ------------------------------------------- */
+
+/* A multi-term query over a large region is cut into doc-id ranges
+ * searched on the pool's threads (util/tpool.h), each with its own
+ * cursors and heap; the k best of their heaps are the k best of the
+ * region, exactly: every range keeps its own best k under the same order
+ * (score, then doc id), and scores do not depend on the visiting order.
+ * Worth it only where the postings are many (a thread handoff costs a
+ * few microseconds); ranges are whole windows. */
+#define PAR_MIN_DOCS 65536u       /* docs per range at least */
+#define PAR_MIN_POSTINGS 100000u  /* sum of the terms' df at least */
+
+struct part {
+    const struct fts_reader *r;
+    const struct fts_query *q;
+    const struct fts_global_stats *gs;
+    const struct fts_search_opts *opts;
+    uint64_t lo, hi;
+    struct fts_hit *heap; /* opts->k entries, owned by the caller */
+    size_t n_heap;
+    infino_status st;
+    char err[256]; /* the error message, from the thread that failed */
+};
+
+static void run_part(void *arg, size_t i)
+{
+    struct part *p = (struct part *)arg + i;
+    struct search s;
+    infino_status st;
+
+    memset(&s, 0, sizeof s);
+    CHECK(setup(&s, p->r, p->q, p->opts->mode, p->gs, p->opts->deleted));
+    if (!s.empty) {
+        s.lo = p->lo;
+        s.hi = p->hi;
+        s.heap = p->heap;
+        s.k = p->opts->k;
+        s.floor = p->opts->min_score > 0 ? p->opts->min_score : 0;
+        update_tq(&s);
+        CHECK(run_topk(&s, p->opts->mode));
+    }
+    p->n_heap = s.n_heap;
+    search_free(&s);
+    p->st = INFINO_OK;
+    return;
+fail:
+    search_free(&s);
+    p->st = st;
+    snprintf(p->err, sizeof p->err, "%s", err_last());
+}
+
+/* How many ranges to cut the search into (1: none). */
+static size_t n_parts(const struct search *s, enum fts_mode mode)
+{
+    uint64_t postings = 0, n;
+
+    if (s->n_terms < 2 || s->r->n_docs < 2ull * PAR_MIN_DOCS)
+        return 1;
+    for (size_t i = 0; i < s->n_terms; i++)
+        postings += s->terms[i].df;
+    if (mode == FTS_MODE_AND) {
+        /* the work follows the rarest term (and the seeks into others) */
+        uint64_t min_df = UINT64_MAX;
+        for (size_t i = 0; i < s->n_terms; i++)
+            if (s->terms[i].df < min_df)
+                min_df = s->terms[i].df;
+        postings = min_df * s->n_terms;
+    }
+    if (postings < PAR_MIN_POSTINGS)
+        return 1;
+    n = s->r->n_docs / PAR_MIN_DOCS;
+    if (n > tpool_threads())
+        n = tpool_threads();
+    return n < 1 ? 1 : (size_t)n;
+}
+
+static infino_status search_parts(struct fts_hit *out, size_t *n_out,
+                                  const struct fts_reader *r,
+                                  const struct fts_query *q,
+                                  const struct fts_global_stats *gs,
+                                  const struct fts_search_opts *opts,
+                                  size_t n)
+{
+    struct part *parts = mem_calloc(n, sizeof *parts);
+    struct fts_hit *all = mem_alloc(n * opts->k * sizeof *all);
+    uint64_t step, lo = 0;
+    size_t got = 0;
+    infino_status st = INFINO_OK;
+
+    if (parts == NULL || all == NULL) {
+        mem_free(parts);
+        mem_free(all);
+        return err_nomem();
+    }
+    /* equal ranges, of whole windows when they span several */
+    step = (r->n_docs + n - 1) / n;
+    if (step >= 4 * WINDOW)
+        step = (step + WINDOW - 1) / WINDOW * WINDOW;
+    if (step == 0)
+        step = 1;
+    for (size_t i = 0; i < n; i++) {
+        parts[i] = (struct part){r, q, gs, opts, lo,
+                                 lo + step < r->n_docs ? lo + step : r->n_docs,
+                                 all + i * opts->k, 0, INFINO_OK, {0}};
+        lo = parts[i].hi;
+    }
+    tpool_run(n, run_part, parts);
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].st != INFINO_OK) {
+            st = err_set(parts[i].st, "%s", parts[i].err);
+            goto done;
+        }
+        memmove(all + got, parts[i].heap, parts[i].n_heap * sizeof *all);
+        got += parts[i].n_heap;
+    }
+    qsort(all, got, sizeof *all, cmp_hits);
+    *n_out = got < opts->k ? got : opts->k;
+    memcpy(out, all, *n_out * sizeof *out);
+done:
+    mem_free(parts);
+    mem_free(all);
+    return st;
+}
+
 infino_status fts_search(struct fts_hit *out, size_t *n_out,
                          const struct fts_reader *r, const struct fts_query *q,
                          const struct fts_global_stats *gs,
                          const struct fts_search_opts *opts)
 {
     struct search s;
+    size_t parts;
     infino_status st;
 
     memset(&s, 0, sizeof s);
@@ -768,20 +927,15 @@ infino_status fts_search(struct fts_hit *out, size_t *n_out,
         if (!can_enter(&s, ub))
             goto done;
     }
-    CHECK(build_qtabs(&s));
-    if (opts->mode == FTS_MODE_AND && s.n_terms > 1) {
-        CHECK(leapfrog(&s, true, UINT32_MAX, found_offer));
-    } else if (s.n_terms == 1) {
-        CHECK(topk_single(&s));
-    } else {
-        s.acc = mem_calloc(WINDOW, sizeof *s.acc);
-        s.bits = mem_calloc(WINDOW / 64, sizeof *s.bits);
-        if (s.acc == NULL || s.bits == NULL) {
-            st = err_nomem();
-            goto fail;
-        }
-        CHECK(topk_or(&s));
+    parts = opts->k <= SIZE_MAX / 64 ? n_parts(&s, opts->mode) : 1;
+    if (opts->parts > 0)
+        parts = opts->parts;
+    if (parts > 1) {
+        search_free(&s);
+        CHECK(search_parts(out, n_out, r, q, gs, opts, parts));
+        return INFINO_OK;
     }
+    CHECK(run_topk(&s, opts->mode));
     qsort(out, s.n_heap, sizeof *out, cmp_hits);
     *n_out = s.n_heap;
 done:
