@@ -21,6 +21,7 @@
 
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/tpool.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -85,13 +86,93 @@ static infino_status fts_of(const struct fts_reader **out, struct tbl_view *v,
 
 /* ---- BM25 ------------------------------------------------------------- */
 
+/* One group of superfiles [from, to) searched in order, each with the
+ * group's running k-th score as its floor, into `out` (the group's best
+ * k under by_score_desc; equal scores survive a floor). */
+struct bm25_group {
+    struct tbl_view *v;
+    size_t fts_col;
+    const struct fts_query *q;
+    const struct fts_global_stats *gs;
+    const bool *skip;
+    size_t k;
+    enum fts_mode mode;
+    size_t from, to;
+    struct qry_hits out;
+    infino_status st;
+    char err[256]; /* the error message, from the thread that failed */
+};
+
+static infino_status bm25_group_run(struct bm25_group *g)
+{
+    struct fts_hit *local = mem_calloc(g->k, sizeof *local);
+    infino_status st;
+
+    if (local == NULL)
+        return err_nomem();
+    for (size_t i = g->from; i < g->to; i++) {
+        const struct tbl_vsf *f = tbl_view_sf(g->v, i);
+        const struct fts_reader *r;
+        struct fts_search_opts o = {0};
+        size_t n = 0;
+
+        if (f->meta->n_deleted == f->meta->n_rows || g->skip[i])
+            continue;
+        CHECK(fts_of(&r, g->v, i, g->fts_col));
+        o.k = g->k;
+        o.mode = g->mode;
+        o.deleted = f->deleted;
+        o.min_score = g->out.n >= g->k ? g->out.v[g->k - 1].score : 0.0f;
+        CHECK(fts_search(local, &n, r, g->q, g->gs, &o));
+        for (size_t j = 0; j < n; j++)
+            CHECK(hits_push(&g->out, (uint32_t)i, local[j].doc,
+                            local[j].score));
+        sort_hits(&g->out, by_score_desc);
+        if (g->out.n > g->k)
+            g->out.n = g->k;
+    }
+    st = INFINO_OK;
+fail:
+    mem_free(local);
+    return st;
+}
+
+static void bm25_group_piece(void *arg, size_t i)
+{
+    struct bm25_group *g = (struct bm25_group *)arg + i;
+
+    g->st = bm25_group_run(g);
+    if (g->st != INFINO_OK)
+        snprintf(g->err, sizeof g->err, "%s", err_last());
+}
+
+/* Superfiles are searched in groups on the worker pool when there are
+ * several and the query's postings are many (a handoff costs a few
+ * microseconds): each group keeps its exact best k, so the merged k are
+ * the ones a single pass in snapshot order finds. */
+#define FANOUT_MIN_POSTINGS 100000u
+
+static size_t bm25_groups(const struct snapshot *snap, const uint64_t *df,
+                          size_t n_terms)
+{
+    uint64_t postings = 0;
+    size_t n = tpool_threads();
+
+    for (size_t i = 0; i < n_terms; i++)
+        postings += df[i];
+    if (snap->n_sf < 2 || postings < tpool_min_work(FANOUT_MIN_POSTINGS))
+        return 1;
+    return n < snap->n_sf ? n : snap->n_sf;
+}
+
 infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
                        size_t fts_col, const char *query, size_t k,
                        enum fts_mode mode)
 {
+    struct bm25_group *groups = NULL;
+    size_t n_groups = 0;
     const struct snapshot *snap = tbl_view_snapshot(v);
     struct fts_query *q = NULL;
-    struct fts_hit *local = NULL;
     uint64_t *df = NULL, n_docs = 0, tokens = 0;
     bool *skip = NULL;
     struct fts_global_stats gs;
@@ -104,8 +185,7 @@ infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
     if (n_terms == 0 || k == 0 || snap->n_sf == 0)
         goto done;
     df = mem_calloc(n_terms, sizeof *df);
-    local = mem_calloc(k, sizeof *local);
-    if (df == NULL || local == NULL) {
+    if (df == NULL) {
         st = err_nomem();
         goto fail;
     }
@@ -136,35 +216,41 @@ infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
     gs.n_docs = n_docs;
     gs.avgdl = n_docs && tokens ? (double)tokens / (double)n_docs : 1.0;
     gs.df = df;
-    for (size_t i = 0; i < snap->n_sf; i++) {
-        const struct tbl_vsf *f = tbl_view_sf(v, i);
-        const struct fts_reader *r;
-        struct fts_search_opts o = {0};
-        size_t n = 0;
-
-        if (f->meta->n_deleted == f->meta->n_rows || skip[i])
-            continue;
-        CHECK(fts_of(&r, v, i, fts_col));
-        o.k = k;
-        o.mode = mode;
-        o.deleted = f->deleted;
-        o.min_score = out->n >= k ? out->v[k - 1].score : 0.0f;
-        CHECK(fts_search(local, &n, r, q, &gs, &o));
-        for (size_t j = 0; j < n; j++)
-            CHECK(hits_push(out, (uint32_t)i, local[j].doc, local[j].score));
-        sort_hits(out, by_score_desc);
-        if (out->n > k)
-            out->n = k;
+    n_groups = bm25_groups(snap, df, n_terms);
+    groups = mem_calloc(n_groups, sizeof *groups);
+    if (groups == NULL) {
+        st = err_nomem();
+        goto fail;
     }
+    for (size_t i = 0; i < n_groups; i++)
+        groups[i] = (struct bm25_group){
+            v, fts_col, q, &gs, skip, k, mode,
+            snap->n_sf * i / n_groups, snap->n_sf * (i + 1) / n_groups,
+            {0}, INFINO_OK, {0}};
+    tpool_run(n_groups, bm25_group_piece, groups);
+    for (size_t i = 0; i < n_groups; i++) {
+        if (groups[i].st != INFINO_OK) {
+            st = err_set(groups[i].st, "%s", groups[i].err);
+            goto fail;
+        }
+        for (size_t j = 0; j < groups[i].out.n; j++)
+            CHECK(hits_push(out, groups[i].out.v[j].sf, groups[i].out.v[j].row,
+                            groups[i].out.v[j].score));
+    }
+    sort_hits(out, by_score_desc);
+    if (out->n > k)
+        out->n = k;
 done:
     st = INFINO_OK;
 fail:
     if (st != INFINO_OK)
         qry_hits_free(out);
+    for (size_t i = 0; groups && i < n_groups; i++)
+        qry_hits_free(&groups[i].out);
+    mem_free(groups);
     fts_query_free(q);
     mem_free(df);
     mem_free(skip);
-    mem_free(local);
     return st;
 }
 

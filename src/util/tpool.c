@@ -138,6 +138,18 @@ static void start_locked(void)
     }
 }
 
+unsigned long long tpool_min_work(unsigned long long dflt)
+{
+    const char *env = getenv("INFINO_PARALLEL_MIN_WORK");
+    char *end;
+    unsigned long long v;
+
+    if (env == NULL || *env == '\0')
+        return dflt;
+    v = strtoull(env, &end, 10);
+    return *end == '\0' ? v : dflt;
+}
+
 size_t tpool_threads(void)
 {
     size_t n;

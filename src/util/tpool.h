@@ -24,6 +24,11 @@
 /* Threads a run may use, the caller included (>= 1). */
 size_t tpool_threads(void);
 
+/* The least work (a caller's own measure, e.g. postings) worth splitting
+ * a query for: `dflt`, or INFINO_PARALLEL_MIN_WORK from the environment
+ * (tests set 0 to split everything they can). */
+unsigned long long tpool_min_work(unsigned long long dflt);
+
 /* Calls fn(arg, i) once for each i in [0, n), in any order and on any of
  * the pool's threads, and returns when every call has returned. fn must
  * not call tpool_run() itself (it would run its pieces inline). */

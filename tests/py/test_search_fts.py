@@ -98,8 +98,13 @@ def zipf_vocab(rnd: random.Random, size: int):
     return words, weights
 
 
+@pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("seed", range(4))
-def test_bm25_matches_brute_force(tmp_path, seed):
+def test_bm25_matches_brute_force(tmp_path, monkeypatch, seed, parallel):
+    if parallel:
+        # split every query across the worker pool (superfile groups),
+        # however small: results must not change
+        monkeypatch.setenv("INFINO_PARALLEL_MIN_WORK", "0")
     rnd = random.Random(seed)
     words, weights = zipf_vocab(rnd, rnd.choice([30, 200, 2000]))
     schema = pa.schema([("n", pa.int64()), ("body", pa.large_utf8())])

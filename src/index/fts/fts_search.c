@@ -835,7 +835,7 @@ static size_t n_parts(const struct search *s, enum fts_mode mode)
                 min_df = s->terms[i].df;
         postings = min_df * s->n_terms;
     }
-    if (postings < PAR_MIN_POSTINGS)
+    if (postings < tpool_min_work(PAR_MIN_POSTINGS))
         return 1;
     n = s->r->n_docs / PAR_MIN_DOCS;
     if (n > tpool_threads())
