@@ -2023,6 +2023,29 @@ static infino_status pick_pages(struct pick *picks, size_t *n_picks,
     for (size_t i = 0; i < n_rows; i++) {
         int64_t row = rows[i];
         size_t hi = m->n;
+        /* Pages of a chunk usually hold about equally many rows: guess
+         * the page from the row's share of the chunk and step from there
+         * (a cache miss or two, where a binary search over thousands of
+         * pages takes a dozen); fall back on the search. */
+        if (m->num_rows > 0 && m->n > 0) {
+            size_t g = (size_t)((double)row / (double)m->num_rows *
+                                (double)m->n);
+            int steps = 0;
+            if (g < lo)
+                g = lo;
+            if (g >= m->n)
+                g = m->n - 1;
+            while (steps < 4 && g > lo && m->pages[g].first_row > row)
+                g--, steps++;
+            while (steps < 4 && g + 1 < m->n &&
+                   m->pages[g + 1].first_row <= row)
+                g++, steps++;
+            if (m->pages[g].first_row <= row &&
+                (g + 1 == m->n || m->pages[g + 1].first_row > row)) {
+                lo = g;
+                hi = g + 1;
+            }
+        }
         /* the last page starting at or before `row`, at or after lo */
         while (hi - lo > 1) {
             size_t mid = lo + (hi - lo) / 2;

@@ -109,6 +109,11 @@ static int cmp_where(const void *a, const void *b)
 struct ctx {
     struct ivf_reader *r;
     const struct vk_ops *ops;
+    /* probe scratch, one entry per row of the cluster (grown on demand,
+     * freed by ctx_release): lower bounds, estimates, rows scored */
+    float *p_lb, *p_est;
+    uint8_t *p_done;
+    size_t p_cap;
     const roaring_bitmap_t *allow, *deleted;
     float eps;
     float *q;         /* dim: the query as indexed (unit for cosine) */
@@ -339,6 +344,109 @@ static float refined_dist(struct ctx *x, const uint8_t *batch, size_t nb,
     return -dot;
 }
 
+/* Room for `count` rows in the probe scratch. */
+static infino_status probe_scratch(struct ctx *x, size_t count)
+{
+    float *lb, *est;
+    uint8_t *done;
+
+    if (count <= x->p_cap)
+        return INFINO_OK;
+    lb = mem_realloc(x->p_lb, count * sizeof *lb);
+    if (lb != NULL)
+        x->p_lb = lb;
+    est = mem_realloc(x->p_est, count * sizeof *est);
+    if (est != NULL)
+        x->p_est = est;
+    done = mem_realloc(x->p_done, count);
+    if (done != NULL)
+        x->p_done = done;
+    if (lb == NULL || est == NULL || done == NULL)
+        return err_nomem();
+    x->p_cap = count;
+    return INFINO_OK;
+}
+
+static void ctx_release(struct ctx *x)
+{
+    mem_free(x->p_lb);
+    mem_free(x->p_est);
+    mem_free(x->p_done);
+    mem_free(x->mem);
+}
+
+/* Scores the rows of cluster c (from `block`) with the smallest estimates
+ * that pass the filters, as many as the pool has room for. A bounded
+ * max-heap of (estimate, row) picks them in one pass. */
+static infino_status prefill(struct ctx *x, const uint8_t *block, uint32_t c,
+                             uint32_t count)
+{
+    const struct ivf_layout *L = &x->r->L;
+    size_t want = x->heap.cap - x->heap.n, n = 0;
+    struct pick { float est; uint32_t row; } *h;
+
+    h = mem_alloc((want ? want : 1) * sizeof *h);
+    if (h == NULL)
+        return err_nomem();
+    for (uint32_t i = 0; i < count; i++) {
+        float e = x->p_est[i];
+        size_t at;
+        if (n == want && !(e < h[0].est))
+            continue;
+        {
+            const uint8_t *batch = block + L->head_len +
+                                   (size_t)(i / IVF_BATCH) *
+                                       ivf_batch_len(L, IVF_BATCH);
+            size_t nb = count - i / IVF_BATCH * IVF_BATCH;
+            if (nb > IVF_BATCH)
+                nb = IVF_BATCH;
+            if (!passes(x, load_u32le(batch + ivf_batch_ids(L, nb) +
+                                      4ull * (i % IVF_BATCH))))
+                continue;
+        }
+        if (n < want) { /* sift up */
+            at = n++;
+            while (at > 0 && h[(at - 1) / 2].est < e) {
+                h[at] = h[(at - 1) / 2];
+                at = (at - 1) / 2;
+            }
+        } else { /* replace the largest, sift down */
+            at = 0;
+            for (;;) {
+                size_t l = 2 * at + 1, big = at;
+                float bv = e;
+                if (l < n && h[l].est > bv)
+                    big = l, bv = h[l].est;
+                if (l + 1 < n && h[l + 1].est > bv)
+                    big = l + 1;
+                if (big == at)
+                    break;
+                h[at] = h[big];
+                at = big;
+            }
+        }
+        h[at].est = e;
+        h[at].row = i;
+    }
+    for (size_t j = 0; j < n; j++) {
+        uint32_t i = h[j].row, slot = i % IVF_BATCH;
+        const uint8_t *batch = block + L->head_len +
+                               (size_t)(i / IVF_BATCH) *
+                                   ivf_batch_len(L, IVF_BATCH);
+        size_t nb = count - i / IVF_BATCH * IVF_BATCH;
+        float d;
+        if (nb > IVF_BATCH)
+            nb = IVF_BATCH;
+        payload_dists(&d, x, batch, nb, &slot, 1);
+        heap_push(&x->heap, load_u32le(batch + ivf_batch_ids(L, nb) +
+                                       4ull * slot),
+                  d, c, i);
+        x->p_done[i] = 1;
+    }
+    mem_free(h);
+    return INFINO_OK;
+}
+
 /* Probes cluster c: estimates, bounds, filters, reranks into the heap. */
 static infino_status probe(struct ctx *x, uint32_t c)
 {
@@ -398,18 +506,17 @@ static infino_status probe(struct ctx *x, uint32_t c)
     qerr = x->eps * UNIFORM_SD * delta * sqrtf((float)m);
     payload_setup(x, block, c);
 
+    CHECK(probe_scratch(x, count));
+    /* Pass 1: every row's estimate and lower bound (RaBitQ Sec 3.2). */
     batch = block + L->head_len;
     for (uint32_t i0 = 0; i0 < count; i0 += IVF_BATCH) {
         size_t nb = count - i0 < IVF_BATCH ? count - i0 : IVF_BATCH;
         const uint8_t *fac = batch + ivf_batch_factors(L, nb);
-        const uint8_t *ids = batch + ivf_batch_ids(L, nb);
-        uint32_t dq[IVF_BATCH], pc[IVF_BATCH], slots[IVF_BATCH];
-        float dist[IVF_BATCH], lbs[IVF_BATCH];
-        size_t n_cand = 0;
-        float bound = heap_bound(&x->heap);
+        uint32_t dq[IVF_BATCH], pc[IVF_BATCH];
+        float *est = x->p_est + i0, *lbs = x->p_lb + i0;
 
         x->ops->bits4(dq, pc, batch, nb, L->code_len, x->planes);
-        /* estimates and lower bounds (a loop the compiler vectorizes) */
+        /* (a loop the compiler vectorizes) */
         for (size_t i = 0; i < nb; i++) {
             float add = ivf_load_f32(fac + 4 * i);
             float rescale = ivf_load_f32(fac + 4 * (nb + i));
@@ -418,12 +525,37 @@ static infino_status probe(struct ctx *x, uint32_t c)
             float s2 = lo * (float)(2 * (int32_t)pc[i] - (int32_t)m);
             float sum = s1 + s2;
             float prod = rescale * sum;
-            float est = add + bq + prod;
+            float e = add + bq + prod;
             float e1 = errf * rq_term, e2 = fabsf(rescale) * qerr;
-            lbs[i] = est - (e1 + e2);
+            est[i] = e;
+            lbs[i] = e - (e1 + e2);
         }
+        for (size_t i = 0; i < nb; i++) {
+            est[i] = from_l2_est(x, est[i]);
+            lbs[i] = from_l2_est(x, lbs[i]);
+        }
+        batch += ivf_batch_len(L, nb);
+    }
+    memset(x->p_done, 0, count);
+    /* Pass 2: while the pool has room, score the rows the estimates rank
+     * best first, so that its bound is tight before pass 3 tests every
+     * row against it (in storage order the first rows scored are
+     * arbitrary, and the bound stays loose for long). */
+    if (x->heap.n < x->heap.cap)
+        CHECK(prefill(x, block, c, count));
+    /* Pass 3: every other row whose lower bound can still beat the pool's
+     * bound is scored from the payload (SQ8 codes or floats). */
+    batch = block + L->head_len;
+    for (uint32_t i0 = 0; i0 < count; i0 += IVF_BATCH) {
+        size_t nb = count - i0 < IVF_BATCH ? count - i0 : IVF_BATCH;
+        const uint8_t *ids = batch + ivf_batch_ids(L, nb);
+        uint32_t slots[IVF_BATCH];
+        float dist[IVF_BATCH];
+        size_t n_cand = 0;
+        float bound = heap_bound(&x->heap);
+
         for (size_t i = 0; i < nb; i++)
-            if (from_l2_est(x, lbs[i]) <= bound &&
+            if (x->p_lb[i0 + i] <= bound && !x->p_done[i0 + i] &&
                 passes(x, load_u32le(ids + 4 * i)))
                 slots[n_cand++] = (uint32_t)i;
         if (n_cand > 0) {
@@ -435,6 +567,8 @@ static infino_status probe(struct ctx *x, uint32_t c)
         batch += ivf_batch_len(L, nb);
     }
     return INFINO_OK;
+fail:
+    return st;
 }
 
 /* Row `id`'s cluster and index inside it, via the position table. */
@@ -893,12 +1027,12 @@ done:
     finish_hits(out, n_out, &x);
     mem_free(order);
     mem_free(keys);
-    mem_free(x.mem);
+    ctx_release(&x);
     return INFINO_OK;
 fail:
     mem_free(order);
     mem_free(keys);
-    mem_free(x.mem);
+    ctx_release(&x);
     return err_context(st, "vector search");
 }
 
@@ -936,11 +1070,11 @@ infino_status ivf_search_clusters(struct ivf_hit *out, size_t *n_out,
         CHECK(rescore(&x, opts));
     finish_hits(out, n_out, &x);
     mem_free(seen);
-    mem_free(x.mem);
+    ctx_release(&x);
     return INFINO_OK;
 fail:
     mem_free(seen);
-    mem_free(x.mem);
+    ctx_release(&x);
     return err_context(st, "vector search");
 }
 
@@ -959,9 +1093,9 @@ infino_status ivf_distances(float *out, struct ivf_reader *r,
     CHECK(ctx_init(&x, r, query, query_dim, 0, NULL));
     for (size_t i = 0; i < n; i++)
         CHECK(row_dist(&out[i], &x, ids[i], NULL));
-    mem_free(x.mem);
+    ctx_release(&x);
     return INFINO_OK;
 fail:
-    mem_free(x.mem);
+    ctx_release(&x);
     return err_context(st, "vector distances");
 }
