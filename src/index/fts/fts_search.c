@@ -776,7 +776,7 @@ fail:
  * (score, then doc id), and scores do not depend on the visiting order.
  * Worth it only where the postings are many (a thread handoff costs a
  * few microseconds); ranges are whole windows. */
-#define PAR_MIN_DOCS 65536u       /* docs per range at least */
+#define PAR_MIN_DOCS 32768u       /* docs per range at least */
 #define PAR_MIN_POSTINGS 100000u  /* sum of the terms' df at least */
 
 struct part {
