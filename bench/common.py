@@ -9,7 +9,7 @@ uses only the standard library, numpy and pyarrow.
   vocabulary term00001..term10000, as bench-protocol.md specifies),
   embedding fixed_size_list<float32, 384> (Gaussian clusters: centres
   3.0*N(0,1), noise 0.3*N(0,1)). Generated from a seed, batch by batch,
-  into an Arrow IPC file under bench/work/ that every engine then reads.
+  into an Arrow IPC file under bench/scratch/ that every engine then reads.
 - Process measurements: wall and CPU time, peak RSS (VmHWM).
 - Machine description for the result files.
 """
@@ -26,7 +26,7 @@ import time
 
 BENCH_DIR = pathlib.Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-WORK_DIR = BENCH_DIR / "work"
+WORK_DIR = BENCH_DIR / "scratch"
 RESULTS_DIR = BENCH_DIR / "results"
 
 N_TOKENS = 200

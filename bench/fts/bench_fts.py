@@ -710,7 +710,7 @@ def main():
     ap.add_argument("--build-repeat", dest="build_repeat", type=int)
     ap.add_argument("--out")
     ap.add_argument("--keep", action="store_true",
-                    help="keep the indexes in bench/work/fts")
+                    help="keep the indexes in bench/scratch/fts")
     ap.add_argument("--worker", choices=["build", "query"])
     ap.add_argument("--engine")
     ap.add_argument("--src")

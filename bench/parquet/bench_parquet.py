@@ -387,7 +387,7 @@ def main():
                                          / "libinfino.so"))
     ap.add_argument("--out")
     ap.add_argument("--keep", action="store_true",
-                    help="keep the Parquet files under bench/work/parquet")
+                    help="keep the Parquet files under bench/scratch/parquet")
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--op", choices=["write", "read", "source"])
     ap.add_argument("--engine", choices=ENGINES)

@@ -9,7 +9,7 @@ reports the median and 90th percentile in milliseconds, plus full scans
 (to_arrow, median of 3) and the table's size on disk.
 
     .venv/bin/python bench/point/bench_point.py [--rows 200000] \
-        [--db bench/work/point-200000] [--queries 40] [--json OUT]
+        [--db bench/scratch/point-200000] [--queries 40] [--json OUT]
 
 The infino package is whatever `import infino` finds, so an older build
 can be measured by putting it first on PYTHONPATH (with its own --db).

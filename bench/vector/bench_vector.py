@@ -8,7 +8,7 @@ Two data sets, 384-d, cosine:
 - real: all-MiniLM-L6-v2 embeddings (tests/py/minilm.py, numpy only) of
   help-center sentences from examples/make_corpus.py's templates (bodies of
   a 400K-doc draw, deduplicated), embedded for a time budget (quick 120 s,
-  full 600 s) and cached in bench/work/vector/; the first sentences are the
+  full 600 s) and cached in bench/scratch/vector/; the first sentences are the
   held-out queries, the rest the base.
 Ground truth: exact cosine top 10 by numpy (float32) in the driver.
 
