@@ -376,60 +376,32 @@ static void ctx_release(struct ctx *x)
 }
 
 /* Scores the rows of cluster c (from `block`) with the smallest estimates
- * that pass the filters, as many as the pool has room for. A bounded
- * max-heap of (estimate, row) picks them in one pass. */
+ * that pass the filters, as many as the pool has room for; a bounded
+ * heap of (estimate, row) picks them in one pass. */
 static infino_status prefill(struct ctx *x, const uint8_t *block, uint32_t c,
                              uint32_t count)
 {
     const struct ivf_layout *L = &x->r->L;
-    size_t want = x->heap.cap - x->heap.n, n = 0;
-    struct pick { float est; uint32_t row; } *h;
+    struct heap pick = {NULL, 0, x->heap.cap - x->heap.n};
 
-    h = mem_alloc((want ? want : 1) * sizeof *h);
-    if (h == NULL)
+    pick.h = mem_alloc((pick.cap ? pick.cap : 1) * sizeof *pick.h);
+    if (pick.h == NULL)
         return err_nomem();
     for (uint32_t i = 0; i < count; i++) {
-        float e = x->p_est[i];
-        size_t at;
-        if (n == want && !(e < h[0].est))
-            continue;
-        {
-            const uint8_t *batch = block + L->head_len +
-                                   (size_t)(i / IVF_BATCH) *
-                                       ivf_batch_len(L, IVF_BATCH);
-            size_t nb = count - i / IVF_BATCH * IVF_BATCH;
-            if (nb > IVF_BATCH)
-                nb = IVF_BATCH;
-            if (!passes(x, load_u32le(batch + ivf_batch_ids(L, nb) +
-                                      4ull * (i % IVF_BATCH))))
-                continue;
-        }
-        if (n < want) { /* sift up */
-            at = n++;
-            while (at > 0 && h[(at - 1) / 2].est < e) {
-                h[at] = h[(at - 1) / 2];
-                at = (at - 1) / 2;
-            }
-        } else { /* replace the largest, sift down */
-            at = 0;
-            for (;;) {
-                size_t l = 2 * at + 1, big = at;
-                float bv = e;
-                if (l < n && h[l].est > bv)
-                    big = l, bv = h[l].est;
-                if (l + 1 < n && h[l + 1].est > bv)
-                    big = l + 1;
-                if (big == at)
-                    break;
-                h[at] = h[big];
-                at = big;
-            }
-        }
-        h[at].est = e;
-        h[at].row = i;
+        size_t nb = count - i / IVF_BATCH * IVF_BATCH;
+        const uint8_t *batch = block + L->head_len +
+                               (size_t)(i / IVF_BATCH) *
+                                   ivf_batch_len(L, IVF_BATCH);
+        if (pick.n == pick.cap && !(x->p_est[i] < pick.h[0].dist))
+            continue; /* cannot enter: skip the filter lookups */
+        if (nb > IVF_BATCH)
+            nb = IVF_BATCH;
+        if (passes(x, load_u32le(batch + ivf_batch_ids(L, nb) +
+                                 4ull * (i % IVF_BATCH))))
+            heap_push(&pick, i, x->p_est[i], 0, 0); /* id: the row */
     }
-    for (size_t j = 0; j < n; j++) {
-        uint32_t i = h[j].row, slot = i % IVF_BATCH;
+    for (size_t j = 0; j < pick.n; j++) {
+        uint32_t i = pick.h[j].id, slot = i % IVF_BATCH;
         const uint8_t *batch = block + L->head_len +
                                (size_t)(i / IVF_BATCH) *
                                    ivf_batch_len(L, IVF_BATCH);
@@ -443,7 +415,7 @@ static infino_status prefill(struct ctx *x, const uint8_t *block, uint32_t c,
                   d, c, i);
         x->p_done[i] = 1;
     }
-    mem_free(h);
+    mem_free(pick.h);
     return INFINO_OK;
 }
 
