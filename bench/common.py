@@ -319,3 +319,30 @@ def machine_info(build_dir=None):
             _cmake_cache(build_dir, "CMAKE_C_FLAGS"),
             _cmake_cache(build_dir, f"CMAKE_C_FLAGS_{bt.upper()}")]))
     return info
+
+
+def pct(xs, p):
+    """The p-th percentile of xs (nearest rank)."""
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(len(s) * p / 100))]
+
+
+def native_sha():
+    """sha256 (first 16 hex digits) of our extension module in .venv, to
+    tell which build of ours a result file measured."""
+    import hashlib
+
+    for f in sorted((ROOT / ".venv").glob(
+            "lib/python*/site-packages/infino/_native*.so")):
+        return hashlib.sha256(f.read_bytes()).hexdigest()[:16]
+    return None
+
+
+def note_run_end(result, log=print):
+    """Records the load at the end of a run and whether our package was
+    reinstalled (make python) meanwhile: then the result mixes two builds
+    of ours."""
+    result["loadavg_end"] = os.getloadavg()
+    if native_sha() != result["ours_native_sha256"]:
+        result["ours_native_sha256_end"] = native_sha()
+        log("warning: our package changed during the run")

@@ -66,6 +66,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import common  # noqa: E402
+from common import pct  # noqa: E402
 
 ENGINES = ("ours", "upstream", "tantivy")
 SHAPES = ("single_rare", "single_df1", "single_common", "two_term_or",
@@ -421,22 +422,6 @@ def query_worker(a):
 
 # ---- driver -----------------------------------------------------------------
 
-def native_sha():
-    """sha256 (first 16 hex digits) of our extension module in .venv, to
-    tell which build of ours a result file measured."""
-    import hashlib
-
-    for f in sorted((common.ROOT / ".venv").glob(
-            "lib/python*/site-packages/infino/_native*.so")):
-        return hashlib.sha256(f.read_bytes()).hexdigest()[:16]
-    return None
-
-
-def pct(xs, p):
-    s = sorted(xs)
-    return s[min(len(s) - 1, int(len(s) * p / 100))]
-
-
 def run_build(engine, src, docs, appends, d):
     shutil.rmtree(d, ignore_errors=True)
     eng = engine.split("-")[0]
@@ -557,7 +542,7 @@ def driver(a):
         "machine": common.machine_info(),
         "ours_build": "the infino package in .venv (make python: "
                       "scikit-build-core, CMake Release)",
-        "ours_native_sha256": native_sha(),
+        "ours_native_sha256": common.native_sha(),
         "loadavg_start": os.getloadavg(),
         "params": {"docs": docs, "rows": docs, "k": K,
                    "queries_per_shape": cfg["queries"],
@@ -658,12 +643,7 @@ def driver(a):
     if not a.keep:
         for d in list(dirs.values()) + [work / f"cache-{e}" for e in dirs]:
             shutil.rmtree(d, ignore_errors=True)
-    result["loadavg_end"] = os.getloadavg()
-    if native_sha() != result["ours_native_sha256"]:
-        # someone reinstalled the package (make python) during the run:
-        # the result mixes two builds of ours
-        result["ours_native_sha256_end"] = native_sha()
-        log("warning: our package changed during the run")
+    common.note_run_end(result, log)
     text = json.dumps(result, indent=1)
     if a.out:
         pathlib.Path(a.out).write_text(text + "\n")
