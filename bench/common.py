@@ -346,3 +346,15 @@ def note_run_end(result, log=print):
     if native_sha() != result["ours_native_sha256"]:
         result["ours_native_sha256_end"] = native_sha()
         log("warning: our package changed during the run")
+
+
+def du(path):
+    """Bytes on disk below `path` (allocated blocks)."""
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(dirpath, f)).st_blocks * 512
+            except OSError:
+                pass
+    return total

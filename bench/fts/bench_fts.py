@@ -262,17 +262,6 @@ def input_table(src, n_docs):
     return t.select(["doc_id", "body"]).slice(0, n_docs)
 
 
-def du(path):
-    total = 0
-    for dirpath, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.stat(os.path.join(dirpath, f)).st_blocks * 512
-            except OSError:
-                pass
-    return total
-
-
 def count_files(path, suffix):
     return sum(1 for _, _, fs in os.walk(path) for f in fs if f.endswith(suffix))
 
@@ -345,7 +334,7 @@ def build_worker(a):
     r.update(s.result())
     r.update(extra)
     r.update({"engine": a.engine, "docs": a.docs, "appends": a.appends,
-              "disk_bytes": du(a.dir), "version": version})
+              "disk_bytes": common.du(a.dir), "version": version})
     print(json.dumps(r), flush=True)
 
 

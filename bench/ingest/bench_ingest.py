@@ -55,17 +55,6 @@ def python_of(engine):
 
 # ---- worker -----------------------------------------------------------------
 
-def du(path):
-    total = 0
-    for dirpath, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.stat(os.path.join(dirpath, f)).st_blocks * 512
-            except OSError:
-                pass
-    return total
-
-
 def count_rows(db, table):
     if hasattr(table, "count_rows"):                    # ours
         return table.count_rows()
@@ -125,7 +114,7 @@ def worker(a):
         raise SystemExit(f"{a.engine}: table has {n} rows, appended {rows}")
     r.update({"engine": a.engine, "shape": a.shape, "rows": rows,
               "appends": appends, "arrow_bytes": nbytes,
-              "disk_bytes": du(a.dir), "version": version})
+              "disk_bytes": common.du(a.dir), "version": version})
     print(json.dumps(r), flush=True)
 
 

@@ -302,17 +302,6 @@ def spec_for(infino, engine, table, nlist):
     return s.vector("embedding", DIM, "cosine")
 
 
-def du(path):
-    total = 0
-    for dirpath, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.stat(os.path.join(dirpath, f)).st_blocks * 512
-            except OSError:
-                pass
-    return total
-
-
 def faiss_input(a):
     """The L2-normalized input as one float32 array (faiss needs it in its
     own memory), filled chunk by chunk so that the peak is this array
@@ -378,7 +367,7 @@ def build_worker(a):
                          f"{a.rows}")
     r.update(s.result())
     r.update(extra)
-    r.update({"engine": a.engine, "rows": n, "disk_bytes": du(a.dir),
+    r.update({"engine": a.engine, "rows": n, "disk_bytes": common.du(a.dir),
               "version": version, "nlist": a.nlist})
     print(json.dumps(r), flush=True)
 
