@@ -7,7 +7,9 @@
  * and fsyncs the directory so the new name itself survives a power cut.
  * Large files start their writeback as they go (every SINK_WRITEBACK_BYTES,
  * where the system has sync_file_range), so that final fsync has little
- * left to wait for.
+ * left to wait for. store_mkdirs() fsyncs the parent of every directory it
+ * creates, so a first object in a new folder is as durable as any other.
+ * A hooks sink forwards to callbacks (backends that wrap another sink).
  */
 #define _GNU_SOURCE
 #include "store.h"
@@ -30,7 +32,7 @@
 /* Written bytes handed to writeback at a time. */
 #define SINK_WRITEBACK_BYTES ((uint64_t)32 << 20)
 
-enum sink_kind { SINK_FILE, SINK_MEMORY };
+enum sink_kind { SINK_FILE, SINK_MEMORY, SINK_HOOKS };
 
 struct store_sink {
     enum sink_kind kind;
@@ -44,9 +46,12 @@ struct store_sink {
     uint32_t crc;
     store_publish_fn publish; /* memory sinks that publish on finish */
     void *publish_payload;
+    const struct store_sink_hooks *hooks; /* hooks sinks: borrowed */
+    void *hooks_payload; /* owned: released by hooks->finish or ->abort */
 };
 
 static atomic_uint tmp_counter;
+static atomic_uint_least64_t dir_fsync_count;
 
 static infino_status flush_pending(struct store_sink *s)
 {
@@ -142,6 +147,22 @@ infino_status store_sink_open_publish(struct store_sink **out, const char *name,
     return st;
 }
 
+infino_status store_sink_open_hooks(struct store_sink **out, const char *name,
+                                    const struct store_sink_hooks *hooks,
+                                    void *payload)
+{
+    infino_status st = store_sink_open_memory(out, name);
+
+    if (st != INFINO_OK) {
+        hooks->abort(payload);
+        return st;
+    }
+    (*out)->kind = SINK_HOOKS;
+    (*out)->hooks = hooks;
+    (*out)->hooks_payload = payload;
+    return INFINO_OK;
+}
+
 void store_sink_crc_begin(struct store_sink *s)
 {
     s->crc_on = true;
@@ -163,6 +184,12 @@ infino_status store_sink_write(struct store_sink *s, const void *p, size_t n)
 
     if (s->kind == SINK_MEMORY)
         return buf_append(&s->pending, p, n);
+    if (s->kind == SINK_HOOKS) {
+        st = s->hooks->write(s->hooks_payload, p, n);
+        if (st == INFINO_OK)
+            s->flushed += n;
+        return st;
+    }
     if (s->pending.len + n > SINK_BUF_CAP) {
         st = flush_pending(s);
         if (st != INFINO_OK)
@@ -216,12 +243,36 @@ static int rename_noreplace(const char *tmp, const char *path)
     return 0;
 }
 
+/* Opens and fsyncs the directory `dir`. */
+static infino_status sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int e;
+
+    if (fd < 0)
+        return err_set(INFINO_ERR_IO, "%s: open directory: %s", dir,
+                       strerror(errno));
+    atomic_fetch_add_explicit(&dir_fsync_count, 1, memory_order_relaxed);
+    if (fsync(fd) != 0 && errno != EINVAL) {
+        e = errno;
+        close(fd);
+        return err_set(INFINO_ERR_IO, "%s: fsync directory: %s", dir,
+                       strerror(e));
+    }
+    close(fd);
+    return INFINO_OK;
+}
+
+uint64_t store_dir_fsyncs(void)
+{
+    return atomic_load_explicit(&dir_fsync_count, memory_order_relaxed);
+}
+
 infino_status store_fsync_dir(const char *path)
 {
     char dir[4096];
     const char *slash;
     struct stat sb;
-    int fd;
 
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         snprintf(dir, sizeof dir, "%s", path);
@@ -234,17 +285,7 @@ infino_status store_fsync_dir(const char *path)
         else
             snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return err_set(INFINO_ERR_IO, "%s: open directory: %s", dir,
-                       strerror(errno));
-    if (fsync(fd) != 0 && errno != EINVAL) {
-        close(fd);
-        return err_set(INFINO_ERR_IO, "%s: fsync directory: %s", dir,
-                       strerror(errno));
-    }
-    close(fd);
-    return INFINO_OK;
+    return sync_dir(dir);
 }
 
 infino_status store_sink_finish(struct store_sink *s, enum store_publish mode)
@@ -252,6 +293,11 @@ infino_status store_sink_finish(struct store_sink *s, enum store_publish mode)
     infino_status st;
     int rc;
 
+    if (s->kind == SINK_HOOKS) {
+        st = s->hooks->finish(s->hooks_payload, mode);
+        sink_free(s);
+        return st;
+    }
     if (s->kind == SINK_MEMORY) {
         if (s->publish) {
             size_t len;
@@ -306,6 +352,8 @@ void store_sink_abort(struct store_sink *s)
 {
     if (s == NULL)
         return;
+    if (s->kind == SINK_HOOKS)
+        s->hooks->abort(s->hooks_payload);
     if (s->kind == SINK_FILE && s->tmp_path) {
         if (s->fd >= 0) {
             close(s->fd);
@@ -316,21 +364,55 @@ void store_sink_abort(struct store_sink *s)
     sink_free(s);
 }
 
+/* fsyncs the parent of `dir`, a directory just created, so that its name
+ * survives a power cut (POSIX: a new entry is durable once the directory
+ * holding it is fsynced). `dir` is modified and restored. */
+static infino_status sync_parent(char *dir)
+{
+    char *slash = strrchr(dir, '/');
+    infino_status st;
+
+    if (slash == NULL) {
+        st = sync_dir(".");
+    } else if (slash == dir) {
+        st = sync_dir("/");
+    } else {
+        *slash = '\0';
+        st = sync_dir(dir);
+        *slash = '/';
+    }
+    return err_context(st, "creating %s", dir);
+}
+
 infino_status store_mkdirs(const char *path)
 {
     char tmp[4096];
     size_t n = strlen(path);
+    struct stat sb;
+    infino_status st;
 
     if (n == 0 || n >= sizeof tmp)
         return err_set(INFINO_ERR_INVALID, "bad directory path '%s'", path);
+    /* Fast path: every put of a local store asks for its folder. */
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return INFINO_OK;
     memcpy(tmp, path, n + 1);
     for (size_t i = 1; i <= n; i++) {
         if (tmp[i] == '/' || tmp[i] == '\0') {
             char c = tmp[i];
             tmp[i] = '\0';
-            if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+            if (mkdir(tmp, 0777) == 0) {
+                st = sync_parent(tmp);
+                if (st != INFINO_OK)
+                    return st;
+            } else if (errno != EEXIST) {
                 return err_set(INFINO_ERR_IO, "%s: mkdir: %s", tmp,
                                strerror(errno));
+            } else if (stat(tmp, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+                /* a file (or a dangling link) where a folder should be */
+                return err_set(INFINO_ERR_IO, "%s: mkdir: %s", tmp,
+                               strerror(ENOTDIR));
+            }
             tmp[i] = c;
         }
     }

@@ -97,6 +97,23 @@ typedef infino_status (*store_publish_fn)(void *payload, const char *name,
 infino_status store_sink_open_publish(struct store_sink **out, const char *name,
                                       store_publish_fn publish, void *payload);
 
+/* Callbacks of a sink opened with store_sink_open_hooks(). The sink owns
+ * `payload` and releases it through exactly one of finish() and abort(). */
+struct store_sink_hooks {
+    infino_status (*write)(void *payload, const void *p, size_t n);
+    /* publishes and releases `payload`, also on failure */
+    infino_status (*finish)(void *payload, enum store_publish mode);
+    void (*abort)(void *payload); /* discards and releases `payload` */
+};
+
+/* A sink whose writes, finish and abort go to `hooks` (borrowed: static
+ * storage). Lets a backend wrap another sink, e.g. to inject faults in
+ * tests. `payload` is taken: if this call fails, hooks->abort(payload) has
+ * run. store_sink_tell() counts the bytes of successful writes. */
+infino_status store_sink_open_hooks(struct store_sink **out, const char *name,
+                                    const struct store_sink_hooks *hooks,
+                                    void *payload);
+
 infino_status store_sink_write(struct store_sink *s, const void *p, size_t n);
 /* Starts a running CRC-32C over every byte written from now on; returns
  * (and stops) it with store_sink_crc_end(). Lets a container checksum a
@@ -126,7 +143,14 @@ void store_sink_abort(struct store_sink *s);
 /* fsyncs the directory containing `path` (or `path` itself if a dir). */
 infino_status store_fsync_dir(const char *dir);
 
-/* Creates `path` and missing parents (mode 0777 & ~umask). */
+/* Creates `path` and missing parents (mode 0777 & ~umask). Each directory
+ * it creates is made durable: its parent is fsynced. INFINO_ERR_IO naming
+ * the directory when a component exists but is not a directory. */
 infino_status store_mkdirs(const char *path);
+
+/* Directory fsyncs done by this process so far (store_fsync_dir() and
+ * store_mkdirs()). For tests: durability of a name is otherwise
+ * unobservable. */
+uint64_t store_dir_fsyncs(void);
 
 #endif

@@ -122,6 +122,48 @@ static void test_store_sink__writeback_of_large_files(void **state)
     free(data);
 }
 
+/* Every directory store_mkdirs() creates gets its parent fsynced (one
+ * directory fsync per created level), folders that exist cost none, and a
+ * file in the way is an I/O error naming it. */
+static void test_store_sink__mkdirs_syncs_what_it_creates(void **state)
+{
+    char dir[256], path[400], file[300];
+    uint64_t before;
+    struct stat sb;
+    FILE *f;
+    (void)state;
+
+    test_tmpdir(dir, sizeof dir, "mkdirs");
+    snprintf(path, sizeof path, "%s/a/b/c", dir);
+    before = store_dir_fsyncs();
+    assert_ok(store_mkdirs(path));
+    assert_int_equal(store_dir_fsyncs() - before, 3);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+
+    before = store_dir_fsyncs();
+    assert_ok(store_mkdirs(path)); /* all there: no fsync */
+    assert_int_equal(store_dir_fsyncs() - before, 0);
+    snprintf(path, sizeof path, "%s/a/b/d/", dir); /* trailing '/' */
+    assert_ok(store_mkdirs(path));
+    assert_int_equal(store_dir_fsyncs() - before, 1);
+    assert_int_equal(stat(path, &sb), 0);
+
+    snprintf(file, sizeof file, "%s/a/plain", dir);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    before = store_dir_fsyncs();
+    snprintf(path, sizeof path, "%s/x/y", file);
+    assert_int_equal(store_mkdirs(path), INFINO_ERR_IO);
+    assert_non_null(strstr(err_last(), file));
+    assert_int_equal(store_mkdirs(file), INFINO_ERR_IO);
+    assert_non_null(strstr(err_last(), file));
+    assert_non_null(strstr(err_last(), "Not a directory"));
+    assert_int_equal(store_dir_fsyncs() - before, 0);
+    assert_int_equal(store_mkdirs(""), INFINO_ERR_INVALID);
+}
+
 int main(void)
 {
     test_seed();
@@ -130,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_store_sink__large_writes_and_abort),
         cmocka_unit_test(test_store_sink__memory),
         cmocka_unit_test(test_store_sink__writeback_of_large_files),
+        cmocka_unit_test(test_store_sink__mkdirs_syncs_what_it_creates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
