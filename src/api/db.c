@@ -209,7 +209,7 @@ INFINO_API infino_status infino_drop_table(infino_db *db, const char *name,
 
     ARG(db != NULL && name != NULL, "NULL argument");
     CHECK(catalog_check_name(name));
-    CHECK(catalog_drop(&dir, db->store, name));
+    CHECK(catalog_drop(&dir, db->store, name, purge != 0));
     /* The name is gone first, so a crash mid-purge only leaves orphans. */
     if (purge)
         st = objstore_delete_prefix(db->store, dir);
@@ -395,6 +395,11 @@ INFINO_API infino_status infino_table_gc(infino_table *t, double grace_secs,
     ARG(t != NULL && out != NULL, "NULL argument");
     memset(out, 0, sizeof *out);
     st = tbl_gc(t->t, grace_secs, &r);
+    /* The catalog is shared by the database's tables: any table's gc
+     * also retires its superseded versions. */
+    if (st == INFINO_OK)
+        st = catalog_gc(tbl_store(t->t), grace_secs, &r.objects_deleted,
+                        &r.bytes_freed);
     if (st == INFINO_OK) {
         out->bytes_freed = r.bytes_freed;
         out->objects_deleted = r.objects_deleted;

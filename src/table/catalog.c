@@ -8,6 +8,8 @@
  */
 #include "catalog.h"
 
+#include "lease.h"
+#include "objlist.h"
 #include "vlog.h"
 
 #include "util/alloc.h"
@@ -199,22 +201,31 @@ fail:
     return err_context(st, "%s", name);
 }
 
+static infino_status cat_log(struct vlog *l, struct objstore *s)
+{
+    return vlog_init(l, s, CATALOG_PREFIX, CATALOG_LEASE_DIR);
+}
+
 infino_status catalog_load(struct catalog *out, struct objstore *s)
 {
     struct store_blob *b = NULL;
+    struct vlog log;
     const uint8_t *p;
     uint64_t v;
     infino_status st;
 
     memset(out, 0, sizeof *out);
+    CHECK(cat_log(&log, s));
     for (int attempt = 0;; attempt++) {
-        CHECK(vlog_latest(s, CATALOG_PREFIX, &v));
+        CHECK(vlog_latest(&log, &v));
         if (v == 0)
             return INFINO_OK;
-        st = vlog_get(s, CATALOG_PREFIX, v, &b);
+        st = vlog_get(&log, v, &b);
         /* gc may remove an old version between listing and reading. */
-        if (st == INFINO_ERR_NOTFOUND && attempt < 5)
+        if (st == INFINO_ERR_NOTFOUND && attempt < 5) {
+            err_clear();
             continue;
+        }
         if (st != INFINO_OK)
             goto fail;
         break;
@@ -235,17 +246,52 @@ static void backoff(int attempt)
     clock_backoff(attempt, 1000, 64000); /* 1 ms doubling to 64 ms */
 }
 
-/* Publishes `c` as the version after c->version. */
+/* Publishes `c` as the version after c->version. INFINO_ERR_CONFLICT:
+ * not published, load and try again. */
 static infino_status publish(struct objstore *s, const struct catalog *c)
 {
     struct buf doc = {0};
-    infino_status st = catalog_encode(&doc, c);
+    struct vlog log;
+    enum vlog_outcome outcome;
+    bool stale;
+    infino_status st = cat_log(&log, s);
 
     if (st == INFINO_OK)
-        st = vlog_publish(s, CATALOG_PREFIX, c->version + 1, doc.data,
-                          doc.len);
+        st = catalog_encode(&doc, c);
+    if (st == INFINO_OK)
+        st = vlog_publish(&log, c->version + 1, doc.data, doc.len, &outcome,
+                          &stale);
     buf_free(&doc);
     return st;
+}
+
+void catalog_dropped_key(char *out, size_t cap, const char *dir)
+{
+    const char *leaf = dir;
+    size_t n;
+
+    if (strncmp(leaf, "tables/", 7) == 0)
+        leaf += 7;
+    n = strlen(leaf);
+    while (n > 0 && leaf[n - 1] == '/')
+        n--;
+    snprintf(out, cap, "%s%.*s", CATALOG_DROPPED_DIR, (int)n, leaf);
+}
+
+bool catalog_dropped_purged(struct objstore *s, const char *dir)
+{
+    char key[700];
+    struct store_blob *b = NULL;
+    const uint8_t *p;
+    bool purged = false;
+
+    catalog_dropped_key(key, sizeof key, dir);
+    if (objstore_get(s, key, &b) == INFINO_OK &&
+        store_blob_size(b) == 5 && store_blob_read(b, 0, 5, &p) == INFINO_OK)
+        purged = memcmp(p, "purge", 5) == 0;
+    store_blob_close(b);
+    err_clear();
+    return purged;
 }
 
 infino_status catalog_create(struct cat_entry *out, struct objstore *s,
@@ -317,7 +363,7 @@ fail:
 }
 
 infino_status catalog_drop(char **dir_out, struct objstore *s,
-                           const char *name)
+                           const char *name, bool purge)
 {
     struct catalog c = {0};
     infino_status st;
@@ -336,6 +382,15 @@ infino_status catalog_drop(char **dir_out, struct objstore *s,
             goto fail;
         }
         pos = (size_t)(e - c.entries);
+        /* The marker first: from here on no handle commits to the
+         * folder, even if this process dies before the catalog says so
+         * (a later drop_table finishes the job). */
+        {
+            char key[700];
+            catalog_dropped_key(key, sizeof key, e->dir);
+            CHECK(objstore_put(s, key, purge ? "purge" : "keep",
+                               purge ? 5 : 4, STORE_REPLACE));
+        }
         removed = c.entries[pos];
         memmove(&c.entries[pos], &c.entries[pos + 1],
                 (c.n - pos - 1) * sizeof *c.entries);
@@ -358,4 +413,66 @@ infino_status catalog_drop(char **dir_out, struct objstore *s,
 fail:
     catalog_free(&c);
     return st;
+}
+
+infino_status catalog_gc(struct objstore *s, double grace_secs,
+                         uint64_t *n_deleted, uint64_t *bytes_freed)
+{
+    struct objlist objs = {0};
+    struct vlog log;
+    int64_t now, cutoff, lease_cutoff;
+    uint64_t latest, reserved, oldest, floor, n = 0, bytes = 0;
+    infino_status st;
+
+    if (!objstore_is_durable(s))
+        return INFINO_OK;
+    if (!(grace_secs > 0))
+        grace_secs = 0;
+    CHECK(cat_log(&log, s));
+    now = lease_storage_now(s, CATALOG_LEASE_DIR);
+    cutoff = now - (int64_t)(grace_secs * 1e9);
+    lease_cutoff = now - (int64_t)LEASE_SECS * 1000000000;
+    /* Listing first, then the newest version, then reservations: a
+     * writer that publishes after we found the newest is either seen by
+     * its reservation or above everything we delete. */
+    CHECK(objstore_list_all(s, CATALOG_PREFIX, objlist_collect, &objs));
+    CHECK(vlog_latest(&log, &latest));
+    if (latest == 0)
+        goto sweep;
+    CHECK(vlog_min_reserved(&log, lease_cutoff, &reserved));
+    oldest = latest; /* and every version a reader may still be opening */
+    for (size_t i = 0; i < objs.n; i++) {
+        uint64_t v = vlog_parse(objs.items[i].key, CATALOG_PREFIX);
+        if (v > 0 && v < oldest && objs.items[i].mtime_ns >= cutoff)
+            oldest = v;
+    }
+    floor = oldest < reserved ? oldest : reserved;
+    CHECK(vlog_raise_floor(&log, floor));
+    CHECK(vlog_delete_below(&log, &objs, floor, &n, &bytes));
+sweep:
+    /* Expired reservations and writes that died long ago. */
+    for (size_t i = 0; i < objs.n; i++) {
+        const struct obj *o = &objs.items[i];
+        char base[256];
+        bool lease = strncmp(o->key, CATALOG_LEASE_DIR,
+                             strlen(CATALOG_LEASE_DIR)) == 0 &&
+                     lease_parse(base, sizeof base, o->key);
+        if ((!lease && !objlist_is_temp(o->key)) ||
+            o->mtime_ns >= lease_cutoff)
+            continue;
+        if (objstore_delete(s, o->key) == INFINO_OK) {
+            n++;
+            bytes += o->size;
+        } else {
+            err_clear();
+        }
+    }
+    st = INFINO_OK;
+fail:
+    objlist_free(&objs);
+    if (n_deleted)
+        *n_deleted += n;
+    if (bytes_freed)
+        *bytes_freed += bytes;
+    return err_context(st, "collecting old catalog versions");
 }

@@ -20,6 +20,11 @@
 #include "superfile/sf_spec.h"
 
 #define CATALOG_PREFIX "_catalog/"
+#define CATALOG_LEASE_DIR "_catalog/leases/"
+/* "_catalog/dropped/<folder name>": present once the table stored in that
+ * folder has been dropped; handles opened before the drop check it before
+ * and after every commit. Never removed (a handle may be idle for days). */
+#define CATALOG_DROPPED_DIR "_catalog/dropped/"
 #define TABLE_NAME_MAX 255
 
 struct cat_entry {
@@ -55,10 +60,23 @@ infino_status catalog_create(struct cat_entry *out, struct objstore *s,
                              const char *name, const struct ar_schema *schema,
                              const struct sf_index_spec *spec);
 
-/* Removes a table; *dir_out (owned) is its storage folder.
- * INFINO_ERR_NOTFOUND when absent. */
+/* Removes a table; *dir_out (owned) is its storage folder. Marks the
+ * folder dropped first (with `purge`: "its storage is being deleted"), so
+ * that no handle writes to it afterwards. INFINO_ERR_NOTFOUND when
+ * absent. */
 infino_status catalog_drop(char **dir_out, struct objstore *s,
-                           const char *name);
+                           const char *name, bool purge);
+
+/* The dropped-marker key of the table stored in `dir` (cap >= 700). */
+void catalog_dropped_key(char *out, size_t cap, const char *dir);
+/* Whether the dropped table in `dir` had its storage purged. */
+bool catalog_dropped_purged(struct objstore *s, const char *dir);
+
+/* Deletes catalog versions older than `grace_secs` that no reader needs
+ * (never the newest, never a reserved one), and expired catalog leases.
+ * *n_deleted and *bytes_freed (may be NULL) are added to. */
+infino_status catalog_gc(struct objstore *s, double grace_secs,
+                         uint64_t *n_deleted, uint64_t *bytes_freed);
 
 infino_status cat_entry_copy(struct cat_entry *out, const struct cat_entry *e);
 void cat_entry_free(struct cat_entry *e);

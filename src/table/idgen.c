@@ -7,6 +7,8 @@
 #include "util/endian.h"
 #include "util/random.h"
 
+#include <unistd.h>
+
 
 #define SEQ_BITS 24
 #define SEQ_LIMIT (1u << SEQ_BITS)
@@ -15,6 +17,7 @@
 void idgen_init(struct idgen *g)
 {
     g->worker = random_u64() & WORKER_MASK;
+    g->pid = (long)getpid();
     g->last_ms = 0;
     g->seq = 0;
 }
@@ -30,6 +33,8 @@ void idgen_fill(struct idgen *g, uint8_t *dst, uint64_t n, struct tid *first,
     uint64_t ms = now_ms();
     struct tid t;
 
+    if ((long)getpid() != g->pid)
+        idgen_init(g); /* a child of fork(): its own writer id */
     /* Never step back in time: a clock that jumps backwards (or a batch
      * that used up a millisecond's sequence) keeps counting forward. */
     if (ms > g->last_ms) {

@@ -10,6 +10,10 @@
  * in many processes or hosts need no shared counter. Ids are never
  * reused: a replaced row (update) gets a new id.
  *
+ * The writer id belongs to a process: a handle inherited through fork()
+ * draws a new one on its first use in the child, so parent and children
+ * never mint the same ids.
+ *
  * In Arrow the id is decimal128(38, 0) (16 bytes little-endian), which
  * holds every value we mint (hi < 2^43 for the next 200 years).
  */
@@ -20,6 +24,7 @@
 
 struct idgen {
     uint64_t worker; /* 40 random bits */
+    long pid;        /* process that drew `worker` */
     uint64_t last_ms;
     uint32_t seq; /* next sequence number within last_ms */
 };

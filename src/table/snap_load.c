@@ -19,7 +19,7 @@ infino_status tbl_load_doc(struct snap_doc *out, struct tbl *t, uint64_t v)
     infino_status st;
 
     memset(out, 0, sizeof *out);
-    CHECK(vlog_get(t->store, t->snap_prefix, v, &b));
+    CHECK(vlog_get(&t->log, v, &b));
     CHECK(store_blob_read(b, 0, (size_t)store_blob_size(b), &p));
     CHECK(snap_doc_decode(out, p, (size_t)store_blob_size(b),
                           store_blob_name(b)));
@@ -50,7 +50,7 @@ static infino_status catch_up(struct snapshot *out, struct tbl *t,
             snapshot_free(&cur);
             return st;
         }
-        st = snapshot_apply_doc(&next, &cur, &d, t->snap_prefix);
+        st = snapshot_apply_doc(&next, &cur, &d, t->log.prefix);
         snap_doc_free(&d);
         snapshot_free(&cur);
         if (st != INFINO_OK)
@@ -96,7 +96,7 @@ infino_status tbl_load_snapshot(struct snapshot *out, struct tbl *t,
         if (n > SNAP_CHECKPOINT_EVERY * 4) {
             st = err_set(INFINO_ERR_CORRUPT,
                          "%s: no checkpoint within %zu versions of %llu",
-                         t->snap_prefix, n, (unsigned long long)target);
+                         t->log.prefix, n, (unsigned long long)target);
             goto fail;
         }
         v = docs[n - 1].parent;
@@ -104,7 +104,7 @@ infino_status tbl_load_snapshot(struct snapshot *out, struct tbl *t,
     cur = docs[n - 1].full;
     memset(&docs[n - 1].full, 0, sizeof docs[n - 1].full);
     for (size_t i = n - 1; i-- > 0;) {
-        CHECK(snapshot_apply_doc(&next, &cur, &docs[i], t->snap_prefix));
+        CHECK(snapshot_apply_doc(&next, &cur, &docs[i], t->log.prefix));
         snapshot_free(&cur);
         cur = next;
     }

@@ -35,7 +35,8 @@ static void tomb_unref(struct tbl_tomb *tb)
 {
     if (tb == NULL || atomic_fetch_sub(&tb->refs, 1) != 1)
         return;
-    roaring_bitmap_free(tb->bm);
+    if (tb->bm) /* the system CRoaring does not accept NULL */
+        roaring_bitmap_free(tb->bm);
     mem_free(tb);
 }
 
@@ -194,10 +195,10 @@ infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
     pthread_mutex_unlock(&t->mu);
 
     have = cur->snap.version;
-    if (have == 0)
-        st = vlog_latest(t->store, t->snap_prefix, &latest);
+    if (have == 0 || atomic_exchange(&t->stale, false))
+        st = vlog_latest(&t->log, &latest);
     else
-        st = vlog_refresh(t->store, t->snap_prefix, have, &latest);
+        st = vlog_refresh(&t->log, have, &latest);
     if (st != INFINO_OK)
         goto fail;
     if (latest == have) {
@@ -211,7 +212,8 @@ infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
         /* A file vanishing under us means gc ran past a very old
          * snapshot: look for the newest again. */
         if (st == INFINO_ERR_NOTFOUND && attempt < 3) {
-            CHECK(vlog_latest(t->store, t->snap_prefix, &latest));
+            err_clear();
+            CHECK(vlog_latest(&t->log, &latest));
             continue;
         }
         if (st != INFINO_OK)
@@ -301,6 +303,7 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
     t->store = s;
     pthread_mutex_init(&t->mu, NULL);
     pthread_mutex_init(&t->write_mu, NULL);
+    atomic_init(&t->stale, false);
     if (opts)
         t->opts = *opts;
     if (t->opts.mem_budget == 0)
@@ -316,8 +319,15 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
     }
     t->opts.tmp_dir = t->tmp_dir;
     CHECK(cat_entry_copy(&t->meta, e));
-    snprintf(t->snap_prefix, sizeof t->snap_prefix, "%ssnapshots/",
-             t->meta.dir);
+    {
+        char prefix[VLOG_KEY_MAX];
+        snprintf(prefix, sizeof prefix, "%ssnapshots/", t->meta.dir);
+        snprintf(t->lease_dir, sizeof t->lease_dir, "%s%s", t->meta.dir,
+                 LEASE_DIR);
+        CHECK(vlog_init(&t->log, s, prefix, t->lease_dir));
+        catalog_dropped_key(t->dropped_key, sizeof t->dropped_key,
+                            t->meta.dir);
+    }
     CHECK(make_full_schema(&t->full, &t->meta.schema));
     idgen_init(&t->ids);
     empty.n_fts = (uint32_t)t->meta.spec.n_fts;
@@ -333,6 +343,7 @@ void tbl_close(struct tbl *t)
 {
     if (t == NULL)
         return;
+    lease_drop_all(&t->leases, t->store);
     tbl_view_release(t->current);
     cat_entry_free(&t->meta);
     ar_schema_free(&t->full);
@@ -370,4 +381,36 @@ struct objstore *tbl_store(const struct tbl *t)
 bool tbl_is_durable(const struct tbl *t)
 {
     return objstore_is_durable(t->store);
+}
+
+/* ---- writers ---------------------------------------------------------- */
+
+infino_status tbl_check_alive(struct tbl *t)
+{
+    if (objstore_exists(t->store, t->dropped_key))
+        return err_set(INFINO_ERR_NOTFOUND,
+                       "table '%s' was dropped; open it again if it was "
+                       "re-created",
+                       t->meta.name);
+    return INFINO_OK;
+}
+
+infino_status tbl_write_begin(struct tbl *t)
+{
+    return tbl_check_alive(t);
+}
+
+void tbl_write_end(struct tbl *t)
+{
+    char saved[1024];
+
+    lease_drop_all(&t->leases, t->store);
+    /* A write that raced with drop_table(purge=True) may have re-created
+     * some of the table's folders: they belong to nobody, remove them. */
+    if (objstore_exists(t->store, t->dropped_key) &&
+        catalog_dropped_purged(t->store, t->meta.dir)) {
+        snprintf(saved, sizeof saved, "%s", err_last());
+        objstore_delete_prefix(t->store, t->meta.dir);
+        err_set(INFINO_OK, "%s", saved);
+    }
 }

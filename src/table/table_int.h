@@ -5,7 +5,9 @@
 #define INFINO_TABLE_INT_H
 
 #include "idgen.h"
+#include "lease.h"
 #include "table.h"
+#include "vlog.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -38,7 +40,9 @@ struct tbl_view {
 struct tbl {
     struct objstore *store; /* borrowed */
     struct cat_entry meta;  /* owned copy */
-    char snap_prefix[600];
+    struct vlog log;        /* "<dir>snapshots/" */
+    char lease_dir[VLOG_KEY_MAX];   /* "<dir>leases/" */
+    char dropped_key[VLOG_KEY_MAX]; /* exists once the table is dropped */
     struct ar_schema full; /* _id + user columns */
     struct tbl_opts opts;
     char *tmp_dir; /* owned copy of opts.tmp_dir */
@@ -46,6 +50,10 @@ struct tbl {
     pthread_mutex_t mu;       /* guards current */
     pthread_mutex_t write_mu; /* one writer per handle at a time */
     struct tbl_view *current; /* newest view we know, one ref held */
+    /* Set when a publish found our newest version stale beyond gc: the
+     * next view is found by a full search, not from `current`. */
+    atomic_bool stale;
+    struct lease_set leases; /* held by the writer (under write_mu) */
 };
 
 /* A change computed against a base view by a transaction's prepare step. */
@@ -95,16 +103,26 @@ infino_status tbl_change_remove(struct tbl_change *c,
 #define TBL_ROW_GROUP_ROWS 65536
 #define TBL_ROW_GROUP_BYTES (32u << 20)
 
-/* Leases protect objects written for a commit that is not published yet
- * from gc(): "<table>/leases/<object basename>". gc lists objects before
- * leases and leases before snapshots, and writers drop a lease only after
- * publishing (or abandoning) their snapshot, so every object gc sees is
- * either leased or accounted for by the snapshots it loads afterwards.
- * Leases need no fsync: they only matter while their writer lives. */
-#define TBL_LEASE_DIR "leases/"
-#define TBL_LEASE_SECS (24 * 3600)
+/* Leases (lease.h) protect objects written for a commit that is not
+ * published yet from gc(): "<table>/leases/<object basename>~<tag>". gc
+ * lists objects before leases and leases before snapshots, and writers
+ * drop a lease only after publishing (or abandoning) their snapshot, so
+ * every object gc sees is either leased or accounted for by the snapshots
+ * it loads afterwards. The writer's leases live in t->leases (under
+ * write_mu); every write operation ends with tbl_write_end(). */
 infino_status tbl_lease_take(struct tbl *t, const char *object_key);
 void tbl_lease_drop(struct tbl *t, const char *object_key);
+/* Renews the writer's leases when due; call between batches. */
+infino_status tbl_lease_tick(struct tbl *t);
+
+/* Starts a write operation (with write_mu held): fails with
+ * INFINO_ERR_NOTFOUND naming the table once it has been dropped. */
+infino_status tbl_write_begin(struct tbl *t);
+/* Ends it: drops whatever leases are left. */
+void tbl_write_end(struct tbl *t);
+/* INFINO_ERR_NOTFOUND naming the table when it has been dropped (a
+ * handle opened before drop_table must not write), else OK. */
+infino_status tbl_check_alive(struct tbl *t);
 
 /* Writes rows from `rows` into a new superfile; on success *e describes it
  * (fts_tokens owned) and the file is durable. n_rows == 0: no file was

@@ -118,6 +118,7 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
         struct ArrowArray user, ids = {0}, full;
         struct tid first, last;
 
+        CHECK(tbl_lease_tick(t));
         CHECK(src->next(src->payload, &user));
         if (user.release == NULL)
             break;
@@ -241,6 +242,12 @@ infino_status tbl_append(struct tbl *t, struct ArrowArrayStream *rows,
     if (n_rows_out)
         *n_rows_out = 0;
     pthread_mutex_lock(&t->write_mu);
+    st = tbl_write_begin(t);
+    if (st != INFINO_OK) {
+        if (rows->release)
+            rows->release(rows);
+        goto done;
+    }
     st = build_from_stream(&e, t, rows);
     if (st != INFINO_OK || e.n_rows == 0)
         goto done;
@@ -253,6 +260,7 @@ infino_status tbl_append(struct tbl *t, struct ArrowArrayStream *rows,
         *n_rows_out = e.n_rows;
     mem_free(e.fts_tokens);
 done:
+    tbl_write_end(t);
     pthread_mutex_unlock(&t->write_mu);
     return err_context(st, "appending to table %s", t->meta.name);
 }

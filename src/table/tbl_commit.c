@@ -9,6 +9,7 @@
  */
 #include "table_int.h"
 
+#include "catalog.h"
 #include "vlog.h"
 
 #include "util/alloc.h"
@@ -18,30 +19,19 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *basename_of(const char *key)
-{
-    const char *slash = strrchr(key, '/');
-    return slash ? slash + 1 : key;
-}
-
 infino_status tbl_lease_take(struct tbl *t, const char *object_key)
 {
-    char key[800];
-
-    snprintf(key, sizeof key, "%s%s%s", t->meta.dir, TBL_LEASE_DIR,
-             basename_of(object_key));
-    return objstore_put(t->store, key, "", 0, STORE_REPLACE | STORE_NOSYNC);
+    return lease_take(&t->leases, t->store, t->lease_dir, object_key);
 }
 
 void tbl_lease_drop(struct tbl *t, const char *object_key)
 {
-    char key[800], saved[1024];
+    lease_drop(&t->leases, t->store, object_key);
+}
 
-    snprintf(saved, sizeof saved, "%s", err_last());
-    snprintf(key, sizeof key, "%s%s%s", t->meta.dir, TBL_LEASE_DIR,
-             basename_of(object_key));
-    objstore_delete(t->store, key); /* an expired lease is gc's to reap */
-    err_set(INFINO_OK, "%s", saved);
+infino_status tbl_lease_tick(struct tbl *t)
+{
+    return lease_renew_due(&t->leases, t->store);
 }
 
 void tbl_change_free(struct tbl_change *c)
@@ -157,7 +147,7 @@ fail:
 
 /* Removes tombstones an unpublished attempt wrote (and their leases),
  * keeping the thread's error message (the caller may be on its way out
- * with one). */
+ * with one). Only for attempts that certainly did not publish. */
 static void drop_attempt_files(struct tbl *t, const struct tbl_change *c)
 {
     char saved[1024];
@@ -173,7 +163,8 @@ static void drop_attempt_files(struct tbl *t, const struct tbl_change *c)
     err_set(INFINO_OK, "%s", saved);
 }
 
-/* After publishing: the new objects are referenced; leases can go. */
+/* After publishing (or when the outcome is unknown): what the attempt
+ * wrote is referenced, or gc's to judge; the leases can go. */
 static void drop_leases(struct tbl *t, const struct tbl_change *c)
 {
     char key[700];
@@ -194,9 +185,13 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
     struct snapshot next = {0};
     struct tbl_view *base = NULL;
     struct buf doc = {0};
+    enum vlog_outcome outcome = VLOG_NOT_PUBLISHED;
+    bool stale;
     infino_status st;
 
     for (int attempt = 0;; attempt++) {
+        CHECK(tbl_check_alive(t));
+        CHECK(tbl_lease_tick(t));
         CHECK(tbl_view_acquire(&base, t));
         CHECK(prepare(&chg, base, payload));
         if (chg.n_added == 0 && chg.n_removed == 0 && chg.n_tombs == 0) {
@@ -209,12 +204,15 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
             CHECK(snapshot_encode_delta(&doc, &next, &base->snap));
         else
             CHECK(snapshot_encode(&doc, &next));
-        st = vlog_publish(t->store, t->snap_prefix, next.version, doc.data,
-                          doc.len);
+        CHECK(tbl_check_alive(t));
+        st = vlog_publish(&t->log, next.version, doc.data, doc.len, &outcome,
+                          &stale);
         if (st == INFINO_OK)
             break;
         if (st != INFINO_ERR_CONFLICT)
             goto fail;
+        if (stale)
+            atomic_store(&t->stale, true);
         drop_attempt_files(t, &chg);
         tbl_change_free(&chg);
         snapshot_free(&next);
@@ -230,6 +228,9 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
         clock_backoff(attempt, 2000, 256000); /* 2 ms .. 256 ms */
     }
     drop_leases(t, &chg);
+    /* Landed in a table dropped meanwhile? The drop then counts as
+     * later; tbl_write_end() removes a purged table's files again. */
+    st = tbl_check_alive(t);
 done:
     if (version_out)
         *version_out = next.version;
@@ -238,16 +239,19 @@ done:
     tbl_view_release(base);
     buf_free(&doc);
     /* Make our own commit visible to this handle's next reader at once. */
-    {
+    if (st == INFINO_OK) {
         struct tbl_view *v = NULL;
         if (tbl_view_acquire(&v, t) == INFINO_OK)
             tbl_view_release(v);
         else
             err_clear();
     }
-    return INFINO_OK;
+    return st;
 fail:
-    drop_attempt_files(t, &chg);
+    if (outcome == VLOG_NOT_PUBLISHED)
+        drop_attempt_files(t, &chg);
+    else
+        drop_leases(t, &chg); /* maybe named by a visible snapshot */
     tbl_change_free(&chg);
     snapshot_free(&next);
     tbl_view_release(base);

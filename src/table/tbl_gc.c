@@ -1,17 +1,23 @@
 /*
  * tbl_gc.c - removing what no retained snapshot needs (table.h).
  *
- * Order matters (see the lease comment in table_int.h): we list the
- * table's objects, then its leases, then load the snapshots to retain.
- * An object is kept when a retained snapshot references it, when it is a
- * retained snapshot, when a live lease covers it, or when it is younger
- * than the grace period. Everything else goes, including temporary files
- * of writes that died, expired leases, and superseded snapshots.
+ * Order matters (docs/commit-protocol.md): we read the storage's clock,
+ * list the table's objects, then its leases, then find the newest
+ * snapshot, then the reserved snapshot versions, and load the snapshots to
+ * retain. An object is kept when a retained snapshot references it, when
+ * it is a retained snapshot (or one a writer reserved), when a live lease
+ * covers it, or when it is younger than the grace period. Everything else
+ * goes, including temporary files of writes that died, expired leases,
+ * and superseded snapshots: those below the floor, which is raised
+ * durably before any of them is deleted, in ascending order.
  * Retained snapshots: the newest, and every one created within the grace
- * period (a reader may still be opening its files).
+ * period (a reader may still be opening its files). Ages are measured on
+ * the storage's clock (lease.h), so clock skew between hosts or processes
+ * cannot make gc take a fresh object for an old one.
  */
 #include "table_int.h"
 
+#include "objlist.h"
 #include "vlog.h"
 
 #include "util/alloc.h"
@@ -21,40 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct obj {
-    char *key;
-    uint64_t size;
-    int64_t mtime_ns;
-};
-
-struct objlist {
-    struct obj *items;
-    size_t n, cap;
-};
-
-static void objlist_free(struct objlist *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        mem_free(l->items[i].key);
-    mem_free(l->items);
-    memset(l, 0, sizeof *l);
-}
-
-static infino_status collect(const struct objstore_entry *e, void *payload)
-{
-    struct objlist *l = payload;
-
-    if (MEM_RESERVE(l->items, l->cap, l->n + 1))
-        return err_nomem();
-    l->items[l->n].key = mem_strdup(e->key);
-    if (l->items[l->n].key == NULL)
-        return err_nomem();
-    l->items[l->n].size = e->size;
-    l->items[l->n].mtime_ns = e->mtime_ns;
-    l->n++;
-    return INFINO_OK;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -113,52 +85,47 @@ static infino_status add_references(struct keyset *live, struct tbl *t,
 
 /* Keeps snapshot versions [c, latest], where c is the checkpoint that
  * version `oldest` is built on (readers of any retained version need the
- * chain back to it), and every object versions [oldest, latest] name. */
-static infino_status retain_from(struct keyset *live, struct tbl *t,
-                                 uint64_t oldest, uint64_t latest)
+ * chain back to it), and every object versions [oldest, latest] name.
+ * INFINO_ERR_NOTFOUND when a concurrent collector removed one of them. */
+static infino_status retain_from(struct keyset *live, uint64_t *c_out,
+                                 struct tbl *t, uint64_t oldest,
+                                 uint64_t latest)
 {
     struct snap_doc d = {0};
     struct snapshot cur = {0}, next;
-    char key[700];
+    char key[VLOG_KEY_MAX + 32];
     uint64_t c = oldest;
     infino_status st;
 
     for (int steps = 0;; steps++) { /* back to the checkpoint */
-        st = tbl_load_doc(&d, t, c);
-        if (st == INFINO_ERR_NOTFOUND && c < latest) {
-            /* a concurrent gc took it: retain from the next one */
-            err_clear();
-            oldest = c = c + 1;
-            continue;
-        }
-        if (st != INFINO_OK)
-            goto fail;
-        if (d.chain == 0 || steps > 4 * SNAP_CHECKPOINT_EVERY)
+        CHECK(tbl_load_doc(&d, t, c));
+        if (d.chain == 0)
             break;
+        if (steps > 4 * SNAP_CHECKPOINT_EVERY) {
+            st = err_set(INFINO_ERR_CORRUPT, "%s: no checkpoint before %llu",
+                         t->log.prefix, (unsigned long long)oldest);
+            goto fail;
+        }
         c = d.parent;
         snap_doc_free(&d);
-    }
-    if (d.chain != 0) {
-        st = err_set(INFINO_ERR_CORRUPT, "%s: no checkpoint before %llu",
-                     t->snap_prefix, (unsigned long long)oldest);
-        goto fail;
     }
     cur = d.full;
     memset(&d.full, 0, sizeof d.full);
     snap_doc_free(&d);
     for (uint64_t v = c;; v++) {
-        vlog_key(key, sizeof key, t->snap_prefix, v);
+        vlog_key(key, sizeof key, t->log.prefix, v);
         CHECK(keyset_add(live, key));
         if (v >= oldest)
             CHECK(add_references(live, t, &cur));
         if (v == latest)
             break;
         CHECK(tbl_load_doc(&d, t, v + 1));
-        CHECK(snapshot_apply_doc(&next, &cur, &d, t->snap_prefix));
+        CHECK(snapshot_apply_doc(&next, &cur, &d, t->log.prefix));
         snap_doc_free(&d);
         snapshot_free(&cur);
         cur = next;
     }
+    *c_out = c;
 fail:
     snap_doc_free(&d);
     snapshot_free(&cur);
@@ -171,14 +138,50 @@ static const char *basename_of(const char *key)
     return slash ? slash + 1 : key;
 }
 
+/* Finds the oldest snapshot to retain (the newest, and every one younger
+ * than the grace period) and the checkpoint it is built on, and adds what
+ * versions [oldest, latest] reference to `live`. A concurrent collector
+ * with a shorter grace may have removed part of that chain: then we keep
+ * what it kept, from the newest version on (*latest is updated). */
+static infino_status retain(struct keyset *live, uint64_t *checkpoint_out,
+                            uint64_t *reserved, struct tbl *t,
+                            const struct objlist *objs, int64_t cutoff,
+                            int64_t lease_cutoff, uint64_t *latest)
+{
+    uint64_t oldest = *latest;
+    infino_status st;
+
+    for (size_t i = 0; i < objs->n; i++) {
+        uint64_t v = vlog_parse(objs->items[i].key, t->log.prefix);
+        if (v > 0 && v < oldest && objs->items[i].mtime_ns >= cutoff)
+            oldest = v;
+    }
+    for (int attempt = 0;; attempt++) {
+        /* Reservations are listed after the newest version is found,
+         * never before (vlog.h). */
+        st = vlog_min_reserved(&t->log, lease_cutoff, reserved);
+        if (st != INFINO_OK)
+            return st;
+        st = retain_from(live, checkpoint_out, t, oldest, *latest);
+        if (st != INFINO_ERR_NOTFOUND || attempt == 8)
+            return st;
+        err_clear();
+        keyset_free(live);
+        st = vlog_latest(&t->log, latest);
+        if (st != INFINO_OK)
+            return st;
+        oldest = *latest;
+    }
+}
+
 infino_status tbl_gc(struct tbl *t, double grace_secs,
                      struct tbl_gc_report *out)
 {
     struct objlist objs = {0}, leases = {0};
     struct keyset live = {0}, leased = {0};
-    char prefix[700], key[700];
-    int64_t now = clock_now_ns(), cutoff, lease_cutoff;
-    uint64_t latest;
+    char key[VLOG_KEY_MAX + 16];
+    int64_t now, cutoff, lease_cutoff;
+    uint64_t latest, reserved = UINT64_MAX, checkpoint = 0, floor = 0;
     infino_status st;
 
     memset(out, 0, sizeof *out);
@@ -189,43 +192,53 @@ infino_status tbl_gc(struct tbl *t, double grace_secs,
                        t->meta.name);
     if (!(grace_secs > 0)) /* negative and NaN clamp to 0 */
         grace_secs = 0;
-    cutoff = now - (int64_t)(grace_secs * 1e9);
-    lease_cutoff = now - (int64_t)TBL_LEASE_SECS * 1000000000;
     pthread_mutex_lock(&t->write_mu);
+    now = lease_storage_now(t->store, t->lease_dir);
+    cutoff = now - (int64_t)(grace_secs * 1e9);
+    lease_cutoff = now - (int64_t)LEASE_SECS * 1000000000;
 
     /* 1. every object, unfinished writes included */
-    CHECK(objstore_list_all(t->store, t->meta.dir, collect, &objs));
-    /* 2. leases */
-    snprintf(prefix, sizeof prefix, "%s%s", t->meta.dir, TBL_LEASE_DIR);
-    CHECK(objstore_list(t->store, prefix, collect, &leases));
-    for (size_t i = 0; i < leases.n; i++)
-        if (leases.items[i].mtime_ns >= lease_cutoff)
-            CHECK(keyset_add(&leased, basename_of(leases.items[i].key)));
+    CHECK(objstore_list_all(t->store, t->meta.dir, objlist_collect, &objs));
+    /* 2. leases on objects (they are dropped only after a publish) */
+    CHECK(objstore_list(t->store, t->lease_dir, objlist_collect, &leases));
+    for (size_t i = 0; i < leases.n; i++) {
+        char base[256];
+        if (leases.items[i].mtime_ns >= lease_cutoff &&
+            lease_parse(base, sizeof base, leases.items[i].key))
+            CHECK(keyset_add(&leased, base));
+    }
     if (leased.n > 1)
         qsort(leased.keys, leased.n, sizeof *leased.keys, cmp_str);
-    /* 3. snapshots to retain, and what they reference */
-    CHECK(vlog_latest(t->store, t->snap_prefix, &latest));
+    /* 3. the newest snapshot, then reservations of versions being
+     * published (after the newest: see vlog.h), then what to retain */
+    CHECK(vlog_latest(&t->log, &latest));
     if (latest > 0) {
-        uint64_t oldest = latest;
-        for (size_t i = 0; i < objs.n; i++) {
-            uint64_t v = vlog_parse(objs.items[i].key, t->snap_prefix);
-            if (v > 0 && v < oldest && objs.items[i].mtime_ns >= cutoff)
-                oldest = v;
-        }
-        CHECK(retain_from(&live, t, oldest, latest));
+        CHECK(retain(&live, &checkpoint, &reserved, t, &objs, cutoff,
+                     lease_cutoff, &latest));
+        floor = checkpoint < reserved ? checkpoint : reserved;
     }
-    snprintf(key, sizeof key, "%sLATEST", t->snap_prefix);
+    snprintf(key, sizeof key, "%sLATEST", t->log.prefix);
     CHECK(keyset_add(&live, key));
     if (live.n > 1)
         qsort(live.keys, live.n, sizeof *live.keys, cmp_str);
 
-    /* 4. sweep */
+    /* 4. snapshots below the floor, which is recorded first */
+    if (floor > 0) {
+        CHECK(vlog_raise_floor(&t->log, floor));
+        CHECK(vlog_delete_below(&t->log, &objs, floor, &out->objects_deleted,
+                                &out->bytes_freed));
+    }
+    /* 5. everything else */
     for (size_t i = 0; i < objs.n; i++) {
         const struct obj *o = &objs.items[i];
         const char *base = basename_of(o->key);
-        bool is_lease = strncmp(o->key, prefix, strlen(prefix)) == 0;
-        bool is_temp = base[0] == '.' && strstr(base, ".tmp-") != NULL;
+        uint64_t v = vlog_parse(o->key, t->log.prefix);
+        bool is_lease = strncmp(o->key, t->lease_dir,
+                                strlen(t->lease_dir)) == 0;
+        bool is_temp = objlist_is_temp(o->key);
 
+        if (v > 0 || vlog_is_floor_key(o->key, t->log.prefix))
+            continue; /* versions: step 4; floor records: vlog */
         if (keyset_has(&live, o->key) ||
             (!is_lease && keyset_has(&leased, base)) ||
             (is_lease && o->mtime_ns >= lease_cutoff)) {

@@ -125,7 +125,10 @@ infino_status tbl_delete(struct tbl *t, tbl_match_fn match, void *payload,
     if (st != INFINO_OK)
         return st;
     pthread_mutex_lock(&t->write_mu);
-    st = tbl_commit(t, prepare_mutation, &m, NULL);
+    st = tbl_write_begin(t);
+    if (st == INFINO_OK)
+        st = tbl_commit(t, prepare_mutation, &m, NULL);
+    tbl_write_end(t);
     pthread_mutex_unlock(&t->write_mu);
     if (st == INFINO_OK)
         *out = m.stats;
@@ -148,7 +151,13 @@ infino_status tbl_update(struct tbl *t, tbl_match_fn match, void *payload,
         return st;
     }
     pthread_mutex_lock(&t->write_mu);
-    st = tbl_build_rows(&e, t, rows);
+    st = tbl_write_begin(t);
+    if (st != INFINO_OK) {
+        if (rows->release)
+            rows->release(rows);
+    } else {
+        st = tbl_build_rows(&e, t, rows);
+    }
     if (st == INFINO_OK) {
         m.replacement = &e;
         m.n_fts = (uint32_t)t->meta.spec.n_fts;
@@ -159,6 +168,7 @@ infino_status tbl_update(struct tbl *t, tbl_match_fn match, void *payload,
             tbl_discard_superfile(t, e.id);
     }
     mem_free(e.fts_tokens);
+    tbl_write_end(t);
     pthread_mutex_unlock(&t->write_mu);
     if (st == INFINO_OK)
         *out = m.stats;

@@ -300,6 +300,7 @@ infino_status tbl_optimize(struct tbl *t, const struct tbl_optimize_opts *o,
     /* Half the budget for index accumulation, the rest for row groups in
      * flight and the Parquet writer. */
     t->opts.mem_budget = (mem_mb << 20) / 2;
+    CHECK(tbl_write_begin(t));
     CHECK(tbl_view_acquire(&v, t));
     group = mem_calloc(v->snap.n_sf + 1, sizeof *group);
     if (group == NULL) {
@@ -327,6 +328,7 @@ infino_status tbl_optimize(struct tbl *t, const struct tbl_optimize_opts *o,
     st = INFINO_OK;
 fail:
     t->opts = saved;
+    tbl_write_end(t);
     pthread_mutex_unlock(&t->write_mu);
     tbl_view_release(v);
     mem_free(group);
