@@ -327,6 +327,23 @@ typedef struct infino_gc_report {
 INFINO_API infino_status infino_table_gc(infino_table *t, double grace_secs,
                                          infino_gc_report *out);
 
+typedef struct infino_check_report {
+    uint64_t version;        /* the snapshot checked */
+    uint64_t n_superfiles;   /* superfiles it names */
+    uint64_t n_rows;         /* live rows */
+    uint64_t n_deleted;      /* tombstoned rows */
+    uint64_t bytes_verified; /* superfile bytes read and verified */
+} infino_check_report;
+
+/* Verifies the table's newest snapshot against storage: every file it
+ * names is present with its recorded size, every checksum holds, every
+ * row group decodes, and row counts, _id ranges and deletion counts agree
+ * with the snapshot. Reads the whole table. The first disagreement is
+ * INFINO_ERR_CORRUPT (or INFINO_ERR_NOTFOUND for a missing file) naming
+ * the file. */
+INFINO_API infino_status infino_table_check(infino_table *t,
+                                            infino_check_report *out);
+
 /* Streams the live rows of the current snapshot: `columns` (NULL/0 = all,
  * "_id" first) and, when `predicate` is not NULL, only rows for which it
  * is true. *out is owned (call out->release). */

@@ -19,4 +19,9 @@ struct infino_table {
     struct tbl *t;
 };
 
+/* infino_connect over an open store (takes `store`, also on failure), for
+ * tests that put a fault-injecting store under a database. */
+infino_status api_connect_store(infino_db **out, struct objstore *store,
+                                const infino_connect_opts *opts);
+
 #endif

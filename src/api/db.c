@@ -29,35 +29,45 @@ struct infino_index_spec {
             return err_set(INFINO_ERR_INVALID, "%s: %s", __func__, what);      \
     } while (0)
 
-INFINO_API infino_status infino_connect(infino_db **out, const char *uri,
-                                        const infino_connect_opts *opts)
+infino_status api_connect_store(infino_db **out, struct objstore *store,
+                                const infino_connect_opts *opts)
 {
     infino_db *db;
-    infino_status st;
 
-    ARG(out != NULL, "out is NULL");
     *out = NULL;
-    ARG(uri != NULL, "uri is NULL");
     db = mem_calloc(1, sizeof *db);
-    if (db == NULL)
+    if (db == NULL) {
+        objstore_close(store);
         return err_nomem();
+    }
     if (opts && opts->tmp_dir) {
         db->tmp_dir = mem_strdup(opts->tmp_dir);
         if (db->tmp_dir == NULL) {
             mem_free(db);
+            objstore_close(store);
             return err_nomem();
         }
     }
     db->topts.tmp_dir = db->tmp_dir;
     db->topts.mem_budget = opts ? opts->build_memory_bytes : 0;
-    st = objstore_open(&db->store, uri);
-    if (st != INFINO_OK) {
-        mem_free(db->tmp_dir);
-        mem_free(db);
-        return st;
-    }
+    db->store = store;
     *out = db;
     return INFINO_OK;
+}
+
+INFINO_API infino_status infino_connect(infino_db **out, const char *uri,
+                                        const infino_connect_opts *opts)
+{
+    struct objstore *store;
+    infino_status st;
+
+    ARG(out != NULL, "out is NULL");
+    *out = NULL;
+    ARG(uri != NULL, "uri is NULL");
+    st = objstore_open(&store, uri);
+    if (st != INFINO_OK)
+        return st;
+    return api_connect_store(out, store, opts);
 }
 
 INFINO_API void infino_db_close(infino_db *db)
@@ -190,6 +200,7 @@ INFINO_API infino_status infino_open_table(infino_table **out, infino_db *db,
     ARG(db != NULL && name != NULL, "NULL argument");
     CHECK(catalog_check_name(name));
     CHECK(catalog_load(&c, db->store));
+    CHECK(catalog_settle(&c, db->store));
     e = catalog_find(&c, name);
     if (e == NULL) {
         st = err_set(INFINO_ERR_NOTFOUND, "table '%s' not found", name);
@@ -229,6 +240,7 @@ INFINO_API infino_status infino_list_tables(infino_db *db, char ***names_out,
     *names_out = NULL;
     *n_out = 0;
     CHECK(catalog_load(&c, db->store));
+    CHECK(catalog_settle(&c, db->store));
     names = mem_calloc(c.n + 1, sizeof *names);
     if (names == NULL) {
         st = err_nomem();
@@ -406,6 +418,25 @@ INFINO_API infino_status infino_table_gc(infino_table *t, double grace_secs,
         out->objects_skipped_live = r.objects_skipped_live;
         out->objects_skipped_too_new = r.objects_skipped_too_new;
         out->delete_errors = r.delete_errors;
+    }
+    return st;
+}
+
+INFINO_API infino_status infino_table_check(infino_table *t,
+                                            infino_check_report *out)
+{
+    struct tbl_check_report r;
+    infino_status st;
+
+    ARG(t != NULL && out != NULL, "NULL argument");
+    memset(out, 0, sizeof *out);
+    st = tbl_check(t->t, &r);
+    if (st == INFINO_OK) {
+        out->version = r.version;
+        out->n_superfiles = r.n_superfiles;
+        out->n_rows = r.n_rows;
+        out->n_deleted = r.n_deleted;
+        out->bytes_verified = r.bytes_verified;
     }
     return st;
 }

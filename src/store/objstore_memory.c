@@ -198,6 +198,7 @@ static void listing_free(struct listing *l)
         mem_free(l->keys[i]);
     mem_free(l->keys);
     mem_free(l->items);
+    memset(l, 0, sizeof *l); /* collect() frees on failure, callers again */
 }
 
 static infino_status collect(struct memstore *m, const char *prefix,

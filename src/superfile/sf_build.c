@@ -342,7 +342,7 @@ void sf_builder_free(struct sf_builder *b)
         fts_writer_free(b->fts[i]);
     for (size_t i = 0; b->ivf && i < b->spec.n_vec; i++) {
         ivf_builder_free(b->ivf[i]);
-        if (b->vec_nulls[i])
+        if (b->vec_nulls && b->vec_nulls[i])
             roaring_bitmap_free(b->vec_nulls[i]);
     }
     ar_schema_free(&b->schema);

@@ -81,7 +81,7 @@ void sf_indexes_free(struct sf_indexes *x)
         fts_reader_close(x->fts[i]);
     for (size_t i = 0; x->ivf && i < x->n_vec; i++) {
         ivf_close(x->ivf[i]);
-        if (x->nulls[i])
+        if (x->nulls && x->nulls[i])
             roaring_bitmap_free(x->nulls[i]);
     }
     mem_free(x->fts);

@@ -248,18 +248,19 @@ static void backoff(int attempt)
 
 /* Publishes `c` as the version after c->version. INFINO_ERR_CONFLICT:
  * not published, load and try again. */
-static infino_status publish(struct objstore *s, const struct catalog *c)
+static infino_status publish(struct objstore *s, const struct catalog *c,
+                             enum vlog_outcome *outcome)
 {
     struct buf doc = {0};
     struct vlog log;
-    enum vlog_outcome outcome;
     bool stale;
     infino_status st = cat_log(&log, s);
 
+    *outcome = VLOG_NOT_PUBLISHED;
     if (st == INFINO_OK)
         st = catalog_encode(&doc, c);
     if (st == INFINO_OK)
-        st = vlog_publish(&log, c->version + 1, doc.data, doc.len, &outcome,
+        st = vlog_publish(&log, c->version + 1, doc.data, doc.len, outcome,
                           &stale);
     buf_free(&doc);
     return st;
@@ -300,6 +301,7 @@ infino_status catalog_create(struct cat_entry *out, struct objstore *s,
 {
     struct catalog c = {0};
     struct cat_entry e = {0};
+    enum vlog_outcome outcome;
     infino_status st;
     char dir[TABLE_NAME_MAX + 64], rnd[17];
     uint8_t rb[8];
@@ -342,7 +344,7 @@ infino_status catalog_create(struct cat_entry *out, struct objstore *s,
                 (c.n - pos) * sizeof *grown);
         c.entries[pos] = e; /* borrowed for encoding only */
         c.n++;
-        st = publish(s, &c);
+        st = publish(s, &c, &outcome);
         /* give the entry back before freeing the catalog */
         memmove(&c.entries[pos], &c.entries[pos + 1],
                 (c.n - pos - 1) * sizeof *grown);
@@ -362,12 +364,23 @@ fail:
     return st;
 }
 
+/* Writes the dropped marker of `dir`. */
+static infino_status put_marker(struct objstore *s, const char *dir, bool purge)
+{
+    char key[700];
+
+    catalog_dropped_key(key, sizeof key, dir);
+    return objstore_put(s, key, purge ? "purge" : "keep", purge ? 5 : 4,
+                        STORE_REPLACE);
+}
+
 infino_status catalog_drop(char **dir_out, struct objstore *s,
                            const char *name, bool purge)
 {
     struct catalog c = {0};
+    enum vlog_outcome outcome = VLOG_NOT_PUBLISHED;
     infino_status st;
-    char *dir = NULL;
+    char *dir = NULL, key[700];
 
     *dir_out = NULL;
     for (int attempt = 0;; attempt++) {
@@ -384,30 +397,39 @@ infino_status catalog_drop(char **dir_out, struct objstore *s,
         pos = (size_t)(e - c.entries);
         /* The marker first: from here on no handle commits to the
          * folder, even if this process dies before the catalog says so
-         * (a later drop_table finishes the job). */
-        {
-            char key[700];
-            catalog_dropped_key(key, sizeof key, e->dir);
-            CHECK(objstore_put(s, key, purge ? "purge" : "keep",
-                               purge ? 5 : 4, STORE_REPLACE));
-        }
+         * (catalog_settle() then finishes the drop). */
+        CHECK(put_marker(s, e->dir, purge));
         removed = c.entries[pos];
         memmove(&c.entries[pos], &c.entries[pos + 1],
                 (c.n - pos - 1) * sizeof *c.entries);
         c.n--;
-        st = publish(s, &c);
-        if (st == INFINO_OK) {
+        st = publish(s, &c, &outcome);
+        catalog_free(&c);
+        if (st == INFINO_OK || (st != INFINO_ERR_CONFLICT &&
+                                outcome == VLOG_NOT_PUBLISHED) ||
+            attempt >= MAX_ATTEMPTS) {
             dir = removed.dir;
             removed.dir = NULL;
         }
         cat_entry_free(&removed);
-        catalog_free(&c);
         if (st == INFINO_OK)
             break;
-        if (st != INFINO_ERR_CONFLICT || attempt >= MAX_ATTEMPTS)
+        if (dir != NULL) {
+            /* Certainly not dropped: the table stays writable. */
+            catalog_dropped_key(key, sizeof key, dir);
+            if (objstore_delete(s, key) != INFINO_OK)
+                err_clear(); /* then catalog_settle() drops it */
+            mem_free(dir);
             goto fail;
+        }
+        if (st != INFINO_ERR_CONFLICT)
+            goto fail; /* maybe dropped: the marker stays */
         backoff(attempt);
     }
+    /* A concurrent drop that failed may have taken our marker back. */
+    catalog_dropped_key(key, sizeof key, dir);
+    if (!objstore_exists(s, key) && put_marker(s, dir, purge) != INFINO_OK)
+        err_clear();
     *dir_out = dir;
     return INFINO_OK;
 fail:
@@ -475,4 +497,36 @@ fail:
     if (bytes_freed)
         *bytes_freed += bytes;
     return err_context(st, "collecting old catalog versions");
+}
+
+infino_status catalog_settle(struct catalog *c, struct objstore *s)
+{
+    char key[700];
+    bool changed = false;
+    infino_status st = INFINO_OK;
+
+    for (size_t i = 0; i < c->n && st == INFINO_OK; i++) {
+        char *dir = NULL;
+        bool purge;
+
+        catalog_dropped_key(key, sizeof key, c->entries[i].dir);
+        if (!objstore_exists(s, key))
+            continue;
+        purge = catalog_dropped_purged(s, c->entries[i].dir);
+        st = catalog_drop(&dir, s, c->entries[i].name, purge);
+        if (st == INFINO_ERR_NOTFOUND) { /* someone else finished it */
+            err_clear();
+            st = INFINO_OK;
+        }
+        if (st == INFINO_OK && dir && purge &&
+            objstore_delete_prefix(s, dir) != INFINO_OK)
+            err_clear(); /* leftovers are only storage */
+        mem_free(dir);
+        changed = true;
+    }
+    if (st == INFINO_OK && changed) {
+        catalog_free(c);
+        st = catalog_load(c, s);
+    }
+    return err_context(st, "finishing an interrupted drop_table");
 }

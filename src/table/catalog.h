@@ -67,6 +67,12 @@ infino_status catalog_create(struct cat_entry *out, struct objstore *s,
 infino_status catalog_drop(char **dir_out, struct objstore *s,
                            const char *name, bool purge);
 
+/* Finishes drops that were interrupted (by a crash or an I/O error after
+ * the marker was written): tables `c` lists whose folder is marked
+ * dropped are removed from the catalog (and their storage deleted when
+ * the marker says purge); *c is reloaded when anything changed. */
+infino_status catalog_settle(struct catalog *c, struct objstore *s);
+
 /* The dropped-marker key of the table stored in `dir` (cap >= 700). */
 void catalog_dropped_key(char *out, size_t cap, const char *dir);
 /* Whether the dropped table in `dir` had its storage purged. */

@@ -168,4 +168,18 @@ struct tbl_gc_report {
 infino_status tbl_gc(struct tbl *t, double grace_secs,
                      struct tbl_gc_report *out);
 
+struct tbl_check_report {
+    uint64_t version;        /* the snapshot checked */
+    uint64_t n_superfiles;
+    uint64_t n_rows;         /* live rows */
+    uint64_t n_deleted;      /* tombstoned rows */
+    uint64_t bytes_verified; /* superfile bytes read and decoded */
+};
+
+/* Verifies the newest snapshot against storage: every file it names is
+ * present with its recorded size, checksums hold, every row group
+ * decodes, and row counts, _id ranges and deletion counts agree. The
+ * first disagreement is INFINO_ERR_CORRUPT (or NOTFOUND) naming the file. */
+infino_status tbl_check(struct tbl *t, struct tbl_check_report *out);
+
 #endif

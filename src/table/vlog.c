@@ -296,7 +296,7 @@ infino_status vlog_publish(const struct vlog *l, uint64_t v, const void *data,
     vlog_key(key, sizeof key, l->prefix, v);
     st = lease_take(&reserve, l->s, l->lease_dir, key);
     if (st != INFINO_OK)
-        return st;
+        goto done;
     st = objstore_put(l->s, key, data, len, STORE_NOREPLACE);
     if (st == INFINO_ERR_EXISTS) {
         st = err_set(INFINO_ERR_CONFLICT,
