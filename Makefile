@@ -54,6 +54,13 @@ python: setup
 test-py: build python
 	@INFINO_BUILD_DIR=$(abspath $(BUILD)) INFINO_LIB=$(abspath $(BUILD))/libinfino.so $(PY) -m pytest -q tests/py
 
+# The multi-process stress test (tests/py/test_stress.py) run long: ROUNDS
+# rounds of 1-2.5 s with kills; INFINO_STRESS_SEED=... replays a failed run.
+ROUNDS ?= 100
+.PHONY: stress
+stress: build python
+	@INFINO_STRESS_ROUNDS=$(ROUNDS) $(PY) -m pytest -q -s tests/py/test_stress.py
+
 demo: build python
 	@$(PY) examples/demo.py
 
