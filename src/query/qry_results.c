@@ -5,7 +5,9 @@
  * from the hit; other columns are point reads: hits are grouped by
  * (superfile, row group), each group's distinct rows are read with one
  * pq_reader_read_rows() call (which decodes only the pages holding them),
- * and cells are then copied in hit order.
+ * and cells are then copied in hit order. Superfiles are visited in order
+ * and pinned one at a time, so a result spanning every superfile of a
+ * huge table maps one of them at a time.
  */
 #include "query.h"
 
@@ -40,6 +42,7 @@ struct ctx {
     size_t n_groups;
     size_t *group_of; /* per hit: its group */
     uint32_t *pos_of; /* per hit: its row in the group's batch */
+    struct tid *ids;  /* per hit, when "_id" is projected */
 };
 
 static void ctx_free(struct ctx *c)
@@ -50,6 +53,7 @@ static void ctx_free(struct ctx *c)
     mem_free(c->places);
     mem_free(c->group_of);
     mem_free(c->pos_of);
+    mem_free(c->ids);
     mem_free(c->fields);
 }
 
@@ -66,11 +70,11 @@ static int by_place(const void *a, const void *b)
     return (x->hit > y->hit) - (x->hit < y->hit);
 }
 
-/* The row group of superfile `sf` holding local row `row`. */
-static infino_status locate(struct place *out, struct tbl_view *v, uint32_t sf,
-                            uint32_t row)
+/* The row group of pinned superfile `f` (index `sf`) holding local row
+ * `row`. */
+static infino_status locate(struct place *out, const struct tbl_vsf *f,
+                            uint32_t sf, uint32_t row)
 {
-    const struct tbl_vsf *f = tbl_view_sf(v, sf);
     struct pq_reader *r = sf_reader_parquet(f->reader);
     int n_rg = pq_reader_num_row_groups(r);
     uint64_t start = 0;
@@ -89,9 +93,64 @@ static infino_status locate(struct place *out, struct tbl_view *v, uint32_t sf,
                    sf_reader_name(f->reader), row);
 }
 
-/* Reads the projected columns of every hit: one point read per (superfile,
- * row group), its rows sorted and distinct. */
-static infino_status read_hits(struct ctx *c, const struct qry_hits *hits)
+static int by_hit_place(const void *a, const void *b)
+{
+    const struct place *x = a, *y = b;
+
+    if (x->sf != y->sf)
+        return x->sf < y->sf ? -1 : 1;
+    if (x->row != y->row) /* still the superfile-local row here */
+        return x->row < y->row ? -1 : 1;
+    return (x->hit > y->hit) - (x->hit < y->hit);
+}
+
+/* The hits [from, to) of c->places, all in superfile `f`, located and
+ * sorted: reads their projected columns (one point read per row group)
+ * and their ids. */
+static infino_status read_superfile(struct ctx *c, const struct tbl_vsf *f,
+                                    size_t from, size_t to, uint32_t *rows)
+{
+    infino_status st = INFINO_OK;
+
+    for (size_t h = from; h < to && c->ids; h++) {
+        /* Every superfile a table writes has an ids region. */
+        st = sf_indexes_id(&c->ids[c->places[h].hit], f->indexes,
+                           c->places[h].row);
+        if (st == INFINO_ERR_NOTFOUND)
+            st = err_set(INFINO_ERR_CORRUPT, "%s: no ids region",
+                         sf_reader_name(f->reader));
+        if (st != INFINO_OK)
+            return st;
+    }
+    for (size_t h = from; h < to; h++)
+        CHECK(locate(&c->places[h], f, c->places[h].sf, c->places[h].row));
+    if (c->n_fields == 0)
+        return INFINO_OK;
+    if (to - from > 1)
+        qsort(c->places + from, to - from, sizeof *c->places, by_place);
+    for (size_t i = from; i < to;) {
+        const struct place *p = &c->places[i];
+        size_t j = i, n_rows = 0, g = c->n_groups;
+        for (; j < to && c->places[j].rg == p->rg; j++) {
+            if (n_rows == 0 || rows[n_rows - 1] != c->places[j].row)
+                rows[n_rows++] = c->places[j].row;
+            c->group_of[c->places[j].hit] = g;
+            c->pos_of[c->places[j].hit] = (uint32_t)(n_rows - 1);
+        }
+        CHECK(pq_reader_read_rows(sf_reader_parquet(f->reader), p->rg,
+                                  c->fields, c->n_fields, rows, n_rows,
+                                  &c->groups[g].batch));
+        c->n_groups++;
+        i = j;
+    }
+fail:
+    return st;
+}
+
+/* Reads the projected columns and ids of every hit, superfile by
+ * superfile. */
+static infino_status read_hits(struct ctx *c, const struct qry_hits *hits,
+                               bool need_ids)
 {
     uint32_t *rows = NULL;
     size_t n = hits->n;
@@ -101,34 +160,32 @@ static infino_status read_hits(struct ctx *c, const struct qry_hits *hits)
     c->groups = mem_calloc(n ? n : 1, sizeof *c->groups);
     c->group_of = mem_calloc(n ? n : 1, sizeof *c->group_of);
     c->pos_of = mem_calloc(n ? n : 1, sizeof *c->pos_of);
+    if (need_ids)
+        c->ids = mem_calloc(n ? n : 1, sizeof *c->ids);
     rows = mem_calloc(n ? n : 1, sizeof *rows);
-    if (!c->places || !c->groups || !c->group_of || !c->pos_of || !rows) {
+    if (!c->places || !c->groups || !c->group_of || !c->pos_of || !rows ||
+        (need_ids && !c->ids)) {
         st = err_nomem();
         goto fail;
     }
     for (size_t h = 0; h < n; h++) {
-        CHECK(locate(&c->places[h], c->v, hits->v[h].sf, hits->v[h].row));
+        c->places[h].sf = hits->v[h].sf;
+        c->places[h].row = hits->v[h].row;
         c->places[h].hit = h;
     }
     if (n > 1)
-        qsort(c->places, n, sizeof *c->places, by_place);
+        qsort(c->places, n, sizeof *c->places, by_hit_place);
     for (size_t i = 0; i < n;) {
-        const struct place *p = &c->places[i];
-        struct pq_reader *r =
-            sf_reader_parquet(tbl_view_sf(c->v, p->sf)->reader);
-        size_t j = i, n_rows = 0, g = c->n_groups;
-        for (; j < n && c->places[j].sf == p->sf && c->places[j].rg == p->rg;
-             j++) {
-            if (n_rows == 0 || rows[n_rows - 1] != c->places[j].row)
-                rows[n_rows++] = c->places[j].row;
-            c->group_of[c->places[j].hit] = g;
-            c->pos_of[c->places[j].hit] = (uint32_t)(n_rows - 1);
-        }
-        st = pq_reader_read_rows(r, p->rg, c->fields, c->n_fields, rows,
-                                 n_rows, &c->groups[g].batch);
+        uint32_t sf = c->places[i].sf;
+        struct tbl_vsf f;
+        size_t j = i;
+        while (j < n && c->places[j].sf == sf)
+            j++;
+        CHECK(tbl_view_pin(c->v, sf, &f));
+        st = read_superfile(c, &f, i, j, rows);
+        tbl_view_unpin(c->v, sf);
         if (st != INFINO_OK)
             goto fail;
-        c->n_groups++;
         i = j;
     }
 fail:
@@ -150,6 +207,7 @@ infino_status qry_materialize(struct ArrowArray *out,
     int *src = NULL; /* per output column: read-column index, -1 id, -2 score */
     struct ctx c = {0};
     size_t n_out, built = 0;
+    bool need_ids = false;
     infino_status st;
 
     memset(out, 0, sizeof *out);
@@ -191,6 +249,7 @@ infino_status qry_materialize(struct ArrowArray *out,
             CHECK(ar_field_copy(f, &full->fields[fi]));
             if (fi == 0) { /* _id */
                 src[i] = -1;
+                need_ids = true;
             } else {
                 size_t j = 0;
                 while (j < c.n_fields && c.fields[j] != fi)
@@ -203,26 +262,17 @@ infino_status qry_materialize(struct ArrowArray *out,
         schema.n_fields++;
         CHECK(ar_builder_new(&b[i], f));
     }
-    if (c.n_fields > 0)
-        CHECK(read_hits(&c, hits));
+    if (c.n_fields > 0 || need_ids)
+        CHECK(read_hits(&c, hits, need_ids));
     for (size_t h = 0; h < hits->n; h++) {
         const struct qry_hit *hit = &hits->v[h];
-        const struct tbl_vsf *f = tbl_view_sf(v, hit->sf);
 
         for (size_t i = 0; i < n_out; i++) {
             if (src[i] == -2) {
                 CHECK(ar_builder_append_double(b[i], hit->score));
             } else if (src[i] == -1) {
-                struct tid id;
                 uint8_t cell[16];
-                /* Every superfile a table writes has an ids region. */
-                st = sf_indexes_id(&id, f->indexes, hit->row);
-                if (st == INFINO_ERR_NOTFOUND)
-                    st = err_set(INFINO_ERR_CORRUPT, "%s: no ids region",
-                                 sf_reader_name(f->reader));
-                if (st != INFINO_OK)
-                    goto fail;
-                tid_store(cell, id);
+                tid_store(cell, c.ids[h]);
                 CHECK(ar_builder_append_decimal(b[i], cell));
             } else {
                 const struct group *g = &c.groups[c.group_of[h]];

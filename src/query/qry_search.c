@@ -78,11 +78,14 @@ static void sort_hits(struct qry_hits *h, int (*cmp)(const void *, const void *)
         qsort(h->v, h->n, sizeof *h->v, cmp);
 }
 
-static infino_status fts_of(const struct fts_reader **out, struct tbl_view *v,
-                            size_t sf, size_t col)
+static infino_status fts_of(const struct fts_reader **out,
+                            const struct tbl_vsf *f, size_t col)
 {
-    return sf_indexes_fts(out, tbl_view_sf(v, sf)->indexes, col);
+    return sf_indexes_fts(out, f->indexes, col);
 }
+
+/* Every loop over superfiles pins one at a time (table.h), so a search
+ * over a table of any size maps a bounded number of them. */
 
 /* ---- BM25 ------------------------------------------------------------- */
 
@@ -111,19 +114,25 @@ static infino_status bm25_group_run(struct bm25_group *g)
     if (local == NULL)
         return err_nomem();
     for (size_t i = g->from; i < g->to; i++) {
-        const struct tbl_vsf *f = tbl_view_sf(g->v, i);
+        const struct snap_sf *meta = tbl_view_meta(g->v, i);
+        struct tbl_vsf f;
         const struct fts_reader *r;
         struct fts_search_opts o = {0};
         size_t n = 0;
 
-        if (f->meta->n_deleted == f->meta->n_rows || g->skip[i])
+        if (meta->n_deleted == meta->n_rows || g->skip[i])
             continue;
-        CHECK(fts_of(&r, g->v, i, g->fts_col));
+        CHECK(tbl_view_pin(g->v, i, &f));
+        st = fts_of(&r, &f, g->fts_col);
         o.k = g->k;
         o.mode = g->mode;
-        o.deleted = f->deleted;
+        o.deleted = f.deleted;
         o.min_score = g->out.n >= g->k ? g->out.v[g->k - 1].score : 0.0f;
-        CHECK(fts_search(local, &n, r, g->q, g->gs, &o));
+        if (st == INFINO_OK)
+            st = fts_search(local, &n, r, g->q, g->gs, &o);
+        tbl_view_unpin(g->v, i);
+        if (st != INFINO_OK)
+            goto fail;
         for (size_t j = 0; j < n; j++)
             CHECK(hits_push(&g->out, (uint32_t)i, local[j].doc,
                             local[j].score));
@@ -196,22 +205,27 @@ infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
     }
     for (size_t i = 0; i < snap->n_sf; i++) {
         const struct fts_reader *r;
+        struct tbl_vsf f;
         n_docs += snap->sf[i].n_rows;
         tokens += snap->sf[i].fts_tokens[fts_col];
+        CHECK(tbl_view_pin(v, i, &f));
         /* A region whose summary rules out every positive term (or, for
          * AND, any one of them) adds nothing to df and cannot match. The
          * OR check is exact for df: a term the bloom rules out is absent. */
-        if (!sf_indexes_fts_may_match(tbl_view_sf(v, i)->indexes, fts_col, q,
-                                      FTS_MODE_OR)) {
+        if (!sf_indexes_fts_may_match(f.indexes, fts_col, q, FTS_MODE_OR)) {
             skip[i] = true;
+            tbl_view_unpin(v, i);
             continue;
         }
-        CHECK(fts_of(&r, v, i, fts_col));
-        CHECK(fts_query_add_local_df(df, r, q));
-        if (mode == FTS_MODE_AND &&
-            !sf_indexes_fts_may_match(tbl_view_sf(v, i)->indexes, fts_col, q,
-                                      FTS_MODE_AND))
+        st = fts_of(&r, &f, fts_col);
+        if (st == INFINO_OK)
+            st = fts_query_add_local_df(df, r, q);
+        if (st == INFINO_OK && mode == FTS_MODE_AND &&
+            !sf_indexes_fts_may_match(f.indexes, fts_col, q, FTS_MODE_AND))
             skip[i] = true;
+        tbl_view_unpin(v, i);
+        if (st != INFINO_OK)
+            goto fail;
     }
     gs.n_docs = n_docs;
     gs.avgdl = n_docs && tokens ? (double)tokens / (double)n_docs : 1.0;
@@ -269,14 +283,20 @@ infino_status qry_token_match(struct qry_hits *out, struct tbl_view *v,
     if (fts_query_n_terms(q) == 0)
         goto done;
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
-        const struct tbl_vsf *f = tbl_view_sf(v, i);
+        struct tbl_vsf f;
         const struct fts_reader *r;
 
-        if (!sf_indexes_fts_may_match(f->indexes, fts_col, q, mode))
-            continue;
-        CHECK(fts_of(&r, v, i, fts_col));
+        CHECK(tbl_view_pin(v, i, &f));
         ids.n = 0;
-        CHECK(fts_match(&ids, r, q, mode, f->deleted));
+        st = INFINO_OK;
+        if (sf_indexes_fts_may_match(f.indexes, fts_col, q, mode)) {
+            st = fts_of(&r, &f, fts_col);
+            if (st == INFINO_OK)
+                st = fts_match(&ids, r, q, mode, f.deleted);
+        }
+        tbl_view_unpin(v, i);
+        if (st != INFINO_OK)
+            goto fail;
         for (size_t j = 0; j < ids.n; j++)
             CHECK(hits_push(out, (uint32_t)i, ids.ids[j], 0.0f));
     }
@@ -302,12 +322,18 @@ infino_status qry_count(uint64_t *out, struct tbl_view *v, size_t fts_col,
         goto fail;
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
         const struct fts_reader *r;
-        uint64_t n;
-        if (!sf_indexes_fts_may_match(tbl_view_sf(v, i)->indexes, fts_col, q,
-                                      mode))
-            continue;
-        CHECK(fts_of(&r, v, i, fts_col));
-        CHECK(fts_count(&n, r, q, mode, tbl_view_sf(v, i)->deleted));
+        struct tbl_vsf f;
+        uint64_t n = 0;
+        CHECK(tbl_view_pin(v, i, &f));
+        st = INFINO_OK;
+        if (sf_indexes_fts_may_match(f.indexes, fts_col, q, mode)) {
+            st = fts_of(&r, &f, fts_col);
+            if (st == INFINO_OK)
+                st = fts_count(&n, r, q, mode, f.deleted);
+        }
+        tbl_view_unpin(v, i);
+        if (st != INFINO_OK)
+            goto fail;
         *out += n;
     }
 fail:
@@ -362,25 +388,33 @@ infino_status qry_exact_match(struct qry_hits *out, struct tbl_view *v,
 
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
-        const struct tbl_vsf *f = tbl_view_sf(v, i);
-        struct pq_reader *r = sf_reader_parquet(f->reader);
+        struct tbl_vsf f;
+        struct pq_reader *r;
         const struct fts_reader *fr;
         uint64_t rg_start = 0;
         size_t c = 0;
 
-        CHECK(fts_of(&fr, v, i, fts_col));
+        CHECK(tbl_view_pin(v, i, &f));
+        r = sf_reader_parquet(f.reader);
         ids.n = 0;
-        CHECK(fts_exact_candidates(&ids, fr, value, len, f->deleted));
-        for (int rg = 0; rg < pq_reader_num_row_groups(r) && c < ids.n; rg++) {
+        st = fts_of(&fr, &f, fts_col);
+        if (st == INFINO_OK)
+            st = fts_exact_candidates(&ids, fr, value, len, f.deleted);
+        for (int rg = 0; st == INFINO_OK && rg < pq_reader_num_row_groups(r) &&
+                         c < ids.n;
+             rg++) {
             uint64_t rg_end = rg_start + (uint64_t)pq_reader_row_group_rows(r, rg);
             size_t c0 = c;
             while (c < ids.n && ids.ids[c] < rg_end)
                 c++;
             if (c > c0)
-                CHECK(verify_group(out, r, fd, field, (uint32_t)i, rg, rg_start,
-                                   ids.ids + c0, c - c0, value, len));
+                st = verify_group(out, r, fd, field, (uint32_t)i, rg, rg_start,
+                                  ids.ids + c0, c - c0, value, len);
             rg_start = rg_end;
         }
+        tbl_view_unpin(v, i);
+        if (st != INFINO_OK)
+            goto fail;
     }
 fail:
     if (st != INFINO_OK)
@@ -611,34 +645,42 @@ static infino_status rescore_exact(struct qry_hits *h, struct tbl_view *v,
     }
     qsort(cand, h->n, sizeof *cand, by_cand_position);
     for (size_t i = 0; i < h->n;) {
-        const struct tbl_vsf *f = tbl_view_sf(v, cand[i].sf);
-        struct pq_reader *r = sf_reader_parquet(f->reader);
-        uint64_t start = 0, len = 0;
-        int rg = 0, n_rg = pq_reader_num_row_groups(r);
-        size_t j = i;
+        uint32_t sf = cand[i].sf;
+        struct tbl_vsf f;
+        struct pq_reader *r;
+        int n_rg;
 
-        for (; rg < n_rg; rg++) {
-            len = (uint64_t)pq_reader_row_group_rows(r, rg);
-            if (cand[i].row < start + len)
+        CHECK(tbl_view_pin(v, sf, &f));
+        r = sf_reader_parquet(f.reader);
+        n_rg = pq_reader_num_row_groups(r);
+        while (st == INFINO_OK && i < h->n && cand[i].sf == sf) {
+            uint64_t start = 0, len = 0;
+            int rg = 0;
+            size_t j = i;
+
+            for (; rg < n_rg; rg++) {
+                len = (uint64_t)pq_reader_row_group_rows(r, rg);
+                if (cand[i].row < start + len)
+                    break;
+                start += len;
+            }
+            if (rg == n_rg) {
+                st = err_set(INFINO_ERR_CORRUPT, "%s: row %u beyond the file",
+                             sf_reader_name(f.reader), cand[i].row);
                 break;
-            start += len;
+            }
+            while (j < h->n && cand[j].sf == sf && cand[j].row < start + len)
+                j++;
+            st = rescore_group(h, cand + i, j - i, r, rg, start, field, rows,
+                               spec->metric, query, dim);
+            if (st != INFINO_OK)
+                st = err_context(st, "%s: rescoring vectors",
+                                 sf_reader_name(f.reader));
+            i = j;
         }
-        if (rg == n_rg) {
-            st = err_set(INFINO_ERR_CORRUPT, "%s: row %u beyond the file",
-                         sf_reader_name(f->reader), cand[i].row);
+        tbl_view_unpin(v, sf);
+        if (st != INFINO_OK)
             goto fail;
-        }
-        while (j < h->n && cand[j].sf == cand[i].sf &&
-               cand[j].row < start + len)
-            j++;
-        st = rescore_group(h, cand + i, j - i, r, rg, start, field, rows,
-                           spec->metric, query, dim);
-        if (st != INFINO_OK) {
-            st = err_context(st, "%s: rescoring vectors",
-                             sf_reader_name(f->reader));
-            goto fail;
-        }
-        i = j;
     }
     sort_hits(h, by_score_asc);
 fail:
@@ -665,9 +707,17 @@ static infino_status filter_sets(roaring_bitmap_t **allow, struct tbl_view *v,
         }
         if (fts_query_n_terms(q) == 0)
             continue; /* an empty filter allows nothing */
-        CHECK(fts_of(&r, v, i, (size_t)filter->fts_col));
-        ids.n = 0;
-        CHECK(fts_match(&ids, r, q, filter->mode, tbl_view_sf(v, i)->deleted));
+        {
+            struct tbl_vsf f;
+            CHECK(tbl_view_pin(v, i, &f));
+            ids.n = 0;
+            st = fts_of(&r, &f, (size_t)filter->fts_col);
+            if (st == INFINO_OK)
+                st = fts_match(&ids, r, q, filter->mode, f.deleted);
+            tbl_view_unpin(v, i);
+            if (st != INFINO_OK)
+                goto fail;
+        }
         roaring_bitmap_add_many(allow[i], ids.n, ids.ids);
     }
 fail:
@@ -682,8 +732,7 @@ infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
                          const struct qry_filter *filter)
 {
     size_t n_sf = tbl_view_n_sf(v);
-    struct ivf_reader **ivf = NULL;
-    const roaring_bitmap_t **nulls = NULL;
+    bool *live = NULL;
     roaring_bitmap_t **allow = NULL;
     struct probe *probes = NULL;
     struct ivf_hit *local = NULL;
@@ -700,46 +749,46 @@ infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
     kk = k <= SIZE_MAX - RESCORE_EXTRA ? k + RESCORE_EXTRA : k;
     if (nprobe == 0)
         nprobe = IVF_DEFAULT_NPROBE;
-    ivf = mem_calloc(n_sf, sizeof *ivf);
-    nulls = mem_calloc(n_sf, sizeof *nulls);
+    live = mem_calloc(n_sf, sizeof *live);
     allow = mem_calloc(n_sf, sizeof *allow);
     local = mem_calloc(kk, sizeof *local);
-    if (!ivf || !nulls || !allow || !local) {
+    if (!live || !allow || !local) {
         st = err_nomem();
         goto fail;
     }
     if (filtered)
         CHECK(filter_sets(allow, v, filter));
     for (size_t i = 0; i < n_sf; i++) {
-        const struct tbl_vsf *f = tbl_view_sf(v, i);
-        if (f->meta->n_deleted == f->meta->n_rows ||
-            (filtered && roaring_bitmap_is_empty(allow[i])))
-            continue;
-        CHECK(sf_indexes_ivf(&ivf[i], &nulls[i], f->indexes, vec_col));
-        n_live++;
-        max_clusters += ivf_n_clusters(ivf[i]);
+        const struct snap_sf *meta = tbl_view_meta(v, i);
+        live[i] = meta->n_deleted < meta->n_rows &&
+                  !(filtered && roaring_bitmap_is_empty(allow[i]));
+        n_live += live[i];
     }
     if (!filtered && n_live > 0) {
         /* Rank every (superfile, cluster) pair by centroid distance. */
-        size_t budget = (size_t)nprobe * n_live;
-        probes = mem_calloc(max_clusters + 1, sizeof *probes);
-        clusters = mem_calloc(max_clusters + 1, sizeof *clusters);
-        if (probes == NULL || clusters == NULL) {
-            st = err_nomem();
-            goto fail;
-        }
+        size_t budget = (size_t)nprobe * n_live, cap = 0;
         for (size_t i = 0; i < n_sf; i++) {
-            uint32_t nc;
-            float *keys;
-            if (ivf[i] == NULL)
+            struct ivf_reader *ivf;
+            const roaring_bitmap_t *nulls;
+            struct tbl_vsf f;
+            uint32_t nc = 0;
+            float *keys = NULL;
+
+            if (!live[i])
                 continue;
-            nc = ivf_n_clusters(ivf[i]);
-            keys = mem_alloc((size_t)nc * sizeof *keys + 1);
-            if (keys == NULL) {
-                st = err_nomem();
-                goto fail;
+            CHECK(tbl_view_pin(v, i, &f));
+            st = sf_indexes_ivf(&ivf, &nulls, f.indexes, vec_col);
+            if (st == INFINO_OK) {
+                nc = ivf_n_clusters(ivf);
+                keys = mem_alloc((size_t)nc * sizeof *keys + 1);
+                if (keys == NULL)
+                    st = err_nomem();
+                else if (MEM_RESERVE(probes, cap, n_probes + nc + 1))
+                    st = err_nomem();
             }
-            st = ivf_cluster_keys(keys, ivf[i], query, dim);
+            if (st == INFINO_OK)
+                st = ivf_cluster_keys(keys, ivf, query, dim);
+            tbl_view_unpin(v, i);
             for (uint32_t c = 0; st == INFINO_OK && c < nc; c++) {
                 probes[n_probes].key = keys[c];
                 probes[n_probes].sf = (uint32_t)i;
@@ -749,34 +798,53 @@ infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
             mem_free(keys);
             if (st != INFINO_OK)
                 goto fail;
+            if (nc > max_clusters)
+                max_clusters = nc;
         }
         keep_nearest(probes, n_probes, budget);
         if (n_probes > budget)
             n_probes = budget;
-        qsort(probes, n_probes, sizeof *probes, by_sf_then_key);
+        if (n_probes > 1)
+            qsort(probes, n_probes, sizeof *probes, by_sf_then_key);
+        clusters = mem_calloc(max_clusters + 1, sizeof *clusters);
+        if (clusters == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
     }
-    for (size_t i = 0; i < n_sf; i++) {
+    for (size_t i = 0, p = 0; i < n_sf; i++) {
         struct ivf_search_opts o = IVF_SEARCH_OPTS_INIT;
         roaring_bitmap_t *skip_owned = NULL;
+        struct ivf_reader *ivf;
+        const roaring_bitmap_t *nulls;
+        struct tbl_vsf f;
         size_t n = 0, nc = 0;
 
-        if (ivf[i] == NULL)
+        if (!live[i])
             continue;
-        CHECK(skip_set(&o.deleted, &skip_owned, tbl_view_sf(v, i), nulls[i]));
-        if (filtered) {
+        if (!filtered) {
+            while (p < n_probes && probes[p].sf < i)
+                p++;
+            while (p < n_probes && probes[p].sf == i)
+                clusters[nc++] = probes[p++].cluster;
+            if (nc == 0)
+                continue;
+        }
+        CHECK(tbl_view_pin(v, i, &f));
+        st = sf_indexes_ivf(&ivf, &nulls, f.indexes, vec_col);
+        if (st == INFINO_OK)
+            st = skip_set(&o.deleted, &skip_owned, &f, nulls);
+        if (st == INFINO_OK && filtered) {
             o.nprobe = nprobe;
             o.allow = allow[i];
-            st = ivf_search(local, &n, ivf[i], query, dim, kk, &o);
-        } else {
-            for (size_t p = 0; p < n_probes; p++)
-                if (probes[p].sf == i)
-                    clusters[nc++] = probes[p].cluster;
-            st = nc ? ivf_search_clusters(local, &n, ivf[i], query, dim, kk,
-                                          clusters, nc, &o)
-                    : INFINO_OK;
+            st = ivf_search(local, &n, ivf, query, dim, kk, &o);
+        } else if (st == INFINO_OK) {
+            st = ivf_search_clusters(local, &n, ivf, query, dim, kk, clusters,
+                                     nc, &o);
         }
         if (skip_owned)
             roaring_bitmap_free(skip_owned);
+        tbl_view_unpin(v, i);
         if (st != INFINO_OK)
             goto fail;
         for (size_t j = 0; j < n; j++)
@@ -796,8 +864,7 @@ fail:
         if (allow[i])
             roaring_bitmap_free(allow[i]);
     mem_free(allow);
-    mem_free(ivf);
-    mem_free(nulls);
+    mem_free(live);
     mem_free(probes);
     mem_free(clusters);
     mem_free(local);

@@ -21,15 +21,76 @@
 
 /* ---- files and tombstones -------------------------------------------- */
 
-static void file_unref(struct tbl_file *f)
+/* The handle's registry of superfiles (one tbl_file per id, shared by
+ * every view naming it) and the list of open, unpinned ones, most
+ * recently used first: all under t->files_mu. */
+
+static size_t bucket_of(const uint8_t id[SNAP_SF_ID_LEN], size_t n_buckets)
 {
-    if (f == NULL || atomic_fetch_sub(&f->refs, 1) != 1)
-        return;
-    sf_indexes_free(f->indexes);
-    sf_reader_free(f->reader);
-    store_blob_close(f->blob);
-    mem_free(f);
+    uint64_t h;
+
+    memcpy(&h, id, sizeof h); /* ids are random */
+    return (size_t)(h & (n_buckets - 1));
 }
+
+static void lru_remove(struct tbl *t, struct tbl_file *f)
+{
+    (void)t;
+    f->lru_prev->lru_next = f->lru_next;
+    f->lru_next->lru_prev = f->lru_prev;
+    f->lru_prev = f->lru_next = NULL;
+}
+
+static void lru_push_front(struct tbl *t, struct tbl_file *f)
+{
+    f->lru_next = t->lru.lru_next;
+    f->lru_prev = &t->lru;
+    t->lru.lru_next->lru_prev = f;
+    t->lru.lru_next = f;
+}
+
+/* What an open superfile holds: closed outside the lock. */
+struct file_state {
+    struct store_blob *blob;
+    struct sf_reader *reader;
+    struct sf_indexes *indexes;
+};
+
+static void state_close(struct file_state *s)
+{
+    sf_indexes_free(s->indexes);
+    sf_reader_free(s->reader);
+    store_blob_close(s->blob);
+    memset(s, 0, sizeof *s);
+}
+
+/* Takes f's open state (f must be unpinned and open) into *out. */
+static void detach(struct tbl *t, struct tbl_file *f, struct file_state *out)
+{
+    if (f->lru_next)
+        lru_remove(t, f);
+    out->blob = f->blob;
+    out->reader = f->reader;
+    out->indexes = f->indexes;
+    f->blob = NULL;
+    f->reader = NULL;
+    f->indexes = NULL;
+    t->n_open--;
+}
+
+/* Closes least recently used files until at most max_open are open (or
+ * none is left unpinned). Their states go to `victims` (cap entries),
+ * closed by the caller once the lock is released. */
+static size_t evict(struct tbl *t, struct file_state *victims, size_t cap)
+{
+    size_t n = 0;
+
+    while (t->n_open > t->max_open && n < cap && t->lru.lru_prev != &t->lru)
+        detach(t, t->lru.lru_prev, &victims[n++]);
+    return n;
+}
+
+#define EVICT_BATCH 8
 
 static void tomb_unref(struct tbl_tomb *tb)
 {
@@ -40,40 +101,113 @@ static void tomb_unref(struct tbl_tomb *tb)
     mem_free(tb);
 }
 
-static infino_status file_open(struct tbl_file **out, struct tbl *t,
-                               const struct snap_sf *e)
-{
-    struct tbl_file *f = mem_calloc(1, sizeof *f);
-    char key[700];
-    infino_status st;
 
-    *out = NULL;
+static void file_unref(struct tbl_file *f)
+{
+    struct tbl *t;
+    struct tbl_file **pp;
+    struct file_state s = {0};
+
+    if (f == NULL || atomic_fetch_sub(&f->refs, 1) != 1)
+        return;
+    t = f->t;
+    pthread_mutex_lock(&t->files_mu);
+    for (pp = &t->file_buckets[bucket_of(f->id, t->n_file_buckets)]; *pp; pp = &(*pp)->hnext)
+        if (*pp == f) {
+            *pp = f->hnext;
+            t->n_files--;
+            break;
+        }
+    if (f->blob)
+        detach(t, f, &s);
+    pthread_mutex_unlock(&t->files_mu);
+    state_close(&s);
+    tomb_unref(f->tomb);
+    mem_free(f);
+}
+
+/* The registry's file for `e`, with one more reference (a new one, closed,
+ * when none is alive). Called with files_mu held. */
+static infino_status file_get(struct tbl_file **out, struct tbl *t,
+                              const struct snap_sf *e)
+{
+    struct tbl_file *f;
+    size_t b;
+
+    if (t->n_files >= t->n_file_buckets) { /* grow: keep chains short */
+        size_t n = t->n_file_buckets * 2;
+        struct tbl_file **nb = mem_calloc(n, sizeof *nb);
+        if (nb != NULL) {
+            for (size_t i = 0; i < t->n_file_buckets; i++) {
+                struct tbl_file *g = t->file_buckets[i], *next;
+                for (; g; g = next) {
+                    next = g->hnext;
+                    g->hnext = nb[bucket_of(g->id, n)];
+                    nb[bucket_of(g->id, n)] = g;
+                }
+            }
+            mem_free(t->file_buckets);
+            t->file_buckets = nb;
+            t->n_file_buckets = n;
+        }
+    }
+    b = bucket_of(e->id, t->n_file_buckets);
+    for (f = t->file_buckets[b]; f; f = f->hnext) {
+        long r = atomic_load(&f->refs);
+        /* a file whose last view is going away is left to it */
+        while (r > 0 && memcmp(f->id, e->id, SNAP_SF_ID_LEN) == 0 &&
+               f->file_size == e->file_size && f->n_rows == e->n_rows) {
+            if (atomic_compare_exchange_weak(&f->refs, &r, r + 1)) {
+                *out = f;
+                return INFINO_OK;
+            }
+        }
+    }
+    f = mem_calloc(1, sizeof *f);
     if (f == NULL)
         return err_nomem();
     atomic_init(&f->refs, 1);
+    f->t = t;
     memcpy(f->id, e->id, SNAP_SF_ID_LEN);
-    snapshot_sf_key(key, sizeof key, t->meta.dir, e->id);
-    CHECK(objstore_get(t->store, key, &f->blob));
-    if (store_blob_size(f->blob) != e->file_size) {
+    f->file_size = e->file_size;
+    f->n_rows = e->n_rows;
+    f->hnext = t->file_buckets[b];
+    t->file_buckets[b] = f;
+    t->n_files++;
+    *out = f;
+    return INFINO_OK;
+}
+
+/* Opens superfile `f` (no lock held): the object, its footer, the index
+ * directory, checked against the snapshot. */
+static infino_status state_open(struct file_state *out, struct tbl *t,
+                                const struct tbl_file *f)
+{
+    char key[700];
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    snapshot_sf_key(key, sizeof key, t->meta.dir, f->id);
+    CHECK(objstore_get(t->store, key, &out->blob));
+    if (store_blob_size(out->blob) != f->file_size) {
         st = err_set(INFINO_ERR_CORRUPT,
                      "%s: size %llu, but the snapshot says %llu", key,
-                     (unsigned long long)store_blob_size(f->blob),
-                     (unsigned long long)e->file_size);
+                     (unsigned long long)store_blob_size(out->blob),
+                     (unsigned long long)f->file_size);
         goto fail;
     }
-    CHECK(sf_reader_open(&f->reader, f->blob));
-    CHECK(sf_indexes_new(&f->indexes, f->reader, f->blob, t->meta.spec.n_fts,
-                         t->meta.spec.n_vec));
-    if ((uint64_t)pq_reader_num_rows(sf_reader_parquet(f->reader)) !=
-        e->n_rows) {
+    CHECK(sf_reader_open(&out->reader, out->blob));
+    CHECK(sf_indexes_new(&out->indexes, out->reader, out->blob,
+                         t->meta.spec.n_fts, t->meta.spec.n_vec));
+    if ((uint64_t)pq_reader_num_rows(sf_reader_parquet(out->reader)) !=
+        f->n_rows) {
         st = err_set(INFINO_ERR_CORRUPT,
                      "%s: row count disagrees with the snapshot", key);
         goto fail;
     }
-    *out = f;
     return INFINO_OK;
 fail:
-    file_unref(f);
+    state_close(out);
     return st;
 }
 
@@ -105,10 +239,15 @@ static infino_status tomb_open(struct tbl_tomb **out, struct tbl *t,
 
 /* ---- views ------------------------------------------------------------ */
 
+static void tbl_unref(struct tbl *t);
+
 void tbl_view_release(struct tbl_view *v)
 {
+    struct tbl *t;
+
     if (v == NULL || atomic_fetch_sub(&v->refs, 1) != 1)
         return;
+    t = v->t;
     for (size_t i = 0; i < v->snap.n_sf; i++) {
         if (v->files)
             file_unref(v->files[i]);
@@ -117,17 +256,17 @@ void tbl_view_release(struct tbl_view *v)
     }
     mem_free(v->files);
     mem_free(v->tombs);
-    mem_free(v->vsf);
     snapshot_free(&v->snap);
     mem_free(v);
+    tbl_unref(t);
 }
 
-/* Builds a view of `snap` (moved in), reusing what `old` has open. */
+/* Builds a view of `snap` (moved in), sharing the registry's files and
+ * the tombstone bitmaps already loaded. Opens nothing: O(superfiles). */
 static infino_status view_build(struct tbl_view **out, struct tbl *t,
-                                struct snapshot *snap, struct tbl_view *old)
+                                struct snapshot *snap)
 {
     struct tbl_view *v = mem_calloc(1, sizeof *v);
-    struct snap_index old_idx = {0};
     size_t n = snap->n_sf;
     infino_status st = INFINO_OK;
 
@@ -137,48 +276,138 @@ static infino_status view_build(struct tbl_view **out, struct tbl *t,
         return err_nomem();
     }
     atomic_init(&v->refs, 1);
+    atomic_fetch_add(&t->refs, 1);
     v->t = t;
     v->snap = *snap;
     memset(snap, 0, sizeof *snap);
     v->files = mem_calloc(n + 1, sizeof *v->files);
     v->tombs = mem_calloc(n + 1, sizeof *v->tombs);
-    v->vsf = mem_calloc(n + 1, sizeof *v->vsf);
-    if (!v->files || !v->tombs || !v->vsf) {
+    if (!v->files || !v->tombs) {
         st = err_nomem();
         goto fail;
     }
-    if (old)
-        CHECK(snap_index_build(&old_idx, &old->snap));
-    for (size_t i = 0; i < n; i++) {
+    pthread_mutex_lock(&t->files_mu);
+    for (size_t i = 0; i < n && st == INFINO_OK; i++) {
         const struct snap_sf *e = &v->snap.sf[i];
-        long j = old ? snap_index_find(&old_idx, e->id) : -1;
+        struct tbl_file *f;
 
-        if (j >= 0) {
-            v->files[i] = old->files[j];
-            atomic_fetch_add(&v->files[i]->refs, 1);
-        } else {
-            CHECK(file_open(&v->files[i], t, e));
+        st = file_get(&v->files[i], t, e);
+        f = v->files[i];
+        if (st == INFINO_OK && e->tomb_id != 0 && f->tomb &&
+            f->tomb->tomb_id == e->tomb_id) {
+            v->tombs[i] = f->tomb;
+            atomic_fetch_add(&f->tomb->refs, 1);
         }
-        if (e->tomb_id != 0) {
-            if (j >= 0 && old->tombs[j] && old->tombs[j]->tomb_id == e->tomb_id) {
-                v->tombs[i] = old->tombs[j];
-                atomic_fetch_add(&v->tombs[i]->refs, 1);
-            } else {
-                CHECK(tomb_open(&v->tombs[i], t, e));
-            }
-        }
-        v->vsf[i].meta = e;
-        v->vsf[i].reader = v->files[i]->reader;
-        v->vsf[i].indexes = v->files[i]->indexes;
-        v->vsf[i].deleted = v->tombs[i] ? v->tombs[i]->bm : NULL;
     }
-    snap_index_free(&old_idx);
+    pthread_mutex_unlock(&t->files_mu);
+    if (st != INFINO_OK)
+        goto fail;
     *out = v;
     return INFINO_OK;
 fail:
-    snap_index_free(&old_idx);
     tbl_view_release(v);
     return st;
+}
+
+const struct snap_sf *tbl_view_meta(const struct tbl_view *v, size_t i)
+{
+    return &v->snap.sf[i];
+}
+
+infino_status tbl_view_pin(struct tbl_view *v, size_t i, struct tbl_vsf *out)
+{
+    struct tbl *t = v->t;
+    struct tbl_file *f = v->files[i];
+    const struct snap_sf *e = &v->snap.sf[i];
+    struct file_state mine = {0}, victims[EVICT_BATCH];
+    struct tbl_tomb *tomb = NULL;
+    size_t n_victims = 0;
+    infino_status st = INFINO_OK;
+
+    memset(out, 0, sizeof *out);
+    for (;;) {
+        bool need_file, need_tomb;
+
+        pthread_mutex_lock(&t->files_mu);
+        if (f->blob == NULL && mine.blob) {
+            f->blob = mine.blob;
+            f->reader = mine.reader;
+            f->indexes = mine.indexes;
+            memset(&mine, 0, sizeof mine);
+            t->n_open++;
+        }
+        if (e->tomb_id != 0 && v->tombs[i] == NULL && tomb) {
+            v->tombs[i] = tomb; /* the view's reference */
+            if (f->tomb == NULL || f->tomb->tomb_id != tomb->tomb_id) {
+                struct tbl_tomb *prev = f->tomb;
+                atomic_fetch_add(&tomb->refs, 1); /* the file's */
+                f->tomb = tomb;
+                tomb = prev; /* released below */
+            } else {
+                tomb = NULL;
+            }
+        }
+        need_file = f->blob == NULL;
+        need_tomb = e->tomb_id != 0 && v->tombs[i] == NULL;
+        if (!need_file && !need_tomb) {
+            if (f->pins++ == 0 && f->lru_next)
+                lru_remove(t, f);
+            out->meta = e;
+            out->reader = f->reader;
+            out->indexes = f->indexes;
+            out->deleted = v->tombs[i] ? v->tombs[i]->bm : NULL;
+            n_victims = evict(t, victims, EVICT_BATCH);
+            pthread_mutex_unlock(&t->files_mu);
+            break;
+        }
+        pthread_mutex_unlock(&t->files_mu);
+        /* Open outside the lock; a thread that wins the race installs
+         * its copy and ours is closed below. */
+        if (need_file && mine.blob == NULL) {
+            st = state_open(&mine, t, f);
+            if (st != INFINO_OK)
+                break;
+        }
+        if (need_tomb && tomb == NULL) {
+            st = tomb_open(&tomb, t, e);
+            if (st != INFINO_OK)
+                break;
+        }
+    }
+    for (size_t k = 0; k < n_victims; k++)
+        state_close(&victims[k]);
+    state_close(&mine);
+    tomb_unref(tomb);
+    if (st != INFINO_OK)
+        return err_context(st, "table %s", t->meta.name);
+    return INFINO_OK;
+}
+
+void tbl_view_unpin(struct tbl_view *v, size_t i)
+{
+    struct tbl *t = v->t;
+    struct tbl_file *f = v->files[i];
+    struct file_state victims[EVICT_BATCH];
+    size_t n_victims = 0;
+
+    pthread_mutex_lock(&t->files_mu);
+    if (--f->pins == 0 && f->blob) {
+        lru_push_front(t, f);
+        n_victims = evict(t, victims, EVICT_BATCH);
+    }
+    pthread_mutex_unlock(&t->files_mu);
+    for (size_t k = 0; k < n_victims; k++)
+        state_close(&victims[k]);
+}
+
+size_t tbl_open_superfiles(struct tbl *t)
+{
+    size_t n;
+
+    pthread_mutex_lock(&t->files_mu);
+    n = t->n_open;
+    pthread_mutex_unlock(&t->files_mu);
+    return n;
 }
 
 infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
@@ -208,7 +437,7 @@ infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
     for (int attempt = 0;; attempt++) {
         st = tbl_load_snapshot(&snap, t, &cur->snap, latest);
         if (st == INFINO_OK)
-            st = view_build(&nv, t, &snap, cur);
+            st = view_build(&nv, t, &snap);
         /* A file vanishing under us means gc ran past a very old
          * snapshot: look for the newest again. */
         if (st == INFINO_ERR_NOTFOUND && attempt < 3) {
@@ -248,17 +477,23 @@ size_t tbl_view_n_sf(const struct tbl_view *v)
     return v->snap.n_sf;
 }
 
-const struct tbl_vsf *tbl_view_sf(const struct tbl_view *v, size_t i)
-{
-    return &v->vsf[i];
-}
-
 struct tbl *tbl_view_table(const struct tbl_view *v)
 {
     return v->t;
 }
 
 /* ---- handles ---------------------------------------------------------- */
+
+/* Superfiles a handle keeps open (mapped) when no query pins them:
+ * INFINO_MAX_OPEN_SUPERFILES, else 1024. With vm.max_map_count at 65530,
+ * some sixty handles can each keep that many. */
+static size_t max_open_superfiles(void)
+{
+    const char *e = getenv("INFINO_MAX_OPEN_SUPERFILES");
+    long n = e ? strtol(e, NULL, 10) : 0;
+
+    return n > 0 ? (size_t)n : 1024;
+}
 
 static infino_status make_full_schema(struct ar_schema *out,
                                       const struct ar_schema *user)
@@ -301,9 +536,19 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
     if (t == NULL)
         return err_nomem();
     t->store = s;
+    atomic_init(&t->refs, 1);
     pthread_mutex_init(&t->mu, NULL);
     pthread_mutex_init(&t->write_mu, NULL);
+    pthread_mutex_init(&t->files_mu, NULL);
     atomic_init(&t->stale, false);
+    t->lru.lru_next = t->lru.lru_prev = &t->lru;
+    t->max_open = max_open_superfiles();
+    t->n_file_buckets = 64;
+    t->file_buckets = mem_calloc(t->n_file_buckets, sizeof *t->file_buckets);
+    if (t->file_buckets == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
     if (opts)
         t->opts = *opts;
     if (t->opts.mem_budget == 0)
@@ -331,7 +576,7 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
     CHECK(make_full_schema(&t->full, &t->meta.schema));
     idgen_init(&t->ids);
     empty.n_fts = (uint32_t)t->meta.spec.n_fts;
-    CHECK(view_build(&t->current, t, &empty, NULL));
+    CHECK(view_build(&t->current, t, &empty));
     *out = t;
     return INFINO_OK;
 fail:
@@ -339,18 +584,32 @@ fail:
     return err_context(st, "opening table %s", e->name);
 }
 
-void tbl_close(struct tbl *t)
+/* Frees the handle once its last view is gone. */
+static void tbl_unref(struct tbl *t)
 {
-    if (t == NULL)
+    if (t == NULL || atomic_fetch_sub(&t->refs, 1) != 1)
         return;
-    lease_drop_all(&t->leases, t->store);
-    tbl_view_release(t->current);
     cat_entry_free(&t->meta);
     ar_schema_free(&t->full);
     mem_free(t->tmp_dir);
+    mem_free(t->file_buckets);
     pthread_mutex_destroy(&t->mu);
     pthread_mutex_destroy(&t->write_mu);
+    pthread_mutex_destroy(&t->files_mu);
     mem_free(t);
+}
+
+void tbl_close(struct tbl *t)
+{
+    struct tbl_view *cur;
+
+    if (t == NULL)
+        return;
+    lease_drop_all(&t->leases, t->store);
+    cur = t->current;
+    t->current = NULL;
+    tbl_view_release(cur); /* views still held keep the handle alive */
+    tbl_unref(t);
 }
 
 const char *tbl_name(const struct tbl *t)

@@ -57,7 +57,8 @@ bool tbl_is_durable(const struct tbl *t);
 
 /* ---- reading ---------------------------------------------------------- */
 
-/* One superfile as a view sees it. All members borrowed from the view. */
+/* One superfile as a view sees it, opened: members borrowed, valid while
+ * the superfile stays pinned (tbl_view_pin). */
 struct tbl_vsf {
     const struct snap_sf *meta;
     struct sf_reader *reader;
@@ -65,14 +66,28 @@ struct tbl_vsf {
     const roaring_bitmap_t *deleted; /* NULL when nothing is deleted */
 };
 
-/* Pins the newest snapshot. *out is owned: tbl_view_release(). */
+/* Pins the newest snapshot. *out is owned: tbl_view_release(). Opens no
+ * superfile: they are opened when pinned. */
 infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t);
 void tbl_view_release(struct tbl_view *v); /* NULL is a no-op */
 
 const struct snapshot *tbl_view_snapshot(const struct tbl_view *v);
 size_t tbl_view_n_sf(const struct tbl_view *v);
-const struct tbl_vsf *tbl_view_sf(const struct tbl_view *v, size_t i);
+/* Superfile i's snapshot entry. Borrowed from the view. */
+const struct snap_sf *tbl_view_meta(const struct tbl_view *v, size_t i);
 struct tbl *tbl_view_table(const struct tbl_view *v);
+
+/* Opens superfile i of `v` (mapping it, loading its tombstone bitmap) if
+ * it is not open, and pins it: *out stays valid until the matching
+ * tbl_view_unpin(v, i). Pins nest; any thread may pin. A handle keeps at
+ * most INFINO_MAX_OPEN_SUPERFILES (default 1024) superfiles open beyond
+ * those pinned, so code that visits every superfile unpins each one when
+ * done with it and the number of maps stays bounded whatever the table's
+ * size. INFINO_ERR_NOTFOUND when gc removed the file (an old view). */
+infino_status tbl_view_pin(struct tbl_view *v, size_t i, struct tbl_vsf *out);
+void tbl_view_unpin(struct tbl_view *v, size_t i);
+/* How many superfiles the handle has open (for tests). */
+size_t tbl_open_superfiles(struct tbl *t);
 
 /* Calls `fn` for every batch of live rows (deleted rows filtered out),
  * superfile by superfile in snapshot order. `columns` names the columns to

@@ -12,15 +12,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-/* An opened superfile, shared by every view that contains it. */
-struct tbl_file {
-    atomic_long refs;
-    uint8_t id[SNAP_SF_ID_LEN];
-    struct store_blob *blob;
-    struct sf_reader *reader;
-    struct sf_indexes *indexes;
-};
-
 /* A loaded tombstone bitmap, shared while its tomb_id is unchanged. */
 struct tbl_tomb {
     atomic_long refs;
@@ -28,16 +19,35 @@ struct tbl_tomb {
     roaring_bitmap_t *bm;
 };
 
+/* A superfile of the table, shared by every view that names it (the
+ * handle's registry holds one per id). It is opened (mapped) when a query
+ * pins it, and closed again when it is unpinned and the handle holds more
+ * than max_open open superfiles, least recently used first. */
+struct tbl_file {
+    atomic_long refs; /* views naming it */
+    struct tbl *t;
+    uint8_t id[SNAP_SF_ID_LEN];
+    uint64_t file_size, n_rows; /* as the snapshot records them */
+    struct tbl_file *hnext;     /* registry chain */
+    /* under t->files_mu: */
+    long pins;
+    struct tbl_file *lru_prev, *lru_next; /* open and unpinned only */
+    struct store_blob *blob;    /* NULL while closed */
+    struct sf_reader *reader;
+    struct sf_indexes *indexes;
+    struct tbl_tomb *tomb; /* the newest bitmap loaded for it (a ref) */
+};
+
 struct tbl_view {
     atomic_long refs;
-    struct tbl *t; /* borrowed: views must not outlive... see tbl_close */
+    struct tbl *t; /* a reference: the handle lives while its views do */
     struct snapshot snap;
     struct tbl_file **files; /* one ref each, n = snap.n_sf */
-    struct tbl_tomb **tombs; /* NULL entries when nothing is deleted */
-    struct tbl_vsf *vsf;     /* public face of the above */
+    struct tbl_tomb **tombs; /* loaded when pinned (under t->files_mu) */
 };
 
 struct tbl {
+    atomic_long refs;       /* the handle's own, plus one per view */
     struct objstore *store; /* borrowed */
     struct cat_entry meta;  /* owned copy */
     struct vlog log;        /* "<dir>snapshots/" */
@@ -54,6 +64,12 @@ struct tbl {
      * next view is found by a full search, not from `current`. */
     atomic_bool stale;
     struct lease_set leases; /* held by the writer (under write_mu) */
+    /* superfiles: registry and open files (tbl_file) */
+    pthread_mutex_t files_mu;
+    struct tbl_file **file_buckets;
+    size_t n_file_buckets, n_files;
+    struct tbl_file lru; /* sentinel: open, unpinned, most recent first */
+    size_t n_open, max_open;
 };
 
 /* A change computed against a base view by a transaction's prepare step. */

@@ -58,20 +58,23 @@ static infino_status prepare_mutation(struct tbl_change *chg,
             CHECK(tbl_change_add_sf(chg, m->replacement, m->n_fts));
     }
     for (size_t i = 0; i < n; i++) {
-        const struct tbl_vsf *f = &base->vsf[i];
+        const struct snap_sf *meta = tbl_view_meta(base, i);
+        struct tbl_vsf f;
         roaring_bitmap_t *all;
         uint64_t before, after, tomb_id;
         char key[700];
 
         if (hits[i] == NULL || roaring_bitmap_is_empty(hits[i]))
             continue;
-        all = f->deleted ? roaring_bitmap_or(f->deleted, hits[i])
-                         : roaring_bitmap_copy(hits[i]);
+        CHECK(tbl_view_pin(base, i, &f));
+        all = f.deleted ? roaring_bitmap_or(f.deleted, hits[i])
+                        : roaring_bitmap_copy(hits[i]);
+        tbl_view_unpin(base, i);
         if (all == NULL) {
             st = err_nomem();
             goto fail;
         }
-        before = f->meta->n_deleted;
+        before = meta->n_deleted;
         after = roaring_bitmap_get_cardinality(all);
         newly += after - before;
         if (after == before) {
@@ -81,17 +84,17 @@ static infino_status prepare_mutation(struct tbl_change *chg,
         do
             tomb_id = random_u64();
         while (tomb_id == 0);
-        snapshot_tomb_key(key, sizeof key, t->meta.dir, f->meta->id, tomb_id);
+        snapshot_tomb_key(key, sizeof key, t->meta.dir, meta->id, tomb_id);
         st = tbl_lease_take(t, key);
         if (st == INFINO_OK) {
-            st = tomb_store(t->store, key, f->meta->id, all);
+            st = tomb_store(t->store, key, meta->id, all);
             if (st != INFINO_OK)
                 tbl_lease_drop(t, key);
         }
         roaring_bitmap_free(all);
         if (st != INFINO_OK)
             goto fail;
-        CHECK(tbl_change_add_tomb(chg, f->meta->id, tomb_id, after, key));
+        CHECK(tbl_change_add_tomb(chg, meta->id, tomb_id, after, key));
     }
     m->stats.matched = matched;
     m->stats.n_tombstoned = newly;

@@ -32,18 +32,22 @@
 
 struct input {
     uint8_t id[SNAP_SF_ID_LEN];
+    size_t at;                       /* index in the merge's view */
     uint64_t tomb_id;                /* at merge time */
-    const roaring_bitmap_t *deleted; /* at merge time (borrowed from view) */
-    struct sf_reader *reader;        /* borrowed from view */
+    const roaring_bitmap_t *deleted; /* at merge time (borrowed from view,
+                                        set when first pinned) */
+    struct sf_reader *reader;        /* while pinned */
     uint64_t n_rows;
     uint64_t out_base; /* first output row of this input's survivors */
 };
 
 struct merge {
+    struct tbl_view *v; /* borrowed */
     struct input *in;
     size_t n_in;
     /* streaming state */
     size_t cur;     /* input */
+    bool pinned;    /* in[cur] is pinned */
     int rg;         /* row group within it */
     uint64_t row0;  /* first local row of rg */
     uint64_t out_rows;
@@ -65,6 +69,16 @@ static void merge_release_batches(struct merge *m)
     ar_array_release(&m->batch);
 }
 
+/* Inputs are opened one at a time, so merging thousands of small
+ * superfiles keeps one of them mapped, not all. */
+static void merge_unpin(struct merge *m)
+{
+    if (m->pinned) {
+        tbl_view_unpin(m->v, m->in[m->cur].at);
+        m->pinned = false;
+    }
+}
+
 /* tbl_batch_source.next: the next batch of live rows, with _id. */
 static infino_status merge_next(void *payload, struct ArrowArray *out)
 {
@@ -75,13 +89,25 @@ static infino_status merge_next(void *payload, struct ArrowArray *out)
     memset(out, 0, sizeof *out);
     while (m->cur < m->n_in) {
         struct input *in = &m->in[m->cur];
-        struct pq_reader *r = sf_reader_parquet(in->reader);
+        struct pq_reader *r;
         int64_t len;
         size_t n_live = 0;
 
+        if (!m->pinned) {
+            struct tbl_vsf f;
+            st = tbl_view_pin(m->v, in->at, &f);
+            if (st != INFINO_OK)
+                return st;
+            m->pinned = true;
+            in->reader = f.reader;
+            in->deleted = f.deleted; /* lives as long as the view */
+        }
+        r = sf_reader_parquet(in->reader);
         if (m->rg == 0)
             in->out_base = m->out_rows;
         if (m->rg >= pq_reader_num_row_groups(r)) {
+            merge_unpin(m);
+            in->reader = NULL;
             m->cur++;
             m->rg = 0;
             m->row0 = 0;
@@ -163,8 +189,16 @@ static infino_status prepare_optimize(struct tbl_change *chg,
                            "by a concurrent optimize",
                            t->meta.name);
         CHECK(tbl_change_remove(chg, in->id));
-        now = base->vsf[j].deleted;
-        if (base->snap.sf[j].tomb_id == in->tomb_id || now == NULL)
+        if (base->snap.sf[j].tomb_id == in->tomb_id ||
+            base->snap.sf[j].tomb_id == 0)
+            continue;
+        {
+            struct tbl_vsf f;
+            CHECK(tbl_view_pin(base, (size_t)j, &f));
+            now = f.deleted; /* lives as long as the view */
+            tbl_view_unpin(base, (size_t)j);
+        }
+        if (now == NULL)
             continue;
         /* Rows deleted since we merged: carry them to the output. */
         roaring_uint32_iterator_t *it = roaring_create_iterator(now);
@@ -230,21 +264,22 @@ static infino_status merge_group(struct tbl *t, struct tbl_view *v,
     m.in = mem_calloc(n, sizeof *m.in);
     if (m.in == NULL)
         return err_nomem();
+    m.v = v;
     m.n_in = n;
     m.schema = &t->full;
     for (size_t i = 0; i < n; i++) {
-        const struct tbl_vsf *f = &v->vsf[members[i]];
-        memcpy(m.in[i].id, f->meta->id, SNAP_SF_ID_LEN);
-        m.in[i].tomb_id = f->meta->tomb_id;
-        m.in[i].deleted = f->deleted;
-        m.in[i].reader = f->reader;
-        m.in[i].n_rows = f->meta->n_rows;
+        const struct snap_sf *meta = tbl_view_meta(v, members[i]);
+        memcpy(m.in[i].id, meta->id, SNAP_SF_ID_LEN);
+        m.in[i].at = members[i];
+        m.in[i].tomb_id = meta->tomb_id;
+        m.in[i].n_rows = meta->n_rows;
     }
     src.next = merge_next;
     src.payload = &m;
     src.has_ids = true;
     st = tbl_write_superfile(&e, t, &src);
     merge_release_batches(&m);
+    merge_unpin(&m);
     if (st != INFINO_OK)
         goto done;
     c.m = &m;

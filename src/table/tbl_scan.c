@@ -21,6 +21,8 @@ struct tbl_scan {
     int *fields;
     size_t n_fields;
     size_t sf; /* current superfile */
+    bool pinned;       /* sf is pinned (one at a time) */
+    struct tbl_vsf f;  /* sf, while pinned */
     int rg;    /* next row group in it */
     uint64_t row0;
     uint32_t *rows, *idx;
@@ -109,6 +111,8 @@ void tbl_scan_free(struct tbl_scan *s)
 {
     if (s == NULL)
         return;
+    if (s->pinned)
+        tbl_view_unpin(s->v, s->sf);
     tbl_view_release(s->v);
     ar_schema_free(&s->proj);
     mem_free(s->fields);
@@ -125,15 +129,28 @@ infino_status tbl_scan_next(struct tbl_scan *s, struct ArrowArray *out,
 
     memset(out, 0, sizeof *out);
     while (s->sf < v->snap.n_sf) {
-        const struct tbl_vsf *f = &v->vsf[s->sf];
-        struct pq_reader *r = sf_reader_parquet(f->reader);
+        const struct tbl_vsf *f = &s->f;
+        const struct snap_sf *meta = &v->snap.sf[s->sf];
+        struct pq_reader *r;
         struct ArrowArray batch = {0};
         size_t n_live = 0;
         int64_t len;
         int rg = s->rg;
 
-        if (rg >= pq_reader_num_row_groups(r) ||
-            f->meta->n_deleted == f->meta->n_rows) {
+        if (meta->n_deleted == meta->n_rows) { /* nothing left to read */
+            s->sf++;
+            continue;
+        }
+        if (!s->pinned) {
+            st = tbl_view_pin(v, s->sf, &s->f);
+            if (st != INFINO_OK)
+                return st;
+            s->pinned = true;
+        }
+        r = sf_reader_parquet(f->reader);
+        if (rg >= pq_reader_num_row_groups(r)) {
+            tbl_view_unpin(v, s->sf);
+            s->pinned = false;
             s->sf++;
             s->rg = 0;
             s->row0 = 0;
