@@ -220,7 +220,7 @@ INFINO_API infino_status infino_drop_table(infino_db *db, const char *name,
 
     ARG(db != NULL && name != NULL, "NULL argument");
     CHECK(catalog_check_name(name));
-    CHECK(catalog_drop(&dir, db->store, name, purge != 0));
+    CHECK(catalog_drop(&dir, db->store, name, NULL, purge != 0));
     /* The name is gone first, so a crash mid-purge only leaves orphans. */
     if (purge)
         st = objstore_delete_prefix(db->store, dir);

@@ -375,12 +375,12 @@ static infino_status put_marker(struct objstore *s, const char *dir, bool purge)
 }
 
 infino_status catalog_drop(char **dir_out, struct objstore *s,
-                           const char *name, bool purge)
+                           const char *name, const char *only_dir, bool purge)
 {
     struct catalog c = {0};
     enum vlog_outcome outcome = VLOG_NOT_PUBLISHED;
     infino_status st;
-    char *dir = NULL, key[700];
+    char *dir = NULL, *marked = NULL, key[700];
 
     *dir_out = NULL;
     for (int attempt = 0;; attempt++) {
@@ -390,7 +390,15 @@ infino_status catalog_drop(char **dir_out, struct objstore *s,
 
         CHECK(catalog_load(&c, s));
         e = catalog_find(&c, name);
-        if (e == NULL) {
+        if (marked && (e == NULL || strcmp(e->dir, marked) != 0)) {
+            /* Someone else (an opener finishing an interrupted drop)
+             * removed the incarnation we marked: our drop happened. */
+            catalog_free(&c);
+            dir = marked;
+            marked = NULL;
+            break;
+        }
+        if (e == NULL || (only_dir && strcmp(e->dir, only_dir) != 0)) {
             st = err_set(INFINO_ERR_NOTFOUND, "table '%s' not found", name);
             goto fail;
         }
@@ -399,6 +407,10 @@ infino_status catalog_drop(char **dir_out, struct objstore *s,
          * folder, even if this process dies before the catalog says so
          * (catalog_settle() then finishes the drop). */
         CHECK(put_marker(s, e->dir, purge));
+        if (marked == NULL && (marked = mem_strdup(e->dir)) == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
         removed = c.entries[pos];
         memmove(&c.entries[pos], &c.entries[pos + 1],
                 (c.n - pos - 1) * sizeof *c.entries);
@@ -420,12 +432,14 @@ infino_status catalog_drop(char **dir_out, struct objstore *s,
             if (objstore_delete(s, key) != INFINO_OK)
                 err_clear(); /* then catalog_settle() drops it */
             mem_free(dir);
+            dir = NULL;
             goto fail;
         }
         if (st != INFINO_ERR_CONFLICT)
             goto fail; /* maybe dropped: the marker stays */
         backoff(attempt);
     }
+    mem_free(marked);
     /* A concurrent drop that failed may have taken our marker back. */
     catalog_dropped_key(key, sizeof key, dir);
     if (!objstore_exists(s, key) && put_marker(s, dir, purge) != INFINO_OK)
@@ -433,6 +447,7 @@ infino_status catalog_drop(char **dir_out, struct objstore *s,
     *dir_out = dir;
     return INFINO_OK;
 fail:
+    mem_free(marked);
     catalog_free(&c);
     return st;
 }
@@ -513,7 +528,9 @@ infino_status catalog_settle(struct catalog *c, struct objstore *s)
         if (!objstore_exists(s, key))
             continue;
         purge = catalog_dropped_purged(s, c->entries[i].dir);
-        st = catalog_drop(&dir, s, c->entries[i].name, purge);
+        /* only that incarnation: the name may have been re-created */
+        st = catalog_drop(&dir, s, c->entries[i].name, c->entries[i].dir,
+                          purge);
         if (st == INFINO_ERR_NOTFOUND) { /* someone else finished it */
             err_clear();
             st = INFINO_OK;

@@ -62,10 +62,10 @@ infino_status catalog_create(struct cat_entry *out, struct objstore *s,
 
 /* Removes a table; *dir_out (owned) is its storage folder. Marks the
  * folder dropped first (with `purge`: "its storage is being deleted"), so
- * that no handle writes to it afterwards. INFINO_ERR_NOTFOUND when
- * absent. */
+ * that no handle writes to it afterwards. With `only_dir`, only the
+ * incarnation stored there is dropped. INFINO_ERR_NOTFOUND when absent. */
 infino_status catalog_drop(char **dir_out, struct objstore *s,
-                           const char *name, bool purge);
+                           const char *name, const char *only_dir, bool purge);
 
 /* Finishes drops that were interrupted (by a crash or an I/O error after
  * the marker was written): tables `c` lists whose folder is marked

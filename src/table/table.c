@@ -665,11 +665,12 @@ void tbl_write_end(struct tbl *t)
 
     lease_drop_all(&t->leases, t->store);
     /* A write that raced with drop_table(purge=True) may have re-created
-     * some of the table's folders: they belong to nobody, remove them. */
-    if (objstore_exists(t->store, t->dropped_key) &&
-        catalog_dropped_purged(t->store, t->meta.dir)) {
+     * some of the table's folders: they belong to nobody, remove them.
+     * (The caller may be on its way out with an error: keep its text.) */
+    if (objstore_exists(t->store, t->dropped_key)) {
         snprintf(saved, sizeof saved, "%s", err_last());
-        objstore_delete_prefix(t->store, t->meta.dir);
+        if (catalog_dropped_purged(t->store, t->meta.dir))
+            objstore_delete_prefix(t->store, t->meta.dir);
         err_set(INFINO_OK, "%s", saved);
     }
 }
