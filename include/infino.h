@@ -33,7 +33,8 @@
  * handle are serialized by a mutex, and writers in other handles or
  * processes serialize through the commit (the loser retries on top of the
  * winner). Close a table before its database, and a handle only when no
- * other thread is using it.
+ * other thread is using it. Interrupt flags (infino_interrupt_watch) are
+ * per thread: a flag stops only the calls of the thread that watches it.
  *
  * Caveats
  * -------
@@ -44,10 +45,17 @@
  *   batch rows.
  * - Index building (full-text, vectors) spills to the directory named by
  *   infino_connect_opts.tmp_dir, else $TMPDIR, else /tmp.
+ * - Interrupts (infino_interrupt_watch) are polled between batches, so a
+ *   call stops within about one batch, row group or index region of work,
+ *   plus the removal of what it wrote. INFINO_ERR_INTERRUPTED means
+ *   nothing was committed, except that optimize commits one merged group
+ *   at a time: groups merged before the interrupt stay merged (rows are
+ *   unchanged either way). gc is not interruptible.
  */
 #ifndef INFINO_H
 #define INFINO_H
 
+#include <signal.h> /* sig_atomic_t */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -138,6 +146,10 @@ typedef enum infino_status { /* values are ABI: append only, never renumber */
                              INFINO_ERR_EXISTS = -8,
                              /* update matched a different number of rows */
                              INFINO_ERR_CARDINALITY = -9,
+                             /* the watched interrupt flag was set (see
+                                infino_interrupt_watch); nothing was
+                                committed */
+                             INFINO_ERR_INTERRUPTED = -10,
 } infino_status;
 
 /* Detail for the last non-OK status returned on *this thread*, e.g.
@@ -147,6 +159,26 @@ INFINO_API const char *infino_last_error(void);
 
 /* Static text naming a status ("corrupt data", ...). Never NULL. */
 INFINO_API const char *infino_status_str(infino_status st);
+
+/* ---- Interrupts ----------------------------------------------------------
+ * Makes the calling thread's long calls watch `flag`: append, update,
+ * delete, optimize, query_sql and scans poll it between input batches,
+ * row groups, superfiles and index regions, and stop with
+ * INFINO_ERR_INTERRUPTED when it is non-zero. An interrupted call has
+ * committed nothing (optimize: see Caveats); a call that returns
+ * INFINO_OK committed in full, even if the flag was set after its last
+ * poll (no poll follows a publish). Typical use: a SIGINT handler sets
+ * the flag.
+ *
+ * `flag` is borrowed: it must stay valid until this thread calls
+ * infino_interrupt_watch again (NULL stops watching; the initial state).
+ * The library only reads it; the caller sets it (a plain store from a
+ * signal handler, or an atomic store from another thread) and clears it.
+ * Per thread: calls made by other threads are not affected. Work the
+ * library spreads over its worker threads finishes its current piece
+ * before the calling thread's next poll sees the flag. gc and the commit
+ * itself (a few fsyncs) are not interruptible. */
+INFINO_API void infino_interrupt_watch(const volatile sig_atomic_t *flag);
 
 /* ---- Parquet files -----------------------------------------------------
  * Plain Parquet files from Arrow streams and back, outside any database:

@@ -38,6 +38,8 @@ INFINO_API const char *infino_status_str(infino_status st)
         return "already exists";
     case INFINO_ERR_CARDINALITY:
         return "row count mismatch";
+    case INFINO_ERR_INTERRUPTED:
+        return "interrupted";
     }
     return "unknown status";
 }

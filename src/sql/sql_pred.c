@@ -19,6 +19,7 @@
 
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/err.h"
 
 #include <string.h>
@@ -303,10 +304,15 @@ static infino_status compile(struct compiled *c, struct tbl *t,
         goto fail;
     }
     sqlite3_set_authorizer(c->db, authorize, c);
+    sql_watch_interrupts(c->db);
     CHECK(buf_printf(&sql, "SELECT rowid FROM " VT_NAME " WHERE (%s\n)", pred));
     CHECK(buf_put_u8(&sql, 0));
     rc = sqlite3_prepare_v2(c->db, (const char *)sql.data, -1, &c->stmt,
                             &tail);
+    if (rc == SQLITE_INTERRUPT && cancel_requested()) {
+        st = cancel_check("compiling the predicate");
+        goto fail;
+    }
     if (rc != SQLITE_OK || c->stmt == NULL) {
         st = err_set(INFINO_ERR_INVALID, "invalid predicate '%s': %s", pred,
                      sqlite3_errmsg(c->db));
@@ -348,8 +354,13 @@ static infino_status on_batch(size_t sf, const struct ArrowArray *batch,
 {
     struct run *r = payload;
     sqlite3_stmt *stmt = r->c->stmt;
+    infino_status st;
     int rc;
 
+    /* Between batches (the scan also polls between row groups). */
+    st = cancel_check("evaluating the predicate");
+    if (st != INFINO_OK)
+        return st;
     r->c->state.batch = batch;
     sqlite3_reset(stmt);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -362,6 +373,8 @@ static infino_status on_batch(size_t sf, const struct ArrowArray *batch,
         roaring_bitmap_add(r->per_sf[sf], rows[i]);
     }
     r->c->state.batch = NULL;
+    if (rc == SQLITE_INTERRUPT && cancel_requested())
+        return cancel_check("evaluating the predicate");
     if (rc != SQLITE_DONE)
         return err_set(INFINO_ERR_INVALID, "predicate '%s': %s", r->pred,
                        sqlite3_errmsg(r->c->db));

@@ -22,6 +22,7 @@
 
 #include "query/query.h"
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/err.h"
 
 #include <math.h>
@@ -1061,7 +1062,12 @@ infino_status sql_query(struct ArrowArrayStream *out,
     }
     CHECK(rewrite(&text, &c, sql));
     sqlite3_set_authorizer(c.db, deny_writes, NULL);
+    sql_watch_interrupts(c.db);
     rc = sqlite3_prepare_v2(c.db, (const char *)text.data, -1, &stmt, &tail);
+    if (rc == SQLITE_INTERRUPT && cancel_requested()) {
+        st = cancel_check("preparing the SQL query");
+        goto fail;
+    }
     if (rc != SQLITE_OK) {
         st = err_set(INFINO_ERR_INVALID, "%s", sqlite3_errmsg(c.db));
         goto fail;
@@ -1086,6 +1092,12 @@ infino_status sql_query(struct ArrowArrayStream *out,
     }
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
         CHECK(collect(cols, stmt, n));
+    if (rc != SQLITE_DONE && cancel_requested()) {
+        /* SQLITE_INTERRUPT from the progress handler, or a table scan
+         * that stopped (its message is in the virtual table's error) */
+        st = cancel_check("running the SQL query");
+        goto fail;
+    }
     if (rc != SQLITE_DONE) {
         st = err_set(INFINO_ERR_INVALID, "%s", sqlite3_errmsg(c.db));
         goto fail;

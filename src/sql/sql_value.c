@@ -3,12 +3,28 @@
  */
 #include "sql_value.h"
 
+#include "util/cancel.h"
 #include "util/endian.h"
 #include "util/err.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Virtual machine steps between polls: a poll is two loads, a step a few
+ * nanoseconds, so this is well under a millisecond and costs nothing. */
+#define PROGRESS_STEPS 4096
+
+static int progress(void *payload)
+{
+    (void)payload;
+    return cancel_requested();
+}
+
+void sql_watch_interrupts(sqlite3 *db)
+{
+    sqlite3_progress_handler(db, PROGRESS_STEPS, progress, NULL);
+}
 
 bool sql_type_visible(const struct ar_field *f)
 {

@@ -8,6 +8,12 @@
 
 #include <sqlite3.h>
 
+/* Makes statements of `db` poll the calling thread's interrupt flag
+ * (util/cancel.h) every few thousand virtual machine steps: a step then
+ * fails with SQLITE_INTERRUPT, which callers report as
+ * INFINO_ERR_INTERRUPTED when cancel_requested() says so. */
+void sql_watch_interrupts(sqlite3 *db);
+
 /* Whether a column of this type is visible to SQL (lists are not). */
 bool sql_type_visible(const struct ar_field *f);
 

@@ -14,6 +14,7 @@
 #include "index/fts/fts.h"
 #include "index/vector/ivf.h"
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/hash.h"
 
@@ -278,8 +279,11 @@ infino_status sf_builder_finish(struct sf_builder *b,
     if (out->fts_tokens == NULL)
         return err_nomem();
     out->n_fts = b->spec.n_fts;
+    /* Index regions can take a while: poll the caller's interrupt flag
+     * before each one (the index writers also poll inside). */
     for (size_t i = 0; i < b->spec.n_fts; i++) {
         struct fts_region_info info;
+        CHECK(cancel_check("building the full-text index"));
         snprintf(name, sizeof name, "%s%zu", SF_REGION_FTS_PREFIX, i);
         CHECK(sf_writer_region_begin(b->w, name));
         st = fts_writer_finish(b->fts[i], sink, (uint32_t)b->n_rows, &info,
@@ -292,6 +296,7 @@ infino_status sf_builder_finish(struct sf_builder *b,
         out->fts_tokens[i] = info.total_tokens;
     }
     for (size_t i = 0; i < b->spec.n_vec; i++) {
+        CHECK(cancel_check("building the vector index"));
         snprintf(name, sizeof name, "%s%zu", SF_REGION_IVF_PREFIX, i);
         CHECK(sf_writer_region_begin(b->w, name));
         st = ivf_builder_finish(b->ivf[i], sink, NULL);
@@ -317,6 +322,7 @@ infino_status sf_builder_finish(struct sf_builder *b,
     }
     if (b->n_runs > 0)
         CHECK(write_ids(b));
+    CHECK(cancel_check("writing the superfile"));
     CHECK(sf_writer_finish(b->w));
     out->n_rows = b->n_rows;
     return INFINO_OK;

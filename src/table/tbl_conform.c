@@ -12,6 +12,7 @@
 #include "table_int.h"
 
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/err.h"
 
 #include <math.h>
@@ -532,6 +533,12 @@ infino_status tbl_conform_next(struct tbl_conform *c, struct ArrowArray *out)
     release_batch(c);
     memset(out, 0, sizeof *out);
     for (;;) {
+        /* Between batches: the caller's interrupt flag (util/cancel.h).
+         * Before the read, so a stop never waits for the producer. */
+        if (cancel_requested())
+            return err_set(INFINO_ERR_INTERRUPTED,
+                           "interrupted after %lld input rows",
+                           (long long)c->rows_before);
         st = ar_stream_next(c->in, &c->source, &c->src, &eof);
         if (st != INFINO_OK)
             return err_context(st, "reading rows near row %lld",

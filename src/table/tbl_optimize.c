@@ -21,6 +21,7 @@
 #include "format/arrow/arrow_take.h"
 
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/random.h"
 
@@ -93,6 +94,12 @@ static infino_status merge_next(void *payload, struct ArrowArray *out)
         int64_t len;
         size_t n_live = 0;
 
+        /* Between row groups: the caller's interrupt flag. The output is
+         * not published yet, so stopping here commits nothing (the
+         * writer removes its file). */
+        st = cancel_check("merging superfiles");
+        if (st != INFINO_OK)
+            return st;
         if (!m->pinned) {
             struct tbl_vsf f;
             st = tbl_view_pin(m->v, in->at, &f);

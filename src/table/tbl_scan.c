@@ -11,6 +11,7 @@
 #include "format/arrow/arrow_take.h"
 
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/err.h"
 
 #include <string.h>
@@ -137,6 +138,12 @@ infino_status tbl_scan_next(struct tbl_scan *s, struct ArrowArray *out,
         int64_t len;
         int rg = s->rg;
 
+        /* Between row groups: the caller's interrupt flag, so a scan (and
+         * a delete or update evaluating its predicate) stops in time. */
+        if (cancel_requested())
+            return err_set(INFINO_ERR_INTERRUPTED,
+                           "interrupted while scanning table %s",
+                           v->t->meta.name);
         if (meta->n_deleted == meta->n_rows) { /* nothing left to read */
             s->sf++;
             continue;

@@ -13,12 +13,17 @@
  * exceptions upstream infino raises: KeyError (not found), ValueError
  * (bad input, existing name, row-count mismatch), RuntimeError (storage,
  * unsupported operation), MemoryError.
+ *
+ * Ctrl-C: see "interrupts" below. A write either raises KeyboardInterrupt
+ * having committed nothing, or returns normally (the KeyboardInterrupt
+ * then surfaces at the caller's next statement, never from the call).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include "infino.h"
 
+#include <signal.h>
 #include <string.h>
 
 /* ---- errors ----------------------------------------------------------- */
@@ -41,6 +46,9 @@ static PyObject *raise_status(infino_status st)
     case INFINO_ERR_NOMEM:
         type = PyExc_MemoryError;
         break;
+    case INFINO_ERR_INTERRUPTED:
+        type = PyExc_KeyboardInterrupt;
+        break;
     default:
         type = PyExc_RuntimeError;
     }
@@ -58,6 +66,197 @@ static PyObject *raise_not_found(const char *name)
         Py_DECREF(key);
     }
     return NULL;
+}
+
+/* ---- interrupts ------------------------------------------------------- *
+ *
+ * Python's own SIGINT handler only sets a flag that the interpreter turns
+ * into KeyboardInterrupt at its next check, and the first check after a C
+ * method returns is in the caller's frame, at the call: a Ctrl-C during a
+ * committed append would surface from append(), and the caller, told the
+ * call failed, would retry it. So around long engine calls on the main
+ * thread we take SIGINT over ("capture"): our handler sets `sigint_seen`,
+ * which the engine watches (infino_interrupt_watch) and polls between
+ * batches, stopping with INFINO_ERR_INTERRUPTED and committing nothing.
+ *
+ *  - INFINO_ERR_INTERRUPTED: we restore Python's handler and raise
+ *    KeyboardInterrupt (nothing was committed).
+ *  - success: the Ctrl-C, if any, is owed. The method returns its result
+ *    with a guard object (the Python wrapper drops it as its very last
+ *    step, after building its result). Dropping the last guard restores
+ *    Python's handler and re-delivers an owed Ctrl-C with
+ *    PyErr_SetInterrupt(), so it surfaces at the caller's next statement.
+ *    Python code the wrapper runs after the engine call is thus covered
+ *    too: no KeyboardInterrupt can escape from the wrapper after a commit.
+ *  - another error: we raise it and re-deliver the Ctrl-C at once; it
+ *    surfaces after the exception has left the call.
+ *  - reads (query_sql, scan): nothing to lose; an owed Ctrl-C raises
+ *    KeyboardInterrupt and the result is dropped.
+ *
+ * Only on the main thread (where Python runs signal handlers) and only
+ * while Python's handler is signal.default_int_handler: a program that
+ * installed its own handler, or ignores SIGINT, keeps it. Captures nest
+ * (an engine call may pull rows from a Python generator that calls us
+ * again): the outermost one saves and restores Python's action. All the
+ * state below is touched only by the main thread with the GIL held. */
+
+static volatile sig_atomic_t sigint_seen;
+static int capture_depth;     /* open captures: calls running + live guards */
+static int engine_depth;      /* engine calls running under a capture */
+static struct sigaction python_sigint; /* Python's action, while depth > 0 */
+static PyObject *default_int_handler;  /* signal.default_int_handler */
+static PyObject *getsignal;            /* signal.getsignal */
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    sigint_seen = 1;
+}
+
+static int on_main_thread(void)
+{
+    PyObject *threading = PyImport_ImportModule("threading");
+    PyObject *main = NULL, *ident = NULL;
+    int yes = 0;
+
+    if (threading != NULL)
+        main = PyObject_CallMethod(threading, "main_thread", NULL);
+    if (main != NULL)
+        ident = PyObject_GetAttrString(main, "ident");
+    if (ident != NULL)
+        yes = PyLong_AsUnsignedLong(ident) == PyThread_get_thread_ident();
+    Py_XDECREF(ident);
+    Py_XDECREF(main);
+    Py_XDECREF(threading);
+    PyErr_Clear(); /* undecidable: leave signals alone */
+    return yes;
+}
+
+static int python_handler_is_default(void)
+{
+    PyObject *h = PyObject_CallFunction(getsignal, "i", SIGINT);
+    int yes = h != NULL && h == default_int_handler;
+
+    Py_XDECREF(h);
+    PyErr_Clear();
+    return yes;
+}
+
+/* Ends a capture. `delivered`: the call raised KeyboardInterrupt for the
+ * Ctrl-C, so it is not owed. The outermost end restores Python's handler
+ * and re-delivers an owed Ctrl-C. */
+static void capture_end(int delivered)
+{
+    if (--capture_depth > 0)
+        return;
+    sigaction(SIGINT, &python_sigint, NULL);
+    if (sigint_seen && !delivered)
+        PyErr_SetInterrupt();
+    sigint_seen = 0;
+}
+
+/* Starts a capture before an engine call: 1 when captured (end it with
+ * capture_end, or hand it to a guard), 0 when signals are left alone, -1
+ * with KeyboardInterrupt set when a Ctrl-C was already pending (nothing
+ * has been done yet). */
+static int capture_begin(void)
+{
+    if (!on_main_thread()) /* also while the main thread holds a capture */
+        return 0;
+    if (capture_depth == 0) {
+        struct sigaction sa;
+
+        if (!python_handler_is_default())
+            return 0;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigint;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART; /* engine I/O is not cut short */
+        sigint_seen = 0;
+        if (sigaction(SIGINT, &sa, &python_sigint) != 0)
+            return 0;
+    }
+    capture_depth++;
+    /* A Ctrl-C that Python's handler caught just before we took over. */
+    if (PyErr_CheckSignals() < 0) {
+        capture_end(1);
+        return -1;
+    }
+    return 1;
+}
+
+/* Bracket the engine call itself (GIL held), so that it polls our flag. */
+static void engine_enter(int captured)
+{
+    if (captured && engine_depth++ == 0)
+        infino_interrupt_watch(&sigint_seen);
+}
+
+static void engine_leave(int captured)
+{
+    if (captured && --engine_depth == 0)
+        infino_interrupt_watch(NULL);
+}
+
+static PyObject *raise_interrupted(void)
+{
+    const char *msg = infino_last_error();
+
+    PyErr_SetString(PyExc_KeyboardInterrupt,
+                    msg[0] ? msg : infino_status_str(INFINO_ERR_INTERRUPTED));
+    return NULL;
+}
+
+/* A guard holds one capture open until it is dropped. Only we create
+ * them (no tp_new). */
+typedef struct {
+    PyObject_HEAD
+} GuardObject;
+
+static void guard_dealloc(GuardObject *self)
+{
+    capture_end(0);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject GuardType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "infino._native._CtrlCGuard",
+    .tp_basicsize = sizeof(GuardObject),
+    .tp_dealloc = (destructor)guard_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+/* The result of a write: (value, guard) on success (guard None when not
+ * captured), else the exception for `st`, ending the capture as the
+ * comment above says. `value` (taken) is NULL unless st is INFINO_OK. */
+static PyObject *write_result(int captured, infino_status st, PyObject *value)
+{
+    GuardObject *g;
+
+    if (st == INFINO_ERR_INTERRUPTED) {
+        Py_XDECREF(value);
+        raise_interrupted();
+        if (captured)
+            capture_end(1);
+        return NULL;
+    }
+    if (st != INFINO_OK || value == NULL) {
+        Py_XDECREF(value);
+        if (st != INFINO_OK)
+            raise_status(st);
+        if (captured)
+            capture_end(0);
+        return NULL;
+    }
+    if (!captured)
+        return Py_BuildValue("(NO)", value, Py_None);
+    g = PyObject_New(GuardObject, &GuardType);
+    if (g == NULL) {
+        Py_DECREF(value);
+        capture_end(0);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", value, (PyObject *)g);
 }
 
 /* ---- capsules --------------------------------------------------------- */
@@ -290,20 +489,46 @@ static PyObject *conn_list_tables(ConnObject *self, PyObject *unused)
     return list;
 }
 
+/* The result of a read (a stream, taken): under a capture, a Ctrl-C that
+ * arrived during the call raises KeyboardInterrupt and drops the result,
+ * as nothing was changed. */
+static PyObject *read_result(int captured, infino_status st,
+                             struct ArrowArrayStream *stream)
+{
+    if (captured) {
+        int interrupted = st == INFINO_ERR_INTERRUPTED || sigint_seen;
+        capture_end(interrupted);
+        if (interrupted) {
+            if (st == INFINO_OK && stream->release != NULL)
+                stream->release(stream);
+            if (st == INFINO_ERR_INTERRUPTED)
+                return raise_interrupted();
+            PyErr_SetNone(PyExc_KeyboardInterrupt);
+            return NULL;
+        }
+    }
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return stream_capsule(stream);
+}
+
 static PyObject *conn_query_sql(ConnObject *self, PyObject *args)
 {
     const char *sql;
     struct ArrowArrayStream stream;
     infino_status st;
+    int captured;
 
     if (!PyArg_ParseTuple(args, "s", &sql))
         return NULL;
+    if ((captured = capture_begin()) < 0)
+        return NULL;
+    engine_enter(captured);
     Py_BEGIN_ALLOW_THREADS
     st = infino_query_sql(self->db, sql, &stream);
     Py_END_ALLOW_THREADS
-    if (st != INFINO_OK)
-        return raise_status(st);
-    return stream_capsule(&stream);
+    engine_leave(captured);
+    return read_result(captured, st, &stream);
 }
 
 static PyObject *conn_is_durable(ConnObject *self, PyObject *unused)
@@ -367,21 +592,38 @@ static PyObject *table_schema(TableObject *self, PyObject *unused)
     return cap;
 }
 
+/* Starts a capture for a call that has taken `stream`, releasing it when
+ * the call cannot go on. */
+static int capture_begin_taking(struct ArrowArrayStream *stream)
+{
+    int captured = capture_begin();
+
+    if (captured < 0 && stream->release != NULL)
+        stream->release(stream);
+    return captured;
+}
+
+/* append(stream) -> (n_rows, guard) */
 static PyObject *table_append(TableObject *self, PyObject *args)
 {
     PyObject *cap;
     struct ArrowArrayStream stream;
     uint64_t n = 0;
     infino_status st;
+    int captured;
 
     if (!PyArg_ParseTuple(args, "O", &cap) || take_stream(cap, &stream) != 0)
         return NULL;
+    if ((captured = capture_begin_taking(&stream)) < 0)
+        return NULL;
+    engine_enter(captured);
     Py_BEGIN_ALLOW_THREADS
     st = infino_table_append(self->t, &stream, &n);
     Py_END_ALLOW_THREADS
-    if (st != INFINO_OK)
-        return raise_status(st);
-    return PyLong_FromUnsignedLongLong(n);
+    engine_leave(captured);
+    return write_result(captured, st,
+                        st == INFINO_OK ? PyLong_FromUnsignedLongLong(n)
+                                        : NULL);
 }
 
 static PyObject *stats_tuple(const infino_mutation_stats *s)
@@ -391,22 +633,28 @@ static PyObject *stats_tuple(const infino_mutation_stats *s)
                          (unsigned long long)s->n_not_found);
 }
 
+/* delete(predicate) -> ((matched, n_tombstoned, n_not_found), guard) */
 static PyObject *table_delete(TableObject *self, PyObject *args)
 {
     const char *pred;
     infino_mutation_stats s;
     infino_status st;
+    int captured;
 
     if (!PyArg_ParseTuple(args, "s", &pred))
         return NULL;
+    if ((captured = capture_begin()) < 0)
+        return NULL;
+    engine_enter(captured);
     Py_BEGIN_ALLOW_THREADS
     st = infino_table_delete(self->t, pred, &s);
     Py_END_ALLOW_THREADS
-    if (st != INFINO_OK)
-        return raise_status(st);
-    return stats_tuple(&s);
+    engine_leave(captured);
+    return write_result(captured, st, st == INFINO_OK ? stats_tuple(&s) : NULL);
 }
 
+/* update(predicate, stream) -> ((matched, n_tombstoned, n_not_found),
+ *                               guard) */
 static PyObject *table_update(TableObject *self, PyObject *args)
 {
     const char *pred;
@@ -415,56 +663,77 @@ static PyObject *table_update(TableObject *self, PyObject *args)
     infino_mutation_stats s;
     infino_status st;
 
+    int captured;
+
     if (!PyArg_ParseTuple(args, "sO", &pred, &cap) ||
         take_stream(cap, &stream) != 0)
         return NULL;
+    if ((captured = capture_begin_taking(&stream)) < 0)
+        return NULL;
+    engine_enter(captured);
     Py_BEGIN_ALLOW_THREADS
     st = infino_table_update(self->t, pred, &stream, &s);
     Py_END_ALLOW_THREADS
-    if (st != INFINO_OK)
-        return raise_status(st);
-    return stats_tuple(&s);
+    engine_leave(captured);
+    return write_result(captured, st, st == INFINO_OK ? stats_tuple(&s) : NULL);
 }
 
-/* optimize(max_memory_mb or 0, min_fill_percent or -1, target_mb or 0) */
+/* optimize(max_memory_mb or 0, min_fill_percent or -1, target_mb or 0)
+ * -> (None, guard) */
 static PyObject *table_optimize(TableObject *self, PyObject *args)
 {
     unsigned long long mem, target;
     int fill;
     infino_optimize_opts o = INFINO_OPTIMIZE_OPTS_INIT;
     infino_status st;
+    int captured;
 
     if (!PyArg_ParseTuple(args, "KiK", &mem, &fill, &target))
         return NULL;
     o.max_memory_mb = mem;
     o.min_fill_percent = fill;
     o.target_superfile_mb = target;
+    if ((captured = capture_begin()) < 0)
+        return NULL;
+    engine_enter(captured);
     Py_BEGIN_ALLOW_THREADS
     st = infino_table_optimize(self->t, &o);
     Py_END_ALLOW_THREADS
-    if (st != INFINO_OK)
-        return raise_status(st);
-    Py_RETURN_NONE;
+    engine_leave(captured);
+    if (st == INFINO_OK)
+        Py_INCREF(Py_None);
+    return write_result(captured, st, st == INFINO_OK ? Py_None : NULL);
 }
 
+/* gc(grace_secs) -> ((bytes_freed, objects_deleted, skipped_live,
+ *                     skipped_too_new, delete_errors), guard). gc itself
+ * is not interruptible; the capture keeps a Ctrl-C from surfacing from
+ * the call after it has deleted files. */
 static PyObject *table_gc(TableObject *self, PyObject *args)
 {
     double grace;
     infino_gc_report r;
     infino_status st;
+    int captured;
 
     if (!PyArg_ParseTuple(args, "d", &grace))
         return NULL;
+    if ((captured = capture_begin()) < 0)
+        return NULL;
+    engine_enter(captured);
     Py_BEGIN_ALLOW_THREADS
     st = infino_table_gc(self->t, grace, &r);
     Py_END_ALLOW_THREADS
-    if (st != INFINO_OK)
-        return raise_status(st);
-    return Py_BuildValue("(KKKKK)", (unsigned long long)r.bytes_freed,
-                         (unsigned long long)r.objects_deleted,
-                         (unsigned long long)r.objects_skipped_live,
-                         (unsigned long long)r.objects_skipped_too_new,
-                         (unsigned long long)r.delete_errors);
+    engine_leave(captured);
+    return write_result(
+        captured, st,
+        st != INFINO_OK ? NULL
+                        : Py_BuildValue("(KKKKK)",
+                                        (unsigned long long)r.bytes_freed,
+                                        (unsigned long long)r.objects_deleted,
+                                        (unsigned long long)r.objects_skipped_live,
+                                        (unsigned long long)r.objects_skipped_too_new,
+                                        (unsigned long long)r.delete_errors));
 }
 
 static PyObject *table_count_rows(TableObject *self, PyObject *unused)
@@ -490,6 +759,7 @@ static PyObject *table_scan(TableObject *self, PyObject *args)
     Py_ssize_t n = 0;
     struct ArrowArrayStream stream;
     infino_status st;
+    int captured;
 
     if (!PyArg_ParseTuple(args, "OO", &cols_obj, &pred_obj))
         return NULL;
@@ -512,13 +782,17 @@ static PyObject *table_scan(TableObject *self, PyObject *args)
             }
         }
     }
+    if ((captured = capture_begin()) < 0) {
+        PyMem_Free(cols);
+        return NULL;
+    }
+    engine_enter(captured);
     Py_BEGIN_ALLOW_THREADS
     st = infino_table_scan(self->t, cols, (size_t)n, pred, &stream);
     Py_END_ALLOW_THREADS
+    engine_leave(captured);
     PyMem_Free(cols);
-    if (st != INFINO_OK)
-        return raise_status(st);
-    return stream_capsule(&stream);
+    return read_result(captured, st, &stream);
 }
 
 /* ---- search ------------------------------------------------------------ */
@@ -934,9 +1208,19 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__native(void)
 {
-    PyObject *m;
+    PyObject *m, *sig;
 
-    if (PyType_Ready(&ConnType) < 0 || PyType_Ready(&TableType) < 0)
+    if (PyType_Ready(&ConnType) < 0 || PyType_Ready(&TableType) < 0 ||
+        PyType_Ready(&GuardType) < 0)
+        return NULL;
+    sig = PyImport_ImportModule("signal");
+    if (sig == NULL)
+        return NULL;
+    Py_XSETREF(default_int_handler,
+               PyObject_GetAttrString(sig, "default_int_handler"));
+    Py_XSETREF(getsignal, PyObject_GetAttrString(sig, "getsignal"));
+    Py_DECREF(sig);
+    if (default_int_handler == NULL || getsignal == NULL)
         return NULL;
     m = PyModule_Create(&module);
     if (m == NULL)

@@ -23,6 +23,7 @@
 #include "fts_int.h"
 
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/hash.h"
 #include "util/rd.h"
@@ -774,6 +775,8 @@ static infino_status finish_in_memory(struct fts_writer *w,
         const struct wterm *t = &w->terms[order[i].id];
         uint32_t n = 0;
 
+        /* per term: one term may hold millions of postings */
+        CHECK(cancel_check("building the full-text index"));
         buf_reset(&w->scratch);
         CHECK(chain_walk(w, t, gather_piece, &w->scratch));
         CHECK(decode_postings(w, w->scratch.data, w->scratch.len, t->df, &n));
@@ -881,6 +884,7 @@ static infino_status finish_merge(struct fts_writer *w, struct fts_ser *ser)
         uint8_t key_len = top->key_len;
         uint32_t n = 0;
 
+        CHECK(cancel_check("merging the full-text index"));
         memcpy(key, top->key, key_len);
         /* pop every run holding this term; run order = doc order */
         while (n_heap > 0 && heap[0]->key_len == key_len &&

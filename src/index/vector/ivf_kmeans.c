@@ -7,6 +7,7 @@
 #include "ivf_int.h"
 
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "vec_kernels.h"
 
@@ -278,6 +279,8 @@ infino_status ivf_kmeans(float *centroids, struct ivf_kmeans_result *res,
 
     for (uint32_t it = 0; it < max_iters; it++) {
         size_t changed = 0;
+        /* an iteration is one pass over the sample: poll between them */
+        CHECK(cancel_check("training the vector index"));
         centroid_norms(cnorm, centroids, k, dim);
         /* sel is reused as the previous assignment */
         ivf_assign(assign, x, n, centroids, cnorm, k, dim, scratch);

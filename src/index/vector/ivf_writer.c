@@ -9,6 +9,7 @@
 
 #include "store/store.h"
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/crc32c.h"
 #include "util/endian.h"
 #include "util/err.h"
@@ -703,6 +704,7 @@ infino_status ivf_builder_finish(struct ivf_builder *b, struct store_sink *sink,
     if (n > 0) {
         CHECK(train(b, &f, k, &stats));
         assign_all(b, &f);
+        CHECK(cancel_check("building the vector index"));
     }
     /* storage order: clusters in index order, rows by ascending id */
     for (uint32_t c = 0; c < k; c++)

@@ -4,6 +4,15 @@ This layer only converts arguments: user rows (list of dicts, pyarrow
 tables and batches, pandas frames, anything exporting an Arrow stream)
 become an Arrow C stream with pyarrow, results come back as
 ``pyarrow.Table``. All the work happens in C with the GIL released.
+
+Ctrl-C and writes: the engine's append, update, delete, optimize and gc
+return ``(result, guard)``. The guard holds a Ctrl-C that arrived during
+the call after the engine could no longer stop (the commit landed); each
+wrapper drops it as its very last step, so the KeyboardInterrupt surfaces
+at the caller's next statement, never from the call. A Ctrl-C the engine
+did act on raises KeyboardInterrupt from the call, with nothing committed.
+Keep the guard alive until the result is built, and run no code after
+dropping it (see "interrupts" in _native.c).
 """
 from __future__ import annotations
 
@@ -322,27 +331,33 @@ class Table:
         """Appends rows as one atomic commit, durable when this returns."""
         if isinstance(data, (list, tuple)) and len(data) == 0:
             return None
+        # (n_rows, guard): discarded right away, which drops the guard
         self._t.append(_to_stream(data, self._schema))
         return None
 
     def delete(self, predicate: str) -> MutationStats:
         if not isinstance(predicate, str):
             raise TypeError("predicate must be a str")
-        return MutationStats(_PRIVATE, *self._t.delete(predicate))
+        counts, guard = self._t.delete(predicate)
+        stats = MutationStats(_PRIVATE, *counts)
+        del guard  # last step: an owed Ctrl-C surfaces after we return
+        return stats
 
     def update(self, predicate: str, new_rows: Any) -> MutationStats:
         if not isinstance(predicate, str):
             raise TypeError("predicate must be a str")
         if isinstance(new_rows, (list, tuple)) and len(new_rows) == 0:
             new_rows = self._schema.empty_table()
-        return MutationStats(
-            _PRIVATE, *self._t.update(predicate, _to_stream(new_rows, self._schema))
-        )
+        counts, guard = self._t.update(predicate, _to_stream(new_rows, self._schema))
+        stats = MutationStats(_PRIVATE, *counts)
+        del guard  # last step: an owed Ctrl-C surfaces after we return
+        return stats
 
     def optimize(self, settings: Optional[OptimizeOptions] = None) -> None:
         if settings is not None and not isinstance(settings, OptimizeOptions):
             raise TypeError("settings must be an OptimizeOptions or None")
         s = settings or OptimizeOptions()
+        # (None, guard): discarded right away, which drops the guard
         self._t.optimize(
             s._max_memory_mb or 0,
             -1 if s._min_fill_percent is None else s._min_fill_percent,
@@ -352,7 +367,10 @@ class Table:
 
     def gc(self, grace_secs: float) -> GcReport:
         grace = float(grace_secs)
-        return GcReport(_PRIVATE, *self._t.gc(max(grace, 0.0)))
+        counts, guard = self._t.gc(max(grace, 0.0))
+        report = GcReport(_PRIVATE, *counts)
+        del guard  # last step: an owed Ctrl-C surfaces after we return
+        return report
 
     # Reading everything (not part of upstream's API; handy and cheap).
     def to_arrow(self, columns: Optional[Sequence[str]] = None, where: Optional[str] = None) -> pa.Table:
