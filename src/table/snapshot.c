@@ -6,6 +6,7 @@
 #include "util/alloc.h"
 #include "util/doc.h"
 #include "util/err.h"
+#include "util/hash.h"
 #include "util/random.h"
 
 #include <inttypes.h>
@@ -17,58 +18,161 @@
 #define SNAP_FORMAT 2
 #define MAX_FTS_COLUMNS 4096
 
-static void sf_free(struct snap_sf *e)
+/* ---- the superfile list ------------------------------------------------
+ *
+ * A snapshot's entries live in one array, their FTS token counts in a
+ * parallel block (entry i's fts_tokens points at n_fts counts in it), and
+ * an open-addressing table maps ids to positions. Copying a snapshot is
+ * three memcpys and a pointer fix-up, finding an entry one probe: a commit
+ * neither sorts nor allocates per superfile. */
+
+static const uint64_t no_tokens[1];
+
+/* Points every entry from `from` on at its counts in the block. */
+static void fix_tokens(struct snapshot *s, size_t from)
 {
-    mem_free(e->fts_tokens);
-    e->fts_tokens = NULL;
+    for (size_t i = from; i < s->n_sf; i++)
+        s->sf[i].fts_tokens = s->n_fts
+                                  ? s->tokens + i * (size_t)s->n_fts
+                                  : (uint64_t *)no_tokens;
+}
+
+static size_t slot_of(const struct snapshot *s,
+                      const uint8_t id[SNAP_SF_ID_LEN])
+{
+    return (size_t)(hash64(id, SNAP_SF_ID_LEN) & (s->n_slots - 1));
+}
+
+static void slot_insert(struct snapshot *s, size_t i)
+{
+    size_t at = slot_of(s, s->sf[i].id);
+
+    while (s->slots[at] != 0)
+        at = (at + 1) & (s->n_slots - 1);
+    s->slots[at] = (uint32_t)(i + 1);
+}
+
+/* Sizes the id table for `n` entries and fills it from the array. */
+static infino_status slots_rebuild(struct snapshot *s, size_t n)
+{
+    size_t want = 16;
+    uint32_t *slots;
+
+    while (want < 2 * n + 2)
+        want *= 2;
+    slots = mem_calloc(want, sizeof *slots);
+    if (slots == NULL)
+        return err_nomem();
+    mem_free(s->slots);
+    s->slots = slots;
+    s->n_slots = want;
+    for (size_t i = 0; i < s->n_sf; i++)
+        slot_insert(s, i);
+    return INFINO_OK;
+}
+
+long snapshot_find_sf(const struct snapshot *s,
+                      const uint8_t id[SNAP_SF_ID_LEN])
+{
+    size_t at;
+
+    if (s->n_slots == 0)
+        return -1;
+    for (at = slot_of(s, id); s->slots[at] != 0;
+         at = (at + 1) & (s->n_slots - 1)) {
+        size_t i = s->slots[at] - 1;
+        if (memcmp(s->sf[i].id, id, SNAP_SF_ID_LEN) == 0)
+            return (long)i;
+    }
+    return -1;
 }
 
 void snapshot_free(struct snapshot *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->n_sf; i++)
-        sf_free(&s->sf[i]);
     mem_free(s->sf);
+    mem_free(s->tokens);
+    mem_free(s->slots);
     memset(s, 0, sizeof *s);
 }
 
-static infino_status sf_copy(struct snap_sf *out, const struct snap_sf *e,
-                             uint32_t n_fts)
+/* Room for `n` entries in the array and the token block. */
+static infino_status reserve(struct snapshot *s, size_t n)
 {
-    *out = *e;
-    out->fts_tokens = mem_calloc(n_fts ? n_fts : 1, sizeof(uint64_t));
-    if (out->fts_tokens == NULL)
+    size_t cap = s->sf_cap;
+
+    if (n <= cap)
+        return INFINO_OK;
+    if (MEM_RESERVE(s->sf, s->sf_cap, n))
         return err_nomem();
-    if (n_fts)
-        memcpy(out->fts_tokens, e->fts_tokens, n_fts * sizeof(uint64_t));
+    if (s->n_fts) {
+        uint64_t *t = mem_realloc(s->tokens, s->sf_cap * (size_t)s->n_fts *
+                                                 sizeof *t);
+        if (t == NULL) {
+            s->sf_cap = cap > s->n_sf ? cap : s->n_sf;
+            return err_nomem();
+        }
+        s->tokens = t;
+    }
+    fix_tokens(s, 0);
     return INFINO_OK;
 }
 
 infino_status snapshot_add_sf(struct snapshot *s, const struct snap_sf *e)
 {
-    if (MEM_RESERVE(s->sf, s->sf_cap, s->n_sf + 1))
-        return err_nomem();
-    if (sf_copy(&s->sf[s->n_sf], e, s->n_fts) != INFINO_OK)
+    size_t i = s->n_sf;
+
+    if (reserve(s, i + 1) != INFINO_OK)
         return INFINO_ERR_NOMEM;
+    if (2 * (i + 1) + 2 > s->n_slots && slots_rebuild(s, 2 * (i + 1)) !=
+                                            INFINO_OK)
+        return INFINO_ERR_NOMEM;
+    s->sf[i] = *e;
     s->n_sf++;
+    fix_tokens(s, i);
+    if (s->n_fts)
+        memcpy(s->sf[i].fts_tokens, e->fts_tokens,
+               (size_t)s->n_fts * sizeof(uint64_t));
+    slot_insert(s, i);
     return INFINO_OK;
 }
 
-void snapshot_remove_sf(struct snapshot *s, size_t i)
+/* Adds a decoded entry, refusing an id the snapshot already lists. */
+static infino_status add_unique(struct snapshot *s, const struct snap_sf *e,
+                                const char *name)
 {
-    sf_free(&s->sf[i]);
-    memmove(&s->sf[i], &s->sf[i + 1], (s->n_sf - i - 1) * sizeof *s->sf);
-    s->n_sf--;
+    if (snapshot_find_sf(s, e->id) >= 0)
+        return err_set(INFINO_ERR_CORRUPT, "%s: superfile listed twice",
+                       name);
+    return snapshot_add_sf(s, e);
 }
 
-long snapshot_find_sf(const struct snapshot *s,
-                      const uint8_t id[SNAP_SF_ID_LEN])
+/* Keeps only the entries not marked (n_rows == UINT64_MAX), in order. */
+static infino_status compact(struct snapshot *s)
 {
-    for (size_t i = 0; i < s->n_sf; i++)
-        if (memcmp(s->sf[i].id, id, SNAP_SF_ID_LEN) == 0)
-            return (long)i;
-    return -1;
+    size_t kept = 0, w = (size_t)s->n_fts;
+
+    for (size_t i = 0; i < s->n_sf; i++) {
+        if (s->sf[i].n_rows == UINT64_MAX)
+            continue;
+        if (kept != i) {
+            s->sf[kept] = s->sf[i];
+            if (w)
+                memmove(s->tokens + kept * w, s->tokens + i * w,
+                        w * sizeof *s->tokens);
+        }
+        kept++;
+    }
+    s->n_sf = kept;
+    fix_tokens(s, 0);
+    return slots_rebuild(s, s->n_sf);
+}
+
+infino_status snapshot_remove_sf(struct snapshot *s, size_t i)
+{
+    s->sf[i].n_rows = UINT64_MAX; /* marked */
+    return compact(s);
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -119,17 +223,38 @@ void snap_index_free(struct snap_index *x)
 
 infino_status snapshot_copy(struct snapshot *out, const struct snapshot *s)
 {
+    size_t n = s->n_sf, w = (size_t)s->n_fts;
+
     *out = *s;
     out->sf = NULL;
+    out->tokens = NULL;
+    out->slots = NULL;
     out->n_sf = 0;
     out->sf_cap = 0;
-    for (size_t i = 0; i < s->n_sf; i++) {
-        if (snapshot_add_sf(out, &s->sf[i]) != INFINO_OK) {
-            snapshot_free(out);
-            return INFINO_ERR_NOMEM;
-        }
+    out->n_slots = 0;
+    /* room for the one or two entries a commit adds */
+    if (reserve(out, n + 2) != INFINO_OK)
+        goto nomem;
+    if (n) {
+        memcpy(out->sf, s->sf, n * sizeof *s->sf);
+        if (w)
+            memcpy(out->tokens, s->tokens, n * w * sizeof *s->tokens);
+    }
+    out->n_sf = n;
+    fix_tokens(out, 0);
+    if (s->n_slots) {
+        out->slots = mem_alloc(s->n_slots * sizeof *s->slots);
+        if (out->slots == NULL)
+            goto nomem;
+        memcpy(out->slots, s->slots, s->n_slots * sizeof *s->slots);
+        out->n_slots = s->n_slots;
+    } else if (n && slots_rebuild(out, n) != INFINO_OK) {
+        goto nomem;
     }
     return INFINO_OK;
+nomem:
+    snapshot_free(out);
+    return err_nomem();
 }
 
 uint64_t snapshot_live_rows(const struct snapshot *s)
@@ -226,57 +351,75 @@ static bool same_entry(const struct snap_sf *a, const struct snap_sf *b,
                 0);
 }
 
+infino_status snapshot_encode_change(struct buf *out,
+                                     const struct snapshot *next,
+                                     const uint8_t (*removed)[SNAP_SF_ID_LEN],
+                                     size_t n_removed, const size_t *changed,
+                                     size_t n_changed, size_t first_added)
+{
+    struct buf rec = {0};
+    infino_status st;
+
+    if (next->chain == 0 || next->parent + 1 != next->version ||
+        first_added > next->n_sf)
+        return err_set(INFINO_ERR_INVALID, "delta does not follow its base");
+    CHECK(put_header(out, next, next->chain));
+    CHECK(buf_put_uvarint(out, n_removed));
+    for (size_t i = 0; i < n_removed; i++)
+        CHECK(buf_append(out, removed[i], SNAP_SF_ID_LEN));
+    CHECK(buf_put_uvarint(out, n_changed));
+    for (size_t i = 0; i < n_changed; i++)
+        CHECK(put_record(out, &rec, &next->sf[changed[i]], next->n_fts));
+    CHECK(buf_put_uvarint(out, next->n_sf - first_added));
+    for (size_t i = first_added; i < next->n_sf; i++)
+        CHECK(put_record(out, &rec, &next->sf[i], next->n_fts));
+    CHECK(doc_seal(out));
+fail:
+    buf_free(&rec);
+    return st;
+}
+
 infino_status snapshot_encode_delta(struct buf *out, const struct snapshot *next,
                                     const struct snapshot *base)
 {
-    struct snap_index bi = {0}, ni = {0};
-    struct buf rec = {0}, changed = {0}, added = {0};
-    uint64_t n_removed = 0, n_changed = 0, n_added = 0;
+    uint8_t(*removed)[SNAP_SF_ID_LEN] = NULL;
+    size_t *changed = NULL, n_removed = 0, n_changed = 0;
     size_t first_added = next->n_sf;
     infino_status st;
 
     if (next->parent != base->version || next->n_fts != base->n_fts ||
         next->chain != base->chain + 1)
         return err_set(INFINO_ERR_INVALID, "delta does not follow its base");
-    CHECK(snap_index_build(&bi, base));
-    CHECK(snap_index_build(&ni, next));
+    removed = mem_alloc(base->n_sf * sizeof *removed + 1);
+    changed = mem_alloc(next->n_sf * sizeof *changed + 1);
+    if (removed == NULL || changed == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
     /* Entries new in `next` must all come last (commits append them), so
      * appending the delta's additions reproduces next's order. */
     for (size_t i = 0; i < next->n_sf; i++) {
-        long j = snap_index_find(&bi, next->sf[i].id);
+        long j = snapshot_find_sf(base, next->sf[i].id);
         if (j < 0) {
             if (first_added == next->n_sf)
                 first_added = i;
-            CHECK(put_record(&added, &rec, &next->sf[i], next->n_fts));
-            n_added++;
         } else if (first_added != next->n_sf) {
             st = err_set(INFINO_ERR_INVALID,
                          "a kept superfile follows a new one");
             goto fail;
         } else if (!same_entry(&base->sf[j], &next->sf[i], next->n_fts)) {
-            CHECK(put_record(&changed, &rec, &next->sf[i], next->n_fts));
-            n_changed++;
+            changed[n_changed++] = i;
         }
     }
-    CHECK(put_header(out, next, next->chain));
     for (size_t i = 0; i < base->n_sf; i++)
-        if (snap_index_find(&ni, base->sf[i].id) < 0)
-            n_removed++;
-    CHECK(buf_put_uvarint(out, n_removed));
-    for (size_t i = 0; i < base->n_sf; i++)
-        if (snap_index_find(&ni, base->sf[i].id) < 0)
-            CHECK(buf_append(out, base->sf[i].id, SNAP_SF_ID_LEN));
-    CHECK(buf_put_uvarint(out, n_changed));
-    CHECK(buf_append(out, changed.data, changed.len));
-    CHECK(buf_put_uvarint(out, n_added));
-    CHECK(buf_append(out, added.data, added.len));
-    CHECK(doc_seal(out));
+        if (snapshot_find_sf(next, base->sf[i].id) < 0)
+            memcpy(removed[n_removed++], base->sf[i].id, SNAP_SF_ID_LEN);
+    st = snapshot_encode_change(out, next,
+                                (const uint8_t(*)[SNAP_SF_ID_LEN])removed,
+                                n_removed, changed, n_changed, first_added);
 fail:
-    snap_index_free(&bi);
-    snap_index_free(&ni);
-    buf_free(&rec);
-    buf_free(&changed);
-    buf_free(&added);
+    mem_free(removed);
+    mem_free(changed);
     return st;
 }
 
@@ -302,67 +445,47 @@ static int get_record(struct rd *r, struct snap_sf *e, uint32_t n_fts)
     return 0; /* trailing bytes: fields of a later version */
 }
 
-/* Decodes `count` length-prefixed records into a fresh array. */
-static infino_status get_records(struct snap_sf **out, size_t *n_out,
-                                 struct rd *body, uint64_t count,
-                                 uint32_t n_fts, const char *name)
+/* Decodes `count` length-prefixed records into a fresh array whose token
+ * counts share one block (*tokens_out, owned). */
+static infino_status get_records(struct snap_sf **out, uint64_t **tokens_out,
+                                 size_t *n_out, struct rd *body,
+                                 uint64_t count, uint32_t n_fts,
+                                 const char *name)
 {
     struct snap_sf *v;
-    infino_status st = INFINO_OK;
+    uint64_t *tok;
 
     *out = NULL;
+    *tokens_out = NULL;
     *n_out = 0;
     if (count > rd_left(body))
         return err_set(INFINO_ERR_CORRUPT, "%s: bad superfile count", name);
     v = mem_calloc(count ? (size_t)count : 1, sizeof *v);
-    if (v == NULL)
+    tok = mem_calloc((count ? (size_t)count : 1) * (n_fts ? n_fts : 1),
+                     sizeof *tok);
+    if (v == NULL || tok == NULL) {
+        mem_free(v);
+        mem_free(tok);
         return err_nomem();
+    }
+    *out = v;
+    *tokens_out = tok;
     for (uint64_t i = 0; i < count; i++) {
         const uint8_t *rp;
         size_t rn;
         struct rd rec;
 
-        v[i].fts_tokens = mem_calloc(n_fts ? n_fts : 1, sizeof(uint64_t));
-        if (v[i].fts_tokens == NULL) {
-            st = err_nomem();
-            break;
-        }
+        v[i].fts_tokens = tok + (size_t)i * n_fts;
         (*n_out)++;
-        if (doc_get_bytes(body, &rp, &rn) != 0) {
-            st = err_set(INFINO_ERR_CORRUPT, "%s: truncated superfile entry",
-                         name);
-            break;
-        }
+        if (doc_get_bytes(body, &rp, &rn) != 0)
+            return err_set(INFINO_ERR_CORRUPT,
+                           "%s: truncated superfile entry", name);
         rec = rd_make(rp, rn);
-        if (get_record(&rec, &v[i], n_fts) != 0) {
-            st = err_set(INFINO_ERR_CORRUPT, "%s: bad superfile entry %llu",
-                         name, (unsigned long long)i);
-            break;
-        }
+        if (get_record(&rec, &v[i], n_fts) != 0)
+            return err_set(INFINO_ERR_CORRUPT, "%s: bad superfile entry %llu",
+                           name, (unsigned long long)i);
     }
-    *out = v;
-    return st;
-}
-
-static void free_records(struct snap_sf *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        sf_free(&v[i]);
-    mem_free(v);
-}
-
-/* No superfile may be listed twice (sorted, then adjacent). */
-static infino_status check_unique(const struct snapshot *s, const char *name)
-{
-    struct snap_index x;
-    infino_status st = snap_index_build(&x, s);
-
-    for (size_t i = 1; st == INFINO_OK && i < x.n; i++)
-        if (memcmp(x.order[i - 1].id, x.order[i].id, SNAP_SF_ID_LEN) == 0)
-            st = err_set(INFINO_ERR_CORRUPT, "%s: superfile listed twice",
-                         name);
-    snap_index_free(&x);
-    return st;
+    return INFINO_OK;
 }
 
 void snap_doc_free(struct snap_doc *d)
@@ -371,8 +494,10 @@ void snap_doc_free(struct snap_doc *d)
         return;
     snapshot_free(&d->full);
     mem_free(d->removed);
-    free_records(d->changed, d->n_changed);
-    free_records(d->added, d->n_added);
+    mem_free(d->changed);
+    mem_free(d->changed_tokens);
+    mem_free(d->added);
+    mem_free(d->added_tokens);
     memset(d, 0, sizeof *d);
 }
 
@@ -405,14 +530,21 @@ infino_status snap_doc_decode(struct snap_doc *out, const uint8_t *p, size_t n,
         s->parent = out->parent;
         s->created_ns = out->created_ns;
         s->n_fts = out->n_fts;
+        struct snap_sf *recs = NULL;
+        uint64_t *tok = NULL;
+        size_t n_recs = 0;
         if (rd_uvarint(&body, &count) != 0) {
             st = err_set(INFINO_ERR_CORRUPT, "%s: truncated", name);
             goto fail;
         }
-        st = get_records(&s->sf, &s->n_sf, &body, count, out->n_fts, name);
-        s->sf_cap = s->n_sf;
+        st = get_records(&recs, &tok, &n_recs, &body, count, out->n_fts,
+                         name);
         if (st == INFINO_OK)
-            st = check_unique(s, name);
+            st = reserve(s, n_recs);
+        for (size_t i = 0; st == INFINO_OK && i < n_recs; i++)
+            st = add_unique(s, &recs[i], name);
+        mem_free(recs);
+        mem_free(tok);
         if (st != INFINO_OK)
             goto fail;
         return INFINO_OK;
@@ -440,14 +572,14 @@ infino_status snap_doc_decode(struct snap_doc *out, const uint8_t *p, size_t n,
         st = err_set(INFINO_ERR_CORRUPT, "%s: truncated delta", name);
         goto fail;
     }
-    CHECK(get_records(&out->changed, &out->n_changed, &body, count,
-                      out->n_fts, name));
+    CHECK(get_records(&out->changed, &out->changed_tokens, &out->n_changed,
+                      &body, count, out->n_fts, name));
     if (rd_uvarint(&body, &count) != 0) {
         st = err_set(INFINO_ERR_CORRUPT, "%s: truncated delta", name);
         goto fail;
     }
-    CHECK(get_records(&out->added, &out->n_added, &body, count, out->n_fts,
-                      name));
+    CHECK(get_records(&out->added, &out->added_tokens, &out->n_added, &body,
+                      count, out->n_fts, name));
     return INFINO_OK;
 fail:
     snap_doc_free(out);
@@ -458,7 +590,6 @@ infino_status snapshot_apply_doc(struct snapshot *out,
                                  const struct snapshot *base,
                                  const struct snap_doc *d, const char *name)
 {
-    struct snap_index x = {0};
     infino_status st;
 
     memset(out, 0, sizeof *out);
@@ -475,12 +606,10 @@ infino_status snapshot_apply_doc(struct snapshot *out,
     out->created_ns = d->created_ns;
     out->chain = d->chain;
     if (d->n_removed > 0) {
-        /* Mark through an index, then compact once: keeps order, and stays
-         * O(n log n) when an optimize removes thousands of superfiles. */
-        size_t kept = 0;
-        CHECK(snap_index_build(&x, out));
+        /* Mark, then compact once: keeps order, and stays O(n) when an
+         * optimize removes thousands of superfiles. */
         for (size_t i = 0; i < d->n_removed; i++) {
-            long j = snap_index_find(&x, d->removed[i]);
+            long j = snapshot_find_sf(out, d->removed[i]);
             if (j < 0 || out->sf[j].n_rows == UINT64_MAX) {
                 st = err_set(INFINO_ERR_CORRUPT,
                              "%s: delta removes an unknown superfile", name);
@@ -488,24 +617,17 @@ infino_status snapshot_apply_doc(struct snapshot *out,
             }
             out->sf[j].n_rows = UINT64_MAX; /* marked */
         }
-        for (size_t i = 0; i < out->n_sf; i++) {
-            if (out->sf[i].n_rows == UINT64_MAX)
-                sf_free(&out->sf[i]);
-            else
-                out->sf[kept++] = out->sf[i];
-        }
-        out->n_sf = kept;
-        snap_index_free(&x);
+        CHECK(compact(out));
     }
-    CHECK(snap_index_build(&x, out));
     for (size_t i = 0; i < d->n_changed; i++) {
-        long j = snap_index_find(&x, d->changed[i].id);
+        long j = snapshot_find_sf(out, d->changed[i].id);
+        uint64_t *tokens;
         if (j < 0) {
             st = err_set(INFINO_ERR_CORRUPT,
                          "%s: delta changes an unknown superfile", name);
             goto fail;
         }
-        uint64_t *tokens = out->sf[j].fts_tokens;
+        tokens = out->sf[j].fts_tokens;
         out->sf[j] = d->changed[i];
         out->sf[j].fts_tokens = tokens;
         if (out->n_fts)
@@ -513,12 +635,9 @@ infino_status snapshot_apply_doc(struct snapshot *out,
                    out->n_fts * sizeof(uint64_t));
     }
     for (size_t i = 0; i < d->n_added; i++)
-        CHECK(snapshot_add_sf(out, &d->added[i]));
-    CHECK(check_unique(out, name));
-    snap_index_free(&x);
+        CHECK(add_unique(out, &d->added[i], name));
     return INFINO_OK;
 fail:
-    snap_index_free(&x);
     snapshot_free(out);
     return st;
 }

@@ -57,8 +57,13 @@ struct snapshot {
     int64_t created_ns;
     uint32_t n_fts;
     size_t n_sf;
-    struct snap_sf *sf; /* owned */
-    size_t sf_cap;      /* capacity of sf, in entries */
+    struct snap_sf *sf; /* owned; entry i's fts_tokens points into tokens */
+    size_t sf_cap;      /* capacity of sf (and tokens), in entries */
+    uint64_t *tokens;   /* owned: n_fts counts per entry, in entry order */
+    /* owned: superfile id -> index + 1 (0: empty), open addressing; lets
+     * a commit find an entry without sorting or scanning the list */
+    uint32_t *slots;
+    size_t n_slots; /* a power of two, over twice n_sf */
 };
 
 /* Encodes `s` as a checkpoint (whatever s->chain says). */
@@ -68,6 +73,14 @@ infino_status snapshot_encode(struct buf *out, const struct snapshot *s);
 infino_status snapshot_encode_delta(struct buf *out,
                                     const struct snapshot *next,
                                     const struct snapshot *base);
+/* Encodes `next` as a delta from its parent, given what changed: the ids
+ * removed, the indexes in `next` of changed entries, and the entries added
+ * (next->sf[first_added..n_sf), appended by the commit). O(change). */
+infino_status snapshot_encode_change(struct buf *out,
+                                     const struct snapshot *next,
+                                     const uint8_t (*removed)[SNAP_SF_ID_LEN],
+                                     size_t n_removed, const size_t *changed,
+                                     size_t n_changed, size_t first_added);
 
 /* One decoded snapshot object: a checkpoint or a delta. */
 struct snap_doc {
@@ -78,6 +91,7 @@ struct snap_doc {
     uint8_t (*removed)[SNAP_SF_ID_LEN]; /* chain > 0 */
     size_t n_removed;
     struct snap_sf *changed, *added;
+    uint64_t *changed_tokens, *added_tokens; /* their fts_tokens' blocks */
     size_t n_changed, n_added;
 };
 /* Decodes untrusted bytes; `name` appears in errors. *out owned. */
@@ -96,11 +110,12 @@ infino_status snapshot_decode(struct snapshot *out, const uint8_t *p, size_t n,
 infino_status snapshot_copy(struct snapshot *out, const struct snapshot *s);
 void snapshot_free(struct snapshot *s); /* leaves it zeroed */
 
-/* Appends a copy of `e` (fts_tokens copied, n_fts entries). */
+/* Appends a copy of `e` (fts_tokens copied, n_fts entries). Does not
+ * check that the id is new (decoders do, with snapshot_find_sf). */
 infino_status snapshot_add_sf(struct snapshot *s, const struct snap_sf *e);
-/* Removes entry i (freeing it), keeping order. */
-void snapshot_remove_sf(struct snapshot *s, size_t i);
-/* Index of the superfile with `id`, or -1. */
+/* Removes entry i, keeping order (O(n)). */
+infino_status snapshot_remove_sf(struct snapshot *s, size_t i);
+/* Index of the superfile with `id`, or -1. O(1). */
 long snapshot_find_sf(const struct snapshot *s,
                       const uint8_t id[SNAP_SF_ID_LEN]);
 

@@ -467,6 +467,25 @@ fail:
     return err_context(st, "table %s", t->meta.name);
 }
 
+void tbl_view_install(struct tbl *t, struct snapshot *snap)
+{
+    struct tbl_view *nv = NULL, *old = NULL;
+
+    if (view_build(&nv, t, snap) != INFINO_OK) {
+        err_clear(); /* the next acquire reads it from storage */
+        return;
+    }
+    pthread_mutex_lock(&t->mu);
+    if (t->current->snap.version < nv->snap.version) {
+        old = t->current;
+        t->current = nv;
+        nv = NULL;
+    }
+    pthread_mutex_unlock(&t->mu);
+    tbl_view_release(old);
+    tbl_view_release(nv);
+}
+
 const struct snapshot *tbl_view_snapshot(const struct tbl_view *v)
 {
     return &v->snap;

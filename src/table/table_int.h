@@ -106,6 +106,9 @@ infino_status tbl_load_snapshot(struct snapshot *out, struct tbl *t,
 infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
                          uint64_t *version_out);
 
+/* Makes `snap` (moved in) the handle's current view if it is newer. */
+void tbl_view_install(struct tbl *t, struct snapshot *snap);
+
 void tbl_change_free(struct tbl_change *c);
 infino_status tbl_change_add_sf(struct tbl_change *c, const struct snap_sf *e,
                                 uint32_t n_fts);

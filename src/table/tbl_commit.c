@@ -99,10 +99,14 @@ infino_status tbl_change_remove(struct tbl_change *c,
     return INFINO_OK;
 }
 
-/* Applies `c` to a copy of `base` as version base->version + 1. */
-static infino_status apply(struct snapshot *out, const struct snapshot *base,
+/* Applies `c` to a copy of `base` as version base->version + 1 and
+ * encodes it into `doc`: a delta written from the change alone (O(change)
+ * beyond the copy), or a checkpoint every SNAP_CHECKPOINT_EVERY versions. */
+static infino_status apply(struct snapshot *out, struct buf *doc,
+                           const struct snapshot *base,
                            const struct tbl_change *c)
 {
+    size_t *changed = NULL, n_changed = 0, first_added;
     infino_status st;
 
     CHECK(snapshot_copy(out, base));
@@ -121,12 +125,22 @@ static infino_status apply(struct snapshot *out, const struct snapshot *base,
                          "a superfile being replaced was removed concurrently");
             goto fail;
         }
-        snapshot_remove_sf(out, (size_t)j);
+        CHECK(snapshot_remove_sf(out, (size_t)j));
     }
+    first_added = out->n_sf;
     for (size_t i = 0; i < c->n_added; i++) {
         struct snap_sf e = c->added[i];
+        if (snapshot_find_sf(out, e.id) >= 0) {
+            st = err_set(INFINO_ERR_INVALID, "superfile added twice");
+            goto fail;
+        }
         e.added_version = out->version;
         CHECK(snapshot_add_sf(out, &e));
+    }
+    changed = mem_alloc((c->n_tombs + 1) * sizeof *changed);
+    if (changed == NULL) {
+        st = err_nomem();
+        goto fail;
     }
     for (size_t i = 0; i < c->n_tombs; i++) {
         long j = snapshot_find_sf(out, c->tombs[i].id);
@@ -138,9 +152,22 @@ static infino_status apply(struct snapshot *out, const struct snapshot *base,
         }
         out->sf[j].tomb_id = c->tombs[i].tomb_id;
         out->sf[j].n_deleted = c->tombs[i].n_deleted;
+        if ((size_t)j < first_added) /* added ones go whole */
+            changed[n_changed++] = (size_t)j;
     }
+    buf_reset(doc);
+    if (out->chain > 0)
+        CHECK(snapshot_encode_change(doc, out,
+                                     (const uint8_t(*)[SNAP_SF_ID_LEN])
+                                         c->removed,
+                                     c->n_removed, changed, n_changed,
+                                     first_added));
+    else
+        CHECK(snapshot_encode(doc, out));
+    mem_free(changed);
     return INFINO_OK;
 fail:
+    mem_free(changed);
     snapshot_free(out);
     return st;
 }
@@ -198,12 +225,7 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
             next.version = base->snap.version; /* nothing to publish */
             goto done;
         }
-        CHECK(apply(&next, &base->snap, &chg));
-        buf_reset(&doc);
-        if (next.chain > 0)
-            CHECK(snapshot_encode_delta(&doc, &next, &base->snap));
-        else
-            CHECK(snapshot_encode(&doc, &next));
+        CHECK(apply(&next, &doc, &base->snap, &chg));
         CHECK(tbl_check_alive(t));
         st = vlog_publish(&t->log, next.version, doc.data, doc.len, &outcome,
                           &stale);
@@ -235,17 +257,13 @@ done:
     if (version_out)
         *version_out = next.version;
     tbl_change_free(&chg);
+    /* Our own commit is this handle's newest view at once (without
+     * reading back what we wrote). */
+    if (st == INFINO_OK && next.version > base->snap.version)
+        tbl_view_install(t, &next);
     snapshot_free(&next);
     tbl_view_release(base);
     buf_free(&doc);
-    /* Make our own commit visible to this handle's next reader at once. */
-    if (st == INFINO_OK) {
-        struct tbl_view *v = NULL;
-        if (tbl_view_acquire(&v, t) == INFINO_OK)
-            tbl_view_release(v);
-        else
-            err_clear();
-    }
     return st;
 fail:
     if (outcome == VLOG_NOT_PUBLISHED)
