@@ -48,9 +48,13 @@
  * - Interrupts (infino_interrupt_watch) are polled between batches, so a
  *   call stops within about one batch, row group or index region of work,
  *   plus the removal of what it wrote. INFINO_ERR_INTERRUPTED means
- *   nothing was committed, except that optimize commits one merged group
- *   at a time: groups merged before the interrupt stay merged (rows are
- *   unchanged either way). gc is not interruptible.
+ *   nothing was committed; a call whose commit landed returns INFINO_OK
+ *   (the flag stays set for the caller). optimize commits one merged
+ *   group at a time: interrupted after some groups, it returns INFINO_OK
+ *   with those merged. gc is not interruptible.
+ * - A handle maps at most INFINO_MAX_OPEN_SUPERFILES (environment,
+ *   default 1024) superfiles beyond those a running call uses, closing
+ *   the least recently used; tables of any number of superfiles open.
  */
 #ifndef INFINO_H
 #define INFINO_H

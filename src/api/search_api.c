@@ -118,6 +118,52 @@ struct request {
     struct qry_filter filter;
 };
 
+/* Superfiles are opened while a search runs (table.h), so gc with a short
+ * grace may remove one its snapshot still names once a newer snapshot
+ * exists: then the search runs again on the newest one. */
+static bool retry_newer(struct tbl_view **v, infino_table *t,
+                        infino_status st, int attempt)
+{
+    struct tbl_view *nv = NULL;
+    uint64_t had = tbl_view_snapshot(*v)->version;
+    char saved[1024];
+
+    if (st != INFINO_ERR_NOTFOUND || attempt >= 3)
+        return false;
+    snprintf(saved, sizeof saved, "%s", err_last());
+    if (tbl_view_acquire(&nv, t->t) != INFINO_OK ||
+        tbl_view_snapshot(nv)->version == had) {
+        tbl_view_release(nv);
+        err_set(INFINO_OK, "%s", saved);
+        return false;
+    }
+    tbl_view_release(*v);
+    *v = nv;
+    err_clear();
+    return true;
+}
+
+static infino_status search(struct qry_hits *hits, struct tbl_view *v,
+                            const struct request *rq)
+{
+    switch (rq->kind) {
+    case REQ_BM25:
+        return qry_bm25(hits, v, rq->fts_col, rq->text, rq->k, rq->mode);
+    case REQ_TOKEN_MATCH:
+        return qry_token_match(hits, v, rq->fts_col, rq->text, rq->mode);
+    case REQ_EXACT_MATCH:
+        return qry_exact_match(hits, v, rq->fts_col, rq->text,
+                               strlen(rq->text));
+    case REQ_VECTOR:
+        return qry_vector(hits, v, rq->vec_col, rq->vec, rq->dim, rq->k,
+                          rq->nprobe, &rq->filter);
+    case REQ_HYBRID:
+        return qry_hybrid(hits, v, rq->fts_col, rq->text, rq->mode,
+                          rq->vec_col, rq->vec, rq->dim, rq->k, rq->nprobe);
+    }
+    return err_set(INFINO_ERR_INVALID, "unknown search");
+}
+
 /* Runs `rq` on a freshly pinned view and streams the result. */
 static infino_status run(infino_table *t, const struct request *rq,
                          const infino_search_opts *o,
@@ -128,27 +174,15 @@ static infino_status run(infino_table *t, const struct request *rq,
     infino_status st;
 
     CHECK(tbl_view_acquire(&v, t->t));
-    switch (rq->kind) {
-    case REQ_BM25:
-        CHECK(qry_bm25(&hits, v, rq->fts_col, rq->text, rq->k, rq->mode));
-        break;
-    case REQ_TOKEN_MATCH:
-        CHECK(qry_token_match(&hits, v, rq->fts_col, rq->text, rq->mode));
-        break;
-    case REQ_EXACT_MATCH:
-        CHECK(qry_exact_match(&hits, v, rq->fts_col, rq->text,
-                              strlen(rq->text)));
-        break;
-    case REQ_VECTOR:
-        CHECK(qry_vector(&hits, v, rq->vec_col, rq->vec, rq->dim, rq->k,
-                         rq->nprobe, &rq->filter));
-        break;
-    case REQ_HYBRID:
-        CHECK(qry_hybrid(&hits, v, rq->fts_col, rq->text, rq->mode,
-                         rq->vec_col, rq->vec, rq->dim, rq->k, rq->nprobe));
-        break;
+    for (int attempt = 0;; attempt++) {
+        st = search(&hits, v, rq);
+        if (st == INFINO_OK)
+            st = finish(out, v, &hits, o, rq->method);
+        qry_hits_free(&hits);
+        memset(&hits, 0, sizeof hits);
+        if (!retry_newer(&v, t, st, attempt))
+            break;
     }
-    CHECK(finish(out, v, &hits, o, rq->method));
 fail:
     qry_hits_free(&hits);
     tbl_view_release(v);
@@ -236,7 +270,12 @@ INFINO_API infino_status infino_table_count(infino_table *t,
     CHECK(fts_column(&col, t->t, column));
     CHECK(parse_mode(&mode, mode_name, "mode"));
     CHECK(tbl_view_acquire(&v, t->t));
-    CHECK(qry_count(out, v, col, query, mode));
+    for (int attempt = 0;; attempt++) {
+        *out = 0;
+        st = qry_count(out, v, col, query, mode);
+        if (!retry_newer(&v, t, st, attempt))
+            break;
+    }
 fail:
     tbl_view_release(v);
     return st;

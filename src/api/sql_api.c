@@ -60,7 +60,17 @@ INFINO_API infino_status infino_query_sql(infino_db *db, const char *sql,
     tables.n = x.cat.n;
     tables.name = table_name;
     tables.open = table_open;
-    st = sql_query(out, &tables, sql);
+    for (int attempt = 0;; attempt++) {
+        st = sql_query(out, &tables, sql);
+        /* A superfile gc removed under a running query (the query opens
+         * superfiles as it goes): run it again on the newest snapshots. */
+        if (st != INFINO_ERR_NOTFOUND || attempt == 2)
+            break;
+        for (size_t i = 0; i < x.cat.n; i++) {
+            tbl_close(x.open[i]);
+            x.open[i] = NULL;
+        }
+    }
 fail:
     for (size_t i = 0; x.open && i < x.cat.n; i++)
         tbl_close(x.open[i]);

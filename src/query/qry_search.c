@@ -189,6 +189,8 @@ infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
     infino_status st;
 
     memset(out, 0, sizeof *out);
+    if (k > snapshot_live_rows(snap)) /* k slots are reserved up front */
+        k = (size_t)snapshot_live_rows(snap);
     CHECK(fts_query_parse(&q, query, strlen(query)));
     n_terms = fts_query_n_terms(q);
     if (n_terms == 0 || k == 0 || snap->n_sf == 0)
@@ -743,6 +745,8 @@ infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
 
     memset(out, 0, sizeof *out);
     CHECK(check_query(tbl_view_table(v), vec_col, query, dim));
+    if (k > snapshot_live_rows(tbl_view_snapshot(v))) /* reserved up front */
+        k = (size_t)snapshot_live_rows(tbl_view_snapshot(v));
     if (k == 0 || n_sf == 0)
         return INFINO_OK;
     /* candidates kept for exact rescoring */

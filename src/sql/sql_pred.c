@@ -224,6 +224,7 @@ struct compiled {
     int *field_of;            /* per visible column: batch child or -1 */
     bool *used;               /* per visible column: read by the predicate */
     struct vt_state state;
+    int n_selects;            /* SELECTs the authorizer saw */
 };
 
 static int authorize(void *payload, int action, const char *a, const char *b,
@@ -235,6 +236,11 @@ static int authorize(void *payload, int action, const char *a, const char *b,
     (void)trigger;
     switch (action) {
     case SQLITE_SELECT:
+        /* Ours is the only SELECT allowed: the predicate is evaluated one
+         * batch at a time, so a subquery would see a batch, not the
+         * table, and e.g. "k = (SELECT max(k) FROM t)" would match the
+         * largest key of every batch. */
+        return ++c->n_selects > 1 ? SQLITE_DENY : SQLITE_OK;
     case SQLITE_FUNCTION:
         return SQLITE_OK;
     case SQLITE_READ:
@@ -311,6 +317,13 @@ static infino_status compile(struct compiled *c, struct tbl *t,
                             &tail);
     if (rc == SQLITE_INTERRUPT && cancel_requested()) {
         st = cancel_check("compiling the predicate");
+        goto fail;
+    }
+    if (rc != SQLITE_OK && c->n_selects > 1) {
+        st = err_set(INFINO_ERR_INVALID,
+                     "invalid predicate '%s': subqueries are not supported "
+                     "in predicates",
+                     pred);
         goto fail;
     }
     if (rc != SQLITE_OK || c->stmt == NULL) {

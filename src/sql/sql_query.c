@@ -54,6 +54,9 @@ struct qctx {
     const struct sql_tables *tables;
     struct qtable *open; /* one per catalog table, filled on demand */
     sqlite3 *db;
+    /* the first engine error a virtual table hit, so that the query
+     * fails with its status (a missing file is not bad SQL) */
+    infino_status engine_st;
 };
 
 static void qctx_free(struct qctx *c)
@@ -123,8 +126,10 @@ done:
     return rc;
 }
 
-static int vtab_error(sqlite3_vtab *vt)
+static int vtab_error(sqlite3_vtab *vt, struct qctx *c, infino_status st)
 {
+    if (c->engine_st == INFINO_OK)
+        c->engine_st = st;
     sqlite3_free(vt->zErrMsg);
     vt->zErrMsg = sqlite3_mprintf("%s", err_last());
     return SQLITE_ERROR;
@@ -254,8 +259,9 @@ static int tab_fetch(struct tcur *c)
     ar_array_release(&c->batch);
     c->row = 0;
     while (c->scan) {
-        if (tbl_scan_next(c->scan, &c->batch, NULL, NULL) != INFINO_OK)
-            return vtab_error(&c->vt->base);
+        infino_status st = tbl_scan_next(c->scan, &c->batch, NULL, NULL);
+        if (st != INFINO_OK)
+            return vtab_error(&c->vt->base, c->vt->c, st);
         if (c->batch.release == NULL || c->batch.length > 0)
             break;
         ar_array_release(&c->batch);
@@ -290,9 +296,12 @@ static int tab_filter(sqlite3_vtab_cursor *base, int idx, const char *used,
     }
     if (n == 0) /* count(*) and the like still need the rows */
         names[n++] = vis->fields[0].name;
-    if (tbl_scan_open(&c->scan, c->vt->q->v, names, n) != INFINO_OK) {
-        mem_free(names);
-        return vtab_error(&c->vt->base);
+    {
+        infino_status st = tbl_scan_open(&c->scan, c->vt->q->v, names, n);
+        if (st != INFINO_OK) {
+            mem_free(names);
+            return vtab_error(&c->vt->base, c->vt->c, st);
+        }
     }
     mem_free(names);
     c->rowid = 0;
@@ -632,8 +641,11 @@ static int tvf_filter(sqlite3_vtab_cursor *base, int mask, const char *s,
         }
     }
     c->row = 0;
-    if (run_tvf(c, mask) != INFINO_OK)
-        return vtab_error(&c->vt->base);
+    {
+        infino_status st = run_tvf(c, mask);
+        if (st != INFINO_OK)
+            return vtab_error(&c->vt->base, c->vt->c, st);
+    }
     return SQLITE_OK;
 }
 
@@ -1099,7 +1111,10 @@ infino_status sql_query(struct ArrowArrayStream *out,
         goto fail;
     }
     if (rc != SQLITE_DONE) {
-        st = err_set(INFINO_ERR_INVALID, "%s", sqlite3_errmsg(c.db));
+        /* a table or search function that failed keeps its status */
+        st = err_set(c.engine_st != INFINO_OK ? c.engine_st
+                                              : INFINO_ERR_INVALID,
+                     "%s", sqlite3_errmsg(c.db));
         goto fail;
     }
     CHECK(build_results(out, &c, stmt, cols, n));

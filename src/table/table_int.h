@@ -100,11 +100,14 @@ infino_status tbl_load_snapshot(struct snapshot *out, struct tbl *t,
                                 const struct snapshot *have, uint64_t target);
 
 /* Runs prepare against the newest snapshot and publishes the result as the
- * next snapshot, retrying on conflict. An empty change publishes nothing. Tombstone objects written by a
- * losing attempt are deleted before retrying. *version_out (may be NULL)
- * gets the published version. */
+ * next snapshot, retrying on conflict. An empty change publishes nothing.
+ * Tombstone objects written by a losing attempt are deleted before
+ * retrying. The caller's interrupt flag is polled just before each
+ * publish (never after). *maybe_published (may be NULL) is false when
+ * nothing became visible, so the caller may delete the superfiles it
+ * wrote for the change; true when the commit landed, or may have. */
 infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
-                         uint64_t *version_out);
+                         bool *maybe_published);
 
 /* Makes `snap` (moved in) the handle's current view if it is newer. */
 void tbl_view_install(struct tbl *t, struct snapshot *snap);

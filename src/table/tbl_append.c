@@ -237,6 +237,7 @@ infino_status tbl_append(struct tbl *t, struct ArrowArrayStream *rows,
 {
     struct snap_sf e;
     struct append_ctx a;
+    bool maybe;
     infino_status st;
 
     if (n_rows_out)
@@ -253,10 +254,10 @@ infino_status tbl_append(struct tbl *t, struct ArrowArrayStream *rows,
         goto done;
     a.sf = &e;
     a.n_fts = (uint32_t)t->meta.spec.n_fts;
-    st = tbl_commit(t, prepare_append, &a, NULL);
-    if (st == INFINO_ERR_CONFLICT)
-        tbl_discard_superfile(t, e.id); /* surely unpublished; else gc */
-    else if (n_rows_out)
+    st = tbl_commit(t, prepare_append, &a, &maybe);
+    if (st != INFINO_OK && !maybe)
+        tbl_discard_superfile(t, e.id); /* surely unpublished */
+    else if (st == INFINO_OK && n_rows_out)
         *n_rows_out = e.n_rows;
     mem_free(e.fts_tokens);
 done:

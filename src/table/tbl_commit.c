@@ -13,6 +13,7 @@
 #include "vlog.h"
 
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/clock.h"
 #include "util/err.h"
 
@@ -206,7 +207,7 @@ static void drop_leases(struct tbl *t, const struct tbl_change *c)
 }
 
 infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
-                         uint64_t *version_out)
+                         bool *maybe_published)
 {
     struct tbl_change chg = {0};
     struct snapshot next = {0};
@@ -216,6 +217,8 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
     bool stale;
     infino_status st;
 
+    if (maybe_published)
+        *maybe_published = false;
     for (int attempt = 0;; attempt++) {
         CHECK(tbl_check_alive(t));
         CHECK(tbl_lease_tick(t));
@@ -227,6 +230,9 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
         }
         CHECK(apply(&next, &doc, &base->snap, &chg));
         CHECK(tbl_check_alive(t));
+        /* The last moment a Ctrl-C may stop the call: from here on the
+         * commit either lands (and the call returns OK) or fails. */
+        CHECK(cancel_check("committing"));
         st = vlog_publish(&t->log, next.version, doc.data, doc.len, &outcome,
                           &stale);
         if (st == INFINO_OK)
@@ -250,12 +256,12 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
         clock_backoff(attempt, 2000, 256000); /* 2 ms .. 256 ms */
     }
     drop_leases(t, &chg);
+    if (maybe_published)
+        *maybe_published = true;
     /* Landed in a table dropped meanwhile? The drop then counts as
      * later; tbl_write_end() removes a purged table's files again. */
     st = tbl_check_alive(t);
 done:
-    if (version_out)
-        *version_out = next.version;
     tbl_change_free(&chg);
     /* Our own commit is this handle's newest view at once (without
      * reading back what we wrote). */
@@ -266,10 +272,13 @@ done:
     buf_free(&doc);
     return st;
 fail:
-    if (outcome == VLOG_NOT_PUBLISHED)
+    if (outcome == VLOG_NOT_PUBLISHED) {
         drop_attempt_files(t, &chg);
-    else
+    } else {
         drop_leases(t, &chg); /* maybe named by a visible snapshot */
+        if (maybe_published)
+            *maybe_published = true;
+    }
     tbl_change_free(&chg);
     snapshot_free(&next);
     tbl_view_release(base);

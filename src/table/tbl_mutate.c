@@ -164,11 +164,10 @@ infino_status tbl_update(struct tbl *t, tbl_match_fn match, void *payload,
     if (st == INFINO_OK) {
         m.replacement = &e;
         m.n_fts = (uint32_t)t->meta.spec.n_fts;
-        st = tbl_commit(t, prepare_mutation, &m, NULL);
-        if (st != INFINO_OK && e.n_rows > 0 &&
-            (st == INFINO_ERR_CONFLICT || st == INFINO_ERR_CARDINALITY ||
-             st == INFINO_ERR_INVALID))
-            tbl_discard_superfile(t, e.id);
+        bool maybe;
+        st = tbl_commit(t, prepare_mutation, &m, &maybe);
+        if (st != INFINO_OK && e.n_rows > 0 && !maybe)
+            tbl_discard_superfile(t, e.id); /* surely unpublished */
     }
     mem_free(e.fts_tokens);
     tbl_write_end(t);

@@ -266,6 +266,7 @@ static infino_status merge_group(struct tbl *t, struct tbl_view *v,
     struct tbl_batch_source src;
     struct snap_sf e = {0};
     struct commit_ctx c;
+    bool maybe;
     infino_status st;
 
     m.in = mem_calloc(n, sizeof *m.in);
@@ -292,10 +293,10 @@ static infino_status merge_group(struct tbl *t, struct tbl_view *v,
     c.m = &m;
     c.output = e.n_rows ? &e : NULL;
     c.n_fts = (uint32_t)t->meta.spec.n_fts;
-    st = tbl_commit(t, prepare_optimize, &c, NULL);
+    st = tbl_commit(t, prepare_optimize, &c, &maybe);
     if (st != INFINO_OK) {
-        if (e.n_rows && (st == INFINO_ERR_CONFLICT || st == INFINO_ERR_INVALID))
-            tbl_discard_superfile(t, e.id);
+        if (e.n_rows && !maybe)
+            tbl_discard_superfile(t, e.id); /* surely unpublished */
         if (st == INFINO_ERR_CONFLICT) {
             st = INFINO_OK; /* someone else compacted these: fine */
             err_clear();
@@ -357,8 +358,19 @@ infino_status tbl_optimize(struct tbl *t, const struct tbl_optimize_opts *o,
 
         if (n_group > 0 && (!candidate || !fits)) {
             /* A lone superfile is only worth rewriting to drop deletions. */
-            if (n_group > 1 || v->snap.sf[group[0]].n_deleted > 0)
-                CHECK(merge_group(t, v, group, n_group, out));
+            if (n_group > 1 || v->snap.sf[group[0]].n_deleted > 0) {
+                st = merge_group(t, v, group, n_group, out);
+                /* Interrupted after some groups committed: those merges
+                 * stand, so the call succeeded (the caller's interrupt
+                 * is still pending for it to act on). */
+                if (st == INFINO_ERR_INTERRUPTED && out->n_inputs > 0) {
+                    err_clear();
+                    st = INFINO_OK;
+                    break;
+                }
+                if (st != INFINO_OK)
+                    goto fail;
+            }
             n_group = 0;
             group_bytes = 0;
         }
