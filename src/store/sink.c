@@ -44,6 +44,7 @@ struct store_sink {
     uint64_t handed;    /* of those, bytes handed to writeback */
     bool crc_on; /* store_sink_crc_begin() is active */
     uint32_t crc;
+    uint32_t file_crc; /* CRC-32C of every byte written */
     store_publish_fn publish; /* memory sinks that publish on finish */
     void *publish_payload;
     const struct store_sink_hooks *hooks; /* hooks sinks: borrowed */
@@ -169,6 +170,11 @@ void store_sink_crc_begin(struct store_sink *s)
     s->crc = 0;
 }
 
+uint32_t store_sink_file_crc(const struct store_sink *s)
+{
+    return s->file_crc;
+}
+
 uint32_t store_sink_crc_end(struct store_sink *s)
 {
     s->crc_on = false;
@@ -181,6 +187,7 @@ infino_status store_sink_write(struct store_sink *s, const void *p, size_t n)
 
     if (s->crc_on)
         s->crc = crc32c_extend(s->crc, p, n);
+    s->file_crc = crc32c_extend(s->file_crc, p, n);
 
     if (s->kind == SINK_MEMORY)
         return buf_append(&s->pending, p, n);

@@ -120,6 +120,8 @@ infino_status store_sink_write(struct store_sink *s, const void *p, size_t n);
  * region that another module streams into the sink. Not nestable. */
 void store_sink_crc_begin(struct store_sink *s);
 uint32_t store_sink_crc_end(struct store_sink *s);
+/* CRC-32C of every byte written so far (always kept: whole-file checks). */
+uint32_t store_sink_file_crc(const struct store_sink *s);
 
 /* Bytes written so far (the offset of the next write). */
 uint64_t store_sink_tell(const struct store_sink *s);

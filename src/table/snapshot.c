@@ -303,6 +303,8 @@ static infino_status put_record(struct buf *out, struct buf *rec,
     CHECK(buf_put_uvarint(rec, e->added_version));
     for (uint32_t c = 0; c < n_fts; c++)
         CHECK(buf_put_uvarint(rec, e->fts_tokens[c]));
+    CHECK(buf_put_uvarint(rec, e->has_file_crc ? (uint64_t)e->file_crc + 1
+                                               : 0));
     CHECK(doc_put_bytes(out, rec->data, rec->len));
 fail:
     return st;
@@ -346,6 +348,7 @@ static bool same_entry(const struct snap_sf *a, const struct snap_sf *b,
            tid_cmp(a->id_max, b->id_max) == 0 &&
            a->n_deleted == b->n_deleted && a->tomb_id == b->tomb_id &&
            a->added_version == b->added_version &&
+           a->has_file_crc == b->has_file_crc && a->file_crc == b->file_crc &&
            (n_fts == 0 ||
             memcmp(a->fts_tokens, b->fts_tokens, n_fts * sizeof(uint64_t)) ==
                 0);
@@ -439,6 +442,15 @@ static int get_record(struct rd *r, struct snap_sf *e, uint32_t n_fts)
     for (uint32_t c = 0; c < n_fts; c++)
         if (rd_uvarint(r, &e->fts_tokens[c]))
             return -1;
+    e->has_file_crc = false;
+    e->file_crc = 0;
+    if (rd_left(r) > 0) { /* added later: absent in older records */
+        uint64_t crc;
+        if (rd_uvarint(r, &crc) || crc > (uint64_t)UINT32_MAX + 1)
+            return -1;
+        e->has_file_crc = crc > 0;
+        e->file_crc = crc > 0 ? (uint32_t)(crc - 1) : 0;
+    }
     if (e->n_deleted > e->n_rows || (e->n_deleted > 0 && e->tomb_id == 0) ||
         (e->n_rows > 0 && tid_cmp(e->id_min, e->id_max) > 0))
         return -1;

@@ -23,8 +23,10 @@
  * record: 16 id | uvarint n_rows | uvarint file_size | 4 x u64le
  *   id_min.hi id_min.lo id_max.hi id_max.lo | uvarint n_deleted | u64le
  *   tomb_id | uvarint added_version | n_fts x uvarint total_tokens
+ *   [| uvarint file_crc + 1 (0: none), CRC-32C of the whole file]
  * Readers ignore bytes after the fields they know at the end of a
- * record, so later versions can append fields.
+ * record, so later versions can append fields (file_crc came that way:
+ * records without it read as "no checksum").
  */
 #ifndef INFINO_TABLE_SNAPSHOT_H
 #define INFINO_TABLE_SNAPSHOT_H
@@ -46,6 +48,8 @@ struct snap_sf {
     uint64_t tomb_id;   /* 0: no tombstone file; else names it */
     uint64_t added_version;
     uint64_t *fts_tokens; /* owned, n_fts entries: tokens per FTS column */
+    bool has_file_crc;    /* file_crc is known (written since it existed) */
+    uint32_t file_crc;    /* CRC-32C of the whole superfile */
 };
 
 #define SNAP_CHECKPOINT_EVERY 64

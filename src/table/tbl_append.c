@@ -72,6 +72,7 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
     struct objstore_entry ent;
     char key[700];
     bool have_ids = false, published = false, leased = false;
+    uint32_t file_crc;
     infino_status st;
 
     memset(e, 0, sizeof *e);
@@ -159,6 +160,7 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
         return INFINO_OK;
     }
     CHECK(sf_builder_finish(b, &info));
+    file_crc = store_sink_file_crc(sink); /* Table.check() verifies it */
     st = store_sink_finish(sink, STORE_NOREPLACE);
     sink = NULL;
     if (st != INFINO_OK)
@@ -167,6 +169,8 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
     CHECK(objstore_stat(t->store, key, &ent));
     e->n_rows = info.n_rows;
     e->file_size = ent.size;
+    e->has_file_crc = true;
+    e->file_crc = file_crc;
     e->fts_tokens = mem_calloc(t->meta.spec.n_fts + 1, sizeof(uint64_t));
     if (e->fts_tokens == NULL) {
         st = err_nomem();

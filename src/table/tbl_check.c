@@ -17,6 +17,7 @@
 #include "vlog.h"
 
 #include "superfile/superfile.h"
+#include "util/crc32c.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -84,6 +85,19 @@ static infino_status check_superfile(struct tbl *t, const struct snap_sf *e,
                      (unsigned long long)store_blob_size(blob),
                      (unsigned long long)e->file_size);
         goto fail;
+    }
+    if (e->has_file_crc) {
+        const uint8_t *p;
+        CHECK(store_blob_read(blob, 0, (size_t)e->file_size, &p));
+        if (crc32c(p, (size_t)e->file_size) != e->file_crc) {
+            st = err_set(INFINO_ERR_CORRUPT,
+                         "%s: checksum mismatch (the file changed after it "
+                         "was written)",
+                         key);
+            goto fail;
+        }
+        /* big files: read once, then let the pages go */
+        store_blob_release(blob, 0, e->file_size);
     }
     CHECK(sf_reader_open(&r, blob));
     for (size_t i = 0; i < sf_reader_n_regions(r); i++) {

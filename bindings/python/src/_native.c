@@ -736,6 +736,24 @@ static PyObject *table_gc(TableObject *self, PyObject *args)
                                         (unsigned long long)r.delete_errors));
 }
 
+static PyObject *table_check(TableObject *self, PyObject *unused)
+{
+    infino_check_report r;
+    infino_status st;
+
+    (void)unused;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_check(self->t, &r);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return Py_BuildValue("(KKKKK)", (unsigned long long)r.version,
+                         (unsigned long long)r.n_superfiles,
+                         (unsigned long long)r.n_rows,
+                         (unsigned long long)r.n_deleted,
+                         (unsigned long long)r.bytes_verified);
+}
+
 static PyObject *table_count_rows(TableObject *self, PyObject *unused)
 {
     uint64_t n = 0;
@@ -1063,6 +1081,7 @@ static PyMethodDef table_methods[] = {
     {"update", (PyCFunction)table_update, METH_VARARGS, NULL},
     {"optimize", (PyCFunction)table_optimize, METH_VARARGS, NULL},
     {"gc", (PyCFunction)table_gc, METH_VARARGS, NULL},
+    {"check", (PyCFunction)table_check, METH_NOARGS, NULL},
     {"count_rows", (PyCFunction)table_count_rows, METH_NOARGS, NULL},
     {"scan", (PyCFunction)table_scan, METH_VARARGS, NULL},
     {"bm25_search", (PyCFunction)table_bm25, METH_VARARGS, NULL},

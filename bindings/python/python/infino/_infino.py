@@ -162,6 +162,51 @@ class GcReport:
         )
 
 
+class CheckReport:
+    """What Table.check() verified: the snapshot, its superfiles, rows and
+    deletions, and how many superfile bytes were read."""
+
+    __slots__ = ("_version", "_n_superfiles", "_n_rows", "_n_deleted",
+                 "_bytes_verified")
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) != 6 or args[0] is not _PRIVATE:
+            raise TypeError("CheckReport cannot be constructed directly")
+        for slot, value in zip(self.__slots__, args[1:]):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("CheckReport is read-only")
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @property
+    def n_superfiles(self) -> int:
+        return self._n_superfiles
+
+    @property
+    def n_rows(self) -> int:
+        return self._n_rows
+
+    @property
+    def n_deleted(self) -> int:
+        return self._n_deleted
+
+    @property
+    def bytes_verified(self) -> int:
+        return self._bytes_verified
+
+    def __repr__(self) -> str:
+        return (
+            f"CheckReport(version={self._version}, "
+            f"n_superfiles={self._n_superfiles}, n_rows={self._n_rows}, "
+            f"n_deleted={self._n_deleted}, "
+            f"bytes_verified={self._bytes_verified})"
+        )
+
+
 class OptimizeOptions:
     """Compaction settings; omitted fields take the engine's defaults."""
 
@@ -371,6 +416,15 @@ class Table:
         report = GcReport(_PRIVATE, *counts)
         del guard  # last step: an owed Ctrl-C surfaces after we return
         return report
+
+    def check(self) -> CheckReport:
+        """Verifies the table against its newest snapshot: every file it
+        names is present with its recorded size, checksums hold, every row
+        group decodes, and row counts, _id ranges and deletion counts agree.
+        Reads the whole table. Raises RuntimeError naming the first file
+        that disagrees (KeyError for a missing one). Not part of
+        upstream's API."""
+        return CheckReport(_PRIVATE, *self._t.check())
 
     # Reading everything (not part of upstream's API; handy and cheap).
     def to_arrow(self, columns: Optional[Sequence[str]] = None, where: Optional[str] = None) -> pa.Table:
