@@ -325,6 +325,8 @@ infino_status objstore_local_open(struct objstore **out, const char *uri,
     *out = NULL;
     while (n > 1 && root[n - 1] == '/')
         n--;
+    if (stat(root, &sb) == 0 && !S_ISDIR(sb.st_mode))
+        return err_set(INFINO_ERR_INVALID, "'%s' is not a directory", uri);
     st = store_mkdirs(root);
     if (st != INFINO_OK)
         return err_context(st, "opening database '%s'", uri);
