@@ -5,7 +5,9 @@
  * one new superfile) and reports, for windows of commits around the
  * 10th, 100th, 1,000th, 10,000th (and further with --commits), the mean
  * wall and CPU time per commit, then the cost of opening the table and of
- * counting its rows with a fresh handle. One JSON line per result.
+ * counting its rows with a fresh handle, and of scanning every superfile
+ * (with the process's memory maps before and after: a handle maps a
+ * bounded number of superfiles). One JSON line per result.
  *
  *   bench_api_commit [--commits N] [--dir PATH]
  */
@@ -34,6 +36,20 @@ static double cpu_s(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static long count_maps(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    long n = 0;
+    int c;
+
+    if (f == NULL)
+        return -1;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
 }
 
 static void die(const char *what, infino_status st)
@@ -141,6 +157,31 @@ int main(int argc, char **argv)
                "\"wall_ms\":%.2f,\"cpu_ms\":%.2f}\n",
                commits, (unsigned long long)n, (now_s() - w0) * 1e3,
                (cpu_s() - c0) * 1e3);
+        {
+            const char *cols[] = {"k"};
+            struct ArrowArrayStream s;
+            struct ArrowArray a;
+            long maps0 = count_maps();
+            uint64_t rows = 0;
+            w0 = now_s();
+            c0 = cpu_s();
+            if ((st = infino_table_scan(t, cols, 1, NULL, &s)) != INFINO_OK)
+                die("scan", st);
+            for (;;) {
+                if (s.get_next(&s, &a) != 0)
+                    die("scan next", INFINO_ERR_IO);
+                if (a.release == NULL)
+                    break;
+                rows += (uint64_t)a.length;
+                a.release(&a);
+            }
+            s.release(&s);
+            printf("{\"bench\":\"scan\",\"superfiles\":%ld,\"rows\":%llu,"
+                   "\"wall_ms\":%.2f,\"cpu_ms\":%.2f,\"maps_before\":%ld,"
+                   "\"maps_after\":%ld}\n",
+                   commits, (unsigned long long)rows, (now_s() - w0) * 1e3,
+                   (cpu_s() - c0) * 1e3, maps0, count_maps());
+        }
         infino_table_close(t);
     }
     infino_db_close(db);
