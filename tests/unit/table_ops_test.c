@@ -1018,121 +1018,92 @@ static void flip_byte(const char *path, long at_from_end)
     close(fd);
 }
 
-static void test_table_ops__corrupt_tombstone(void **state)
+/* After damage to file `name` of table t, opening may be lazy, but a scan
+ * must fail with `want` (never crash) and check must name the file. */
+static void expect_damage(struct tl_world *w, const char *name,
+                          infino_status want, const char *what)
 {
-    static const int64_t mod2[2] = {2, 0};
-    struct tl_pred even = {k_mod, mod2};
-    struct tl_world w;
     struct tbl *t;
-    struct tbl_mutation_stats ms;
     struct tbl_check_report cr;
-    char dir[700], rel[800], name[256], path[2400];
     int64_t *ks;
     size_t n;
-    infino_status st;
+    infino_status st = tl_open(&t, w->store, "t");
+
+    if (st != INFINO_OK) {
+        assert_int_equal(st, want);
+        return;
+    }
+    st = tl_keys(t, &ks, &n);
+    if (st == INFINO_OK)
+        fail_msg("a scan over %s succeeded with %zu rows", what, n);
+    assert_int_equal(st, want);
+    assert_int_equal(tbl_check(t, &cr), want);
+    if (!contains(err_last(), name))
+        fail_msg("check does not name %s: %s", name, err_last());
+    tbl_close(t);
+}
+
+/* Creates t with 10 rows (and deletes the even ones when `delete`), then
+ * finds the one file of `folder` ending in `suffix`:
+ * its name into `name`, its path into `path`. */
+static void damage_setup(struct tl_world *w, const char *tag, bool delete,
+                         const char *folder, const char *suffix,
+                         char name[256], char path[2400])
+{
+    struct tbl *t;
+    char dir[700], rel[800];
+
+    tl_world_open(w, tag);
+    assert_ok(tl_create(&t, w->store, "t"));
+    assert_ok(tl_append(t, 0, 10));
+    if (delete) {
+        static const int64_t mod2[2] = {2, 0};
+        struct tl_pred even = {k_mod, mod2};
+        struct tbl_mutation_stats ms;
+        assert_ok(tbl_delete(t, tl_match, &even, &ms));
+    }
+    tbl_close(t);
+    tl_table_dir(dir, sizeof dir, w->store, "t");
+    snprintf(rel, sizeof rel, "%s%s", dir, folder);
+    assert_int_equal(tl_count_files(w->dir, rel, suffix, name), 1);
+    snprintf(path, 2400, "%s/%s/%s", w->dir, rel, name);
+}
+
+static void test_table_ops__corrupt_tombstone(void **state)
+{
+    struct tl_world w;
+    char name[256], path[2400];
     (void)state;
 
-    tl_world_open(&w, "ops-tomb");
-    assert_ok(tl_create(&t, w.store, "t"));
-    assert_ok(tl_append(t, 0, 20));
-    assert_ok(tbl_delete(t, tl_match, &even, &ms));
-    tbl_close(t);
-    tl_table_dir(dir, sizeof dir, w.store, "t");
-    snprintf(rel, sizeof rel, "%stombstones", dir);
-    assert_int_equal(tl_count_files(w.dir, rel, ".del", name), 1);
-    snprintf(path, sizeof path, "%s/%s/%s", w.dir, rel, name);
+    damage_setup(&w, "ops-tomb", true, "tombstones", ".del", name, path);
     flip_byte(path, 12);
-
-    /* opening may be lazy; reading must fail, naming no crash */
-    st = tl_open(&t, w.store, "t");
-    if (st == INFINO_OK) {
-        st = tl_keys(t, &ks, &n);
-        if (st == INFINO_OK)
-            fail_msg("a scan over a damaged tombstone file succeeded with "
-                     "%zu rows",
-                     n);
-        assert_int_equal(st, INFINO_ERR_CORRUPT);
-        assert_int_equal(tbl_check(t, &cr), INFINO_ERR_CORRUPT);
-        if (!contains(err_last(), name))
-            fail_msg("check does not name %s: %s", name, err_last());
-        tbl_close(t);
-    } else {
-        assert_int_equal(st, INFINO_ERR_CORRUPT);
-    }
+    expect_damage(&w, name, INFINO_ERR_CORRUPT, "a damaged tombstone file");
     tl_world_close(&w);
 }
 
 static void test_table_ops__missing_superfile(void **state)
 {
     struct tl_world w;
-    struct tbl *t;
-    struct tbl_check_report cr;
-    char dir[700], rel[800], name[256], path[2400];
-    int64_t *ks;
-    size_t n;
-    infino_status st;
+    char name[256], path[2400];
     (void)state;
 
-    tl_world_open(&w, "ops-missing");
-    assert_ok(tl_create(&t, w.store, "t"));
-    assert_ok(tl_append(t, 0, 10));
-    tbl_close(t);
-    tl_table_dir(dir, sizeof dir, w.store, "t");
-    snprintf(rel, sizeof rel, "%ssuperfiles", dir);
-    assert_int_equal(tl_count_files(w.dir, rel, ".parquet", name), 1);
-    snprintf(path, sizeof path, "%s/%s/%s", w.dir, rel, name);
+    damage_setup(&w, "ops-missing", false, "superfiles", ".parquet", name,
+                 path);
     assert_int_equal(unlink(path), 0);
-
-    st = tl_open(&t, w.store, "t");
-    if (st == INFINO_OK) {
-        st = tl_keys(t, &ks, &n);
-        if (st == INFINO_OK)
-            fail_msg("a scan without its superfile returned %zu rows", n);
-        assert_int_equal(st, INFINO_ERR_NOTFOUND);
-        assert_int_equal(tbl_check(t, &cr), INFINO_ERR_NOTFOUND);
-        if (!contains(err_last(), name))
-            fail_msg("check does not name %s: %s", name, err_last());
-        tbl_close(t);
-    } else {
-        assert_int_equal(st, INFINO_ERR_NOTFOUND);
-    }
+    expect_damage(&w, name, INFINO_ERR_NOTFOUND, "a missing superfile");
     tl_world_close(&w);
 }
 
 static void test_table_ops__truncated_superfile(void **state)
 {
     struct tl_world w;
-    struct tbl *t;
-    struct tbl_check_report cr;
-    char dir[700], rel[800], name[256], path[2400];
-    int64_t *ks;
-    size_t n;
-    infino_status st;
+    char name[256], path[2400];
     (void)state;
 
-    tl_world_open(&w, "ops-trunc");
-    assert_ok(tl_create(&t, w.store, "t"));
-    assert_ok(tl_append(t, 0, 10));
-    tbl_close(t);
-    tl_table_dir(dir, sizeof dir, w.store, "t");
-    snprintf(rel, sizeof rel, "%ssuperfiles", dir);
-    assert_int_equal(tl_count_files(w.dir, rel, ".parquet", name), 1);
-    snprintf(path, sizeof path, "%s/%s/%s", w.dir, rel, name);
+    damage_setup(&w, "ops-trunc", false, "superfiles", ".parquet", name,
+                 path);
     assert_int_equal(truncate(path, 100), 0);
-
-    st = tl_open(&t, w.store, "t");
-    if (st == INFINO_OK) {
-        st = tl_keys(t, &ks, &n);
-        if (st == INFINO_OK)
-            fail_msg("a scan of a truncated superfile returned %zu rows", n);
-        assert_int_equal(st, INFINO_ERR_CORRUPT);
-        assert_int_equal(tbl_check(t, &cr), INFINO_ERR_CORRUPT);
-        if (!contains(err_last(), name))
-            fail_msg("check does not name %s: %s", name, err_last());
-        tbl_close(t);
-    } else {
-        assert_int_equal(st, INFINO_ERR_CORRUPT);
-    }
+    expect_damage(&w, name, INFINO_ERR_CORRUPT, "a truncated superfile");
     tl_world_close(&w);
 }
 
