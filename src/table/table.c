@@ -241,6 +241,22 @@ static infino_status tomb_open(struct tbl_tomb **out, struct tbl *t,
 
 static void tbl_unref(struct tbl *t);
 
+static void chunk_unref(struct tbl_chunk *c)
+{
+    if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        file_unref(c->files[i]);
+        tomb_unref(c->tombs[i]);
+    }
+    mem_free(c);
+}
+
+static size_t n_chunks_of(size_t n_sf)
+{
+    return (n_sf + TBL_CHUNK - 1) / TBL_CHUNK;
+}
+
 void tbl_view_release(struct tbl_view *v)
 {
     struct tbl *t;
@@ -248,26 +264,77 @@ void tbl_view_release(struct tbl_view *v)
     if (v == NULL || atomic_fetch_sub(&v->refs, 1) != 1)
         return;
     t = v->t;
-    for (size_t i = 0; i < v->snap.n_sf; i++) {
-        if (v->files)
-            file_unref(v->files[i]);
-        if (v->tombs)
-            tomb_unref(v->tombs[i]);
-    }
-    mem_free(v->files);
-    mem_free(v->tombs);
+    for (size_t c = 0; v->chunks && c < n_chunks_of(v->snap.n_sf); c++)
+        chunk_unref(v->chunks[c]);
+    mem_free(v->chunks);
     snapshot_free(&v->snap);
     mem_free(v);
     tbl_unref(t);
 }
 
-/* Builds a view of `snap` (moved in), sharing the registry's files and
- * the tombstone bitmaps already loaded. Opens nothing: O(superfiles). */
+/* Whether chunk `c` of `old` lists exactly the superfiles (and tombstone
+ * ids) entries [from, from + n) of `snap` list. */
+static bool chunk_same(const struct tbl_view *old, size_t c,
+                       const struct snapshot *snap, size_t from, size_t n)
+{
+    const struct snap_sf *a, *b;
+
+    if (old == NULL || c >= n_chunks_of(old->snap.n_sf) ||
+        old->chunks[c]->n != n)
+        return false;
+    a = &old->snap.sf[c * TBL_CHUNK];
+    b = &snap->sf[from];
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(a[i].id, b[i].id, SNAP_SF_ID_LEN) != 0 ||
+            a[i].tomb_id != b[i].tomb_id || a[i].file_size != b[i].file_size)
+            return false;
+    return true;
+}
+
+/* A new chunk for entries [from, from + n) of `snap`. files_mu held. */
+static infino_status chunk_build(struct tbl_chunk **out, struct tbl *t,
+                                 const struct snapshot *snap, size_t from,
+                                 size_t n)
+{
+    struct tbl_chunk *c = mem_calloc(1, sizeof *c);
+    infino_status st = INFINO_OK;
+
+    *out = NULL;
+    if (c == NULL)
+        return err_nomem();
+    atomic_init(&c->refs, 1);
+    for (size_t i = 0; i < n && st == INFINO_OK; i++) {
+        const struct snap_sf *e = &snap->sf[from + i];
+        struct tbl_file *f;
+
+        st = file_get(&c->files[i], t, e);
+        if (st != INFINO_OK)
+            break;
+        c->n++;
+        f = c->files[i];
+        if (e->tomb_id != 0 && f->tomb && f->tomb->tomb_id == e->tomb_id) {
+            c->tombs[i] = f->tomb;
+            atomic_fetch_add(&f->tomb->refs, 1);
+        }
+    }
+    if (st != INFINO_OK) {
+        /* references released outside the lock by the caller */
+        *out = c;
+        return st;
+    }
+    *out = c;
+    return INFINO_OK;
+}
+
+/* Builds a view of `snap` (moved in). Chunks that list the same
+ * superfiles as `old`'s (may be NULL) are shared; the others take their
+ * files from the handle's registry and the tombstone bitmaps already
+ * loaded. Opens nothing: an appending commit costs one new chunk. */
 static infino_status view_build(struct tbl_view **out, struct tbl *t,
-                                struct snapshot *snap)
+                                struct snapshot *snap, struct tbl_view *old)
 {
     struct tbl_view *v = mem_calloc(1, sizeof *v);
-    size_t n = snap->n_sf;
+    size_t n_chunks = n_chunks_of(snap->n_sf);
     infino_status st = INFINO_OK;
 
     *out = NULL;
@@ -280,33 +347,32 @@ static infino_status view_build(struct tbl_view **out, struct tbl *t,
     v->t = t;
     v->snap = *snap;
     memset(snap, 0, sizeof *snap);
-    v->files = mem_calloc(n + 1, sizeof *v->files);
-    v->tombs = mem_calloc(n + 1, sizeof *v->tombs);
-    if (!v->files || !v->tombs) {
-        st = err_nomem();
-        goto fail;
+    v->chunks = mem_calloc(n_chunks + 1, sizeof *v->chunks);
+    if (v->chunks == NULL) {
+        /* chunks == NULL: release frees no chunk */
+        v->snap.n_sf = 0;
+        tbl_view_release(v);
+        return err_nomem();
     }
     pthread_mutex_lock(&t->files_mu);
-    for (size_t i = 0; i < n && st == INFINO_OK; i++) {
-        const struct snap_sf *e = &v->snap.sf[i];
-        struct tbl_file *f;
-
-        st = file_get(&v->files[i], t, e);
-        f = v->files[i];
-        if (st == INFINO_OK && e->tomb_id != 0 && f->tomb &&
-            f->tomb->tomb_id == e->tomb_id) {
-            v->tombs[i] = f->tomb;
-            atomic_fetch_add(&f->tomb->refs, 1);
+    for (size_t c = 0; c < n_chunks && st == INFINO_OK; c++) {
+        size_t from = c * TBL_CHUNK, n = v->snap.n_sf - from;
+        if (n > TBL_CHUNK)
+            n = TBL_CHUNK;
+        if (chunk_same(old, c, &v->snap, from, n)) {
+            v->chunks[c] = old->chunks[c];
+            atomic_fetch_add(&v->chunks[c]->refs, 1);
+        } else {
+            st = chunk_build(&v->chunks[c], t, &v->snap, from, n);
         }
     }
     pthread_mutex_unlock(&t->files_mu);
-    if (st != INFINO_OK)
-        goto fail;
+    if (st != INFINO_OK) {
+        tbl_view_release(v); /* NULL chunks are skipped */
+        return st;
+    }
     *out = v;
     return INFINO_OK;
-fail:
-    tbl_view_release(v);
-    return st;
 }
 
 const struct snap_sf *tbl_view_meta(const struct tbl_view *v, size_t i)
@@ -317,7 +383,9 @@ const struct snap_sf *tbl_view_meta(const struct tbl_view *v, size_t i)
 infino_status tbl_view_pin(struct tbl_view *v, size_t i, struct tbl_vsf *out)
 {
     struct tbl *t = v->t;
-    struct tbl_file *f = v->files[i];
+    struct tbl_chunk *c = v->chunks[i / TBL_CHUNK];
+    struct tbl_file *f = c->files[i % TBL_CHUNK];
+    struct tbl_tomb **slot = &c->tombs[i % TBL_CHUNK];
     const struct snap_sf *e = &v->snap.sf[i];
     struct file_state mine = {0}, victims[EVICT_BATCH];
     struct tbl_tomb *tomb = NULL;
@@ -336,8 +404,8 @@ infino_status tbl_view_pin(struct tbl_view *v, size_t i, struct tbl_vsf *out)
             memset(&mine, 0, sizeof mine);
             t->n_open++;
         }
-        if (e->tomb_id != 0 && v->tombs[i] == NULL && tomb) {
-            v->tombs[i] = tomb; /* the view's reference */
+        if (e->tomb_id != 0 && *slot == NULL && tomb) {
+            *slot = tomb; /* the chunk's reference */
             if (f->tomb == NULL || f->tomb->tomb_id != tomb->tomb_id) {
                 struct tbl_tomb *prev = f->tomb;
                 atomic_fetch_add(&tomb->refs, 1); /* the file's */
@@ -348,14 +416,14 @@ infino_status tbl_view_pin(struct tbl_view *v, size_t i, struct tbl_vsf *out)
             }
         }
         need_file = f->blob == NULL;
-        need_tomb = e->tomb_id != 0 && v->tombs[i] == NULL;
+        need_tomb = e->tomb_id != 0 && *slot == NULL;
         if (!need_file && !need_tomb) {
             if (f->pins++ == 0 && f->lru_next)
                 lru_remove(t, f);
             out->meta = e;
             out->reader = f->reader;
             out->indexes = f->indexes;
-            out->deleted = v->tombs[i] ? v->tombs[i]->bm : NULL;
+            out->deleted = *slot ? (*slot)->bm : NULL;
             n_victims = evict(t, victims, EVICT_BATCH);
             pthread_mutex_unlock(&t->files_mu);
             break;
@@ -386,7 +454,7 @@ infino_status tbl_view_pin(struct tbl_view *v, size_t i, struct tbl_vsf *out)
 void tbl_view_unpin(struct tbl_view *v, size_t i)
 {
     struct tbl *t = v->t;
-    struct tbl_file *f = v->files[i];
+    struct tbl_file *f = v->chunks[i / TBL_CHUNK]->files[i % TBL_CHUNK];
     struct file_state victims[EVICT_BATCH];
     size_t n_victims = 0;
 
@@ -437,7 +505,7 @@ infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
     for (int attempt = 0;; attempt++) {
         st = tbl_load_snapshot(&snap, t, &cur->snap, latest);
         if (st == INFINO_OK)
-            st = view_build(&nv, t, &snap);
+            st = view_build(&nv, t, &snap, cur);
         /* A file vanishing under us means gc ran past a very old
          * snapshot: look for the newest again. */
         if (st == INFINO_ERR_NOTFOUND && attempt < 3) {
@@ -470,8 +538,17 @@ fail:
 void tbl_view_install(struct tbl *t, struct snapshot *snap)
 {
     struct tbl_view *nv = NULL, *old = NULL;
+    infino_status st;
 
-    if (view_build(&nv, t, snap) != INFINO_OK) {
+    struct tbl_view *cur;
+
+    pthread_mutex_lock(&t->mu);
+    cur = t->current;
+    atomic_fetch_add(&cur->refs, 1);
+    pthread_mutex_unlock(&t->mu);
+    st = view_build(&nv, t, snap, cur);
+    tbl_view_release(cur);
+    if (st != INFINO_OK) {
         err_clear(); /* the next acquire reads it from storage */
         return;
     }
@@ -595,7 +672,7 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
     CHECK(make_full_schema(&t->full, &t->meta.schema));
     idgen_init(&t->ids);
     empty.n_fts = (uint32_t)t->meta.spec.n_fts;
-    CHECK(view_build(&t->current, t, &empty));
+    CHECK(view_build(&t->current, t, &empty, NULL));
     *out = t;
     return INFINO_OK;
 fail:

@@ -38,12 +38,25 @@ struct tbl_file {
     struct tbl_tomb *tomb; /* the newest bitmap loaded for it (a ref) */
 };
 
+/* A run of TBL_CHUNK consecutive superfiles of a view, shared by the
+ * views whose snapshots list the same superfiles (with the same
+ * tombstones) at those positions: a commit that appends builds one new
+ * chunk, not a new reference to every superfile. */
+#define TBL_CHUNK 256
+struct tbl_chunk {
+    atomic_long refs; /* views using it */
+    size_t n;         /* entries used */
+    struct tbl_file *files[TBL_CHUNK]; /* one ref each */
+    /* bitmaps, loaded when pinned (under t->files_mu), one ref each;
+     * every view sharing the chunk expects the same tomb_id */
+    struct tbl_tomb *tombs[TBL_CHUNK];
+};
+
 struct tbl_view {
     atomic_long refs;
     struct tbl *t; /* a reference: the handle lives while its views do */
     struct snapshot snap;
-    struct tbl_file **files; /* one ref each, n = snap.n_sf */
-    struct tbl_tomb **tombs; /* loaded when pinned (under t->files_mu) */
+    struct tbl_chunk **chunks; /* ceil(n_sf / TBL_CHUNK), one ref each */
 };
 
 struct tbl {
