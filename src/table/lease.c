@@ -9,6 +9,7 @@
 #include "util/random.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LEASE_SEP '~'
@@ -179,4 +180,16 @@ bool lease_parse(char *out, size_t cap, const char *lease_name)
     memcpy(out, base, n);
     out[n] = '\0';
     return strcmp(out, "clock") != 0;
+}
+
+int64_t lease_read_secs(void)
+{
+    const char *e = getenv("INFINO_READ_LEASE_SECS");
+    char *end;
+    long long v;
+
+    if (e == NULL || *e == '\0')
+        return READ_LEASE_SECS;
+    v = strtoll(e, &end, 10);
+    return *end == '\0' && v >= 0 ? (int64_t)v : READ_LEASE_SECS;
 }

@@ -28,6 +28,13 @@
 #define LEASE_RENEW_SECS 300
 #define LEASE_DIR "leases/"
 
+/* Reader leases ("read-<version>", table.c) protect the snapshot a query
+ * runs on: they live shorter, so that an idle handle stops holding old
+ * snapshots after a minute, and are renewed while queries use them.
+ * INFINO_READ_LEASE_SECS overrides (0: no reader leases; tests). */
+#define READ_LEASE_SECS 60
+int64_t lease_read_secs(void);
+
 /* The leases one writer holds; zero-initialise. Not thread-safe: one
  * owner (e.g. a table handle's writer, under its write lock). */
 struct lease_set {

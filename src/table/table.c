@@ -264,6 +264,13 @@ void tbl_view_release(struct tbl_view *v)
     if (v == NULL || atomic_fetch_sub(&v->refs, 1) != 1)
         return;
     t = v->t;
+    if (v->lease_key) { /* best effort: an undeleted lease expires */
+        char saved[1024];
+        snprintf(saved, sizeof saved, "%s", err_last());
+        objstore_delete(t->store, v->lease_key);
+        err_set(INFINO_OK, "%s", saved);
+        mem_free(v->lease_key);
+    }
     for (size_t c = 0; v->chunks && c < n_chunks_of(v->snap.n_sf); c++)
         chunk_unref(v->chunks[c]);
     mem_free(v->chunks);
@@ -343,6 +350,7 @@ static infino_status view_build(struct tbl_view **out, struct tbl *t,
         return err_nomem();
     }
     atomic_init(&v->refs, 1);
+    atomic_init(&v->leased, false);
     atomic_fetch_add(&t->refs, 1);
     v->t = t;
     v->snap = *snap;
@@ -478,21 +486,19 @@ size_t tbl_open_superfiles(struct tbl *t)
     return n;
 }
 
-infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
+/* The newest view, moving the handle to it when storage holds a newer
+ * snapshot than `cur` (consumed: its reference moves to *out or is
+ * released). */
+static infino_status advance(struct tbl_view **out, struct tbl *t,
+                             struct tbl_view *cur, bool full)
 {
-    struct tbl_view *cur, *nv = NULL;
+    struct tbl_view *nv = NULL;
     struct snapshot snap;
-    uint64_t have, latest;
+    uint64_t have = cur->snap.version, latest;
     infino_status st;
 
     *out = NULL;
-    pthread_mutex_lock(&t->mu);
-    cur = t->current;
-    atomic_fetch_add(&cur->refs, 1);
-    pthread_mutex_unlock(&t->mu);
-
-    have = cur->snap.version;
-    if (have == 0 || atomic_exchange(&t->stale, false))
+    if (have == 0 || full)
         st = vlog_latest(&t->log, &latest);
     else
         st = vlog_refresh(&t->log, have, &latest);
@@ -532,6 +538,103 @@ infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
     return INFINO_OK;
 fail:
     tbl_view_release(cur);
+    return st;
+}
+
+/* Reader leases. Superfiles are opened while queries run, so a view's
+ * files must outlive gc as long as the view is in use, in every process.
+ * A view leases its own version ("leases/read-<version>~<tag>") before
+ * its first query and drops the lease when it is freed; gc retains every
+ * snapshot from the oldest fresh reader lease on. The lease is written
+ * *before* checking that the view is still the newest: a collector that
+ * listed leases before the lease existed had found its newest version
+ * before, so that version is at most ours and gc keeps ours (the newest
+ * it saw, or newer); one that lists after sees the lease. */
+static infino_status lease_view(struct tbl *t, struct tbl_view *v)
+{
+    char object[VLOG_KEY_MAX + 96], name[64];
+    struct lease_set ls = {0};
+    infino_status st;
+
+    snprintf(name, sizeof name, "read-%0*llu", VLOG_DIGITS,
+             (unsigned long long)v->snap.version);
+    snprintf(object, sizeof object, "%s%s", t->lease_dir, name);
+    st = lease_take(&ls, t->store, t->lease_dir, object);
+    if (st != INFINO_OK) {
+        lease_drop_all(&ls, t->store); /* frees what take reserved */
+        return st;
+    }
+    /* keep the key; the set's memory goes */
+    v->lease_key = ls.items[0].lease_key;
+    atomic_store(&v->lease_mono_ns, ls.items[0].mono_ns);
+    mem_free(ls.items[0].object_key);
+    mem_free(ls.items);
+    return INFINO_OK;
+}
+
+void tbl_view_touch(struct tbl_view *v)
+{
+    struct tbl *t = v->t;
+    int64_t now;
+
+    if (!atomic_load(&v->leased) || v->lease_key == NULL)
+        return;
+    now = clock_mono_ns();
+    if (now - atomic_load(&v->lease_mono_ns) < t->read_lease_ns / 3)
+        return;
+    pthread_mutex_lock(&t->lease_mu);
+    if (now - atomic_load(&v->lease_mono_ns) >= t->read_lease_ns / 3) {
+        if (objstore_put(t->store, v->lease_key, "", 0,
+                         STORE_REPLACE | STORE_NOSYNC) == INFINO_OK)
+            atomic_store(&v->lease_mono_ns, now);
+        else
+            err_clear(); /* the next touch tries again */
+    }
+    pthread_mutex_unlock(&t->lease_mu);
+}
+
+infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
+{
+    struct tbl_view *cur, *v;
+    bool full = atomic_exchange(&t->stale, false);
+    infino_status st;
+
+    *out = NULL;
+    pthread_mutex_lock(&t->mu);
+    cur = t->current;
+    atomic_fetch_add(&cur->refs, 1);
+    pthread_mutex_unlock(&t->mu);
+    for (int round = 0;; round++) {
+        CHECK(advance(&v, t, cur, full));
+        full = false;
+        if (v->snap.version == 0 || t->read_lease_ns == 0)
+            break;
+        if (atomic_load(&v->leased)) {
+            tbl_view_touch(v);
+            break;
+        }
+        pthread_mutex_lock(&t->lease_mu);
+        st = INFINO_OK;
+        if (!atomic_load(&v->leased)) {
+            st = lease_view(t, v);
+            if (st == INFINO_OK)
+                atomic_store(&v->leased, true);
+        }
+        pthread_mutex_unlock(&t->lease_mu);
+        if (st != INFINO_OK) {
+            tbl_view_release(v);
+            goto fail_nocur;
+        }
+        /* Leased: still the newest? Else move on (rarely more than once:
+         * the loop ends when no commit lands between lease and check). */
+        cur = v;
+        if (round == 8)
+            break;
+    }
+    *out = v;
+    return INFINO_OK;
+fail:
+fail_nocur:
     return err_context(st, "table %s", t->meta.name);
 }
 
@@ -636,9 +739,11 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
     pthread_mutex_init(&t->mu, NULL);
     pthread_mutex_init(&t->write_mu, NULL);
     pthread_mutex_init(&t->files_mu, NULL);
+    pthread_mutex_init(&t->lease_mu, NULL);
     atomic_init(&t->stale, false);
     t->lru.lru_next = t->lru.lru_prev = &t->lru;
     t->max_open = max_open_superfiles();
+    t->read_lease_ns = lease_read_secs() * 1000000000;
     t->n_file_buckets = 64;
     t->file_buckets = mem_calloc(t->n_file_buckets, sizeof *t->file_buckets);
     if (t->file_buckets == NULL) {
@@ -692,6 +797,7 @@ static void tbl_unref(struct tbl *t)
     pthread_mutex_destroy(&t->mu);
     pthread_mutex_destroy(&t->write_mu);
     pthread_mutex_destroy(&t->files_mu);
+    pthread_mutex_destroy(&t->lease_mu);
     mem_free(t);
 }
 
@@ -739,6 +845,17 @@ bool tbl_is_durable(const struct tbl *t)
 }
 
 /* ---- writers ---------------------------------------------------------- */
+
+bool tbl_newer_exists(struct tbl *t, uint64_t version)
+{
+    uint64_t latest;
+
+    if (vlog_refresh(&t->log, version, &latest) != INFINO_OK) {
+        err_clear();
+        return false;
+    }
+    return latest > version;
+}
 
 infino_status tbl_check_alive(struct tbl *t)
 {

@@ -57,6 +57,11 @@ struct tbl_view {
     struct tbl *t; /* a reference: the handle lives while its views do */
     struct snapshot snap;
     struct tbl_chunk **chunks; /* ceil(n_sf / TBL_CHUNK), one ref each */
+    /* reader lease on snap.version (table.c), written once under
+     * t->lease_mu before the view's first query; deleted when freed */
+    atomic_bool leased;
+    char *lease_key; /* owned */
+    atomic_llong lease_mono_ns; /* last written (under t->lease_mu) */
 };
 
 struct tbl {
@@ -79,6 +84,8 @@ struct tbl {
     struct lease_set leases; /* held by the writer (under write_mu) */
     /* superfiles: registry and open files (tbl_file) */
     pthread_mutex_t files_mu;
+    pthread_mutex_t lease_mu; /* writes of reader leases */
+    int64_t read_lease_ns;    /* reader lease lifetime; 0: none */
     struct tbl_file **file_buckets;
     size_t n_file_buckets, n_files;
     struct tbl_file lru; /* sentinel: open, unpinned, most recent first */
@@ -121,6 +128,14 @@ infino_status tbl_load_snapshot(struct snapshot *out, struct tbl *t,
  * wrote for the change; true when the commit landed, or may have. */
 infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
                          bool *maybe_published);
+
+/* Renews `v`'s reader lease when a third of its lifetime has passed
+ * (cheap otherwise: one clock read). For long queries, between pieces. */
+void tbl_view_touch(struct tbl_view *v);
+
+/* Whether storage holds a snapshot newer than `version` (a failed check
+ * says no). */
+bool tbl_newer_exists(struct tbl *t, uint64_t version);
 
 /* Makes `snap` (moved in) the handle's current view if it is newer. */
 void tbl_view_install(struct tbl *t, struct snapshot *snap);

@@ -223,7 +223,21 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
         CHECK(tbl_check_alive(t));
         CHECK(tbl_lease_tick(t));
         CHECK(tbl_view_acquire(&base, t));
-        CHECK(prepare(&chg, base, payload));
+        st = prepare(&chg, base, payload);
+        if (st == INFINO_ERR_NOTFOUND &&
+            tbl_newer_exists(t, base->snap.version) &&
+            attempt + 1 < t->opts.max_attempts) {
+            /* A file of our base vanished: gc (with a short grace) went
+             * past it once a newer snapshot existed. Prepare on that. */
+            err_clear();
+            drop_attempt_files(t, &chg);
+            tbl_change_free(&chg);
+            tbl_view_release(base);
+            base = NULL;
+            continue;
+        }
+        if (st != INFINO_OK)
+            goto fail;
         if (chg.n_added == 0 && chg.n_removed == 0 && chg.n_tombs == 0) {
             next.version = base->snap.version; /* nothing to publish */
             goto done;

@@ -10,8 +10,9 @@
  * goes, including temporary files of writes that died, expired leases,
  * and superseded snapshots: those below the floor, which is raised
  * durably before any of them is deleted, in ascending order.
- * Retained snapshots: the newest, and every one created within the grace
- * period (a reader may still be opening its files). Ages are measured on
+ * Retained snapshots: the newest, every one created within the grace
+ * period, and every one from the oldest a reader lease names on (queries
+ * open superfiles as they run: a view leases its version, table.c). Ages are measured on
  * the storage's clock (lease.h), so clock skew between hosts or processes
  * cannot make gc take a fresh object for an old one.
  */
@@ -138,6 +139,38 @@ static const char *basename_of(const char *key)
     return slash ? slash + 1 : key;
 }
 
+struct read_ctx {
+    int64_t fresh_after;
+    uint64_t min;
+};
+
+static infino_status read_cb(const struct objstore_entry *e, void *payload)
+{
+    struct read_ctx *c = payload;
+    char base[256];
+    uint64_t v;
+
+    if (e->mtime_ns < c->fresh_after || !lease_parse(base, sizeof base, e->key)
+        || strncmp(base, "read-", 5) != 0)
+        return INFINO_OK;
+    v = vlog_parse(base, "read-");
+    if (v > 0 && v < c->min)
+        c->min = v;
+    return INFINO_OK;
+}
+
+/* The oldest snapshot a fresh reader lease (table.c) names; UINT64_MAX
+ * when none. */
+static infino_status min_read_lease(uint64_t *out, struct tbl *t,
+                                    int64_t fresh_after)
+{
+    struct read_ctx c = {fresh_after, UINT64_MAX};
+    infino_status st = objstore_list(t->store, t->lease_dir, read_cb, &c);
+
+    *out = c.min;
+    return st;
+}
+
 /* Finds the oldest snapshot to retain (the newest, and every one younger
  * than the grace period) and the checkpoint it is built on, and adds what
  * versions [oldest, latest] reference to `live`. A concurrent collector
@@ -146,7 +179,8 @@ static const char *basename_of(const char *key)
 static infino_status retain(struct keyset *live, uint64_t *checkpoint_out,
                             uint64_t *reserved, struct tbl *t,
                             const struct objlist *objs, int64_t cutoff,
-                            int64_t lease_cutoff, uint64_t *latest)
+                            int64_t lease_cutoff, int64_t read_cutoff,
+                            uint64_t *latest)
 {
     uint64_t oldest = *latest;
     infino_status st;
@@ -157,11 +191,16 @@ static infino_status retain(struct keyset *live, uint64_t *checkpoint_out,
             oldest = v;
     }
     for (int attempt = 0;; attempt++) {
-        /* Reservations are listed after the newest version is found,
-         * never before (vlog.h). */
+        uint64_t read = UINT64_MAX;
+        /* Reservations and reader leases are listed after the newest
+         * version is found, never before (vlog.h, table.c). */
         st = vlog_min_reserved(&t->log, lease_cutoff, reserved);
+        if (st == INFINO_OK && t->read_lease_ns > 0)
+            st = min_read_lease(&read, t, read_cutoff);
         if (st != INFINO_OK)
             return st;
+        if (read < oldest)
+            oldest = read; /* a query may still open its files */
         st = retain_from(live, checkpoint_out, t, oldest, *latest);
         if (st != INFINO_ERR_NOTFOUND || attempt == 8)
             return st;
@@ -214,7 +253,7 @@ infino_status tbl_gc(struct tbl *t, double grace_secs,
     CHECK(vlog_latest(&t->log, &latest));
     if (latest > 0) {
         CHECK(retain(&live, &checkpoint, &reserved, t, &objs, cutoff,
-                     lease_cutoff, &latest));
+                     lease_cutoff, now - t->read_lease_ns, &latest));
         floor = checkpoint < reserved ? checkpoint : reserved;
     }
     snprintf(key, sizeof key, "%sLATEST", t->log.prefix);

@@ -288,6 +288,13 @@ static infino_status merge_group(struct tbl *t, struct tbl_view *v,
     st = tbl_write_superfile(&e, t, &src);
     merge_release_batches(&m);
     merge_unpin(&m);
+    if (st == INFINO_ERR_NOTFOUND && tbl_newer_exists(t, v->snap.version)) {
+        /* An input vanished: a concurrent optimize merged it and gc went
+         * past the snapshot we planned on. Leave this group. */
+        err_clear();
+        st = INFINO_OK;
+        goto done;
+    }
     if (st != INFINO_OK)
         goto done;
     c.m = &m;

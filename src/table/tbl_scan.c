@@ -149,6 +149,7 @@ infino_status tbl_scan_next(struct tbl_scan *s, struct ArrowArray *out,
             continue;
         }
         if (!s->pinned) {
+            tbl_view_touch(v); /* a long scan keeps its snapshot leased */
             st = tbl_view_pin(v, s->sf, &s->f);
             if (st != INFINO_OK)
                 return st;

@@ -815,7 +815,11 @@ static void test_table_ops__scan_columns(void **state)
  * must land on top of them: before the fix, B published version n+1 into
  * the hole gc left below the newest version, and every row A committed
  * after n was lost. `read_first`: B reads before it writes. */
-static void stale_handle_case(bool read_first)
+/* With reader leases (the default) gc keeps B's snapshot while B's lease
+ * is fresh; without them (INFINO_READ_LEASE_SECS=0, as after B idled for
+ * longer than the lease) gc removes it, and B must still find the newest
+ * version and never publish below it. */
+static void stale_handle_case(bool read_first, bool reader_leases)
 {
     struct tl_world w;
     struct objstore *sb;
@@ -824,6 +828,8 @@ static void stale_handle_case(bool read_first)
     int64_t want[80];
     size_t n = 0;
 
+    if (!reader_leases)
+        setenv("INFINO_READ_LEASE_SECS", "0", 1);
     tl_world_open(&w, read_first ? "ops-stale-r" : "ops-stale-w");
     assert_ok(tl_create(&a, w.store, "t"));
     assert_ok(objstore_open(&sb, w.dir));
@@ -837,7 +843,13 @@ static void stale_handle_case(bool read_first)
         want[n++] = k;
     }
     assert_ok(tbl_gc(a, 0, &gr));
-    assert_true(gr.objects_deleted >= 60); /* versions below 65 */
+    if (reader_leases) { /* B's snapshot (version 1) is kept for B */
+        char dir[700], key[800];
+        tl_table_dir(dir, sizeof dir, w.store, "t");
+        snprintf(key, sizeof key, "%ssnapshots/%020d", dir, 1);
+        assert_true(objstore_exists(w.store, key));
+    } else
+        assert_true(gr.objects_deleted >= 60); /* versions below 65 */
 
     if (read_first)
         tl_assert_keys(b, want, n, "idle B after A's commits and gc");
@@ -854,19 +866,22 @@ static void stale_handle_case(bool read_first)
     tbl_close(a);
     objstore_close(sb);
     tl_world_close(&w);
+    unsetenv("INFINO_READ_LEASE_SECS");
 }
 
 static void test_table_ops__stale_handle_after_gc_reads_then_writes(
     void **state)
 {
     (void)state;
-    stale_handle_case(true);
+    stale_handle_case(true, false);
+    stale_handle_case(true, true);
 }
 
 static void test_table_ops__stale_handle_after_gc_writes(void **state)
 {
     (void)state;
-    stale_handle_case(false);
+    stale_handle_case(false, false);
+    stale_handle_case(false, true);
 }
 
 /* ---- dropped tables ------------------------------------------------------ */
