@@ -5,18 +5,24 @@
  * deliberately mismatched) ArrowArray tree. The harness allocates every
  * buffer exactly as large as the lengths, offsets and list sizes it wrote
  * imply, so ASan flags any read beyond what a producer must provide. When
- * ar_field_import and ar_array_validate accept the pair, every value the
- * array claims to hold is read, and the checks validation promises (null
- * counts, non-nullable columns, child ranges) are re-checked by brute force.
+ * ar_field_import_flags (dictionaries allowed at the root, as appends
+ * allow them per column) and ar_array_validate accept the pair, every value
+ * the array claims to hold is read, and the checks validation promises
+ * (null counts, non-nullable columns, child ranges, dictionary indices in
+ * range) are re-checked by brute force; a dictionary-encoded array is then
+ * decoded (ar_dictionary_decode) and every decoded row compared with the
+ * dictionary value its index names.
  *
  * Recipe: byte 0 is "chaos" (odd: apply the corruption bits below), then
  * one node: kind, flags (bit 0 nullable; with chaos, bits 1-7 corrupt
  * counts, buffers, offsets), type parameters, length, offset, validity
- * mode, null count mode, buffer contents, then the children. Missing bytes
- * read as 0, so short inputs are valid recipes.
+ * mode, null count mode, buffer contents, then the children (for a
+ * dictionary: the values node). Missing bytes read as 0, so short inputs
+ * are valid recipes.
  */
 #include "format/arrow/arrow.h"
 #include "format/arrow/arrow_int.h"
+#include "format/arrow/arrow_take.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -41,8 +47,18 @@ enum kind {
     K_INT32, K_BOOL, K_INT8, K_INT16, K_INT64, K_UINT8, K_UINT16, K_UINT32,
     K_UINT64, K_FLOAT32, K_FLOAT64, K_UTF8, K_LARGE_UTF8, K_BINARY,
     K_LARGE_BINARY, K_DATE32, K_TIMESTAMP, K_DECIMAL, K_LIST, K_LARGE_LIST,
-    K_FSL, K_STRUCT, K_UNSUPPORTED, K_MALFORMED, N_KINDS
+    K_FSL, K_STRUCT, K_UNSUPPORTED, K_MALFORMED, K_DICT, N_KINDS
 };
+
+/* Index types of a dictionary (the last one is not an integer: refused). */
+static const struct {
+    const char *fmt;
+    int bits;
+} dict_index[] = {
+    {"c", 8}, {"s", 16}, {"i", 32}, {"l", 64}, {"C", 8},
+    {"S", 16}, {"I", 32}, {"L", 64}, {"g", 64},
+};
+#define N_DICT_INDEX (sizeof dict_index / sizeof *dict_index)
 
 static const char *const simple_fmt[] = {
     [K_INT32] = "i", [K_BOOL] = "b", [K_INT8] = "c", [K_INT16] = "s",
@@ -63,6 +79,7 @@ struct hnode {
     struct hnode *kids[MAX_KIDS];
     struct ArrowSchema *schema_kids[MAX_KIDS + 1]; /* +1: NULL slack */
     struct ArrowArray *array_kids[MAX_KIDS + 1];
+    struct hnode *dict; /* the values of a dictionary-encoded node */
     const void *bufs[4];
     void *owned[3];
 };
@@ -83,6 +100,7 @@ static void hnode_free(struct hnode *h)
         return;
     for (int i = 0; i < h->n_kids; i++)
         hnode_free(h->kids[i]);
+    hnode_free(h->dict);
     for (int i = 0; i < 3; i++)
         free(h->owned[i]);
     free(h);
@@ -178,10 +196,12 @@ static struct hnode *build(struct rcp *r, int depth, int64_t hint, int idx)
     uint8_t flags = next(r);
     int n_kids = 0, n_buffers = 2;
     int32_t list_size = 0;
+    size_t dix = 0; /* K_DICT: index type */
     int64_t len, off, total, child_hint = -1;
 
     if (depth >= MAX_DEPTH && (kind == K_LIST || kind == K_LARGE_LIST ||
-                               kind == K_FSL || kind == K_STRUCT))
+                               kind == K_FSL || kind == K_STRUCT ||
+                               kind == K_DICT))
         kind = K_INT32;
     snprintf(h->name, sizeof h->name, "c%d_%d", depth, idx);
     switch (kind) {
@@ -198,6 +218,12 @@ static struct hnode *build(struct rcp *r, int depth, int64_t hint, int idx)
     case K_FSL:
         list_size = next(r) % 5;
         snprintf(h->format, sizeof h->format, "+w:%d", (int)list_size);
+        break;
+    case K_DICT:
+        dix = next(r) % N_DICT_INDEX;
+        if (!r->chaos && dix == N_DICT_INDEX - 1)
+            dix = 0;
+        snprintf(h->format, sizeof h->format, "%s", dict_index[dix].fmt);
         break;
     default:
         snprintf(h->format, sizeof h->format, "%s", simple_fmt[kind]);
@@ -276,6 +302,24 @@ static struct hnode *build(struct rcp *r, int depth, int64_t hint, int idx)
         n_buffers = 1;
         child_hint = total;
         break;
+    case K_DICT: {
+        /* The values first: indices are drawn within their length, except
+         * under chaos (then any byte, negative ones included). */
+        size_t w = (size_t)dict_index[dix].bits / 8;
+        uint8_t *ibuf = malloc(w * (size_t)total + 1);
+        int64_t n_values;
+
+        h->dict = build(r, depth + 1, -1, 0);
+        n_values = h->dict->array.length;
+        for (int64_t i = 0; i < total; i++) {
+            uint8_t b = next(r);
+            int64_t v = r->chaos || n_values == 0 ? (int8_t)b
+                                                  : b % n_values;
+            memcpy(ibuf + (size_t)i * w, &v, w); /* little-endian */
+        }
+        h->owned[1] = ibuf;
+        break;
+    }
     default:
         h->owned[1] =
             buffer(r, (size_t)(total * width_bits(kind) + 7) / 8);
@@ -302,6 +346,12 @@ static struct hnode *build(struct rcp *r, int depth, int64_t hint, int idx)
         h->schema.n_children++; /* reads the NULL slack pointer */
     h->schema.children = h->schema_kids;
     h->schema.release = noop_schema_release;
+    if (h->dict != NULL) {
+        h->schema.dictionary = &h->dict->schema;
+        h->array.dictionary = &h->dict->array;
+        if (r->chaos && (next(r) & 1))
+            h->array.dictionary = NULL; /* the array forgot it */
+    }
 
     h->array.length = len;
     h->array.offset = off;
@@ -340,6 +390,89 @@ static int64_t offset_at(const void *p, bool wide, int64_t i)
 }
 
 static void touch(const struct ar_field *f, const struct ArrowArray *a,
+                  bool top);
+
+/* Index i of a validated dictionary-encoded array (offset applied). */
+static int64_t index_at(const struct ar_field *f, const struct ArrowArray *a,
+                        int64_t i)
+{
+    int w = ar_type_bit_width(f->type) / 8;
+    bool is_signed = f->type <= AR_INT64;
+    uint64_t u = 0;
+
+    memcpy(&u, (const uint8_t *)a->buffers[1] + (size_t)(a->offset + i) * w,
+           (size_t)w);
+    if (is_signed && w < 8 && (u >> (8 * w - 1)) & 1)
+        u |= ~0ull << (8 * w); /* sign-extend */
+    return (int64_t)u;
+}
+
+/* Bytes of row i of a fixed-width or binary array: *p, *n. */
+static void row_bytes(const struct ar_field *f, const struct ArrowArray *a,
+                      int64_t i, const uint8_t **p, int64_t *n)
+{
+    int w = ar_type_bit_width(f->type);
+    bool wide = f->type == AR_LARGE_UTF8 || f->type == AR_LARGE_BINARY;
+
+    i += a->offset;
+    if (w >= 8) {
+        *p = (const uint8_t *)a->buffers[1] + (size_t)i * (size_t)(w / 8);
+        *n = w / 8;
+        return;
+    }
+    int64_t s = offset_at(a->buffers[1], wide, i);
+    int64_t e = offset_at(a->buffers[1], wide, i + 1);
+    *p = e > s ? (const uint8_t *)a->buffers[2] + s : NULL;
+    *n = e - s;
+}
+
+/* Decodes a validated dictionary-encoded array and compares every row
+ * with the value its index names. */
+static void check_decode(const struct ar_field *f, const struct ArrowArray *a)
+{
+    const struct ArrowArray *d = a->dictionary;
+    struct ArrowArray out;
+    struct ar_field plain;
+    bool leaf;
+
+    for (int64_t i = 0; i < a->length; i++) {
+        int64_t v = index_at(f, a, i);
+        if (ar_array_is_valid(a, i) && (v < 0 || v >= d->length))
+            __builtin_trap(); /* validation promised indices in range */
+    }
+    if (ar_dictionary_decode(&out, f, a) != INFINO_OK)
+        __builtin_trap(); /* no allocation fails here */
+    if (out.length != a->length || ar_field_copy(&plain, f->dict) != INFINO_OK)
+        __builtin_trap();
+    plain.nullable = true; /* null indices are null rows */
+    if (ar_array_validate(&plain, &out) != INFINO_OK)
+        __builtin_trap();
+    touch(&plain, &out, false);
+    /* values compared byte for byte: fixed widths of whole bytes, and
+     * strings and binary */
+    leaf = ar_type_bit_width(plain.type) >= 8 || plain.type == AR_UTF8 ||
+           plain.type == AR_LARGE_UTF8 || plain.type == AR_BINARY ||
+           plain.type == AR_LARGE_BINARY;
+    for (int64_t i = 0; i < a->length; i++) {
+        bool valid = ar_array_is_valid(a, i) &&
+                     ar_array_is_valid(d, index_at(f, a, i));
+        const uint8_t *p, *q;
+        int64_t n, m;
+
+        if (ar_array_is_valid(&out, i) != valid)
+            __builtin_trap();
+        if (!valid || !leaf)
+            continue;
+        row_bytes(&plain, &out, i, &p, &n);
+        row_bytes(&plain, d, index_at(f, a, i), &q, &m);
+        if (n != m || (n > 0 && memcmp(p, q, (size_t)n) != 0))
+            __builtin_trap(); /* decoded a different value */
+    }
+    ar_field_free(&plain);
+    out.release(&out);
+}
+
+static void touch(const struct ar_field *f, const struct ArrowArray *a,
                   bool top)
 {
     int64_t off = a->offset, len = a->length, end = off + len;
@@ -356,6 +489,14 @@ static void touch(const struct ar_field *f, const struct ArrowArray *a,
         __builtin_trap(); /* validation promised a consistent null count */
     if (top && !f->nullable && nulls != 0)
         __builtin_trap(); /* ... and no nulls in a non-nullable column */
+    if (f->dict != NULL) {
+        int w = ar_type_bit_width(f->type);
+        if (len > 0)
+            touch_bytes(a->buffers[1], off * w / 8, (end * w + 7) / 8);
+        touch(f->dict, a->dictionary, false);
+        check_decode(f, a);
+        return;
+    }
 
     switch (f->type) {
     case AR_UTF8:
@@ -413,10 +554,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     r.chaos = next(&r) & 1;
     root = build(&r, 0, -1, 0);
-    if (ar_field_import(&f, &root->schema) == INFINO_OK) {
+    if (ar_field_import_flags(&f, &root->schema, AR_IMPORT_DICTIONARY) ==
+        INFINO_OK) {
         /* an imported field exports and imports back unchanged */
         if (ar_field_export(&exported, &f) != INFINO_OK ||
-            ar_field_import(&back, &exported) != INFINO_OK ||
+            ar_field_import_flags(&back, &exported, AR_IMPORT_DICTIONARY) !=
+                INFINO_OK ||
             !ar_field_equal(&f, &back))
             __builtin_trap();
         exported.release(&exported);

@@ -3,19 +3,33 @@
  *
  * Callers hand us whatever their Arrow library produced: columns in any
  * order, utf8 where the table says large_utf8, a list<float> where it says
- * fixed_size_list<float, 384>, int64 where it says int32. We match columns
- * by name, convert what converts losslessly (checking every value that
- * could be out of range), borrow every buffer that needs no change, and
- * refuse the rest with an error naming the column and the row, counted
- * from the start of the append.
+ * fixed_size_list<float, 384>, int64 where it says int32, a dictionary-
+ * encoded column where it says utf8. We match columns by name, decode
+ * dictionaries, convert what converts losslessly, borrow every buffer that
+ * needs no change, and refuse the rest with an error naming the column and
+ * the row, counted from the start of the append.
+ *
+ * Lossless means every value survives the trip exactly, checked value by
+ * value: int to int within the target's range; float64 to float32 only
+ * where the float32 holds the same number (NaN, +-inf and -0.0 do; 1e300,
+ * 1e-50 and 2^24+1 do not); float32 to float64 always. Integers and floats
+ * never convert into each other (an int64 above 2^53 has no float64, and
+ * one rule per kind is easier to state than a rule per value), nor do
+ * strings and binary. Values are checked as well as converted: utf8 must be
+ * valid UTF-8 (util/utf8.h) and a vector (list of floats) must have no null
+ * element; a null vector as a whole is a null value like any other.
  */
 #include "table_int.h"
 
+#include "format/arrow/arrow_take.h"
 #include "util/alloc.h"
 #include "util/cancel.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct tbl_conform {
@@ -71,6 +85,18 @@ static bool is_int(enum ar_type t)
     return t >= AR_INT8 && t <= AR_UINT64;
 }
 
+static bool is_float(enum ar_type t)
+{
+    return t == AR_FLOAT32 || t == AR_FLOAT64;
+}
+
+/* The field whose values a source column holds: its dictionary's values
+ * when it is dictionary-encoded (decoded before conversion). */
+static const struct ar_field *values_of(const struct ar_field *s)
+{
+    return s->dict != NULL ? s->dict : s;
+}
+
 static bool same_shape(const struct ar_field *a, const struct ar_field *b)
 {
     if (a->type != b->type)
@@ -106,6 +132,7 @@ static bool same_shape(const struct ar_field *a, const struct ar_field *b)
 /* Whether source type `s` can be converted to target `t`. */
 static bool convertible(const struct ar_field *t, const struct ar_field *s)
 {
+    s = values_of(s);
     if (same_shape(t, s))
         return true;
     if ((t->type == AR_UTF8 || t->type == AR_LARGE_UTF8) &&
@@ -116,15 +143,15 @@ static bool convertible(const struct ar_field *t, const struct ar_field *s)
         return true;
     if (is_int(t->type) && is_int(s->type))
         return true;
-    if ((t->type == AR_FLOAT32 || t->type == AR_FLOAT64) &&
-        (s->type == AR_FLOAT32 || s->type == AR_FLOAT64))
+    if (is_float(t->type) && is_float(s->type))
         return true;
     if (t->type == AR_FIXED_SIZE_LIST &&
         (s->type == AR_LIST || s->type == AR_LARGE_LIST ||
-         s->type == AR_FIXED_SIZE_LIST))
+         s->type == AR_FIXED_SIZE_LIST)) {
+        enum ar_type tc = t->children[0].type, sc = s->children[0].type;
         return same_shape(&t->children[0], &s->children[0]) ||
-               (t->children[0].type == AR_FLOAT32 &&
-                s->children[0].type == AR_FLOAT64);
+               (is_float(tc) && is_float(sc)) || (is_int(tc) && is_int(sc));
+    }
     return false;
 }
 
@@ -160,7 +187,7 @@ infino_status tbl_conform_open(struct tbl_conform **out,
     }
     c->in = in;
     CHECK(ar_schema_copy(&c->target, target));
-    CHECK(ar_stream_import_schema(&c->source, in));
+    CHECK(ar_stream_import_schema_flags(&c->source, in, AR_IMPORT_DICTIONARY));
     c->src_of = mem_calloc(n + 1, sizeof *c->src_of);
     c->out_children = mem_calloc(n + 1, sizeof *c->out_children);
     c->out_child_ptrs = mem_calloc(n + 1, sizeof *c->out_child_ptrs);
@@ -170,6 +197,18 @@ infino_status tbl_conform_open(struct tbl_conform **out,
         st = err_nomem();
         goto fail;
     }
+    /* Columns are matched by name: a second column of the same name would
+     * be silently ignored. */
+    for (size_t i = 0; i < c->source.n_fields; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->source.fields[i].name, c->source.fields[j].name) ==
+                0) {
+                st = err_set(INFINO_ERR_INVALID,
+                             "column '%s' appears more than once in the "
+                             "appended data",
+                             c->source.fields[i].name);
+                goto fail;
+            }
     for (size_t i = 0; i < c->source.n_fields; i++)
         if (ar_schema_find(target, c->source.fields[i].name) < 0) {
             st = err_set(INFINO_ERR_INVALID,
@@ -287,43 +326,53 @@ static infino_status convert_strings(struct ArrowArray *out,
                          bufs, 0, NULL);
 }
 
-static bool get_int(const struct ArrowArray *a, enum ar_type t, int64_t i,
-                    int64_t *sv, uint64_t *uv, bool *is_unsigned)
+/* One integer of type `t` at `p` (little-endian host), as a signed or an
+ * unsigned 64-bit value. */
+static void load_int(const uint8_t *p, enum ar_type t, int64_t *sv,
+                     uint64_t *uv, bool *is_unsigned)
 {
-    const void *p = a->buffers[1];
-    int64_t j = i + a->offset;
-
-    *is_unsigned = false;
+    *is_unsigned = t >= AR_UINT8;
     switch (t) {
-    case AR_INT8:
-        *sv = ((const int8_t *)p)[j];
-        return true;
-    case AR_INT16:
-        *sv = ((const int16_t *)p)[j];
-        return true;
-    case AR_INT32:
-        *sv = ((const int32_t *)p)[j];
-        return true;
-    case AR_INT64:
-        *sv = ((const int64_t *)p)[j];
-        return true;
-    case AR_UINT8:
-        *uv = ((const uint8_t *)p)[j];
-        break;
-    case AR_UINT16:
-        *uv = ((const uint16_t *)p)[j];
-        break;
-    case AR_UINT32:
-        *uv = ((const uint32_t *)p)[j];
-        break;
-    case AR_UINT64:
-        *uv = ((const uint64_t *)p)[j];
-        break;
-    default:
-        return false;
+    case AR_INT8: {
+        int8_t v;
+        memcpy(&v, p, 1);
+        *sv = v;
+        return;
     }
-    *is_unsigned = true;
-    return true;
+    case AR_INT16: {
+        int16_t v;
+        memcpy(&v, p, 2);
+        *sv = v;
+        return;
+    }
+    case AR_INT32: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        *sv = v;
+        return;
+    }
+    case AR_INT64:
+        memcpy(sv, p, 8);
+        return;
+    case AR_UINT8:
+        *uv = p[0];
+        return;
+    case AR_UINT16: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        *uv = v;
+        return;
+    }
+    case AR_UINT32: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        *uv = v;
+        return;
+    }
+    default:
+        memcpy(uv, p, 8);
+        return;
+    }
 }
 
 static bool fits(enum ar_type t, int64_t sv, uint64_t uv, bool is_unsigned)
@@ -344,66 +393,156 @@ static bool fits(enum ar_type t, int64_t sv, uint64_t uv, bool is_unsigned)
            sv <= (int64_t)((1ull << (bits - 1)) - 1);
 }
 
-static infino_status convert_ints(struct ArrowArray *out,
-                                  const struct ar_field *t,
-                                  const struct ar_field *s,
-                                  const struct ArrowArray *a, int64_t row0)
+/* Converts the value of type `st` at `src` to type `dt` at `dst`: both
+ * integers or both floats. Returns false, leaving `dst` unspecified, when
+ * the converted value would differ from the source: an integer out of the
+ * target's range, a float64 with no float32 of the same value. */
+static bool convert_value(uint8_t *dst, enum ar_type dt, const uint8_t *src,
+                          enum ar_type st)
 {
-    int width = ar_type_bit_width(t->type) / 8;
-    uint8_t *vals = mem_calloc((size_t)a->length + 1, (size_t)width);
-    uint8_t *validity = NULL;
-    infino_status st;
+    if (is_int(dt)) {
+        int64_t sv = 0;
+        uint64_t uv = 0, bits;
+        bool u;
 
-    if (vals == NULL)
-        return err_nomem();
-    for (int64_t i = 0; i < a->length; i++) {
+        load_int(src, st, &sv, &uv, &u);
+        if (!fits(dt, sv, uv, u))
+            return false;
+        bits = u ? uv : (uint64_t)sv; /* two's complement, low bytes */
+        memcpy(dst, &bits, (size_t)ar_type_bit_width(dt) / 8);
+        return true;
+    }
+    if (st == AR_FLOAT32) {
+        float f;
+        memcpy(&f, src, 4);
+        if (dt == AR_FLOAT32) {
+            memcpy(dst, &f, 4);
+        } else {
+            double d = f; /* every float32 is a float64 */
+            memcpy(dst, &d, 8);
+        }
+        return true;
+    }
+    double d;
+    memcpy(&d, src, 8);
+    if (dt == AR_FLOAT64) {
+        memcpy(dst, &d, 8);
+        return true;
+    }
+    /* The cast rounds to nearest (C11 6.3.1.5); the value survives when
+     * rounding changed nothing. NaN never compares equal but stays NaN
+     * (its payload bits may not); -0.0 == 0.0, and the cast keeps the
+     * sign. */
+    float f = (float)d;
+    memcpy(dst, &f, 4);
+    return (double)f == d || isnan(d);
+}
+
+/* "-5", "18446744073709551615", "1.0000000000000001e+300": the source
+ * value as an error message shows it. */
+static void format_value(char *out, size_t cap, const uint8_t *src,
+                         enum ar_type t)
+{
+    if (is_int(t)) {
         int64_t sv = 0;
         uint64_t uv = 0;
         bool u;
-        if (!ar_array_is_valid(a, i))
-            continue;
-        get_int(a, s->type, i, &sv, &uv, &u);
-        if (!fits(t->type, sv, uv, u)) {
-            mem_free(vals);
-            return err_set(INFINO_ERR_INVALID,
-                           "column '%s': row %lld: value %s%llu does not fit "
-                           "in the column's type",
-                           t->name, (long long)(row0 + i),
-                           (!u && sv < 0) ? "-" : "",
-                           u ? (unsigned long long)uv
-                             : (unsigned long long)(sv < 0 ? -(uint64_t)sv
-                                                           : (uint64_t)sv));
+
+        load_int(src, t, &sv, &uv, &u);
+        if (u)
+            snprintf(out, cap, "%llu", (unsigned long long)uv);
+        else
+            snprintf(out, cap, "%lld", (long long)sv);
+    } else if (t == AR_FLOAT32) {
+        float f;
+        memcpy(&f, src, 4);
+        snprintf(out, cap, "%.9g", (double)f);
+    } else {
+        double d;
+        memcpy(&d, src, 8);
+        /* The shortest form that reads back as d: 1e+300, not
+         * 1.0000000000000001e+300. */
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(out, cap, "%.*g", prec, d);
+            if (strtod(out, NULL) == d || isnan(d))
+                break;
         }
-        uint64_t bitsv = u ? uv : (uint64_t)sv;
-        memcpy(vals + (size_t)i * (size_t)width, &bitsv, (size_t)width);
     }
-    st = copy_validity(&validity, a);
-    if (st != INFINO_OK) {
-        mem_free(vals);
-        return st;
-    }
-    void *bufs[2] = {validity, vals};
-    return ar_array_make(out, a->length, validity ? a->null_count : 0, 2,
-                         bufs, 0, NULL);
 }
 
-static infino_status convert_floats(struct ArrowArray *out,
-                                    const struct ar_field *t,
-                                    const struct ArrowArray *a)
+static const char *number_type_name(enum ar_type t)
 {
-    bool to32 = t->type == AR_FLOAT32;
-    void *vals = mem_alloc((size_t)(a->length + 1) * (to32 ? 4 : 8));
+    switch (t) {
+    case AR_INT8:
+        return "int8";
+    case AR_INT16:
+        return "int16";
+    case AR_INT32:
+        return "int32";
+    case AR_INT64:
+        return "int64";
+    case AR_UINT8:
+        return "uint8";
+    case AR_UINT16:
+        return "uint16";
+    case AR_UINT32:
+        return "uint32";
+    case AR_UINT64:
+        return "uint64";
+    case AR_FLOAT32:
+        return "float32";
+    default:
+        return "float64";
+    }
+}
+
+static infino_status not_lossless(const struct ar_field *t, enum ar_type dt,
+                                  int64_t row, int64_t element,
+                                  const uint8_t *src, enum ar_type st)
+{
+    char v[48], where[48] = "";
+
+    format_value(v, sizeof v, src, st);
+    if (element >= 0)
+        snprintf(where, sizeof where, ": element %lld", (long long)element);
+    if (is_int(dt))
+        return err_set(INFINO_ERR_INVALID,
+                       "column '%s': row %lld%s: value %s does not fit in "
+                       "the column's type (%s)",
+                       t->name, (long long)row, where, v,
+                       number_type_name(dt));
+    return err_set(INFINO_ERR_INVALID,
+                   "column '%s': row %lld%s: value %s is not exactly "
+                   "representable as %s (appends convert only losslessly; "
+                   "cast the data to %s first to round it)",
+                   t->name, (long long)row, where, v, number_type_name(dt),
+                   number_type_name(dt));
+}
+
+/* int -> int and float -> float, value by value (see the file header).
+ * Null slots are skipped: their bytes are whatever the producer left. */
+static infino_status convert_numbers(struct ArrowArray *out,
+                                     const struct ar_field *t,
+                                     const struct ar_field *s,
+                                     const struct ArrowArray *a, int64_t row0)
+{
+    size_t width = (size_t)ar_type_bit_width(t->type) / 8;
+    size_t src_width = (size_t)ar_type_bit_width(s->type) / 8;
+    const uint8_t *src = a->buffers[1];
+    uint8_t *vals = mem_calloc((size_t)a->length + 1, width);
     uint8_t *validity = NULL;
     infino_status st;
 
     if (vals == NULL)
         return err_nomem();
     for (int64_t i = 0; i < a->length; i++) {
-        int64_t j = i + a->offset;
-        if (to32)
-            ((float *)vals)[i] = (float)((const double *)a->buffers[1])[j];
-        else
-            ((double *)vals)[i] = ((const float *)a->buffers[1])[j];
+        const uint8_t *p = src + (size_t)(i + a->offset) * src_width;
+        if (!ar_array_is_valid(a, i))
+            continue;
+        if (!convert_value(vals + (size_t)i * width, t->type, p, s->type)) {
+            mem_free(vals);
+            return not_lossless(t, t->type, row0 + i, -1, p, s->type);
+        }
     }
     st = copy_validity(&validity, a);
     if (st != INFINO_OK) {
@@ -415,9 +554,10 @@ static infino_status convert_floats(struct ArrowArray *out,
                          bufs, 0, NULL);
 }
 
-/* list / large_list / fixed_size_list of primitives -> fixed_size_list of
- * the target size. Every non-null slot must hold exactly `n` non-null
- * values; null slots become `n` zero values behind a null bit. */
+/* list / large_list / fixed_size_list of numbers -> fixed_size_list of
+ * the target size and element type. Every non-null slot must hold exactly
+ * `n` non-null values, each converted losslessly; null slots become `n`
+ * zero values behind a null bit. */
 static infino_status convert_fixed_list(struct ArrowArray *out,
                                         const struct ar_field *t,
                                         const struct ar_field *s,
@@ -429,6 +569,7 @@ static infino_status convert_fixed_list(struct ArrowArray *out,
     size_t n = (size_t)t->list_size;
     int width = ar_type_bit_width(ct) / 8;
     int src_width = ar_type_bit_width(st_) / 8;
+    bool same = ct == st_;
     uint8_t *vals = NULL, *validity = NULL;
     struct ArrowArray kid;
     infino_status st;
@@ -467,16 +608,15 @@ static infino_status convert_fixed_list(struct ArrowArray *out,
                                "column '%s': row %lld: element %lld is null",
                                t->name, (long long)(row0 + i), (long long)k);
             }
-            const uint8_t *src = (const uint8_t *)child->buffers[1] +
-                                 (size_t)(ci + child->offset) * (size_t)src_width;
+            const uint8_t *src =
+                (const uint8_t *)child->buffers[1] +
+                (size_t)(ci + child->offset) * (size_t)src_width;
             uint8_t *dst = vals + ((size_t)i * n + (size_t)k) * (size_t)width;
-            if (ct == AR_FLOAT32 && st_ == AR_FLOAT64) {
-                double d;
-                memcpy(&d, src, 8);
-                float f = (float)d;
-                memcpy(dst, &f, 4);
-            } else {
+            if (same) {
                 memcpy(dst, src, (size_t)width);
+            } else if (!convert_value(dst, ct, src, st_)) {
+                mem_free(vals);
+                return not_lossless(t, ct, row0 + i, k, src, st_);
             }
         }
     }
@@ -492,6 +632,154 @@ static infino_status convert_fixed_list(struct ArrowArray *out,
     void *bufs[1] = {validity};
     return ar_array_make(out, a->length, validity ? a->null_count : 0, 1,
                          bufs, 1, &kid);
+}
+
+/* ---- value checks ------------------------------------------------------ */
+
+/* Offset k of utf8 (or large_utf8) array `a`: string k covers
+ * [offset k, offset k + 1) of the data buffer. */
+static int64_t str_offset(const struct ArrowArray *a, enum ar_type t,
+                          int64_t k)
+{
+    return get_offset(a, t == AR_LARGE_UTF8, k);
+}
+
+/* Row of the first invalid string among slots [lo, hi) of utf8 array `a`,
+ * all valid, or -1. One validator pass over the run's bytes; then, as a
+ * valid run can hide a string cut in the middle of a character (its end
+ * continued by the next string's start), no string may start with a
+ * continuation byte. */
+static int64_t first_bad_utf8(const struct ArrowArray *a, enum ar_type t,
+                              int64_t lo, int64_t hi)
+{
+    const uint8_t *data = a->buffers[2];
+    int64_t b = str_offset(a, t, lo), e = str_offset(a, t, hi);
+
+    if (e == b)
+        return -1;
+    if (utf8_check(data + b, (size_t)(e - b)) == (size_t)(e - b)) {
+        int64_t k;
+        for (k = lo + 1; k < hi; k++) {
+            int64_t o = str_offset(a, t, k);
+            if (o < e && utf8_is_continuation(data[o]))
+                break;
+        }
+        if (k == hi)
+            return -1;
+    }
+    /* Rare: find the first bad string one by one. */
+    for (int64_t k = lo; k < hi; k++) {
+        int64_t s0 = str_offset(a, t, k), s1 = str_offset(a, t, k + 1);
+        if (utf8_check(data + s0, (size_t)(s1 - s0)) != (size_t)(s1 - s0))
+            return k;
+    }
+    return -1; /* not reached: the run holds a bad string */
+}
+
+static bool has_utf8(const struct ar_field *f)
+{
+    if (f->type == AR_UTF8 || f->type == AR_LARGE_UTF8)
+        return true;
+    for (size_t i = 0; i < f->n_children; i++)
+        if (has_utf8(&f->children[i]))
+            return true;
+    return false;
+}
+
+/* Checks the utf8 values under valid slots [lo, hi) of `a` (field `f`,
+ * nested anywhere). `row` >= 0 is the top-level row every slot belongs to;
+ * -1 means slot k is row k. Sets *bad_row on the first invalid string. */
+static void find_bad_utf8(const struct ar_field *f, const struct ArrowArray *a,
+                          int64_t lo, int64_t hi, int64_t row,
+                          int64_t *bad_row)
+{
+    int64_t i = lo, j;
+
+    while (i < hi && *bad_row < 0) {
+        while (i < hi && !ar_array_is_valid(a, i))
+            i++;
+        for (j = i; j < hi && ar_array_is_valid(a, j); j++)
+            ;
+        if (i == j)
+            break;
+        if (f->type == AR_UTF8 || f->type == AR_LARGE_UTF8) {
+            int64_t k = first_bad_utf8(a, f->type, i, j);
+            if (k >= 0)
+                *bad_row = row >= 0 ? row : k;
+        } else {
+            for (int64_t k = i; k < j && *bad_row < 0; k++) {
+                int64_t r = row >= 0 ? row : k;
+                for (size_t c = 0; c < f->n_children && *bad_row < 0; c++) {
+                    const struct ArrowArray *ch = a->children[c];
+                    int64_t clo, chi;
+                    if (!has_utf8(&f->children[c]))
+                        continue;
+                    if (f->type == AR_STRUCT) {
+                        clo = a->offset + k; /* shifts its children */
+                        chi = clo + 1;
+                    } else if (f->type == AR_FIXED_SIZE_LIST) {
+                        clo = (a->offset + k) * f->list_size;
+                        chi = clo + f->list_size;
+                    } else if (f->type == AR_LIST ||
+                               f->type == AR_LARGE_LIST) {
+                        bool large = f->type == AR_LARGE_LIST;
+                        clo = get_offset(a, large, k);
+                        chi = get_offset(a, large, k + 1);
+                    } else {
+                        continue;
+                    }
+                    find_bad_utf8(&f->children[c], ch, clo, chi, r, bad_row);
+                }
+            }
+        }
+        i = j;
+    }
+}
+
+/* The checks on values that no conversion implies: valid UTF-8 in every
+ * utf8 value, no null element in a vector (a list of floats). `a` is the
+ * conformed column of field `t`. */
+static infino_status check_values(const struct ar_field *t,
+                                  const struct ArrowArray *a, int64_t row0)
+{
+    int64_t bad = -1;
+
+    if (has_utf8(t)) {
+        find_bad_utf8(t, a, 0, a->length, -1, &bad);
+        if (bad >= 0)
+            return err_set(INFINO_ERR_INVALID,
+                           "column '%s': row %lld is not valid UTF-8",
+                           t->name, (long long)(row0 + bad));
+    }
+    if ((t->type == AR_FIXED_SIZE_LIST || t->type == AR_LIST ||
+         t->type == AR_LARGE_LIST) &&
+        is_float(t->children[0].type)) {
+        const struct ArrowArray *child = a->children[0];
+        bool large = t->type == AR_LARGE_LIST;
+
+        if (child->buffers[0] == NULL || child->null_count == 0)
+            return INFINO_OK;
+        for (int64_t i = 0; i < a->length; i++) {
+            int64_t lo, hi;
+            if (!ar_array_is_valid(a, i))
+                continue; /* a null vector: a null value, no elements */
+            if (t->type == AR_FIXED_SIZE_LIST) {
+                lo = (a->offset + i) * t->list_size;
+                hi = lo + t->list_size;
+            } else {
+                lo = get_offset(a, large, i);
+                hi = get_offset(a, large, i + 1);
+            }
+            for (int64_t k = lo; k < hi; k++)
+                if (!ar_array_is_valid(child, k))
+                    return err_set(INFINO_ERR_INVALID,
+                                   "column '%s': row %lld: element %lld is "
+                                   "null",
+                                   t->name, (long long)(row0 + i),
+                                   (long long)(k - lo));
+        }
+    }
+    return INFINO_OK;
 }
 
 static infino_status convert(struct ArrowArray *out, bool *owned,
@@ -512,16 +800,54 @@ static infino_status convert(struct ArrowArray *out, bool *owned,
     case AR_BINARY:
     case AR_LARGE_BINARY:
         return convert_strings(out, t, s, a, row0);
-    case AR_FLOAT32:
-    case AR_FLOAT64:
-        return convert_floats(out, t, a);
     case AR_FIXED_SIZE_LIST:
         return convert_fixed_list(out, t, s, a, row0);
     default:
-        if (is_int(t->type))
-            return convert_ints(out, t, s, a, row0);
+        if (is_int(t->type) || is_float(t->type))
+            return convert_numbers(out, t, s, a, row0);
         return type_error(t, s);
     }
+}
+
+/* Conforms one column of the current batch into *out (*owned says whether
+ * it holds memory of its own): decode, check nulls, convert, check
+ * values. `a` is the source column with the batch's offset applied. */
+static infino_status conform_column(struct ArrowArray *out, bool *owned,
+                                    const struct ar_field *t,
+                                    const struct ar_field *s,
+                                    const struct ArrowArray *a, int64_t row0)
+{
+    struct ArrowArray decoded = {0}; /* owned when s is a dictionary */
+    int64_t bad;
+    infino_status st;
+
+    *owned = false;
+    if (s->dict != NULL) {
+        CHECK(ar_dictionary_decode(&decoded, s, a));
+        a = &decoded;
+        s = s->dict;
+    }
+    /* After decoding: a valid index may name a null value. */
+    if (!t->nullable && (bad = first_null(a)) >= 0) {
+        st = err_set(INFINO_ERR_INVALID,
+                     "column '%s': row %lld is null, but the column is not "
+                     "nullable",
+                     t->name, (long long)(row0 + bad));
+        goto fail;
+    }
+    CHECK(convert(out, owned, t, s, a, row0));
+    if (decoded.release != NULL) {
+        if (*owned) {
+            ar_array_release(&decoded);
+        } else {
+            *out = decoded; /* the borrowed view was of `decoded`: keep it */
+            *owned = true;
+        }
+    }
+    return check_values(t, out, row0);
+fail:
+    ar_array_release(&decoded);
+    return st;
 }
 
 infino_status tbl_conform_next(struct tbl_conform *c, struct ArrowArray *out)
@@ -553,19 +879,13 @@ infino_status tbl_conform_next(struct tbl_conform *c, struct ArrowArray *out)
         const struct ar_field *t = &c->target.fields[i];
         const struct ar_field *s = &c->source.fields[c->src_of[i]];
         struct ArrowArray *a = c->src.children[c->src_of[i]];
-        int64_t bad;
         /* A struct's own offset shifts its children (C interface). */
         struct ArrowArray view = *a;
         view.offset += c->src.offset;
         view.length = c->src.length;
 
-        if (!t->nullable && (bad = first_null(&view)) >= 0)
-            return err_set(INFINO_ERR_INVALID,
-                           "column '%s': row %lld is null, but the column "
-                           "is not nullable",
-                           t->name, (long long)(c->rows_before + bad));
-        st = convert(&c->out_children[i], &c->child_owned[i], t, s, &view,
-                     c->rows_before);
+        st = conform_column(&c->out_children[i], &c->child_owned[i], t, s,
+                            &view, c->rows_before);
         if (st != INFINO_OK)
             return st;
     }

@@ -14,9 +14,13 @@
  * without a time zone), decimal128(p, s), fixed_size_list<T, n>, list<T>,
  * large_list<T>, struct (the root of a record batch, and nested).
  *
+ * Dictionary-encoded columns are accepted only where a caller asks for them
+ * (AR_IMPORT_DICTIONARY: the columns of a record batch being appended) and
+ * only at the top level; ar_dictionary_decode() turns them into plain
+ * arrays. Tables never store them.
+ *
  * Not useful for: Arrow IPC record batches (only the IPC *schema* message is
- * encoded here, for Parquet's ARROW:schema key), dictionary-encoded arrays,
- * unions, maps.
+ * encoded here, for Parquet's ARROW:schema key), unions, maps.
  */
 #ifndef INFINO_FORMAT_ARROW_H
 #define INFINO_FORMAT_ARROW_H
@@ -76,6 +80,10 @@ struct ar_field {
     struct ar_field *children; /* owned array of n_children */
     size_t n_meta;
     struct ar_kv *meta; /* owned array of n_meta */
+    /* Dictionary-encoded (C data interface, ArrowSchema.dictionary): `type`
+     * is the integer type of the indices and *dict (owned) the field of
+     * the values. NULL for every other field. */
+    struct ar_field *dict;
 };
 
 /* A record batch schema: the children of a root struct, plus its metadata. */
@@ -96,6 +104,19 @@ infino_status ar_schema_import(struct ar_schema *out,
 /* Same, for one field (any type). */
 infino_status ar_field_import(struct ar_field *out,
                               const struct ArrowSchema *in);
+
+/* Import flags. AR_IMPORT_DICTIONARY: a column of the batch (for
+ * ar_field_import_flags: the field itself) may be dictionary-encoded; its
+ * indices must be an integer type and its values any supported type that
+ * is not itself dictionary-encoded. Dictionaries deeper in the tree stay
+ * INFINO_ERR_UNSUPPORTED. Without the flag every dictionary is. */
+#define AR_IMPORT_DICTIONARY 1u
+infino_status ar_schema_import_flags(struct ar_schema *out,
+                                     const struct ArrowSchema *in,
+                                     unsigned flags);
+infino_status ar_field_import_flags(struct ar_field *out,
+                                    const struct ArrowSchema *in,
+                                    unsigned flags);
 
 /* Exports as a C-interface struct schema. *out is owned by the caller,
  * who calls out->release (the copy is independent of `s`). */
@@ -156,7 +177,9 @@ int ar_type_bit_width(enum ar_type t);
  * data of an empty string or list array, the data of strings whose last
  * offset is 0; consumers must not dereference those. Non-nullable
  * children are checked only under valid parent slots (pyarrow puts nulls
- * in a non-nullable child under a null fixed_size_list slot). */
+ * in a non-nullable child under a null fixed_size_list slot). A
+ * dictionary-encoded field needs its dictionary array, validated against
+ * f->dict, and every index under a valid slot within it. */
 infino_status ar_array_validate(const struct ar_field *f,
                                 const struct ArrowArray *a);
 /* Validates a record batch: a struct array with one child per field. */
@@ -252,6 +275,10 @@ infino_status ar_stream_from_batches(struct ArrowArrayStream *out,
 /* Reads the schema of a foreign stream into *out. */
 infino_status ar_stream_import_schema(struct ar_schema *out,
                                       struct ArrowArrayStream *in);
+/* The same with import flags (AR_IMPORT_DICTIONARY). */
+infino_status ar_stream_import_schema_flags(struct ar_schema *out,
+                                            struct ArrowArrayStream *in,
+                                            unsigned flags);
 /* Gets the next batch of a foreign stream and validates it against `s`.
  * *out is owned (call ar_array_release). At the end, *eof is set and
  * *out is released-marked. Stream errors are INFINO_ERR_IO carrying the

@@ -197,6 +197,78 @@ static infino_status check_layout(const struct ar_field *f,
     }
 }
 
+static infino_status check_nulls(const struct ar_field *f,
+                                 const struct ArrowArray *a, int64_t lo,
+                                 int64_t hi, struct ar_path *path);
+
+/* Index i (offset applied) of an integer array of type t; false when it
+ * does not fit in int64 (uint64 above 2^63-1). */
+static bool load_index(const void *p, enum ar_type t, int64_t i, int64_t *out)
+{
+    uint64_t u;
+
+    switch (t) {
+    case AR_INT8:
+        *out = ((const int8_t *)p)[i];
+        return true;
+    case AR_INT16:
+        *out = (int16_t)load_u16le((const uint8_t *)p + 2 * (size_t)i);
+        return true;
+    case AR_INT32:
+        *out = (int32_t)load_u32le((const uint8_t *)p + 4 * (size_t)i);
+        return true;
+    case AR_INT64:
+        *out = (int64_t)load_u64le((const uint8_t *)p + 8 * (size_t)i);
+        return true;
+    case AR_UINT8:
+        *out = ((const uint8_t *)p)[i];
+        return true;
+    case AR_UINT16:
+        *out = load_u16le((const uint8_t *)p + 2 * (size_t)i);
+        return true;
+    case AR_UINT32:
+        *out = load_u32le((const uint8_t *)p + 4 * (size_t)i);
+        return true;
+    default:
+        u = load_u64le((const uint8_t *)p + 8 * (size_t)i);
+        *out = (int64_t)u;
+        return u <= INT64_MAX;
+    }
+}
+
+/* The dictionary of a dictionary-encoded array: well-formed for f->dict,
+ * and every index under a valid slot names one of its values (the index
+ * type's own layout was checked as for any integer array). */
+static infino_status check_dictionary(const struct ar_field *f,
+                                      const struct ArrowArray *a,
+                                      struct ar_path *path, int depth)
+{
+    const struct ArrowArray *d = a->dictionary;
+    size_t mark = ar_path_push(path, "dictionary", 0);
+    infino_status st;
+    int64_t v;
+
+    st = check_node(f->dict, d, path, depth + 1);
+    if (st == INFINO_OK)
+        st = check_nulls(f->dict, d, 0, d->length, path);
+    ar_path_pop(path, mark);
+    if (st != INFINO_OK)
+        return st;
+    for (int64_t i = 0; i < a->length; i++) {
+        if (a->buffers[0] != NULL && !bit_get(a->buffers[0], a->offset + i))
+            continue;
+        if (!load_index(a->buffers[1], f->type, a->offset + i, &v))
+            return bad(path, "row %lld: dictionary index above 2^63-1",
+                       (long long)i);
+        if (v < 0 || v >= d->length)
+            return bad(path,
+                       "row %lld: dictionary index %lld is out of range "
+                       "(the dictionary has %lld values)",
+                       (long long)i, (long long)v, (long long)d->length);
+    }
+    return INFINO_OK;
+}
+
 static infino_status check_node(const struct ar_field *f,
                                 const struct ArrowArray *a,
                                 struct ar_path *path, int depth)
@@ -218,9 +290,12 @@ static infino_status check_node(const struct ar_field *f,
     if (a->null_count < -1 || a->null_count > a->length)
         return bad(path, "null_count %lld out of range for length %lld",
                    (long long)a->null_count, (long long)a->length);
-    if (a->dictionary != NULL)
+    if (f->dict == NULL && a->dictionary != NULL)
         return bad(path, "unexpected dictionary for %s",
                    ar_type_name(f->type));
+    if (f->dict != NULL && a->dictionary == NULL)
+        return bad(path, "dictionary-encoded, but the array has no "
+                         "dictionary");
     if (a->n_buffers != n_buffers)
         return bad(path, "%lld buffers, %s has %d", (long long)a->n_buffers,
                    ar_type_name(f->type), n_buffers);
@@ -257,7 +332,10 @@ static infino_status check_node(const struct ar_field *f,
     st = check_layout(f, a, path);
     if (st != INFINO_OK)
         return st;
-    return check_children(f, a, path, depth);
+    st = check_children(f, a, path, depth);
+    if (st != INFINO_OK || f->dict == NULL)
+        return st;
+    return check_dictionary(f, a, path, depth);
 }
 
 /* ---- nullability ------------------------------------------------------ */

@@ -12,6 +12,7 @@
 #include "util/alloc.h"
 #include "util/endian.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 #include <float.h>
 #include <math.h>
@@ -510,46 +511,6 @@ infino_status ar_builder_append_double(struct ar_builder *b, double v)
     return put_float(b, v);
 }
 
-/* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, <= U+10FFFF. */
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        uint32_t cp, min;
-        size_t len;
-        uint8_t c = s[i];
-
-        if (n - i >= 8 && (load_u64le(s + i) & 0x8080808080808080ull) == 0) {
-            i += 8;
-            continue;
-        }
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if ((c & 0xe0) == 0xc0)
-            len = 2, cp = c & 0x1f, min = 0x80;
-        else if ((c & 0xf0) == 0xe0)
-            len = 3, cp = c & 0x0f, min = 0x800;
-        else if ((c & 0xf8) == 0xf0)
-            len = 4, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 infino_status ar_builder_append_bytes(struct ar_builder *b, const void *p,
                                       size_t n)
 {
@@ -560,7 +521,7 @@ infino_status ar_builder_append_bytes(struct ar_builder *b, const void *p,
     if (t != AR_UTF8 && t != AR_LARGE_UTF8 && t != AR_BINARY &&
         t != AR_LARGE_BINARY)
         return wrong_kind(b, "bytes");
-    if ((t == AR_UTF8 || t == AR_LARGE_UTF8) && !utf8_valid(p, n))
+    if ((t == AR_UTF8 || t == AR_LARGE_UTF8) && utf8_check(p, n) != n)
         return bad(b, "value %lld is not valid UTF-8", (long long)b->length);
     if (n > SIZE_MAX - b->data.len)
         return err_nomem();

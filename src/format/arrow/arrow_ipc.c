@@ -933,6 +933,10 @@ static infino_status write_field(struct buf *b, const struct ar_field *f,
     if (want >= 0 && f->n_children != (size_t)want)
         return err_set(INFINO_ERR_INVALID, "field '%s': %s with %zu children",
                        f->name, ar_type_name(f->type), f->n_children);
+    if (f->dict != NULL) /* appended rows only; never part of a table */
+        return err_set(INFINO_ERR_UNSUPPORTED,
+                       "field '%s': dictionary-encoded fields are not written",
+                       f->name);
     CHECK(fbw_table(b, fs, n_fs, pos));
     CHECK(fbw_string(b, f->name, strlen(f->name), &spos));
     fbw_patch(b, fs[0].at, spos);

@@ -545,6 +545,10 @@ void ar_field_free(struct ar_field *f)
         mem_free(f->children);
     }
     ar_kv_free(f->meta, f->n_meta);
+    if (f->dict != NULL) {
+        ar_field_free(f->dict);
+        mem_free(f->dict);
+    }
     memset(f, 0, sizeof *f);
 }
 
@@ -596,6 +600,7 @@ infino_status ar_field_copy(struct ar_field *out, const struct ar_field *f)
     c.tz = NULL;
     c.children = NULL;
     c.meta = NULL;
+    c.dict = NULL;
     c.n_children = 0;
     c.n_meta = 0;
     c.name = mem_strdup(f->name ? f->name : "");
@@ -611,6 +616,14 @@ infino_status ar_field_copy(struct ar_field *out, const struct ar_field *f)
     c.n_children = f->n_children;
     CHECK(ar_kv_copy(&c.meta, f->meta, f->n_meta));
     c.n_meta = f->n_meta;
+    if (f->dict != NULL) {
+        c.dict = mem_calloc(1, sizeof *c.dict);
+        if (c.dict == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        CHECK(ar_field_copy(c.dict, f->dict));
+    }
     *out = c;
     return INFINO_OK;
 fail:
@@ -646,7 +659,10 @@ static bool str_eq(const char *a, const char *b)
 bool ar_field_equal(const struct ar_field *a, const struct ar_field *b)
 {
     if (a->type != b->type || a->nullable != b->nullable ||
-        !str_eq(a->name, b->name) || a->n_children != b->n_children)
+        !str_eq(a->name, b->name) || a->n_children != b->n_children ||
+        (a->dict == NULL) != (b->dict == NULL))
+        return false;
+    if (a->dict != NULL && !ar_field_equal(a->dict, b->dict))
         return false;
     switch (a->type) {
     case AR_TIMESTAMP:
@@ -738,6 +754,11 @@ static infino_status describe(struct buf *out, const struct ar_field *f,
 
     if (depth > AR_MAX_DEPTH)
         return buf_append_str(out, "...");
+    if (f->dict != NULL) {
+        CHECK(buf_append_str(out, "dictionary<values="));
+        CHECK(describe(out, f->dict, depth + 1));
+        return buf_printf(out, ", indices=%s>", ar_type_name(f->type));
+    }
     switch (f->type) {
     case AR_TIMESTAMP:
         if (f->tz != NULL)
@@ -787,14 +808,24 @@ fail:
 
 /* ---- import ----------------------------------------------------------- */
 
+/* Per node of the walk: whether a dictionary may appear on the node itself
+ * or on its direct children (the columns under a record batch's root), and
+ * whether the node, or its children, are columns (for the error). */
+#define DICT_HERE 1u
+#define DICT_IN_CHILDREN 2u
+#define COLUMN 4u
+#define COLUMNS_BELOW 8u
+
 static infino_status import_node(struct ar_field *out,
                                  const struct ArrowSchema *in,
-                                 struct ar_path *path, int depth);
+                                 struct ar_path *path, int depth,
+                                 unsigned dict);
 
 /* Imports the children of `in` into f->children; `f->type` is set. */
 static infino_status import_children(struct ar_field *f,
                                      const struct ArrowSchema *in,
-                                     struct ar_path *path, int depth)
+                                     struct ar_path *path, int depth,
+                                     unsigned dict)
 {
     int want = ar_type_n_children(f->type);
     infino_status st;
@@ -825,7 +856,9 @@ static infino_status import_children(struct ar_field *f,
             return err_set(INFINO_ERR_INVALID, "field '%s': child %zu is NULL",
                            path->s, i);
         mark = ar_path_push(path, c->release ? c->name : NULL, i);
-        st = import_node(&f->children[i], c, path, depth + 1);
+        st = import_node(&f->children[i], c, path, depth + 1,
+                         ((dict & DICT_IN_CHILDREN) ? DICT_HERE : 0) |
+                             ((dict & COLUMNS_BELOW) ? COLUMN : 0));
         ar_path_pop(path, mark);
         if (st != INFINO_OK)
             return st;
@@ -833,10 +866,54 @@ static infino_status import_children(struct ar_field *f,
     return INFINO_OK;
 }
 
+/* Imports the dictionary of `in` into f->dict. C data interface: the
+ * format of a dictionary-encoded node is its index type and `dictionary`
+ * describes the values; a value type is never dictionary-encoded again
+ * here (AR_IMPORT_DICTIONARY covers one level). The values are imported
+ * even where a dictionary is refused, so the error can name their type. */
+static infino_status import_dictionary(struct ar_field *f,
+                                       const struct ArrowSchema *in,
+                                       struct ar_path *path, int depth,
+                                       unsigned dict)
+{
+    struct buf values = {0};
+    size_t mark;
+    infino_status st;
+
+    if (f->type < AR_INT8 || f->type > AR_UINT64)
+        return err_set(INFINO_ERR_INVALID,
+                       "field '%s': dictionary indices must be integers, "
+                       "not '%.64s'",
+                       path->s, in->format);
+    f->dict = mem_calloc(1, sizeof *f->dict);
+    if (f->dict == NULL)
+        return err_nomem();
+    mark = ar_path_push(path, "dictionary", 0);
+    st = import_node(f->dict, in->dictionary, path, depth + 1, 0);
+    ar_path_pop(path, mark);
+    if (st != INFINO_OK || (dict & DICT_HERE))
+        return st;
+    if (!(dict & COLUMN))
+        return err_set(INFINO_ERR_UNSUPPORTED,
+                       "field '%s': dictionary-encoded values inside a "
+                       "nested type are not supported",
+                       path->s);
+    st = ar_type_describe(&values, f->dict);
+    if (st == INFINO_OK)
+        st = err_set(INFINO_ERR_UNSUPPORTED,
+                     "field '%s': dictionary-encoded columns are not "
+                     "supported here; declare it %s (appends decode "
+                     "dictionary-encoded data)",
+                     path->s, (const char *)values.data);
+    buf_free(&values);
+    return st;
+}
+
 /* Imports one node whose name is already on `path`. */
 static infino_status import_node(struct ar_field *out,
                                  const struct ArrowSchema *in,
-                                 struct ar_path *path, int depth)
+                                 struct ar_path *path, int depth,
+                                 unsigned dict)
 {
     struct ar_field f = {0};
     infino_status st;
@@ -864,14 +941,10 @@ static infino_status import_node(struct ar_field *out,
     }
     f.nullable = (in->flags & ARROW_FLAG_NULLABLE) != 0;
     CHECK(parse_format(&f, in->format, path));
-    if (in->dictionary != NULL) {
-        st = err_set(INFINO_ERR_UNSUPPORTED,
-                     "field '%s': dictionary-encoded '%.64s' is not supported",
-                     path->s, in->format);
-        goto fail;
-    }
+    if (in->dictionary != NULL)
+        CHECK(import_dictionary(&f, in, path, depth, dict));
     CHECK(import_meta(&f, in->metadata, path));
-    CHECK(import_children(&f, in, path, depth));
+    CHECK(import_children(&f, in, path, depth, dict));
     *out = f;
     return INFINO_OK;
 fail:
@@ -879,8 +952,9 @@ fail:
     return st;
 }
 
-infino_status ar_field_import(struct ar_field *out,
-                              const struct ArrowSchema *in)
+infino_status ar_field_import_flags(struct ar_field *out,
+                                    const struct ArrowSchema *in,
+                                    unsigned flags)
 {
     struct ar_path path = {0};
     infino_status st;
@@ -889,12 +963,26 @@ infino_status ar_field_import(struct ar_field *out,
     if (in == NULL)
         return err_set(INFINO_ERR_INVALID, "schema is NULL");
     ar_path_push(&path, in->release ? in->name : NULL, 0);
-    st = import_node(out, in, &path, 0);
+    st = import_node(out, in, &path, 0,
+                     COLUMN | ((flags & AR_IMPORT_DICTIONARY) ? DICT_HERE : 0));
     return err_context(st, "importing Arrow schema");
+}
+
+infino_status ar_field_import(struct ar_field *out,
+                              const struct ArrowSchema *in)
+{
+    return ar_field_import_flags(out, in, 0);
 }
 
 infino_status ar_schema_import(struct ar_schema *out,
                                const struct ArrowSchema *in)
+{
+    return ar_schema_import_flags(out, in, 0);
+}
+
+infino_status ar_schema_import_flags(struct ar_schema *out,
+                                     const struct ArrowSchema *in,
+                                     unsigned flags)
 {
     struct ar_path path = {0};
     struct ar_field root = {0};
@@ -912,7 +1000,10 @@ infino_status ar_schema_import(struct ar_schema *out,
         goto fail;
     }
     /* The root's name is not part of its fields' paths. */
-    CHECK(import_node(&root, in, &path, 0));
+    CHECK(import_node(&root, in, &path, 0,
+                      COLUMNS_BELOW |
+                          ((flags & AR_IMPORT_DICTIONARY) ? DICT_IN_CHILDREN
+                                                          : 0)));
     out->fields = root.children;
     out->n_fields = root.n_children;
     out->meta = root.meta;
@@ -937,6 +1028,7 @@ struct exported_schema {
     int64_t n_children;
     struct ArrowSchema **child_ptrs;
     struct ArrowSchema *children;
+    struct ArrowSchema *dictionary; /* NULL unless dictionary-encoded */
 };
 
 static void free_exported(struct exported_schema *x)
@@ -949,6 +1041,9 @@ static void free_exported(struct exported_schema *x)
         if (c->release != NULL)
             c->release(c);
     }
+    if (x->dictionary != NULL && x->dictionary->release != NULL)
+        x->dictionary->release(x->dictionary);
+    mem_free(x->dictionary);
     mem_free(x->children);
     mem_free(x->child_ptrs);
     mem_free(x->format);
@@ -975,7 +1070,7 @@ static infino_status export_node(struct ArrowSchema *out, const char *format,
                                  const char *name, bool nullable,
                                  const struct ar_kv *meta, size_t n_meta,
                                  const struct ar_field *kids, size_t n_kids,
-                                 int depth)
+                                 const struct ar_field *dict, int depth)
 {
     struct exported_schema *x;
     infino_status st;
@@ -1007,13 +1102,21 @@ static infino_status export_node(struct ArrowSchema *out, const char *format,
             x->n_children = (int64_t)i + 1;
         }
     }
+    if (dict != NULL) {
+        x->dictionary = mem_calloc(1, sizeof *x->dictionary);
+        if (x->dictionary == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        CHECK(export_field(x->dictionary, dict, depth + 1));
+    }
     out->format = x->format;
     out->name = x->name;
     out->metadata = x->metadata;
     out->flags = nullable ? ARROW_FLAG_NULLABLE : 0;
     out->n_children = (int64_t)n_kids;
     out->children = x->child_ptrs;
-    out->dictionary = NULL;
+    out->dictionary = x->dictionary;
     out->release = release_schema;
     out->private_data = x;
     return INFINO_OK;
@@ -1037,7 +1140,8 @@ static infino_status export_field(struct ArrowSchema *out,
     }
     CHECK(print_format(&fmt, f));
     CHECK(export_node(out, (const char *)fmt.data, f->name, f->nullable,
-                      f->meta, f->n_meta, f->children, f->n_children, depth));
+                      f->meta, f->n_meta, f->children, f->n_children, f->dict,
+                      depth));
     buf_free(&fmt);
     return INFINO_OK;
 fail:
@@ -1057,6 +1161,6 @@ infino_status ar_schema_export(struct ArrowSchema *out,
     /* C data interface, "Record batches": a struct whose children are the
      * fields; the root's metadata is the schema's metadata. */
     return err_context(export_node(out, "+s", "", false, s->meta, s->n_meta,
-                                   s->fields, s->n_fields, 0),
+                                   s->fields, s->n_fields, NULL, 0),
                        "exporting Arrow schema");
 }

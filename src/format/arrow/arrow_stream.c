@@ -203,6 +203,13 @@ static infino_status stream_error(struct ArrowArrayStream *in, int rc,
 infino_status ar_stream_import_schema(struct ar_schema *out,
                                       struct ArrowArrayStream *in)
 {
+    return ar_stream_import_schema_flags(out, in, 0);
+}
+
+infino_status ar_stream_import_schema_flags(struct ar_schema *out,
+                                            struct ArrowArrayStream *in,
+                                            unsigned flags)
+{
     struct ArrowSchema raw;
     infino_status st;
     int rc;
@@ -214,7 +221,7 @@ infino_status ar_stream_import_schema(struct ar_schema *out,
     rc = in->get_schema(in, &raw);
     if (rc != 0)
         return stream_error(in, rc, "get_schema");
-    st = ar_schema_import(out, &raw);
+    st = ar_schema_import_flags(out, &raw, flags);
     if (raw.release != NULL)
         raw.release(&raw);
     return st;

@@ -19,23 +19,33 @@ static void noop(struct ArrowArray *a)
     a->release = NULL;
 }
 
-/* Gathered validity (NULL when no row is null); *nulls_out counts nulls. */
+static bool has_nulls(const struct ArrowArray *a)
+{
+    return a != NULL && a->buffers[0] != NULL && a->null_count != 0;
+}
+
+/* Gathered validity (NULL when no row is null); *nulls_out counts nulls.
+ * With a `mask` (an array of n rows), row i is also null where the mask
+ * is: a null dictionary index. */
 static infino_status take_validity(uint8_t **out, int64_t *nulls_out,
                                    const struct ArrowArray *in,
-                                   const uint32_t *idx, size_t n)
+                                   const uint32_t *idx, size_t n,
+                                   const struct ArrowArray *mask)
 {
+    bool in_nulls = has_nulls(in), mask_nulls = has_nulls(mask);
     uint8_t *bits = NULL;
     int64_t nulls = 0;
 
     *out = NULL;
     *nulls_out = 0;
-    if (in->buffers[0] == NULL || in->null_count == 0)
+    if (!in_nulls && !mask_nulls)
         return INFINO_OK;
     bits = mem_calloc(n / 8 + 1, 1);
     if (bits == NULL)
         return err_nomem();
     for (size_t i = 0; i < n; i++) {
-        if (ar_array_is_valid(in, idx[i]))
+        if ((!in_nulls || ar_array_is_valid(in, idx[i])) &&
+            (!mask_nulls || ar_array_is_valid(mask, (int64_t)i)))
             bits[i >> 3] |= (uint8_t)(1u << (i & 7));
         else
             nulls++;
@@ -77,8 +87,12 @@ static infino_status take_fixed(struct ArrowArray *out,
         }
     } else {
         size_t w = (size_t)bits_w / 8;
-        const uint8_t *src = (const uint8_t *)in->buffers[1] +
-                             (size_t)in->offset * w;
+        /* NULL when the array holds no values (C data interface): n is 0
+         * then, and NULL + 0 is still undefined behaviour in C. */
+        const uint8_t *src = in->buffers[1] == NULL
+                                 ? NULL
+                                 : (const uint8_t *)in->buffers[1] +
+                                       (size_t)in->offset * w;
         vals = mem_alloc(n * w + 1);
         if (vals == NULL) {
             mem_free(valid);
@@ -260,9 +274,9 @@ static infino_status take_struct(struct ArrowArray *out,
     return st;
 }
 
-infino_status ar_array_take(struct ArrowArray *out, const struct ar_field *f,
-                            const struct ArrowArray *in, const uint32_t *idx,
-                            size_t n)
+static infino_status take(struct ArrowArray *out, const struct ar_field *f,
+                          const struct ArrowArray *in, const uint32_t *idx,
+                          size_t n, const struct ArrowArray *mask)
 {
     uint8_t *valid;
     int64_t nulls;
@@ -274,7 +288,7 @@ infino_status ar_array_take(struct ArrowArray *out, const struct ar_field *f,
             return err_set(INFINO_ERR_INVALID,
                            "column '%s': take index %u out of %lld rows",
                            f->name, idx[i], (long long)in->length);
-    st = take_validity(&valid, &nulls, in, idx, n);
+    st = take_validity(&valid, &nulls, in, idx, n, mask);
     if (st != INFINO_OK)
         return st;
     switch (f->type) {
@@ -294,6 +308,87 @@ infino_status ar_array_take(struct ArrowArray *out, const struct ar_field *f,
         return take_fixed(out, in, ar_type_bit_width(f->type), idx, n, valid,
                           nulls);
     }
+}
+
+infino_status ar_array_take(struct ArrowArray *out, const struct ar_field *f,
+                            const struct ArrowArray *in, const uint32_t *idx,
+                            size_t n)
+{
+    return take(out, f, in, idx, n, NULL);
+}
+
+/* Row i of an integer array (offset applied); validated to lie in
+ * [0, dictionary length) when the row is valid. */
+static uint32_t index_at(const struct ArrowArray *a, enum ar_type t,
+                         int64_t i)
+{
+    const void *p = a->buffers[1];
+
+    i += a->offset;
+    switch (t) {
+    case AR_INT8:
+    case AR_UINT8:
+        return ((const uint8_t *)p)[i];
+    case AR_INT16:
+    case AR_UINT16:
+        return ((const uint16_t *)p)[i];
+    case AR_INT32:
+    case AR_UINT32:
+        return ((const uint32_t *)p)[i];
+    default:
+        return (uint32_t)((const uint64_t *)p)[i];
+    }
+}
+
+/* n null rows of field `f`: what an empty dictionary decodes to (every
+ * index is null then, as validation proved). */
+static infino_status all_nulls(struct ArrowArray *out, const struct ar_field *f,
+                               int64_t n)
+{
+    struct ar_field nf = {0};
+    struct ar_builder *b = NULL;
+    infino_status st;
+
+    CHECK(ar_field_copy(&nf, f));
+    nf.nullable = true;
+    CHECK(ar_builder_new(&b, &nf));
+    for (int64_t i = 0; i < n; i++)
+        CHECK(ar_builder_append_null(b));
+    CHECK(ar_builder_finish(b, out));
+fail:
+    ar_builder_free(b);
+    ar_field_free(&nf);
+    return st;
+}
+
+infino_status ar_dictionary_decode(struct ArrowArray *out,
+                                   const struct ar_field *f,
+                                   const struct ArrowArray *a)
+{
+    const struct ArrowArray *d = a->dictionary;
+    uint32_t *idx;
+    infino_status st;
+
+    memset(out, 0, sizeof *out);
+    if (f->dict == NULL || d == NULL)
+        return err_set(INFINO_ERR_INVALID,
+                       "column '%s': not dictionary-encoded", f->name);
+    if (d->length > (int64_t)UINT32_MAX)
+        return err_set(INFINO_ERR_UNSUPPORTED,
+                       "column '%s': a dictionary of %lld values (at most "
+                       "2^32)",
+                       f->name, (long long)d->length);
+    if (d->length == 0)
+        return all_nulls(out, f->dict, a->length);
+    idx = mem_alloc((size_t)a->length * sizeof *idx + 1);
+    if (idx == NULL)
+        return err_nomem();
+    /* A null index may hold anything: gather value 0 behind the mask. */
+    for (int64_t i = 0; i < a->length; i++)
+        idx[i] = ar_array_is_valid(a, i) ? index_at(a, f->type, i) : 0;
+    st = take(out, f->dict, d, idx, (size_t)a->length, a);
+    mem_free(idx);
+    return st;
 }
 
 infino_status ar_batch_take(struct ArrowArray *out, const struct ar_schema *s,

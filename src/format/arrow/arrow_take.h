@@ -21,6 +21,16 @@ infino_status ar_batch_take(struct ArrowArray *out, const struct ar_schema *s,
                             const struct ArrowArray *in, const uint32_t *idx,
                             size_t n);
 
+/* Decodes a dictionary-encoded array: *out (owned) is a plain array of
+ * field *f->dict with a->length rows, row i holding dictionary value
+ * index[i], null where the index is null or the value it names is. `a`
+ * must have passed ar_array_validate() against `f` (indices in range);
+ * its offset, and the dictionary's, are honoured. Dictionaries of more
+ * than 2^32 values are INFINO_ERR_UNSUPPORTED. */
+infino_status ar_dictionary_decode(struct ArrowArray *out,
+                                   const struct ar_field *f,
+                                   const struct ArrowArray *a);
+
 /* Appends cell `row` of `a` (a validated array of field `f`, offset
  * honoured) to builder `b` of the same type, nested values included. For
  * building small results row by row from decoded batches. */
