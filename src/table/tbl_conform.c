@@ -554,6 +554,35 @@ static infino_status convert_numbers(struct ArrowArray *out,
                          bufs, 0, NULL);
 }
 
+/* A vector coordinate given as float64 into a float32 list: rounded to
+ * the nearest float32 (C11 6.3.1.5), as every embedding library does, so
+ * float64 embeddings append as they are. Unlike scalar float32 columns,
+ * whose values must survive exactly, a coordinate is an approximation to
+ * begin with; only a finite value beyond float32's range (which would
+ * become infinite) is refused. */
+static bool round_coordinate(uint8_t *dst, const uint8_t *src)
+{
+    double d;
+    float f;
+
+    memcpy(&d, src, 8);
+    f = (float)d;
+    memcpy(dst, &f, 4);
+    return !isinf(f) || isinf(d) || isnan(d);
+}
+
+static infino_status out_of_float32(const struct ar_field *t, int64_t row,
+                                    int64_t element, const uint8_t *src)
+{
+    char v[48];
+
+    format_value(v, sizeof v, src, AR_FLOAT64);
+    return err_set(INFINO_ERR_INVALID,
+                   "column '%s': row %lld: element %lld: value %s is beyond "
+                   "float32's range",
+                   t->name, (long long)row, (long long)element, v);
+}
+
 /* list / large_list / fixed_size_list of numbers -> fixed_size_list of
  * the target size and element type. Every non-null slot must hold exactly
  * `n` non-null values, each converted losslessly; null slots become `n`
@@ -614,6 +643,11 @@ static infino_status convert_fixed_list(struct ArrowArray *out,
             uint8_t *dst = vals + ((size_t)i * n + (size_t)k) * (size_t)width;
             if (same) {
                 memcpy(dst, src, (size_t)width);
+            } else if (ct == AR_FLOAT32 && st_ == AR_FLOAT64) {
+                if (!round_coordinate(dst, src)) {
+                    mem_free(vals);
+                    return out_of_float32(t, row0 + i, k, src);
+                }
             } else if (!convert_value(dst, ct, src, st_)) {
                 mem_free(vals);
                 return not_lossless(t, ct, row0 + i, k, src, st_);
