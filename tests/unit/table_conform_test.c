@@ -326,6 +326,8 @@ static void test_table_conform__conversion_audit(void **state)
     const int64_t two53[] = {9007199254740993}; /* 2^53 + 1 */
     const double *rows_bad[] = {(const double[]){1, 2, 1e300, 4}};
     const double *rows_ok[] = {(const double[]){1, 2, 0.25, -0.0}};
+    const double *rows_inexact[] = {(const double[]){0.1, 16777217.0, 1e-50,
+                                                     3.4e38}};
     struct ArrowArray cols[1];
     (void)state;
 
@@ -344,14 +346,19 @@ static void test_table_conform__conversion_audit(void **state)
                       cols, 1, NULL, NULL),
                  "expected float32, got int8");
 
-    /* vectors follow the scalar rule element by element */
+    /* vector coordinates round to the nearest float32; only a value
+     * beyond its range is refused */
     vectors(&cols[0], AR_LIST, 0, AR_FLOAT64, rows_bad, 1, 4);
     assert_error(run1(list_of("v", AR_FIXED_SIZE_LIST, 4, AR_FLOAT32),
                       list_of("v", AR_LIST, 0, AR_FLOAT64), cols, 1, NULL,
                       NULL),
-                 "column 'v': row 0: element 2: value 1e+300 is not exactly "
-                 "representable as float32");
+                 "column 'v': row 0: element 2: value 1e+300 is beyond "
+                 "float32's range");
     vectors(&cols[0], AR_LIST, 0, AR_FLOAT64, rows_ok, 1, 4);
+    assert_ok(run1(list_of("v", AR_FIXED_SIZE_LIST, 4, AR_FLOAT32),
+                   list_of("v", AR_LIST, 0, AR_FLOAT64), cols, 1, NULL,
+                   NULL));
+    vectors(&cols[0], AR_LIST, 0, AR_FLOAT64, rows_inexact, 1, 4);
     assert_ok(run1(list_of("v", AR_FIXED_SIZE_LIST, 4, AR_FLOAT32),
                    list_of("v", AR_LIST, 0, AR_FLOAT64), cols, 1, NULL,
                    NULL));
