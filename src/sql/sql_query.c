@@ -21,6 +21,7 @@
 #include "sql_value.h"
 
 #include "query/query.h"
+#include "table/catalog.h"
 #include "util/alloc.h"
 #include "util/cancel.h"
 #include "util/err.h"
@@ -397,8 +398,9 @@ static int tvf_connect(sqlite3 *db, void *aux, int argc,
         return SQLITE_ERROR;
     }
     rc = declare(db, &q->visible,
-                 ", score REAL, arg0 HIDDEN, arg1 HIDDEN, arg2 HIDDEN, "
-                 "arg3 HIDDEN, arg4 HIDDEN, arg5 HIDDEN");
+                 ", score REAL, __infino_arg0 HIDDEN, __infino_arg1 HIDDEN, "
+                 "__infino_arg2 HIDDEN, __infino_arg3 HIDDEN, "
+                 "__infino_arg4 HIDDEN, __infino_arg5 HIDDEN");
     if (rc != SQLITE_OK)
         return rc;
     vt = sqlite3_malloc(sizeof *vt);
@@ -723,49 +725,108 @@ static infino_status exec(sqlite3 *db, const char *sql)
     return INFINO_ERR_INVALID;
 }
 
+/* Creates the virtual table of catalog table `ti` under its own name,
+ * once per query. SQLite resolves names case-insensitively, so of two
+ * catalog names equal but for case only the first one named is made. */
+static infino_status register_table(struct qctx *c, bool *made, size_t ti)
+{
+    const char *name = c->tables->name(c->tables->payload, ti);
+    char *ddl;
+    infino_status st;
+
+    if (made[ti])
+        return INFINO_OK;
+    for (size_t j = 0; j < c->tables->n; j++)
+        if (made[j] &&
+            strcasecmp(c->tables->name(c->tables->payload, j), name) == 0)
+            return INFINO_OK;
+    ddl = sqlite3_mprintf("CREATE VIRTUAL TABLE temp.\"%w\" USING "
+                          "infino_table(%lld)",
+                          name, (long long)ti);
+    if (ddl == NULL)
+        return err_nomem();
+    st = exec(c->db, ddl);
+    sqlite3_free(ddl);
+    if (st == INFINO_OK)
+        made[ti] = true;
+    return st;
+}
+
+/* The catalog table an identifier token names: the exact name first,
+ * else one equal but for case; -1 if none. */
+static long table_named(const struct sql_tables *tables,
+                        const struct sql_token *t)
+{
+    char name[TABLE_NAME_MAX + 1];
+    long ci = -1;
+
+    if (!sql_unquote(name, sizeof name, t))
+        return -1;
+    for (size_t i = 0; i < tables->n; i++) {
+        const char *n = tables->name(tables->payload, i);
+        if (strcmp(n, name) == 0)
+            return (long)i;
+        if (ci < 0 && strcasecmp(n, name) == 0)
+            ci = (long)i;
+    }
+    return ci;
+}
+
 /* Copies `sql` to `out`, renaming each search call on table T to its
- * per-(function, T) virtual table, which it creates. */
+ * per-(function, T) virtual table, which it creates, and creating the
+ * virtual table of every catalog table the text names (only those: a
+ * query pays for the tables it uses, and a table it does not use cannot
+ * make it fail). */
 static infino_status rewrite(struct buf *out, struct qctx *c, const char *sql)
 {
     const char *p = sql, *copied = sql;
-    bool made[5][64] = {{false}};
+    bool made_tvf[5][64] = {{false}};
+    bool *made = mem_calloc(c->tables->n + 1, sizeof *made);
     infino_status st = INFINO_OK;
 
+    if (made == NULL)
+        return err_nomem();
     for (;;) {
         struct sql_token t = sql_lex(&p), open, name;
         const char *after;
         int kind = -1;
-        char table[256];
+        char table[TABLE_NAME_MAX + 1];
         long ti;
 
         if (t.kind == SQL_TOK_END || t.kind == SQL_TOK_ERROR)
             break;
-        if (t.kind != SQL_TOK_WORD)
+        if (t.kind != SQL_TOK_WORD && t.kind != SQL_TOK_QIDENT)
             continue;
-        for (int k = 0; k < 5; k++)
+        for (int k = 0; k < 5 && t.kind == SQL_TOK_WORD; k++)
             if (t.n == strlen(tvf_names[k]) &&
                 strncasecmp(t.p, tvf_names[k], t.n) == 0)
                 kind = k;
-        if (kind < 0)
-            continue;
         after = p;
         open = sql_lex(&after);
-        if (open.kind != SQL_TOK_PUNCT || *open.p != '(')
+        if (kind < 0 || open.kind != SQL_TOK_PUNCT || *open.p != '(') {
+            if ((ti = table_named(c->tables, &t)) >= 0)
+                CHECK(register_table(c, made, (size_t)ti));
             continue;
+        }
         name = sql_lex(&after);
-        if (name.kind != SQL_TOK_STRING)
-            return err_set(INFINO_ERR_INVALID,
-                           "%s: the first argument must be a table name "
-                           "string literal",
-                           tvf_names[kind]);
+        if (name.kind != SQL_TOK_STRING) {
+            st = err_set(INFINO_ERR_INVALID,
+                         "%s: the first argument must be a table name "
+                         "string literal",
+                         tvf_names[kind]);
+            goto fail;
+        }
         if (!sql_unquote(table, sizeof table, &name) ||
-            (ti = table_index(c->tables, table)) < 0)
-            return err_set(INFINO_ERR_INVALID,
-                           "search over unknown table '%s'", table);
+            (ti = table_index(c->tables, table)) < 0) {
+            st = err_set(INFINO_ERR_INVALID,
+                         "search over unknown table '%.*s'",
+                         (int)(name.n > 200 ? 200 : name.n), name.p);
+            goto fail;
+        }
         CHECK(buf_append(out, copied, (size_t)(t.p - copied)));
         CHECK(buf_printf(out, "\"" TVF_PREFIX "%d_%ld\"", kind, ti));
         copied = t.p + t.n;
-        if (ti >= 64 || !made[kind][ti]) {
+        if (ti >= 64 || !made_tvf[kind][ti]) {
             char ddl[160];
             snprintf(ddl, sizeof ddl,
                      "CREATE VIRTUAL TABLE IF NOT EXISTS temp.\"" TVF_PREFIX
@@ -773,12 +834,13 @@ static infino_status rewrite(struct buf *out, struct qctx *c, const char *sql)
                      kind, ti, kind, ti);
             CHECK(exec(c->db, ddl));
             if (ti < 64)
-                made[kind][ti] = true;
+                made_tvf[kind][ti] = true;
         }
     }
     CHECK(buf_append_str(out, copied));
     CHECK(buf_put_u8(out, 0));
 fail:
+    mem_free(made);
     return st;
 }
 
@@ -919,6 +981,10 @@ static infino_status put_cell(struct ar_builder *b, const struct ar_field *f,
         return ar_builder_append_bytes(b, x->bytes, x->n);
     case AR_FLOAT32:
     case AR_FLOAT64:
+        if (x->type == SQLITE_TEXT && strcmp(x->bytes, SQL_NAN) == 0)
+            return ar_builder_append_double(b, NAN);
+        if (x->type == SQLITE_TEXT || x->type == SQLITE_BLOB)
+            break;
         return ar_builder_append_double(
             b, x->type == SQLITE_INTEGER ? (double)x->i : x->d);
     case AR_BOOL:
@@ -941,14 +1007,19 @@ static infino_status put_cell(struct ar_builder *b, const struct ar_field *f,
                                   : sql_parse_timestamp(&v, x->bytes, f->unit);
         return st != INFINO_OK ? st : ar_builder_append_int(b, v);
     }
+    case AR_UINT64: {
+        uint64_t u;
+        infino_status st;
+        if (x->type == SQLITE_INTEGER && x->i >= 0)
+            return ar_builder_append_uint(b, (uint64_t)x->i);
+        if (x->type != SQLITE_TEXT)
+            break;
+        st = sql_parse_uint64(&u, x->bytes);
+        return st != INFINO_OK ? st : ar_builder_append_uint(b, u);
+    }
     default:
-        if (x->type == SQLITE_INTEGER) {
-            if (f->type == AR_UINT64)
-                return ar_builder_append_uint(b, (uint64_t)x->i);
+        if (x->type == SQLITE_INTEGER)
             return ar_builder_append_int(b, x->i);
-        }
-        if (x->type == SQLITE_FLOAT && f->type == AR_UINT64 && x->d >= 0)
-            return ar_builder_append_uint(b, (uint64_t)x->d);
         break;
     }
     return err_set(INFINO_ERR_INVALID,
@@ -1040,7 +1111,7 @@ infino_status sql_query(struct ArrowArrayStream *out,
                         const struct sql_tables *tables, const char *sql)
 {
     struct qctx c = {0};
-    struct buf text = {0};
+    struct buf quoted = {0}, text = {0};
     struct column *cols = NULL;
     sqlite3_stmt *stmt = NULL;
     const char *tail = NULL;
@@ -1052,12 +1123,7 @@ infino_status sql_query(struct ArrowArrayStream *out,
     c.open = mem_calloc(tables->n + 1, sizeof *c.open);
     if (c.open == NULL)
         return err_nomem();
-    if (sqlite3_open_v2(":memory:", &c.db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        st = err_set(INFINO_ERR_NOMEM, "cannot open SQLite");
-        goto fail;
-    }
+    CHECK(sql_open(&c.db, "query_sql"));
     if (sqlite3_create_module(c.db, "infino_table", &table_module, &c) !=
             SQLITE_OK ||
         sqlite3_create_module(c.db, "infino_tvf", &tvf_module, &c) !=
@@ -1065,16 +1131,9 @@ infino_status sql_query(struct ArrowArrayStream *out,
         st = err_set(INFINO_ERR_NOMEM, "cannot register SQL modules");
         goto fail;
     }
-    for (size_t i = 0; i < tables->n; i++) {
-        char ddl[400];
-        snprintf(ddl, sizeof ddl,
-                 "CREATE VIRTUAL TABLE temp.\"%s\" USING infino_table(%zu)",
-                 tables->name(tables->payload, i), i);
-        CHECK(exec(c.db, ddl));
-    }
-    CHECK(rewrite(&text, &c, sql));
+    CHECK(sql_quote_wide_numbers(&quoted, sql));
+    CHECK(rewrite(&text, &c, (const char *)quoted.data));
     sqlite3_set_authorizer(c.db, deny_writes, NULL);
-    sql_watch_interrupts(c.db);
     rc = sqlite3_prepare_v2(c.db, (const char *)text.data, -1, &stmt, &tail);
     if (rc == SQLITE_INTERRUPT && cancel_requested()) {
         st = cancel_check("preparing the SQL query");
@@ -1086,6 +1145,14 @@ infino_status sql_query(struct ArrowArrayStream *out,
     }
     if (stmt == NULL) {
         st = err_set(INFINO_ERR_INVALID, "empty SQL statement");
+        goto fail;
+    }
+    if (sqlite3_bind_parameter_count(stmt) > 0) {
+        const char *pn = sqlite3_bind_parameter_name(stmt, 1);
+        st = err_set(INFINO_ERR_INVALID,
+                     "query_sql: parameters such as '%s' are not supported; "
+                     "write the values into the query",
+                     pn ? pn : "?");
         goto fail;
     }
     while (tail && (*tail == ' ' || *tail == '\n' || *tail == '\t' ||
@@ -1128,6 +1195,7 @@ fail:
     sqlite3_finalize(stmt);
     sqlite3_close(c.db);
     qctx_free(&c);
+    buf_free(&quoted);
     buf_free(&text);
     return st;
 }
