@@ -256,8 +256,18 @@ INFINO_API void infino_db_close(infino_db *db);
 /* 0 for memory:// databases. */
 INFINO_API int infino_db_is_durable(const infino_db *db);
 
-/* 1 when `name` is a valid table name: 1-255 of [A-Za-z0-9_-], not
- * starting with '_'. */
+/* The longest table name, in bytes. A table's storage folder is
+ * "tables/<name>-<16 hex>-<16 hex>", one path component, and file systems
+ * cap a component at 255 bytes: 255 - 34 = 221. */
+#define INFINO_TABLE_NAME_MAX 221
+/* The most columns a table can have, its "_id" included. query_sql's
+ * engine (SQLite: 2000 columns per table unless built otherwise) adds
+ * up to 7 columns of its own to a table (a search's score and its
+ * arguments); the rest is a margin. */
+#define INFINO_TABLE_COLUMNS_MAX 1600
+
+/* 1 when `name` is a valid table name: 1-INFINO_TABLE_NAME_MAX of
+ * [A-Za-z0-9_-], not starting with '_'. */
 INFINO_API int infino_table_name_valid(const char *name);
 
 /* Index specs: which columns are full-text and vector indexed. */
@@ -275,9 +285,16 @@ INFINO_API infino_status infino_index_spec_vector(infino_index_spec *s,
                                                   const char *metric);
 
 /* Creates table `name` with `schema` (borrowed: a struct schema whose
- * fields are the columns; a column named "_id" is refused) and `spec`
- * (borrowed; NULL = no indexes). INFINO_ERR_EXISTS when the name is
- * taken. On success *out is an open handle (owned: infino_table_close). */
+ * fields are the columns) and `spec` (borrowed; NULL = no indexes).
+ * INFINO_ERR_EXISTS when the name is taken. INFINO_ERR_INVALID, naming
+ * the table or column, for a schema no table can serve: a column type
+ * other than bool, integers, floats, utf8, large_utf8, binary,
+ * large_binary, date32, timestamp, decimal128 with 0 <= scale <=
+ * precision, and list, large_list or fixed_size_list of one of these; no
+ * columns or more than INFINO_TABLE_COLUMNS_MAX - 1; an empty column
+ * name; two names equal but for ASCII case (SQL cannot tell them apart);
+ * a reserved name ("_id" and names starting "__infino", in any case).
+ * On success *out is an open handle (owned: infino_table_close). */
 INFINO_API infino_status infino_create_table(infino_table **out,
                                              infino_db *db, const char *name,
                                              const struct ArrowSchema *schema,

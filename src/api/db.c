@@ -15,6 +15,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "api_int.h"
@@ -163,23 +164,18 @@ INFINO_API infino_status infino_create_table(infino_table **out,
     *out = NULL;
     ARG(db != NULL && name != NULL && schema != NULL, "NULL argument");
     CHECK(catalog_check_name(name));
-    CHECK(ar_schema_import(&s, schema));
-    if (ar_schema_find(&s, "_id") >= 0) {
-        st = err_set(INFINO_ERR_INVALID,
-                     "column '_id' is reserved: the engine assigns it");
-        goto fail;
+    st = ar_schema_import(&s, schema);
+    if (st == INFINO_ERR_UNSUPPORTED) {
+        /* A type Arrow has and we do not: the caller's schema is what
+         * is wrong, as for the types catalog_check_schema() refuses. */
+        char why[512];
+
+        snprintf(why, sizeof why, "%s", err_last());
+        st = err_set(INFINO_ERR_INVALID, "%s (supported: " TABLE_TYPES_TEXT ")",
+                     why);
     }
-    if (s.n_fields == 0) {
-        st = err_set(INFINO_ERR_INVALID, "a table needs at least one column");
+    if (st != INFINO_OK)
         goto fail;
-    }
-    for (size_t i = 0; i < s.n_fields; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(s.fields[i].name, s.fields[j].name) == 0) {
-                st = err_set(INFINO_ERR_INVALID, "column '%s' appears twice",
-                             s.fields[i].name);
-                goto fail;
-            }
     CHECK(catalog_create(&e, db->store, name, &s, spec ? &spec->spec : &none));
     CHECK(wrap_table(out, db, &e));
 fail:

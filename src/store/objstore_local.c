@@ -3,7 +3,8 @@
  *
  * Publishing goes through store sinks (temp file, fsync, rename or
  * renameat2(RENAME_NOREPLACE), directory fsync), so an object either exists
- * whole or not at all. Temporary files are named ".<name>.tmp-*" and are
+ * whole or not at all. Temporary files are named ".<name>.tmp-*" (the name
+ * cut where the whole would not fit one path component) and are
  * invisible to listings.
  */
 #define _GNU_SOURCE

@@ -29,6 +29,9 @@
 #include <unistd.h>
 
 #define SINK_BUF_CAP (1u << 20)
+/* The longest path component file systems take (POSIX NAME_MAX on
+ * Linux's and most others). */
+#define SINK_NAME_MAX 255
 /* Written bytes handed to writeback at a time. */
 #define SINK_WRITEBACK_BYTES ((uint64_t)32 << 20)
 
@@ -97,9 +100,20 @@ infino_status store_sink_open_file(struct store_sink **out, const char *path)
     s->kind = SINK_FILE;
     s->fd = -1;
     st = buf_append(&tmp, path, dir_len);
-    if (st == INFINO_OK)
-        st = buf_printf(&tmp, ".%s.tmp-%ld-%u", path + dir_len, (long)getpid(),
-                        atomic_fetch_add(&tmp_counter, 1));
+    if (st == INFINO_OK) {
+        /* ".<name>.tmp-<pid>-<n>", its <name> cut so that the temporary
+         * fits one path component whenever the target does: a name of
+         * up to SINK_NAME_MAX bytes must be publishable. The pid and
+         * counter keep it unique. */
+        char suffix[48];
+        size_t leaf = strlen(path + dir_len);
+        int n = snprintf(suffix, sizeof suffix, ".tmp-%ld-%u", (long)getpid(),
+                         atomic_fetch_add(&tmp_counter, 1));
+
+        if (leaf > SINK_NAME_MAX - 1 - (size_t)n)
+            leaf = SINK_NAME_MAX - 1 - (size_t)n;
+        st = buf_printf(&tmp, ".%.*s%s", (int)leaf, path + dir_len, suffix);
+    }
     if (st == INFINO_OK)
         st = buf_put_u8(&tmp, 0);
     if (st != INFINO_OK || (s->name = mem_strdup(path)) == NULL) {

@@ -27,11 +27,12 @@
 #define CATALOG_VERSION 1
 #define MAX_ATTEMPTS 200
 
-bool catalog_name_valid(const char *name)
+/* The rule for table names, with the longest length allowed. */
+static bool name_valid(const char *name, size_t max_len)
 {
     size_t n = name ? strlen(name) : 0;
 
-    if (n == 0 || n > TABLE_NAME_MAX || name[0] == '_')
+    if (n == 0 || n > max_len || name[0] == '_')
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
@@ -42,14 +43,140 @@ bool catalog_name_valid(const char *name)
     return true;
 }
 
+bool catalog_name_valid(const char *name)
+{
+    return name_valid(name, TABLE_NAME_MAX);
+}
+
 infino_status catalog_check_name(const char *name)
 {
+    size_t n = name ? strlen(name) : 0;
+
     if (catalog_name_valid(name))
         return INFINO_OK;
+    /* the name is echoed in part, so that the reason always shows */
     return err_set(INFINO_ERR_INVALID,
-                   "invalid table name '%s': use 1-%d characters of "
-                   "[A-Za-z0-9_-], not starting with '_'",
-                   name ? name : "(null)", TABLE_NAME_MAX);
+                   "invalid table name '%.64s%s' (%zu characters): use "
+                   "1-%d characters of [A-Za-z0-9_-], not starting with '_'",
+                   name ? name : "(null)", n > 64 ? "..." : "", n,
+                   TABLE_NAME_MAX);
+}
+
+/* ASCII case folding, as SQLite compares identifiers. */
+static int fold(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static bool equal_folded(const char *a, const char *b)
+{
+    while (*a && fold((unsigned char)*a) == fold((unsigned char)*b)) {
+        a++;
+        b++;
+    }
+    return *a == '\0' && *b == '\0';
+}
+
+static bool starts_folded(const char *s, const char *prefix)
+{
+    for (; *prefix; s++, prefix++)
+        if (fold((unsigned char)*s) != fold((unsigned char)*prefix))
+            return false;
+    return true;
+}
+
+/* Whether field `f` (a column, or a list's item when `in_list`) has a
+ * type the Parquet writer stores, the readers give back and the SQL
+ * layer maps: a scalar, or a list of one (pq_shape_of, pq_schema.c). */
+static bool type_served(const struct ar_field *f, bool in_list)
+{
+    switch (f->type) {
+    case AR_BOOL:
+    case AR_INT8:
+    case AR_INT16:
+    case AR_INT32:
+    case AR_INT64:
+    case AR_UINT8:
+    case AR_UINT16:
+    case AR_UINT32:
+    case AR_UINT64:
+    case AR_FLOAT32:
+    case AR_FLOAT64:
+    case AR_UTF8:
+    case AR_LARGE_UTF8:
+    case AR_BINARY:
+    case AR_LARGE_BINARY:
+    case AR_DATE32:
+    case AR_TIMESTAMP:
+        return true;
+    case AR_DECIMAL128:
+        /* Parquet's DECIMAL needs 0 <= scale <= precision */
+        return f->scale >= 0 && f->scale <= f->precision;
+    case AR_LIST:
+    case AR_LARGE_LIST:
+    case AR_FIXED_SIZE_LIST:
+        return !in_list && f->n_children == 1 &&
+               type_served(&f->children[0], true);
+    default:
+        return false; /* struct, and anything added to ar_type later */
+    }
+}
+
+/* INFINO_ERR_INVALID for column `f`, whose type is not served. */
+static infino_status type_refused(const struct ar_field *f)
+{
+    struct buf d = {0};
+    infino_status st = ar_type_describe(&d, f);
+
+    if (st == INFINO_OK)
+        st = err_set(INFINO_ERR_INVALID,
+                     "column '%.200s': type %.300s is not supported "
+                     "(supported: " TABLE_TYPES_TEXT ")",
+                     f->name, (const char *)d.data);
+    buf_free(&d);
+    return st;
+}
+
+infino_status catalog_check_schema(const struct ar_schema *s)
+{
+    if (s->n_fields == 0)
+        return err_set(INFINO_ERR_INVALID, "a table needs at least one column");
+    if (s->n_fields > TABLE_COLUMNS_MAX - 1)
+        return err_set(INFINO_ERR_INVALID,
+                       "too many columns: a table has at most %d, '"
+                       TBL_ID_COLUMN "' included; this one would have %zu",
+                       TABLE_COLUMNS_MAX, s->n_fields + 1);
+    for (size_t i = 0; i < s->n_fields; i++) {
+        const struct ar_field *f = &s->fields[i];
+
+        if (f->name[0] == '\0')
+            return err_set(INFINO_ERR_INVALID,
+                           "column %zu has an empty name", i + 1);
+        if (equal_folded(f->name, TBL_ID_COLUMN))
+            return err_set(INFINO_ERR_INVALID,
+                           "column '%s' is reserved: the engine assigns '"
+                           TBL_ID_COLUMN "'",
+                           f->name);
+        if (starts_folded(f->name, TABLE_RESERVED_PREFIX))
+            return err_set(INFINO_ERR_INVALID,
+                           "column '%.200s': names starting with '"
+                           TABLE_RESERVED_PREFIX "' (in any case) are "
+                           "reserved",
+                           f->name);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(f->name, s->fields[j].name) == 0)
+                return err_set(INFINO_ERR_INVALID,
+                               "column '%.200s' appears twice", f->name);
+            if (equal_folded(f->name, s->fields[j].name))
+                return err_set(INFINO_ERR_INVALID,
+                               "columns '%.200s' and '%.200s' differ only in "
+                               "case, which SQL does not tell apart",
+                               s->fields[j].name, f->name);
+        }
+        if (!type_served(f, false))
+            return type_refused(f);
+    }
+    return INFINO_OK;
 }
 
 void cat_entry_free(struct cat_entry *e)
@@ -177,7 +304,8 @@ infino_status catalog_decode(struct catalog *out, const uint8_t *p, size_t n,
         out->n++;
         CHECK(get_str(&body, &e->name, "table name"));
         CHECK(get_str(&body, &e->dir, "table folder"));
-        if (!catalog_name_valid(e->name) || !objstore_key_valid(e->dir) ||
+        if (!name_valid(e->name, TABLE_NAME_MAX_STORED) ||
+            !objstore_key_valid(e->dir) ||
             (i > 0 && strcmp(out->entries[i - 1].name, e->name) >= 0)) {
             st = err_set(INFINO_ERR_CORRUPT, "bad or unsorted table entry");
             goto fail;
@@ -308,6 +436,7 @@ infino_status catalog_create(struct cat_entry *out, struct objstore *s,
 
     memset(out, 0, sizeof *out);
     CHECK(catalog_check_name(name));
+    CHECK(catalog_check_schema(schema));
     CHECK(sf_spec_validate(spec, schema));
     e.created_ns = clock_now_ns();
     random_bytes(rb, sizeof rb);

@@ -25,7 +25,25 @@
  * folder has been dropped; handles opened before the drop check it before
  * and after every commit. Never removed (a handle may be idle for days). */
 #define CATALOG_DROPPED_DIR "_catalog/dropped/"
-#define TABLE_NAME_MAX 255
+/* The longest name create accepts: the folder "<name>-<time>-<random>"
+ * (16 hex digits each) is one path component of at most 255 bytes
+ * (NAME_MAX), and so is the drop marker named after it. Every other key
+ * built from a name is longer only in components of its own. */
+#define TABLE_NAME_MAX INFINO_TABLE_NAME_MAX
+/* The longest name a stored catalog may hold: versions before the limit
+ * above accepted 255, and such a catalog must still load. */
+#define TABLE_NAME_MAX_STORED 255
+/* Columns a table may have, "_id" included (infino.h says why). */
+#define TABLE_COLUMNS_MAX INFINO_TABLE_COLUMNS_MAX
+/* The engine's row identifier column, first in every stored schema. */
+#define TBL_ID_COLUMN "_id"
+/* Names starting with this (in any case) are the SQL layer's own. */
+#define TABLE_RESERVED_PREFIX "__infino"
+/* What a column may be, as errors list it (catalog_check_schema). */
+#define TABLE_TYPES_TEXT                                                       \
+    "bool, int8-64, uint8-64, float32, float64, utf8, large_utf8, binary, "    \
+    "large_binary, date32, timestamp, decimal128 (scale 0 to precision), "     \
+    "and list, large_list or fixed_size_list of one of these"
 
 struct cat_entry {
     char *name; /* owned */
@@ -46,6 +64,13 @@ bool catalog_name_valid(const char *name);
 /* INFINO_ERR_INVALID naming the name when !catalog_name_valid(). */
 infino_status catalog_check_name(const char *name);
 
+/* INFINO_ERR_INVALID naming the column unless every later call can serve
+ * a table of this user schema (no _id): 1 to TABLE_COLUMNS_MAX - 1
+ * columns; names non-empty, unequal ignoring ASCII case (SQLite matches
+ * identifiers so), neither "_id" nor starting with TABLE_RESERVED_PREFIX
+ * in any case; types those of TABLE_TYPES_TEXT. */
+infino_status catalog_check_schema(const struct ar_schema *s);
+
 /* Loads the newest version. *out is owned (catalog_free). */
 infino_status catalog_load(struct catalog *out, struct objstore *s);
 void catalog_free(struct catalog *c);
@@ -54,7 +79,8 @@ void catalog_free(struct catalog *c);
 const struct cat_entry *catalog_find(const struct catalog *c,
                                      const char *name);
 
-/* Adds a table. INFINO_ERR_EXISTS when the name is taken.
+/* Adds a table after checking its name, schema (catalog_check_schema)
+ * and spec. INFINO_ERR_EXISTS when the name is taken.
  * On success *out is an owned copy of the new entry. */
 infino_status catalog_create(struct cat_entry *out, struct objstore *s,
                              const char *name, const struct ar_schema *schema,

@@ -28,8 +28,6 @@
 
 #include <roaring/roaring.h>
 
-#define TBL_ID_COLUMN "_id"
-
 struct tbl;
 struct tbl_view;
 

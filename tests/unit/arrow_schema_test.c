@@ -263,10 +263,55 @@ static void test_arrow_schema__unsupported_names_the_path(void **state)
     (void)state;
 
     assert_int_equal(ar_schema_import(&s, in), INFINO_ERR_UNSUPPORTED);
-    assert_non_null(
-        strstr(err_last(), "field 'emb.item': unsupported format 'e'"));
+    assert_non_null(strstr(err_last(), "field 'emb.item': type float16 "
+                                       "(format 'e') is not supported"));
     assert_null(s.fields);
     drop(in);
+}
+
+/* Every type of the C data interface we do not import is named in
+ * Arrow's words, so that a user never has to decode a format string. */
+static void test_arrow_schema__unsupported_types_named_in_words(void **state)
+{
+    static const struct {
+        const char *fmt, *words;
+    } cases[] = {
+        {"n", "type null (format 'n')"},
+        {"e", "type float16 (format 'e')"},
+        {"vu", "type string_view (format 'vu')"},
+        {"vz", "type binary_view (format 'vz')"},
+        {"w:4", "type fixed_size_binary(4) (format 'w:4')"},
+        {"tdm", "type date64 (format 'tdm')"},
+        {"tts", "type time32[s] (format 'tts')"},
+        {"ttm", "type time32[ms] (format 'ttm')"},
+        {"ttu", "type time64[us] (format 'ttu')"},
+        {"ttn", "type time64[ns] (format 'ttn')"},
+        {"tDs", "type duration[s] (format 'tDs')"},
+        {"tDn", "type duration[ns] (format 'tDn')"},
+        {"tiM", "type interval[months] (format 'tiM')"},
+        {"tiD", "type interval[day_time] (format 'tiD')"},
+        {"tin", "type interval[month_day_nano] (format 'tin')"},
+        {"d:9,2,32", "type decimal32(9, 2) (format 'd:9,2,32')"},
+        {"d:18,3,64", "type decimal64(18, 3) (format 'd:18,3,64')"},
+        {"d:40,2,256", "type decimal256(40, 2) (format 'd:40,2,256')"},
+        {"+m", "type map (format '+m')"},
+        {"+ud:0,1", "type dense_union (format '+ud:0,1')"},
+        {"+us:0", "type sparse_union (format '+us:0')"},
+        {"+vl", "type list_view (format '+vl')"},
+        {"+vL", "type large_list_view (format '+vL')"},
+        {"+r", "type run_end_encoded (format '+r')"},
+        {"#", "unknown type (format '#')"},
+        {"w:99999999999", "unknown type (format 'w:99999999999')"},
+    };
+    char want[200];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(want, sizeof want, "field 'x': %s", cases[i].words);
+        expect_reject(node(cases[i].fmt, "x", 0, 0), INFINO_ERR_UNSUPPORTED,
+                      want);
+    }
+    assert_int_equal(n_live_nodes, 0);
 }
 
 static void test_arrow_schema__rejects_bad_children(void **state)
@@ -705,6 +750,8 @@ int main(void)
         cmocka_unit_test(test_arrow_schema__decimal_and_timestamp_params),
         cmocka_unit_test(test_arrow_schema__rejects_bad_formats),
         cmocka_unit_test(test_arrow_schema__unsupported_names_the_path),
+        cmocka_unit_test(
+            test_arrow_schema__unsupported_types_named_in_words),
         cmocka_unit_test(test_arrow_schema__rejects_bad_children),
         cmocka_unit_test(test_arrow_schema__rejects_released_and_dictionary),
         cmocka_unit_test(test_arrow_schema__depth_cap),

@@ -164,6 +164,37 @@ static void test_store_sink__mkdirs_syncs_what_it_creates(void **state)
     assert_int_equal(store_mkdirs(""), INFINO_ERR_INVALID);
 }
 
+/* A file whose name takes a whole path component (255 bytes) can be
+ * published, both ways, again and again: the hidden temporary beside it
+ * must not be longer than the name (a table's drop marker is such a
+ * name at the longest table name). */
+static void test_store_sink__longest_file_name(void **state)
+{
+    char dir[256], path[600], leaf[256];
+    struct store_sink *s;
+    struct store_blob *b;
+    (void)state;
+
+    memset(leaf, 'n', 255);
+    leaf[255] = '\0';
+    test_tmpdir(dir, sizeof dir, "sink");
+    snprintf(path, sizeof path, "%s/%s", dir, leaf);
+    for (int i = 0; i < 3; i++) {
+        assert_ok(store_sink_open_file(&s, path));
+        assert_ok(store_sink_write(s, "abc", 3));
+        assert_ok(store_sink_finish(s, i == 0 ? STORE_NOREPLACE
+                                              : STORE_REPLACE));
+    }
+    assert_ok(store_blob_open_file(&b, path));
+    assert_int_equal(store_blob_size(b), 3);
+    store_blob_close(b);
+    /* a name that does not fit is an error, not a crash */
+    snprintf(path, sizeof path, "%s/%sx", dir, leaf);
+    assert_ok(store_sink_open_file(&s, path));
+    assert_ok(store_sink_write(s, "abc", 3));
+    assert_int_not_equal(store_sink_finish(s, STORE_REPLACE), INFINO_OK);
+}
+
 int main(void)
 {
     test_seed();
@@ -173,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_store_sink__memory),
         cmocka_unit_test(test_store_sink__writeback_of_large_files),
         cmocka_unit_test(test_store_sink__mkdirs_syncs_what_it_creates),
+        cmocka_unit_test(test_store_sink__longest_file_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -376,10 +376,13 @@ static PyObject *conn_create_table(ConnObject *self, PyObject *args)
                           &fts, &PyList_Type, &vecs))
         return NULL;
     if (!infino_table_name_valid(name)) {
+        /* upstream raises RuntimeError here; the name is echoed in part
+         * so that the reason always shows */
+        size_t n = strlen(name);
         PyErr_Format(PyExc_RuntimeError,
-                     "invalid table name '%s': use 1-255 characters of "
-                     "[A-Za-z0-9_-], not starting with '_'",
-                     name);
+                     "invalid table name '%.64s%s' (%zu characters): use "
+                     "1-%d characters of [A-Za-z0-9_-], not starting with '_'",
+                     name, n > 64 ? "..." : "", n, INFINO_TABLE_NAME_MAX);
         return NULL;
     }
     schema = PyCapsule_GetPointer(schema_cap, "arrow_schema");

@@ -282,6 +282,66 @@ static int parse_int(const char **pp, int32_t lo, int32_t hi, int32_t *out)
     return 0;
 }
 
+/* Names, in Arrow's words, a type of the C data interface that we do not
+ * import ("ttu" -> "time64[us]"), so errors never show a bare format
+ * code. False for a format the spec does not define. */
+static bool name_format(char *out, size_t cap, const char *fmt)
+{
+    static const struct {
+        const char *fmt, *name;
+    } named[] = {
+        {"n", "null"},
+        {"e", "float16"},
+        {"vu", "string_view"},
+        {"vz", "binary_view"},
+        {"tdm", "date64"},
+        {"tts", "time32[s]"},
+        {"ttm", "time32[ms]"},
+        {"ttu", "time64[us]"},
+        {"ttn", "time64[ns]"},
+        {"tDs", "duration[s]"},
+        {"tDm", "duration[ms]"},
+        {"tDu", "duration[us]"},
+        {"tDn", "duration[ns]"},
+        {"tiM", "interval[months]"},
+        {"tiD", "interval[day_time]"},
+        {"tin", "interval[month_day_nano]"},
+        {"+m", "map"},
+        {"+vl", "list_view"},
+        {"+vL", "large_list_view"},
+        {"+r", "run_end_encoded"},
+    };
+    int32_t prec, scale, width;
+    const char *p;
+
+    for (size_t i = 0; i < ARRAY_LEN(named); i++) {
+        if (strcmp(fmt, named[i].fmt) == 0) {
+            snprintf(out, cap, "%s", named[i].name);
+            return true;
+        }
+    }
+    p = fmt + 2;
+    if (strncmp(fmt, "w:", 2) == 0 &&
+        parse_int(&p, 0, INT32_MAX, &width) == 0 && *p == '\0') {
+        snprintf(out, cap, "fixed_size_binary(%d)", (int)width);
+        return true;
+    }
+    p = fmt + 2;
+    if (strncmp(fmt, "d:", 2) == 0 &&
+        parse_int(&p, 0, INT32_MAX, &prec) == 0 && *p++ == ',' &&
+        parse_int(&p, INT32_MIN, INT32_MAX, &scale) == 0 && *p++ == ',' &&
+        parse_int(&p, 0, INT32_MAX, &width) == 0 && *p == '\0') {
+        snprintf(out, cap, "decimal%d(%d, %d)", (int)width, (int)prec,
+                 (int)scale);
+        return true;
+    }
+    if (strncmp(fmt, "+ud:", 4) == 0 || strncmp(fmt, "+us:", 4) == 0) {
+        snprintf(out, cap, "%s_union", fmt[2] == 'd' ? "dense" : "sparse");
+        return true;
+    }
+    return false;
+}
+
 /* Sets type and parameters of `f` from `fmt`. A type we know with bad
  * parameters or trailing characters is INVALID; a type we do not support
  * (or do not know) is UNSUPPORTED. */
@@ -352,9 +412,17 @@ static infino_status parse_format(struct ar_field *f, const char *fmt,
     /* "d..." and "+w..." without their colon; the empty format */
     if (fmt[0] == 'd' || strncmp(fmt, "+w", 2) == 0 || fmt[0] == '\0')
         goto malformed;
-unsupported:
+unsupported: {
+    char type[64];
+
+    if (!name_format(type, sizeof type, fmt))
+        return err_set(INFINO_ERR_UNSUPPORTED,
+                       "field '%s': unknown type (format '%.64s')", path->s,
+                       fmt);
     return err_set(INFINO_ERR_UNSUPPORTED,
-                   "field '%s': unsupported format '%.64s'", path->s, fmt);
+                   "field '%s': type %s (format '%.64s') is not supported",
+                   path->s, type, fmt);
+}
 malformed:
     return err_set(INFINO_ERR_INVALID, "field '%s': malformed format '%.64s'",
                    path->s, fmt);
