@@ -49,6 +49,9 @@ struct qtable {
     struct tbl *t;
     struct tbl_view *v;      /* pinned for the query */
     struct ar_schema visible; /* SQL-visible columns (no lists) */
+    /* the columns search functions return besides their score: visible
+     * ones but a user column named "score", which the score shadows */
+    struct ar_schema found;
 };
 
 struct qctx {
@@ -65,6 +68,7 @@ static void qctx_free(struct qctx *c)
     for (size_t i = 0; c->open && i < c->tables->n; i++) {
         tbl_view_release(c->open[i].v);
         ar_schema_free(&c->open[i].visible);
+        ar_schema_free(&c->open[i].found);
     }
     mem_free(c->open);
 }
@@ -81,7 +85,8 @@ static infino_status qtable_get(struct qtable **out, struct qctx *c, size_t i)
     CHECK(c->tables->open(&q->t, c->tables->payload, i));
     full = tbl_full_schema(q->t);
     q->visible.fields = mem_calloc(full->n_fields, sizeof *q->visible.fields);
-    if (q->visible.fields == NULL) {
+    q->found.fields = mem_calloc(full->n_fields, sizeof *q->found.fields);
+    if (q->visible.fields == NULL || q->found.fields == NULL) {
         st = err_nomem();
         goto fail;
     }
@@ -91,11 +96,17 @@ static infino_status qtable_get(struct qtable **out, struct qctx *c, size_t i)
         CHECK(ar_field_copy(&q->visible.fields[q->visible.n_fields],
                             &full->fields[f]));
         q->visible.n_fields++;
+        if (strcasecmp(full->fields[f].name, "score") == 0)
+            continue;
+        CHECK(ar_field_copy(&q->found.fields[q->found.n_fields],
+                            &full->fields[f]));
+        q->found.n_fields++;
     }
     CHECK(tbl_view_acquire(&q->v, q->t));
     return INFINO_OK;
 fail:
     ar_schema_free(&q->visible);
+    ar_schema_free(&q->found);
     return st;
 }
 
@@ -397,7 +408,7 @@ static int tvf_connect(sqlite3 *db, void *aux, int argc,
         *err = sqlite3_mprintf("%s", err_last());
         return SQLITE_ERROR;
     }
-    rc = declare(db, &q->visible,
+    rc = declare(db, &q->found,
                  ", score REAL, __infino_arg0 HIDDEN, __infino_arg1 HIDDEN, "
                  "__infino_arg2 HIDDEN, __infino_arg3 HIDDEN, "
                  "__infino_arg4 HIDDEN, __infino_arg5 HIDDEN");
@@ -417,7 +428,7 @@ static int tvf_connect(sqlite3 *db, void *aux, int argc,
 static int tvf_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
 {
     struct fvt *vt = (struct fvt *)base;
-    int first = (int)vt->q->visible.n_fields + 1; /* arg0's column */
+    int first = (int)vt->q->found.n_fields + 1; /* arg0's column */
     int at[N_ARGS], mask = 0, next = 1;
 
     for (int a = 0; a < N_ARGS; a++)
@@ -603,16 +614,16 @@ static infino_status run_tvf(struct fcur *c, int mask)
                          vcol, vec, dim, k, 0));
         break;
     }
-    proj = mem_calloc(vt->q->visible.n_fields + 1, sizeof *proj);
+    proj = mem_calloc(vt->q->found.n_fields + 1, sizeof *proj);
     if (proj == NULL) {
         st = err_nomem();
         goto fail;
     }
-    for (size_t i = 0; i < vt->q->visible.n_fields; i++)
-        proj[i] = vt->q->visible.fields[i].name;
-    proj[vt->q->visible.n_fields] = "score";
+    for (size_t i = 0; i < vt->q->found.n_fields; i++)
+        proj[i] = vt->q->found.fields[i].name;
+    proj[vt->q->found.n_fields] = "score";
     CHECK(qry_materialize(&c->batch, &schema, vt->q->v, &hits, proj,
-                          vt->q->visible.n_fields + 1, tvf_names[vt->kind]));
+                          vt->q->found.n_fields + 1, tvf_names[vt->kind]));
 fail:
     ar_schema_free(&schema);
     mem_free(proj);
@@ -666,10 +677,10 @@ static int tvf_eof(sqlite3_vtab_cursor *base)
 static int tvf_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int i)
 {
     struct fcur *c = (struct fcur *)base;
-    int n_vis = (int)c->vt->q->visible.n_fields;
+    int n_vis = (int)c->vt->q->found.n_fields;
 
     if (i < n_vis) {
-        sql_result_cell(ctx, &c->vt->q->visible.fields[i],
+        sql_result_cell(ctx, &c->vt->q->found.fields[i],
                         c->batch.children[i], c->row);
     } else if (i == n_vis) {
         const float *s = c->batch.children[n_vis]->buffers[1];

@@ -152,3 +152,20 @@ def test_query_sql_opens_only_the_tables_it_names(db, tmp_path):
     assert db.query_sql('SELECT k FROM "GOOD"').column(0).to_pylist() == [1]
     with pytest.raises(Exception):
         db.query_sql("SELECT k FROM bad")
+
+
+def test_a_user_column_named_score_does_not_hide_the_search_score(db):
+    schema = pa.schema([("body", pa.large_utf8()), ("score", pa.int64())])
+    t = db.create_table("s", schema, infino.IndexSpec().fts("body"))
+    t.append(pa.table({"body": ["apple pie", "apple apple", "pear"],
+                       "score": pa.array([7, 8, 9], pa.int64())}, schema=schema))
+    hits = t.bm25_search("body", "apple", 10)
+    assert hits.column_names == ["_id", "score"]
+    assert hits.schema.field("score").type == pa.float32()
+    assert all(0 < s < 7 for s in hits.column("score").to_pylist())
+    got = db.query_sql("SELECT body, score FROM bm25_search('s', 'body', 'apple', 10) ORDER BY score DESC")
+    assert got.column("body").to_pylist() == ["apple apple", "apple pie"]
+    assert got.schema.field("score").type == pa.float32()
+    # the user's column is still the table's
+    assert db.query_sql("SELECT score FROM s ORDER BY score").column(0).to_pylist() == [7, 8, 9]
+    assert sorted(t.to_arrow(where="score > 7").column("score").to_pylist()) == [8, 9]
