@@ -4,6 +4,8 @@
  * the whole dictionary and every postings list, looks terms up, and runs
  * top-k, count, match and exact-candidate queries over terms found in it.
  * Every call must return OK, NOTFOUND or CORRUPT; ASan/UBSan do the rest.
+ * Both dictionary encodings are reached: version 1 (u8 term lengths) and
+ * version 2 (varint suffix lengths, long terms stored whole).
  * Seeds: tests/tools/fts_fuzz_seeds.c.
  */
 #include "index/fts/fts.h"
@@ -13,10 +15,12 @@
 #include <string.h>
 
 #define MAX_TERMS 6
+#define TERM_CAP 4096 /* longer terms are kept as this many bytes */
 
 struct walk {
     const struct fts_reader *r;
-    uint8_t terms[MAX_TERMS][FTS_MAX_TOKEN_LEN];
+    size_t region_len;
+    uint8_t terms[MAX_TERMS][TERM_CAP];
     size_t lens[MAX_TERMS];
     size_t n_terms, n_seen;
     uint64_t postings;
@@ -44,11 +48,12 @@ static infino_status visit(const uint8_t *t, size_t len,
 {
     struct walk *w = payload;
 
-    if (len == 0 || len > FTS_MAX_TOKEN_LEN)
-        abort();
+    if (len == 0 || len > w->region_len)
+        abort(); /* a term is bytes of the region (or rebuilt from them) */
     if (w->n_terms < MAX_TERMS && (w->n_seen++ % 3 == 0)) {
-        memcpy(w->terms[w->n_terms], t, len);
-        w->lens[w->n_terms++] = len;
+        size_t n = len < TERM_CAP ? len : TERM_CAP;
+        memcpy(w->terms[w->n_terms], t, n);
+        w->lens[w->n_terms++] = n;
     }
     ok_or_corrupt(fts_reader_postings(w->r, info, count_posting, w));
     return INFINO_OK;
@@ -99,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memset(&w, 0, sizeof w);
     w.r = r;
+    w.region_len = size;
     ok_or_corrupt(fts_reader_prefix(r, NULL, 0, visit, &w));
     for (size_t i = 0; i < w.n_terms; i++) {
         ok_or_corrupt(fts_reader_lookup(&ti, r, w.terms[i], w.lens[i]));

@@ -413,7 +413,15 @@ INFINO_API infino_status infino_table_scan(infino_table *t,
  * (decimal128(38, 0)) and "score" (float32) by default. BM25 and hybrid
  * scores: higher is better, sorted descending. Vector scores are distances
  * (smaller is nearer: cosine 1 - cos, l2sq squared L2, negdot -dot),
- * sorted ascending. token_match / exact_match: score 0, any order. */
+ * sorted ascending. token_match / exact_match: score 0, any order.
+ *
+ * Query text and exact-match values come with their length in bytes
+ * (`query`, `query_len`): any bytes, NUL included, no terminator needed;
+ * `query` may be NULL when the length is 0. Borrowed for the call. Tokens
+ * are runs of letters and digits compared whole, however long; every
+ * other byte (NUL too) separates them. A query holds at most 4096
+ * distinct terms (and as many negated ones): more is INFINO_ERR_INVALID
+ * giving the count. */
 
 typedef struct infino_search_opts {
     uint32_t version;              /* set by INFINO_SEARCH_OPTS_INIT */
@@ -422,7 +430,7 @@ typedef struct infino_search_opts {
     size_t n_projection;
     uint32_t nprobe;               /* vector lists to probe; 0: default */
     const char *filter_column;     /* vector: a full-text pre-filter ... */
-    const char *filter_query;      /* ... both or neither */
+    const char *filter_query;      /* ... both or neither (NUL-ended) */
     const char *filter_mode;       /* "or" (NULL) or "and" */
 } infino_search_opts;
 #define INFINO_SEARCH_OPTS_INIT { 1, NULL, NULL, 0, 0, NULL, NULL, NULL }
@@ -433,7 +441,8 @@ typedef struct infino_search_opts {
  * INFINO_ERR_INVALID. `o` may be NULL. *out is owned. */
 INFINO_API infino_status infino_table_bm25_search(infino_table *t,
                                                   const char *column,
-                                                  const char *query, size_t k,
+                                                  const char *query,
+                                                  size_t query_len, size_t k,
                                                   const infino_search_opts *o,
                                                   struct ArrowArrayStream *out);
 /* The `k` nearest rows of vector column `column` to `query` (`dim`
@@ -444,24 +453,30 @@ INFINO_API infino_status infino_table_vector_search(
 /* Reciprocal rank fusion (k = 60) of a BM25 and a vector search. */
 INFINO_API infino_status infino_table_hybrid_search(
     infino_table *t, const char *text_column, const char *text_query,
-    const char *vector_column, const float *vector_query, size_t dim,
-    size_t k, const infino_search_opts *o, struct ArrowArrayStream *out);
+    size_t text_query_len, const char *vector_column,
+    const float *vector_query, size_t dim, size_t k,
+    const infino_search_opts *o, struct ArrowArrayStream *out);
 /* Every row matching the terms of `query` (unranked). */
 INFINO_API infino_status infino_table_token_match(infino_table *t,
                                                   const char *column,
                                                   const char *query,
+                                                  size_t query_len,
                                                   const infino_search_opts *o,
                                                   struct ArrowArrayStream *out);
-/* Every row whose whole value of `column` equals `value`. */
+/* Every row whose whole value of `column` is exactly the `value_len`
+ * bytes at `value`: any value (any number of words, repeated words,
+ * empty, white space only, NUL bytes). Null rows never match. */
 INFINO_API infino_status infino_table_exact_match(infino_table *t,
                                                   const char *column,
                                                   const char *value,
+                                                  size_t value_len,
                                                   const infino_search_opts *o,
                                                   struct ArrowArrayStream *out);
 /* How many rows match `query` (mode as above), without fetching them. */
 INFINO_API infino_status infino_table_count(infino_table *t,
                                             const char *column,
                                             const char *query,
+                                            size_t query_len,
                                             const char *mode, uint64_t *out);
 
 /* ---- SQL ---------------------------------------------------------------

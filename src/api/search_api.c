@@ -110,7 +110,8 @@ struct request {
     enum req_kind kind;
     const char *method; /* for error messages */
     size_t fts_col, vec_col;
-    const char *text;
+    const char *text; /* text_len bytes, any of them NUL */
+    size_t text_len;
     enum fts_mode mode;
     const float *vec;
     size_t dim, k;
@@ -148,18 +149,20 @@ static infino_status search(struct qry_hits *hits, struct tbl_view *v,
 {
     switch (rq->kind) {
     case REQ_BM25:
-        return qry_bm25(hits, v, rq->fts_col, rq->text, rq->k, rq->mode);
+        return qry_bm25_len(hits, v, rq->fts_col, rq->text, rq->text_len,
+                            rq->k, rq->mode);
     case REQ_TOKEN_MATCH:
-        return qry_token_match(hits, v, rq->fts_col, rq->text, rq->mode);
+        return qry_token_match_len(hits, v, rq->fts_col, rq->text,
+                                   rq->text_len, rq->mode);
     case REQ_EXACT_MATCH:
-        return qry_exact_match(hits, v, rq->fts_col, rq->text,
-                               strlen(rq->text));
+        return qry_exact_match(hits, v, rq->fts_col, rq->text, rq->text_len);
     case REQ_VECTOR:
         return qry_vector(hits, v, rq->vec_col, rq->vec, rq->dim, rq->k,
                           rq->nprobe, &rq->filter);
     case REQ_HYBRID:
-        return qry_hybrid(hits, v, rq->fts_col, rq->text, rq->mode,
-                          rq->vec_col, rq->vec, rq->dim, rq->k, rq->nprobe);
+        return qry_hybrid_len(hits, v, rq->fts_col, rq->text, rq->text_len,
+                              rq->mode, rq->vec_col, rq->vec, rq->dim, rq->k,
+                              rq->nprobe);
     }
     return err_set(INFINO_ERR_INVALID, "unknown search");
 }
@@ -193,7 +196,8 @@ fail:
 static infino_status begin(struct request *rq, infino_table *t,
                            struct ArrowArrayStream *out, enum req_kind kind,
                            const char *method, const char *text_column,
-                           const char *text, const infino_search_opts *o)
+                           const char *text, size_t text_len,
+                           const infino_search_opts *o)
 {
     memset(rq, 0, sizeof *rq);
     rq->kind = kind;
@@ -202,9 +206,11 @@ static infino_status begin(struct request *rq, infino_table *t,
     if (t == NULL || out == NULL)
         return err_set(INFINO_ERR_INVALID, "%s: NULL argument", method);
     memset(out, 0, sizeof *out);
-    if (text == NULL)
-        return err_set(INFINO_ERR_INVALID, "%s: query is NULL", method);
-    rq->text = text;
+    if (text == NULL && text_len > 0)
+        return err_set(INFINO_ERR_INVALID, "%s: %s is NULL", method,
+                       kind == REQ_EXACT_MATCH ? "value" : "query");
+    rq->text = text != NULL ? text : "";
+    rq->text_len = text_len;
     if (kind != REQ_VECTOR) {
         infino_status st = fts_column(&rq->fts_col, t->t, text_column);
         if (st != INFINO_OK)
@@ -215,13 +221,14 @@ static infino_status begin(struct request *rq, infino_table *t,
 
 INFINO_API infino_status infino_table_bm25_search(infino_table *t,
                                                   const char *column,
-                                                  const char *query, size_t k,
+                                                  const char *query,
+                                                  size_t query_len, size_t k,
                                                   const infino_search_opts *o,
                                                   struct ArrowArrayStream *out)
 {
     struct request rq;
-    infino_status st =
-        begin(&rq, t, out, REQ_BM25, "bm25_search", column, query, o);
+    infino_status st = begin(&rq, t, out, REQ_BM25, "bm25_search", column,
+                             query, query_len, o);
 
     rq.k = k;
     return st != INFINO_OK ? st : run(t, &rq, o, out);
@@ -230,12 +237,13 @@ INFINO_API infino_status infino_table_bm25_search(infino_table *t,
 INFINO_API infino_status infino_table_token_match(infino_table *t,
                                                   const char *column,
                                                   const char *query,
+                                                  size_t query_len,
                                                   const infino_search_opts *o,
                                                   struct ArrowArrayStream *out)
 {
     struct request rq;
     infino_status st = begin(&rq, t, out, REQ_TOKEN_MATCH, "token_match",
-                             column, query, o);
+                             column, query, query_len, o);
 
     return st != INFINO_OK ? st : run(t, &rq, o, out);
 }
@@ -243,12 +251,13 @@ INFINO_API infino_status infino_table_token_match(infino_table *t,
 INFINO_API infino_status infino_table_exact_match(infino_table *t,
                                                   const char *column,
                                                   const char *value,
+                                                  size_t value_len,
                                                   const infino_search_opts *o,
                                                   struct ArrowArrayStream *out)
 {
     struct request rq;
     infino_status st = begin(&rq, t, out, REQ_EXACT_MATCH, "exact_match",
-                             column, value, NULL);
+                             column, value, value_len, NULL);
 
     return st != INFINO_OK ? st : run(t, &rq, o, out);
 }
@@ -256,6 +265,7 @@ INFINO_API infino_status infino_table_exact_match(infino_table *t,
 INFINO_API infino_status infino_table_count(infino_table *t,
                                             const char *column,
                                             const char *query,
+                                            size_t query_len,
                                             const char *mode_name,
                                             uint64_t *out)
 {
@@ -264,15 +274,17 @@ INFINO_API infino_status infino_table_count(infino_table *t,
     size_t col;
     infino_status st;
 
-    if (t == NULL || out == NULL || query == NULL)
+    if (t == NULL || out == NULL || (query == NULL && query_len > 0))
         return err_set(INFINO_ERR_INVALID, "count: NULL argument");
+    if (query == NULL)
+        query = "";
     *out = 0;
     CHECK(fts_column(&col, t->t, column));
     CHECK(parse_mode(&mode, mode_name, "mode"));
     CHECK(tbl_view_acquire(&v, t->t));
     for (int attempt = 0;; attempt++) {
         *out = 0;
-        st = qry_count(out, v, col, query, mode);
+        st = qry_count_len(out, v, col, query, query_len, mode);
         if (!retry_newer(&v, t, st, attempt))
             break;
     }
@@ -340,7 +352,7 @@ INFINO_API infino_status infino_table_vector_search(
     struct request rq;
     infino_status st;
 
-    CHECK(begin(&rq, t, out, REQ_VECTOR, "vector_search", NULL, "", NULL));
+    CHECK(begin(&rq, t, out, REQ_VECTOR, "vector_search", NULL, "", 0, NULL));
     CHECK(vector_side(&rq, t, column, query, dim, k, o));
     CHECK(parse_filter(&rq.filter, t->t, o));
     return run(t, &rq, o, out);
@@ -350,14 +362,15 @@ fail:
 
 INFINO_API infino_status infino_table_hybrid_search(
     infino_table *t, const char *text_column, const char *text_query,
-    const char *vector_column, const float *vector_query, size_t dim,
-    size_t k, const infino_search_opts *o, struct ArrowArrayStream *out)
+    size_t text_query_len, const char *vector_column,
+    const float *vector_query, size_t dim, size_t k,
+    const infino_search_opts *o, struct ArrowArrayStream *out)
 {
     struct request rq;
     infino_status st;
 
     CHECK(begin(&rq, t, out, REQ_HYBRID, "hybrid_search", text_column,
-                text_query, o));
+                text_query, text_query_len, o));
     CHECK(vector_side(&rq, t, vector_column, vector_query, dim, k, o));
     return run(t, &rq, o, out);
 fail:

@@ -178,6 +178,13 @@ infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
                        size_t fts_col, const char *query, size_t k,
                        enum fts_mode mode)
 {
+    return qry_bm25_len(out, v, fts_col, query, strlen(query), k, mode);
+}
+
+infino_status qry_bm25_len(struct qry_hits *out, struct tbl_view *v,
+                           size_t fts_col, const char *query,
+                           size_t query_len, size_t k, enum fts_mode mode)
+{
     struct bm25_group *groups = NULL;
     size_t n_groups = 0;
     const struct snapshot *snap = tbl_view_snapshot(v);
@@ -191,7 +198,7 @@ infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
     memset(out, 0, sizeof *out);
     if (k > snapshot_live_rows(snap)) /* k slots are reserved up front */
         k = (size_t)snapshot_live_rows(snap);
-    CHECK(fts_query_parse(&q, query, strlen(query)));
+    CHECK(fts_query_parse(&q, query, query_len));
     n_terms = fts_query_n_terms(q);
     if (n_terms == 0 || k == 0 || snap->n_sf == 0)
         goto done;
@@ -276,12 +283,19 @@ infino_status qry_token_match(struct qry_hits *out, struct tbl_view *v,
                               size_t fts_col, const char *query,
                               enum fts_mode mode)
 {
+    return qry_token_match_len(out, v, fts_col, query, strlen(query), mode);
+}
+
+infino_status qry_token_match_len(struct qry_hits *out, struct tbl_view *v,
+                                  size_t fts_col, const char *query,
+                                  size_t query_len, enum fts_mode mode)
+{
     struct fts_query *q = NULL;
     struct fts_doc_ids ids = {0};
     infino_status st;
 
     memset(out, 0, sizeof *out);
-    CHECK(fts_query_parse(&q, query, strlen(query)));
+    CHECK(fts_query_parse(&q, query, query_len));
     if (fts_query_n_terms(q) == 0)
         goto done;
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
@@ -315,11 +329,18 @@ fail:
 infino_status qry_count(uint64_t *out, struct tbl_view *v, size_t fts_col,
                         const char *query, enum fts_mode mode)
 {
+    return qry_count_len(out, v, fts_col, query, strlen(query), mode);
+}
+
+infino_status qry_count_len(uint64_t *out, struct tbl_view *v, size_t fts_col,
+                            const char *query, size_t query_len,
+                            enum fts_mode mode)
+{
     struct fts_query *q = NULL;
     infino_status st;
 
     *out = 0;
-    CHECK(fts_query_parse(&q, query, strlen(query)));
+    CHECK(fts_query_parse(&q, query, query_len));
     if (fts_query_n_terms(q) == 0)
         goto fail;
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
@@ -890,12 +911,22 @@ infino_status qry_hybrid(struct qry_hits *out, struct tbl_view *v,
                          size_t vec_col, const float *query, size_t dim,
                          size_t k, uint32_t nprobe)
 {
+    return qry_hybrid_len(out, v, fts_col, text, strlen(text), mode, vec_col,
+                          query, dim, k, nprobe);
+}
+
+infino_status qry_hybrid_len(struct qry_hits *out, struct tbl_view *v,
+                             size_t fts_col, const char *text,
+                             size_t text_len, enum fts_mode mode,
+                             size_t vec_col, const float *query, size_t dim,
+                             size_t k, uint32_t nprobe)
+{
     struct qry_hits a = {0}, b = {0}, all = {0};
     infino_status st;
 
     memset(out, 0, sizeof *out);
     CHECK(check_query(tbl_view_table(v), vec_col, query, dim));
-    CHECK(qry_bm25(&a, v, fts_col, text, k, mode));
+    CHECK(qry_bm25_len(&a, v, fts_col, text, text_len, k, mode));
     CHECK(qry_vector(&b, v, vec_col, query, dim, k, nprobe, NULL));
     for (size_t r = 0; r < a.n; r++)
         CHECK(hits_push(&all, a.v[r].sf, a.v[r].row,

@@ -26,24 +26,40 @@ struct qry_hits {
 };
 void qry_hits_free(struct qry_hits *h);
 
+/* Query text is `query_len` bytes at `query` (borrowed for the call; any
+ * bytes, NUL included: like any byte outside letters and digits it
+ * separates tokens). The forms without _len take a NUL-terminated query,
+ * for callers that hold C strings. */
+
 /* BM25 top-k over FTS column `fts_col` (index into the spec's FTS list)
  * with table-global N, df and avgdl. An empty query yields nothing; a
- * query with only negated terms is INFINO_ERR_INVALID. */
+ * query with only negated terms, or with more than FTS_MAX_QUERY_TERMS
+ * distinct terms, is INFINO_ERR_INVALID. */
+infino_status qry_bm25_len(struct qry_hits *out, struct tbl_view *v,
+                           size_t fts_col, const char *query,
+                           size_t query_len, size_t k, enum fts_mode mode);
 infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
                        size_t fts_col, const char *query, size_t k,
                        enum fts_mode mode);
 
 /* Rows matching the query (no ranking), in (superfile, row) order. */
+infino_status qry_token_match_len(struct qry_hits *out, struct tbl_view *v,
+                                  size_t fts_col, const char *query,
+                                  size_t query_len, enum fts_mode mode);
 infino_status qry_token_match(struct qry_hits *out, struct tbl_view *v,
                               size_t fts_col, const char *query,
                               enum fts_mode mode);
 
 /* How many rows match, without materializing them. */
+infino_status qry_count_len(uint64_t *out, struct tbl_view *v, size_t fts_col,
+                            const char *query, size_t query_len,
+                            enum fts_mode mode);
 infino_status qry_count(uint64_t *out, struct tbl_view *v, size_t fts_col,
                         const char *query, enum fts_mode mode);
 
-/* Rows whose whole value equals `value` (index-pruned, then verified
- * against the stored column). */
+/* Rows whose whole value equals the `len` bytes at `value` (any bytes,
+ * NUL included; any number of words), index-pruned, then verified
+ * against the stored column. */
 infino_status qry_exact_match(struct qry_hits *out, struct tbl_view *v,
                               size_t fts_col, const char *value, size_t len);
 
@@ -65,6 +81,11 @@ infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
 
 /* Reciprocal rank fusion (k = 60) of bm25 top-k and vector top-k:
  * score = sum over lists of 1 / (60 + rank + 1), rank 0-based. */
+infino_status qry_hybrid_len(struct qry_hits *out, struct tbl_view *v,
+                             size_t fts_col, const char *text,
+                             size_t text_len, enum fts_mode mode,
+                             size_t vec_col, const float *query, size_t dim,
+                             size_t k, uint32_t nprobe);
 infino_status qry_hybrid(struct qry_hits *out, struct tbl_view *v,
                          size_t fts_col, const char *text, enum fts_mode mode,
                          size_t vec_col, const float *query, size_t dim,

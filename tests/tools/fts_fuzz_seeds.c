@@ -1,8 +1,12 @@
 /*
  * fts_fuzz_seeds.c - writes the seed inputs of the fts fuzz targets:
  * small valid regions (full and short postings blocks, inline terms,
- * Unicode, empty docs), their term summaries, and query strings.
+ * Unicode, empty docs, terms longer than 127 and 255 bytes sharing
+ * prefixes), their term summaries, and query strings.
  * Deterministic. Usage: fts_fuzz_seeds CORPUS_DIR  (e.g. fuzz/corpus)
+ * The corpus's v1-seed-*.bin regions and summaries were written by format
+ * version 1 (before long terms) and are kept as they are: the reader still
+ * reads that version, so it stays under the fuzzers.
  */
 #include "index/fts/fts.h"
 #include "util/alloc.h"
@@ -52,10 +56,18 @@ static const char *const words[] = {
     "\xe6\x97\xa5\xe6\x9c\xac", "42", "x1", "na\xc3\xafve", "zebra",
 };
 
+/* Appends a word of `len` bytes from a family sharing long prefixes. */
+static void long_word(struct buf *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        buf_put_u8(b, (uint8_t)(i < 250 ? 'a' : 'a' + (i * 7 + len) % 3));
+}
+
 /* One region of n_docs docs with `vocab` distinct words; `common` puts
- * "the" in every doc so it gets full 128-doc blocks. */
+ * "the" in every doc so it gets full 128-doc blocks; `longs` mixes in
+ * words of 120..700 bytes. */
 static void region(struct buf *out, struct buf *summary, uint32_t n_docs,
-                   size_t vocab, int common)
+                   size_t vocab, int common, int longs)
 {
     struct fts_writer *w;
     struct store_sink *sink;
@@ -70,7 +82,10 @@ static void region(struct buf *out, struct buf *summary, uint32_t n_docs,
         if (common)
             buf_append_str(&doc, "the ");
         for (uint64_t i = 0; i < n; i++) {
-            buf_append_str(&doc, words[next() % vocab]);
+            if (longs && next() % 2)
+                long_word(&doc, 120 + (size_t)(next() % 12) * 50);
+            else
+                buf_append_str(&doc, words[next() % vocab]);
             buf_append_str(&doc, i % 2 ? ", " : " ");
         }
         if (next() % 7 == 0)
@@ -99,12 +114,14 @@ int main(int argc, char **argv)
     static const struct {
         uint32_t n_docs;
         size_t vocab;
-        int common;
+        int common, longs;
     } shapes[] = {
-        {0, 1, 0},  {1, 3, 0},   {5, 12, 0},  {40, 6, 0},
-        {150, 4, 1}, {300, 12, 1}, {129, 2, 1}, {20, 12, 0},
+        {0, 1, 0, 0},  {1, 3, 0, 0},   {5, 12, 0, 0},  {40, 6, 0, 0},
+        {150, 4, 1, 0}, {300, 12, 1, 0}, {129, 2, 1, 0}, {20, 12, 0, 0},
+        {3, 2, 0, 1},  {60, 6, 0, 1},  {140, 3, 1, 1},
     };
     char dir_r[4096], dir_s[4096], dir_q[4096], name[64];
+    struct buf long_query = {0};
 
     if (argc != 2) {
         fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
@@ -115,7 +132,8 @@ int main(int argc, char **argv)
     make_dir(argv[1], "fuzz_fts_query", dir_q, sizeof dir_q);
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         struct buf r = {0}, s = {0};
-        region(&r, &s, shapes[i].n_docs, shapes[i].vocab, shapes[i].common);
+        region(&r, &s, shapes[i].n_docs, shapes[i].vocab, shapes[i].common,
+               shapes[i].longs);
         snprintf(name, sizeof name, "seed-%zu.bin", i);
         write_file(dir_r, name, r.data, r.len);
         write_file(dir_s, name, s.data, s.len);
@@ -126,5 +144,14 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "seed-%zu.txt", i);
         write_file(dir_q, name, queries[i], strlen(queries[i]));
     }
+    /* long tokens, ASCII and Unicode, with a NUL between them */
+    long_word(&long_query, 300);
+    buf_append(&long_query, " -\0", 3);
+    for (int i = 0; i < 140; i++)
+        buf_append_str(&long_query, "\xc3\x89");
+    snprintf(name, sizeof name, "seed-%zu.txt",
+             sizeof queries / sizeof *queries);
+    write_file(dir_q, name, long_query.data, long_query.len);
+    buf_free(&long_query);
     return 0;
 }

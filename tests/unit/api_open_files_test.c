@@ -81,10 +81,11 @@ static void test_api_open_files__bounded(void **state)
     /* searches over every superfile */
     o.projection = proj;
     o.n_projection = 4;
-    assert_ok(infino_table_bm25_search(t2, "body", "common", 500, &o, &s));
+    assert_ok(infino_table_bm25_search(t2, "body", "common", 6, 500, &o,
+                                       &s));
     assert_int_equal(stream_rows(&s), 2 * N_SF);
     assert_true(open_of(t2) <= MAX_OPEN);
-    assert_ok(infino_table_token_match(t2, "body", "w3", NULL, &s));
+    assert_ok(infino_table_token_match(t2, "body", "w3", 2, NULL, &s));
     n = stream_rows(&s);
     {
         uint64_t want = 0;
@@ -92,16 +93,16 @@ static void test_api_open_files__bounded(void **state)
             want += k % 7 == 3;
         assert_int_equal(n, want);
     }
-    assert_ok(infino_table_count(t2, "body", "common", NULL, &n));
+    assert_ok(infino_table_count(t2, "body", "common", 6, NULL, &n));
     assert_int_equal(n, 2 * N_SF);
-    assert_ok(infino_table_exact_match(t2, "body", "row17 w3 common", NULL,
-                                       &s));
+    assert_ok(infino_table_exact_match(t2, "body", "row17 w3 common", 15,
+                                       NULL, &s));
     assert_int_equal(stream_rows(&s), 1);
     tf_vec(q, 100);
     o.nprobe = 2;
     assert_ok(infino_table_vector_search(t2, "vec", q, TF_DIM, 5, &o, &s));
     assert_int_equal(stream_rows(&s), 5);
-    assert_ok(infino_table_hybrid_search(t2, "body", "row100", "vec", q,
+    assert_ok(infino_table_hybrid_search(t2, "body", "row100", 6, "vec", q,
                                          TF_DIM, 5, &o, &s));
     assert_int_equal(stream_rows(&s), 5);
     assert_true(open_of(t2) <= MAX_OPEN);

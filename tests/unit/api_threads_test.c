@@ -166,8 +166,8 @@ static void *reader_main(void *arg)
         r->calls++;
         switch (op) {
         case 0:
-            st = infino_table_bm25_search(t, "body", "common w3", 10, NULL,
-                                          &s);
+            st = infino_table_bm25_search(t, "body", "common w3", 9, 10,
+                                          NULL, &s);
             if (st == INFINO_OK && (rows = drain(&s, msg)) < 0)
                 st = INFINO_ERR_IO;
             else if (st == INFINO_OK && rows > 10)
@@ -206,14 +206,14 @@ static void *reader_main(void *arg)
                 last_count = n;
             break;
         case 5:
-            st = infino_table_count(t, "body", "common", NULL, &n);
+            st = infino_table_count(t, "body", "common", 6, NULL, &n);
             if (st == INFINO_OK && n < last_count)
                 st = INFINO_ERR_CORRUPT;
             break;
         case 6:
             tf_vec(q, 7);
-            st = infino_table_hybrid_search(t, "body", "w0 row7", "vec", q,
-                                            TF_DIM, 5, NULL, &s);
+            st = infino_table_hybrid_search(t, "body", "w0 row7", 7, "vec",
+                                            q, TF_DIM, 5, NULL, &s);
             if (st == INFINO_OK && drain(&s, msg) < 0)
                 st = INFINO_ERR_IO;
             break;

@@ -5,6 +5,8 @@
  * documents): thousands of random queries (1-10 terms, OR/AND, negatives,
  * deletions, k from 0 to beyond the matches, caller floors), on one region
  * and on corpora split into 1-20 regions with table-global statistics.
+ * Long tokens match whole on both sides; exact_match takes any value; the
+ * query term limit names the count.
  */
 #include "fts_oracle.h"
 
@@ -629,6 +631,277 @@ static void test_fts_search__floor_skips_region(void **state)
     corpus_free(&c);
 }
 
+/* ---- long tokens, any exact value, the term limit ------------------------ */
+
+static char *repeat(const char *unit, size_t times, const char *tail)
+{
+    struct buf b = {0};
+
+    for (size_t i = 0; i < times; i++)
+        buf_append_str(&b, unit);
+    buf_append_str(&b, tail);
+    buf_put_u8(&b, 0);
+    return (char *)buf_detach(&b, NULL);
+}
+
+/* Docs matching `text` under fts_match, count and top-k (all three must
+ * agree), as a bitmask over the first 32 docs. */
+static uint32_t matching(const struct fts_reader *r, const char *text,
+                         size_t text_len)
+{
+    struct fts_query *q;
+    struct fts_doc_ids ids = {0};
+    struct fts_hit hits[32];
+    uint64_t df[1] = {0}, count;
+    struct fts_global_stats gs = {fts_reader_n_docs(r), 1.0, df};
+    struct fts_search_opts so = {32, FTS_MODE_OR, 0, NULL, 0};
+    uint32_t mask = 0, top = 0;
+    size_t n;
+
+    gs.avgdl = (double)fts_reader_total_tokens(r) / fts_reader_n_docs(r);
+    assert_ok(fts_query_parse(&q, text, text_len));
+    assert_int_equal(fts_query_n_terms(q), 1);
+    assert_ok(fts_match(&ids, r, q, FTS_MODE_OR, NULL));
+    assert_ok(fts_count(&count, r, q, FTS_MODE_OR, NULL));
+    assert_int_equal(count, ids.n);
+    for (size_t i = 0; i < ids.n; i++)
+        mask |= 1u << ids.ids[i];
+    assert_ok(fts_query_add_local_df(df, r, q));
+    if (df[0] > 0) {
+        assert_ok(fts_search(hits, &n, r, q, &gs, &so));
+        for (size_t i = 0; i < n; i++)
+            top |= 1u << hits[i].doc;
+        assert_int_equal(top, mask);
+    }
+    fts_doc_ids_free(&ids);
+    fts_query_free(q);
+    return mask;
+}
+
+static uint32_t exact(const struct fts_reader *r, const char *value,
+                      size_t len)
+{
+    struct fts_doc_ids ids = {0};
+    uint32_t mask = 0;
+
+    assert_ok(fts_exact_candidates(&ids, r, value, len, NULL));
+    for (size_t i = 0; i < ids.n; i++) {
+        assert_true(i == 0 || ids.ids[i] > ids.ids[i - 1]);
+        mask |= 1u << ids.ids[i];
+    }
+    fts_doc_ids_free(&ids);
+    return mask;
+}
+
+/* Tokens were cut at 255 bytes, so 'a' * 255 + 'zzz' matched both
+ * 'a' * 300 and 'a' * 255 + 'b' * 45. Now every side compares whole
+ * tokens: top-k, count, match and exact candidates. */
+static void test_fts_search__long_tokens_match_whole(void **state)
+{
+    char *docs[6] = {
+        repeat("a", 300, ""), repeat("a", 255, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"),
+        repeat("A", 255, " other"), repeat("\xc3\x89", 200, ""),
+        repeat("q", 100000, ""), repeat("q", 100001, "")};
+    size_t lens[6];
+    struct corpus c = {docs, lens, 6, NULL, 0, NULL};
+    char *zzz = repeat("a", 255, "zzz"), *up = repeat("A", 255, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
+    char *e_low = repeat("\xc3\xa9", 200, ""), *e_cut = repeat("\xc3\xa9", 127, "");
+    struct fts_reader *r;
+    uint8_t *data;
+    size_t len;
+    (void)state;
+
+    for (int i = 0; i < 6; i++)
+        lens[i] = strlen(docs[i]);
+    region_build(&c, 0, 6, 0, &data, &len, NULL, NULL);
+    assert_ok(fts_reader_open(&r, data, len, "long", FTS_OPEN_VERIFY_CRC));
+    assert_int_equal(matching(r, zzz, strlen(zzz)), 0);
+    assert_int_equal(matching(r, docs[0], lens[0]), 1u << 0);
+    assert_int_equal(matching(r, up, strlen(up)), 1u << 1);
+    assert_int_equal(matching(r, docs[2], 255), 1u << 2);
+    assert_int_equal(matching(r, e_low, strlen(e_low)), 1u << 3);
+    assert_int_equal(matching(r, e_cut, strlen(e_cut)), 0);
+    assert_int_equal(matching(r, docs[4], lens[4]), 1u << 4);
+    assert_int_equal(matching(r, docs[5], lens[5]), 1u << 5);
+    assert_int_equal(matching(r, docs[5], 99999), 0);
+    assert_int_equal(exact(r, zzz, strlen(zzz)), 0);
+    assert_int_equal(exact(r, docs[0], lens[0]), 1u << 0);
+    assert_int_equal(exact(r, docs[1], lens[1]), 1u << 1);
+    assert_int_equal(exact(r, docs[4], lens[4]), 1u << 4);
+    fts_reader_close(r);
+    mem_free(data);
+    for (int i = 0; i < 6; i++)
+        mem_free(docs[i]);
+    mem_free(zzz);
+    mem_free(up);
+    mem_free(e_low);
+    mem_free(e_cut);
+}
+
+/* exact_match candidates exist for any value: more distinct words than a
+ * query may hold, repeated words, none at all, NUL bytes. */
+static void test_fts_search__exact_any_value(void **state)
+{
+    struct buf big = {0}, other = {0}, miss = {0}, hundred = {0};
+    char *docs[10];
+    size_t lens[10];
+    struct corpus c = {docs, lens, 10, NULL, 0, NULL};
+    struct fts_reader *r;
+    uint8_t *data;
+    size_t len;
+    (void)state;
+
+    for (int i = 0; i < 10000; i++) {
+        buf_printf(&big, "%sw%d", i ? " " : "", i);
+        buf_printf(&other, "%sw%d", i ? " " : "", i < 9999 ? i : 77777);
+        buf_printf(&miss, "%sw%d", i ? " " : "", i != 5000 ? i : 88888);
+    }
+    for (int i = 0; i < 100; i++)
+        buf_printf(&hundred, "%sv%d", i ? "  " : "", i);
+    buf_put_u8(&big, 0);
+    buf_put_u8(&other, 0);
+    buf_put_u8(&miss, 0);
+    buf_put_u8(&hundred, 0);
+    docs[0] = (char *)big.data;
+    docs[1] = (char *)other.data;
+    docs[2] = (char *)"rep rep rep";
+    docs[3] = (char *)"rep rep";
+    docs[4] = (char *)"";
+    docs[5] = (char *)"   ";
+    docs[6] = NULL;
+    docs[7] = (char *)hundred.data;
+    docs[8] = (char *)"nul\0tail"; /* a NUL separates like a space */
+    docs[9] = (char *)"nul";
+    for (int i = 0; i < 10; i++)
+        lens[i] = docs[i] ? strlen(docs[i]) : 0;
+    lens[8] = 8;
+    region_build(&c, 0, 10, 0, &data, &len, NULL, NULL);
+    assert_ok(fts_reader_open(&r, data, len, "exact", 0));
+    assert_int_equal(exact(r, docs[0], lens[0]), 1u << 0);
+    assert_int_equal(exact(r, docs[1], lens[1]), 1u << 1);
+    /* a word the region lacks: nothing can match */
+    assert_int_equal(exact(r, (char *)miss.data, miss.len - 1), 0);
+    /* the same words in another order are still candidates (verified
+     * later against the text) */
+    assert_int_equal(exact(r, "w1 w0", 5), 0);
+    assert_int_equal(exact(r, docs[2], lens[2]), 1u << 2);
+    assert_int_equal(exact(r, docs[3], lens[3]), 1u << 3);
+    assert_int_equal(exact(r, "", 0), 1u << 4 | 1u << 5 | 1u << 6);
+    assert_int_equal(exact(r, " \t ", 3), 1u << 4 | 1u << 5 | 1u << 6);
+    assert_int_equal(exact(r, docs[7], lens[7]), 1u << 7);
+    assert_int_equal(exact(r, "nul\0tail", 8), 1u << 8);
+    assert_int_equal(exact(r, "nul tail", 8), 1u << 8);
+    assert_int_equal(exact(r, "nul", 3), 1u << 9);
+    fts_reader_close(r);
+    mem_free(data);
+    buf_free(&big);
+    buf_free(&other);
+    buf_free(&miss);
+    buf_free(&hundred);
+}
+
+/* A query holds at most FTS_MAX_QUERY_TERMS distinct terms; the error
+ * says how many it had. Repeats count once. */
+static void test_fts_search__query_term_limit(void **state)
+{
+    struct buf b = {0};
+    struct fts_query *q;
+    char want[128];
+    (void)state;
+
+    for (int i = 0; i < FTS_MAX_QUERY_TERMS; i++)
+        buf_printf(&b, "t%d t%d ", i, i % 7);
+    assert_ok(fts_query_parse(&q, (char *)b.data, b.len));
+    assert_int_equal(fts_query_n_terms(q), FTS_MAX_QUERY_TERMS);
+    fts_query_free(q);
+    buf_printf(&b, "one more");
+    assert_int_equal(fts_query_parse(&q, (char *)b.data, b.len),
+                     INFINO_ERR_INVALID);
+    snprintf(want, sizeof want, "query has %d distinct terms; at most %d "
+             "are allowed", FTS_MAX_QUERY_TERMS + 2, FTS_MAX_QUERY_TERMS);
+    assert_string_equal(err_last(), want);
+    buf_reset(&b);
+    buf_printf(&b, "x");
+    for (int i = 0; i <= FTS_MAX_QUERY_TERMS; i++)
+        buf_printf(&b, " -n%d", i);
+    assert_int_equal(fts_query_parse(&q, (char *)b.data, b.len),
+                     INFINO_ERR_INVALID);
+    snprintf(want, sizeof want, "query has %d distinct negated terms; at "
+             "most %d are allowed", FTS_MAX_QUERY_TERMS + 1,
+             FTS_MAX_QUERY_TERMS);
+    assert_string_equal(err_last(), want);
+    /* built term by term, the limit holds at search time */
+    {
+        const char *doc = "t1";
+        size_t doc_len = 2, len;
+        struct corpus c = {(char **)&doc, &doc_len, 1, NULL, 0, NULL};
+        struct fts_doc_ids ids = {0};
+        struct fts_reader *r;
+        uint64_t count;
+        uint8_t *data;
+
+        region_build(&c, 0, 1, 0, &data, &len, NULL, NULL);
+        assert_ok(fts_reader_open(&r, data, len, "lim", 0));
+        buf_reset(&b);
+        for (int i = 0; i <= FTS_MAX_QUERY_TERMS; i++)
+            buf_printf(&b, "t%d ", i);
+        assert_ok(fts_query_new(&q));
+        assert_ok(fts_query_add_text(q, (char *)b.data, b.len, false));
+        assert_int_equal(fts_query_n_terms(q), FTS_MAX_QUERY_TERMS + 1);
+        assert_int_equal(fts_count(&count, r, q, FTS_MODE_OR, NULL),
+                         INFINO_ERR_INVALID);
+        assert_int_equal(fts_match(&ids, r, q, FTS_MODE_OR, NULL),
+                         INFINO_ERR_INVALID);
+        /* the same words as an exact-match value are fine */
+        assert_ok(fts_exact_candidates(&ids, r, b.data, b.len, NULL));
+        assert_int_equal(ids.n, 0);
+        fts_query_free(q);
+        fts_reader_close(r);
+        mem_free(data);
+    }
+    buf_free(&b);
+}
+
+/* Terms added in several steps merge into one sorted, unique set. */
+static void test_fts_search__query_building(void **state)
+{
+    struct fts_query *q;
+    size_t len;
+    const uint8_t *t;
+    (void)state;
+
+    assert_ok(fts_query_new(&q));
+    assert_ok(fts_query_add_text(q, "m c c x", 7, false));
+    assert_ok(fts_query_add_term(q, (const uint8_t *)"d", 1, false));
+    assert_ok(fts_query_add_text(q, "a x z d", 7, false));
+    assert_ok(fts_query_add_text(q, "n m", 3, true));
+    assert_int_equal(fts_query_add_term(q, (const uint8_t *)"", 0, false),
+                     INFINO_ERR_INVALID);
+    assert_int_equal(fts_query_n_terms(q), 6);
+    assert_int_equal(fts_query_n_negatives(q), 2);
+    for (size_t i = 0; i < 6; i++) {
+        t = fts_query_term(q, i, &len);
+        assert_int_equal(len, 1);
+        assert_int_equal(t[0], "acdmxz"[i]);
+    }
+    fts_query_free(q);
+    /* allocation failure while merging leaves the query as it was */
+    assert_ok(fts_query_new(&q));
+    assert_ok(fts_query_add_text(q, "b d", 3, false));
+    for (int fail = 1; fail < 64; fail++) {
+        infino_status st;
+        mem_fail_after(fail);
+        st = fts_query_add_text(q, "a b c e", 7, false);
+        mem_fail_reset();
+        if (st == INFINO_OK)
+            break;
+        assert_int_equal(st, INFINO_ERR_NOMEM);
+        assert_int_equal(fts_query_n_terms(q), 2);
+    }
+    assert_int_equal(fts_query_n_terms(q), 5);
+    fts_query_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -637,6 +910,10 @@ int main(void)
         cmocka_unit_test(test_fts_search__exact_candidates),
         cmocka_unit_test(test_fts_search__query_semantics),
         cmocka_unit_test(test_fts_search__floor_skips_region),
+        cmocka_unit_test(test_fts_search__long_tokens_match_whole),
+        cmocka_unit_test(test_fts_search__exact_any_value),
+        cmocka_unit_test(test_fts_search__query_term_limit),
+        cmocka_unit_test(test_fts_search__query_building),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

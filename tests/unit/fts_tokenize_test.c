@@ -22,7 +22,7 @@ static infino_status collect(const uint8_t *tok, size_t len, void *payload)
 {
     struct toks *ts = payload;
 
-    assert_true(len > 0 && len <= FTS_MAX_TOKEN_LEN);
+    assert_true(len > 0);
     assert_true(ts->n < MAX_TOKS);
     ts->t[ts->n] = mem_strndup((const char *)tok, len);
     ts->len[ts->n] = len;
@@ -88,7 +88,7 @@ static void test_fts_tokenize__ascii_basics(void **state)
     EXPECT("MiXeD CaSe 42", "mixed", "case", "42");
 }
 
-/* Plain reference: ASCII-lowercased [A-Za-z0-9] runs, cut at 255 bytes. */
+/* Plain reference: ASCII-lowercased [A-Za-z0-9] runs, whole. */
 static void test_fts_tokenize__ascii_matches_reference(void **state)
 {
     char text[600];
@@ -101,7 +101,7 @@ static void test_fts_tokenize__ascii_matches_reference(void **state)
         size_t k = 0, i = 0;
 
         for (size_t j = 0; j < n; j++) {
-            /* mostly letters, so long runs (and truncation) happen */
+            /* mostly letters, so long runs (past 255 bytes) happen */
             uint64_t r = test_rand();
             text[j] = (char)(r % 8 == 0 ? r % 128 : 'a' + r % 26);
             if (r % 97 == 0)
@@ -109,15 +109,14 @@ static void test_fts_tokenize__ascii_matches_reference(void **state)
         }
         tokenize(&ts, text, n);
         while (i < n) {
-            char ref[256];
+            char ref[sizeof text];
             size_t m = 0;
             while (i < n && !isalnum((unsigned char)text[i]))
                 i++;
             if (i == n)
                 break;
             while (i < n && isalnum((unsigned char)text[i])) {
-                if (m < FTS_MAX_TOKEN_LEN)
-                    ref[m++] = (char)tolower((unsigned char)text[i]);
+                ref[m++] = (char)tolower((unsigned char)text[i]);
                 i++;
             }
             assert_true(k < ts.n);
@@ -184,28 +183,77 @@ static void test_fts_tokenize__invalid_utf8(void **state)
     EXPECT("x\xc3\xa9\x80y", "x\xc3\xa9", "y"); /* stray continuation */
 }
 
-static void test_fts_tokenize__truncation(void **state)
+/* Tokens are never cut (they were at 255 bytes): long runs come out
+ * whole, ASCII and Unicode alike, across the switch to the heap buffer. */
+static void test_fts_tokenize__long_tokens_whole(void **state)
 {
-    char text[1000];
+    static char text[300000];
+    char want[1000];
     struct toks ts;
     (void)state;
 
     memset(text, 'A', 300);
     tokenize(&ts, text, 300);
     assert_int_equal(ts.n, 1);
-    assert_int_equal(ts.len[0], 255);
-    assert_true(ts.t[0][0] == 'a' && ts.t[0][254] == 'a');
+    assert_int_equal(ts.len[0], 300);
+    memset(want, 'a', 300);
+    assert_memory_equal(ts.t[0], want, 300);
     toks_free(&ts);
 
-    /* 200 x "é" (2 bytes): cut at a code point boundary, 127 kept */
-    for (int i = 0; i < 200; i++)
-        memcpy(text + 2 * i, "\xc3\x89", 2);
-    memcpy(text + 400, " ok", 3);
-    tokenize(&ts, text, 403);
+    /* 'a' * 255 + 'zzz' and 'a' * 255 + 'b' * 45 stay different */
+    memset(text, 'a', 255);
+    memcpy(text + 255, "zzz ", 4);
+    memset(text + 259, 'a', 255);
+    memset(text + 514, 'B', 45);
+    tokenize(&ts, text, 559);
     assert_int_equal(ts.n, 2);
-    assert_int_equal(ts.len[0], 254);
-    assert_memory_equal(ts.t[0] + 252, "\xc3\xa9", 2);
+    assert_int_equal(ts.len[0], 258);
+    assert_int_equal(ts.len[1], 300);
+    assert_memory_equal(ts.t[0] + 255, "zzz", 3);
+    assert_int_equal(ts.t[1][299], 'b');
+    toks_free(&ts);
+
+    /* 200 x "\u00c9" (2 bytes) case-folds to 200 x "\u00e9": 400 bytes,
+     * then " ok"; an odd start puts a code point across byte 256 */
+    text[0] = 'x';
+    for (int i = 0; i < 200; i++)
+        memcpy(text + 1 + 2 * i, "\xc3\x89", 2);
+    memcpy(text + 401, " ok", 3);
+    tokenize(&ts, text, 404);
+    assert_int_equal(ts.n, 2);
+    assert_int_equal(ts.len[0], 401);
+    assert_int_equal(ts.t[0][0], 'x');
+    for (int i = 0; i < 200; i++)
+        assert_memory_equal(ts.t[0] + 1 + 2 * i, "\xc3\xa9", 2);
     assert_string_equal(ts.t[1], "ok");
+    toks_free(&ts);
+
+    /* 300 3-byte ideographs; then 300 x U+1D400 (4 bytes), which NFKC
+     * maps to 'A' and case folding to 'a' */
+    for (int i = 0; i < 300; i++)
+        memcpy(text + 3 * i, "\xe6\x97\xa5", 3);
+    tokenize(&ts, text, 900);
+    assert_int_equal(ts.n, 1);
+    assert_int_equal(ts.len[0], 900);
+    assert_memory_equal(ts.t[0] + 897, "\xe6\x97\xa5", 3);
+    toks_free(&ts);
+    for (int i = 0; i < 300; i++)
+        memcpy(text + 4 * i, "\xf0\x9d\x90\x80", 4);
+    tokenize(&ts, text, 1200);
+    assert_int_equal(ts.n, 1);
+    assert_int_equal(ts.len[0], 300);
+    memset(want, 'a', 300);
+    assert_memory_equal(ts.t[0], want, 300);
+    toks_free(&ts);
+
+    /* a very long run, then a short token reusing the small buffer */
+    memset(text, 'q', sizeof text - 3);
+    memcpy(text + sizeof text - 3, " z", 2);
+    tokenize(&ts, text, sizeof text - 1);
+    assert_int_equal(ts.n, 2);
+    assert_int_equal(ts.len[0], sizeof text - 3);
+    assert_int_equal(ts.t[0][sizeof text - 4], 'q');
+    assert_string_equal(ts.t[1], "z");
     toks_free(&ts);
 }
 
@@ -305,6 +353,19 @@ static void test_fts_tokenize__allocation_failure(void **state)
     assert_ok(fts_tokenize(tk, "\xc3\xa9t\xc3\xa9", 5, collect, &ts));
     assert_int_equal(ts.n, 1);
     toks_free(&ts);
+    /* the first token longer than the fixed buffer allocates */
+    {
+        char text[1000];
+        memset(text, 'w', sizeof text);
+        mem_fail_after(1);
+        assert_int_equal(fts_tokenize(tk, text, sizeof text, collect, &ts),
+                         INFINO_ERR_NOMEM);
+        mem_fail_reset();
+        assert_ok(fts_tokenize(tk, text, sizeof text, collect, &ts));
+        assert_int_equal(ts.n, 1);
+        assert_int_equal(ts.len[0], sizeof text);
+        toks_free(&ts);
+    }
     fts_tokenizer_free(tk);
 }
 
@@ -316,7 +377,7 @@ int main(void)
         cmocka_unit_test(test_fts_tokenize__unicode_normalization),
         cmocka_unit_test(test_fts_tokenize__scripts_and_digits),
         cmocka_unit_test(test_fts_tokenize__invalid_utf8),
-        cmocka_unit_test(test_fts_tokenize__truncation),
+        cmocka_unit_test(test_fts_tokenize__long_tokens_whole),
         cmocka_unit_test(test_fts_tokenize__idempotent_on_random_unicode),
         cmocka_unit_test(test_fts_tokenize__callback_error_stops),
         cmocka_unit_test(test_fts_tokenize__allocation_failure),

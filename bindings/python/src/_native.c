@@ -926,22 +926,28 @@ static PyObject *search_result(infino_status st, struct ArrowArrayStream *s)
     return stream_capsule(s);
 }
 
+/* Query text and exact-match values are parsed with their length ("s#"),
+ * so a str holding NUL reaches the engine whole. */
+
 /* bm25_search(column, query, k, mode, projection) */
 static PyObject *table_bm25(TableObject *self, PyObject *args)
 {
     const char *col, *query, *mode;
+    Py_ssize_t query_len;
     unsigned long long k;
     PyObject *proj;
     infino_search_opts o = INFINO_SEARCH_OPTS_INIT;
     struct ArrowArrayStream s;
     infino_status st;
 
-    if (!PyArg_ParseTuple(args, "ssKzO", &col, &query, &k, &mode, &proj) ||
+    if (!PyArg_ParseTuple(args, "ss#KzO", &col, &query, &query_len, &k, &mode,
+                          &proj) ||
         get_projection(proj, (const char ***)&o.projection, &o.n_projection))
         return NULL;
     o.mode = mode;
     Py_BEGIN_ALLOW_THREADS
-    st = infino_table_bm25_search(self->t, col, query, (size_t)k, &o, &s);
+    st = infino_table_bm25_search(self->t, col, query, (size_t)query_len,
+                                  (size_t)k, &o, &s);
     Py_END_ALLOW_THREADS
     PyMem_Free((void *)o.projection);
     return search_result(st, &s);
@@ -951,17 +957,20 @@ static PyObject *table_bm25(TableObject *self, PyObject *args)
 static PyObject *table_token_match(TableObject *self, PyObject *args)
 {
     const char *col, *query, *mode;
+    Py_ssize_t query_len;
     PyObject *proj;
     infino_search_opts o = INFINO_SEARCH_OPTS_INIT;
     struct ArrowArrayStream s;
     infino_status st;
 
-    if (!PyArg_ParseTuple(args, "sszO", &col, &query, &mode, &proj) ||
+    if (!PyArg_ParseTuple(args, "ss#zO", &col, &query, &query_len, &mode,
+                          &proj) ||
         get_projection(proj, (const char ***)&o.projection, &o.n_projection))
         return NULL;
     o.mode = mode;
     Py_BEGIN_ALLOW_THREADS
-    st = infino_table_token_match(self->t, col, query, &o, &s);
+    st = infino_table_token_match(self->t, col, query, (size_t)query_len, &o,
+                                  &s);
     Py_END_ALLOW_THREADS
     PyMem_Free((void *)o.projection);
     return search_result(st, &s);
@@ -971,16 +980,18 @@ static PyObject *table_token_match(TableObject *self, PyObject *args)
 static PyObject *table_exact_match(TableObject *self, PyObject *args)
 {
     const char *col, *value;
+    Py_ssize_t value_len;
     PyObject *proj;
     infino_search_opts o = INFINO_SEARCH_OPTS_INIT;
     struct ArrowArrayStream s;
     infino_status st;
 
-    if (!PyArg_ParseTuple(args, "ssO", &col, &value, &proj) ||
+    if (!PyArg_ParseTuple(args, "ss#O", &col, &value, &value_len, &proj) ||
         get_projection(proj, (const char ***)&o.projection, &o.n_projection))
         return NULL;
     Py_BEGIN_ALLOW_THREADS
-    st = infino_table_exact_match(self->t, col, value, &o, &s);
+    st = infino_table_exact_match(self->t, col, value, (size_t)value_len, &o,
+                                  &s);
     Py_END_ALLOW_THREADS
     PyMem_Free((void *)o.projection);
     return search_result(st, &s);
@@ -990,13 +1001,14 @@ static PyObject *table_exact_match(TableObject *self, PyObject *args)
 static PyObject *table_count(TableObject *self, PyObject *args)
 {
     const char *col, *query, *mode;
+    Py_ssize_t query_len;
     uint64_t n = 0;
     infino_status st;
 
-    if (!PyArg_ParseTuple(args, "ssz", &col, &query, &mode))
+    if (!PyArg_ParseTuple(args, "ss#z", &col, &query, &query_len, &mode))
         return NULL;
     Py_BEGIN_ALLOW_THREADS
-    st = infino_table_count(self->t, col, query, mode, &n);
+    st = infino_table_count(self->t, col, query, (size_t)query_len, mode, &n);
     Py_END_ALLOW_THREADS
     if (st != INFINO_OK)
         return raise_status(st);
@@ -1044,6 +1056,7 @@ static PyObject *table_vector(TableObject *self, PyObject *args)
 static PyObject *table_hybrid(TableObject *self, PyObject *args)
 {
     const char *tcol, *text, *vcol, *mode;
+    Py_ssize_t text_len;
     PyObject *qobj, *proj;
     unsigned long long k, nprobe;
     infino_search_opts o = INFINO_SEARCH_OPTS_INIT;
@@ -1052,8 +1065,8 @@ static PyObject *table_hybrid(TableObject *self, PyObject *args)
     size_t dim = 0;
     infino_status st;
 
-    if (!PyArg_ParseTuple(args, "sssOKzKO", &tcol, &text, &vcol, &qobj, &k,
-                          &mode, &nprobe, &proj))
+    if (!PyArg_ParseTuple(args, "ss#sOKzKO", &tcol, &text, &text_len, &vcol,
+                          &qobj, &k, &mode, &nprobe, &proj))
         return NULL;
     if (nprobe > UINT32_MAX) {
         PyErr_SetString(PyExc_OverflowError, "nprobe too large");
@@ -1068,8 +1081,8 @@ static PyObject *table_hybrid(TableObject *self, PyObject *args)
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    st = infino_table_hybrid_search(self->t, tcol, text, vcol, q, dim,
-                                    (size_t)k, &o, &s);
+    st = infino_table_hybrid_search(self->t, tcol, text, (size_t)text_len,
+                                    vcol, q, dim, (size_t)k, &o, &s);
     Py_END_ALLOW_THREADS
     PyMem_Free(q);
     PyMem_Free((void *)o.projection);

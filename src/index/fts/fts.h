@@ -40,7 +40,10 @@
  * Caveats
  * -------
  * - Local doc ids are uint32_t; a region holds at most UINT32_MAX docs.
- * - A query holds at most FTS_MAX_QUERY_TERMS positive terms.
+ * - A query holds at most FTS_MAX_QUERY_TERMS distinct positive terms
+ *   (and as many negative ones).
+ * - The writer keeps a region's term bytes below 4 GiB in memory, so one
+ *   token may not exceed that (INFINO_ERR_UNSUPPORTED, never truncation).
  * - CJK text has no word segmentation: a run of ideographs is one token.
  * - A writer or tokenizer is used by one thread at a time; a reader by any
  *   number. The writer itself is single-threaded (parallelism comes from
@@ -61,11 +64,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest token, in bytes of normalized UTF-8. Longer tokens are cut to
- * the longest prefix of whole code points that fits (at index and at query
- * time alike, so they stay findable by their first 255 bytes). */
-#define FTS_MAX_TOKEN_LEN 255
-/* Most positive terms one query may hold (prefix expansion included). */
+/* Most distinct positive (and, separately, negative) terms one query may
+ * hold. It bounds the work of one query: each term costs a dictionary
+ * lookup per region and a cursor (about 1 KiB) per searched range. A
+ * longer query is INFINO_ERR_INVALID naming its count; exact-match values
+ * are not queries and have no such limit (fts_exact_candidates). */
 #define FTS_MAX_QUERY_TERMS 4096
 
 /* ---- tokenizer ---------------------------------------------------------
@@ -75,7 +78,8 @@
  * default-ignorable code points removed. Everything else separates, and so
  * does every byte that is not part of valid UTF-8. For ASCII text this is
  * exactly the ASCII-lowercased [A-Za-z0-9] runs, computed without utf8proc.
- * No stemming, no stop words. */
+ * Tokens are never cut: a run of any length is one token, indexed and
+ * matched whole. No stemming, no stop words. */
 
 struct fts_tokenizer;
 
@@ -222,9 +226,13 @@ infino_status fts_query_new(struct fts_query **out);
 infino_status fts_query_add_text(struct fts_query *q, const char *text,
                                  size_t len, bool negative);
 /* Adds one already-normalized term verbatim (e.g. from prefix expansion
- * through fts_reader_prefix). 1..FTS_MAX_TOKEN_LEN bytes. */
+ * through fts_reader_prefix); at least 1 byte. */
 infino_status fts_query_add_term(struct fts_query *q, const uint8_t *term,
                                  size_t len, bool negative);
+
+/* The term limit (FTS_MAX_QUERY_TERMS) is checked when the query is
+ * parsed or searched (fts_search, fts_count, fts_match), not while it is
+ * built, so the error can give the count. */
 
 /* Positive terms, sorted and unique; term i is the index into the df
  * array of struct fts_global_stats. The pointer is borrowed until the
@@ -300,9 +308,12 @@ infino_status fts_match(struct fts_doc_ids *out, const struct fts_reader *r,
                         const roaring_bitmap_t *deleted);
 
 /* exact_match candidates: appends, ascending, every doc that could hold
- * exactly `value` - it holds all of the value's tokens and has the same
- * token count (docs of length 0 when the value has no tokens). The caller
- * verifies candidates against the stored text. */
+ * exactly the `len` bytes at `value` (any bytes, NUL included) - it has
+ * the value's token count and holds its rarest tokens (docs of length 0
+ * when the value has no tokens). Any value works, whatever its number of
+ * distinct tokens: a value with more than a few dozen is narrowed by its
+ * rarest ones, and one holding a token the region lacks has no
+ * candidates. The caller verifies candidates against the stored text. */
 infino_status fts_exact_candidates(struct fts_doc_ids *out,
                                    const struct fts_reader *r,
                                    const void *value, size_t len,
@@ -317,10 +328,18 @@ struct fts_summary {
     const uint8_t *bits; /* borrowed: n_blocks * 64 bytes */
     uint32_t n_blocks;
     uint32_t n_hashes;
-    const uint8_t *min_term, *max_term; /* borrowed */
+    /* Borrowed: the smallest term's first min_len bytes and the largest
+     * term's first max_len bytes (FTS_SUMMARY_MAX_TERM at most). */
+    const uint8_t *min_term, *max_term;
     size_t min_len, max_len;
+    bool max_cut;     /* max_term is a prefix of the largest term */
+    bool whole_terms; /* false: a version 1 region's (tokens were cut) */
     uint64_t n_terms;
 };
+
+/* Longest min_term / max_term a summary stores: terms are not limited, so
+ * longer extremes are kept as prefixes (still bounds for prefix tests). */
+#define FTS_SUMMARY_MAX_TERM 255
 
 /* Validates `len` bytes at `data` (borrowed: must outlive *out). */
 infino_status fts_summary_open(struct fts_summary *out, const uint8_t *data,

@@ -21,7 +21,13 @@
 #define FTS_MAGIC "INFTSRG1"       /* region header, 8 bytes */
 #define FTS_TRAILER_MAGIC "INFTSEND" /* trailer, 8 bytes */
 #define FTS_SUMMARY_MAGIC "INFTSSM1" /* summary, 8 bytes */
-#define FTS_FORMAT_VERSION 1u
+#define FTS_FORMAT_VERSION 2u     /* written; 1 (u8 term lengths) is read */
+#define FTS_FORMAT_VERSION_MIN 1u
+/* Terms of at most this many bytes may be front-coded against the previous
+ * term of their block; longer ones are stored whole (prefix length 0), so
+ * a reader rebuilds terms in a fixed buffer and points at long ones in
+ * place. Version 1 regions hold only such terms. */
+#define FTS_FRONT_CODED_MAX 255u
 #define FTS_HEADER_LEN 16u
 #define FTS_TRAILER_LEN 128u
 #define FTS_BLOCK_LEN 128u      /* postings per packed block */
@@ -35,6 +41,8 @@
 #define FTS_SUMMARY_HASHES 7u
 #define FTS_SUMMARY_BITS_PER_TERM 10u
 #define FTS_SUMMARY_SEED 0x696e66696e6f6674ull /* "infinoft" */
+#define FTS_SUMMARY_MAX_CUT 1u /* flags: the largest term is a prefix */
+#define FTS_SUMMARY_WHOLE 2u   /* flags: terms are whole (format 2 on) */
 
 /* Trailer field offsets (from the trailer's start). */
 enum {
@@ -63,6 +71,7 @@ struct fts_reader {
     const uint8_t *data; /* borrowed: the whole region */
     size_t len;
     char *name; /* owned */
+    uint32_t version; /* FTS_FORMAT_VERSION_MIN .. FTS_FORMAT_VERSION */
     uint32_t n_docs;
     uint32_t dl_width;
     uint32_t max_dl;
@@ -115,6 +124,21 @@ static inline uint64_t fts_token_hash(const uint8_t *p, size_t n)
         return hash_mix64(a ^ (b >> 29) ^ (b << 35));
     }
     return hash64(p, n);
+}
+
+/* Version 1 regions (and their summaries) hold tokens cut to the longest
+ * prefix of whole code points within FTS_FRONT_CODED_MAX bytes. A term
+ * looked up there is cut the same way, so old files answer as they did
+ * (by the first 255 bytes) until they are rewritten. */
+static inline size_t fts_v1_cut(const uint8_t *term, size_t len)
+{
+    size_t n = FTS_FRONT_CODED_MAX;
+
+    if (len <= n)
+        return len;
+    while (n > 0 && (term[n] & 0xc0) == 0x80)
+        n--; /* term[n] continues a code point: cut before it */
+    return n;
 }
 
 /* ---- UTF-8 ------------------------------------------------------------- */
@@ -249,8 +273,11 @@ struct fts_dict_iter {
     const uint8_t *p, *end; /* undecoded bytes of the block */
     uint64_t post_off;      /* postings offset of the next record */
     uint64_t post_end;      /* end of this block's postings */
-    uint8_t term[FTS_MAX_TOKEN_LEN];
+    /* The current term: in `short_term` when it was rebuilt from front
+     * coding, else (longer than FTS_FRONT_CODED_MAX) in the region. */
+    const uint8_t *term;
     size_t term_len;
+    uint8_t short_term[FTS_FRONT_CODED_MAX];
     struct fts_term_info info;
 };
 
@@ -293,8 +320,51 @@ struct fts_query {
     size_t n_neg, neg_cap;
 };
 
-/* The only-negatives check, shared by parse and the query entry points. */
+/* The only-negatives check and the term limit, shared by parse and the
+ * query entry points. */
 infino_status fts_query_check(const struct fts_query *q);
+
+/* Tokens collected from text before they join a query: appending is O(1)
+ * per token and fts_stage_sort() sorts and deduplicates once, so a text of
+ * n tokens costs O(n log n) whatever its number of distinct terms. A
+ * short query fits the inline arrays and allocates nothing. A zeroed
+ * struct (or fts_stage_init) is empty; a stage is never copied (it points
+ * into itself). */
+struct fts_span {
+    const uint8_t *p; /* borrowed from the stage's bytes, after sorting */
+    size_t off, len;
+};
+#define FTS_STAGE_SMALL_BYTES 128
+#define FTS_STAGE_SMALL_SPANS 8
+struct fts_stage {
+    uint8_t *bytes; /* token bytes back to back: small_bytes or owned */
+    size_t bytes_len, bytes_cap;
+    struct fts_span *v; /* small_v or owned */
+    size_t n, cap;
+    uint64_t n_tokens; /* tokens staged, repeats counted */
+    uint8_t small_bytes[FTS_STAGE_SMALL_BYTES];
+    struct fts_span small_v[FTS_STAGE_SMALL_SPANS];
+};
+/* Empties a stage as zeroing does, without writing the inline arrays. */
+static inline void fts_stage_init(struct fts_stage *s)
+{
+    s->bytes = NULL;
+    s->v = NULL;
+    s->bytes_len = s->bytes_cap = s->n = s->cap = 0;
+    s->n_tokens = 0;
+}
+/* Appends the tokens of `len` bytes at `text`. */
+infino_status fts_stage_text(struct fts_stage *s, struct fts_tokenizer *tk,
+                             const void *text, size_t len);
+/* Sorts bytewise and drops repeats; then v[i].p is valid until the next
+ * stage call. */
+void fts_stage_sort(struct fts_stage *s);
+void fts_stage_free(struct fts_stage *s);
+/* Adds the sorted, unique spans v[0..n) as positive or negative terms;
+ * on failure q is unchanged. */
+infino_status fts_query_add_spans(struct fts_query *q,
+                                  const struct fts_span *v, size_t n,
+                                  bool negative);
 
 /* ---- summary (fts_summary.c) ------------------------------------------- */
 

@@ -4,13 +4,16 @@
  *
  * A query is two sorted sets of normalized terms. Sorting makes the query
  * (and the df array indexed by it) independent of how the user ordered or
- * repeated words; scores do not depend on it either (see fts.h).
+ * repeated words; scores do not depend on it either (see fts.h). Text is
+ * tokenized into a stage first and sorted once, so a long text costs
+ * O(n log n), not one insertion per token.
  */
 #include "fts_int.h"
 
 #include "util/alloc.h"
 #include "util/err.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 infino_status fts_query_new(struct fts_query **out)
@@ -58,9 +61,6 @@ static infino_status set_add(struct fts_qterm **v, size_t *n, size_t *cap,
         else
             hi = mid;
     }
-    if (*n >= FTS_MAX_QUERY_TERMS)
-        return err_set(INFINO_ERR_INVALID, "query has more than %d terms",
-                       FTS_MAX_QUERY_TERMS);
     if (*n == *cap) {
         size_t nc = *cap ? 2 * *cap : 8;
         struct fts_qterm *nv = mem_realloc(*v, nc * sizeof *nv);
@@ -83,34 +83,180 @@ static infino_status set_add(struct fts_qterm **v, size_t *n, size_t *cap,
 infino_status fts_query_add_term(struct fts_query *q, const uint8_t *term,
                                  size_t len, bool negative)
 {
-    if (len == 0 || len > FTS_MAX_TOKEN_LEN)
-        return err_set(INFINO_ERR_INVALID, "query term of %zu bytes", len);
+    if (len == 0)
+        return err_set(INFINO_ERR_INVALID, "empty query term");
     if (negative)
         return set_add(&q->neg, &q->n_neg, &q->neg_cap, term, len);
     return set_add(&q->pos, &q->n_pos, &q->pos_cap, term, len);
 }
 
-static infino_status add_pos(const uint8_t *t, size_t len, void *payload)
+/* ---- stage --------------------------------------------------------------- */
+
+/* Makes room for `need` elements of `size` bytes in *p (capacity *cap),
+ * starting from the inline array `small` of small_cap elements. */
+static infino_status stage_reserve(void *pp, size_t *cap, void *small,
+                                   size_t small_cap, size_t need, size_t size)
 {
-    return fts_query_add_term(payload, t, len, false);
+    void *p, *np;
+    size_t c, bytes;
+
+    memcpy(&p, pp, sizeof p);
+    if (p == NULL) {
+        p = small;
+        *cap = small_cap;
+    }
+    if (need > *cap) {
+        c = *cap;
+        while (c < need && c <= SIZE_MAX / 4)
+            c *= 2;
+        if (c < need)
+            c = need;
+        if (mem_mul(&bytes, c, size) != 0)
+            return err_nomem();
+        if (p == small) {
+            np = mem_alloc(bytes);
+            if (np != NULL)
+                memcpy(np, small, *cap * size);
+        } else {
+            np = mem_realloc(p, bytes);
+        }
+        if (np == NULL)
+            return err_nomem();
+        p = np;
+        *cap = c;
+    }
+    memcpy(pp, &p, sizeof p);
+    return INFINO_OK;
 }
 
-static infino_status add_neg(const uint8_t *t, size_t len, void *payload)
+static infino_status stage_token(const uint8_t *t, size_t len, void *payload)
 {
-    return fts_query_add_term(payload, t, len, true);
+    struct fts_stage *s = payload;
+    infino_status st;
+
+    CHECK(stage_reserve(&s->v, &s->cap, s->small_v, FTS_STAGE_SMALL_SPANS,
+                        s->n + 1, sizeof *s->v));
+    if (len > SIZE_MAX - s->bytes_len)
+        return err_nomem();
+    CHECK(stage_reserve(&s->bytes, &s->bytes_cap, s->small_bytes,
+                        FTS_STAGE_SMALL_BYTES, s->bytes_len + len, 1));
+    memcpy(s->bytes + s->bytes_len, t, len);
+    s->v[s->n].p = NULL;
+    s->v[s->n].off = s->bytes_len;
+    s->v[s->n].len = len;
+    s->bytes_len += len;
+    s->n++;
+    s->n_tokens++;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+infino_status fts_stage_text(struct fts_stage *s, struct fts_tokenizer *tk,
+                             const void *text, size_t len)
+{
+    return fts_tokenize(tk, text, len, stage_token, s);
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+    const struct fts_span *x = a, *y = b;
+
+    return cmp_bytes(x->p, x->len, y->p, y->len);
+}
+
+void fts_stage_sort(struct fts_stage *s)
+{
+    size_t m = 0;
+
+    if (s->n == 0)
+        return; /* v may be NULL */
+    for (size_t i = 0; i < s->n; i++)
+        s->v[i].p = s->bytes + s->v[i].off;
+    if (s->n > 1)
+        qsort(s->v, s->n, sizeof *s->v, cmp_span);
+    for (size_t i = 0; i < s->n; i++)
+        if (m == 0 || cmp_span(&s->v[m - 1], &s->v[i]) != 0)
+            s->v[m++] = s->v[i];
+    s->n = m;
+}
+
+void fts_stage_free(struct fts_stage *s)
+{
+    if (s->bytes != s->small_bytes)
+        mem_free(s->bytes);
+    if (s->v != s->small_v)
+        mem_free(s->v);
+    fts_stage_init(s);
+}
+
+infino_status fts_query_add_spans(struct fts_query *q,
+                                  const struct fts_span *v, size_t n,
+                                  bool negative)
+{
+    struct fts_qterm **set = negative ? &q->neg : &q->pos;
+    size_t *n_set = negative ? &q->n_neg : &q->n_pos;
+    size_t *cap = negative ? &q->neg_cap : &q->pos_cap;
+    struct fts_qterm *old = *set, *out = NULL;
+    size_t i = 0, j = 0, m = 0, n_out, bytes;
+    infino_status st;
+
+    if (n == 0)
+        return INFINO_OK;
+    n_out = *n_set + n; /* both lists hold distinct heap objects */
+    if (mem_mul(&bytes, n_out, sizeof *out) != 0 ||
+        (out = mem_alloc(bytes)) == NULL)
+        return err_nomem();
+    /* merge two sorted, unique lists; new terms get their own copies */
+    while (i < *n_set || j < n) {
+        int c = i == *n_set ? 1
+                : j == n    ? -1
+                            : cmp_bytes(old[i].bytes, old[i].len, v[j].p,
+                                        v[j].len);
+        if (c <= 0) {
+            out[m++] = old[i++];
+            j += c == 0;
+            continue;
+        }
+        out[m].bytes = mem_alloc(v[j].len);
+        if (out[m].bytes == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        memcpy(out[m].bytes, v[j].p, v[j].len);
+        out[m++].len = v[j++].len;
+    }
+    mem_free(old);
+    *set = out;
+    *n_set = m;
+    *cap = n_out;
+    return INFINO_OK;
+fail:
+    /* free only the copies made here: the old terms stay in q */
+    for (size_t k = 0, o = 0; k < m; k++) {
+        if (o < *n_set && out[k].bytes == old[o].bytes)
+            o++;
+        else
+            mem_free(out[k].bytes);
+    }
+    mem_free(out);
+    return st;
 }
 
 infino_status fts_query_add_text(struct fts_query *q, const char *text,
                                  size_t len, bool negative)
 {
     struct fts_tokenizer *tk = NULL;
+    struct fts_stage s;
     infino_status st;
 
+    fts_stage_init(&s);
     CHECK(fts_tokenizer_new(&tk));
-    CHECK(fts_tokenize(tk, text, len, negative ? add_neg : add_pos, q));
-    fts_tokenizer_free(tk);
-    return INFINO_OK;
+    CHECK(fts_stage_text(&s, tk, text, len));
+    fts_stage_sort(&s);
+    CHECK(fts_query_add_spans(q, s.v, s.n, negative));
 fail:
+    fts_stage_free(&s);
     fts_tokenizer_free(tk);
     return st;
 }
@@ -121,6 +267,13 @@ infino_status fts_query_check(const struct fts_query *q)
         return err_set(INFINO_ERR_INVALID,
                        "query has only negated terms; at least one positive "
                        "term is required");
+    if (q->n_pos > FTS_MAX_QUERY_TERMS || q->n_neg > FTS_MAX_QUERY_TERMS)
+        return err_set(INFINO_ERR_INVALID,
+                       "query has %zu distinct %sterms; at most %d are "
+                       "allowed",
+                       q->n_pos > FTS_MAX_QUERY_TERMS ? q->n_pos : q->n_neg,
+                       q->n_pos > FTS_MAX_QUERY_TERMS ? "" : "negated ",
+                       FTS_MAX_QUERY_TERMS);
     return INFINO_OK;
 }
 
@@ -130,9 +283,12 @@ infino_status fts_query_parse(struct fts_query **out, const char *text,
     const uint8_t *p = (const uint8_t *)text, *end = p;
     struct fts_tokenizer *tk = NULL;
     struct fts_query *q = NULL;
+    struct fts_stage pos, neg;
     infino_status st;
 
     *out = NULL;
+    fts_stage_init(&pos);
+    fts_stage_init(&neg);
     if (len > 0) /* text may be NULL when len is 0 */
         end = p + len;
     CHECK(fts_query_new(&q));
@@ -156,15 +312,23 @@ infino_status fts_query_parse(struct fts_query **out, const char *text,
             p += l ? l : 1;
         }
         if (*s == '-' && p - s > 1)
-            CHECK(fts_tokenize(tk, s + 1, (size_t)(p - s - 1), add_neg, q));
+            CHECK(fts_stage_text(&neg, tk, s + 1, (size_t)(p - s - 1)));
         else
-            CHECK(fts_tokenize(tk, s, (size_t)(p - s), add_pos, q));
+            CHECK(fts_stage_text(&pos, tk, s, (size_t)(p - s)));
     }
+    fts_stage_sort(&pos);
+    fts_stage_sort(&neg);
+    CHECK(fts_query_add_spans(q, pos.v, pos.n, false));
+    CHECK(fts_query_add_spans(q, neg.v, neg.n, true));
     CHECK(fts_query_check(q));
+    fts_stage_free(&pos);
+    fts_stage_free(&neg);
     fts_tokenizer_free(tk);
     *out = q;
     return INFINO_OK;
 fail:
+    fts_stage_free(&pos);
+    fts_stage_free(&neg);
     fts_tokenizer_free(tk);
     fts_query_free(q);
     return st;

@@ -131,12 +131,14 @@ infino_status fts_reader_open(struct fts_reader **out, const uint8_t *data,
         goto fail;
     }
     version = load_u32le(data + 8);
-    if (version != FTS_FORMAT_VERSION || load_u32le(data + 12) != 0) {
+    if (version < FTS_FORMAT_VERSION_MIN || version > FTS_FORMAT_VERSION ||
+        load_u32le(data + 12) != 0) {
         st = err_set(INFINO_ERR_UNSUPPORTED,
                      "fts region %s: format version %u (flags %u) is not "
                      "supported", r->name, version, load_u32le(data + 12));
         goto fail;
     }
+    r->version = version;
     if ((flags & FTS_OPEN_VERIFY_CRC) &&
         crc32c(data, len - 4) !=
             load_u32le(data + len - FTS_TRAILER_LEN + TR_CRC)) {
@@ -223,7 +225,27 @@ static void iter_enter_block(struct fts_dict_iter *it, uint64_t b)
     it->end = r->dict + block_dict_off(r, b + 1);
     it->post_off = block_post_base(r, b);
     it->post_end = block_post_base(r, b + 1);
+    it->term = it->short_term;
     it->term_len = 0;
+}
+
+/* An entry's term lengths: u8 prefix, then the suffix length as a u8
+ * (version 1) or a varint (version 2). Both are one byte each for almost
+ * every entry of either version, and that case is read directly. */
+static inline int read_lens(const struct fts_reader *r, struct rd *rd,
+                            uint8_t *pre, uint64_t *suf)
+{
+    const uint8_t *p = rd->p;
+
+    if (rd->end - p >= 2 && (p[1] < 0x80 || r->version == 1)) {
+        *pre = p[0];
+        *suf = p[1];
+        rd->p = p + 2;
+        return 0;
+    }
+    if (rd_u8(rd, pre) || r->version == 1)
+        return -1; /* version 1: fewer than 2 bytes left */
+    return rd_uvarint(rd, suf) || *suf > rd_left(rd) ? -1 : 0;
 }
 
 static infino_status entry_corrupt(const struct fts_dict_iter *it,
@@ -240,16 +262,27 @@ static infino_status iter_entry(struct fts_dict_iter *it)
     struct rd rd = rd_make(it->p, (size_t)(it->end - it->p));
     struct fts_term_info info = {0};
     const uint8_t *suffix;
-    uint8_t pre, suf;
-    uint64_t df, a, b;
+    uint8_t pre;
+    uint64_t suf, df, a, b;
 
-    if (rd_u8(&rd, &pre) || rd_u8(&rd, &suf) || rd_bytes(&rd, suf, &suffix))
+    if (read_lens(r, &rd, &pre, &suf) || rd_bytes(&rd, (size_t)suf, &suffix))
         return entry_corrupt(it, "truncated term");
+    /* suf <= the block's bytes, so pre + suf cannot overflow */
     if (pre > it->term_len || (it->in_block == 0 && pre != 0) ||
-        pre + suf == 0 || pre + suf > FTS_MAX_TOKEN_LEN)
+        pre + suf == 0 ||
+        (pre + suf > FTS_FRONT_CODED_MAX && (pre != 0 || r->version == 1)))
         return entry_corrupt(it, "bad term lengths");
-    memcpy(it->term + pre, suffix, suf);
-    it->term_len = (size_t)pre + suf;
+    if (suf > FTS_FRONT_CODED_MAX) {
+        it->term = suffix; /* stored whole: read in place */
+    } else {
+        /* the prefix comes from the previous term, in the buffer or (a
+         * long term) in the region */
+        if (it->term != it->short_term)
+            memcpy(it->short_term, it->term, pre);
+        memcpy(it->short_term + pre, suffix, (size_t)suf);
+        it->term = it->short_term;
+    }
+    it->term_len = (size_t)(pre + suf);
     if (rd_uvarint(&rd, &df) || df == 0 || df > r->n_docs ||
         rd_uvarint(&rd, &a) || rd_uvarint(&rd, &b))
         return entry_corrupt(it, "bad document frequency");
@@ -302,14 +335,15 @@ static infino_status cmp_block_first(int *out, const struct fts_reader *r,
     uint64_t off = block_dict_off(r, b), end = block_dict_off(r, b + 1);
     struct rd rd = rd_make(r->dict + off, (size_t)(end - off));
     const uint8_t *t;
-    uint8_t pre, suf;
+    uint8_t pre;
+    uint64_t suf;
     int c;
 
-    if (rd_u8(&rd, &pre) || rd_u8(&rd, &suf) || pre != 0 || suf == 0 ||
-        rd_bytes(&rd, suf, &t))
+    if (read_lens(r, &rd, &pre, &suf) || pre != 0 || suf == 0 ||
+        rd_bytes(&rd, (size_t)suf, &t))
         return fts_corrupt(r, "dictionary block %llu: bad first term",
                            (unsigned long long)b);
-    c = memcmp(t, key, suf < len ? suf : len);
+    c = memcmp(t, key, suf < len ? (size_t)suf : len);
     *out = c != 0 ? c : (suf < len ? -1 : suf > len ? 1 : 0);
     return INFINO_OK;
 }
@@ -356,8 +390,10 @@ infino_status fts_dict_find(struct fts_term_info *out, bool *found,
     infino_status st;
 
     *found = false;
-    if (len == 0 || len > FTS_MAX_TOKEN_LEN || r->n_blocks == 0)
+    if (len == 0 || r->n_blocks == 0)
         return INFINO_OK;
+    if (r->version == 1)
+        len = fts_v1_cut(term, len);
     CHECK(find_block(&b, r, term, len, false));
     if (b < 0)
         return INFINO_OK;

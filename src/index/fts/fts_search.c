@@ -1138,17 +1138,73 @@ fail:
     return err_context(st, "fts match in %s", fts_reader_name(r));
 }
 
-struct count_tokens {
-    struct fts_query *q;
-    uint64_t n;
+/* A value with more distinct tokens than this is narrowed by its rarest
+ * ones: candidates are verified against the stored text anyway, and past
+ * a few dozen terms the intersection rarely shrinks, while every term
+ * costs a cursor. */
+#define EXACT_MAX_TERMS 64u
+
+struct rare {
+    uint32_t df;
+    size_t i; /* index into the stage */
 };
 
-static infino_status count_token(const uint8_t *t, size_t len, void *payload)
+static int by_df(const void *a, const void *b)
 {
-    struct count_tokens *ct = payload;
+    const struct rare *x = a, *y = b;
 
-    ct->n++;
-    return fts_query_add_term(ct->q, t, len, false);
+    if (x->df != y->df)
+        return x->df < y->df ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int by_index(const void *a, const void *b)
+{
+    const struct rare *x = a, *y = b;
+
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Builds in q the terms that narrow an exact match of the staged value:
+ * all of them, or the EXACT_MAX_TERMS rarest in this region. *absent is
+ * true when the region lacks one of them (then nothing can match). */
+static infino_status exact_terms(struct fts_query *q, bool *absent,
+                                 const struct fts_reader *r,
+                                 const struct fts_stage *stage)
+{
+    struct fts_span pick[EXACT_MAX_TERMS];
+    struct rare *v = NULL;
+    size_t bytes, n_pick;
+    infino_status st;
+
+    *absent = false;
+    if (stage->n <= EXACT_MAX_TERMS)
+        return fts_query_add_spans(q, stage->v, stage->n, false);
+    if (mem_mul(&bytes, stage->n, sizeof *v) != 0 ||
+        (v = mem_alloc(bytes)) == NULL)
+        return err_nomem();
+    for (size_t i = 0; i < stage->n; i++) {
+        struct fts_term_info ti;
+        bool found;
+        CHECK(fts_dict_find(&ti, &found, r, stage->v[i].p, stage->v[i].len));
+        if (!found) {
+            *absent = true;
+            goto done;
+        }
+        v[i].df = ti.df;
+        v[i].i = i;
+    }
+    qsort(v, stage->n, sizeof *v, by_df);
+    n_pick = EXACT_MAX_TERMS;
+    qsort(v, n_pick, sizeof *v, by_index); /* back in term order */
+    for (size_t i = 0; i < n_pick; i++)
+        pick[i] = stage->v[v[i].i];
+    CHECK(fts_query_add_spans(q, pick, n_pick, false));
+done:
+    st = INFINO_OK;
+fail:
+    mem_free(v);
+    return st;
 }
 
 infino_status fts_exact_candidates(struct fts_doc_ids *out,
@@ -1157,16 +1213,19 @@ infino_status fts_exact_candidates(struct fts_doc_ids *out,
                                    const roaring_bitmap_t *deleted)
 {
     struct fts_tokenizer *tk = NULL;
-    struct count_tokens ct = {0};
+    struct fts_stage stage;
+    struct fts_query *q = NULL;
     size_t n0 = out->n;
     struct search s;
+    bool absent;
     infino_status st;
 
     memset(&s, 0, sizeof s);
-    CHECK(fts_query_new(&ct.q));
+    fts_stage_init(&stage);
+    CHECK(fts_query_new(&q));
     CHECK(fts_tokenizer_new(&tk));
-    CHECK(fts_tokenize(tk, value, len, count_token, &ct));
-    if (ct.n == 0) {
+    CHECK(fts_stage_text(&stage, tk, value, len));
+    if (stage.n_tokens == 0) {
         /* no tokens: only docs without tokens can hold the value */
         s.r = r;
         s.ids = out;
@@ -1175,19 +1234,30 @@ infino_status fts_exact_candidates(struct fts_doc_ids *out,
                 (deleted == NULL || !roaring_bitmap_contains(deleted, d)))
                 CHECK(emit(&s, d, 0));
     } else {
-        CHECK(setup(&s, r, ct.q, FTS_MODE_AND, NULL, deleted));
-        s.ids = out;
-        CHECK(run_match(&s, FTS_MODE_AND,
-                        ct.n >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)ct.n));
+        /* a doc holding the value has exactly its token count (repeats
+         * counted) and every one of its distinct tokens */
+        uint64_t n = stage.n_tokens;
+        fts_stage_sort(&stage);
+        CHECK(exact_terms(q, &absent, r, &stage));
+        if (!absent) {
+            CHECK(setup(&s, r, q, FTS_MODE_AND, NULL, deleted));
+            s.ids = out;
+            /* doc lengths saturate at UINT32_MAX, which also means "any
+             * length" here: a superset, still verified */
+            CHECK(run_match(&s, FTS_MODE_AND,
+                            n < UINT32_MAX ? (uint32_t)n : UINT32_MAX));
+        }
     }
     search_free(&s);
+    fts_stage_free(&stage);
     fts_tokenizer_free(tk);
-    fts_query_free(ct.q);
+    fts_query_free(q);
     return INFINO_OK;
 fail:
     out->n = n0;
     search_free(&s);
+    fts_stage_free(&stage);
     fts_tokenizer_free(tk);
-    fts_query_free(ct.q);
+    fts_query_free(q);
     return err_context(st, "fts exact match in %s", fts_reader_name(r));
 }

@@ -29,10 +29,8 @@ struct fts_ser {
     struct buf impacts; /* scratch: the corners, reduced */
     double avgdl;       /* the region's own, for choosing impacts */
     uint64_t n_terms;
-    uint8_t prev[FTS_MAX_TOKEN_LEN];
-    size_t prev_len;
-    uint8_t first[FTS_MAX_TOKEN_LEN];
-    size_t first_len;
+    struct buf prev;  /* the last term added */
+    struct buf first; /* the first term, as much as a summary keeps */
     bool broken; /* a write failed: the region is unusable */
 };
 
@@ -83,6 +81,8 @@ void fts_ser_free(struct fts_ser *s)
     buf_free(&s->hashes);
     buf_free(&s->corners);
     buf_free(&s->impacts);
+    buf_free(&s->prev);
+    buf_free(&s->first);
     mem_free(s);
 }
 
@@ -275,12 +275,13 @@ infino_status fts_ser_add_term(struct fts_ser *s, const uint8_t *term,
 
     if (s->broken)
         return err_set(INFINO_ERR_INVALID, "region writer failed earlier");
-    if (len == 0 || len > FTS_MAX_TOKEN_LEN || df == 0)
+    if (len == 0 || df == 0)
         return err_set(INFINO_ERR_INVALID, "bad term (length %zu, df %u)",
                        len, (unsigned)df);
     if (s->n_terms > 0) {
-        int c = memcmp(term, s->prev, len < s->prev_len ? len : s->prev_len);
-        if (c < 0 || (c == 0 && len <= s->prev_len))
+        size_t prev_len = s->prev.len;
+        int c = memcmp(term, s->prev.data, len < prev_len ? len : prev_len);
+        if (c < 0 || (c == 0 && len <= prev_len))
             return err_set(INFINO_ERR_INVALID, "terms out of order");
     }
     for (uint32_t i = 0; i < df; i++)
@@ -291,11 +292,12 @@ infino_status fts_ser_add_term(struct fts_ser *s, const uint8_t *term,
         store_u64le(e, s->dict.len);
         store_u64le(e + 8, s->post_len);
         CHECK(buf_append(&s->index, e, sizeof e));
-    } else {
-        pre = common_prefix(s->prev, s->prev_len, term, len);
+    } else if (len <= FTS_FRONT_CODED_MAX) {
+        /* pre <= len fits the u8 */
+        pre = common_prefix(s->prev.data, s->prev.len, term, len);
     }
     CHECK(buf_put_u8(&s->dict, (uint8_t)pre));
-    CHECK(buf_put_u8(&s->dict, (uint8_t)(len - pre)));
+    CHECK(put_uvarint(&s->dict, len - pre));
     CHECK(buf_append(&s->dict, term + pre, len - pre));
     CHECK(put_uvarint(&s->dict, df));
     if (df == 1) {
@@ -310,12 +312,12 @@ infino_status fts_ser_add_term(struct fts_ser *s, const uint8_t *term,
     }
     h = fts_term_hash(term, len);
     CHECK(buf_append(&s->hashes, &h, sizeof h));
-    if (s->n_terms == 0) {
-        memcpy(s->first, term, len);
-        s->first_len = len;
-    }
-    memcpy(s->prev, term, len);
-    s->prev_len = len;
+    if (s->n_terms == 0)
+        CHECK(buf_append(&s->first, term,
+                         len < FTS_SUMMARY_MAX_TERM ? len
+                                                    : FTS_SUMMARY_MAX_TERM));
+    buf_reset(&s->prev);
+    CHECK(buf_append(&s->prev, term, len));
     s->n_terms++;
     return INFINO_OK;
 fail:
@@ -374,8 +376,8 @@ infino_status fts_ser_finish(struct fts_ser *s, const uint32_t *doc_lens,
     }
     width = max_dl <= UINT8_MAX ? 1 : max_dl <= UINT16_MAX ? 2 : 4;
     CHECK(fts_summary_build(&summary, (const uint64_t *)(void *)s->hashes.data,
-                            s->n_terms, s->first, s->first_len, s->prev,
-                            s->prev_len));
+                            s->n_terms, s->first.data, s->first.len,
+                            s->prev.data, s->prev.len));
 
     dict_off = s->pos;
     CHECK(emit(s, s->dict.data, s->dict.len));

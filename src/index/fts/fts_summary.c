@@ -4,9 +4,11 @@
  * Each term sets FTS_SUMMARY_HASHES bits inside one 512-bit block (one
  * cache line), chosen from its XXH3 hash; at FTS_SUMMARY_BITS_PER_TERM
  * bits per term the false-positive rate is about 1%. The smallest and
- * largest term bound prefix queries. The bytes are self-contained so a
- * table snapshot can carry them; fts_summary_open() treats them as
- * untrusted.
+ * largest term bound prefix queries; they are kept to their first
+ * FTS_SUMMARY_MAX_TERM bytes, which is still a lower bound for the
+ * smallest and, compared on as many bytes, an upper bound for the largest
+ * (a flag says it was cut). The bytes are self-contained so a table
+ * snapshot can carry them; fts_summary_open() treats them as untrusted.
  */
 #include "fts_int.h"
 
@@ -50,6 +52,13 @@ infino_status fts_summary_build(struct buf *out, const uint64_t *hashes,
     if (n_blocks64 > UINT32_MAX / 2)
         return err_set(INFINO_ERR_UNSUPPORTED, "too many terms for a summary");
     n_blocks = (uint32_t)n_blocks64;
+    if (min_len > FTS_SUMMARY_MAX_TERM)
+        min_len = FTS_SUMMARY_MAX_TERM; /* a prefix is still <= the term */
+    hdr[15] = FTS_SUMMARY_WHOLE;
+    if (max_len > FTS_SUMMARY_MAX_TERM) {
+        max_len = FTS_SUMMARY_MAX_TERM;
+        hdr[15] |= FTS_SUMMARY_MAX_CUT;
+    }
     memcpy(hdr, FTS_SUMMARY_MAGIC, 8);
     store_u32le(hdr + 8, n_blocks);
     hdr[12] = FTS_SUMMARY_HASHES;
@@ -96,13 +105,17 @@ infino_status fts_summary_open(struct fts_summary *out, const uint8_t *data,
     if (need > len ||
         (uint64_t)(len - need) !=
             (uint64_t)s.n_blocks * FTS_SUMMARY_BLOCK_BYTES ||
-        s.n_hashes == 0 || s.n_hashes > 32 || data[15] != 0 ||
+        s.n_hashes == 0 || s.n_hashes > 32 ||
+        (data[15] & ~(FTS_SUMMARY_MAX_CUT | FTS_SUMMARY_WHOLE)) != 0 ||
+        (s.n_terms == 0 && (data[15] & FTS_SUMMARY_MAX_CUT)) ||
         (s.n_blocks == 0) != (s.n_terms == 0) ||
         (s.n_terms > 0 && (s.min_len == 0 || s.max_len == 0)))
         return err_set(INFINO_ERR_CORRUPT,
                        "fts summary: inconsistent header (%u blocks, %zu "
                        "bytes)",
                        (unsigned)s.n_blocks, len);
+    s.max_cut = (data[15] & FTS_SUMMARY_MAX_CUT) != 0;
+    s.whole_terms = (data[15] & FTS_SUMMARY_WHOLE) != 0;
     s.min_term = data + FTS_SUMMARY_HEADER_LEN;
     s.max_term = s.min_term + s.min_len;
     s.bits = s.max_term + s.max_len;
@@ -119,6 +132,8 @@ bool fts_summary_may_contain(const struct fts_summary *s, const uint8_t *term,
 
     if (s->n_blocks == 0)
         return false;
+    if (!s->whole_terms)
+        len = fts_v1_cut(term, len); /* hashed as version 1 stored it */
     h = fts_term_hash(term, len);
     blk = s->bits + (size_t)block_of(h, s->n_blocks) * FTS_SUMMARY_BLOCK_BYTES;
     bit_steps(h, &h1, &h2);
@@ -148,9 +163,13 @@ bool fts_summary_may_contain_prefix(const struct fts_summary *s,
     if (s->n_terms == 0)
         return false;
     /* Terms are sorted, so their first `len` bytes are too: a term with
-     * this prefix lies between those of the smallest and largest. */
+     * this prefix lies between those of the smallest and largest. A cut
+     * largest term is its first max_len bytes, so it bounds only that
+     * many bytes of the prefix (a prefix of the smallest bounds below
+     * whatever it is compared with). */
     return cmp_trunc(s->min_term, s->min_len, prefix, len) <= 0 &&
-           cmp_trunc(s->max_term, s->max_len, prefix, len) >= 0;
+           cmp_trunc(s->max_term, s->max_len, prefix,
+                     s->max_cut && len > s->max_len ? s->max_len : len) >= 0;
 }
 
 bool fts_summary_may_match(const struct fts_summary *s,

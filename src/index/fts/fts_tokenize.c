@@ -9,6 +9,8 @@
  * runs of letters and digits by general category. No ASCII separator can
  * compose with what follows it into a letter or digit, so cutting at them
  * before normalizing gives the same tokens as normalizing the whole text.
+ * Tokens are emitted whole, however long: short ones from a fixed buffer,
+ * longer ones from a heap buffer kept for the tokenizer's life.
  */
 #include "fts_int.h"
 
@@ -22,10 +24,14 @@
     (UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |                    \
      UTF8PROC_CASEFOLD | UTF8PROC_IGNORE)
 
+#define SMALL_TOKEN 256u /* bytes of token the fixed buffer holds */
+
 struct fts_tokenizer {
     utf8proc_int32_t *cps; /* owned: UTF-32 scratch */
     size_t cps_cap;
-    uint8_t tok[FTS_MAX_TOKEN_LEN + 4 + FTS_TOKEN_PAD];
+    uint8_t *big; /* owned: big_cap + FTS_TOKEN_PAD bytes, or NULL */
+    size_t big_cap;
+    uint8_t small[SMALL_TOKEN + FTS_TOKEN_PAD];
 };
 
 /* ASCII byte classes: 0 separator, 1 alphanumeric, 2 non-ASCII. */
@@ -119,7 +125,45 @@ void fts_tokenizer_free(struct fts_tokenizer *tk)
     if (tk == NULL)
         return;
     mem_free(tk->cps);
+    mem_free(tk->big);
     mem_free(tk);
+}
+
+/* Makes *tok (the small or the big buffer, holding `len` token bytes so
+ * far) able to hold `need` bytes plus the pad, keeping its contents. */
+static infino_status tok_reserve(struct fts_tokenizer *tk, uint8_t **tok,
+                                 size_t len, size_t need)
+{
+    bool in_big = tk->big != NULL && *tok == tk->big;
+    size_t cap;
+    uint8_t *p;
+
+    if (!in_big && need <= SMALL_TOKEN)
+        return INFINO_OK;
+    if (need > tk->big_cap) {
+        cap = tk->big_cap ? tk->big_cap : 2 * SMALL_TOKEN;
+        while (cap < need && cap <= SIZE_MAX / 4)
+            cap *= 2;
+        if (cap < need)
+            cap = need;
+        if (cap > SIZE_MAX - FTS_TOKEN_PAD)
+            return err_nomem();
+        if (in_big) {
+            p = mem_realloc(tk->big, cap + FTS_TOKEN_PAD);
+        } else { /* the old contents are not in use: no copy */
+            p = mem_alloc(cap + FTS_TOKEN_PAD);
+            if (p != NULL)
+                mem_free(tk->big);
+        }
+        if (p == NULL)
+            return err_nomem();
+        tk->big = p;
+        tk->big_cap = cap;
+    }
+    if (!in_big)
+        memcpy(tk->big, *tok, len); /* from the small buffer */
+    *tok = tk->big;
+    return INFINO_OK;
 }
 
 /* 0 separator, 1 letter or digit (starts or continues a token), 2 mark
@@ -153,8 +197,10 @@ static infino_status normalize_piece(struct fts_tokenizer *tk,
                                      fts_token_fn fn, void *payload)
 {
     utf8proc_ssize_t m;
+    uint8_t *tok = tk->small;
     size_t len = 0;
-    bool in_tok = false, full = false;
+    bool in_tok = false;
+    infino_status st;
 
     for (;;) {
         m = utf8proc_decompose(s, (utf8proc_ssize_t)n, tk->cps,
@@ -181,26 +227,21 @@ static infino_status normalize_piece(struct fts_tokenizer *tk,
 
         if (cls == 0 || (cls == 2 && !in_tok)) {
             if (in_tok && len > 0) {
-                infino_status st = fn(tk->tok, len, payload);
+                st = fn(tok, len, payload);
                 if (st != INFINO_OK)
                     return st;
             }
             in_tok = false;
             len = 0;
-            full = false;
+            tok = tk->small;
             continue;
         }
         in_tok = true;
-        if (!full) {
-            uint8_t enc[4];
-            utf8proc_ssize_t l = utf8proc_encode_char(tk->cps[i], enc);
-            if (len + (size_t)l > FTS_MAX_TOKEN_LEN) {
-                full = true; /* cut at the last whole code point */
-            } else {
-                memcpy(tk->tok + len, enc, (size_t)l);
-                len += (size_t)l;
-            }
-        }
+        /* 4 bytes at most per code point; len < m * 4 cannot overflow */
+        if (len + 4 > SMALL_TOKEN &&
+            (st = tok_reserve(tk, &tok, len, len + 4)) != INFINO_OK)
+            return st;
+        len += (size_t)utf8proc_encode_char(tk->cps[i], tok + len);
     }
     return INFINO_OK;
 }
@@ -252,11 +293,13 @@ infino_status fts_tokenize(struct fts_tokenizer *tk, const void *text,
             seen |= *p++;
         if (!(seen & 0x80)) {
             size_t n = (size_t)(p - s);
-            if (n > FTS_MAX_TOKEN_LEN)
-                n = FTS_MAX_TOKEN_LEN;
+            uint8_t *tok = tk->small;
+            if (n > SMALL_TOKEN &&
+                (st = tok_reserve(tk, &tok, 0, n)) != INFINO_OK)
+                return st;
             for (size_t i = 0; i < n; i++)
-                tk->tok[i] = ascii_lower(s[i]);
-            st = fn(tk->tok, n, payload);
+                tok[i] = ascii_lower(s[i]);
+            st = fn(tok, n, payload);
         } else {
             st = unicode_segment(tk, s, (size_t)(p - s), fn, payload);
         }

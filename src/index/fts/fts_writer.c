@@ -61,8 +61,11 @@ struct wterm {
     uint32_t head, tail; /* chunk refs; 0 = none */
     uint16_t tail_len;   /* data bytes used in the tail chunk */
     uint8_t tail_class;
+    /* the key's length, or LONG_KEY: read it from the key offsets (keys
+     * are appended in term id order), keeping this record 32 bytes */
     uint8_t key_len;
 };
+#define LONG_KEY 255u
 
 /* A token waiting in the batch (bytes in batch_bytes). */
 struct pending {
@@ -70,6 +73,7 @@ struct pending {
 };
 
 #define BATCH_TOKENS 256u
+#define BATCH_TOKEN_MAX 255u /* longer tokens are interned at once */
 #define RELEASE_BYTES ((uint64_t)4 << 20) /* merge: drop read pages */
 #define PREFETCH_AHEAD 8u
 
@@ -77,7 +81,7 @@ struct fts_writer {
     struct fts_tokenizer *tk; /* owned */
     struct pending batch[BATCH_TOKENS];
     /* token bytes of the batch, + FTS_TOKEN_PAD for whole-word loads */
-    uint8_t batch_bytes[BATCH_TOKENS * FTS_MAX_TOKEN_LEN + FTS_TOKEN_PAD];
+    uint8_t batch_bytes[BATCH_TOKENS * BATCH_TOKEN_MAX + FTS_TOKEN_PAD];
     uint32_t n_batch, batch_len;
     size_t budget;
     char *spill_dir; /* owned, may be NULL */
@@ -107,6 +111,7 @@ struct fts_writer {
     uint32_t *sdocs, *stfs; /* owned: one term's postings for serializing */
     size_t s_cap;
     struct buf scratch;
+    struct buf merge_key; /* the term being merged from the runs */
 
     bool done;   /* finished or failed: only free is allowed */
 };
@@ -119,6 +124,17 @@ static inline uint32_t class_bytes(uint32_t cls)
 static inline uint8_t *ref_ptr(const struct fts_writer *w, uint32_t ref)
 {
     return w->pages[ref >> 16] + ((size_t)(ref & 0xffff) << REF_SHIFT);
+}
+
+static inline uint32_t key_len_of(const struct fts_writer *w, uint32_t id)
+{
+    const struct wterm *t = &w->terms[id];
+
+    if (t->key_len != LONG_KEY)
+        return t->key_len;
+    return (id + 1 < w->n_terms ? w->terms[id + 1].key_off
+                                : (uint32_t)w->keys_len) -
+           t->key_off;
 }
 
 /* Accumulator bytes in use (capacities are reused, so this tracks them). */
@@ -181,6 +197,7 @@ void fts_writer_free(struct fts_writer *w)
     mem_free(w->sdocs);
     mem_free(w->stfs);
     buf_free(&w->scratch);
+    buf_free(&w->merge_key);
     mem_free(w);
 }
 
@@ -375,6 +392,9 @@ static infino_status new_term(struct fts_writer *w, const uint8_t *tok,
     struct slot *e;
     infino_status st;
 
+    if (len >= UINT32_MAX)
+        return err_set(INFINO_ERR_UNSUPPORTED, "fts writer: a token of %zu "
+                       "bytes (at most 4 GiB can be indexed)", len);
     if (w->n_terms == UINT32_MAX - 1 || w->keys_len + len > UINT32_MAX)
         return err_set(INFINO_ERR_NOMEM, "fts writer: too many terms; "
                        "lower the memory budget");
@@ -397,7 +417,7 @@ static infino_status new_term(struct fts_writer *w, const uint8_t *tok,
     t = &w->terms[w->n_terms];
     memset(t, 0, sizeof *t);
     t->key_off = (uint32_t)w->keys_len;
-    t->key_len = (uint8_t)len;
+    t->key_len = (uint8_t)(len < LONG_KEY ? len : LONG_KEY);
     t->hash = hash;
     t->slot = slot;
     t->prev_doc = FTS_NO_DOC;
@@ -436,7 +456,7 @@ static infino_status intern(struct fts_writer *w, const uint8_t *tok,
         }
         if (e->hash == hash && e->k0 == k0 && e->k1 == k1) {
             const struct wterm *t = &w->terms[e->id1 - 1];
-            if (len <= 16 || (t->key_len == len &&
+            if (len <= 16 || (key_len_of(w, e->id1 - 1) == len &&
                               memcmp(w->keys + t->key_off, tok, len) == 0))
                 break;
         }
@@ -486,6 +506,11 @@ static infino_status on_token(const uint8_t *tok, size_t len, void *payload)
     struct fts_writer *w = payload;
     struct pending *p;
 
+    if (len > BATCH_TOKEN_MAX) { /* rare: no batching, order kept */
+        uint32_t hash = (uint32_t)(fts_token_hash(tok, len) >> 32);
+        infino_status st = drain_batch(w);
+        return st != INFINO_OK ? st : intern(w, tok, len, hash);
+    }
     if (w->n_batch == BATCH_TOKENS) {
         infino_status st = drain_batch(w);
         if (st != INFINO_OK)
@@ -544,13 +569,14 @@ static infino_status sorted_terms(struct fts_writer *w, struct sort_key **out)
     for (uint32_t id = 0; id < w->n_terms; id++) {
         const struct wterm *t = &w->terms[id];
         const uint8_t *k = w->keys + t->key_off;
+        uint32_t len = key_len_of(w, id);
         uint64_t p = 0;
         for (unsigned i = 0; i < 8; i++)
-            p = p << 8 | (i < t->key_len ? k[i] : 0);
+            p = p << 8 | (i < len ? k[i] : 0);
         v[id].prefix = p;
         v[id].key = k;
         v[id].id = id;
-        v[id].len = t->key_len;
+        v[id].len = len;
     }
     qsort(v, w->n_terms, sizeof *v, cmp_keys);
     *out = v;
@@ -647,8 +673,8 @@ static void reset_accumulator(struct fts_writer *w)
     memset(w->table, 0, (size_t)w->table_cap * sizeof *w->table);
 }
 
-/* A run: per term in key order, u8 length, key, varint df, varint byte
- * count, then the chain's varints (gaps from -1 at the run's start). */
+/* A run: per term in key order, varint key length, key, varint df, varint
+ * byte count, then the chain's varints (gaps from -1 at the run's start). */
 static infino_status spill_run(struct fts_writer *w)
 {
     struct sort_key *order = NULL;
@@ -665,8 +691,8 @@ static infino_status spill_run(struct fts_writer *w)
     for (uint32_t i = 0; i < w->n_terms; i++) {
         const struct wterm *t = &w->terms[order[i].id];
         uint64_t bytes = t->tail_len;
-        uint8_t h[1 + 20];
-        size_t n = 0;
+        uint8_t h[20];
+        size_t n;
 
         /* chain length: full chunks of growing classes plus the tail */
         for (uint32_t ref = t->head, cls = 0; ref != t->tail;
@@ -675,9 +701,9 @@ static infino_status spill_run(struct fts_writer *w)
             if (cls < MAX_CLASS)
                 cls++;
         }
-        h[n++] = t->key_len;
+        n = put_varint(h, order[i].len);
         CHECK(spill_write(w->spill, h, n));
-        CHECK(spill_write(w->spill, w->keys + t->key_off, t->key_len));
+        CHECK(spill_write(w->spill, w->keys + t->key_off, order[i].len));
         n = put_varint(h, t->df);
         n += put_varint(h + n, bytes);
         CHECK(spill_write(w->spill, h, n));
@@ -780,7 +806,7 @@ static infino_status finish_in_memory(struct fts_writer *w,
         buf_reset(&w->scratch);
         CHECK(chain_walk(w, t, gather_piece, &w->scratch));
         CHECK(decode_postings(w, w->scratch.data, w->scratch.len, t->df, &n));
-        CHECK(fts_ser_add_term(ser, w->keys + t->key_off, t->key_len,
+        CHECK(fts_ser_add_term(ser, w->keys + t->key_off, order[i].len,
                                w->sdocs, w->stfs, n, w->doc_lens));
     }
     mem_free(order);
@@ -795,7 +821,7 @@ struct run {
     const uint8_t *rec; /* start of the current record */
     uint64_t released;  /* map offset up to which pages were released */
     const uint8_t *key;
-    uint8_t key_len;
+    size_t key_len;
     uint64_t df;
     const uint8_t *post;
     size_t post_len;
@@ -817,18 +843,21 @@ static int run_less(const struct run *a, const struct run *b)
 /* Loads the next term of run r; *ok false at the run's end. */
 static infino_status run_advance(struct run *r, bool *ok)
 {
-    uint64_t n;
+    uint64_t n, key_len;
 
     *ok = false;
     r->rec = r->rd.p;
     if (rd_left(&r->rd) == 0)
         return INFINO_OK;
-    if (rd_u8(&r->rd, &r->key_len) || r->key_len == 0 ||
-        rd_bytes(&r->rd, r->key_len, &r->key) || rd_uvarint(&r->rd, &r->df) ||
+    if (rd_uvarint(&r->rd, &key_len) || key_len == 0 ||
+        key_len > rd_left(&r->rd) ||
+        rd_bytes(&r->rd, (size_t)key_len, &r->key) ||
+        rd_uvarint(&r->rd, &r->df) ||
         rd_uvarint(&r->rd, &n) || n > rd_left(&r->rd) ||
         rd_bytes(&r->rd, (size_t)n, &r->post))
         return err_set(INFINO_ERR_CORRUPT, "fts writer: spilled run %u is "
                        "damaged", r->idx);
+    r->key_len = (size_t)key_len;
     r->post_len = (size_t)n;
     *ok = true;
     return INFINO_OK;
@@ -880,12 +909,15 @@ static infino_status finish_merge(struct fts_writer *w, struct fts_ser *ser)
         heap_down(heap, n_heap, i);
     while (n_heap > 0) {
         struct run *top = heap[0];
-        uint8_t key[FTS_MAX_TOKEN_LEN];
-        uint8_t key_len = top->key_len;
+        size_t key_len = top->key_len;
+        const uint8_t *key;
         uint32_t n = 0;
 
         CHECK(cancel_check("merging the full-text index"));
-        memcpy(key, top->key, key_len);
+        /* a copy: the runs move on (and release their pages) below */
+        buf_reset(&w->merge_key);
+        CHECK(buf_append(&w->merge_key, top->key, key_len));
+        key = w->merge_key.data;
         /* pop every run holding this term; run order = doc order */
         while (n_heap > 0 && heap[0]->key_len == key_len &&
                memcmp(heap[0]->key, key, key_len) == 0) {

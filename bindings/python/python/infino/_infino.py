@@ -440,7 +440,10 @@ class Table:
 
     def bm25_search(self, column: str, query: str, k: int, mode: Optional[str] = None,
                     projection: Optional[Sequence[str]] = None) -> pa.Table:
-        """Top `k` rows by BM25 relevance; `_id` and `score` by default."""
+        """Top `k` rows by BM25 relevance; `_id` and `score` by default.
+
+        Terms are runs of letters and digits, matched whole however long; a
+        query holds at most 4,096 distinct terms (ValueError beyond)."""
         k = _check_uint("k", k)
         return _read_all(self._t.bm25_search(
             _str("column", column), _str("query", query), k, _mode(mode),
@@ -484,7 +487,8 @@ class Table:
 
     def exact_match(self, column: str, value: str,
                     projection: Optional[Sequence[str]] = None) -> pa.Table:
-        """Every row whose whole value equals `value` (score 0)."""
+        """Every row whose whole value is exactly `value` (score 0): any str,
+        with any number of words, repeated words, only white space, or NUL."""
         return _read_all(self._t.exact_match(
             _str("column", column), _str("value", value), _projection(projection)))
 
