@@ -488,6 +488,15 @@ static const char *arg_text(struct fcur *c, int a)
     return c->args[a] ? (const char *)sqlite3_value_text(c->args[a]) : NULL;
 }
 
+/* The length in bytes of argument a as text (it may hold NULs). SQLite
+ * documents text-then-bytes as the safe order, so convert first. */
+static size_t arg_len(struct fcur *c, int a)
+{
+    if (c->args[a] == NULL || sqlite3_value_text(c->args[a]) == NULL)
+        return 0;
+    return (size_t)sqlite3_value_bytes(c->args[a]);
+}
+
 /* Parses a query vector given as text: numbers separated by commas or
  * spaces, optionally in brackets ("0.1,0.2", "[0.1, 0.2]"). */
 static infino_status parse_vector(float **out, size_t *n_out, const char *s)
@@ -589,17 +598,19 @@ static infino_status run_tvf(struct fcur *c, int mask)
     case TVF_BM25:
         CHECK(column_of(&col, t, arg_text(c, 1), false));
         CHECK(mode_of(&mode, n_args > 4 ? arg_text(c, 4) : NULL));
-        CHECK(qry_bm25(&hits, vt->q->v, col, arg_text(c, 2), k, mode));
+        CHECK(qry_bm25_len(&hits, vt->q->v, col, arg_text(c, 2),
+                           arg_len(c, 2), k, mode));
         break;
     case TVF_TOKEN:
         CHECK(column_of(&col, t, arg_text(c, 1), false));
         CHECK(mode_of(&mode, n_args > 3 ? arg_text(c, 3) : NULL));
-        CHECK(qry_token_match(&hits, vt->q->v, col, arg_text(c, 2), mode));
+        CHECK(qry_token_match_len(&hits, vt->q->v, col, arg_text(c, 2),
+                                  arg_len(c, 2), mode));
         break;
     case TVF_EXACT:
         CHECK(column_of(&col, t, arg_text(c, 1), false));
         CHECK(qry_exact_match(&hits, vt->q->v, col, arg_text(c, 2),
-                              strlen(arg_text(c, 2))));
+                              arg_len(c, 2)));
         break;
     case TVF_VECTOR:
         CHECK(column_of(&vcol, t, arg_text(c, 1), true));
@@ -610,8 +621,9 @@ static infino_status run_tvf(struct fcur *c, int mask)
         CHECK(column_of(&col, t, arg_text(c, 1), false));
         CHECK(column_of(&vcol, t, arg_text(c, 3), true));
         CHECK(parse_vector(&vec, &dim, arg_text(c, 4)));
-        CHECK(qry_hybrid(&hits, vt->q->v, col, arg_text(c, 2), FTS_MODE_OR,
-                         vcol, vec, dim, k, 0));
+        CHECK(qry_hybrid_len(&hits, vt->q->v, col, arg_text(c, 2),
+                             arg_len(c, 2), FTS_MODE_OR, vcol, vec, dim, k,
+                             0));
         break;
     }
     proj = mem_calloc(vt->q->found.n_fields + 1, sizeof *proj);
