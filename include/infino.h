@@ -397,9 +397,10 @@ typedef struct infino_check_report {
 INFINO_API infino_status infino_table_check(infino_table *t,
                                             infino_check_report *out);
 
-/* Streams the live rows of the current snapshot: `columns` (NULL/0 = all,
- * "_id" first) and, when `predicate` is not NULL, only rows for which it
- * is true. *out is owned (call out->release). */
+/* Streams the live rows of the current snapshot: `columns` (NULL = all,
+ * "_id" first; non-NULL with n_columns == 0 = no columns, batches that
+ * only count rows) and, when `predicate` is not NULL, only rows for which
+ * it is true. *out is owned (call out->release). */
 INFINO_API infino_status infino_table_scan(infino_table *t,
                                            const char *const *columns,
                                            size_t n_columns,

@@ -446,6 +446,7 @@ struct scan_stream {
     size_t n_sf;
     uint32_t *idx;
     size_t idx_cap;
+    bool no_columns; /* columns = [] asked: batches keep only their length */
 };
 
 static void scan_stream_close(void *payload)
@@ -462,7 +463,26 @@ static void scan_stream_close(void *payload)
     mem_free(s);
 }
 
+static infino_status scan_stream_rows(void *payload, struct ArrowArray *out);
+
+/* A batch with the rows of the next one and no columns. */
 static infino_status scan_stream_next(void *payload, struct ArrowArray *out)
+{
+    struct scan_stream *s = payload;
+    struct ArrowArray batch;
+    void *bufs[1] = {NULL};
+    infino_status st = scan_stream_rows(payload, &batch);
+
+    if (st != INFINO_OK || !s->no_columns || batch.release == NULL) {
+        *out = batch;
+        return st;
+    }
+    st = ar_array_make(out, batch.length, 0, 1, bufs, 0, NULL);
+    ar_array_release(&batch);
+    return st;
+}
+
+static infino_status scan_stream_rows(void *payload, struct ArrowArray *out)
 {
     struct scan_stream *s = payload;
     infino_status st;
@@ -525,6 +545,12 @@ INFINO_API infino_status infino_table_scan(infino_table *t,
     if (s == NULL)
         return err_nomem();
     CHECK(tbl_view_acquire(&s->v, t->t));
+    if (columns != NULL && n_columns == 0) {
+        static const char *const id[] = {TBL_ID_COLUMN};
+        s->no_columns = true;
+        columns = id;
+        n_columns = 1;
+    }
     CHECK(tbl_scan_open(&s->scan, s->v, columns, n_columns));
     if (predicate) {
         s->n_sf = tbl_view_n_sf(s->v);
@@ -539,6 +565,10 @@ INFINO_API infino_status infino_table_scan(infino_table *t,
     src.payload = s;
     src.next = scan_stream_next;
     src.close = scan_stream_close;
+    if (s->no_columns) {
+        static const struct ar_schema none = {0};
+        return ar_stream_export(out, &none, src);
+    }
     return ar_stream_export(out, tbl_scan_projection(s->scan), src);
 fail:
     scan_stream_close(s);

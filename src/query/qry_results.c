@@ -230,7 +230,8 @@ infino_status qry_materialize(struct ArrowArray *out,
     for (size_t i = 0; i < n_out; i++) {
         const char *name = projection[i];
         struct ar_field *f = &schema.fields[i];
-        if (strcmp(name, SCORE_NAME) == 0 && ar_schema_find(full, name) < 0) {
+        /* the score shadows a user column of that name in results */
+        if (strcmp(name, SCORE_NAME) == 0) {
             f->name = mem_strdup(SCORE_NAME);
             if (f->name == NULL) {
                 st = err_nomem();

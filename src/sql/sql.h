@@ -7,11 +7,27 @@
  * table that exposes the current batch of a table scan, and run it batch
  * by batch, collecting the (superfile, row) pairs it selects.
  *
- * Column mapping (Arrow -> SQLite): integers, bool (0/1) and date32 (days)
- * are INTEGER (uint64 above 2^63-1 becomes REAL); floats REAL; utf8 TEXT;
- * binary BLOB; timestamps TEXT 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC (so
- * they compare with ISO literals); decimals TEXT of their digits; lists
- * and vectors are not visible. date32 is TEXT 'YYYY-MM-DD'.
+ * Column mapping (Arrow -> SQLite), chosen so that comparisons, sorting
+ * and grouping see exactly the stored values:
+ *   - bool (0/1) and integers up to int64 and uint32: INTEGER.
+ *   - uint64 and decimal128: TEXT of their exact digits, declared
+ *     COLLATE infino_number, which compares text by numeric value. The
+ *     declared TEXT affinity turns the other side of a comparison into
+ *     text, so `price > 50` compares 50 with the digits exactly; number
+ *     literals SQLite would round (integers outside int64, decimals of more
+ *     than 15 significant digits) are quoted before SQLite sees them
+ *     (sql_quote_wide_numbers). Arithmetic on these columns is SQLite's
+ *     (int64, else float64).
+ *   - float32/float64: REAL; NaN, which SQLite would turn into NULL, is the
+ *     text 'NaN', so it is a value: equal to itself, greater than every
+ *     number (PostgreSQL's and Arrow's order), counted by count().
+ *   - date32: TEXT 'YYYY-MM-DD'; timestamps TEXT 'YYYY-MM-DD HH:MM:SS[.f]'
+ *     in UTC; both declared COLLATE infino_time, which compares ISO 8601
+ *     text ('T', 'Z', offsets) as instants across the whole Arrow range
+ *     (years before 1 and after 9999 included: '-0044-03-15').
+ *   - utf8: TEXT; binary: BLOB; lists and vectors are not visible.
+ * Results of query_sql read straight from a column get that column's
+ * Arrow type back; computed ones get int64, float64, utf8 or binary.
  */
 #ifndef INFINO_SQL_H
 #define INFINO_SQL_H

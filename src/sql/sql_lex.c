@@ -4,8 +4,11 @@
  */
 #include "sql_lex.h"
 
+#include "util/err.h"
+
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 static bool is_word_char(char c)
 {
@@ -118,4 +121,104 @@ bool sql_unquote(char *out, size_t cap, const struct sql_token *t)
     }
     out[o] = '\0';
     return true;
+}
+
+/* ---- literals SQLite would round ---------------------------------------- */
+
+/* Whether a NUMBER token is a decimal literal SQLite reads inexactly. */
+static bool wide_number(const char *p, size_t n)
+{
+    size_t i = 0, digits = 0, first = 0, last = 0;
+    bool point = false, exp = false;
+
+    for (; i < n; i++) {
+        char c = p[i];
+        if (c >= '0' && c <= '9') {
+            if (exp)
+                continue;
+            digits++;
+            if (c != '0') {
+                if (first == 0)
+                    first = digits;
+                last = digits;
+            }
+        } else if (c == '.' && !point && !exp) {
+            point = true;
+        } else if ((c == 'e' || c == 'E') && !exp) {
+            exp = true;
+            if (i + 1 < n && (p[i + 1] == '+' || p[i + 1] == '-'))
+                i++;
+        } else {
+            return false; /* hex, or not a number SQLite accepts */
+        }
+    }
+    if (first == 0)
+        return false; /* zero */
+    if (!point && !exp) {
+        /* an integer: exact while it fits int64 */
+        static const char max[] = "9223372036854775807";
+        size_t sig = digits - first + 1;
+        const char *d = p + (n - sig);
+        return sig > 19 || (sig == 19 && memcmp(d, max, 19) > 0);
+    }
+    return last - first + 1 > 15;
+}
+
+/* Whether a token ends an operand, so a '-' after it is binary. */
+static bool ends_operand(const struct sql_token *t)
+{
+    static const char *const kw[] = {
+        "and", "or", "not", "is", "in", "like", "glob", "between", "when",
+        "then", "else", "case", "select", "where", "having", "on", "by",
+        "limit", "offset", "values", "escape", "match", "regexp", "distinct",
+        "all", "return", "returning"};
+
+    switch (t->kind) {
+    case SQL_TOK_NUMBER:
+    case SQL_TOK_STRING:
+    case SQL_TOK_QIDENT:
+        return true;
+    case SQL_TOK_PUNCT:
+        return *t->p == ')';
+    case SQL_TOK_WORD:
+        for (size_t k = 0; k < sizeof kw / sizeof kw[0]; k++)
+            if (strlen(kw[k]) == t->n && strncasecmp(kw[k], t->p, t->n) == 0)
+                return false;
+        return true;
+    default:
+        return false;
+    }
+}
+
+infino_status sql_quote_wide_numbers(struct buf *out, const char *sql)
+{
+    const char *p = sql, *copied = sql;
+    struct sql_token prev2 = {SQL_TOK_END, sql, 0}, prev = prev2;
+    infino_status st = INFINO_OK;
+
+    for (;;) {
+        struct sql_token t = sql_lex(&p);
+        const char *from;
+        if (t.kind == SQL_TOK_END || t.kind == SQL_TOK_ERROR)
+            break;
+        if (t.kind == SQL_TOK_NUMBER && wide_number(t.p, t.n)) {
+            bool sign = prev.kind == SQL_TOK_PUNCT &&
+                        (*prev.p == '-' || *prev.p == '+') &&
+                        !ends_operand(&prev2);
+            from = sign ? prev.p : t.p;
+            CHECK(buf_append(out, copied, (size_t)(from - copied)));
+            CHECK(buf_put_u8(out, '\''));
+            if (sign && *prev.p == '-')
+                CHECK(buf_put_u8(out, '-'));
+            CHECK(buf_append(out, t.p, t.n));
+            CHECK(buf_put_u8(out, '\''));
+            copied = t.p + t.n;
+        }
+        prev2 = prev;
+        prev = t;
+    }
+    CHECK(buf_append_str(out, copied));
+    CHECK(buf_put_u8(out, 0));
+fail:
+    return st;
 }

@@ -7,6 +7,8 @@
 #ifndef INFINO_SQL_LEX_H
 #define INFINO_SQL_LEX_H
 
+#include "util/buf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -34,5 +36,14 @@ struct sql_token sql_lex(const char **pos);
  * doubled quotes collapsed, into out (cap bytes, NUL-terminated). false
  * when it does not fit. */
 bool sql_unquote(char *out, size_t cap, const struct sql_token *t);
+
+/* Copies `sql` to `out` (NUL-terminated), quoting every number literal
+ * SQLite would read inexactly: integers outside int64 and decimals of
+ * more than 15 significant digits (SQLite reads both as a double and
+ * turns a double into text with 15 digits). As text they compare exactly
+ * with decimal, uint64 and timestamp columns (their collations compare by
+ * value) and still convert to numbers for other columns. A unary sign
+ * before such a literal goes inside the quotes. */
+infino_status sql_quote_wide_numbers(struct buf *out, const char *sql);
 
 #endif

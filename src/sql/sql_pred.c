@@ -1,11 +1,14 @@
 /*
  * sql_pred.c - predicates for delete/update, evaluated by SQLite.
  *
- * The predicate runs as "SELECT rowid FROM t WHERE (<predicate>)" against
- * a virtual table whose rows are the current batch of a table scan. We
- * prepare once, learn from the authorizer which columns it reads (so the
- * scan decodes only those), then for every batch reset the statement and
- * collect the rowids it returns.
+ * The predicate runs as "SELECT __infino_row FROM t WHERE (<predicate>)"
+ * against a virtual table whose rows are the current batch of a table
+ * scan; __infino_row is a hidden column holding the row's position in the
+ * batch (not SQLite's rowid, which a user column named "rowid" would
+ * shadow; the table layer reserves the __infino prefix). We prepare once,
+ * learn from the authorizer which columns it reads (so the scan decodes
+ * only those), then for every batch reset the statement and collect the
+ * positions it returns.
  *
  * "One expression" is enforced before SQLite sees the text: outside
  * quotes and comments the text may not contain ';' and its parentheses
@@ -25,6 +28,33 @@
 #include <string.h>
 
 #define VT_NAME "t"
+#define ROW_COLUMN "__infino_row"
+
+/* The predicate as error messages echo it: at most ECHO_MAX bytes, cut at
+ * a UTF-8 character boundary and marked, so the reason after it always
+ * fits in the error buffer. */
+#define ECHO_MAX 200
+
+struct echo {
+    char s[ECHO_MAX + 8];
+};
+
+static struct echo echo_of(const char *pred)
+{
+    struct echo e;
+    size_t n = strlen(pred);
+
+    if (n <= ECHO_MAX) {
+        memcpy(e.s, pred, n + 1);
+        return e;
+    }
+    n = ECHO_MAX;
+    while (n > 0 && ((unsigned char)pred[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(e.s, pred, n);
+    memcpy(e.s + n, "...", 4);
+    return e;
+}
 
 /* ---- the single-expression rule -------------------------------------- */
 
@@ -42,7 +72,7 @@ static infino_status check_shape(const char *pred)
             return err_set(INFINO_ERR_INVALID,
                            "invalid predicate '%s': unterminated quote or "
                            "comment",
-                           pred);
+                           echo_of(pred).s);
         any = true;
         if (t.kind != SQL_TOK_PUNCT)
             continue;
@@ -50,16 +80,18 @@ static infino_status check_shape(const char *pred)
             return err_set(INFINO_ERR_INVALID,
                            "invalid predicate '%s': must be one expression "
                            "(no ';')",
-                           pred);
+                           echo_of(pred).s);
         if (*t.p == '(')
             depth++;
         if (*t.p == ')' && --depth < 0)
             return err_set(INFINO_ERR_INVALID,
-                           "invalid predicate '%s': unbalanced ')'", pred);
+                           "invalid predicate '%s': unbalanced ')'",
+                           echo_of(pred).s);
     }
     if (depth != 0)
         return err_set(INFINO_ERR_INVALID,
-                       "invalid predicate '%s': unbalanced '('", pred);
+                       "invalid predicate '%s': unbalanced '('",
+                       echo_of(pred).s);
     if (!any)
         return err_set(INFINO_ERR_INVALID, "empty predicate");
     return INFINO_OK;
@@ -108,7 +140,8 @@ static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
         }
         sqlite3_free(q);
     }
-    if (buf_append(&ddl, ")", 2) != INFINO_OK) {
+    if (buf_append_str(&ddl, ", " ROW_COLUMN " HIDDEN") != INFINO_OK ||
+        buf_append(&ddl, ")", 2) != INFINO_OK) {
         buf_free(&ddl);
         return SQLITE_NOMEM;
     }
@@ -182,8 +215,13 @@ static int vt_eof(sqlite3_vtab_cursor *cur)
 static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
 {
     struct vt_cursor *c = (struct vt_cursor *)cur;
-    int fi = c->state->field_of[i];
+    int fi;
 
+    if ((size_t)i == c->state->schema->n_fields) { /* ROW_COLUMN */
+        sqlite3_result_int64(ctx, c->row);
+        return SQLITE_OK;
+    }
+    fi = c->state->field_of[i];
     if (fi < 0) { /* not decoded: the predicate does not read it */
         sqlite3_result_null(ctx);
         return SQLITE_OK;
@@ -271,7 +309,7 @@ static infino_status compile(struct compiled *c, struct tbl *t,
                              const char *pred)
 {
     const struct ar_schema *full = tbl_full_schema(t);
-    struct buf sql = {0};
+    struct buf text = {0}, sql = {0};
     const char *tail = NULL;
     infino_status st;
     int rc;
@@ -294,12 +332,7 @@ static infino_status compile(struct compiled *c, struct tbl *t,
     }
     c->state.schema = &c->visible;
     c->state.field_of = c->field_of;
-    rc = sqlite3_open_v2(":memory:", &c->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        st = err_set(INFINO_ERR_NOMEM, "cannot open SQLite");
-        goto fail;
-    }
+    CHECK(sql_open(&c->db, "predicate"));
     if (sqlite3_create_module(c->db, "infino_batch", &batch_module,
                               &c->state) != SQLITE_OK ||
         sqlite3_exec(c->db, "CREATE VIRTUAL TABLE " VT_NAME
@@ -310,8 +343,10 @@ static infino_status compile(struct compiled *c, struct tbl *t,
         goto fail;
     }
     sqlite3_set_authorizer(c->db, authorize, c);
-    sql_watch_interrupts(c->db);
-    CHECK(buf_printf(&sql, "SELECT rowid FROM " VT_NAME " WHERE (%s\n)", pred));
+    CHECK(sql_quote_wide_numbers(&text, pred));
+    CHECK(buf_printf(&sql, "SELECT " ROW_COLUMN " FROM " VT_NAME
+                           " WHERE (%s\n)",
+                     (const char *)text.data));
     CHECK(buf_put_u8(&sql, 0));
     rc = sqlite3_prepare_v2(c->db, (const char *)sql.data, -1, &c->stmt,
                             &tail);
@@ -323,22 +358,35 @@ static infino_status compile(struct compiled *c, struct tbl *t,
         st = err_set(INFINO_ERR_INVALID,
                      "invalid predicate '%s': subqueries are not supported "
                      "in predicates",
-                     pred);
+                     echo_of(pred).s);
         goto fail;
     }
     if (rc != SQLITE_OK || c->stmt == NULL) {
-        st = err_set(INFINO_ERR_INVALID, "invalid predicate '%s': %s", pred,
-                     sqlite3_errmsg(c->db));
+        st = err_set(INFINO_ERR_INVALID, "invalid predicate '%s': %s",
+                     echo_of(pred).s, sqlite3_errmsg(c->db));
         goto fail;
     }
     if (tail && *tail) {
         st = err_set(INFINO_ERR_INVALID,
-                     "invalid predicate '%s': must be one expression", pred);
+                     "invalid predicate '%s': must be one expression",
+                     echo_of(pred).s);
         goto fail;
     }
+    if (sqlite3_bind_parameter_count(c->stmt) > 0) {
+        st = err_set(INFINO_ERR_INVALID,
+                     "invalid predicate '%s': parameters such as '%s' are "
+                     "not supported; write the value into the predicate",
+                     echo_of(pred).s,
+                     sqlite3_bind_parameter_name(c->stmt, 1)
+                         ? sqlite3_bind_parameter_name(c->stmt, 1)
+                         : "?");
+        goto fail;
+    }
+    buf_free(&text);
     buf_free(&sql);
     return INFINO_OK;
 fail:
+    buf_free(&text);
     buf_free(&sql);
     compiled_free(c);
     return st;
@@ -389,8 +437,8 @@ static infino_status on_batch(size_t sf, const struct ArrowArray *batch,
     if (rc == SQLITE_INTERRUPT && cancel_requested())
         return cancel_check("evaluating the predicate");
     if (rc != SQLITE_DONE)
-        return err_set(INFINO_ERR_INVALID, "predicate '%s': %s", r->pred,
-                       sqlite3_errmsg(r->c->db));
+        return err_set(INFINO_ERR_INVALID, "predicate '%s': %s",
+                       echo_of(r->pred).s, sqlite3_errmsg(r->c->db));
     return INFINO_OK;
 }
 

@@ -21,6 +21,7 @@
 #include "sql_value.h"
 
 #include "query/query.h"
+#include "table/catalog.h"
 #include "util/alloc.h"
 #include "util/cancel.h"
 #include "util/err.h"
@@ -48,6 +49,9 @@ struct qtable {
     struct tbl *t;
     struct tbl_view *v;      /* pinned for the query */
     struct ar_schema visible; /* SQL-visible columns (no lists) */
+    /* the columns search functions return besides their score: visible
+     * ones but a user column named "score", which the score shadows */
+    struct ar_schema found;
 };
 
 struct qctx {
@@ -64,6 +68,7 @@ static void qctx_free(struct qctx *c)
     for (size_t i = 0; c->open && i < c->tables->n; i++) {
         tbl_view_release(c->open[i].v);
         ar_schema_free(&c->open[i].visible);
+        ar_schema_free(&c->open[i].found);
     }
     mem_free(c->open);
 }
@@ -80,7 +85,8 @@ static infino_status qtable_get(struct qtable **out, struct qctx *c, size_t i)
     CHECK(c->tables->open(&q->t, c->tables->payload, i));
     full = tbl_full_schema(q->t);
     q->visible.fields = mem_calloc(full->n_fields, sizeof *q->visible.fields);
-    if (q->visible.fields == NULL) {
+    q->found.fields = mem_calloc(full->n_fields, sizeof *q->found.fields);
+    if (q->visible.fields == NULL || q->found.fields == NULL) {
         st = err_nomem();
         goto fail;
     }
@@ -90,11 +96,17 @@ static infino_status qtable_get(struct qtable **out, struct qctx *c, size_t i)
         CHECK(ar_field_copy(&q->visible.fields[q->visible.n_fields],
                             &full->fields[f]));
         q->visible.n_fields++;
+        if (strcasecmp(full->fields[f].name, "score") == 0)
+            continue;
+        CHECK(ar_field_copy(&q->found.fields[q->found.n_fields],
+                            &full->fields[f]));
+        q->found.n_fields++;
     }
     CHECK(tbl_view_acquire(&q->v, q->t));
     return INFINO_OK;
 fail:
     ar_schema_free(&q->visible);
+    ar_schema_free(&q->found);
     return st;
 }
 
@@ -396,9 +408,10 @@ static int tvf_connect(sqlite3 *db, void *aux, int argc,
         *err = sqlite3_mprintf("%s", err_last());
         return SQLITE_ERROR;
     }
-    rc = declare(db, &q->visible,
-                 ", score REAL, arg0 HIDDEN, arg1 HIDDEN, arg2 HIDDEN, "
-                 "arg3 HIDDEN, arg4 HIDDEN, arg5 HIDDEN");
+    rc = declare(db, &q->found,
+                 ", score REAL, __infino_arg0 HIDDEN, __infino_arg1 HIDDEN, "
+                 "__infino_arg2 HIDDEN, __infino_arg3 HIDDEN, "
+                 "__infino_arg4 HIDDEN, __infino_arg5 HIDDEN");
     if (rc != SQLITE_OK)
         return rc;
     vt = sqlite3_malloc(sizeof *vt);
@@ -415,7 +428,7 @@ static int tvf_connect(sqlite3 *db, void *aux, int argc,
 static int tvf_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
 {
     struct fvt *vt = (struct fvt *)base;
-    int first = (int)vt->q->visible.n_fields + 1; /* arg0's column */
+    int first = (int)vt->q->found.n_fields + 1; /* arg0's column */
     int at[N_ARGS], mask = 0, next = 1;
 
     for (int a = 0; a < N_ARGS; a++)
@@ -473,6 +486,15 @@ static int tvf_close(sqlite3_vtab_cursor *base)
 static const char *arg_text(struct fcur *c, int a)
 {
     return c->args[a] ? (const char *)sqlite3_value_text(c->args[a]) : NULL;
+}
+
+/* The length in bytes of argument a as text (it may hold NULs). SQLite
+ * documents text-then-bytes as the safe order, so convert first. */
+static size_t arg_len(struct fcur *c, int a)
+{
+    if (c->args[a] == NULL || sqlite3_value_text(c->args[a]) == NULL)
+        return 0;
+    return (size_t)sqlite3_value_bytes(c->args[a]);
 }
 
 /* Parses a query vector given as text: numbers separated by commas or
@@ -576,17 +598,19 @@ static infino_status run_tvf(struct fcur *c, int mask)
     case TVF_BM25:
         CHECK(column_of(&col, t, arg_text(c, 1), false));
         CHECK(mode_of(&mode, n_args > 4 ? arg_text(c, 4) : NULL));
-        CHECK(qry_bm25(&hits, vt->q->v, col, arg_text(c, 2), k, mode));
+        CHECK(qry_bm25_len(&hits, vt->q->v, col, arg_text(c, 2),
+                           arg_len(c, 2), k, mode));
         break;
     case TVF_TOKEN:
         CHECK(column_of(&col, t, arg_text(c, 1), false));
         CHECK(mode_of(&mode, n_args > 3 ? arg_text(c, 3) : NULL));
-        CHECK(qry_token_match(&hits, vt->q->v, col, arg_text(c, 2), mode));
+        CHECK(qry_token_match_len(&hits, vt->q->v, col, arg_text(c, 2),
+                                  arg_len(c, 2), mode));
         break;
     case TVF_EXACT:
         CHECK(column_of(&col, t, arg_text(c, 1), false));
         CHECK(qry_exact_match(&hits, vt->q->v, col, arg_text(c, 2),
-                              strlen(arg_text(c, 2))));
+                              arg_len(c, 2)));
         break;
     case TVF_VECTOR:
         CHECK(column_of(&vcol, t, arg_text(c, 1), true));
@@ -597,20 +621,21 @@ static infino_status run_tvf(struct fcur *c, int mask)
         CHECK(column_of(&col, t, arg_text(c, 1), false));
         CHECK(column_of(&vcol, t, arg_text(c, 3), true));
         CHECK(parse_vector(&vec, &dim, arg_text(c, 4)));
-        CHECK(qry_hybrid(&hits, vt->q->v, col, arg_text(c, 2), FTS_MODE_OR,
-                         vcol, vec, dim, k, 0));
+        CHECK(qry_hybrid_len(&hits, vt->q->v, col, arg_text(c, 2),
+                             arg_len(c, 2), FTS_MODE_OR, vcol, vec, dim, k,
+                             0));
         break;
     }
-    proj = mem_calloc(vt->q->visible.n_fields + 1, sizeof *proj);
+    proj = mem_calloc(vt->q->found.n_fields + 1, sizeof *proj);
     if (proj == NULL) {
         st = err_nomem();
         goto fail;
     }
-    for (size_t i = 0; i < vt->q->visible.n_fields; i++)
-        proj[i] = vt->q->visible.fields[i].name;
-    proj[vt->q->visible.n_fields] = "score";
+    for (size_t i = 0; i < vt->q->found.n_fields; i++)
+        proj[i] = vt->q->found.fields[i].name;
+    proj[vt->q->found.n_fields] = "score";
     CHECK(qry_materialize(&c->batch, &schema, vt->q->v, &hits, proj,
-                          vt->q->visible.n_fields + 1, tvf_names[vt->kind]));
+                          vt->q->found.n_fields + 1, tvf_names[vt->kind]));
 fail:
     ar_schema_free(&schema);
     mem_free(proj);
@@ -664,10 +689,10 @@ static int tvf_eof(sqlite3_vtab_cursor *base)
 static int tvf_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int i)
 {
     struct fcur *c = (struct fcur *)base;
-    int n_vis = (int)c->vt->q->visible.n_fields;
+    int n_vis = (int)c->vt->q->found.n_fields;
 
     if (i < n_vis) {
-        sql_result_cell(ctx, &c->vt->q->visible.fields[i],
+        sql_result_cell(ctx, &c->vt->q->found.fields[i],
                         c->batch.children[i], c->row);
     } else if (i == n_vis) {
         const float *s = c->batch.children[n_vis]->buffers[1];
@@ -723,49 +748,108 @@ static infino_status exec(sqlite3 *db, const char *sql)
     return INFINO_ERR_INVALID;
 }
 
+/* Creates the virtual table of catalog table `ti` under its own name,
+ * once per query. SQLite resolves names case-insensitively, so of two
+ * catalog names equal but for case only the first one named is made. */
+static infino_status register_table(struct qctx *c, bool *made, size_t ti)
+{
+    const char *name = c->tables->name(c->tables->payload, ti);
+    char *ddl;
+    infino_status st;
+
+    if (made[ti])
+        return INFINO_OK;
+    for (size_t j = 0; j < c->tables->n; j++)
+        if (made[j] &&
+            strcasecmp(c->tables->name(c->tables->payload, j), name) == 0)
+            return INFINO_OK;
+    ddl = sqlite3_mprintf("CREATE VIRTUAL TABLE temp.\"%w\" USING "
+                          "infino_table(%lld)",
+                          name, (long long)ti);
+    if (ddl == NULL)
+        return err_nomem();
+    st = exec(c->db, ddl);
+    sqlite3_free(ddl);
+    if (st == INFINO_OK)
+        made[ti] = true;
+    return st;
+}
+
+/* The catalog table an identifier token names: the exact name first,
+ * else one equal but for case; -1 if none. */
+static long table_named(const struct sql_tables *tables,
+                        const struct sql_token *t)
+{
+    char name[TABLE_NAME_MAX + 1];
+    long ci = -1;
+
+    if (!sql_unquote(name, sizeof name, t))
+        return -1;
+    for (size_t i = 0; i < tables->n; i++) {
+        const char *n = tables->name(tables->payload, i);
+        if (strcmp(n, name) == 0)
+            return (long)i;
+        if (ci < 0 && strcasecmp(n, name) == 0)
+            ci = (long)i;
+    }
+    return ci;
+}
+
 /* Copies `sql` to `out`, renaming each search call on table T to its
- * per-(function, T) virtual table, which it creates. */
+ * per-(function, T) virtual table, which it creates, and creating the
+ * virtual table of every catalog table the text names (only those: a
+ * query pays for the tables it uses, and a table it does not use cannot
+ * make it fail). */
 static infino_status rewrite(struct buf *out, struct qctx *c, const char *sql)
 {
     const char *p = sql, *copied = sql;
-    bool made[5][64] = {{false}};
+    bool made_tvf[5][64] = {{false}};
+    bool *made = mem_calloc(c->tables->n + 1, sizeof *made);
     infino_status st = INFINO_OK;
 
+    if (made == NULL)
+        return err_nomem();
     for (;;) {
         struct sql_token t = sql_lex(&p), open, name;
         const char *after;
         int kind = -1;
-        char table[256];
+        char table[TABLE_NAME_MAX + 1];
         long ti;
 
         if (t.kind == SQL_TOK_END || t.kind == SQL_TOK_ERROR)
             break;
-        if (t.kind != SQL_TOK_WORD)
+        if (t.kind != SQL_TOK_WORD && t.kind != SQL_TOK_QIDENT)
             continue;
-        for (int k = 0; k < 5; k++)
+        for (int k = 0; k < 5 && t.kind == SQL_TOK_WORD; k++)
             if (t.n == strlen(tvf_names[k]) &&
                 strncasecmp(t.p, tvf_names[k], t.n) == 0)
                 kind = k;
-        if (kind < 0)
-            continue;
         after = p;
         open = sql_lex(&after);
-        if (open.kind != SQL_TOK_PUNCT || *open.p != '(')
+        if (kind < 0 || open.kind != SQL_TOK_PUNCT || *open.p != '(') {
+            if ((ti = table_named(c->tables, &t)) >= 0)
+                CHECK(register_table(c, made, (size_t)ti));
             continue;
+        }
         name = sql_lex(&after);
-        if (name.kind != SQL_TOK_STRING)
-            return err_set(INFINO_ERR_INVALID,
-                           "%s: the first argument must be a table name "
-                           "string literal",
-                           tvf_names[kind]);
+        if (name.kind != SQL_TOK_STRING) {
+            st = err_set(INFINO_ERR_INVALID,
+                         "%s: the first argument must be a table name "
+                         "string literal",
+                         tvf_names[kind]);
+            goto fail;
+        }
         if (!sql_unquote(table, sizeof table, &name) ||
-            (ti = table_index(c->tables, table)) < 0)
-            return err_set(INFINO_ERR_INVALID,
-                           "search over unknown table '%s'", table);
+            (ti = table_index(c->tables, table)) < 0) {
+            st = err_set(INFINO_ERR_INVALID,
+                         "search over unknown table '%.*s'",
+                         (int)(name.n > 200 ? 200 : name.n), name.p);
+            goto fail;
+        }
         CHECK(buf_append(out, copied, (size_t)(t.p - copied)));
         CHECK(buf_printf(out, "\"" TVF_PREFIX "%d_%ld\"", kind, ti));
         copied = t.p + t.n;
-        if (ti >= 64 || !made[kind][ti]) {
+        if (ti >= 64 || !made_tvf[kind][ti]) {
             char ddl[160];
             snprintf(ddl, sizeof ddl,
                      "CREATE VIRTUAL TABLE IF NOT EXISTS temp.\"" TVF_PREFIX
@@ -773,12 +857,13 @@ static infino_status rewrite(struct buf *out, struct qctx *c, const char *sql)
                      kind, ti, kind, ti);
             CHECK(exec(c->db, ddl));
             if (ti < 64)
-                made[kind][ti] = true;
+                made_tvf[kind][ti] = true;
         }
     }
     CHECK(buf_append_str(out, copied));
     CHECK(buf_put_u8(out, 0));
 fail:
+    mem_free(made);
     return st;
 }
 
@@ -919,6 +1004,10 @@ static infino_status put_cell(struct ar_builder *b, const struct ar_field *f,
         return ar_builder_append_bytes(b, x->bytes, x->n);
     case AR_FLOAT32:
     case AR_FLOAT64:
+        if (x->type == SQLITE_TEXT && strcmp(x->bytes, SQL_NAN) == 0)
+            return ar_builder_append_double(b, NAN);
+        if (x->type == SQLITE_TEXT || x->type == SQLITE_BLOB)
+            break;
         return ar_builder_append_double(
             b, x->type == SQLITE_INTEGER ? (double)x->i : x->d);
     case AR_BOOL:
@@ -941,14 +1030,19 @@ static infino_status put_cell(struct ar_builder *b, const struct ar_field *f,
                                   : sql_parse_timestamp(&v, x->bytes, f->unit);
         return st != INFINO_OK ? st : ar_builder_append_int(b, v);
     }
+    case AR_UINT64: {
+        uint64_t u;
+        infino_status st;
+        if (x->type == SQLITE_INTEGER && x->i >= 0)
+            return ar_builder_append_uint(b, (uint64_t)x->i);
+        if (x->type != SQLITE_TEXT)
+            break;
+        st = sql_parse_uint64(&u, x->bytes);
+        return st != INFINO_OK ? st : ar_builder_append_uint(b, u);
+    }
     default:
-        if (x->type == SQLITE_INTEGER) {
-            if (f->type == AR_UINT64)
-                return ar_builder_append_uint(b, (uint64_t)x->i);
+        if (x->type == SQLITE_INTEGER)
             return ar_builder_append_int(b, x->i);
-        }
-        if (x->type == SQLITE_FLOAT && f->type == AR_UINT64 && x->d >= 0)
-            return ar_builder_append_uint(b, (uint64_t)x->d);
         break;
     }
     return err_set(INFINO_ERR_INVALID,
@@ -1040,7 +1134,7 @@ infino_status sql_query(struct ArrowArrayStream *out,
                         const struct sql_tables *tables, const char *sql)
 {
     struct qctx c = {0};
-    struct buf text = {0};
+    struct buf quoted = {0}, text = {0};
     struct column *cols = NULL;
     sqlite3_stmt *stmt = NULL;
     const char *tail = NULL;
@@ -1052,12 +1146,7 @@ infino_status sql_query(struct ArrowArrayStream *out,
     c.open = mem_calloc(tables->n + 1, sizeof *c.open);
     if (c.open == NULL)
         return err_nomem();
-    if (sqlite3_open_v2(":memory:", &c.db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        st = err_set(INFINO_ERR_NOMEM, "cannot open SQLite");
-        goto fail;
-    }
+    CHECK(sql_open(&c.db, "query_sql"));
     if (sqlite3_create_module(c.db, "infino_table", &table_module, &c) !=
             SQLITE_OK ||
         sqlite3_create_module(c.db, "infino_tvf", &tvf_module, &c) !=
@@ -1065,16 +1154,9 @@ infino_status sql_query(struct ArrowArrayStream *out,
         st = err_set(INFINO_ERR_NOMEM, "cannot register SQL modules");
         goto fail;
     }
-    for (size_t i = 0; i < tables->n; i++) {
-        char ddl[400];
-        snprintf(ddl, sizeof ddl,
-                 "CREATE VIRTUAL TABLE temp.\"%s\" USING infino_table(%zu)",
-                 tables->name(tables->payload, i), i);
-        CHECK(exec(c.db, ddl));
-    }
-    CHECK(rewrite(&text, &c, sql));
+    CHECK(sql_quote_wide_numbers(&quoted, sql));
+    CHECK(rewrite(&text, &c, (const char *)quoted.data));
     sqlite3_set_authorizer(c.db, deny_writes, NULL);
-    sql_watch_interrupts(c.db);
     rc = sqlite3_prepare_v2(c.db, (const char *)text.data, -1, &stmt, &tail);
     if (rc == SQLITE_INTERRUPT && cancel_requested()) {
         st = cancel_check("preparing the SQL query");
@@ -1086,6 +1168,14 @@ infino_status sql_query(struct ArrowArrayStream *out,
     }
     if (stmt == NULL) {
         st = err_set(INFINO_ERR_INVALID, "empty SQL statement");
+        goto fail;
+    }
+    if (sqlite3_bind_parameter_count(stmt) > 0) {
+        const char *pn = sqlite3_bind_parameter_name(stmt, 1);
+        st = err_set(INFINO_ERR_INVALID,
+                     "query_sql: parameters such as '%s' are not supported; "
+                     "write the values into the query",
+                     pn ? pn : "?");
         goto fail;
     }
     while (tail && (*tail == ' ' || *tail == '\n' || *tail == '\t' ||
@@ -1128,6 +1218,7 @@ fail:
     sqlite3_finalize(stmt);
     sqlite3_close(c.db);
     qctx_free(&c);
+    buf_free(&quoted);
     buf_free(&text);
     return st;
 }

@@ -8,6 +8,7 @@
 #include "util/err.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,9 +22,24 @@ static int progress(void *payload)
     return cancel_requested();
 }
 
-void sql_watch_interrupts(sqlite3 *db)
+infino_status sql_open(sqlite3 **out, const char *what)
 {
+    sqlite3 *db = NULL;
+
+    *out = NULL;
+    if (sqlite3_open_v2(":memory:", &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK ||
+        sqlite3_create_collation(db, "infino_number", SQLITE_UTF8, NULL,
+                                 sql_collate_number) != SQLITE_OK ||
+        sqlite3_create_collation(db, "infino_time", SQLITE_UTF8, NULL,
+                                 sql_collate_time) != SQLITE_OK) {
+        sqlite3_close(db);
+        return err_set(INFINO_ERR_NOMEM, "%s: cannot open SQLite", what);
+    }
     sqlite3_progress_handler(db, PROGRESS_STEPS, progress, NULL);
+    *out = db;
+    return INFINO_OK;
 }
 
 bool sql_type_visible(const struct ar_field *f)
@@ -40,10 +56,13 @@ const char *sql_decl_type(const struct ar_field *f)
         return "REAL";
     case AR_UTF8:
     case AR_LARGE_UTF8:
+        return "TEXT";
+    case AR_UINT64:
+    case AR_DECIMAL128:
+        return "TEXT COLLATE infino_number";
     case AR_DATE32:
     case AR_TIMESTAMP:
-    case AR_DECIMAL128:
-        return "TEXT";
+        return "TEXT COLLATE infino_time";
     case AR_BINARY:
     case AR_LARGE_BINARY:
         return "BLOB";
@@ -79,28 +98,134 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* Reads "YYYY-MM-DD" at *s, moving past it. */
-static bool read_date(const char **s, int64_t *days)
-{
-    long long y;
-    unsigned m, d;
-    int n = 0;
+/* ---- dates and timestamps as text ------------------------------------- */
 
-    if (sscanf(*s, "%lld-%2u-%2u%n", &y, &m, &d, &n) != 3 || m < 1 ||
-        m > 12 || d < 1 || d > 31)
+/* A point in time read from text: days since 1970-01-01 and nanoseconds
+ * into that day, in UTC. */
+struct when {
+    int64_t days;
+    int64_t nsod;
+    bool has_time;
+    bool frac_beyond_ns; /* a nonzero digit past the ninth */
+};
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Reads 1..max digits at s[*i] (bounded by n). */
+static bool read_digits(const char *s, size_t n, size_t *i, int min, int max,
+                        int64_t *out)
+{
+    int64_t v = 0;
+    int k = 0;
+
+    while (*i < n && k < max && is_digit(s[*i])) {
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+        k++;
+    }
+    *out = v;
+    return k >= min && !(*i < n && k == max && is_digit(s[*i]));
+}
+
+static bool leap(int64_t y)
+{
+    return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+static int days_in_month(int64_t y, int64_t m)
+{
+    static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && leap(y) ? 29 : dim[m - 1];
+}
+
+/* Parses ISO 8601 text: [+-]Y+-MM-DD, then optionally ' ' or 'T',
+ * HH:MM[:SS[.fraction]] and 'Z' or an offset [+-]HH[:MM]. Years have up
+ * to 12 digits, enough for every date32 and timestamp Arrow can hold. */
+static bool parse_when(const char *s, size_t n, struct when *w)
+{
+    size_t i = 0;
+    int64_t y, m, d, hh, mm, ss = 0, frac = 0;
+    bool neg = false;
+
+    memset(w, 0, sizeof *w);
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    if (!read_digits(s, n, &i, 4, 12, &y) || i >= n || s[i++] != '-' ||
+        !read_digits(s, n, &i, 1, 2, &m) || i >= n || s[i++] != '-' ||
+        !read_digits(s, n, &i, 1, 2, &d))
         return false;
-    *days = days_from_civil(y, m, d);
-    *s += n;
+    if (neg)
+        y = -y;
+    if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+        return false;
+    w->days = days_from_civil(y, (unsigned)m, (unsigned)d);
+    if (i == n)
+        return true;
+    if (s[i] != ' ' && s[i] != 'T')
+        return false;
+    i++;
+    if (!read_digits(s, n, &i, 2, 2, &hh) || i >= n || s[i++] != ':' ||
+        !read_digits(s, n, &i, 2, 2, &mm) || hh > 23 || mm > 59)
+        return false;
+    if (i < n && s[i] == ':') {
+        i++;
+        if (!read_digits(s, n, &i, 2, 2, &ss) || ss > 60)
+            return false;
+        if (i < n && s[i] == '.') {
+            int k = 0;
+            for (i++; i < n && is_digit(s[i]); i++, k++) {
+                if (k < 9)
+                    frac = frac * 10 + (s[i] - '0');
+                else if (s[i] != '0')
+                    w->frac_beyond_ns = true;
+            }
+            if (k == 0)
+                return false;
+            for (; k < 9; k++)
+                frac *= 10;
+        }
+    }
+    w->has_time = true;
+    w->nsod = ((hh * 60 + mm) * 60 + ss) * 1000000000LL + frac;
+    if (i < n && s[i] == 'Z') {
+        i++;
+    } else if (i < n && (s[i] == '+' || s[i] == '-')) {
+        int64_t oh, om = 0, sign = s[i++] == '-' ? -1 : 1;
+        if (!read_digits(s, n, &i, 2, 2, &oh) || oh > 23)
+            return false;
+        if (i < n && s[i] == ':')
+            i++;
+        if (i < n && !read_digits(s, n, &i, 2, 2, &om))
+            return false;
+        if (om > 59)
+            return false;
+        /* local = UTC + offset, so UTC = local - offset */
+        w->nsod -= sign * (oh * 60 + om) * 60 * 1000000000LL;
+    }
+    if (i != n)
+        return false;
+    while (w->nsod < 0) {
+        w->nsod += 86400 * 1000000000LL;
+        w->days--;
+    }
+    while (w->nsod >= 86400 * 1000000000LL) {
+        w->nsod -= 86400 * 1000000000LL;
+        w->days++;
+    }
     return true;
 }
 
 infino_status sql_parse_date(int64_t *out, const char *text)
 {
-    const char *s = text;
+    struct when w;
 
-    if (!read_date(&s, out) || *s != '\0')
+    if (!parse_when(text, strlen(text), &w) || w.has_time)
         return err_set(INFINO_ERR_INVALID, "'%s' is not a date (YYYY-MM-DD)",
                        text);
+    *out = w.days;
     return INFINO_OK;
 }
 
@@ -108,38 +233,171 @@ infino_status sql_parse_timestamp(int64_t *out, const char *text,
                                   enum ar_time_unit unit)
 {
     static const int64_t per_sec[] = {1, 1000, 1000000, 1000000000};
-    const char *s = text;
-    int64_t days, frac = 0, scale = per_sec[unit];
-    unsigned hh = 0, mm = 0, ss = 0;
-    int n = 0;
+    __extension__ typedef __int128 i128;
+    struct when w;
+    int64_t ns_per_unit = 1000000000LL / per_sec[unit];
+    i128 v;
 
-    if (!read_date(&s, &days))
+    if (!parse_when(text, strlen(text), &w))
+        return err_set(INFINO_ERR_INVALID,
+                       "'%s' is not a timestamp (YYYY-MM-DD HH:MM:SS[.fff])",
+                       text);
+    if (w.frac_beyond_ns || w.nsod % ns_per_unit != 0)
+        return err_set(INFINO_ERR_INVALID,
+                       "'%s' is more precise than the column's unit", text);
+    v = (i128)w.days * 86400 * per_sec[unit] + w.nsod / ns_per_unit;
+    if (v > INT64_MAX || v < INT64_MIN)
+        return err_set(INFINO_ERR_INVALID,
+                       "'%s' is out of the column's timestamp range", text);
+    *out = (int64_t)v;
+    return INFINO_OK;
+}
+
+int sql_collate_time(void *payload, int na, const void *a, int nb,
+                     const void *b)
+{
+    struct when x, y;
+    bool okx = parse_when(a, (size_t)na, &x);
+    bool oky = parse_when(b, (size_t)nb, &y);
+    int c;
+
+    (void)payload;
+    if (okx && oky) {
+        if (x.days != y.days)
+            return x.days < y.days ? -1 : 1;
+        if (x.nsod != y.nsod)
+            return x.nsod < y.nsod ? -1 : 1;
+        return 0;
+    }
+    if (okx != oky)
+        return okx ? -1 : 1;
+    c = memcmp(a, b, (size_t)(na < nb ? na : nb));
+    return c != 0 ? c : (na > nb) - (na < nb);
+}
+
+/* ---- numbers as text ---------------------------------------------------- */
+
+/* A decimal number read from text: [+-]digits[.digits][e[+-]digits]. Its
+ * value is 0.S x 10^exp where S is the digit string from `first` on (the
+ * integer digits then the fraction digits, '.' skipped) without trailing
+ * zeros; no significant digits means zero. */
+struct num {
+    bool neg;
+    const char *ip, *fp; /* integer and fraction digits */
+    size_t in, fn;
+    size_t first, len;   /* significant digits [first, first + len) */
+    int64_t exp;
+};
+
+static char num_digit(const struct num *x, size_t k)
+{
+    return k < x->in ? x->ip[k] : x->fp[k - x->in];
+}
+
+static bool parse_num(const char *s, size_t n, struct num *x)
+{
+    size_t i = 0, total;
+    int64_t e = 0;
+
+    memset(x, 0, sizeof *x);
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        x->neg = s[i++] == '-';
+    x->ip = s + i;
+    while (i < n && is_digit(s[i]))
+        i++;
+    x->in = (size_t)(s + i - x->ip);
+    if (i < n && s[i] == '.') {
+        x->fp = s + ++i;
+        while (i < n && is_digit(s[i]))
+            i++;
+        x->fn = (size_t)(s + i - x->fp);
+    }
+    if (x->in + x->fn == 0)
+        return false;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        bool eneg = false;
+        size_t start;
+        if (++i < n && (s[i] == '-' || s[i] == '+'))
+            eneg = s[i++] == '-';
+        start = i;
+        for (; i < n && is_digit(s[i]); i++)
+            if (e < 1000000000)
+                e = e * 10 + (s[i] - '0');
+        if (i == start)
+            return false;
+        if (eneg)
+            e = -e;
+    }
+    if (i != n)
+        return false;
+    total = x->in + x->fn;
+    while (x->first < total && num_digit(x, x->first) == '0')
+        x->first++;
+    x->len = total - x->first;
+    while (x->len > 0 && num_digit(x, x->first + x->len - 1) == '0')
+        x->len--;
+    x->exp = (int64_t)x->in - (int64_t)x->first + e;
+    return true;
+}
+
+/* Compares |x| and |y|. */
+static int num_cmp_abs(const struct num *x, const struct num *y)
+{
+    if (x->len == 0 || y->len == 0)
+        return (x->len != 0) - (y->len != 0);
+    if (x->exp != y->exp)
+        return x->exp < y->exp ? -1 : 1;
+    for (size_t k = 0; k < x->len && k < y->len; k++) {
+        char a = num_digit(x, x->first + k), b = num_digit(y, y->first + k);
+        if (a != b)
+            return a < b ? -1 : 1;
+    }
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+int sql_collate_number(void *payload, int na, const void *a, int nb,
+                       const void *b)
+{
+    struct num x, y;
+    bool okx = parse_num(a, (size_t)na, &x);
+    bool oky = parse_num(b, (size_t)nb, &y);
+    int c;
+
+    (void)payload;
+    if (okx && oky) {
+        bool xneg = x.neg && x.len > 0, yneg = y.neg && y.len > 0;
+        if (xneg != yneg)
+            return xneg ? -1 : 1;
+        c = num_cmp_abs(&x, &y);
+        return xneg ? -c : c;
+    }
+    if (okx != oky)
+        return okx ? -1 : 1;
+    c = memcmp(a, b, (size_t)(na < nb ? na : nb));
+    return c != 0 ? c : (na > nb) - (na < nb);
+}
+
+infino_status sql_parse_uint64(uint64_t *out, const char *text)
+{
+    const char *s = text;
+    uint64_t v = 0;
+
+    if (*s == '+')
+        s++;
+    if (!is_digit(*s))
         goto bad;
-    if (*s == ' ' || *s == 'T') {
-        if (sscanf(s + 1, "%2u:%2u:%2u%n", &hh, &mm, &ss, &n) != 3 ||
-            hh > 23 || mm > 59 || ss > 60)
+    for (; is_digit(*s); s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
             goto bad;
-        s += 1 + n;
-        if (*s == '.') {
-            int64_t digits = 0, den = 1;
-            for (s++; *s >= '0' && *s <= '9'; s++)
-                if (den < 1000000000) {
-                    digits = digits * 10 + (*s - '0');
-                    den *= 10;
-                }
-            frac = digits * scale / den;
-        }
-        if (*s == 'Z')
-            s++;
+        v = v * 10 + d;
     }
     if (*s != '\0')
         goto bad;
-    *out = ((days * 86400 + hh * 3600 + mm * 60 + ss) * scale) + frac;
+    *out = v;
     return INFINO_OK;
 bad:
-    return err_set(INFINO_ERR_INVALID,
-                   "'%s' is not a timestamp (YYYY-MM-DD HH:MM:SS[.fff])",
-                   text);
+    return err_set(INFINO_ERR_INVALID, "'%s' is not a uint64", text);
 }
 
 infino_status sql_parse_decimal(uint8_t out[16], const char *text,
@@ -186,24 +444,32 @@ bad:
                    text, scale);
 }
 
-void sql_format_date(char out[16], int64_t days)
+/* "YYYY-MM-DD", the year signed and of at least 4 digits (ISO 8601's
+ * expanded form: "-0044-03-15", "10183-01-01"). */
+static void format_civil(char out[SQL_DATE_MAX], int64_t days)
 {
     int64_t y;
     unsigned m, d;
 
     civil_from_days(days, &y, &m, &d);
-    snprintf(out, 16, "%04" PRId64 "-%02u-%02u", y, m, d);
+    snprintf(out, SQL_DATE_MAX, "%s%04" PRIu64 "-%02u-%02u", y < 0 ? "-" : "",
+             y < 0 ? (uint64_t)-y : (uint64_t)y, m, d);
 }
 
-void sql_format_timestamp(char out[40], int64_t v, enum ar_time_unit unit)
+void sql_format_date(char out[SQL_DATE_MAX], int64_t days)
+{
+    format_civil(out, days);
+}
+
+void sql_format_timestamp(char out[SQL_TIMESTAMP_MAX], int64_t v,
+                          enum ar_time_unit unit)
 {
     static const int64_t per_sec[] = {1, 1000, 1000000, 1000000000};
     static const int digits[] = {0, 3, 6, 9};
     int64_t ps = per_sec[unit];
     int64_t secs = v / ps, frac = v % ps;
-    int64_t days, sod, y;
-    unsigned m, d;
-    char date[16];
+    int64_t days, sod;
+    char date[SQL_DATE_MAX];
     int n;
 
     if (frac < 0) {
@@ -216,12 +482,12 @@ void sql_format_timestamp(char out[40], int64_t v, enum ar_time_unit unit)
         sod += 86400;
         days--;
     }
-    civil_from_days(days, &y, &m, &d);
-    snprintf(date, sizeof date, "%04" PRId64 "-%02u-%02u", y, m, d);
-    n = snprintf(out, 40, "%s %02d:%02d:%02d", date, (int)(sod / 3600),
-                 (int)(sod / 60 % 60), (int)(sod % 60));
-    if (frac && n > 0 && n < 40)
-        snprintf(out + n, 40 - (size_t)n, ".%0*" PRId64, digits[unit], frac);
+    format_civil(date, days);
+    n = snprintf(out, SQL_TIMESTAMP_MAX, "%s %02d:%02d:%02d", date,
+                 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+    if (frac && n > 0 && n < SQL_TIMESTAMP_MAX)
+        snprintf(out + n, SQL_TIMESTAMP_MAX - (size_t)n, ".%0*" PRId64,
+                 digits[unit], frac);
 }
 
 void sql_format_decimal(char out[48], const uint8_t v[16], int32_t scale)
@@ -293,19 +559,23 @@ void sql_result_cell(sqlite3_context *ctx, const struct ar_field *f,
         sqlite3_result_int64(ctx, ((const uint32_t *)v)[j]);
         return;
     case AR_UINT64: {
-        uint64_t u = ((const uint64_t *)v)[j];
-        if (u <= INT64_MAX)
-            sqlite3_result_int64(ctx, (int64_t)u);
-        else
-            sqlite3_result_double(ctx, (double)u);
+        /* text, so values past 2^63-1 stay exact (see sql.h) */
+        int n = snprintf(tmp, sizeof tmp, "%" PRIu64,
+                         ((const uint64_t *)v)[j]);
+        sqlite3_result_text(ctx, tmp, n, SQLITE_TRANSIENT);
         return;
     }
     case AR_FLOAT32:
-        sqlite3_result_double(ctx, ((const float *)v)[j]);
+    case AR_FLOAT64: {
+        double d = f->type == AR_FLOAT32 ? ((const float *)v)[j]
+                                         : ((const double *)v)[j];
+        /* SQLite turns a NaN double into NULL; NaN is a value (sql.h) */
+        if (isnan(d))
+            sqlite3_result_text(ctx, SQL_NAN, 3, SQLITE_STATIC);
+        else
+            sqlite3_result_double(ctx, d);
         return;
-    case AR_FLOAT64:
-        sqlite3_result_double(ctx, ((const double *)v)[j]);
-        return;
+    }
     case AR_UTF8:
     case AR_LARGE_UTF8:
     case AR_BINARY:
@@ -326,7 +596,7 @@ void sql_result_cell(sqlite3_context *ctx, const struct ar_field *f,
         sqlite3_result_text(ctx, tmp, -1, SQLITE_TRANSIENT);
         return;
     case AR_TIMESTAMP: {
-        char ts[40];
+        char ts[SQL_TIMESTAMP_MAX];
         sql_format_timestamp(ts, ((const int64_t *)v)[j], f->unit);
         sqlite3_result_text(ctx, ts, -1, SQLITE_TRANSIENT);
         return;

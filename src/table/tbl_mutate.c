@@ -49,9 +49,10 @@ static infino_status prepare_mutation(struct tbl_change *chg,
         if (matched != have) {
             st = err_set(INFINO_ERR_CARDINALITY,
                          "update matched %llu row%s but %llu replacement "
-                         "row%s were given; nothing was changed",
+                         "row%s given; nothing was changed",
                          (unsigned long long)matched, matched == 1 ? "" : "s",
-                         (unsigned long long)have, have == 1 ? "" : "s");
+                         (unsigned long long)have,
+                         have == 1 ? " was" : "s were");
             goto fail;
         }
         if (have > 0)

@@ -174,8 +174,6 @@ def test_nul_in_values_and_queries(tmp_path):
     assert ns(t.token_match("body", "nul\0-tail", projection=["n"])) == [0, 1, 2, 4, 5]
 
 
-@pytest.mark.xfail(strict=True, reason="src/sql/sql_query.c passes exact_match values "
-                   "through strlen(); needs sqlite3_value_bytes (reported)")
 def test_sql_exact_match_with_nul(tmp_path):
     db, t = make_table(tmp_path)
     t.append(pa.table({"n": [0, 1], "body": ["nul\0tail", "nul"]}, schema=SCHEMA))
