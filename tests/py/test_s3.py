@@ -193,6 +193,8 @@ def test_s3_connect_checks_options_without_network(moto_s3, monkeypatch):
     db = infino.connect(uri, storage_options=dead)
     with pytest.raises(RuntimeError) as e:
         db.list_tables()
+    with pytest.raises(RuntimeError, match="2 attempts"):
+        infino.connect(uri, storage_options=dead, validate=True)
     msg = str(e.value)
     assert uri.split("://")[1].split("/")[0] in msg and "2 attempts" in msg
     assert moto_s3.secret not in msg and moto_s3.key not in msg

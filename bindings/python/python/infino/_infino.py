@@ -583,7 +583,8 @@ def connect(
     aws_access_key_id, aws_secret_access_key, aws_session_token,
     aws_region, aws_endpoint, aws_allow_http, else the AWS_* environment),
     or memory:// (this process only). Local folders are created if missing.
-    Connecting touches no network."""
+    Connecting touches no network unless `validate` is true: then the
+    catalog is read once, so a wrong bucket, endpoint or key fails here."""
     if not isinstance(uri, str):
         raise TypeError("uri must be a str")
     if cold_fetch_mode is not None:
@@ -608,4 +609,7 @@ def connect(
                 # The value may be a secret: name the key only.
                 raise TypeError(f"storage option {k!r} must be a str")
             opts.append((k, v))
-    return Connection(_PRIVATE, _native.connect(uri, None, opts), uri)
+    conn = Connection(_PRIVATE, _native.connect(uri, None, opts), uri)
+    if validate:
+        conn.list_tables()
+    return conn
