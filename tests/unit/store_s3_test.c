@@ -25,7 +25,9 @@
 
 /* ---- a scripted HTTP server ------------------------------------------ */
 
-enum act { RESPOND, DROP_AFTER_BODY };
+/* DROP_AFTER_BODY: read the request, close without answering;
+ * TRUNCATE: announce 100 bytes more than the body, send it, close. */
+enum act { RESPOND, DROP_AFTER_BODY, TRUNCATE };
 
 struct reply {
     enum act act;
@@ -100,13 +102,14 @@ static void *serve(void *payload)
                                     ? &sv->script[sv->served]
                                     : &sv->script[sv->n_script - 1];
         sv->served++;
-        if (r->act == RESPOND) {
+        if (r->act != DROP_AFTER_BODY) {
             char head[1024];
             const char *body = r->body ? r->body : "";
             int n = snprintf(head, sizeof head,
                              "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n"
                              "Connection: close\r\n%s\r\n",
-                             r->status, strlen(body),
+                             r->status,
+                             strlen(body) + (r->act == TRUNCATE ? 100 : 0),
                              r->headers ? r->headers : "");
             if (send(c, head, (size_t)n, MSG_NOSIGNAL) < 0 ||
                 send(c, body, strlen(body), MSG_NOSIGNAL) < 0)
@@ -397,6 +400,44 @@ static void test_store_s3__not_found_and_denied(void **state)
     server_stop(&sv);
 }
 
+static void test_store_s3__truncated_answers(void **state)
+{
+    (void)state;
+    /* The answer to a GET is cut short, then a 503, then whole: the
+     * reader gets the bytes, never the short body. */
+    static const struct reply script[] = {
+        {TRUNCATE, 206, "Content-Range: bytes 0-10/11\r\n", "hello"},
+        {RESPOND, 503, NULL, SLOWDOWN},
+        {RESPOND, 206, "Content-Range: bytes 0-10/11\r\nETag: \"e1\"\r\n",
+         "hello world"},
+    };
+    struct server sv;
+    server_start(&sv, script, 3);
+    struct objstore *s = open_scripted(&sv);
+    struct store_blob *b;
+    const uint8_t *p;
+    assert_ok(objstore_get(s, "obj", &b));
+    assert_int_equal(store_blob_size(b), 11);
+    assert_ok(store_blob_read(b, 0, 11, &p));
+    assert_memory_equal(p, "hello world", 11);
+    store_blob_close(b);
+    assert_int_equal(sv.served, 3);
+    assert_non_null(strstr(sv.log[0], "GET /bkt/db/obj HTTP/1.1"));
+    objstore_close(s);
+    server_stop(&sv);
+
+    /* Always short: the error says so and names the object. */
+    static const struct reply always[] = {
+        {TRUNCATE, 206, "Content-Range: bytes 0-10/11\r\n", "hello"}};
+    server_start(&sv, always, 1);
+    s = open_scripted(&sv);
+    assert_int_equal(objstore_get(s, "obj", &b), INFINO_ERR_IO);
+    assert_non_null(strstr(err_last(), "s3://bkt/db/obj: GET"));
+    assert_non_null(strstr(err_last(), "4 attempts"));
+    objstore_close(s);
+    server_stop(&sv);
+}
+
 /* ---- a real endpoint (moto in make test) ------------------------------ */
 
 static const char *endpoint(void)
@@ -617,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_store_s3__retries_run_out),
         cmocka_unit_test(test_store_s3__conditional_put_outcomes),
         cmocka_unit_test(test_store_s3__not_found_and_denied),
+        cmocka_unit_test(test_store_s3__truncated_answers),
         cmocka_unit_test(test_store_s3__contract),
         cmocka_unit_test(test_store_s3__large_objects),
         cmocka_unit_test(test_store_s3__list_pages),
