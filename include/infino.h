@@ -231,24 +231,46 @@ INFINO_API infino_status infino_parquet_read(struct ArrowArrayStream *out,
                                              size_t n_columns);
 
 /* ---- Databases ----------------------------------------------------------
- * A database is a folder (a path or file:// URI) or memory:// (per call of
- * infino_connect, gone when closed). It holds named tables. */
+ * A database is a folder (a path or file:// URI), a prefix of an S3 bucket
+ * (s3://BUCKET/PREFIX), or memory:// (per call of infino_connect, gone
+ * when closed). It holds named tables. */
 
 typedef struct infino_db infino_db;       /* opaque: one open database */
 typedef struct infino_table infino_table; /* opaque: closed before its db */
 typedef struct infino_index_spec infino_index_spec; /* opaque builder */
 
+/* One storage option: key and value, both borrowed for the call. */
+typedef struct infino_storage_option {
+    const char *key;
+    const char *value;
+} infino_storage_option;
+
 typedef struct infino_connect_opts {
     uint32_t version;            /* set by INFINO_CONNECT_OPTS_INIT */
     const char *tmp_dir;         /* index build spills; NULL: $TMPDIR */
     uint64_t build_memory_bytes; /* per append, before spilling; 0: 256 MiB */
+    /* version >= 2: options of the storage, as upstream names them (S3:
+     * aws_access_key_id, aws_secret_access_key, aws_session_token,
+     * aws_region, aws_endpoint, aws_allow_http). Values may be secrets:
+     * they never appear in a message. Omitted S3 settings come from the
+     * environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+     * AWS_SESSION_TOKEN, AWS_REGION or AWS_DEFAULT_REGION,
+     * AWS_ENDPOINT_URL, AWS_ALLOW_HTTP); the region defaults to
+     * us-east-1. */
+    const infino_storage_option *storage_options;
+    size_t n_storage_options;
 } infino_connect_opts;
-#define INFINO_CONNECT_OPTS_INIT { 1, NULL, 0 }
+#define INFINO_CONNECT_OPTS_INIT { 2, NULL, 0, NULL, 0 }
 
 /* Opens (creating if needed) the database at `uri`: a path, file://PATH,
- * or memory:// (also memory: and memory). Any other scheme is
- * INFINO_ERR_INVALID naming the URI. On success *out is owned
- * (infino_db_close). `opts` may be NULL. */
+ * s3://BUCKET[/PREFIX], or memory:// (also memory: and memory). Any other
+ * scheme is INFINO_ERR_INVALID naming the URI, and so is a storage option
+ * no backend knows or one of another backend (local folders and memory://
+ * ignore the known ones). Connecting touches no network: an unreachable
+ * endpoint or bad credentials surface at the first call that reads or
+ * writes. With a custom aws_endpoint, S3 requests are path-style
+ * (http://host/BUCKET/KEY); plain http:// needs aws_allow_http=true. On
+ * success *out is owned (infino_db_close). `opts` may be NULL. */
 INFINO_API infino_status infino_connect(infino_db **out, const char *uri,
                                         const infino_connect_opts *opts);
 /* NULL is a no-op. Close every table of the db first. */

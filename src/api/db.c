@@ -65,7 +65,24 @@ INFINO_API infino_status infino_connect(infino_db **out, const char *uri,
     ARG(out != NULL, "out is NULL");
     *out = NULL;
     ARG(uri != NULL, "uri is NULL");
-    st = objstore_open(&store, uri);
+    if (opts && opts->version >= 2 && opts->n_storage_options > 0) {
+        /* infino_storage_option and objstore_option are the same pair;
+         * copied, so neither header depends on the other. */
+        size_t n = opts->n_storage_options;
+        struct objstore_option *o;
+        ARG(opts->storage_options != NULL, "storage_options is NULL");
+        o = mem_calloc(n, sizeof *o);
+        if (o == NULL)
+            return err_nomem();
+        for (size_t i = 0; i < n; i++) {
+            o[i].key = opts->storage_options[i].key;
+            o[i].value = opts->storage_options[i].value;
+        }
+        st = objstore_open_opts(&store, uri, o, n);
+        mem_free(o);
+    } else {
+        st = objstore_open(&store, uri);
+    }
     if (st != INFINO_OK)
         return st;
     return api_connect_store(out, store, opts);

@@ -1,5 +1,6 @@
 /*
- * objstore.h - a bucket of named objects: local directory or memory.
+ * objstore.h - a bucket of named objects: local directory, memory, or an
+ * S3 bucket (objstore_s3.c).
  *
  * Tables are stored as immutable objects under keys like
  * "tables/docs-1a2b/superfiles/00ab.sf.parquet". The only primitives the
@@ -29,11 +30,29 @@ struct objstore_entry {
 typedef infino_status (*objstore_list_fn)(const struct objstore_entry *e,
                                           void *payload);
 
+/* One storage option, as connect(storage_options=...) passes them. */
+struct objstore_option {
+    const char *key;   /* e.g. "aws_region" (any case) */
+    const char *value; /* never appears in a message: it may be a secret */
+};
+
 /* Opens the store named by `uri`: "memory://" (also "memory:" and
  * "memory"; a new, empty, process-local store each time), "file://PATH",
- * or a bare path (created if missing). Other schemes are
- * INFINO_ERR_INVALID naming the URI. *out is owned (objstore_close). */
+ * a bare path (created if missing), or "s3://BUCKET[/PREFIX]". Other
+ * schemes are INFINO_ERR_INVALID naming the URI. *out is owned
+ * (objstore_close). Opening touches no network. */
 infino_status objstore_open(struct objstore **out, const char *uri);
+
+/* objstore_open() with storage options (borrowed for the call; n may be
+ * 0). Keys are upstream infino's: S3 aws_access_key_id,
+ * aws_secret_access_key, aws_session_token, aws_region, aws_endpoint,
+ * aws_allow_http; the GCS (google_*) and Azure (azure_storage_*) names
+ * are known but not served yet. A key no backend knows, or one of another
+ * backend than the URI's, is INFINO_ERR_INVALID naming the key; local and
+ * memory stores ignore known keys. */
+infino_status objstore_open_opts(struct objstore **out, const char *uri,
+                                 const struct objstore_option *opts,
+                                 size_t n_opts);
 void objstore_close(struct objstore *s); /* NULL is a no-op */
 
 /* Borrowed: valid until objstore_close(). */
@@ -77,7 +96,8 @@ infino_status objstore_list(struct objstore *s, const char *prefix,
 infino_status objstore_list_all(struct objstore *s, const char *prefix,
                                 objstore_list_fn fn, void *payload);
 
-/* Deletes one object. INFINO_ERR_NOTFOUND when absent. */
+/* Deletes one object. INFINO_ERR_NOTFOUND when absent, except on S3,
+ * whose DELETE cannot tell: there deleting an absent object is OK. */
 infino_status objstore_delete(struct objstore *s, const char *key);
 
 /* Deletes every object under `prefix` (a '/'-ended folder), including
@@ -115,6 +135,10 @@ struct objstore {
 infino_status objstore_local_open(struct objstore **out, const char *uri,
                                   const char *root);
 infino_status objstore_memory_open(struct objstore **out, const char *uri);
+/* `opts` are already checked to be S3 or known keys of no backend. */
+infino_status objstore_s3_open(struct objstore **out, const char *uri,
+                               const struct objstore_option *opts,
+                               size_t n_opts);
 
 /* true when `key` is a valid relative key (no empty, "." or ".."
  * segments, no leading '/', no NUL, no backslash). */

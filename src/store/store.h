@@ -66,6 +66,26 @@ infino_status store_blob_wrap(struct store_blob **out, const void *data,
                               size_t len, const char *name,
                               void (*release)(void *payload), void *payload);
 
+/* Reads exactly `len` bytes at `off` of a remote object into `dst`. */
+typedef infino_status (*store_fetch_fn)(void *payload, uint64_t off,
+                                        size_t len, uint8_t *dst);
+
+/* A blob of `size` bytes read on demand by ranges (objects in a bucket). A
+ * read not covered by bytes already held fetches its range widened to
+ * STORE_REMOTE_BLOCK boundaries; fetched bytes stay until close, so
+ * pointers from store_blob_read() stay valid (memory grows with what was
+ * read, at most `size`). Threads may read concurrently; two threads
+ * missing the same range may both fetch it. `head` (takes; may be NULL)
+ * holds `head_len` bytes at `head_off` already fetched. `release(payload)`
+ * runs at close, also if this call fails. `name` is copied. */
+#define STORE_REMOTE_BLOCK ((uint64_t)256 << 10)
+infino_status store_blob_open_remote(struct store_blob **out, const char *name,
+                                     uint64_t size, uint8_t *head,
+                                     uint64_t head_off, size_t head_len,
+                                     store_fetch_fn fetch,
+                                     void (*release)(void *payload),
+                                     void *payload);
+
 /* ---- sinks ---------------------------------------------------------- */
 
 enum store_publish {

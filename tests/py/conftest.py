@@ -34,3 +34,18 @@ def tool(build):
         return str(p)
 
     return find
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """A moto S3 server on 127.0.0.1 (a free port) that checks SigV4
+    signatures, with an empty bucket; stopped after the session. Parts of
+    256 KiB are allowed, so tests can drive multipart uploads with small
+    objects (INFINO_S3_PART_SIZE)."""
+    from s3_server import MotoS3
+
+    server = MotoS3.start(env={"S3_UPLOAD_PART_MIN_SIZE": str(256 << 10)})
+    try:
+        yield server
+    finally:
+        server.stop()

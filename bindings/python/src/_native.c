@@ -1119,32 +1119,71 @@ static PyTypeObject TableType = {
 
 /* ---- module ----------------------------------------------------------- */
 
-/* connect(uri, tmp_dir=None) -> _Connection */
+/* connect(uri, tmp_dir=None, storage_options=None) -> _Connection, where
+ * storage_options is a list of (str, str) pairs. */
 static PyObject *mod_connect(PyObject *mod, PyObject *args)
 {
     const char *uri, *tmp = NULL;
+    PyObject *opts = Py_None, *seq = NULL;
     infino_connect_opts o = INFINO_CONNECT_OPTS_INIT;
-    ConnObject *conn;
+    infino_storage_option *so = NULL;
+    ConnObject *conn = NULL;
+    Py_ssize_t n = 0;
     infino_status st;
 
     (void)mod;
-    if (!PyArg_ParseTuple(args, "s|z", &uri, &tmp))
+    if (!PyArg_ParseTuple(args, "s|zO", &uri, &tmp, &opts))
         return NULL;
     o.tmp_dir = tmp;
+    if (opts != Py_None) {
+        /* The pairs stay referenced by `seq` while the C call runs, so
+         * the UTF-8 pointers stay valid. */
+        seq = PySequence_Fast(opts, "storage_options must be a list of pairs");
+        if (seq == NULL)
+            return NULL;
+        n = PySequence_Fast_GET_SIZE(seq);
+        so = PyMem_Calloc(n ? (size_t)n : 1, sizeof *so);
+        if (so == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *kv = PySequence_Fast_GET_ITEM(seq, i);
+            if (!PyTuple_Check(kv) || PyTuple_GET_SIZE(kv) != 2 ||
+                !PyUnicode_Check(PyTuple_GET_ITEM(kv, 0)) ||
+                !PyUnicode_Check(PyTuple_GET_ITEM(kv, 1))) {
+                PyErr_SetString(PyExc_TypeError,
+                                "storage_options must map str to str");
+                goto fail;
+            }
+            so[i].key = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kv, 0));
+            so[i].value = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kv, 1));
+            if (so[i].key == NULL || so[i].value == NULL)
+                goto fail;
+        }
+        o.storage_options = so;
+        o.n_storage_options = (size_t)n;
+    }
     conn = PyObject_New(ConnObject, &ConnType);
     if (conn == NULL)
-        return NULL;
+        goto fail;
     conn->db = NULL;
     Py_BEGIN_ALLOW_THREADS
     st = infino_connect(&conn->db, uri, &o);
     Py_END_ALLOW_THREADS
     if (st != INFINO_OK) {
-        Py_DECREF(conn);
-        /* A bad URI is a backend error upstream: RuntimeError. */
+        /* A bad URI or option is a backend error upstream: RuntimeError. */
         PyErr_SetString(PyExc_RuntimeError, infino_last_error());
-        return NULL;
+        goto fail;
     }
+    PyMem_Free(so);
+    Py_XDECREF(seq);
     return (PyObject *)conn;
+fail:
+    Py_XDECREF(conn);
+    PyMem_Free(so);
+    Py_XDECREF(seq);
+    return NULL;
 }
 
 /* read_parquet(path, columns: list[str] | None) -> stream capsule, read

@@ -582,8 +582,13 @@ def connect(
     cold_fetch_mode: Optional[str] = None,
     validate: Optional[bool] = None,
 ) -> Connection:
-    """Opens the database at `uri`: a path or file:// URI (durable), or
-    memory:// (this process only). Local folders are created if missing."""
+    """Opens the database at `uri`: a path or file:// URI (durable),
+    s3://BUCKET/PREFIX (durable; `storage_options` as upstream names them:
+    aws_access_key_id, aws_secret_access_key, aws_session_token,
+    aws_region, aws_endpoint, aws_allow_http, else the AWS_* environment),
+    or memory:// (this process only). Local folders are created if missing.
+    Connecting touches no network unless `validate` is true: then the
+    catalog is read once, so a wrong bucket, endpoint or key fails here."""
     if not isinstance(uri, str):
         raise TypeError("uri must be a str")
     if cold_fetch_mode is not None:
@@ -594,6 +599,21 @@ def connect(
             )
     if cache_budget_bytes is not None:
         _check_uint("cache_budget_bytes", cache_budget_bytes)
-    if storage_options is not None and not isinstance(storage_options, Mapping):
-        raise TypeError("storage_options must be a mapping of str to str")
-    return Connection(_PRIVATE, _native.connect(uri), uri)
+    opts = None
+    if storage_options is not None:
+        if not isinstance(storage_options, Mapping):
+            raise TypeError("storage_options must be a mapping of str to str")
+        opts = []
+        for k, v in storage_options.items():
+            if not isinstance(k, str):
+                raise TypeError("storage_options keys must be str")
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            if not isinstance(v, str):
+                # The value may be a secret: name the key only.
+                raise TypeError(f"storage option {k!r} must be a str")
+            opts.append((k, v))
+    conn = Connection(_PRIVATE, _native.connect(uri, None, opts), uri)
+    if validate:
+        conn.list_tables()
+    return conn
