@@ -187,7 +187,15 @@ infino_status tbl_conform_open(struct tbl_conform **out,
     }
     c->in = in;
     CHECK(ar_schema_copy(&c->target, target));
-    CHECK(ar_stream_import_schema_flags(&c->source, in, AR_IMPORT_DICTIONARY));
+    st = ar_stream_import_schema_flags(&c->source, in, AR_IMPORT_DICTIONARY);
+    if (st == INFINO_ERR_UNSUPPORTED) {
+        /* a type no table can have: the appended data is what is wrong */
+        char why[512];
+        snprintf(why, sizeof why, "%s", err_last());
+        st = err_set(INFINO_ERR_INVALID, "%s", why);
+    }
+    if (st != INFINO_OK)
+        goto fail;
     c->src_of = mem_calloc(n + 1, sizeof *c->src_of);
     c->out_children = mem_calloc(n + 1, sizeof *c->out_children);
     c->out_child_ptrs = mem_calloc(n + 1, sizeof *c->out_child_ptrs);

@@ -231,6 +231,15 @@ def test_dictionary_types_in_schemas_and_nested_input(db):
     # dictionaries inside a nested column are not decoded: refused in words
     t = db.create_table("u", pa.schema([("l", pa.list_(pa.utf8()))]), infino.IndexSpec())
     nested = pa.array([["a", "b"]], pa.list_(pa.dictionary(pa.int8(), pa.utf8())))
-    with pytest.raises(RuntimeError, match="'l.item': dictionary-encoded values inside a nested type"):
+    with pytest.raises(ValueError, match="'l.item': dictionary-encoded values inside a nested type"):
         t.append(pa.table({"l": nested}))
+    assert t.count_rows() == 0
+
+
+def test_appended_column_of_a_type_no_table_has_is_a_value_error(db):
+    t = db.create_table("x", pa.schema([("a", pa.int64())]), infino.IndexSpec())
+    data = pa.table({"a": pa.array([1], pa.int64()),
+                     "t": pa.array([1], pa.time64("us"))})
+    with pytest.raises(ValueError, match="time64"):
+        t.append(data)
     assert t.count_rows() == 0
