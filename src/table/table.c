@@ -622,6 +622,11 @@ infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
         }
         pthread_mutex_unlock(&t->lease_mu);
         if (st != INFINO_OK) {
+            /* A purge removing the table's folder under us makes the
+             * lease fail: say the table was dropped, not an I/O error. */
+            infino_status alive = tbl_check_alive(t);
+            if (alive != INFINO_OK)
+                st = alive;
             tbl_view_release(v);
             goto fail_nocur;
         }
