@@ -388,7 +388,7 @@ static bool digits(const char *s, size_t n, int64_t *out)
 
 infino_status s3xml_parse_time(int64_t *out_ns, const char *s, size_t len)
 {
-    int64_t y, mo, d, h, mi, sec, frac = 0;
+    int64_t y, mo, d, h, mi, sec, frac = 0, secs;
     size_t i = 19;
 
     if (len < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
@@ -407,9 +407,11 @@ infino_status s3xml_parse_time(int64_t *out_ns, const char *s, size_t len)
     }
     if (i + 1 != len || s[i] != 'Z')
         goto bad_time;
-    *out_ns = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) *
-               1000000000) +
-              frac;
+    secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    /* nanoseconds since the epoch hold years 1678 to 2261 */
+    if (secs >= INT64_MAX / 1000000000 || secs <= INT64_MIN / 1000000000)
+        goto bad_time;
+    *out_ns = secs * 1000000000 + frac;
     return INFINO_OK;
 bad_time:
     return err_set(INFINO_ERR_CORRUPT, "S3 response: bad time '%.*s'",

@@ -104,6 +104,12 @@ static void test_store_s3xml__time(void **state)
     assert_int_equal(ns, -1000000000LL);
     assert_int_equal(s3xml_parse_time(&ns, L("2024-02-29 23:59:59Z")),
                      INFINO_ERR_CORRUPT);
+    /* beyond what int64 nanoseconds hold (a fuzzer found the overflow) */
+    assert_int_equal(s3xml_parse_time(&ns, L("3010-01-01T00:00:00Z")),
+                     INFINO_ERR_CORRUPT);
+    assert_int_equal(s3xml_parse_time(&ns, L("0001-01-01T00:00:00Z")),
+                     INFINO_ERR_CORRUPT);
+    assert_ok(s3xml_parse_time(&ns, L("2261-12-31T23:59:59Z")));
     assert_int_equal(s3xml_parse_time(&ns, L("2024-13-01T00:00:00Z")),
                      INFINO_ERR_CORRUPT);
     assert_int_equal(s3xml_parse_time(&ns, L("2024-01-01T00:00:00")),
