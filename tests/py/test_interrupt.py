@@ -40,6 +40,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import infino
 
+# The runner may have been started with SIGINT ignored (a background job of
+# a shell without job control); Python then installs no SIGINT handler and
+# the SIGINT this child sends itself would be lost. Python's default, always.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 scenario, work, seed, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 template = sys.argv[5] if len(sys.argv) > 5 else None
 rng = random.Random(seed)
@@ -356,6 +361,11 @@ import os, signal, sys, threading, time
 import pyarrow as pa
 import infino
 
+# The runner may have been started with SIGINT ignored (a background job of
+# a shell without job control); Python then installs no SIGINT handler and
+# the SIGINT this child sends itself would be lost. Python's default, always.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 db = infino.connect(sys.argv[1])
 schema = pa.schema([("id", pa.int64()), ("body", pa.string())])
 t = db.create_table("t", schema, infino.IndexSpec().fts("body"))
@@ -451,6 +461,11 @@ OWED = r'''
 import os, signal, sys, threading, time
 import pyarrow as pa
 import infino
+
+# The runner may have been started with SIGINT ignored (a background job of
+# a shell without job control); Python then installs no SIGINT handler and
+# the SIGINT this child sends itself would be lost. Python's default, always.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 t = infino.connect(sys.argv[1]).create_table(
     "t", pa.schema([("id", pa.int64())]), infino.IndexSpec())
