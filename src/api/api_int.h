@@ -8,10 +8,15 @@
 
 #include "table/table.h"
 
+#include <stdatomic.h>
+
 struct infino_db {
     struct objstore *store;
     struct tbl_opts topts;
     char *tmp_dir;
+    /* commits by any table handle of this db (tbl_opts.commits): with
+     * max_staleness_ms, a handle reads afresh after one */
+    atomic_ullong commits;
 };
 
 struct infino_table {

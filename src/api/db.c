@@ -12,6 +12,7 @@
 #include "table/table.h"
 
 #include "format/arrow/arrow_take.h"
+#include "store/cache.h"
 #include "util/alloc.h"
 #include "util/err.h"
 
@@ -51,9 +52,34 @@ infino_status api_connect_store(infino_db **out, struct objstore *store,
     }
     db->topts.tmp_dir = db->tmp_dir;
     db->topts.mem_budget = opts ? opts->build_memory_bytes : 0;
+    if (opts && opts->version >= 4)
+        db->topts.max_staleness_ms = opts->max_staleness_ms;
+    atomic_init(&db->commits, 0);
+    db->topts.commits = &db->commits;
     db->store = store;
     *out = db;
     return INFINO_OK;
+}
+
+/* The read cache of an object store (local folders and memory:// have
+ * none). The mode is checked for every URI, as upstream does. */
+static infino_status attach_cache(struct objstore *store,
+                                  const infino_connect_opts *opts)
+{
+    struct store_cache_opts co = {0};
+
+    co.mode = STORE_CACHE_LAZY;
+    if (opts && opts->version >= 3) {
+        if (opts->cold_fetch_mode &&
+            store_cache_mode_parse(&co.mode, opts->cold_fetch_mode) !=
+                INFINO_OK)
+            return INFINO_ERR_INVALID;
+        co.dir = opts->cache_dir;
+        co.budget_bytes = opts->cache_budget_bytes;
+    }
+    if (opts)
+        co.scratch_dir = opts->tmp_dir;
+    return store_cache_attach(store, &co);
 }
 
 INFINO_API infino_status infino_connect(infino_db **out, const char *uri,
@@ -83,8 +109,12 @@ INFINO_API infino_status infino_connect(infino_db **out, const char *uri,
     } else {
         st = objstore_open(&store, uri);
     }
-    if (st != INFINO_OK)
+    if (st == INFINO_OK)
+        st = attach_cache(store, opts);
+    if (st != INFINO_OK) {
+        objstore_close(store);
         return st;
+    }
     return api_connect_store(out, store, opts);
 }
 
@@ -312,7 +342,7 @@ INFINO_API infino_status infino_table_count_rows(infino_table *t,
     infino_status st;
 
     ARG(t != NULL && out != NULL, "NULL argument");
-    st = tbl_view_acquire(&v, t->t);
+    st = tbl_view_acquire_read(&v, t->t);
     if (st != INFINO_OK)
         return st;
     *out = snapshot_live_rows(tbl_view_snapshot(v));
@@ -561,7 +591,7 @@ INFINO_API infino_status infino_table_scan(infino_table *t,
     s = mem_calloc(1, sizeof *s);
     if (s == NULL)
         return err_nomem();
-    CHECK(tbl_view_acquire(&s->v, t->t));
+    CHECK(tbl_view_acquire_read(&s->v, t->t));
     if (columns != NULL && n_columns == 0) {
         static const char *const id[] = {TBL_ID_COLUMN};
         s->no_columns = true;

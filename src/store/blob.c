@@ -21,7 +21,8 @@ enum blob_kind {
     BLOB_BORROWED,
     BLOB_OWNED,
     BLOB_WRAPPED,
-    BLOB_REMOTE
+    BLOB_REMOTE,
+    BLOB_HOOKS
 };
 
 /* Fetched bytes of a remote blob. */
@@ -46,6 +47,7 @@ struct store_blob {
     void (*release)(void *payload); /* BLOB_WRAPPED, BLOB_REMOTE */
     void *payload;
     struct remote *remote; /* BLOB_REMOTE: owned */
+    const struct store_blob_hooks *hooks; /* BLOB_HOOKS */
 };
 
 infino_status store_blob_open_file(struct store_blob **out, const char *path)
@@ -150,6 +152,23 @@ infino_status store_blob_wrap(struct store_blob **out, const void *data,
         return st;
     }
     (*out)->release = release;
+    (*out)->payload = payload;
+    return INFINO_OK;
+}
+
+infino_status store_blob_open_hooks(struct store_blob **out, const char *name,
+                                    uint64_t size,
+                                    const struct store_blob_hooks *hooks,
+                                    void *payload)
+{
+    infino_status st = wrap(out, BLOB_HOOKS, NULL, 0, name);
+
+    if (st != INFINO_OK) {
+        hooks->close(payload);
+        return st;
+    }
+    (*out)->size = size;
+    (*out)->hooks = hooks;
     (*out)->payload = payload;
     return INFINO_OK;
 }
@@ -327,6 +346,8 @@ infino_status store_blob_read(struct store_blob *b, uint64_t off, size_t len,
                        (unsigned long long)b->size);
     if (b->kind == BLOB_REMOTE)
         return remote_read(b, off, len, out);
+    if (b->kind == BLOB_HOOKS)
+        return b->hooks->read(b->payload, off, len, out);
     *out = b->data ? b->data + off : (const uint8_t *)"";
     return INFINO_OK;
 }
@@ -335,6 +356,12 @@ void store_blob_release(struct store_blob *b, uint64_t off, uint64_t len)
 {
     long page = sysconf(_SC_PAGESIZE);
     uint64_t a, e;
+
+    if (b->kind == BLOB_HOOKS) {
+        if (b->hooks->release && off <= b->size && len <= b->size - off)
+            b->hooks->release(b->payload, off, len);
+        return;
+    }
 
     /* Only file mappings: MADV_DONTNEED on anonymous memory would zero
      * it. The mapping is shared and read-only, so dropping its pages
@@ -360,6 +387,8 @@ void store_blob_close(struct store_blob *b)
         mem_free((void *)b->data);
     else if ((b->kind == BLOB_WRAPPED || b->kind == BLOB_REMOTE) && b->release)
         b->release(b->payload);
+    else if (b->kind == BLOB_HOOKS)
+        b->hooks->close(b->payload);
     remote_free(b->remote);
     mem_free(b->name);
     mem_free(b);

@@ -161,6 +161,8 @@ void http_response_reset(struct http_response *r)
     buf_free(&r->body);
     mem_free(r->etag);
     mem_free(r->request_id);
+    for (size_t i = 0; i < HTTP_MAX_KEEP; i++)
+        mem_free(r->kept[i]);
     memset(r, 0, sizeof *r);
     r->last_modified_ns = -1;
 }
@@ -293,12 +295,25 @@ static size_t on_header(char *line, size_t size, size_t n, void *payload)
         mem_free(r->etag);
         mem_free(r->request_id);
         r->etag = r->request_id = NULL;
+        for (size_t i = 0; i < HTTP_MAX_KEEP; i++) {
+            mem_free(r->kept[i]);
+            r->kept[i] = NULL;
+        }
         r->has_length = r->has_range = false;
         r->last_modified_ns = -1;
         x->status = 0;
-    } else if (header_is(line, len, "ETag", &v, &vn)) {
+        return len;
+    }
+    for (size_t i = 0; i < x->rq->n_keep && i < HTTP_MAX_KEEP; i++)
+        if (header_is(line, len, x->rq->keep[i], &v, &vn)) {
+            set_str(&r->kept[i], v, vn);
+            return len;
+        }
+    if (header_is(line, len, "ETag", &v, &vn)) {
         set_str(&r->etag, v, vn);
-    } else if (header_is(line, len, "x-amz-request-id", &v, &vn)) {
+    } else if (header_is(line, len, "x-amz-request-id", &v, &vn) ||
+               header_is(line, len, "x-ms-request-id", &v, &vn) ||
+               header_is(line, len, "x-guploader-uploadid", &v, &vn)) {
         set_str(&r->request_id, v, vn);
     } else if (header_is(line, len, "Content-Length", &v, &vn)) {
         r->has_length = parse_u64(v, vn, &r->content_length);

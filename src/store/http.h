@@ -1,6 +1,6 @@
 /*
  * http.h - HTTP requests over libcurl with bounded retries, for the
- * object-store backends (S3 now; GCS and Azure Blob later use the same).
+ * object-store backends (S3, GCS and Azure Blob).
  *
  * A client keeps a pool of curl handles, so connections (and TLS
  * sessions) are reused across requests and threads take a handle each. A
@@ -72,7 +72,13 @@ struct http_request {
     uint8_t *into;
     size_t into_len;
     size_t max_body; /* cap on http_response.body; 0: 1 MiB */
+    /* Response headers to keep (names, any case), up to HTTP_MAX_KEEP:
+     * their values land in http_response.kept[i]. */
+    const char *const *keep;
+    size_t n_keep;
 };
+
+#define HTTP_MAX_KEEP 4
 
 /* What came back. A zeroed struct is empty; http_response_reset() makes
  * one empty again. */
@@ -81,12 +87,15 @@ struct http_response {
     struct buf body; /* non-2xx bodies, or 2xx ones without `into` */
     size_t into_got; /* bytes written to http_request.into */
     char *etag;      /* owned or NULL, quotes kept */
-    char *request_id; /* owned or NULL: x-amz-request-id */
+    /* owned or NULL: x-amz-request-id, x-ms-request-id or
+     * x-guploader-uploadid */
+    char *request_id;
     int64_t last_modified_ns; /* -1 when absent */
     bool has_length;
     uint64_t content_length;
     bool has_range; /* Content-Range: bytes first-last/total */
     uint64_t range_first, range_last, range_total;
+    char *kept[HTTP_MAX_KEEP]; /* owned or NULL: http_request.keep's */
 };
 void http_response_reset(struct http_response *r);
 

@@ -22,6 +22,7 @@
 #include "objstore.h"
 
 #include "http.h"
+#include "remote.h"
 #include "s3_xml.h"
 #include "sigv4.h"
 
@@ -29,7 +30,6 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,43 +67,6 @@ struct s3store {
 
 /* ---- configuration --------------------------------------------------- */
 
-static const char *option(const struct objstore_option *opts, size_t n,
-                          const char *key)
-{
-    const char *v = NULL;
-
-    for (size_t i = 0; i < n; i++)
-        if (strcasecmp(opts[i].key, key) == 0)
-            v = opts[i].value; /* the last one wins */
-    return v;
-}
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-
-    return v && *v ? v : NULL;
-}
-
-static infino_status parse_bool(bool *out, const char *key, const char *v)
-{
-    static const char *const yes[] = {"true", "1", "yes", "on"};
-    static const char *const no[] = {"false", "0", "no", "off", ""};
-
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
-        if (strcasecmp(v, yes[i]) == 0) {
-            *out = true;
-            return INFINO_OK;
-        }
-    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
-        if (strcasecmp(v, no[i]) == 0) {
-            *out = false;
-            return INFINO_OK;
-        }
-    return err_set(INFINO_ERR_INVALID,
-                   "storage option %s must be true or false", key);
-}
-
 static bool bucket_valid(const char *b, size_t n)
 {
     if (n == 0 || n > 255)
@@ -117,107 +80,22 @@ static bool bucket_valid(const char *b, size_t n)
     return true;
 }
 
-static infino_status dup_or_nomem(char **out, const char *s)
-{
-    *out = NULL;
-    if (s == NULL)
-        return INFINO_OK;
-    *out = mem_strdup(s);
-    return *out ? INFINO_OK : err_nomem();
-}
-
-static infino_status strf(char **out, const char *fmt, ...) ERR_PRINTF(2, 3);
-static infino_status strf(char **out, const char *fmt, ...)
-{
-    struct buf b = {0};
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || buf_reserve(&b, (size_t)n + 1) != INFINO_OK) {
-        buf_free(&b);
-        return err_nomem();
-    }
-    va_start(ap, fmt);
-    vsnprintf((char *)b.data, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    *out = (char *)b.data;
-    return INFINO_OK;
-}
-
-/* "s3://bucket/a/b/" -> bucket "bucket", prefix "a/b/". */
-static infino_status parse_uri(struct s3store *s, const char *uri)
-{
-    const char *b = uri + 5, *slash = strchr(b, '/');
-    size_t blen = slash ? (size_t)(slash - b) : strlen(b);
-    const char *p = slash ? slash + 1 : "";
-    size_t plen;
-    infino_status st;
-
-    if (!bucket_valid(b, blen))
-        return err_set(INFINO_ERR_INVALID,
-                       "URI '%s' names no valid bucket (s3://BUCKET/PREFIX)",
-                       uri);
-    s->bucket = mem_strndup(b, blen);
-    if (s->bucket == NULL)
-        return err_nomem();
-    plen = strlen(p);
-    while (plen > 0 && p[plen - 1] == '/')
-        plen--;
-    if (plen == 0)
-        return dup_or_nomem(&s->prefix, "");
-    st = strf(&s->prefix, "%.*s/", (int)plen, p);
-    if (st != INFINO_OK)
-        return st;
-    s->prefix[plen] = '\0'; /* check the folder without its '/' */
-    if (!objstore_key_valid(s->prefix))
-        return err_set(INFINO_ERR_INVALID,
-                       "URI '%s': the prefix '%s' is not a valid key prefix",
-                       uri, s->prefix);
-    s->prefix[plen] = '/';
-    return INFINO_OK;
-}
-
 /* Origin, Host and path root for a custom endpoint (path-style). */
 static infino_status use_endpoint(struct s3store *s, const char *ep,
                                   bool allow_http)
 {
-    size_t scheme_len;
-    const char *host, *path;
-    size_t plen;
+    struct remote_endpoint e;
+    infino_status st = remote_endpoint_parse(&e, ep, allow_http,
+                                             "aws_allow_http");
 
-    if (strncasecmp(ep, "https://", 8) == 0) {
-        scheme_len = 8;
-    } else if (strncasecmp(ep, "http://", 7) == 0) {
-        scheme_len = 7;
-        if (!allow_http)
-            return err_set(INFINO_ERR_INVALID,
-                           "endpoint '%s' is plain HTTP: set the storage "
-                           "option aws_allow_http to true to allow it",
-                           ep);
-    } else {
-        return err_set(INFINO_ERR_INVALID,
-                       "endpoint '%s' must start with https:// or http://",
-                       ep);
-    }
-    host = ep + scheme_len;
-    path = strchr(host, '/');
-    if (path == NULL)
-        path = host + strlen(host);
-    if (path == host || memchr(host, '@', (size_t)(path - host)) ||
-        memchr(host, '?', (size_t)(path - host)))
-        return err_set(INFINO_ERR_INVALID, "endpoint '%s' names no host", ep);
-    plen = strlen(path);
-    while (plen > 0 && path[plen - 1] == '/')
-        plen--;
-    if (strf(&s->origin, "%.*s", (int)(path - ep), ep) != INFINO_OK ||
-        strf(&s->host, "%.*s", (int)(path - host), host) != INFINO_OK ||
-        strf(&s->path_root, "%.*s/%s", (int)plen, path, s->bucket) !=
-            INFINO_OK)
-        return err_nomem();
-    return INFINO_OK;
+    if (st != INFINO_OK)
+        return st;
+    s->origin = e.origin;
+    s->host = e.host;
+    e.origin = e.host = NULL;
+    st = remote_strf(&s->path_root, "%s/%s", e.path, s->bucket);
+    remote_endpoint_free(&e);
+    return st;
 }
 
 static infino_status use_aws(struct s3store *s)
@@ -226,39 +104,39 @@ static infino_status use_aws(struct s3store *s)
 
     /* Dots in a bucket name break the TLS wildcard of virtual hosts. */
     if (strchr(s->bucket, '.')) {
-        st = strf(&s->host, "s3.%s.amazonaws.com", s->region);
+        st = remote_strf(&s->host, "s3.%s.amazonaws.com", s->region);
         if (st == INFINO_OK)
-            st = strf(&s->path_root, "/%s", s->bucket);
+            st = remote_strf(&s->path_root, "/%s", s->bucket);
     } else {
-        st = strf(&s->host, "%s.s3.%s.amazonaws.com", s->bucket, s->region);
+        st = remote_strf(&s->host, "%s.s3.%s.amazonaws.com", s->bucket, s->region);
         if (st == INFINO_OK)
-            st = dup_or_nomem(&s->path_root, "");
+            st = remote_dup(&s->path_root, "");
     }
     if (st == INFINO_OK)
-        st = strf(&s->origin, "https://%s", s->host);
+        st = remote_strf(&s->origin, "https://%s", s->host);
     return st;
 }
 
 static infino_status configure(struct s3store *s,
                                const struct objstore_option *o, size_t n)
 {
-    const char *ak = option(o, n, "aws_access_key_id");
-    const char *sk = option(o, n, "aws_secret_access_key");
-    const char *tok = option(o, n, "aws_session_token");
-    const char *region = option(o, n, "aws_region");
-    const char *ep = option(o, n, "aws_endpoint");
-    const char *http = option(o, n, "aws_allow_http");
+    const char *ak = remote_option(o, n, "aws_access_key_id");
+    const char *sk = remote_option(o, n, "aws_secret_access_key");
+    const char *tok = remote_option(o, n, "aws_session_token");
+    const char *region = remote_option(o, n, "aws_region");
+    const char *ep = remote_option(o, n, "aws_endpoint");
+    const char *http = remote_option(o, n, "aws_allow_http");
     bool allow_http = false;
-    const char *part = env("INFINO_S3_PART_SIZE");
-    const char *page = env("INFINO_S3_LIST_PAGE");
+    const char *part = remote_env("INFINO_S3_PART_SIZE");
+    const char *page = remote_env("INFINO_S3_LIST_PAGE");
     infino_status st;
 
     if (ak == NULL && sk == NULL) {
         /* Credentials come as a pair, the token only with them. */
-        ak = env("AWS_ACCESS_KEY_ID");
-        sk = env("AWS_SECRET_ACCESS_KEY");
+        ak = remote_env("AWS_ACCESS_KEY_ID");
+        sk = remote_env("AWS_SECRET_ACCESS_KEY");
         if (tok == NULL)
-            tok = env("AWS_SESSION_TOKEN");
+            tok = remote_env("AWS_SESSION_TOKEN");
     }
     if ((ak == NULL) != (sk == NULL))
         return err_set(INFINO_ERR_INVALID,
@@ -266,9 +144,9 @@ static infino_status configure(struct s3store *s,
                        ak ? "aws_access_key_id" : "aws_secret_access_key",
                        ak ? "aws_secret_access_key" : "aws_access_key_id");
     if (region == NULL)
-        region = env("AWS_REGION");
+        region = remote_env("AWS_REGION");
     if (region == NULL)
-        region = env("AWS_DEFAULT_REGION");
+        region = remote_env("AWS_DEFAULT_REGION");
     if (region == NULL)
         region = "us-east-1";
     for (const char *p = region; *p; p++)
@@ -276,18 +154,18 @@ static infino_status configure(struct s3store *s,
               *p == '-'))
             return err_set(INFINO_ERR_INVALID, "bad aws_region '%s'", region);
     if (ep == NULL)
-        ep = env("AWS_ENDPOINT_URL_S3");
+        ep = remote_env("AWS_ENDPOINT_URL_S3");
     if (ep == NULL)
-        ep = env("AWS_ENDPOINT_URL");
+        ep = remote_env("AWS_ENDPOINT_URL");
     if (http == NULL)
-        http = env("AWS_ALLOW_HTTP");
-    if (http != NULL && (st = parse_bool(&allow_http, "aws_allow_http",
+        http = remote_env("AWS_ALLOW_HTTP");
+    if (http != NULL && (st = remote_parse_bool(&allow_http, "aws_allow_http",
                                          http)) != INFINO_OK)
         return st;
-    if ((st = dup_or_nomem(&s->access_key, ak)) != INFINO_OK ||
-        (st = dup_or_nomem(&s->secret_key, sk)) != INFINO_OK ||
-        (st = dup_or_nomem(&s->token, ak ? tok : NULL)) != INFINO_OK ||
-        (st = dup_or_nomem(&s->region, region)) != INFINO_OK)
+    if ((st = remote_dup(&s->access_key, ak)) != INFINO_OK ||
+        (st = remote_dup(&s->secret_key, sk)) != INFINO_OK ||
+        (st = remote_dup(&s->token, ak ? tok : NULL)) != INFINO_OK ||
+        (st = remote_dup(&s->region, region)) != INFINO_OK)
         return st;
     st = ep ? use_endpoint(s, ep, allow_http) : use_aws(s);
     if (st != INFINO_OK)
@@ -313,17 +191,14 @@ static void store_unref(struct s3store *s)
     mem_free(s->bucket);
     mem_free(s->prefix);
     mem_free(s->region);
-    if (s->secret_key)
-        memset(s->secret_key, 0, strlen(s->secret_key));
-    if (s->token)
-        memset(s->token, 0, strlen(s->token));
     mem_free(s->access_key);
-    mem_free(s->secret_key);
-    mem_free(s->token);
+    remote_free_secret(s->secret_key);
+    remote_free_secret(s->token);
     mem_free(s->origin);
     mem_free(s->host);
     mem_free(s->path_root);
     mem_free(s->base.uri);
+    mem_free(s->base.cache_id);
     mem_free(s);
 }
 
@@ -463,11 +338,16 @@ static bool code_retryable(const char *code)
 
 static bool retryable(void *payload, const struct http_response *r)
 {
+    const struct attempt *a = payload;
     struct s3_error e;
     bool again = false;
 
-    (void)payload;
     if (r->status >= 500 || r->status == 429)
+        return true;
+    /* A HEAD answer cut short (the connection closed inside its headers)
+     * can look complete to curl: S3 always says the length. */
+    if (r->status == 200 && !r->has_length &&
+        strcmp(a->op->method, "HEAD") == 0)
         return true;
     if (r->status != 400 && r->status != 409 &&
         !(r->status == 200 && s3xml_is_error((const char *)r->body.data,
@@ -511,7 +391,7 @@ static infino_status run(struct s3store *s, const struct s3_op *op,
 static infino_status full_key(char **out, const struct s3store *s,
                               const char *key)
 {
-    return strf(out, "%s%s", s->prefix, key);
+    return remote_strf(out, "%s%s", s->prefix, key);
 }
 
 /* The error of a request that got no usable answer: names the object
@@ -586,128 +466,80 @@ static char *error_code(const struct http_response *r)
 
 /* ---- reading --------------------------------------------------------- */
 
-/* What a ranged blob needs to fetch more: holds a store reference. */
-struct source {
+/* A reader of one object by ranges (remote.h): holds a store reference.
+ * Blobs of s3_get() and the read cache use it. */
+struct s3ranges {
+    struct remote_ranges r; /* first */
     struct s3store *s;
-    char *full; /* owned */
-    char *etag; /* owned or NULL */
 };
 
-static void source_release(void *payload)
+/* Pinned by If-Match: another version answers 412. */
+static infino_status ranges_get(struct remote_ranges *rr, const char *range,
+                                const char *pin, uint8_t *into,
+                                size_t into_len, struct http_response *resp,
+                                struct http_outcome *o)
 {
-    struct source *src = payload;
-
-    store_unref(src->s);
-    mem_free(src->full);
-    mem_free(src->etag);
-    mem_free(src);
-}
-
-static infino_status fetch(void *payload, uint64_t off, size_t len,
-                           uint8_t *dst)
-{
-    struct source *src = payload;
-    struct http_response r = {0};
-    struct http_outcome o;
-    char range[64];
-    struct sigv4_kv extra[2] = {{"Range", range}, {"If-Match", src->etag}};
+    struct sigv4_kv extra[2];
     struct s3_op op = {.method = "GET",
-                       .key = src->full,
+                       .key = rr->full,
                        .extra = extra,
-                       .n_extra = src->etag ? 2 : 1,
-                       .into = dst,
-                       .into_len = len};
-    infino_status st;
+                       .into = into,
+                       .into_len = into_len};
 
-    snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)off,
-             (unsigned long long)(off + len - 1));
-    st = run(src->s, &op, &r, &o);
-    if (st == INFINO_OK && (r.status == 206 || r.status == 200) &&
-        (r.status == 200 ? off == 0 : r.has_range && r.range_first == off)) {
-        http_response_reset(&r);
-        return INFINO_OK;
-    }
-    if (st == INFINO_OK && r.status == 412)
-        st = err_set(INFINO_ERR_IO,
-                     "s3://%s/%s: the object changed since it was opened",
-                     src->s->bucket, src->full);
-    else if (st == INFINO_OK && (r.status == 206 || r.status == 200))
-        st = err_set(INFINO_ERR_IO,
-                     "s3://%s/%s: GET bytes %llu+%zu: the answer is another "
-                     "range",
-                     src->s->bucket, src->full, (unsigned long long)off, len);
-    else
-        st = fail_answer(src->s, "GET range", src->full, st, &r, &o);
-    http_response_reset(&r);
-    return st;
+    if (range)
+        extra[op.n_extra++] = (struct sigv4_kv){"Range", range};
+    if (pin[0])
+        extra[op.n_extra++] = (struct sigv4_kv){"If-Match", pin};
+    return run(((struct s3ranges *)rr)->s, &op, resp, o);
 }
 
+static infino_status ranges_fail(struct remote_ranges *rr, const char *op,
+                                 infino_status transport,
+                                 const struct http_response *resp,
+                                 const struct http_outcome *o)
+{
+    return fail_answer(((struct s3ranges *)rr)->s, op, rr->full, transport,
+                       resp, o);
+}
+
+static void ranges_release(struct remote_ranges *rr)
+{
+    store_unref(((struct s3ranges *)rr)->s);
+}
+
+static const struct remote_ranges_ops s3_ranges_ops = {
+    ranges_get, remote_version_etag, remote_gone_if_match, ranges_fail,
+    ranges_release, true};
+
+static infino_status s3_open_ranges(struct objstore *os, const char *key,
+                                    const char *etag,
+                                    struct objstore_ranges **out)
+{
+    struct s3store *s = (struct s3store *)os;
+    struct remote_ranges *r;
+    infino_status st = remote_ranges_new(&r, sizeof(struct s3ranges),
+                                         &s3_ranges_ops, "s3", s->bucket,
+                                         s->prefix, key, etag);
+
+    *out = NULL;
+    if (st != INFINO_OK)
+        return st;
+    atomic_fetch_add(&s->refs, 1);
+    ((struct s3ranges *)r)->s = s;
+    *out = &r->base;
+    return INFINO_OK;
+}
+
+/* Small objects arrive whole in one request; larger ones become blobs
+ * read by ranges, pinned to the version their tail came from. */
 static infino_status s3_get(struct objstore *os, const char *key,
                             struct store_blob **out)
 {
-    struct s3store *s = (struct s3store *)os;
-    struct http_response r = {0};
-    struct http_outcome o;
-    char range[32], *full = NULL, *name = NULL;
-    struct sigv4_kv extra[1] = {{"Range", range}};
-    struct s3_op op = {.method = "GET", .extra = extra, .n_extra = 1};
-    struct source *src = NULL;
-    uint64_t size;
-    size_t len;
-    uint8_t *data;
-    infino_status st;
+    struct objstore_ranges *rg;
+    infino_status st = s3_open_ranges(os, key, NULL, &rg);
 
-    CHECK(full_key(&full, s, key));
-    CHECK(strf(&name, "s3://%s/%s", s->bucket, full));
-    op.key = full;
-    snprintf(range, sizeof range, "bytes=-%zu", OPEN_TAIL);
-    st = run(s, &op, &r, &o);
-    if (st == INFINO_OK && r.status == 416) {
-        /* A suffix range of an empty object: ask for all of it. */
-        op.n_extra = 0;
-        st = run(s, &op, &r, &o);
-    }
-    if (st != INFINO_OK || (r.status != 200 && r.status != 206)) {
-        st = fail_answer(s, "GET", full, st, &r, &o);
-        goto fail;
-    }
-    if (r.status == 200 || (r.has_range && r.range_first == 0 &&
-                            r.range_total == r.body.len)) {
-        data = buf_detach(&r.body, &len);
-        st = store_blob_take_memory(out, data, len, name);
-        goto done;
-    }
-    if (!r.has_range || r.range_last - r.range_first + 1 != r.body.len) {
-        st = err_set(INFINO_ERR_IO, "%s: GET: HTTP 206 without a matching "
-                                    "Content-Range", name);
-        goto fail;
-    }
-    size = r.range_total;
-    src = mem_calloc(1, sizeof *src);
-    if (src == NULL) {
-        st = err_nomem();
-        goto fail;
-    }
-    src->s = s;
-    src->full = full;
-    full = NULL;
-    src->etag = r.etag;
-    r.etag = NULL;
-    atomic_fetch_add(&s->refs, 1);
-    {
-        uint64_t first = r.range_first;
-        data = buf_detach(&r.body, &len);
-        st = store_blob_open_remote(out, name, size, data, first, len, fetch,
-                                    source_release, src);
-    }
-    goto done;
-fail:
     *out = NULL;
-done:
-    http_response_reset(&r);
-    mem_free(full);
-    mem_free(name);
-    return st;
+    return st == INFINO_OK ? remote_ranges_get_blob(out, rg, OPEN_TAIL) : st;
 }
 
 static infino_status head(struct s3store *s, const char *key,
@@ -749,10 +581,15 @@ static infino_status s3_stat(struct objstore *os, const char *key,
 static bool s3_exists(struct objstore *os, const char *key)
 {
     struct objstore_entry e;
-    infino_status st = head((struct s3store *)os, key, &e, true);
+    char saved[1024];
+    infino_status st;
 
+    /* exists() sets no error, and must not wipe the caller's either (a
+     * failing write checks the drop marker on its way out) */
+    snprintf(saved, sizeof saved, "%s", err_last());
+    st = head((struct s3store *)os, key, &e, true);
     if (st != INFINO_OK)
-        err_clear();
+        err_set(INFINO_OK, "%s", saved);
     return st == INFINO_OK;
 }
 
@@ -838,32 +675,14 @@ static infino_status s3_remove(struct objstore *os, const char *key)
     return st;
 }
 
-struct keys {
-    char **v;
-    size_t n, cap;
-};
-
-static infino_status collect_key(const struct objstore_entry *e, void *payload)
-{
-    struct keys *k = payload;
-
-    if (MEM_RESERVE(k->v, k->cap, k->n + 1) != 0 ||
-        (k->v[k->n] = mem_strdup(e->key)) == NULL)
-        return err_nomem();
-    k->n++;
-    return INFINO_OK;
-}
-
 static infino_status s3_remove_prefix(struct objstore *os, const char *prefix)
 {
-    struct keys k = {0};
-    infino_status st = s3_list(os, prefix, true, collect_key, &k);
+    struct remote_keys k = {0};
+    infino_status st = s3_list(os, prefix, true, remote_collect_key, &k);
 
     for (size_t i = 0; st == INFINO_OK && i < k.n; i++)
         st = s3_remove(os, k.v[i]);
-    for (size_t i = 0; i < k.n; i++)
-        mem_free(k.v[i]);
-    mem_free(k.v);
+    remote_keys_free(&k);
     return st;
 }
 
@@ -1123,7 +942,7 @@ static infino_status s3_put_sink(struct objstore *os, const char *key,
     u->s = s;
     st = full_key(&u->full, s, key);
     if (st == INFINO_OK)
-        st = strf(&name, "s3://%s/%s", s->bucket, u->full);
+        st = remote_strf(&name, "s3://%s/%s", s->bucket, u->full);
     if (st != INFINO_OK) {
         upload_free(u);
         return st;
@@ -1158,12 +977,17 @@ infino_status objstore_s3_open(struct objstore **out, const char *uri,
         return err_nomem();
     atomic_init(&s->refs, 1);
     s->base.ops = &s3_ops;
+    s->base.open_ranges = s3_open_ranges;
     s->base.durable = true;
-    CHECK(dup_or_nomem(&s->base.uri, uri));
-    CHECK(parse_uri(s, uri));
+    CHECK(remote_dup(&s->base.uri, uri));
+    CHECK(remote_parse_uri(&s->bucket, &s->prefix, uri, 5, "bucket",
+                           bucket_valid));
     CHECK(configure(s, opts, n_opts));
+    /* where the objects are, whichever URI named them */
+    CHECK(remote_strf(&s->base.cache_id, "s3 %s%s/%s", s->origin, s->path_root,
+               s->prefix));
     http_policy_default(&policy);
-    CHECK(http_client_new(&s->http, &policy, env("AWS_CA_BUNDLE")));
+    CHECK(http_client_new(&s->http, &policy, remote_env("AWS_CA_BUNDLE")));
     *out = &s->base;
     return INFINO_OK;
 fail:

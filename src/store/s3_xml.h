@@ -3,12 +3,9 @@
  *
  * ListObjectsV2 pages (keys, sizes, modification times, continuation),
  * Error documents (Code, Message, RequestId) and the UploadId of
- * InitiateMultipartUpload. A small, bounded scanner, not a general XML
- * parser: elements, attributes (skipped), text with the five predefined
- * entities and numeric references, CDATA, comments and the prolog; no
- * DOCTYPE (refused), so nothing expands. Malformed input is
- * INFINO_ERR_CORRUPT naming the byte offset; it never reads out of bounds
- * (fuzz/fuzz_store_s3xml.c).
+ * InitiateMultipartUpload, read with the bounded scanner of xml.h.
+ * Malformed input is INFINO_ERR_CORRUPT naming the byte offset; it never
+ * reads out of bounds (fuzz/fuzz_store_s3xml.c).
  */
 #ifndef INFINO_STORE_S3_XML_H
 #define INFINO_STORE_S3_XML_H
@@ -18,9 +15,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* Elements nest at most this deep (S3's bodies use 3). */
-#define S3XML_MAX_DEPTH 32
 
 /* One object of a listing. */
 struct s3_list_entry {

@@ -86,6 +86,27 @@ infino_status store_blob_open_remote(struct store_blob **out, const char *name,
                                      void (*release)(void *payload),
                                      void *payload);
 
+/* Callbacks of a blob opened with store_blob_open_hooks(). */
+struct store_blob_hooks {
+    /* Sets *out to `len` bytes at `off` (a range store_blob_read() has
+     * checked to be inside the blob; `len` may be 0), valid until close. */
+    infino_status (*read)(void *payload, uint64_t off, size_t len,
+                          const uint8_t **out);
+    /* store_blob_release() of the range; NULL: ignored */
+    void (*release)(void *payload, uint64_t off, uint64_t len);
+    void (*close)(void *payload); /* releases `payload` */
+};
+
+/* A blob of `size` bytes whose reads go to `hooks` (borrowed: static
+ * storage). Lets a layer keep the bytes where it likes (the read cache
+ * maps a cache file). `payload` is taken: hooks->close(payload) runs at
+ * store_blob_close(), or before this call returns if it fails. `name` is
+ * copied. */
+infino_status store_blob_open_hooks(struct store_blob **out, const char *name,
+                                    uint64_t size,
+                                    const struct store_blob_hooks *hooks,
+                                    void *payload);
+
 /* ---- sinks ---------------------------------------------------------- */
 
 enum store_publish {

@@ -188,7 +188,8 @@ static infino_status state_open(struct file_state *out, struct tbl *t,
 
     memset(out, 0, sizeof *out);
     snapshot_sf_key(key, sizeof key, t->meta.dir, f->id);
-    CHECK(objstore_get(t->store, key, &out->blob));
+    /* superfiles are immutable: the read cache may serve them */
+    CHECK(objstore_get_immutable(t->store, key, f->file_size, &out->blob));
     if (store_blob_size(out->blob) != f->file_size) {
         st = err_set(INFINO_ERR_CORRUPT,
                      "%s: size %llu, but the snapshot says %llu", key,
@@ -351,6 +352,8 @@ static infino_status view_build(struct tbl_view **out, struct tbl *t,
     }
     atomic_init(&v->refs, 1);
     atomic_init(&v->leased, false);
+    atomic_init(&v->lease_gen, 0);
+    atomic_init(&v->kept_gen, 0);
     atomic_fetch_add(&t->refs, 1);
     v->t = t;
     v->snap = *snap;
@@ -486,6 +489,55 @@ size_t tbl_open_superfiles(struct tbl *t)
     return n;
 }
 
+/* Until when (clock_mono_ns) gc certainly keeps `v`'s snapshot; 0 when
+ * that is not known. vlog_refresh_kept then skips the check that the
+ * snapshot still exists: one request per call instead of two.
+ *
+ * Why the snapshot is kept: gc retains every version from the oldest
+ * reader lease it finds fresh on (tbl_gc.c), deletes versions only below
+ * that, and judges freshness on the storage's clock: fresh while storage
+ * "now" minus the lease's modification time is below the reader lease
+ * lifetime L. Our lease was last written by a request sent at
+ * lease_mono_ns, so its modification time is no earlier than that; a gc
+ * deciding before the store answers our check reads a "now" no later than
+ * that answer. So if the answer comes less than L/2 after lease_mono_ns
+ * on our monotonic clock, the lease is fresh for that gc, with the other
+ * half absorbing any rate difference between the clocks (the margin
+ * lease_is_safe() uses for writers' leases). That covers the last write
+ * only; the runs in lease_gen / kept_gen cover the time before it: a
+ * renewal that completed L/2 or more after the previous write starts a new
+ * run (gc may have found the lease stale in between and deleted the
+ * snapshot), and a run vouches for the snapshot only once the snapshot
+ * was seen on storage after the run's first write. The same holds for the
+ * first lease (lease_view: written, then the view checked).
+ *
+ * The window used is L/3, not L/2: tbl_view_touch() renews the lease once
+ * it is L/3 old, so every renewal follows a call that checked both
+ * versions. A purged table is the case that needs it: drop_table(purge)
+ * deletes snapshots whatever the leases say; the full check notices, and
+ * the renewal does not re-create the lease in the deleted folder.
+ *
+ * It assumes every process on the table uses the same lifetime L
+ * (INFINO_READ_LEASE_SECS is a test setting; 0 turns leases and this
+ * shortcut off). Read in this order: a renewal that starts a run bumps
+ * lease_gen before storing lease_mono_ns, so a pair read across it shows
+ * a changed lease_gen. */
+static int64_t kept_until(const struct tbl *t, struct tbl_view *v)
+{
+    uint64_t gen;
+    int64_t written;
+
+    if (t->read_lease_ns == 0 || !atomic_load(&v->leased))
+        return 0;
+    gen = atomic_load(&v->lease_gen);
+    if (gen == 0 || atomic_load(&v->kept_gen) != gen)
+        return 0;
+    written = atomic_load(&v->lease_mono_ns);
+    if (atomic_load(&v->lease_gen) != gen)
+        return 0;
+    return written + t->read_lease_ns / 3;
+}
+
 /* The newest view, moving the handle to it when storage holds a newer
  * snapshot than `cur` (consumed: its reference moves to *out or is
  * released). */
@@ -495,16 +547,24 @@ static infino_status advance(struct tbl_view **out, struct tbl *t,
     struct tbl_view *nv = NULL;
     struct snapshot snap;
     uint64_t have = cur->snap.version, latest;
+    uint64_t gen = atomic_load(&cur->lease_gen); /* before the checks */
+    int64_t until = 0;
     infino_status st;
 
     *out = NULL;
-    if (have == 0 || full)
+    if (have == 0 || full) {
         st = vlog_latest(&t->log, &latest);
-    else
-        st = vlog_refresh(&t->log, have, &latest);
+    } else {
+        until = kept_until(t, cur);
+        st = vlog_refresh_kept(&t->log, have, until, &latest);
+    }
     if (st != INFINO_OK)
         goto fail;
     if (latest == have) {
+        /* Without the shortcut, finding `have` newest means it was seen
+         * on storage, after the lease writes of run `gen`. */
+        if (until == 0 && gen != 0)
+            atomic_store(&cur->kept_gen, gen);
         *out = cur;
         return INFINO_OK;
     }
@@ -566,6 +626,7 @@ static infino_status lease_view(struct tbl *t, struct tbl_view *v)
     }
     /* keep the key; the set's memory goes */
     v->lease_key = ls.items[0].lease_key;
+    atomic_fetch_add(&v->lease_gen, 1); /* the first run (kept_until) */
     atomic_store(&v->lease_mono_ns, ls.items[0].mono_ns);
     mem_free(ls.items[0].object_key);
     mem_free(ls.items);
@@ -585,21 +646,60 @@ void tbl_view_touch(struct tbl_view *v)
     pthread_mutex_lock(&t->lease_mu);
     if (now - atomic_load(&v->lease_mono_ns) >= t->read_lease_ns / 3) {
         if (objstore_put(t->store, v->lease_key, "", 0,
-                         STORE_REPLACE | STORE_NOSYNC) == INFINO_OK)
+                         STORE_REPLACE | STORE_NOSYNC) == INFINO_OK) {
+            /* Landed L/2 or more after the previous write: gc may have
+             * found the lease stale meanwhile (kept_until). */
+            if (clock_mono_ns() - atomic_load(&v->lease_mono_ns) >=
+                t->read_lease_ns / 2)
+                atomic_fetch_add(&v->lease_gen, 1);
             atomic_store(&v->lease_mono_ns, now);
-        else
+        } else {
             err_clear(); /* the next touch tries again */
+        }
     }
     pthread_mutex_unlock(&t->lease_mu);
 }
 
-infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
+/* The handle's view when a read may reuse it without asking storage
+ * (tbl_view_acquire_read), else NULL. Only a view that is leased (or has
+ * nothing to lease) qualifies: the lease keeps its files from gc. A lease
+ * due for renewal sends the call the checking way, so that renewals
+ * follow checks (kept_until) and a warm handle checks at least once per
+ * third of a lease lifetime whatever max_staleness_ms says. */
+static struct tbl_view *reusable(struct tbl *t, int64_t start)
+{
+    struct tbl_view *cur;
+    int64_t checked = atomic_load(&t->checked_mono_ns);
+
+    if (t->max_staleness_ns <= 0 || atomic_load(&t->stale) ||
+        checked == INT64_MIN || start - checked >= t->max_staleness_ns ||
+        atomic_load(t->commits) != atomic_load(&t->checked_commits))
+        return NULL;
+    pthread_mutex_lock(&t->mu);
+    cur = t->current;
+    if (cur->snap.version != 0 && t->read_lease_ns != 0 &&
+        (!atomic_load(&cur->leased) ||
+         start - atomic_load(&cur->lease_mono_ns) >= t->read_lease_ns / 3))
+        cur = NULL;
+    else
+        atomic_fetch_add(&cur->refs, 1);
+    pthread_mutex_unlock(&t->mu);
+    return cur;
+}
+
+static infino_status acquire(struct tbl_view **out, struct tbl *t,
+                             bool may_reuse)
 {
     struct tbl_view *cur, *v;
-    bool full = atomic_exchange(&t->stale, false);
+    uint64_t commits = atomic_load(t->commits);
+    int64_t start = clock_mono_ns();
+    bool full;
     infino_status st;
 
     *out = NULL;
+    if (may_reuse && (*out = reusable(t, start)) != NULL)
+        return INFINO_OK;
+    full = atomic_exchange(&t->stale, false);
     pthread_mutex_lock(&t->mu);
     cur = t->current;
     atomic_fetch_add(&cur->refs, 1);
@@ -636,11 +736,31 @@ infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
         if (round == 8)
             break;
     }
+    /* t->current now holds what storage held at `start` (advance installs
+     * what it finds), so also every commit counted before. Concurrent
+     * checks may store these out of order or mixed: each value is stored
+     * once its check completed, so t->current holds the results of both
+     * checks a mixed pair comes from; an older value only makes reads
+     * check sooner. */
+    if (t->max_staleness_ns > 0) {
+        atomic_store(&t->checked_commits, commits);
+        atomic_store(&t->checked_mono_ns, start);
+    }
     *out = v;
     return INFINO_OK;
 fail:
 fail_nocur:
     return err_context(st, "table %s", t->meta.name);
+}
+
+infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t)
+{
+    return acquire(out, t, false);
+}
+
+infino_status tbl_view_acquire_read(struct tbl_view **out, struct tbl *t)
+{
+    return acquire(out, t, true);
 }
 
 void tbl_view_install(struct tbl *t, struct snapshot *snap)
@@ -657,7 +777,9 @@ void tbl_view_install(struct tbl *t, struct snapshot *snap)
     st = view_build(&nv, t, snap, cur);
     tbl_view_release(cur);
     if (st != INFINO_OK) {
-        err_clear(); /* the next acquire reads it from storage */
+        /* the next acquire reads it from storage (tbl_note_commit made
+         * reads check, so read-your-writes holds) */
+        err_clear();
         return;
     }
     pthread_mutex_lock(&t->mu);
@@ -746,6 +868,10 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
     pthread_mutex_init(&t->files_mu, NULL);
     pthread_mutex_init(&t->lease_mu, NULL);
     atomic_init(&t->stale, false);
+    atomic_init(&t->checked_mono_ns, INT64_MIN);
+    atomic_init(&t->checked_commits, 0);
+    atomic_init(&t->own_commits, 0);
+    t->commits = opts && opts->commits ? opts->commits : &t->own_commits;
     t->lru.lru_next = t->lru.lru_prev = &t->lru;
     t->max_open = max_open_superfiles();
     t->read_lease_ns = lease_read_secs() * 1000000000;
@@ -761,6 +887,10 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
         t->opts.mem_budget = 256u << 20;
     if (t->opts.max_attempts <= 0)
         t->opts.max_attempts = 100;
+    t->max_staleness_ns =
+        t->opts.max_staleness_ms > (uint64_t)INT64_MAX / 1000000
+            ? INT64_MAX
+            : (int64_t)t->opts.max_staleness_ms * 1000000;
     if (opts && opts->tmp_dir) {
         t->tmp_dir = mem_strdup(opts->tmp_dir);
         if (t->tmp_dir == NULL) {
@@ -860,6 +990,11 @@ bool tbl_newer_exists(struct tbl *t, uint64_t version)
         return false;
     }
     return latest > version;
+}
+
+void tbl_note_commit(struct tbl *t)
+{
+    atomic_fetch_add(t->commits, 1);
 }
 
 infino_status tbl_check_alive(struct tbl *t)

@@ -27,6 +27,7 @@
 #include "superfile/sf_index.h"
 
 #include <roaring/roaring.h>
+#include <stdatomic.h>
 
 struct tbl;
 struct tbl_view;
@@ -36,6 +37,15 @@ struct tbl_opts {
     const char *tmp_dir; /* spills; NULL = $TMPDIR or /tmp. Copied. */
     int max_attempts;    /* commit attempts before giving up (0 = 100) */
     int zstd_level;      /* 0 = default */
+    /* Reads may answer from the handle's view without asking storage for
+     * a newer snapshot when it last asked less than this long ago (0 =
+     * ask on every call). Writes always ask. */
+    uint64_t max_staleness_ms;
+    /* Counts commits (or possible commits) of every handle sharing it,
+     * e.g. one database's: a handle does not reuse its view across a
+     * commit of another handle of the same process. NULL: the handle's
+     * own. Borrowed: outlives the handle. */
+    atomic_ullong *commits;
 };
 
 /* Opens the table described by `e` (copied) in store `s` (borrowed; must
@@ -65,8 +75,15 @@ struct tbl_vsf {
 };
 
 /* Pins the newest snapshot. *out is owned: tbl_view_release(). Opens no
- * superfile: they are opened when pinned. */
+ * superfile: they are opened when pinned. Every commit acknowledged
+ * before the call is in it. */
 infino_status tbl_view_acquire(struct tbl_view **out, struct tbl *t);
+/* tbl_view_acquire for a read: with tbl_opts.max_staleness_ms > 0 the
+ * handle's view is reused, without asking storage, when the last check
+ * started less than that long ago; it then holds every commit
+ * acknowledged before that check began, and every commit of this handle.
+ * Writers must use tbl_view_acquire. */
+infino_status tbl_view_acquire_read(struct tbl_view **out, struct tbl *t);
 void tbl_view_release(struct tbl_view *v); /* NULL is a no-op */
 
 const struct snapshot *tbl_view_snapshot(const struct tbl_view *v);

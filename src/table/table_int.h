@@ -62,6 +62,13 @@ struct tbl_view {
     atomic_bool leased;
     char *lease_key; /* owned */
     atomic_llong lease_mono_ns; /* last written (under t->lease_mu) */
+    /* Whether the lease vouches for the snapshot (table.c, kept_until):
+     * lease_gen counts the lease writes that started a new run of fresh
+     * leases (the first, and any renewal after a gap in which gc may have
+     * found the lease stale); kept_gen is the run during which the
+     * snapshot was last seen on storage, after that run's first write. */
+    atomic_ullong lease_gen;
+    atomic_ullong kept_gen;
 };
 
 struct tbl {
@@ -81,6 +88,16 @@ struct tbl {
     /* Set when a publish found our newest version stale beyond gc: the
      * next view is found by a full search, not from `current`. */
     atomic_bool stale;
+    /* Bounded staleness (tbl_opts.max_staleness_ms; 0: off): a read may
+     * reuse `current` while storage was checked less than this long ago
+     * and no handle sharing `commits` committed since: checked_mono_ns is
+     * when a check that completed had started (INT64_MIN: never), and
+     * checked_commits what *commits read before it started. */
+    int64_t max_staleness_ns;
+    atomic_llong checked_mono_ns;
+    atomic_ullong checked_commits;
+    atomic_ullong *commits; /* opts.commits, else &own_commits */
+    atomic_ullong own_commits;
     struct lease_set leases; /* held by the writer (under write_mu) */
     /* superfiles: registry and open files (tbl_file) */
     pthread_mutex_t files_mu;
@@ -136,6 +153,10 @@ void tbl_view_touch(struct tbl_view *v);
 /* Whether storage holds a snapshot newer than `version` (a failed check
  * says no). */
 bool tbl_newer_exists(struct tbl *t, uint64_t version);
+
+/* Counts a commit that became (or may have become) visible, for
+ * max_staleness_ms (table.h): handles sharing the counter read afresh. */
+void tbl_note_commit(struct tbl *t);
 
 /* Makes `snap` (moved in) the handle's current view if it is newer. */
 void tbl_view_install(struct tbl *t, struct snapshot *snap);

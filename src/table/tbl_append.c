@@ -73,6 +73,7 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
     char key[700];
     bool have_ids = false, published = false, leased = false;
     uint32_t file_crc;
+    uint64_t file_len;
     infino_status st;
 
     memset(e, 0, sizeof *e);
@@ -161,8 +162,15 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
     }
     CHECK(sf_builder_finish(b, &info));
     file_crc = store_sink_file_crc(sink); /* Table.check() verifies it */
+    file_len = store_sink_tell(sink);
     st = store_sink_finish(sink, STORE_NOREPLACE);
     sink = NULL;
+    /* An I/O error may hide a publish that happened (an answer lost, then
+     * "exists" on the retry): the name is ours alone, so our bytes there
+     * mean it did. */
+    if (st != INFINO_OK && st != INFINO_ERR_EXISTS && st != INFINO_ERR_NOMEM &&
+        objstore_read_back(t->store, key, file_len, file_crc) == 1)
+        st = INFINO_OK;
     if (st != INFINO_OK)
         goto fail;
     published = true;

@@ -270,6 +270,7 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
         clock_backoff(attempt, 2000, 256000); /* 2 ms .. 256 ms */
     }
     drop_leases(t, &chg);
+    tbl_note_commit(t);
     if (maybe_published)
         *maybe_published = true;
     /* Landed in a table dropped meanwhile? The drop then counts as
@@ -290,6 +291,7 @@ fail:
         drop_attempt_files(t, &chg);
     } else {
         drop_leases(t, &chg); /* maybe named by a visible snapshot */
+        tbl_note_commit(t);
         if (maybe_published)
             *maybe_published = true;
     }

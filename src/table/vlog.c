@@ -234,6 +234,39 @@ infino_status vlog_refresh(const struct vlog *l, uint64_t have, uint64_t *out)
     return vlog_latest(l, out);
 }
 
+infino_status vlog_refresh_kept(const struct vlog *l, uint64_t have,
+                                int64_t kept_until_ns, uint64_t *out)
+{
+    char key[VLOG_KEY_MAX + 32];
+    struct objstore_entry e;
+    infino_status st;
+
+    if (have == 0 || kept_until_ns == 0)
+        return vlog_refresh(l, have, out);
+    /* A status, not exists(): a check that failed (the network, a 5xx
+     * beyond the retries) must not pass for "absent", or a reader cut off
+     * from the store would keep answering from `have` as if current.
+     * Failures take vlog_refresh's path, which reports them. */
+    vlog_key(key, sizeof key, l->prefix, have + 1);
+    st = objstore_stat(l->s, key, &e);
+    if (st == INFINO_OK) {
+        *out = probe_forward(l, have + 1);
+        return INFINO_OK;
+    }
+    if (st != INFINO_ERR_NOTFOUND) {
+        err_clear();
+        return vlog_refresh(l, have, out);
+    }
+    err_clear();
+    /* The clock is read after the answer: gc must have kept `have` up to
+     * the moment the store answered, not merely until we asked. */
+    if (clock_mono_ns() < kept_until_ns || exists(l, have)) {
+        *out = have; /* have + 1 absent, have there: nothing is newer */
+        return INFINO_OK;
+    }
+    return vlog_latest(l, out);
+}
+
 infino_status vlog_get(const struct vlog *l, uint64_t v,
                        struct store_blob **out)
 {
@@ -398,7 +431,11 @@ infino_status vlog_raise_floor(const struct vlog *l, uint64_t f)
     floor_prefix(prefix, sizeof prefix, l);
     vlog_key(key, sizeof key, prefix, f);
     st = objstore_put(l->s, key, "", 0, STORE_NOREPLACE);
-    if (st == INFINO_ERR_EXISTS) {
+    /* the marker is empty: any object under its name is as good (also
+     * when an attempt landed whose answer was lost) */
+    if (st == INFINO_ERR_EXISTS ||
+        (st != INFINO_OK && st != INFINO_ERR_NOMEM &&
+         objstore_exists(l->s, key))) {
         err_clear();
         st = INFINO_OK;
     }

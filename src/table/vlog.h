@@ -25,10 +25,11 @@
  *   has found the newest version, so a writer that published at the top
  *   never finds the floor above it.
  *
- * Readers learn they are behind with one existence check when nothing
- * changed: N+1 present means newer versions; N+1 and N both absent means
- * gc passed them by (a full search follows); N present and N+1 absent
- * means N is current.
+ * Readers learn they are behind with one or two existence checks when
+ * nothing changed: N+1 present means newer versions; N+1 and N both
+ * absent means gc passed them by (a full search follows); N present and
+ * N+1 absent means N is current. A reader that knows gc keeps N (a reader
+ * lease on N that is certainly fresh) skips the check of N.
  */
 #ifndef INFINO_TABLE_VLOG_H
 #define INFINO_TABLE_VLOG_H
@@ -57,6 +58,17 @@ infino_status vlog_latest(const struct vlog *l, uint64_t *out);
  * nothing changed (see above), a full vlog_latest when gc passed `have`. */
 infino_status vlog_refresh(const struct vlog *l, uint64_t have,
                            uint64_t *out);
+
+/* vlog_refresh for a reader that knows gc keeps version `have` (it holds
+ * a fresh reader lease on it, table.c) until monotonic time
+ * `kept_until_ns` (clock_mono_ns(); 0: not known). Then "have + 1 absent"
+ * alone proves `have` current, because gc deletes versions only from the
+ * bottom and never one it keeps: one existence check instead of two when
+ * nothing changed. The deadline is compared with the clock after the store
+ * answered. Without it, or when the check fails rather than answering
+ * "absent", this is vlog_refresh. */
+infino_status vlog_refresh_kept(const struct vlog *l, uint64_t have,
+                                int64_t kept_until_ns, uint64_t *out);
 
 /* Opens version `v`. INFINO_ERR_NOTFOUND when it does not exist. */
 infino_status vlog_get(const struct vlog *l, uint64_t v,

@@ -42,6 +42,11 @@ class MotoS3:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @staticmethod
+    def endpoint_options(origin: str) -> dict:
+        """The options that send requests to `origin` (a proxy)."""
+        return {"aws_endpoint": origin}
+
     def storage_options(self, **extra) -> dict:
         opts = {
             "aws_endpoint": self.endpoint,
@@ -52,6 +57,12 @@ class MotoS3:
         }
         opts.update(extra)
         return opts
+
+    def uri(self, what: str) -> str:
+        """A table root of its own: s3://BUCKET/WHAT-RANDOM."""
+        import uuid
+
+        return f"s3://{self.bucket}/{what}-{uuid.uuid4().hex[:10]}"
 
     def client(self):
         import boto3

@@ -303,8 +303,15 @@ def compare(ks: KeySpace, observed: dict[int, list[int]], where: str,
 # ---- reading a table back ----------------------------------------------------
 
 
+def connect(root: str) -> infino.Connection:
+    """infino.connect with the keywords INFINO_TEST_CONNECT holds (JSON:
+    storage options and a read cache folder when the database is on S3);
+    worker processes inherit it."""
+    return infino.connect(root, **json.loads(os.environ.get("INFINO_TEST_CONNECT", "{}")))
+
+
 def fresh(root: str, name: str = MAIN) -> infino.Table:
-    return infino.connect(root).open_table(name)
+    return connect(root).open_table(name)
 
 
 def read_rows(t: infino.Table, where: Optional[str] = None) -> pa.Table:
@@ -403,7 +410,7 @@ def check_main(root: str, models: dict[int, KeySpace], where: str, rng: random.R
                                f"{sum(map(len, obs.values()))}")
             bad += check_indexes(t, w, obs, where, rng)
         if only is None:
-            counts = {r["w"]: r["n"] for r in infino.connect(root).query_sql(
+            counts = {r["w"]: r["n"] for r in connect(root).query_sql(
                 "SELECT w, count(*) AS n FROM main GROUP BY w").to_pylist()}
             scan = {w: sum(map(len, o.values())) for w, o in per.items()}
             if counts != scan:
@@ -419,7 +426,7 @@ def check_churn(root: str, ks: KeySpace, where: str, resolve: bool = False,
     bad: list[str] = []
     applied: Optional[list[bool]] = None
     try:
-        db = infino.connect(root)
+        db = connect(root)
         exists = CHURN in db.list_tables()
         p = ks.pending if resolve else None
         if p is not None and p["kind"] in ("create", "drop"):
@@ -471,7 +478,7 @@ class Worker:
         self.rng = random.Random(f"{seed}:{w}:{life}")
         self.j = Journal(jpath)
         self.j.log(ev="start", pid=os.getpid(), life=life)
-        self.db = infino.connect(root)
+        self.db = connect(root)
         self.t = None
         if role == MAIN or self.ks.exists:
             self.t = self.db.open_table(MAIN if role == MAIN else CHURN)
@@ -607,7 +614,7 @@ class Worker:
             self.ack(op, deleted=r.objects_deleted)
         elif kind == "reopen":
             op = self.begin("reopen")
-            self.db = infino.connect(self.root)
+            self.db = connect(self.root)
             self.t = self.db.open_table(MAIN)
             self.ack(op)
         elif kind == "idle":
@@ -725,7 +732,7 @@ class Worker:
                                    f"{'incarnation ' + str(ks.inc) if ks.exists else 'dropped'})")
         elif kind == "reopen":
             op = self.begin("reopen")
-            self.db = infino.connect(self.root)
+            self.db = connect(self.root)
             self.t = self.db.open_table(CHURN)
             self.ack(op)
         elif kind == "optimize":
@@ -750,9 +757,9 @@ class Run:
     checkpoints; see test_stress.test_stress_model."""
 
     def __init__(self, tmp: pathlib.Path, seed: str, rounds: int, n_main: int,
-                 exclude: set[str]):
+                 exclude: set[str], root: Optional[str] = None):
         self.tmp, self.seed, self.rounds = tmp, seed, rounds
-        self.root = str(tmp / "db")
+        self.root = root or str(tmp / "db")
         self.jdir = tmp / "journals"
         self.ctl = tmp / "ctl"
         self.logs = tmp / "logs"
@@ -948,7 +955,7 @@ class Run:
             self.fail(bad, f"seed {self.seed}: {where}")
 
     def run(self) -> dict:
-        db = infino.connect(self.root)
+        db = connect(self.root)
         db.create_table(MAIN, SCHEMA, indexes())
         for w in self.workers:
             self.start(w)
@@ -1133,7 +1140,7 @@ def main(argv: list[str]) -> None:
         root, seconds = argv[2], float(argv[3])
         end, n = time.time() + seconds, 0
         while time.time() < end:
-            db = infino.connect(root)
+            db = connect(root)
             db.list_tables()
             try:
                 db.open_table(CHURN).count_rows()
@@ -1144,7 +1151,7 @@ def main(argv: list[str]) -> None:
     elif cmd == "dropper":
         # drops churn (purge?), re-creates it and appends rows of incarnation 2
         root, purge, n = argv[2], argv[3] == "1", int(argv[4])
-        db = infino.connect(root)
+        db = connect(root)
         db.drop_table(CHURN, purge=purge)
         t = db.create_table(CHURN, SCHEMA, indexes())
         t.append(rows_table(CHURN_W, [(1000 + k, 2) for k in range(n)]))

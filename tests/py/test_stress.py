@@ -20,8 +20,14 @@ test_drop_recreate_with_readers (create/append/drop in a loop while other
 processes open tables; timing-dependent, fails within a few iterations when
 opening races with drop).
 
+test_stress_model runs on a local folder and on S3 (moto), GCS
+(fake-gcs-server) and Azure (Azurite), the workers sharing one read cache
+folder, as processes of one host do. memory:// is skipped: its tables are
+private to one process, and the workers are many processes.
+
 Environment: INFINO_STRESS_ROUNDS (rounds of 1-2.5 s; `make stress
-ROUNDS=N`), INFINO_STRESS_SEED (replay a run; printed on failure),
+ROUNDS=N`), INFINO_STRESS_S3_ROUNDS (the object-store runs', default 5),
+INFINO_STRESS_SEED (replay a run; printed on failure),
 INFINO_STRESS_WORKERS (main-table workers, default 3, plus the churn
 worker), INFINO_STRESS_EXCLUDE (comma-separated operation kinds to leave
 out, e.g. idle,fork,drop). Figures of a run: stress_report.json in the
@@ -38,10 +44,12 @@ import sys
 import pytest
 
 import infino
+from helpers import store_server
 from stress_model import (CHURN, CHURN_W, HERE, MAIN, SCHEMA, KeySpace, Run, StressFailure,
                           check_churn, check_main, env_int, fresh, indexes, rows_table)
 
 ROUNDS = env_int("INFINO_STRESS_ROUNDS", 20)
+S3_ROUNDS = env_int("INFINO_STRESS_S3_ROUNDS", 5)
 WORKERS = env_int("INFINO_STRESS_WORKERS", 3)
 EXCLUDE = set(filter(None, os.environ.get("INFINO_STRESS_EXCLUDE", "").split(",")))
 
@@ -62,11 +70,26 @@ def acked(w: int, parts: list[list[int]], inc: int = 0, via: str = "main") -> Ke
     return KeySpace(w).replay(recs)
 
 
-def test_stress_model(tmp_path):
+@pytest.mark.parametrize("backend", [
+    "local",
+    pytest.param("memory", marks=pytest.mark.skip(
+        reason="memory:// tables are private to a process; the workers are processes")),
+    "s3", "gcs", "azure"])
+def test_stress_model(tmp_path, request, monkeypatch, backend):
     seed = os.environ.get("INFINO_STRESS_SEED") or str(random.SystemRandom().randrange(10**9))
-    run = Run(tmp_path, seed, ROUNDS, WORKERS, EXCLUDE)
+    rounds, root = ROUNDS, None
+    if backend != "local":
+        # an emulator on 127.0.0.1, the workers sharing one read cache
+        # folder; short (it serves a request in milliseconds, not
+        # microseconds)
+        server = store_server(request, backend)
+        root = server.uri(f"stress-{seed}-{os.getpid()}")
+        monkeypatch.setenv("INFINO_TEST_CONNECT", json.dumps(
+            {"storage_options": server.storage_options(), "cache_dir": str(tmp_path / "cache")}))
+        rounds = S3_ROUNDS
+    run = Run(tmp_path, seed, rounds, WORKERS, EXCLUDE, root=root)
     replay = (f"replay: INFINO_STRESS_SEED={seed} INFINO_STRESS_ROUNDS={ROUNDS} "
-              f"INFINO_STRESS_WORKERS={WORKERS}"
+              f"INFINO_STRESS_S3_ROUNDS={S3_ROUNDS} INFINO_STRESS_WORKERS={WORKERS}"
               + (f" INFINO_STRESS_EXCLUDE={','.join(sorted(EXCLUDE))}" if EXCLUDE else ""))
     failure = None
     try:
