@@ -11,7 +11,7 @@ FUZZ_BUILD := build-fuzz
 FUZZ_SECONDS ?= 20
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build python test test-c test-asan test-tsan test-fuzz test-py check-layers demo bench bench-full clean
+.PHONY: all setup build python node test test-c test-asan test-tsan test-fuzz test-py test-node test-rust check-layers demo bench bench-full clean
 
 all: build
 
@@ -22,7 +22,7 @@ build: setup
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@ninja -C $(BUILD) -j $(JOBS)
 
-test: build check-layers test-c test-asan test-tsan test-fuzz test-py
+test: build check-layers test-c test-asan test-tsan test-fuzz test-py test-node test-rust
 	@echo "make test: all suites passed"
 
 check-layers:
@@ -42,12 +42,13 @@ test-asan: setup
 	  ctest --output-on-failure -j $(JOBS)
 
 # The thread-heavy C tests once more under ThreadSanitizer: many threads on
-# one table (api_threads_test), the worker pool, and the table and query
-# suites. Any report fails the run (halt_on_error). die_after_fork=0:
+# one table (api_threads_test), the worker pool, the read cache (its fill
+# thread beside readers), and the table and query suites. Any report fails
+# the run (halt_on_error). die_after_fork=0:
 # util_tpool_test's fork case starts workers in the child of a threaded
 # parent, which TSan refuses by default (it cannot vouch for its own state
 # there); no report is suppressed.
-TSAN_TESTS := ^(api_threads_test|util_tpool_test|table_.*|query_.*)$$
+TSAN_TESTS := ^(api_threads_test|util_tpool_test|store_cache_test|table_.*|query_.*)$$
 test-tsan: setup
 	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DINFINO_TSAN=ON -DINFINO_BUILD_BENCH=OFF >/dev/null
@@ -68,8 +69,35 @@ test-fuzz: setup
 python: setup
 	@scripts/install-python.sh
 
+# The installed package's names, signatures and defaults against upstream's
+# (tests/py/data/upstream_api.json; accepted differences in
+# tests/py/data/api_parity_allow.txt), then the Python suites.
 test-py: build python
+	@$(PY) scripts/check_api_parity.py --quiet
 	@INFINO_BUILD_DIR=$(abspath $(BUILD)) INFINO_LIB=$(abspath $(BUILD))/libinfino.so $(PY) -m pytest -q tests/py
+
+# The Node.js package: the addon built by cmake-js into bindings/node/build,
+# then its node:test suites (bindings/node/test), which also read and write
+# tables with the Python package (built privately by scripts/dev-python.sh)
+# and type-check docs/node.md's examples with tsc.
+NODE_DIR := bindings/node
+node: setup
+	@JOBS=$(JOBS) scripts/build-node.sh
+
+test-node: node
+	@pypkg=$$(JOBS=$(JOBS) scripts/dev-python.sh build-py-node) && cd $(NODE_DIR) && \
+	  INFINO_TEST_PYTHON=$(abspath $(PY)) INFINO_TEST_PYTHONPATH=$(abspath .)/$$pypkg \
+	  node --test test/*.test.mjs
+
+# The Rust crate (bindings/rust): its build.rs compiles the engine with the
+# `cc` crate, then its unit, integration and doc tests run. The build
+# lives in build-rust/ (git-ignored), which CI may cache between runs.
+RUST_DIR := bindings/rust
+RUST_BUILD := build-rust
+CARGO ?= $(shell command -v cargo || echo $(HOME)/.cargo/bin/cargo)
+test-rust: setup
+	@cd $(RUST_DIR) && CARGO_TARGET_DIR=$(abspath $(RUST_BUILD)) CARGO_BUILD_JOBS=$(JOBS) \
+	  PATH="$(dir $(CARGO)):$$PATH" $(CARGO) test --locked -q
 
 # The multi-process stress test (tests/py/test_stress.py) run long: ROUNDS
 # rounds of 1-2.5 s with kills; INFINO_STRESS_SEED=... replays a failed run.
@@ -92,4 +120,4 @@ bench bench-full: python
 	  --mode $(if $(filter bench-full,$@),full,quick) --lib build-bench/libinfino.so
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(NODE_DIR)/build build-py-node $(RUST_BUILD)

@@ -358,3 +358,18 @@ def du(path):
             except OSError:
                 pass
     return total
+
+
+def where(path) -> str:
+    """A path for a results file without this machine's folders: relative
+    to the repository when inside it, else from the nearest site-packages,
+    else its last three parts under "(outside the repo)"."""
+    p = pathlib.Path(path).resolve()
+    try:
+        return str(p.relative_to(ROOT.resolve()))
+    except ValueError:
+        pass
+    parts = p.parts
+    if "site-packages" in parts:
+        return str(pathlib.Path(*parts[parts.index("site-packages"):]))
+    return str(pathlib.Path("(outside the repo)", *parts[-3:]))

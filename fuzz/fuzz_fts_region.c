@@ -85,12 +85,93 @@ static void query(const struct fts_reader *r, struct walk *w,
         if (df[i] == 0 || df[i] > gs.n_docs)
             df[i] = gs.n_docs ? 1 : 0;
     gs.df = df;
+    gs.sim = NULL;
     if (gs.n_docs > 0)
         ok_or_corrupt(fts_search(hits, &n, r, q, &gs, &so));
     ok_or_corrupt(fts_count(&count, r, q, mode, NULL));
     ok_or_corrupt(fts_match(&ids, r, q, mode, NULL));
     fts_doc_ids_free(&ids);
     fts_query_free(q);
+}
+
+/* A prefix expansion of at most MAX_TERMS terms, copied. */
+struct expansion {
+    uint8_t bytes[MAX_TERMS][TERM_CAP];
+    struct fts_term_df v[MAX_TERMS];
+    size_t n;
+    bool overflow;
+};
+
+static infino_status expand(const uint8_t *t, size_t n,
+                            const struct fts_term_info *info, void *payload)
+{
+    struct expansion *e = payload;
+
+    if (e->n == MAX_TERMS || n > TERM_CAP) {
+        e->overflow = true;
+        return INFINO_OK;
+    }
+    memcpy(e->bytes[e->n], t, n);
+    e->v[e->n].term = e->bytes[e->n];
+    e->v[e->n].len = n;
+    e->v[e->n].df = info->df;
+    e->n++;
+    return INFINO_OK;
+}
+
+static int cmp_term_df(const void *a, const void *b)
+{
+    const struct fts_term_df *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->term, y->term, n);
+
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* As the table builds the global list: sorted by term, one entry per
+ * term with the dfs summed (a damaged region may repeat a term or list
+ * its terms out of order; the search must report that, not the list). */
+static void sort_merge(struct expansion *e)
+{
+    size_t w = 0;
+
+    qsort(e->v, e->n, sizeof e->v[0], cmp_term_df);
+    for (size_t i = 0; i < e->n; i++) {
+        if (w > 0 && cmp_term_df(&e->v[w - 1], &e->v[i]) == 0)
+            e->v[w - 1].df += e->v[i].df;
+        else
+            e->v[w++] = e->v[i];
+    }
+    e->n = w;
+}
+
+/* bm25_search_prefix over the region alone, with its own statistics. */
+static void prefix_search(const struct fts_reader *r, const uint8_t *p,
+                          size_t len, const struct fts_similarity *sim)
+{
+    static struct expansion e;
+    struct fts_hit hits[16];
+    struct fts_global_stats gs = {0};
+    struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL, 0};
+    size_t n;
+
+    e.n = 0;
+    e.overflow = false;
+    ok_or_corrupt(fts_reader_prefix(r, p, len, expand, &e));
+    gs.n_docs = fts_reader_n_scored_docs(r);
+    gs.avgdl = gs.n_docs ? (double)fts_reader_total_tokens(r) / gs.n_docs
+                         : 1.0;
+    if (!(gs.avgdl > 0))
+        gs.avgdl = 1.0;
+    gs.sim = sim;
+    if (e.overflow)
+        return;
+    sort_merge(&e);
+    /* a damaged region may claim a df its doc lengths cannot hold */
+    for (size_t i = 0; i < e.n; i++)
+        if (e.v[i].df > gs.n_docs)
+            return;
+    ok_or_corrupt(fts_search_prefix(hits, &n, r, p, len, e.v, e.n, &gs, &so));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -113,6 +194,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     query(r, &w, FTS_MODE_OR, 10, 0);
     query(r, &w, FTS_MODE_OR, 3, 1);
+    if (w.n_terms > 0) {
+        static const struct fts_similarity sim = {0.5, 1.0};
+        prefix_search(r, w.terms[0], 1, NULL);
+        prefix_search(r, w.terms[0], w.lens[0], &sim);
+    }
     query(r, &w, FTS_MODE_AND, 10, 0);
     if (w.n_terms > 0)
         ok_or_corrupt(fts_exact_candidates(&ids, r, w.terms[0], w.lens[0],

@@ -231,9 +231,10 @@ INFINO_API infino_status infino_parquet_read(struct ArrowArrayStream *out,
                                              size_t n_columns);
 
 /* ---- Databases ----------------------------------------------------------
- * A database is a folder (a path or file:// URI), a prefix of an S3 bucket
- * (s3://BUCKET/PREFIX), or memory:// (per call of infino_connect, gone
- * when closed). It holds named tables. */
+ * A database is a folder (a path or file:// URI), a prefix of a bucket
+ * (s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, az://CONTAINER/PREFIX), or
+ * memory:// (per call of infino_connect, gone when closed). It holds
+ * named tables. */
 
 typedef struct infino_db infino_db;       /* opaque: one open database */
 typedef struct infino_table infino_table; /* opaque: closed before its db */
@@ -251,25 +252,67 @@ typedef struct infino_connect_opts {
     uint64_t build_memory_bytes; /* per append, before spilling; 0: 256 MiB */
     /* version >= 2: options of the storage, as upstream names them (S3:
      * aws_access_key_id, aws_secret_access_key, aws_session_token,
-     * aws_region, aws_endpoint, aws_allow_http). Values may be secrets:
-     * they never appear in a message. Omitted S3 settings come from the
-     * environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-     * AWS_SESSION_TOKEN, AWS_REGION or AWS_DEFAULT_REGION,
-     * AWS_ENDPOINT_URL, AWS_ALLOW_HTTP); the region defaults to
-     * us-east-1. */
+     * aws_region, aws_endpoint, aws_allow_http; GCS:
+     * google_service_account, google_service_account_key,
+     * google_application_credentials, google_skip_signature,
+     * google_base_url, google_allow_http; Azure:
+     * azure_storage_account_name, azure_storage_account_key,
+     * azure_storage_sas_key, azure_storage_client_id,
+     * azure_storage_client_secret, azure_storage_tenant_id,
+     * azure_storage_authority_host, azure_storage_endpoint (or
+     * azure_endpoint), azure_storage_use_emulator, azure_allow_http).
+     * Values may be secrets: they never appear in a message. Omitted
+     * settings come from the environment (docs/object-storage.md: AWS_*,
+     * GOOGLE_APPLICATION_CREDENTIALS, STORAGE_EMULATOR_HOST, AZURE_*);
+     * the S3 region defaults to us-east-1. */
     const infino_storage_option *storage_options;
     size_t n_storage_options;
+    /* version >= 3: the local read cache of object stores (ignored by
+     * local folders and memory://). Superfiles and tombstones, which never
+     * change once written, are kept under cache_dir (created if missing;
+     * several processes may share it) up to cache_budget_bytes of disk
+     * (0: 10 GiB), least recently used first out; a cached object is read
+     * without the network. Snapshots, hints, leases and the catalog are
+     * never cached: every call still asks the store whether a newer
+     * snapshot exists. NULL cache_dir: no cache; ranges are read into
+     * scratch files in tmp_dir, dropped when closed. cold_fetch_mode
+     * (case-insensitive; NULL: the first): how an object not yet cached is
+     * read: "lazy_foreground_with_background_fill" ("lazy": the ranges a
+     * read needs now, the rest downloaded in the background),
+     * "hybrid_with_prefetch" ("hybrid": the ranges a read needs and up to
+     * 1 MiB after them, all kept) or "range_only" ("range": only the
+     * ranges read, nothing kept). Another value is INFINO_ERR_INVALID. */
+    const char *cache_dir;
+    uint64_t cache_budget_bytes;
+    const char *cold_fetch_mode;
+    /* version >= 4: bounded staleness, an extension (upstream has no such
+     * setting). 0 (the default): every read of a table handle asks the
+     * store whether a newer snapshot exists, so it sees every commit
+     * acknowledged before the call began, by any process or host. N > 0:
+     * a read (search, count, scan, count_rows) answers from the handle's
+     * snapshot without asking when the handle last asked less than N ms
+     * ago (monotonic clock), so a warm read sends no request; it may then
+     * miss commits of other databases (processes, hosts) acknowledged
+     * within the last N ms. Commits through any table of this database
+     * are seen at once, writes (append, update, delete, optimize) always
+     * ask, and a handle still asks once per 20 s (when it renews its
+     * reader lease). query_sql opens its tables afresh per call, so it
+     * always asks. */
+    uint64_t max_staleness_ms;
 } infino_connect_opts;
-#define INFINO_CONNECT_OPTS_INIT { 2, NULL, 0, NULL, 0 }
+#define INFINO_CONNECT_OPTS_INIT { 4, NULL, 0, NULL, 0, NULL, 0, NULL, 0 }
 
 /* Opens (creating if needed) the database at `uri`: a path, file://PATH,
- * s3://BUCKET[/PREFIX], or memory:// (also memory: and memory). Any other
+ * s3://BUCKET[/PREFIX], gs:// or gcs://BUCKET[/PREFIX], az:// or
+ * azure://CONTAINER[/PREFIX], or memory:// (also memory: and memory). Any
+ * other
  * scheme is INFINO_ERR_INVALID naming the URI, and so is a storage option
  * no backend knows or one of another backend (local folders and memory://
  * ignore the known ones). Connecting touches no network: an unreachable
  * endpoint or bad credentials surface at the first call that reads or
  * writes. With a custom aws_endpoint, S3 requests are path-style
- * (http://host/BUCKET/KEY); plain http:// needs aws_allow_http=true. On
+ * (http://host/BUCKET/KEY); plain http:// needs aws_allow_http=true
+ * (google_allow_http, azure_allow_http likewise). On
  * success *out is owned (infino_db_close). `opts` may be NULL. */
 INFINO_API infino_status infino_connect(infino_db **out, const char *uri,
                                         const infino_connect_opts *opts);
@@ -454,19 +497,36 @@ typedef struct infino_search_opts {
     const char *filter_column;     /* vector: a full-text pre-filter ... */
     const char *filter_query;      /* ... both or neither (NUL-ended) */
     const char *filter_mode;       /* "or" (NULL) or "and" */
+    /* version >= 2: BM25's k1 and b for this search only (bm25_search,
+     * bm25_search_prefix, hybrid_search), when bm25_params is 1; 0: the
+     * column's (IndexSpec.fts; default 1.2 and 0.75). k1 finite and > 0,
+     * b in [0, 1], else INFINO_ERR_INVALID. Results stay exact. */
+    int bm25_params;
+    double k1, b;
 } infino_search_opts;
-#define INFINO_SEARCH_OPTS_INIT { 1, NULL, NULL, 0, 0, NULL, NULL, NULL }
+#define INFINO_SEARCH_OPTS_INIT { 2, NULL, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0 }
 
 /* Top `k` rows by BM25 over the full-text column `column`. The query is
- * whitespace-separated terms; "-term" excludes rows holding term. An empty
- * query returns no rows; a query of only negated terms is
- * INFINO_ERR_INVALID. `o` may be NULL. *out is owned. */
+ * whitespace-separated terms; "-term" excludes rows holding term; a term
+ * named twice weighs twice. An empty query returns no rows; a query of
+ * only negated terms is INFINO_ERR_INVALID. `o` may be NULL. *out is
+ * owned. Scores are on upstream infino's scale: BM25 without the constant
+ * (k1 + 1) factor, as Lucene 8 and later. */
 INFINO_API infino_status infino_table_bm25_search(infino_table *t,
                                                   const char *column,
                                                   const char *query,
                                                   size_t query_len, size_t k,
                                                   const infino_search_opts *o,
                                                   struct ArrowArrayStream *out);
+/* Top `k` rows by BM25 over the OR of every term of `column` that starts
+ * with the `prefix_len` bytes at `prefix` (case folded and normalized as
+ * tokens are), each term weighing once; table-global statistics as
+ * bm25_search. The empty prefix names every term; a prefix holding a
+ * separator (space, punctuation) matches nothing. o->mode is ignored. */
+INFINO_API infino_status infino_table_bm25_search_prefix(
+    infino_table *t, const char *column, const char *prefix,
+    size_t prefix_len, size_t k, const infino_search_opts *o,
+    struct ArrowArrayStream *out);
 /* The `k` nearest rows of vector column `column` to `query` (`dim`
  * floats, which must match the column; NaN/infinity refused). */
 INFINO_API infino_status infino_table_vector_search(
@@ -506,6 +566,7 @@ INFINO_API infino_status infino_table_count(infino_table *t,
  * database (by name; vector columns are not visible, _id is) and the
  * search table functions, usable in FROM and joinable with anything:
  *   bm25_search('table', 'column', 'query', k [, 'or'|'and'])
+ *   bm25_search_prefix('table', 'column', 'prefix', k)
  *   vector_search('table', 'column', '0.1,0.2,...', k)
  *   hybrid_search('table', 'text_col', 'query', 'vec_col', '0.1,...', k)
  *   token_match('table', 'column', 'query' [, mode])

@@ -11,7 +11,7 @@ out=${1:?usage: scripts/dev-python.sh BUILD_DIR}
 py=$(pwd)/.venv/bin/python
 cmake -S bindings/python -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPython_EXECUTABLE="$py" >/dev/null
-ninja -C "$out" _native >/dev/null
+ninja -C "$out" ${JOBS:+-j "$JOBS"} _native >/dev/null
 mkdir -p "$out/pkg/infino"
 cp bindings/python/python/infino/*.py bindings/python/python/infino/*.pyi \
    bindings/python/python/infino/py.typed "$out/pkg/infino/"

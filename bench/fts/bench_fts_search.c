@@ -290,6 +290,7 @@ query:
             gs.n_docs = fts_reader_n_docs(r);
             gs.avgdl = (double)fts_reader_total_tokens(r) / gs.n_docs;
             gs.df = df;
+            gs.sim = NULL;
             if (fts_search(hits, &n_hits, r, q, &gs, &so) != INFINO_OK)
                 die("search");
             t1 = now();

@@ -117,6 +117,9 @@ struct request {
     size_t dim, k;
     uint32_t nprobe;
     struct qry_filter filter;
+    struct fts_similarity sim; /* when has_sim */
+    bool has_sim;
+    bool prefix; /* REQ_BM25: the text is a prefix */
 };
 
 /* Superfiles are opened while a search runs (table.h), so gc with a short
@@ -148,9 +151,12 @@ static infino_status search(struct qry_hits *hits, struct tbl_view *v,
                             const struct request *rq)
 {
     switch (rq->kind) {
-    case REQ_BM25:
-        return qry_bm25_len(hits, v, rq->fts_col, rq->text, rq->text_len,
-                            rq->k, rq->mode);
+    case REQ_BM25: {
+        struct qry_bm25_opts bo = {rq->has_sim ? &rq->sim : NULL,
+                                   rq->prefix};
+        return qry_bm25_ex(hits, v, rq->fts_col, rq->text, rq->text_len,
+                           rq->k, rq->mode, &bo);
+    }
     case REQ_TOKEN_MATCH:
         return qry_token_match_len(hits, v, rq->fts_col, rq->text,
                                    rq->text_len, rq->mode);
@@ -160,9 +166,9 @@ static infino_status search(struct qry_hits *hits, struct tbl_view *v,
         return qry_vector(hits, v, rq->vec_col, rq->vec, rq->dim, rq->k,
                           rq->nprobe, &rq->filter);
     case REQ_HYBRID:
-        return qry_hybrid_len(hits, v, rq->fts_col, rq->text, rq->text_len,
+        return qry_hybrid_sim(hits, v, rq->fts_col, rq->text, rq->text_len,
                               rq->mode, rq->vec_col, rq->vec, rq->dim, rq->k,
-                              rq->nprobe);
+                              rq->nprobe, rq->has_sim ? &rq->sim : NULL);
     }
     return err_set(INFINO_ERR_INVALID, "unknown search");
 }
@@ -176,7 +182,7 @@ static infino_status run(infino_table *t, const struct request *rq,
     struct qry_hits hits = {0};
     infino_status st;
 
-    CHECK(tbl_view_acquire(&v, t->t));
+    CHECK(tbl_view_acquire_read(&v, t->t));
     for (int attempt = 0;; attempt++) {
         st = search(&hits, v, rq);
         if (st == INFINO_OK)
@@ -216,6 +222,15 @@ static infino_status begin(struct request *rq, infino_table *t,
         if (st != INFINO_OK)
             return st;
     }
+    if (o != NULL && o->version >= 2 && o->bm25_params &&
+        (kind == REQ_BM25 || kind == REQ_HYBRID)) {
+        infino_status st = fts_similarity_check(o->k1, o->b);
+        if (st != INFINO_OK)
+            return err_context(st, "%s: invalid query", method);
+        rq->sim.k1 = o->k1;
+        rq->sim.b = o->b;
+        rq->has_sim = true;
+    }
     return parse_mode(&rq->mode, o ? o->mode : NULL, "mode");
 }
 
@@ -231,6 +246,20 @@ INFINO_API infino_status infino_table_bm25_search(infino_table *t,
                              query, query_len, o);
 
     rq.k = k;
+    return st != INFINO_OK ? st : run(t, &rq, o, out);
+}
+
+INFINO_API infino_status infino_table_bm25_search_prefix(
+    infino_table *t, const char *column, const char *prefix,
+    size_t prefix_len, size_t k, const infino_search_opts *o,
+    struct ArrowArrayStream *out)
+{
+    struct request rq;
+    infino_status st = begin(&rq, t, out, REQ_BM25, "bm25_search_prefix",
+                             column, prefix, prefix_len, o);
+
+    rq.k = k;
+    rq.prefix = true;
     return st != INFINO_OK ? st : run(t, &rq, o, out);
 }
 
@@ -281,7 +310,7 @@ INFINO_API infino_status infino_table_count(infino_table *t,
     *out = 0;
     CHECK(fts_column(&col, t->t, column));
     CHECK(parse_mode(&mode, mode_name, "mode"));
-    CHECK(tbl_view_acquire(&v, t->t));
+    CHECK(tbl_view_acquire_read(&v, t->t));
     for (int attempt = 0;; attempt++) {
         *out = 0;
         st = qry_count_len(out, v, col, query, query_len, mode);

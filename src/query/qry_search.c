@@ -1,9 +1,10 @@
 /*
  * qry_search.c - full-text and vector search over a view (query.h).
  *
- * BM25 statistics are table-global: N counts every row of every superfile
- * of the snapshot (deleted rows too, until optimize drops them), avgdl is
- * the snapshot's token total over N, and df sums each region's local df.
+ * BM25 statistics are table-global: N counts every row with at least one
+ * token in the column, in every superfile of the snapshot (deleted rows
+ * too, until optimize drops them), avgdl is the snapshot's token total
+ * over N, and df sums each region's local df.
  * Superfiles are searched in snapshot order with the running k-th best
  * score passed down, so later regions skip blocks that cannot compete.
  *
@@ -185,6 +186,153 @@ infino_status qry_bm25_len(struct qry_hits *out, struct tbl_view *v,
                            size_t fts_col, const char *query,
                            size_t query_len, size_t k, enum fts_mode mode)
 {
+    return qry_bm25_ex(out, v, fts_col, query, query_len, k, mode, NULL);
+}
+
+/* ---- prefix ------------------------------------------------------------- */
+
+/* The expansion of a prefix over every region: terms with summed df. */
+struct expansion {
+    struct buf bytes; /* every term's bytes, back to back */
+    struct fts_term_df *v; /* term pointers are offsets until finished */
+    size_t n, cap;
+};
+
+static infino_status expand_term(const uint8_t *term, size_t len,
+                                 const struct fts_term_info *info,
+                                 void *payload)
+{
+    struct expansion *e = payload;
+    infino_status st;
+
+    if (MEM_RESERVE(e->v, e->cap, e->n + 1))
+        return err_nomem();
+    e->v[e->n].term = (const uint8_t *)(uintptr_t)e->bytes.len;
+    e->v[e->n].len = len;
+    e->v[e->n].df = info->df;
+    CHECK(buf_append(&e->bytes, term, len));
+    e->n++;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+static int by_term(const void *a, const void *b)
+{
+    const struct fts_term_df *x = a, *y = b;
+    int c = memcmp(x->term, y->term, x->len < y->len ? x->len : y->len);
+
+    if (c != 0)
+        return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+/* Turns offsets into pointers, sorts, and sums the df of equal terms. */
+static void expansion_finish(struct expansion *e)
+{
+    size_t m = 0;
+
+    for (size_t i = 0; i < e->n; i++)
+        e->v[i].term = e->bytes.data + (uintptr_t)e->v[i].term;
+    if (e->n > 1)
+        qsort(e->v, e->n, sizeof *e->v, by_term);
+    for (size_t i = 0; i < e->n; i++) {
+        if (m > 0 && by_term(&e->v[m - 1], &e->v[i]) == 0)
+            e->v[m - 1].df += e->v[i].df;
+        else
+            e->v[m++] = e->v[i];
+    }
+    e->n = m;
+}
+
+static infino_status bm25_prefix(struct qry_hits *out, struct tbl_view *v,
+                                 size_t fts_col, const char *text,
+                                 size_t text_len, size_t k,
+                                 const struct fts_similarity *sim)
+{
+    const struct snapshot *snap = tbl_view_snapshot(v);
+    struct buf prefix = {0};
+    struct expansion e = {0};
+    struct fts_global_stats gs;
+    struct fts_hit *local = NULL;
+    uint64_t n_docs = 0, tokens = 0;
+    bool ok;
+    infino_status st;
+
+    CHECK(fts_prefix_normalize(&prefix, &ok, text, text_len));
+    if (k > snapshot_live_rows(snap))
+        k = (size_t)snapshot_live_rows(snap);
+    if (!ok || k == 0 || snap->n_sf == 0)
+        goto done;
+    for (size_t i = 0; i < snap->n_sf; i++) {
+        const struct fts_reader *r;
+        struct tbl_vsf f;
+
+        tokens += snap->sf[i].fts_tokens[fts_col];
+        CHECK(tbl_view_pin(v, i, &f));
+        st = fts_of(&r, &f, fts_col);
+        if (st == INFINO_OK) {
+            n_docs += fts_reader_n_scored_docs(r);
+            st = fts_reader_prefix(r, prefix.data, prefix.len, expand_term,
+                                   &e);
+        }
+        tbl_view_unpin(v, i);
+        if (st != INFINO_OK)
+            goto fail;
+    }
+    expansion_finish(&e);
+    if (e.n == 0)
+        goto done;
+    gs.n_docs = n_docs;
+    gs.avgdl = n_docs && tokens ? (double)tokens / (double)n_docs : 1.0;
+    gs.df = NULL;
+    gs.sim = sim;
+    local = mem_calloc(k, sizeof *local);
+    if (local == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t i = 0; i < snap->n_sf; i++) {
+        const struct snap_sf *meta = tbl_view_meta(v, i);
+        const struct fts_reader *r;
+        struct fts_search_opts o = {0};
+        struct tbl_vsf f;
+        size_t n = 0;
+
+        if (meta->n_deleted == meta->n_rows)
+            continue;
+        CHECK(tbl_view_pin(v, i, &f));
+        st = fts_of(&r, &f, fts_col);
+        o.k = k;
+        o.deleted = f.deleted;
+        o.min_score = out->n >= k ? out->v[k - 1].score : 0.0f;
+        if (st == INFINO_OK)
+            st = fts_search_prefix(local, &n, r, prefix.data, prefix.len,
+                                   e.v, e.n, &gs, &o);
+        tbl_view_unpin(v, i);
+        if (st != INFINO_OK)
+            goto fail;
+        for (size_t j = 0; j < n; j++)
+            CHECK(hits_push(out, (uint32_t)i, local[j].doc, local[j].score));
+        sort_hits(out, by_score_desc);
+        if (out->n > k)
+            out->n = k;
+    }
+done:
+    st = INFINO_OK;
+fail:
+    mem_free(local);
+    mem_free(e.v);
+    buf_free(&e.bytes);
+    buf_free(&prefix);
+    return st;
+}
+
+infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
+                          size_t fts_col, const char *query, size_t query_len,
+                          size_t k, enum fts_mode mode,
+                          const struct qry_bm25_opts *bo)
+{
     struct bm25_group *groups = NULL;
     size_t n_groups = 0;
     const struct snapshot *snap = tbl_view_snapshot(v);
@@ -192,10 +340,19 @@ infino_status qry_bm25_len(struct qry_hits *out, struct tbl_view *v,
     uint64_t *df = NULL, n_docs = 0, tokens = 0;
     bool *skip = NULL;
     struct fts_global_stats gs;
+    const struct fts_similarity *sim = bo ? bo->sim : NULL;
     size_t n_terms;
     infino_status st;
 
     memset(out, 0, sizeof *out);
+    if (sim != NULL)
+        CHECK(fts_similarity_check(sim->k1, sim->b));
+    if (bo != NULL && bo->prefix) {
+        st = bm25_prefix(out, v, fts_col, query, query_len, k, sim);
+        if (st != INFINO_OK)
+            qry_hits_free(out);
+        return st;
+    }
     if (k > snapshot_live_rows(snap)) /* k slots are reserved up front */
         k = (size_t)snapshot_live_rows(snap);
     CHECK(fts_query_parse(&q, query, query_len));
@@ -215,9 +372,14 @@ infino_status qry_bm25_len(struct qry_hits *out, struct tbl_view *v,
     for (size_t i = 0; i < snap->n_sf; i++) {
         const struct fts_reader *r;
         struct tbl_vsf f;
-        n_docs += snap->sf[i].n_rows;
         tokens += snap->sf[i].fts_tokens[fts_col];
         CHECK(tbl_view_pin(v, i, &f));
+        st = fts_of(&r, &f, fts_col);
+        if (st != INFINO_OK) {
+            tbl_view_unpin(v, i);
+            goto fail;
+        }
+        n_docs += fts_reader_n_scored_docs(r);
         /* A region whose summary rules out every positive term (or, for
          * AND, any one of them) adds nothing to df and cannot match. The
          * OR check is exact for df: a term the bloom rules out is absent. */
@@ -226,9 +388,7 @@ infino_status qry_bm25_len(struct qry_hits *out, struct tbl_view *v,
             tbl_view_unpin(v, i);
             continue;
         }
-        st = fts_of(&r, &f, fts_col);
-        if (st == INFINO_OK)
-            st = fts_query_add_local_df(df, r, q);
+        st = fts_query_add_local_df(df, r, q);
         if (st == INFINO_OK && mode == FTS_MODE_AND &&
             !sf_indexes_fts_may_match(f.indexes, fts_col, q, FTS_MODE_AND))
             skip[i] = true;
@@ -239,6 +399,7 @@ infino_status qry_bm25_len(struct qry_hits *out, struct tbl_view *v,
     gs.n_docs = n_docs;
     gs.avgdl = n_docs && tokens ? (double)tokens / (double)n_docs : 1.0;
     gs.df = df;
+    gs.sim = sim;
     n_groups = bm25_groups(snap, df, n_terms);
     groups = mem_calloc(n_groups, sizeof *groups);
     if (groups == NULL) {
@@ -921,12 +1082,24 @@ infino_status qry_hybrid_len(struct qry_hits *out, struct tbl_view *v,
                              size_t vec_col, const float *query, size_t dim,
                              size_t k, uint32_t nprobe)
 {
+    return qry_hybrid_sim(out, v, fts_col, text, text_len, mode, vec_col,
+                          query, dim, k, nprobe, NULL);
+}
+
+infino_status qry_hybrid_sim(struct qry_hits *out, struct tbl_view *v,
+                             size_t fts_col, const char *text,
+                             size_t text_len, enum fts_mode mode,
+                             size_t vec_col, const float *query, size_t dim,
+                             size_t k, uint32_t nprobe,
+                             const struct fts_similarity *sim)
+{
     struct qry_hits a = {0}, b = {0}, all = {0};
+    struct qry_bm25_opts bo = {sim, false};
     infino_status st;
 
     memset(out, 0, sizeof *out);
     CHECK(check_query(tbl_view_table(v), vec_col, query, dim));
-    CHECK(qry_bm25_len(&a, v, fts_col, text, text_len, k, mode));
+    CHECK(qry_bm25_ex(&a, v, fts_col, text, text_len, k, mode, &bo));
     CHECK(qry_vector(&b, v, vec_col, query, dim, k, nprobe, NULL));
     for (size_t r = 0; r < a.n; r++)
         CHECK(hits_push(&all, a.v[r].sf, a.v[r].row,

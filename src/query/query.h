@@ -42,6 +42,22 @@ infino_status qry_bm25(struct qry_hits *out, struct tbl_view *v,
                        size_t fts_col, const char *query, size_t k,
                        enum fts_mode mode);
 
+/* What a BM25 search may add to the query text. A zeroed struct is the
+ * plain search. */
+struct qry_bm25_opts {
+    /* k1 and b for this search (borrowed); NULL: the column's. */
+    const struct fts_similarity *sim;
+    /* The text is one prefix, not a query: every term starting with it
+     * (after the column's normalization) is a positive term, OR'ed, each
+     * once. The empty prefix names every term; a prefix that is not
+     * (part of) one token matches nothing. */
+    bool prefix;
+};
+infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
+                          size_t fts_col, const char *query, size_t query_len,
+                          size_t k, enum fts_mode mode,
+                          const struct qry_bm25_opts *o);
+
 /* Rows matching the query (no ranking), in (superfile, row) order. */
 infino_status qry_token_match_len(struct qry_hits *out, struct tbl_view *v,
                                   size_t fts_col, const char *query,
@@ -86,6 +102,13 @@ infino_status qry_hybrid_len(struct qry_hits *out, struct tbl_view *v,
                              size_t text_len, enum fts_mode mode,
                              size_t vec_col, const float *query, size_t dim,
                              size_t k, uint32_t nprobe);
+/* The same with BM25's k1 and b for this search (NULL: the column's). */
+infino_status qry_hybrid_sim(struct qry_hits *out, struct tbl_view *v,
+                             size_t fts_col, const char *text,
+                             size_t text_len, enum fts_mode mode,
+                             size_t vec_col, const float *query, size_t dim,
+                             size_t k, uint32_t nprobe,
+                             const struct fts_similarity *sim);
 infino_status qry_hybrid(struct qry_hits *out, struct tbl_view *v,
                          size_t fts_col, const char *text, enum fts_mode mode,
                          size_t vec_col, const float *query, size_t dim,

@@ -5,7 +5,8 @@
  * the catalog appears as a virtual table of the same name whose rows are
  * the table's live rows (a scan of one pinned snapshot, decoding only the
  * columns the query uses). Search calls in FROM - bm25_search('docs',
- * 'body', 'query', 10) and friends - are found in the query's text by a
+ * 'body', 'query', 10), bm25_search_prefix('docs', 'body', 'pre', 10) and
+ * friends - are found in the query's text by a
  * lexer, renamed to a per-(function, table) virtual table whose hidden
  * columns take the arguments, and answered by the query layer. Results
  * come back as one Arrow batch: columns taken straight from a table keep
@@ -26,6 +27,7 @@
 #include "util/cancel.h"
 #include "util/err.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,13 +37,14 @@
 #define TVF_PREFIX "__infino_tvf_"
 #define N_ARGS 6
 
-enum tvf_kind { TVF_BM25, TVF_VECTOR, TVF_HYBRID, TVF_TOKEN, TVF_EXACT };
+enum tvf_kind { TVF_BM25, TVF_VECTOR, TVF_HYBRID, TVF_TOKEN, TVF_EXACT,
+                TVF_BM25_PREFIX, TVF_COUNT };
 static const char *const tvf_names[] = {"bm25_search", "vector_search",
                                         "hybrid_search", "token_match",
-                                        "exact_match"};
+                                        "exact_match", "bm25_search_prefix"};
 /* Arguments each function needs (the table name included) and accepts. */
-static const int tvf_min_args[] = {4, 4, 6, 3, 3};
-static const int tvf_max_args[] = {5, 4, 6, 4, 3};
+static const int tvf_min_args[] = {4, 4, 6, 3, 3, 4};
+static const int tvf_max_args[] = {5, 4, 6, 4, 3, 4};
 
 /* ---- per-query state --------------------------------------------------- */
 
@@ -102,7 +105,7 @@ static infino_status qtable_get(struct qtable **out, struct qctx *c, size_t i)
                             &full->fields[f]));
         q->found.n_fields++;
     }
-    CHECK(tbl_view_acquire(&q->v, q->t));
+    CHECK(tbl_view_acquire_read(&q->v, q->t));
     return INFINO_OK;
 fail:
     ar_schema_free(&q->visible);
@@ -403,7 +406,7 @@ static int tvf_connect(sqlite3 *db, void *aux, int argc,
     }
     kind = atoi(argv[3]);
     i = (size_t)strtoul(argv[4], NULL, 10);
-    if (kind < 0 || kind > TVF_EXACT || i >= c->tables->n ||
+    if (kind < 0 || kind >= TVF_COUNT || i >= c->tables->n ||
         qtable_get(&q, c, i) != INFINO_OK) {
         *err = sqlite3_mprintf("%s", err_last());
         return SQLITE_ERROR;
@@ -585,7 +588,7 @@ static infino_status run_tvf(struct fcur *c, int mask)
                        tvf_names[vt->kind], tvf_min_args[vt->kind],
                        tvf_max_args[vt->kind]);
     if (vt->kind == TVF_BM25 || vt->kind == TVF_VECTOR ||
-        vt->kind == TVF_HYBRID) {
+        vt->kind == TVF_HYBRID || vt->kind == TVF_BM25_PREFIX) {
         int ka = vt->kind == TVF_HYBRID ? 5 : 3;
         sqlite3_int64 kv = sqlite3_value_int64(c->args[ka]);
         if (sqlite3_value_type(c->args[ka]) != SQLITE_INTEGER || kv < 0)
@@ -601,6 +604,15 @@ static infino_status run_tvf(struct fcur *c, int mask)
         CHECK(qry_bm25_len(&hits, vt->q->v, col, arg_text(c, 2),
                            arg_len(c, 2), k, mode));
         break;
+    case TVF_COUNT:
+        break;
+    case TVF_BM25_PREFIX: {
+        struct qry_bm25_opts bo = {NULL, true};
+        CHECK(column_of(&col, t, arg_text(c, 1), false));
+        CHECK(qry_bm25_ex(&hits, vt->q->v, col, arg_text(c, 2),
+                          arg_len(c, 2), k, FTS_MODE_OR, &bo));
+        break;
+    }
     case TVF_TOKEN:
         CHECK(column_of(&col, t, arg_text(c, 1), false));
         CHECK(mode_of(&mode, n_args > 3 ? arg_text(c, 3) : NULL));
@@ -795,6 +807,104 @@ static long table_named(const struct sql_tables *tables,
     return ci;
 }
 
+/* Whether the inside of a bracket token ("[...]" without the brackets) is
+ * a non-empty list of numbers: what upstream's SQL writes as an array
+ * literal, and what parse_vector() reads. Anything else stays a bracketed
+ * identifier, as SQLite reads it. */
+static bool numeric_list(const char *p, size_t n)
+{
+    bool any = false, want = true; /* want: a number may start here */
+
+    for (size_t i = 0; i < n;) {
+        char ch = p[i];
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            i++;
+        } else if (ch == ',') {
+            if (want)
+                return false; /* empty element */
+            want = true;
+            i++;
+        } else {
+            size_t j = i;
+            if (!want)
+                return false; /* two numbers without a comma */
+            if (p[j] == '+' || p[j] == '-')
+                j++;
+            if (j >= n || !(isdigit((unsigned char)p[j]) || p[j] == '.'))
+                return false;
+            while (j < n && (isdigit((unsigned char)p[j]) || p[j] == '.' ||
+                             p[j] == 'e' || p[j] == 'E' ||
+                             ((p[j] == '+' || p[j] == '-') &&
+                              (p[j - 1] == 'e' || p[j - 1] == 'E'))))
+                j++;
+            any = true;
+            want = false;
+            i = j;
+        }
+    }
+    return any && !want;
+}
+
+/* Copies `sql` to `out`, turning an array literal given as the query
+ * vector of vector_search (third argument) or hybrid_search (fifth),
+ * `[0.1, -2, 3e-1]`, into the string literal '0.1, -2, 3e-1' that the
+ * table function reads: upstream's SQL (DataFusion) writes the vector
+ * either way, and SQLite would read the brackets as a quoted identifier.
+ * Brackets elsewhere keep SQLite's meaning. */
+static infino_status rewrite_vector_literals(struct buf *out, const char *sql)
+{
+    /* One frame per open parenthesis: the search call it opens, if any,
+     * and which top-level argument of it the lexer is in. Deeper nesting
+     * than the stack holds is only counted. */
+    struct frame {
+        int kind; /* enum tvf_kind, or -1 */
+        int arg;
+    } stack[64];
+    size_t depth = 0;
+    const char *p = sql, *copied = sql;
+    struct sql_token prev = {SQL_TOK_END, sql, 0};
+    infino_status st = INFINO_OK;
+
+    for (;;) {
+        struct sql_token t = sql_lex(&p);
+        if (t.kind == SQL_TOK_END || t.kind == SQL_TOK_ERROR)
+            break;
+        if (t.kind == SQL_TOK_PUNCT && *t.p == '(') {
+            int kind = -1;
+            for (int k = 0; k < 5 && prev.kind == SQL_TOK_WORD; k++)
+                if (prev.n == strlen(tvf_names[k]) &&
+                    strncasecmp(prev.p, tvf_names[k], prev.n) == 0)
+                    kind = k;
+            if (depth < sizeof stack / sizeof *stack)
+                stack[depth] = (struct frame){kind, 0};
+            depth++;
+        } else if (t.kind == SQL_TOK_PUNCT && *t.p == ')') {
+            if (depth > 0)
+                depth--;
+        } else if (t.kind == SQL_TOK_PUNCT && *t.p == ',') {
+            if (depth > 0 && depth <= sizeof stack / sizeof *stack)
+                stack[depth - 1].arg++;
+        } else if (t.kind == SQL_TOK_QIDENT && *t.p == '[' && depth > 0 &&
+                   depth <= sizeof stack / sizeof *stack) {
+            const struct frame *f = &stack[depth - 1];
+            if (((f->kind == TVF_VECTOR && f->arg == 2) ||
+                 (f->kind == TVF_HYBRID && f->arg == 4)) &&
+                numeric_list(t.p + 1, t.n - 2)) {
+                CHECK(buf_append(out, copied, (size_t)(t.p - copied)));
+                CHECK(buf_put_u8(out, '\''));
+                CHECK(buf_append(out, t.p + 1, t.n - 2));
+                CHECK(buf_put_u8(out, '\''));
+                copied = t.p + t.n;
+            }
+        }
+        prev = t;
+    }
+    CHECK(buf_append_str(out, copied));
+    CHECK(buf_put_u8(out, 0));
+fail:
+    return st;
+}
+
 /* Copies `sql` to `out`, renaming each search call on table T to its
  * per-(function, T) virtual table, which it creates, and creating the
  * virtual table of every catalog table the text names (only those: a
@@ -803,7 +913,7 @@ static long table_named(const struct sql_tables *tables,
 static infino_status rewrite(struct buf *out, struct qctx *c, const char *sql)
 {
     const char *p = sql, *copied = sql;
-    bool made_tvf[5][64] = {{false}};
+    bool made_tvf[TVF_COUNT][64] = {{false}};
     bool *made = mem_calloc(c->tables->n + 1, sizeof *made);
     infino_status st = INFINO_OK;
 
@@ -820,7 +930,7 @@ static infino_status rewrite(struct buf *out, struct qctx *c, const char *sql)
             break;
         if (t.kind != SQL_TOK_WORD && t.kind != SQL_TOK_QIDENT)
             continue;
-        for (int k = 0; k < 5 && t.kind == SQL_TOK_WORD; k++)
+        for (int k = 0; k < TVF_COUNT && t.kind == SQL_TOK_WORD; k++)
             if (t.n == strlen(tvf_names[k]) &&
                 strncasecmp(t.p, tvf_names[k], t.n) == 0)
                 kind = k;
@@ -1134,7 +1244,7 @@ infino_status sql_query(struct ArrowArrayStream *out,
                         const struct sql_tables *tables, const char *sql)
 {
     struct qctx c = {0};
-    struct buf quoted = {0}, text = {0};
+    struct buf quoted = {0}, arrays = {0}, text = {0};
     struct column *cols = NULL;
     sqlite3_stmt *stmt = NULL;
     const char *tail = NULL;
@@ -1155,7 +1265,8 @@ infino_status sql_query(struct ArrowArrayStream *out,
         goto fail;
     }
     CHECK(sql_quote_wide_numbers(&quoted, sql));
-    CHECK(rewrite(&text, &c, (const char *)quoted.data));
+    CHECK(rewrite_vector_literals(&arrays, (const char *)quoted.data));
+    CHECK(rewrite(&text, &c, (const char *)arrays.data));
     sqlite3_set_authorizer(c.db, deny_writes, NULL);
     rc = sqlite3_prepare_v2(c.db, (const char *)text.data, -1, &stmt, &tail);
     if (rc == SQLITE_INTERRUPT && cancel_requested()) {
@@ -1219,6 +1330,7 @@ fail:
     sqlite3_close(c.db);
     qctx_free(&c);
     buf_free(&quoted);
+    buf_free(&arrays);
     buf_free(&text);
     return st;
 }

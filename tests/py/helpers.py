@@ -38,3 +38,20 @@ SEED_SCHEMA = pa.schema(
 
 def superfiles(root: pathlib.Path) -> list[pathlib.Path]:
     return sorted(p for p in root.rglob("*.sf.parquet") if not p.name.startswith("."))
+
+
+# The object stores of the parametrized table suites: backend name -> the
+# fixture of its server and of the fault proxy in front of it.
+STORE_FIXTURES = {"s3": ("moto_s3", "s3_proxy"), "gcs": ("fake_gcs", "gcs_proxy"),
+                  "azure": ("azurite", "azure_proxy")}
+
+
+def store_server(request, backend: str):
+    """The emulator of `backend` ("s3", "gcs", "azure"): has uri(what) and
+    storage_options(**extra)."""
+    return request.getfixturevalue(STORE_FIXTURES[backend][0])
+
+
+def store_proxy(request, backend: str):
+    """A fresh fault proxy in front of `backend`'s emulator."""
+    return request.getfixturevalue(STORE_FIXTURES[backend][1])

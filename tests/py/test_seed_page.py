@@ -1,10 +1,12 @@
 """The documentation page users read (tests/py/data/seed_tables_page.txt),
-run as written against a ./data folder, with a deterministic `embed`."""
+run as written against a ./data folder and against an s3:// URI on moto,
+with a deterministic `embed`."""
 from __future__ import annotations
 
 import os
 import pathlib
 import textwrap
+import uuid
 
 import pytest
 
@@ -56,10 +58,38 @@ def test_blocks_are_on_the_page():
         assert block in page, f"block not on the page:\n{block}"
 
 
-def test_seed_page_runs_verbatim(tmp_path, monkeypatch, capsys):
+@pytest.fixture(params=["local", "s3"])
+def where(request, tmp_path, monkeypatch):
+    """Where the page's database lives: "./data" as written, or an s3://
+    URI on moto. The page passes no storage_options, so for S3 the endpoint
+    and keys come from the environment, as they would for a user; the URI
+    literal is the only text of the page that changes (its comment says "a
+    path or s3:// URI")."""
     monkeypatch.chdir(tmp_path)
+    if request.param == "local":
+        yield "./data", lambda: [p.name for p in (tmp_path / "data" / "tables").glob("docs-*")]
+        return
+    moto = request.getfixturevalue("moto_s3")
+    for k in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", moto.key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", moto.secret)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.endpoint)
+    monkeypatch.setenv("AWS_ALLOW_HTTP", "true")
+    prefix = f"seed-page-{uuid.uuid4().hex[:10]}"
+    yield (f"s3://{moto.bucket}/{prefix}",
+           lambda: [k for k in moto.keys(f"{prefix}/tables/") if "/docs-" in k])
+
+
+def test_seed_page_runs_verbatim(where, capsys):
+    uri, table_objects = where
+    block0 = BLOCKS[0]
+    if uri != "./data":
+        block0 = block0.replace('infino.connect("./data")', f"infino.connect({uri!r})")
+        assert block0 != BLOCKS[0]
     ns: dict = {"embed": embed}
-    exec(compile(BLOCKS[0], "page-block-0", "exec"), ns)
+    exec(compile(block0, "page-block-0", "exec"), ns)
     assert ns["docs"].count_rows() == 1
     body = ns["docs"].to_arrow(columns=["doc_id", "body"]).to_pylist()
     assert body == [{"doc_id": "1", "body": "To cancel, open Settings then Billing."}]
@@ -67,7 +97,7 @@ def test_seed_page_runs_verbatim(tmp_path, monkeypatch, capsys):
     # A fresh process would reconnect: the table persists.
     import infino
 
-    db2 = infino.connect("./data")
+    db2 = infino.connect(uri)
     assert db2.list_tables() == ["docs"]
     assert db2.open_table("docs").count_rows() == 1
 
@@ -78,10 +108,11 @@ def test_seed_page_runs_verbatim(tmp_path, monkeypatch, capsys):
 
     exec(compile(BLOCKS[3].split("\n")[0], "page-block-3a", "exec"), ns)
     assert eval("db.list_tables()", ns) == ["docs"]
+    assert table_objects()
     exec(compile(BLOCKS[3], "page-block-3", "exec"), ns)
     assert ns["db"].list_tables() == []
     # purge=True removed the table's storage
-    assert not list((tmp_path / "data" / "tables").glob("docs-*"))
+    assert table_objects() == []
 
 
 def test_update_is_one_to_one(tmp_path, monkeypatch):

@@ -42,3 +42,34 @@ def test_superfiles_open_in_pyarrow_and_duckdb(tmp_path):
     # globbing the whole folder works as upstream documents
     con = duckdb.connect()
     assert con.execute(f"select count(*) from read_parquet('{root}/**/*.sf.parquet')").fetchone() == (90,)
+
+
+def test_folder_glob_sees_tombstoned_rows_until_optimize_and_gc(tmp_path):
+    # What docs/object-storage.md tells DuckDB/Spark/Trino users: a delete
+    # leaves its rows in the superfiles (a tombstone hides them from us
+    # only), and optimize's replaced files stay in the folder until gc; after
+    # optimize + gc(0), the folder's superfiles hold exactly the live rows.
+    root = tmp_path / "db"
+    db = infino.connect(str(root))
+    t = db.create_table("docs", SEED_SCHEMA, infino.IndexSpec().fts("body"))
+    for a in range(2):
+        t.append([{"doc_id": f"{a}-{i}", "body": f"b {i}", "embedding": embed(f"{a}{i}")}
+                  for i in range(20)])
+    assert t.delete("doc_id = '0-3' OR doc_id = '1-7'").n_tombstoned == 2
+    glob = f"{root}/tables/docs-*/superfiles/*.sf.parquet"
+    con = duckdb.connect()
+
+    def external():
+        return con.execute(f"select count(*), count(distinct _id) from read_parquet('{glob}')"
+                           ).fetchone()
+
+    assert t.count_rows() == 38
+    assert external() == (40, 40)          # tombstoned rows still there
+    t.optimize()
+    assert t.count_rows() == 38
+    assert external()[0] > 38              # old files and the merged one
+    t.gc(0)
+    assert external() == (38, 38)
+    assert t.check().n_superfiles == len(superfiles(root))
+    ids = {r[0] for r in con.execute(f"select doc_id from read_parquet('{glob}')").fetchall()}
+    assert "0-3" not in ids and "1-7" not in ids and len(ids) == 38

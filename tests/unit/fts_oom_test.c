@@ -135,6 +135,7 @@ static infino_status query_all(void *arg)
     gs.n_docs = fts_reader_n_docs(r);
     gs.avgdl = (double)fts_reader_total_tokens(r) / gs.n_docs;
     gs.df = df;
+    gs.sim = NULL;
     CHECK(fts_search(hits, &n, r, q, &gs, &so));
     CHECK(fts_count(&count, r, q, qr->mode, qr->del));
     CHECK(fts_match(&ids, r, q, qr->mode, qr->del));

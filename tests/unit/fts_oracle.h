@@ -315,11 +315,11 @@ static inline uint32_t oracle_tf(const struct oterm *t, uint32_t d)
 
 /* One term's fixed-point contribution, literally as fts.h states it. */
 static inline int64_t oracle_q(uint64_t n_docs, uint64_t df, double avgdl,
-                        uint32_t tf, uint32_t dl)
+                        uint32_t tf, uint32_t dl, uint32_t mult)
 {
     double idf = log(1.0 + ((double)n_docs - (double)df + 0.5) /
                                ((double)df + 0.5));
-    double w = idf * (1.2 + 1.0);
+    double w = idf * (double)mult; /* upstream's scale: no (k1 + 1) */
     double A = 1.2 * (1.0 - 0.75);
     double B = 1.2 * 0.75 / avgdl;
     double bdl = B * (double)dl;
@@ -330,12 +330,13 @@ static inline int64_t oracle_q(uint64_t n_docs, uint64_t df, double avgdl,
     return (int64_t)(c * 1099511627776.0 + 0.5);
 }
 
-/* The textbook BM25 term score in double, for a tolerance check. */
+/* BM25 without the constant (k1 + 1) factor (upstream infino's and
+ * Lucene 8's scale) in double, for a tolerance check. */
 static inline double plain_bm25(uint64_t n_docs, uint64_t df, double avgdl,
                          uint32_t tf, uint32_t dl)
 {
     double idf = log(1.0 + (n_docs - df + 0.5) / (df + 0.5));
-    return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * dl / avgdl));
+    return idf * tf / (tf + 1.2 * (0.25 + 0.75 * dl / avgdl));
 }
 
 #endif

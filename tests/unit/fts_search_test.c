@@ -42,6 +42,7 @@ static void random_query(struct qspec *qs, const struct corpus *c)
 /* The query's positive/negative terms resolved in the oracle. */
 struct oq {
     const struct oterm *pos[FTS_MAX_QUERY_TERMS];
+    uint32_t mult[FTS_MAX_QUERY_TERMS]; /* occurrences in the query text */
     size_t n_pos;
     const struct oterm *neg[MAX_Q];
     size_t n_neg;
@@ -57,8 +58,47 @@ static void resolve(struct oq *oq, const struct oracle *o,
         size_t len;
         const uint8_t *t = fts_query_term(qq, i, &len);
         oq->pos[i] = oracle_find(o, t, len);
+        oq->mult[i] = 0;
     }
     oq->n_neg = 0;
+}
+
+/* Counts how often each positive term occurs among the tokens of the
+ * text's positive chunks (a repeated word weighs as often as it occurs). */
+static infino_status pos_tok(const uint8_t *t, size_t len, void *payload)
+{
+    void **pl = payload;
+    struct oq *oq = pl[0];
+    const struct fts_query *q = pl[1];
+
+    for (size_t i = 0; i < oq->n_pos; i++) {
+        size_t l;
+        const uint8_t *qt = fts_query_term(q, i, &l);
+        if (l == len && memcmp(qt, t, len) == 0)
+            oq->mult[i]++;
+    }
+    return INFINO_OK;
+}
+
+static void resolve_mult(struct oq *oq, const struct fts_query *q,
+                         const char *text)
+{
+    struct fts_tokenizer *tk;
+    void *pl[2] = {oq, (void *)q};
+    const char *p = text;
+
+    assert_ok(fts_tokenizer_new(&tk));
+    while (*p) {
+        const char *e = strchr(p, ' ');
+        if (e == NULL)
+            e = p + strlen(p);
+        if (!(*p == '-' && e - p > 1))
+            assert_ok(fts_tokenize(tk, p, (size_t)(e - p), pos_tok, pl));
+        p = *e ? e + 1 : e;
+    }
+    fts_tokenizer_free(tk);
+    for (size_t i = 0; i < oq->n_pos; i++)
+        assert_int_equal(oq->mult[i], fts_query_term_count(q, i));
 }
 
 /* Negatives are not exposed by the query API: re-tokenize the '-' chunks
@@ -153,8 +193,10 @@ static size_t oracle_topk(struct fts_hit *out, size_t cap,
         for (size_t i = 0; i < oq->n_pos; i++) {
             uint32_t tf = oracle_tf(oq->pos[i], d);
             if (tf > 0) {
-                q += oracle_q(n_docs, df[i], avgdl, tf, o->dl[d]);
-                plain += plain_bm25(n_docs, df[i], avgdl, tf, o->dl[d]);
+                q += oracle_q(n_docs, df[i], avgdl, tf, o->dl[d],
+                              oq->mult[i]);
+                plain += oq->mult[i] *
+                         plain_bm25(n_docs, df[i], avgdl, tf, o->dl[d]);
             }
         }
         score = (float)((double)q / 1099511627776.0);
@@ -244,6 +286,7 @@ static void run_single_region(const struct corpus *c, int n_queries,
         random_query(&qs, c);
         assert_ok(fts_query_parse(&q, qs.text, strlen(qs.text)));
         resolve(&oq, &o, q);
+        resolve_mult(&oq, q, qs.text);
         resolve_negatives(&oq, &o, qs.text);
         assert_ok(fts_query_add_local_df(df, r, q));
         for (size_t i = 0; i < oq.n_pos; i++)
@@ -251,6 +294,7 @@ static void run_single_region(const struct corpus *c, int n_queries,
         gs.n_docs = o.n_docs;
         gs.avgdl = o.n_docs && o.total ? (double)o.total / o.n_docs : 1.0;
         gs.df = df;
+        gs.sim = NULL;
 
         /* all matches, to pick floors and check count/match */
         n_all = oracle_topk(want, cap, &o, &oq, qs.mode, gs.n_docs, gs.avgdl,
@@ -365,12 +409,14 @@ static void test_fts_search__multi_region_global_stats(void **state)
                 total += fts_reader_total_tokens(rs[i]);
             }
             resolve(&oq, &whole, q);
+            resolve_mult(&oq, q, qs.text);
             resolve_negatives(&oq, &whole, qs.text);
             for (size_t i = 0; i < oq.n_pos; i++)
                 assert_int_equal(df[i], oq.pos[i] ? oq.pos[i]->df : 0);
             gs.n_docs = n_docs;
             gs.avgdl = n_docs && total ? (double)total / n_docs : 1.0;
             gs.df = df;
+            gs.sim = NULL;
             n_want = oracle_topk(want, cap, &whole, &oq, qs.mode, n_docs,
                                  gs.avgdl, df, 0, del, 0);
             if (n_want > k)
@@ -502,7 +548,7 @@ static void search_text(const struct fts_reader *r, const char *text,
 {
     struct fts_query *q;
     uint64_t df[FTS_MAX_QUERY_TERMS] = {0};
-    struct fts_global_stats gs = {fts_reader_n_docs(r), 0, df};
+    struct fts_global_stats gs = {fts_reader_n_docs(r), 0, df, NULL};
     struct fts_search_opts so = {10, mode, 0, NULL, 0};
 
     gs.avgdl = (double)fts_reader_total_tokens(r) / fts_reader_n_docs(r);
@@ -544,12 +590,20 @@ static void test_fts_search__query_semantics(void **state)
     assert_ok(fts_count(&count, r, q, FTS_MODE_OR, NULL));
     assert_int_equal(count, 0);
     fts_query_free(q);
-    /* duplicates and order do not matter */
+    /* order and case do not matter; repeating every term doubles every
+     * score (exactly: the weight doubles before rounding to 2^-40) */
     search_text(r, "quick dog", FTS_MODE_OR, a, &na);
-    search_text(r, "DOG quick quick dog", FTS_MODE_OR, b, &nb);
+    search_text(r, "dog QUICK", FTS_MODE_OR, b, &nb);
     assert_int_equal(na, 3);
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na * sizeof *a);
+    search_text(r, "DOG quick quick dog", FTS_MODE_OR, b, &nb);
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(a[i].doc, b[i].doc);
+        assert_true(fabsf(b[i].score - 2 * a[i].score) <=
+                    1e-6f * b[i].score);
+    }
     /* negation */
     search_text(r, "quick -fox", FTS_MODE_OR, a, &na);
     assert_int_equal(na, 1);
@@ -580,7 +634,7 @@ static void test_fts_search__query_semantics(void **state)
     {
         struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL, 0};
         uint64_t df[1] = {0};
-        struct fts_global_stats gs = {5, 3.0, df};
+        struct fts_global_stats gs = {5, 3.0, df, NULL};
         assert_ok(fts_query_parse(&q, "fox", 3));
         assert_int_equal(fts_search(a, &na, r, q, &gs, &so),
                          INFINO_ERR_INVALID);
@@ -617,6 +671,7 @@ static void test_fts_search__floor_skips_region(void **state)
     gs.n_docs = fts_reader_n_docs(r);
     gs.avgdl = (double)fts_reader_total_tokens(r) / gs.n_docs;
     gs.df = df;
+    gs.sim = NULL;
     assert_ok(fts_search(hits, &n, r, q, &gs, &so));
     assert_true(n > 0);
     so.min_score = hits[0].score;
@@ -653,7 +708,7 @@ static uint32_t matching(const struct fts_reader *r, const char *text,
     struct fts_doc_ids ids = {0};
     struct fts_hit hits[32];
     uint64_t df[1] = {0}, count;
-    struct fts_global_stats gs = {fts_reader_n_docs(r), 1.0, df};
+    struct fts_global_stats gs = {fts_reader_n_docs(r), 1.0, df, NULL};
     struct fts_search_opts so = {32, FTS_MODE_OR, 0, NULL, 0};
     uint32_t mask = 0, top = 0;
     size_t n;

@@ -76,9 +76,11 @@ static uint32_t tf_of(int64_t k, const char *term, uint32_t *dl)
     return tf;
 }
 
-/* A parsed query: positive and negative terms, deduplicated. */
+/* A parsed query: positive and negative terms, deduplicated; a positive
+ * term remembers how often it was named (its weight). */
 struct q {
     char pos[8][32], neg[8][32];
+    unsigned mult[8];
     size_t n_pos, n_neg;
 };
 
@@ -96,10 +98,18 @@ static void parse(struct q *q, const char *text)
         bool dup = false;
         if (neg)
             tok++;
-        for (size_t i = 0; i < *n; i++)
-            dup |= strcmp(list[i], tok) == 0;
-        if (!dup && *n < 8)
+        for (size_t i = 0; i < *n; i++) {
+            if (strcmp(list[i], tok) == 0) {
+                dup = true;
+                if (!neg)
+                    q->mult[i]++;
+            }
+        }
+        if (!dup && *n < 8) {
+            if (!neg)
+                q->mult[*n] = 1;
             snprintf(list[(*n)++], 32, "%s", tok);
+        }
     }
 }
 
@@ -133,11 +143,11 @@ static void stats_of(struct stats *s, const struct oracle *o, const struct q *q)
     double tokens = 0;
 
     memset(s, 0, sizeof *s);
-    s->n_docs = (double)o->n;
     for (size_t i = 0; i < o->n; i++) {
         uint32_t l;
         tf_of(o->k[i], "", &l);
         tokens += l;
+        s->n_docs += l > 0; /* N counts the rows with tokens */
         for (size_t t = 0; t < q->n_pos; t++)
             s->df[t] += tf_of(o->k[i], q->pos[t], NULL) > 0;
     }
@@ -155,7 +165,7 @@ static float bm25(const struct stats *s, const struct q *q, int64_t k)
         if (f == 0)
             continue;
         idf = log(1.0 + (s->n_docs - s->df[t] + 0.5) / (s->df[t] + 0.5));
-        w = idf * (K1 + 1.0);
+        w = idf * (double)q->mult[t]; /* no (k1 + 1): upstream's scale */
         A = K1 * (1.0 - B);
         Bc = K1 * B / s->avgdl;
         tf = (double)f;

@@ -462,6 +462,18 @@ static void test_sql_query__search_functions(void **state)
         "SELECT k FROM vector_search('t', 'vec', '[17, 2, 1, -17]', 1)");
     assert_int_equal(i64(&r, 0, 0), 17);
     result_free(&r);
+    /* upstream's array literal, as DataFusion writes it; a bracketed name
+     * elsewhere in the same query keeps SQLite's meaning */
+    run(&r, x.w.store,
+        "SELECT [k] FROM vector_search('t', 'vec', [17, 2e0, +1, -17.0], 1)");
+    assert_int_equal(i64(&r, 0, 0), 17);
+    result_free(&r);
+    run(&r, x.w.store,
+        "SELECT count(*) FROM (SELECT k FROM vector_search('t', 'vec',\n"
+        "  [ 17,2,1,-17 ] /* nearest */, 2) UNION ALL SELECT k FROM "
+        "vector_search('t', 'vec', [1,1,1,1], 3))");
+    assert_int_equal(i64(&r, 0, 0), 5);
+    result_free(&r);
 
     /* hybrid_search */
     assert_ok(qry_hybrid(&h, v, 0, "w3", FTS_MODE_OR, 0, q17, TF_DIM, 6, 0));
@@ -475,6 +487,13 @@ static void test_sql_query__search_functions(void **state)
         assert_true((float)f64(&r, 1, (int64_t)i) == h.v[i].score);
     }
     assert_int_equal(want[0], 17); /* first in both lists */
+    result_free(&r);
+    run(&r, x.w.store,
+        "SELECT k, score FROM hybrid_search('t', 'body', 'w3', 'vec', "
+        "[17, 2, 1, -17], 6)");
+    assert_int_equal(r.a.length, (int64_t)n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(i64(&r, 0, (int64_t)i), want[i]);
     result_free(&r);
     qry_hits_free(&h);
 
@@ -558,6 +577,12 @@ static void test_sql_query__bad_sql_is_invalid(void **state)
         "SELECT * FROM vector_search('t', 'vec', '1,2', 3)",
         "SELECT * FROM vector_search('t', 'body', '1,2,3,4', 3)",
         "SELECT * FROM vector_search('t', 'vec', '1,x,3,4', 3)",
+        "SELECT * FROM vector_search('t', 'vec', [1,2], 3)",
+        "SELECT * FROM vector_search('t', 'vec', [1,x,3,4], 3)",
+        "SELECT * FROM vector_search('t', 'vec', [1,,3,4], 3)",
+        "SELECT * FROM vector_search('t', 'vec', [], 3)",
+        "SELECT * FROM vector_search('t', [1,2,3,4], 'vec', 3)",
+        "SELECT * FROM hybrid_search('t', 'body', 'x', 'vec', [1 2 3 4], 3)",
         "SELECT * FROM hybrid_search('t', 'body', 'x', 'vec', '1,2,3,4')",
         "SELECT * FROM exact_match('t', 'body')",
         "SELECT * FROM token_match('t', 'body', 'x', 'and', 5)",

@@ -12,7 +12,10 @@
  * Every engine call runs with the GIL released. Errors become the builtin
  * exceptions upstream infino raises: KeyError (not found), ValueError
  * (bad input, existing name, row-count mismatch), RuntimeError (storage,
- * unsupported operation), MemoryError.
+ * unsupported operation), MemoryError. A commit that kept losing its race
+ * raises ConflictError, one of the classes of upstream 0.11 (see
+ * "errors"), which is also a RuntimeError, what upstream's earlier
+ * releases raise there.
  *
  * Ctrl-C: see "interrupts" below. A write either raises KeyboardInterrupt
  * having committed nothing, or returns normally (the KeyboardInterrupt
@@ -26,33 +29,121 @@
 #include <signal.h>
 #include <string.h>
 
-/* ---- errors ----------------------------------------------------------- */
+/* ---- errors ----------------------------------------------------------- *
+ *
+ * Upstream 0.11 adds a hierarchy under InfinoError(Exception) for the
+ * failures a caller may retry. Each class here is also a subclass of the
+ * builtin that upstream's earlier releases raise for the same case (all
+ * RuntimeError: a lost commit race, an exhausted budget and a busy table
+ * are "backend" failures there), so an `except` written for either
+ * release catches it. Created at import; the module holds a reference. */
+static PyObject *InfinoError, *ConflictError, *ConnectionMemoryBudgetError,
+    *AlreadyRunningError;
+
+static PyObject *new_error(const char *name, const char *doc, PyObject *base,
+                           PyObject *builtin)
+{
+    PyObject *bases = builtin ? PyTuple_Pack(2, base, builtin)
+                              : PyTuple_Pack(1, base);
+    PyObject *type;
+
+    if (bases == NULL)
+        return NULL;
+    type = PyErr_NewExceptionWithDoc(name, doc, bases, NULL);
+    Py_DECREF(bases);
+    return type;
+}
+
+static int add_errors(PyObject *m)
+{
+    InfinoError = new_error(
+        "infino.InfinoError",
+        "Base class for infino's own exception classes. Most failures "
+        "raise the builtin exceptions upstream infino raises (KeyError, "
+        "ValueError, RuntimeError, ...); the subclasses below are raised "
+        "where upstream 0.11 raises them.",
+        PyExc_Exception, NULL);
+    if (InfinoError == NULL)
+        return -1;
+    ConflictError = new_error(
+        "infino.ConflictError",
+        "A concurrent writer won the commit race and the engine's own "
+        "retries were exhausted. Nothing partial is visible: back off and "
+        "reissue the append, update or delete. Also a RuntimeError.",
+        InfinoError, PyExc_RuntimeError);
+    ConnectionMemoryBudgetError = new_error(
+        "infino.ConnectionMemoryBudgetError",
+        "An ingest would exceed the connection's memory budget "
+        "(connect(connection_memory_budget_bytes=...)). Nothing was "
+        "written: split the ingest or raise the budget. Also a "
+        "RuntimeError.",
+        InfinoError, PyExc_RuntimeError);
+    AlreadyRunningError = new_error(
+        "infino.AlreadyRunningError",
+        "Another maintenance run already holds the table; nothing was "
+        "changed. Upstream 0.11 raises it from reindex, which this "
+        "package does not have, so it is never raised today. Also a "
+        "RuntimeError.",
+        InfinoError, PyExc_RuntimeError);
+    if (ConflictError == NULL || ConnectionMemoryBudgetError == NULL ||
+        AlreadyRunningError == NULL)
+        return -1;
+    Py_INCREF(InfinoError);
+    Py_INCREF(ConflictError);
+    Py_INCREF(ConnectionMemoryBudgetError);
+    Py_INCREF(AlreadyRunningError);
+    if (PyModule_AddObject(m, "InfinoError", InfinoError) < 0 ||
+        PyModule_AddObject(m, "ConflictError", ConflictError) < 0 ||
+        PyModule_AddObject(m, "ConnectionMemoryBudgetError",
+                           ConnectionMemoryBudgetError) < 0 ||
+        PyModule_AddObject(m, "AlreadyRunningError", AlreadyRunningError) <
+            0)
+        return -1; /* the references leak with the failed import */
+    return 0;
+}
+
+/* The exception class for `st` (borrowed). */
+static PyObject *error_type(infino_status st)
+{
+    switch (st) {
+    case INFINO_ERR_NOTFOUND:
+        return PyExc_KeyError;
+    case INFINO_ERR_INVALID:
+    case INFINO_ERR_EXISTS:
+    case INFINO_ERR_CARDINALITY:
+        return PyExc_ValueError;
+    case INFINO_ERR_NOMEM:
+        return PyExc_MemoryError;
+    case INFINO_ERR_INTERRUPTED:
+        return PyExc_KeyboardInterrupt;
+    case INFINO_ERR_CONFLICT:
+        return ConflictError;
+    default:
+        return PyExc_RuntimeError;
+    }
+}
+
+/* _error_type(status) -> the class a status raises (for the tests, which
+ * cannot make every status happen). */
+static PyObject *py_error_type(PyObject *self, PyObject *arg)
+{
+    long st = PyLong_AsLong(arg);
+    PyObject *type;
+
+    (void)self;
+    if (st == -1 && PyErr_Occurred())
+        return NULL;
+    type = error_type((infino_status)st);
+    Py_INCREF(type);
+    return type;
+}
 
 /* Raises the exception for `st`, with the engine's message. */
 static PyObject *raise_status(infino_status st)
 {
     const char *msg = infino_last_error();
-    PyObject *type;
 
-    switch (st) {
-    case INFINO_ERR_NOTFOUND:
-        type = PyExc_KeyError;
-        break;
-    case INFINO_ERR_INVALID:
-    case INFINO_ERR_EXISTS:
-    case INFINO_ERR_CARDINALITY:
-        type = PyExc_ValueError;
-        break;
-    case INFINO_ERR_NOMEM:
-        type = PyExc_MemoryError;
-        break;
-    case INFINO_ERR_INTERRUPTED:
-        type = PyExc_KeyboardInterrupt;
-        break;
-    default:
-        type = PyExc_RuntimeError;
-    }
-    PyErr_SetString(type, msg[0] ? msg : infino_status_str(st));
+    PyErr_SetString(error_type(st), msg[0] ? msg : infino_status_str(st));
     return NULL;
 }
 
@@ -929,25 +1020,72 @@ static PyObject *search_result(infino_status st, struct ArrowArrayStream *s)
 /* Query text and exact-match values are parsed with their length ("s#"),
  * so a str holding NUL reaches the engine whole. */
 
-/* bm25_search(column, query, k, mode, projection) */
+/* BM25's k1 and b for one search: both None (the column's) or both
+ * floats, checked by the engine. */
+static int get_bm25_params(PyObject *k1, PyObject *b, infino_search_opts *o)
+{
+    if (k1 == Py_None && b == Py_None)
+        return 0;
+    if (k1 == Py_None || b == Py_None) {
+        PyErr_SetString(PyExc_ValueError,
+                        "bm25_search: pass k1 and b together, or neither");
+        return -1;
+    }
+    o->k1 = PyFloat_AsDouble(k1);
+    if (o->k1 == -1.0 && PyErr_Occurred())
+        return -1;
+    o->b = PyFloat_AsDouble(b);
+    if (o->b == -1.0 && PyErr_Occurred())
+        return -1;
+    o->bm25_params = 1;
+    return 0;
+}
+
+/* bm25_search(column, query, k, mode, projection[, k1, b]) */
 static PyObject *table_bm25(TableObject *self, PyObject *args)
 {
     const char *col, *query, *mode;
     Py_ssize_t query_len;
     unsigned long long k;
-    PyObject *proj;
+    PyObject *proj, *k1 = Py_None, *b = Py_None;
     infino_search_opts o = INFINO_SEARCH_OPTS_INIT;
     struct ArrowArrayStream s;
     infino_status st;
 
-    if (!PyArg_ParseTuple(args, "ss#KzO", &col, &query, &query_len, &k, &mode,
-                          &proj) ||
+    if (!PyArg_ParseTuple(args, "ss#KzO|OO", &col, &query, &query_len, &k,
+                          &mode, &proj, &k1, &b) ||
+        get_bm25_params(k1, b, &o) ||
         get_projection(proj, (const char ***)&o.projection, &o.n_projection))
         return NULL;
     o.mode = mode;
     Py_BEGIN_ALLOW_THREADS
     st = infino_table_bm25_search(self->t, col, query, (size_t)query_len,
                                   (size_t)k, &o, &s);
+    Py_END_ALLOW_THREADS
+    PyMem_Free((void *)o.projection);
+    return search_result(st, &s);
+}
+
+/* bm25_search_prefix(column, prefix, k, projection[, k1, b]) */
+static PyObject *table_bm25_prefix(TableObject *self, PyObject *args)
+{
+    const char *col, *prefix;
+    Py_ssize_t prefix_len;
+    unsigned long long k;
+    PyObject *proj, *k1 = Py_None, *b = Py_None;
+    infino_search_opts o = INFINO_SEARCH_OPTS_INIT;
+    struct ArrowArrayStream s;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "ss#KO|OO", &col, &prefix, &prefix_len, &k,
+                          &proj, &k1, &b) ||
+        get_bm25_params(k1, b, &o) ||
+        get_projection(proj, (const char ***)&o.projection, &o.n_projection))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_bm25_search_prefix(self->t, col, prefix,
+                                         (size_t)prefix_len, (size_t)k, &o,
+                                         &s);
     Py_END_ALLOW_THREADS
     PyMem_Free((void *)o.projection);
     return search_result(st, &s);
@@ -1101,6 +1239,8 @@ static PyMethodDef table_methods[] = {
     {"count_rows", (PyCFunction)table_count_rows, METH_NOARGS, NULL},
     {"scan", (PyCFunction)table_scan, METH_VARARGS, NULL},
     {"bm25_search", (PyCFunction)table_bm25, METH_VARARGS, NULL},
+    {"bm25_search_prefix", (PyCFunction)table_bm25_prefix, METH_VARARGS,
+     NULL},
     {"token_match", (PyCFunction)table_token_match, METH_VARARGS, NULL},
     {"exact_match", (PyCFunction)table_exact_match, METH_VARARGS, NULL},
     {"count", (PyCFunction)table_count, METH_VARARGS, NULL},
@@ -1119,11 +1259,13 @@ static PyTypeObject TableType = {
 
 /* ---- module ----------------------------------------------------------- */
 
-/* connect(uri, tmp_dir=None, storage_options=None) -> _Connection, where
- * storage_options is a list of (str, str) pairs. */
+/* connect(uri, tmp_dir=None, storage_options=None, cache_dir=None,
+ * cache_budget_bytes=0, cold_fetch_mode=None, max_staleness_ms=0) ->
+ * _Connection, where storage_options is a list of (str, str) pairs. */
 static PyObject *mod_connect(PyObject *mod, PyObject *args)
 {
-    const char *uri, *tmp = NULL;
+    const char *uri, *tmp = NULL, *cache_dir = NULL, *mode = NULL;
+    unsigned long long budget = 0, staleness = 0;
     PyObject *opts = Py_None, *seq = NULL;
     infino_connect_opts o = INFINO_CONNECT_OPTS_INIT;
     infino_storage_option *so = NULL;
@@ -1132,9 +1274,14 @@ static PyObject *mod_connect(PyObject *mod, PyObject *args)
     infino_status st;
 
     (void)mod;
-    if (!PyArg_ParseTuple(args, "s|zO", &uri, &tmp, &opts))
+    if (!PyArg_ParseTuple(args, "s|zOzKzK", &uri, &tmp, &opts, &cache_dir,
+                          &budget, &mode, &staleness))
         return NULL;
+    o.max_staleness_ms = staleness;
     o.tmp_dir = tmp;
+    o.cache_dir = cache_dir;
+    o.cache_budget_bytes = budget;
+    o.cold_fetch_mode = mode;
     if (opts != Py_None) {
         /* The pairs stay referenced by `seq` while the C call runs, so
          * the UTF-8 pointers stay valid. */
@@ -1271,6 +1418,7 @@ static PyMethodDef mod_methods[] = {
     {"engine_version", mod_version, METH_NOARGS, NULL},
     {"read_parquet", mod_read_parquet, METH_VARARGS, NULL},
     {"superfile_regions", mod_superfile_regions, METH_VARARGS, NULL},
+    {"_error_type", py_error_type, METH_O, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1302,7 +1450,8 @@ PyMODINIT_FUNC PyInit__native(void)
     Py_INCREF(&ConnType);
     Py_INCREF(&TableType);
     if (PyModule_AddObject(m, "_Connection", (PyObject *)&ConnType) < 0 ||
-        PyModule_AddObject(m, "_Table", (PyObject *)&TableType) < 0) {
+        PyModule_AddObject(m, "_Table", (PyObject *)&TableType) < 0 ||
+        add_errors(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

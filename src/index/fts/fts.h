@@ -13,29 +13,35 @@
  * copies postings; an open reader is immutable, so any number of threads
  * may query it at once.
  *
- * Scores are BM25 (k1 = 1.2, b = 0.75) with TABLE-GLOBAL statistics: the
- * caller sums each region's local document frequencies, document counts
- * and token counts (fts_query_add_local_df, fts_reader_n_docs,
- * fts_reader_total_tokens) and passes the totals to fts_search(), so a
+ * Scores are BM25 (k1 = 1.2, b = 0.75 unless the column or the query says
+ * otherwise; see struct fts_similarity) with TABLE-GLOBAL statistics: the
+ * caller sums each region's local document frequencies, counts of docs
+ * with tokens and token counts (fts_query_add_local_df,
+ * fts_reader_n_scored_docs, fts_reader_total_tokens) and passes the totals to fts_search(), so a
  * score does not depend on how rows are split into superfiles.
  *
  * Scoring, exactly (so that a score can be reproduced bit for bit):
  *   idf   = ln(1 + (N - df + 0.5) / (df + 0.5))              (double)
- *   w     = idf * (k1 + 1)
+ *   w     = idf * m       m: how many times the query names the term
  *   A     = k1 * (1 - b);   B = k1 * b / avgdl
  *   c     = (w * tf) / (tf + (A + B * dl))                   (double)
  *   q     = (int64_t)(c * 2^40 + 0.5)      per term present in the doc
  *   score = (float)((double)(sum of q) / 2^40)
- * Summing 2^-40 fixed-point integers makes a score independent of the
+ * This is upstream infino's scale (Lucene 8 and later likewise drop the
+ * constant (k1 + 1) factor of the textbook formula: it scales every score
+ * alike and changes no ranking). Summing 2^-40 fixed-point integers makes
+ * a score independent of the
  * order in which terms are visited, so every algorithm (and every way of
  * splitting a table into regions) yields identical floats. Results are
  * ordered by score descending, then local doc id ascending.
  *
  * Queries: whitespace-separated chunks (Unicode White_Space); a chunk that
  * starts with '-' contributes its tokens as negative terms. Positive and
- * negative terms are each deduplicated and sorted bytewise (upstream infino
- * scores a repeated term twice; we do not). A query without tokens matches
- * nothing; a query with only negative terms is INFINO_ERR_INVALID.
+ * negative terms are each deduplicated and sorted bytewise; a positive
+ * term keeps its multiplicity m (how many times it occurs), so "apple
+ * apple" scores twice what "apple" does, as upstream infino's does. A
+ * query without tokens matches nothing; a query with only negative terms
+ * is INFINO_ERR_INVALID.
  *
  * Caveats
  * -------
@@ -163,6 +169,10 @@ void fts_reader_close(struct fts_reader *r); /* NULL is a no-op */
 
 uint32_t fts_reader_n_docs(const struct fts_reader *r);
 uint64_t fts_reader_total_tokens(const struct fts_reader *r);
+/* Docs with at least one token: what BM25's N counts (empty and null
+ * text is not scored and does not lower avgdl), as Lucene's docCount and
+ * upstream infino do. */
+uint32_t fts_reader_n_scored_docs(const struct fts_reader *r);
 uint64_t fts_reader_n_terms(const struct fts_reader *r);
 /* Borrowed: valid until fts_reader_close(). */
 const char *fts_reader_name(const struct fts_reader *r);
@@ -240,6 +250,8 @@ infino_status fts_query_add_term(struct fts_query *q, const uint8_t *term,
 size_t fts_query_n_terms(const struct fts_query *q);
 const uint8_t *fts_query_term(const struct fts_query *q, size_t i,
                               size_t *len_out);
+/* How many times positive term i was added (its weight multiplier). */
+uint32_t fts_query_term_count(const struct fts_query *q, size_t i);
 size_t fts_query_n_negatives(const struct fts_query *q);
 void fts_query_free(struct fts_query *q); /* NULL is a no-op */
 
@@ -249,11 +261,27 @@ void fts_query_free(struct fts_query *q); /* NULL is a no-op */
 infino_status fts_query_add_local_df(uint64_t *df, const struct fts_reader *r,
                                      const struct fts_query *q);
 
+/* BM25's free parameters: k1 (tf saturation) finite and > 0, b (length
+ * normalization) in [0, 1]. Block and term bounds hold for any such pair,
+ * because a term's score then rises with tf and falls with the doc length
+ * (FORMAT.md, "Impacts"), so a region serves every pair exactly. */
+struct fts_similarity {
+    double k1, b;
+};
+#define FTS_DEFAULT_K1 1.2
+#define FTS_DEFAULT_B 0.75
+
+/* INFINO_ERR_INVALID (naming both) unless k1 and b are in range. */
+infino_status fts_similarity_check(double k1, double b);
+
 /* Table-global statistics for one query. */
 struct fts_global_stats {
     uint64_t n_docs;    /* N: documents in the table */
     double avgdl;       /* average document length in the table */
     const uint64_t *df; /* borrowed: df of positive term i; df[i] <= N */
+    /* borrowed; NULL: FTS_DEFAULT_K1, FTS_DEFAULT_B. Checked by the
+     * search (fts_similarity_check). */
+    const struct fts_similarity *sim;
 };
 
 struct fts_hit {
@@ -286,6 +314,39 @@ infino_status fts_search(struct fts_hit *out, size_t *n_out,
                          const struct fts_reader *r, const struct fts_query *q,
                          const struct fts_global_stats *gs,
                          const struct fts_search_opts *opts);
+
+/* ---- prefix search ------------------------------------------------------ */
+
+/* Normalizes a prefix as the tokenizer normalizes a token and appends it
+ * to `out`. *ok is false, and nothing is appended, when `text` cannot
+ * start any term: it holds a separator (white space, punctuation) or
+ * invalid UTF-8. Empty text is ok and appends nothing: it starts every
+ * term. */
+infino_status fts_prefix_normalize(struct buf *out, bool *ok,
+                                   const void *text, size_t len);
+
+/* One term of a prefix expansion with its table-global df. */
+struct fts_term_df {
+    const uint8_t *term; /* borrowed */
+    size_t len;
+    uint64_t df;
+};
+
+/* Top-k over the OR of every term of `r` starting with the normalized
+ * `prefix`, each weighing once. `terms` (borrowed) lists, sorted bytewise
+ * and unique, every term starting with the prefix in any region of the
+ * table (fts_reader_prefix) with its summed df; gs->df is not used.
+ * opts->mode is ignored; k, min_score and deleted apply as in
+ * fts_search(). Exhaustive over the terms' postings (8 bytes of scratch
+ * per doc of the region); scores are bit-identical to fts_search() of the
+ * same terms. */
+infino_status fts_search_prefix(struct fts_hit *out, size_t *n_out,
+                                const struct fts_reader *r,
+                                const uint8_t *prefix, size_t len,
+                                const struct fts_term_df *terms,
+                                size_t n_terms,
+                                const struct fts_global_stats *gs,
+                                const struct fts_search_opts *opts);
 
 /* Number of docs matching `q` under `mode` (negatives and `deleted`
  * applied), without materializing ids. */

@@ -77,6 +77,7 @@ struct fts_reader {
     uint32_t max_dl;
     uint64_t total_tokens;
     uint64_t n_terms;
+    uint32_t n_scored; /* docs with at least one token (counted at open) */
     uint64_t n_blocks; /* dictionary blocks */
     const uint8_t *post, *dict, *index, *dl, *summary;
     uint64_t post_len, dict_len, summary_len;
@@ -148,6 +149,9 @@ static inline size_t fts_v1_cut(const uint8_t *term, size_t len)
 size_t fts_utf8_next(const uint8_t *p, size_t n, int32_t *cp_out);
 /* Unicode White_Space. */
 bool fts_is_space(int32_t cp);
+/* true when the code point separates tokens (neither a letter, a digit nor
+ * a mark); ASCII without utf8proc. */
+bool fts_cp_separates(int32_t cp);
 
 /* ---- bit packing (fts_bitpack.c) ---------------------------------------
  * 128 values of `bits` (0..32) bits in 16 * bits bytes, as four
@@ -311,6 +315,7 @@ void fts_ser_free(struct fts_ser *s); /* NULL is a no-op */
 struct fts_qterm {
     uint8_t *bytes; /* owned */
     size_t len;
+    uint32_t count; /* times added (positive terms: the weight multiplier) */
 };
 
 struct fts_query {
@@ -333,6 +338,7 @@ infino_status fts_query_check(const struct fts_query *q);
 struct fts_span {
     const uint8_t *p; /* borrowed from the stage's bytes, after sorting */
     size_t off, len;
+    uint32_t count; /* after fts_stage_sort: occurrences of this token */
 };
 #define FTS_STAGE_SMALL_BYTES 128
 #define FTS_STAGE_SMALL_SPANS 8
@@ -356,8 +362,8 @@ static inline void fts_stage_init(struct fts_stage *s)
 /* Appends the tokens of `len` bytes at `text`. */
 infino_status fts_stage_text(struct fts_stage *s, struct fts_tokenizer *tk,
                              const void *text, size_t len);
-/* Sorts bytewise and drops repeats; then v[i].p is valid until the next
- * stage call. */
+/* Sorts bytewise and folds repeats into v[i].count; then v[i].p is valid
+ * until the next stage call. */
 void fts_stage_sort(struct fts_stage *s);
 void fts_stage_free(struct fts_stage *s);
 /* Adds the sorted, unique spans v[0..n) as positive or negative terms;
@@ -377,8 +383,8 @@ infino_status fts_summary_build(struct buf *out, const uint64_t *hashes,
 
 /* ---- BM25 arithmetic (see fts.h "Scoring, exactly") --------------------- */
 
-#define FTS_K1 1.2
-#define FTS_B 0.75
+#define FTS_K1 FTS_DEFAULT_K1
+#define FTS_B FTS_DEFAULT_B
 #define FTS_SCORE_SCALE 1099511627776.0 /* 2^40 */
 
 struct fts_bm25 {
@@ -386,12 +392,15 @@ struct fts_bm25 {
     double B; /* k1 * b / avgdl */
 };
 
-static inline struct fts_bm25 fts_bm25_params(double avgdl)
+/* `sim` may be NULL (the defaults). */
+static inline struct fts_bm25 fts_bm25_params(double avgdl,
+                                              const struct fts_similarity *sim)
 {
     struct fts_bm25 p;
+    double k1 = sim ? sim->k1 : FTS_K1, b = sim ? sim->b : FTS_B;
 
-    p.A = FTS_K1 * (1.0 - FTS_B);
-    p.B = FTS_K1 * FTS_B / avgdl;
+    p.A = k1 * (1.0 - b);
+    p.B = k1 * b / avgdl;
     return p;
 }
 
@@ -403,7 +412,7 @@ static inline double fts_bm25_idf(uint64_t n_docs, uint64_t df)
     return log(1.0 + ratio);
 }
 
-/* The contribution c of one term to one doc; w = idf * (k1 + 1). Written
+/* The contribution c of one term to one doc; w = idf * m. Written
  * as separate statements so no compiler contracts them into FMAs. */
 static inline double fts_bm25_term(const struct fts_bm25 *p, double w,
                                    uint32_t tf, uint32_t dl)

@@ -2,9 +2,10 @@
  * fts_query.c - query parsing and the per-region statistics a caller sums
  * into table-global BM25 statistics.
  *
- * A query is two sorted sets of normalized terms. Sorting makes the query
- * (and the df array indexed by it) independent of how the user ordered or
- * repeated words; scores do not depend on it either (see fts.h). Text is
+ * A query is two sorted sets of normalized terms, positive ones with their
+ * multiplicity. Sorting makes the query (and the df array indexed by it)
+ * independent of how the user ordered words; a repeated word raises its
+ * term's weight (see fts.h). Text is
  * tokenized into a stage first and sorted once, so a long text costs
  * O(n log n), not one insertion per token.
  */
@@ -54,8 +55,11 @@ static infino_status set_add(struct fts_qterm **v, size_t *n, size_t *cap,
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = cmp_bytes((*v)[mid].bytes, (*v)[mid].len, term, len);
-        if (c == 0)
+        if (c == 0) {
+            if ((*v)[mid].count < UINT32_MAX)
+                (*v)[mid].count++;
             return INFINO_OK;
+        }
         if (c < 0)
             lo = mid + 1;
         else
@@ -76,6 +80,7 @@ static infino_status set_add(struct fts_qterm **v, size_t *n, size_t *cap,
     memmove(*v + lo + 1, *v + lo, (*n - lo) * sizeof **v);
     (*v)[lo].bytes = copy;
     (*v)[lo].len = len;
+    (*v)[lo].count = 1;
     (*n)++;
     return INFINO_OK;
 }
@@ -144,6 +149,7 @@ static infino_status stage_token(const uint8_t *t, size_t len, void *payload)
     s->v[s->n].p = NULL;
     s->v[s->n].off = s->bytes_len;
     s->v[s->n].len = len;
+    s->v[s->n].count = 1;
     s->bytes_len += len;
     s->n++;
     s->n_tokens++;
@@ -175,9 +181,12 @@ void fts_stage_sort(struct fts_stage *s)
         s->v[i].p = s->bytes + s->v[i].off;
     if (s->n > 1)
         qsort(s->v, s->n, sizeof *s->v, cmp_span);
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         if (m == 0 || cmp_span(&s->v[m - 1], &s->v[i]) != 0)
             s->v[m++] = s->v[i];
+        else if (s->v[m - 1].count < UINT32_MAX)
+            s->v[m - 1].count++;
+    }
     s->n = m;
 }
 
@@ -214,8 +223,12 @@ infino_status fts_query_add_spans(struct fts_query *q,
                             : cmp_bytes(old[i].bytes, old[i].len, v[j].p,
                                         v[j].len);
         if (c <= 0) {
-            out[m++] = old[i++];
-            j += c == 0;
+            out[m] = old[i++];
+            if (c == 0) {
+                uint64_t sum = (uint64_t)out[m].count + v[j++].count;
+                out[m].count = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+            }
+            m++;
             continue;
         }
         out[m].bytes = mem_alloc(v[j].len);
@@ -224,6 +237,7 @@ infino_status fts_query_add_spans(struct fts_query *q,
             goto fail;
         }
         memcpy(out[m].bytes, v[j].p, v[j].len);
+        out[m].count = v[j].count;
         out[m++].len = v[j++].len;
     }
     mem_free(old);
@@ -344,6 +358,22 @@ const uint8_t *fts_query_term(const struct fts_query *q, size_t i,
 {
     *len_out = q->pos[i].len;
     return q->pos[i].bytes;
+}
+
+uint32_t fts_query_term_count(const struct fts_query *q, size_t i)
+{
+    return q->pos[i].count;
+}
+
+infino_status fts_similarity_check(double k1, double b)
+{
+    /* written so that NaN fails every comparison */
+    if (!(k1 > 0 && k1 <= 1e300) || !(b >= 0 && b <= 1))
+        return err_set(INFINO_ERR_INVALID,
+                       "bm25 k1 must be finite and > 0, b must be finite and "
+                       "in [0, 1]; got k1=%g, b=%g",
+                       k1, b);
+    return INFINO_OK;
 }
 
 size_t fts_query_n_negatives(const struct fts_query *q)

@@ -85,6 +85,11 @@ static infino_status check_layout(struct fts_reader *r)
     r->dl = r->data + off[3];
     r->summary = r->data + off[4];
     r->summary_len = len[4];
+    /* BM25's N counts the docs that have the field's tokens (Lucene's
+     * docCount, as upstream infino): one pass at open, bytes in memory */
+    r->n_scored = 0;
+    for (uint32_t d = 0; d < r->n_docs; d++)
+        r->n_scored += fts_dl(r, d) != 0;
 
     /* Block index: dictionary offsets strictly increase from 0, postings
      * bases never decrease; both stay inside their sections. */
@@ -169,6 +174,11 @@ void fts_reader_close(struct fts_reader *r)
 uint32_t fts_reader_n_docs(const struct fts_reader *r)
 {
     return r->n_docs;
+}
+
+uint32_t fts_reader_n_scored_docs(const struct fts_reader *r)
+{
+    return r->n_scored;
 }
 
 uint64_t fts_reader_total_tokens(const struct fts_reader *r)

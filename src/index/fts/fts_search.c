@@ -50,7 +50,7 @@ _Static_assert(WINDOW % 64 == 0 && MATCH_WINDOW % 64 == 0,
 
 struct term {
     struct fts_cursor cur;
-    double w;      /* idf * (k1 + 1) */
+    double w;      /* idf * multiplicity in the query */
     int64_t wub;   /* bound of this term inside the current window */
     int64_t tub;   /* bound of this term anywhere (from its impacts) */
     int64_t after; /* AND: bound of the terms after this one in the order,
@@ -117,8 +117,11 @@ static infino_status setup(struct search *s, const struct fts_reader *r,
     if (q->n_neg > 0 &&
         (s->neg = mem_alloc(q->n_neg * sizeof *s->neg)) == NULL)
         return err_nomem();
-    if (gs != NULL)
-        s->bm = fts_bm25_params(gs->avgdl);
+    if (gs != NULL) {
+        if (gs->sim != NULL)
+            CHECK(fts_similarity_check(gs->sim->k1, gs->sim->b));
+        s->bm = fts_bm25_params(gs->avgdl, gs->sim);
+    }
     for (size_t i = 0; i < q->n_pos; i++) {
         struct fts_term_info ti;
         struct term *t;
@@ -146,7 +149,8 @@ static infino_status setup(struct search *s, const struct fts_reader *r,
                              (unsigned long long)gs->n_docs);
                 goto fail;
             }
-            t->w = fts_bm25_idf(gs->n_docs, gs->df[i]) * (FTS_K1 + 1.0);
+            t->w = fts_bm25_idf(gs->n_docs, gs->df[i]) *
+                   (double)q->pos[i].count;
         }
         s->n_terms++;
     }

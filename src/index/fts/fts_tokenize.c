@@ -191,6 +191,11 @@ static int cp_class(int32_t cp)
     }
 }
 
+bool fts_cp_separates(int32_t cp)
+{
+    return cp_class(cp) == 0;
+}
+
 /* Normalizes `n` bytes of valid UTF-8 and emits the runs inside. */
 static infino_status normalize_piece(struct fts_tokenizer *tk,
                                      const uint8_t *s, size_t n,

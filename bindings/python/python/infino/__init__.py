@@ -6,9 +6,13 @@
     docs.append([{"doc_id": "1", "body": "hello"}])
 """
 from ._infino import (
+    AlreadyRunningError,
+    ConflictError,
     Connection,
+    ConnectionMemoryBudgetError,
     GcReport,
     IndexSpec,
+    InfinoError,
     MutationStats,
     OptimizeOptions,
     Table,
@@ -28,6 +32,10 @@ except ImportError:  # pragma: no cover
 __all__ = [
     "connect",
     "Connection",
+    "InfinoError",
+    "ConnectionMemoryBudgetError",
+    "ConflictError",
+    "AlreadyRunningError",
     "Table",
     "IndexSpec",
     "MutationStats",

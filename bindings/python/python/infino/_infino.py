@@ -16,16 +16,30 @@ dropping it (see "interrupts" in _native.c).
 """
 from __future__ import annotations
 
+import math
+import os
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import pyarrow as pa
 
 from . import _native
 
+# Upstream 0.11's exception classes (created in _native, so the engine's
+# statuses can raise them). Each is also the builtin upstream's earlier
+# releases raise for the same case; see _native.c, "errors".
+InfinoError = _native.InfinoError
+ConflictError = _native.ConflictError
+ConnectionMemoryBudgetError = _native.ConnectionMemoryBudgetError
+AlreadyRunningError = _native.AlreadyRunningError
+
 _COLD_FETCH_MODES = (
     "hybrid_with_prefetch",
     "range_only",
     "lazy_foreground_with_background_fill",
+    # short names (upstream's Node binding takes them too)
+    "hybrid",
+    "range",
+    "lazy",
 )
 _U64_MAX = (1 << 64) - 1
 
@@ -56,9 +70,16 @@ def _read_all(capsule: Any) -> pa.Table:
     return pa.RecordBatchReader.from_stream(_Stream(capsule)).read_all()
 
 
+class NegativeIntegerError(OverflowError, ValueError):
+    """A negative count or size. Upstream raises OverflowError here (it
+    converts to an unsigned integer); a negative value is also a plain
+    ValueError, so either ``except`` catches it."""
+
+
 def _check_uint(name: str, value: Any, limit: int = _U64_MAX) -> int:
     """Mimics the argument checks of upstream's bindings: TypeError for a
-    non-integer, OverflowError for negative or too large values."""
+    non-integer, OverflowError for too large values, NegativeIntegerError
+    (an OverflowError and a ValueError) for negative ones."""
     if isinstance(value, bool) or not isinstance(value, int):
         try:
             value = value.__index__()
@@ -67,9 +88,32 @@ def _check_uint(name: str, value: Any, limit: int = _U64_MAX) -> int:
                 f"'{type(value).__name__}' object cannot be interpreted as an "
                 f"integer ({name})"
             ) from None
-    if value < 0 or value > limit:
+    if value < 0:
+        raise NegativeIntegerError(f"{name} must not be negative, got {value}")
+    if value > limit:
         raise OverflowError(f"{name}={value} is out of range")
     return value
+
+
+# Upstream 0.11 reserves about four times an ingest's Arrow bytes against
+# 90% of connection_memory_budget_bytes (observed: 1,000 rows of 20,890
+# bytes pass a 100,000-byte budget, 20,000 rows of 448,890 bytes do not).
+_BUDGET_INGEST_FACTOR = 4
+_BUDGET_USABLE_PERCENT = 90
+
+
+def _check_budget(budget: int, what: str, nbytes: int) -> None:
+    if budget == 0:
+        return
+    need = _BUDGET_INGEST_FACTOR * nbytes
+    limit = budget * _BUDGET_USABLE_PERCENT // 100
+    if need > limit:
+        raise ConnectionMemoryBudgetError(
+            f"{what}: over connection memory budget: the ingest needs about "
+            f"{need} B ({_BUDGET_INGEST_FACTOR} x its {nbytes} B of Arrow "
+            f"data), over the {limit} B limit ({_BUDGET_USABLE_PERCENT}% of "
+            f"connection_memory_budget_bytes={budget})"
+        )
 
 
 # ---- small value types ------------------------------------------------------
@@ -259,23 +303,57 @@ class IndexSpec:
         spec._vectors = vectors
         return spec
 
-    def fts(self, column: str, analyzer: Optional[str] = None) -> "IndexSpec":
-        """Full-text index `column`. `analyzer` may be omitted or
-        "standard" (Unicode-aware: NFKC, case folding, letter/digit runs),
-        for code written against later upstream releases."""
+    def fts(self, column: str, analyzer: Optional[str] = None, stored: bool = True,
+            k1: Optional[float] = None, b: Optional[float] = None, *,
+            stopwords: Optional[str] = None, stemmer: Optional[str] = None,
+            positions: bool = False) -> "IndexSpec":
+        """Full-text index `column`, with upstream infino 0.11.0's
+        arguments. `analyzer` may be omitted or "standard" (Unicode-aware:
+        NFKC, case folding, letter/digit runs). Not implemented yet, and
+        refused rather than ignored (NotImplementedError): `stored=False`,
+        per-column `k1`/`b` other than the defaults 1.2 and 0.75 (pass them
+        per search to bm25_search instead), `stopwords`, `stemmer` and
+        `positions=True`."""
         if not isinstance(column, str):
             raise TypeError("column must be a str")
         if analyzer is not None and analyzer != "standard":
             raise ValueError(f"unknown analyzer {analyzer!r}; use 'standard'")
+        if (k1 is None) != (b is None):
+            raise ValueError("IndexSpec.fts: pass k1 and b together, or neither")
+        if k1 is not None:
+            k1, b = float(k1), float(b)
+            if not (0 < k1 < math.inf) or not (0 <= b <= 1):
+                raise ValueError(
+                    f'FTS column "{column}": BM25 k1 must be finite and > 0, b must be '
+                    f"finite and in [0, 1]; got k1={k1:g}, b={b:g}")
+        for name, value in (("stopwords", stopwords), ("stemmer", stemmer)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"argument '{name}': '{type(value).__name__}' object is "
+                                "not an instance of 'str'")
+            if value is not None and value != "english":
+                raise ValueError(f'IndexSpec.fts: unknown {name} "{value}" (valid: "english")')
+        todo = [what for what, on in (
+            ("stored=False", not stored),
+            ("a column k1/b other than 1.2/0.75", k1 is not None and (k1, b) != (1.2, 0.75)),
+            ("stopwords", stopwords is not None), ("stemmer", stemmer is not None),
+            ("positions=True", bool(positions))) if on]
+        if todo:
+            raise NotImplementedError(
+                f"IndexSpec.fts({column!r}): {', '.join(todo)} not supported yet")
         return self._with(self._fts + (column,), self._vectors)
 
-    def vector(self, column: str, dim: int, n_cent: Any, metric: Optional[str] = None) -> "IndexSpec":
+    def vector(self, column: str, dim: int, n_cent: Any = None,
+               metric: Optional[str] = None) -> "IndexSpec":
         """Vector index `column` (fixed_size_list<float32, dim>) with
-        `n_cent` IVF lists per superfile and `metric`. The three-argument
-        form vector(column, dim, metric) of later upstream releases picks
-        the list count per superfile (about sqrt(rows))."""
+        `n_cent` IVF lists per superfile and `metric`. The form
+        vector(column, dim, metric) of upstream 0.11 (also with
+        metric=...) picks the list count per superfile (about sqrt(rows))."""
         if metric is None and isinstance(n_cent, str):
             n_cent, metric = 0, n_cent
+        elif n_cent is None and metric is not None:
+            n_cent = 0
+        if n_cent is None:
+            raise TypeError("vector() missing required argument: 'metric'")
         if not isinstance(column, str) or not isinstance(metric, str):
             raise TypeError("column and metric must be str")
         dim = _check_uint("dim", dim)
@@ -324,25 +402,28 @@ def _from_rows(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
         raise ValueError(where or str(e)) from None
 
 
-def _to_stream(data: Any, schema: pa.Schema) -> Any:
-    """Returns an Arrow stream capsule for `data`."""
+def _to_stream(data: Any, schema: pa.Schema, budget: int = 0,
+               what: str = "append") -> Any:
+    """Returns an Arrow stream capsule for `data`, after checking the
+    connection's memory budget (`budget` bytes, 0: none) against it. An
+    object that only exports a stream is not measured: its size is known
+    once it has been read, by the engine."""
     if isinstance(data, pa.RecordBatch):
         data = pa.Table.from_batches([data])
-    if isinstance(data, pa.Table):
-        return data.__arrow_c_stream__()
-    if isinstance(data, (list, tuple)):
-        return _from_rows(data, schema).__arrow_c_stream__()
-    module = type(data).__module__ or ""
-    if module.startswith("pandas") and hasattr(data, "columns"):
+    elif isinstance(data, (list, tuple)):
+        data = _from_rows(data, schema)
+    elif (type(data).__module__ or "").startswith("pandas") and hasattr(data, "columns"):
         try:
-            table = pa.Table.from_pandas(data, schema=schema, preserve_index=False)
+            data = pa.Table.from_pandas(data, schema=schema, preserve_index=False)
         except (pa.ArrowException, TypeError, ValueError, KeyError) as e:
             raise ValueError(str(e)) from None
-        return table.__arrow_c_stream__()
+    elif not hasattr(data, "__arrow_c_stream__") and hasattr(data, "__arrow_c_array__"):
+        data = pa.Table.from_batches([pa.record_batch(data)])
+    if isinstance(data, pa.Table):
+        _check_budget(budget, what, data.nbytes)
+        return data.__arrow_c_stream__()
     if hasattr(data, "__arrow_c_stream__"):
         return data.__arrow_c_stream__()
-    if hasattr(data, "__arrow_c_array__"):
-        return pa.Table.from_batches([pa.record_batch(data)]).__arrow_c_stream__()
     raise TypeError(
         f"cannot append a {type(data).__name__}: use a list of dicts, a "
         "pyarrow Table or RecordBatch, a pandas DataFrame, or an object "
@@ -374,10 +455,21 @@ class Table:
 
     def append(self, data: Any) -> None:
         """Appends rows as one atomic commit, durable when this returns."""
+        return self._append(data, "append")
+
+    def append_named(self, data: Any, source_name: str) -> None:
+        """`append`, naming the source the rows came from (upstream 0.11
+        puts the name into the new file's object key). Here the name is
+        checked to be a str and otherwise unused: file names are the
+        engine's own."""
+        _str("source_name", source_name)
+        return self._append(data, "append_named")
+
+    def _append(self, data: Any, what: str) -> None:
         if isinstance(data, (list, tuple)) and len(data) == 0:
             return None
         # (n_rows, guard): discarded right away, which drops the guard
-        self._t.append(_to_stream(data, self._schema))
+        self._t.append(_to_stream(data, self._schema, self._conn._budget, what))
         return None
 
     def delete(self, predicate: str) -> MutationStats:
@@ -393,7 +485,8 @@ class Table:
             raise TypeError("predicate must be a str")
         if isinstance(new_rows, (list, tuple)) and len(new_rows) == 0:
             new_rows = self._schema.empty_table()
-        counts, guard = self._t.update(predicate, _to_stream(new_rows, self._schema))
+        counts, guard = self._t.update(
+            predicate, _to_stream(new_rows, self._schema, self._conn._budget, "update"))
         stats = MutationStats(_PRIVATE, *counts)
         del guard  # last step: an owed Ctrl-C surfaces after we return
         return stats
@@ -439,23 +532,55 @@ class Table:
     # ---- search ----------------------------------------------------------
 
     def bm25_search(self, column: str, query: str, k: int, mode: Optional[str] = None,
-                    projection: Optional[Sequence[str]] = None) -> pa.Table:
+                    projection: Optional[Sequence[str]] = None, *,
+                    k1: Optional[float] = None, b: Optional[float] = None) -> pa.Table:
         """Top `k` rows by BM25 relevance; `_id` and `score` by default.
 
         Terms are runs of letters and digits, matched whole however long; a
-        query holds at most 4,096 distinct terms (ValueError beyond)."""
+        term named twice weighs twice; a query holds at most 4,096 distinct
+        terms (ValueError beyond). Scores are upstream infino's: BM25
+        without the constant (k1 + 1) factor. `k1` and `b` (both or
+        neither) override the column's parameters for this search only;
+        results stay exact."""
         k = _check_uint("k", k)
         return _read_all(self._t.bm25_search(
             _str("column", column), _str("query", query), k, _mode(mode),
-            _projection(projection)))
+            _projection(projection), k1, b))
+
+    def bm25_search_prefix(self, column: str, prefix: str, k: int,
+                           projection: Optional[Sequence[str]] = None, *,
+                           k1: Optional[float] = None,
+                           b: Optional[float] = None) -> pa.Table:
+        """Top `k` rows by BM25 over every term of `column` that starts with
+        `prefix` (case folded like tokens), OR'ed, each term once: the SQL
+        table function bm25_search_prefix as a method. The empty prefix
+        names every term; a prefix holding a space or punctuation matches
+        nothing."""
+        k = _check_uint("k", k)
+        return _read_all(self._t.bm25_search_prefix(
+            _str("column", column), _str("prefix", prefix), k,
+            _projection(projection), k1, b))
 
     def vector_search(self, column: str, query: Any, k: int, nprobe: Optional[int] = None,
                       filter_column: Optional[str] = None, filter_query: Optional[str] = None,
                       filter_mode: Optional[str] = None,
-                      projection: Optional[Sequence[str]] = None) -> pa.Table:
-        """The `k` nearest rows; `score` is the distance (smaller is nearer)."""
+                      projection: Optional[Sequence[str]] = None, *,
+                      rerank_mult: Optional[int] = None) -> pa.Table:
+        """The `k` nearest rows; `score` is the distance (smaller is nearer).
+
+        `rerank_mult` (upstream's candidate over-fetch for exact rescoring,
+        an int from 1 to 2**32-1) is checked and has no effect: the best
+        candidates are always rescored from the stored float32 vectors."""
+        if projection is None and (
+                isinstance(nprobe, str)
+                or (nprobe is None and _is_names(filter_mode))):
+            # upstream 0.11's positional order, which has no nprobe:
+            # (filter_column, filter_query, filter_mode, projection)
+            nprobe, filter_column, filter_query, filter_mode, projection = (
+                None, nprobe, filter_column, filter_query, filter_mode)
         k = _check_uint("k", k)
         nprobe = 0 if nprobe is None else _check_uint("nprobe", nprobe)
+        _check_rerank_mult(rerank_mult)
         if (filter_column is None) != (filter_query is None):
             raise ValueError("filter_column and filter_query must be provided together")
         if filter_mode is not None and filter_column is None:
@@ -470,14 +595,37 @@ class Table:
     def hybrid_search(self, text_column: str, text_query: str, vector_column: str,
                       vector_query: Any, k: int, mode: Optional[str] = None,
                       nprobe: Optional[int] = None,
-                      projection: Optional[Sequence[str]] = None) -> pa.Table:
-        """BM25 and vector results fused by reciprocal rank (k = 60)."""
+                      projection: Optional[Sequence[str]] = None, *,
+                      rerank_mult: Optional[int] = None) -> pa.Table:
+        """BM25 and vector results fused by reciprocal rank (k = 60).
+        `rerank_mult` as for `vector_search` (checked, no effect)."""
+        if projection is None and _is_names(nprobe):
+            # upstream 0.11's positional order, which has no nprobe
+            nprobe, projection = None, nprobe
         k = _check_uint("k", k)
         nprobe = 0 if nprobe is None else _check_uint("nprobe", nprobe)
+        _check_rerank_mult(rerank_mult)
         return _read_all(self._t.hybrid_search(
             _str("text_column", text_column), _str("text_query", text_query),
             _str("vector_column", vector_column), vector_query, k, _mode(mode), nprobe,
             _projection(projection)))
+
+    def vector_search_ids(self, column: str, query: Any, k: int) -> Any:
+        """The `_id`s of the `k` nearest rows, nearest first, as a numpy
+        uint8 array of shape (n, 16): each row one `_id` as a 128-bit
+        big-endian integer, n = min(k, live rows). Needs numpy."""
+        import numpy as np
+
+        ids = self.vector_search(column, query, k, projection=["_id"]).column("_id")
+        n = len(ids)
+        if n == 0:
+            return np.zeros((0, 16), dtype=np.uint8)
+        # decimal128 values are 16-byte little-endian two's complement
+        chunk = ids.combine_chunks() if hasattr(ids, "combine_chunks") else ids
+        buf = chunk.buffers()[1]
+        raw = np.frombuffer(buf, dtype=np.uint8, count=16 * (chunk.offset + n))
+        le = raw.reshape(-1, 16)[chunk.offset:chunk.offset + n]
+        return np.ascontiguousarray(le[:, ::-1])
 
     def token_match(self, column: str, query: str, mode: Optional[str] = None,
                     projection: Optional[Sequence[str]] = None) -> pa.Table:
@@ -511,6 +659,17 @@ def _mode(mode: Optional[str], name: str = "mode") -> Optional[str]:
     return mode.lower()
 
 
+def _is_names(value: Any) -> bool:
+    """A projection (a list or tuple), where an earlier release's
+    positional order has another parameter."""
+    return isinstance(value, (list, tuple))
+
+
+def _check_rerank_mult(value: Any) -> None:
+    if value is not None:
+        _check_uint("rerank_mult", value, 0xFFFFFFFF)
+
+
 def _projection(projection: Optional[Sequence[str]]) -> Optional[list]:
     if projection is None:
         return None
@@ -529,16 +688,25 @@ def _projection(projection: Optional[Sequence[str]]) -> Optional[list]:
 class Connection:
     """One database: a catalog of tables."""
 
-    __slots__ = ("_c", "_uri")
+    __slots__ = ("_c", "_uri", "_budget")
 
     def __init__(self, *args: Any) -> None:
-        if len(args) != 3 or args[0] is not _PRIVATE:
+        if len(args) not in (3, 4) or args[0] is not _PRIVATE:
             raise TypeError("Connections come from infino.connect()")
         self._c = args[1]
         self._uri = args[2]
+        self._budget = args[3] if len(args) == 4 else 0
 
     def __repr__(self) -> str:
         return f"Connection({self._uri!r})"
+
+    def create_database(self) -> None:
+        """Makes sure the database exists. `connect` already creates a
+        local folder and object stores need nothing created, so this only
+        reads the catalog once (raising what `list_tables` would). Safe to
+        call again."""
+        self._c.list_tables()
+        return None
 
     def create_table(self, name: str, schema: pa.Schema, indexes: IndexSpec) -> Table:
         if not isinstance(name, str):
@@ -579,16 +747,48 @@ def connect(
     storage_options: Optional[Mapping[str, str]] = None,
     cache_dir: Optional[str] = None,
     cache_budget_bytes: Optional[int] = None,
+    connection_memory_budget_bytes: Optional[int] = None,
     cold_fetch_mode: Optional[str] = None,
     validate: Optional[bool] = None,
+    max_staleness_ms: int = 0,
 ) -> Connection:
     """Opens the database at `uri`: a path or file:// URI (durable),
-    s3://BUCKET/PREFIX (durable; `storage_options` as upstream names them:
-    aws_access_key_id, aws_secret_access_key, aws_session_token,
-    aws_region, aws_endpoint, aws_allow_http, else the AWS_* environment),
-    or memory:// (this process only). Local folders are created if missing.
+    s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX
+    (durable; `storage_options` as upstream names them: aws_access_key_id,
+    aws_secret_access_key, aws_session_token, aws_region, aws_endpoint,
+    aws_allow_http; google_service_account, google_service_account_key,
+    google_application_credentials, google_skip_signature,
+    google_base_url; azure_storage_account_name,
+    azure_storage_account_key, azure_storage_sas_key,
+    azure_storage_client_id, azure_storage_client_secret,
+    azure_storage_tenant_id, azure_storage_endpoint,
+    azure_storage_use_emulator, ...; else the environment, see
+    docs/object-storage.md), or memory:// (this process only). Local folders are created if missing.
     Connecting touches no network unless `validate` is true: then the
-    catalog is read once, so a wrong bucket, endpoint or key fails here."""
+    catalog is read once, so a wrong bucket, endpoint or key fails here.
+
+    Object stores only: `cache_dir` keeps superfiles and tombstones (which
+    never change) on local disk, up to `cache_budget_bytes` (default
+    10 GiB), shared by every process that names the same folder; cached
+    objects are read without the network. `cold_fetch_mode` says how an
+    object not yet cached is read: "lazy_foreground_with_background_fill"
+    (default; "lazy"), "hybrid_with_prefetch" ("hybrid") or "range_only"
+    ("range"); see docs/object-storage.md.
+
+    `max_staleness_ms` (an extension; upstream has no such keyword): 0,
+    the default, makes every read ask storage whether a newer snapshot
+    exists, so it sees every commit acknowledged before the call, by any
+    process or host. N > 0 lets a table's reads (searches, count, scans,
+    count_rows) answer from its current snapshot without a request when it
+    last asked less than N ms ago: they may miss commits made elsewhere
+    within the last N ms. Commits through this connection are seen at
+    once, and writes always ask.
+
+    `connection_memory_budget_bytes` (None or 0: no budget) bounds what
+    one ingest may take: an append or update whose rows need more than
+    90% of it (counted as upstream 0.11 does, four times their Arrow size)
+    raises ConnectionMemoryBudgetError before anything is written.
+    Queries are not bounded (see docs/differences.md)."""
     if not isinstance(uri, str):
         raise TypeError("uri must be a str")
     if cold_fetch_mode is not None:
@@ -599,6 +799,11 @@ def connect(
             )
     if cache_budget_bytes is not None:
         _check_uint("cache_budget_bytes", cache_budget_bytes)
+    max_staleness_ms = _check_uint("max_staleness_ms", max_staleness_ms)
+    budget = 0
+    if connection_memory_budget_bytes is not None:
+        budget = _check_uint("connection_memory_budget_bytes",
+                             connection_memory_budget_bytes)
     opts = None
     if storage_options is not None:
         if not isinstance(storage_options, Mapping):
@@ -613,7 +818,25 @@ def connect(
                 # The value may be a secret: name the key only.
                 raise TypeError(f"storage option {k!r} must be a str")
             opts.append((k, v))
-    conn = Connection(_PRIVATE, _native.connect(uri, None, opts), uri)
+    if cache_dir is not None:
+        if isinstance(cache_dir, os.PathLike):
+            cache_dir = os.fspath(cache_dir)
+        if not isinstance(cache_dir, str):
+            raise TypeError("cache_dir must be a str")
+    conn = Connection(
+        _PRIVATE,
+        _native.connect(
+            uri,
+            None,
+            opts,
+            cache_dir,
+            cache_budget_bytes or 0,
+            cold_fetch_mode.lower() if cold_fetch_mode is not None else None,
+            max_staleness_ms,
+        ),
+        uri,
+        budget,
+    )
     if validate:
         conn.list_tables()
     return conn

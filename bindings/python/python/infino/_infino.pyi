@@ -1,5 +1,5 @@
 # Type stubs for infino's public API (the classes re-exported by `infino`).
-from typing import Any, Literal, Mapping, Optional, Sequence, Union, overload
+from typing import Any, Literal, Mapping, Optional, Sequence, Union
 
 import pyarrow
 
@@ -9,6 +9,16 @@ ColdFetchMode = Literal[
     "hybrid_with_prefetch", "range_only", "lazy_foreground_with_background_fill"
 ]
 RowData = Union[pyarrow.RecordBatch, pyarrow.Table, Sequence[Mapping[str, Any]]]
+
+# Upstream 0.11's exception classes. Each is also a RuntimeError, what
+# upstream's earlier releases raise in the same cases.
+class InfinoError(Exception): ...
+class ConflictError(InfinoError, RuntimeError): ...
+class ConnectionMemoryBudgetError(InfinoError, RuntimeError): ...
+class AlreadyRunningError(InfinoError, RuntimeError): ...
+
+# A negative count or size: upstream raises OverflowError there.
+class NegativeIntegerError(OverflowError, ValueError): ...
 
 class MutationStats:
     @property
@@ -53,15 +63,34 @@ class OptimizeOptions:
 
 class IndexSpec:
     def __init__(self) -> None: ...
-    def fts(self, column: str, analyzer: Optional[str] = None) -> IndexSpec: ...
-    @overload
-    def vector(self, column: str, dim: int, n_cent: int, metric: Metric) -> IndexSpec: ...
-    @overload
-    def vector(self, column: str, dim: int, n_cent: Metric) -> IndexSpec: ...
+    def fts(
+        self,
+        column: str,
+        analyzer: Optional[str] = None,
+        stored: bool = True,
+        k1: Optional[float] = None,
+        b: Optional[float] = None,
+        *,
+        stopwords: Optional[str] = None,
+        stemmer: Optional[str] = None,
+        positions: bool = False,
+    ) -> IndexSpec: ...
+    # vector(column, dim, n_cent, metric) as upstream's earlier releases
+    # write it, or vector(column, dim, metric) as 0.11 does. One signature,
+    # not two overloads, so that a wrong metric is an `arg-type` error, as
+    # upstream's stubs report it.
+    def vector(
+        self,
+        column: str,
+        dim: int,
+        n_cent: Union[int, Metric, None] = None,
+        metric: Optional[Metric] = None,
+    ) -> IndexSpec: ...
 
 class Table:
     def schema(self) -> pyarrow.Schema: ...
     def append(self, data: RowData) -> None: ...
+    def append_named(self, data: RowData, source_name: str) -> None: ...
     def bm25_search(
         self,
         column: str,
@@ -69,6 +98,19 @@ class Table:
         k: int,
         mode: Optional[BoolMode] = None,
         projection: Optional[Sequence[str]] = None,
+        *,
+        k1: Optional[float] = None,
+        b: Optional[float] = None,
+    ) -> pyarrow.Table: ...
+    def bm25_search_prefix(
+        self,
+        column: str,
+        prefix: str,
+        k: int,
+        projection: Optional[Sequence[str]] = None,
+        *,
+        k1: Optional[float] = None,
+        b: Optional[float] = None,
     ) -> pyarrow.Table: ...
     def vector_search(
         self,
@@ -80,7 +122,11 @@ class Table:
         filter_query: Optional[str] = None,
         filter_mode: Optional[BoolMode] = None,
         projection: Optional[Sequence[str]] = None,
+        *,
+        rerank_mult: Optional[int] = None,
     ) -> pyarrow.Table: ...
+    # numpy uint8 array of shape (n, 16): big-endian `_id`s, nearest first
+    def vector_search_ids(self, column: str, query: Sequence[float], k: int) -> Any: ...
     def hybrid_search(
         self,
         text_column: str,
@@ -91,6 +137,8 @@ class Table:
         mode: Optional[BoolMode] = None,
         nprobe: Optional[int] = None,
         projection: Optional[Sequence[str]] = None,
+        *,
+        rerank_mult: Optional[int] = None,
     ) -> pyarrow.Table: ...
     def token_match(
         self,
@@ -114,6 +162,7 @@ class Table:
     def count_rows(self) -> int: ...
 
 class Connection:
+    def create_database(self) -> None: ...
     def create_table(self, name: str, schema: pyarrow.Schema, indexes: IndexSpec) -> Table: ...
     def open_table(self, name: str) -> Table: ...
     def drop_table(self, name: str, purge: bool = False) -> None: ...
@@ -126,6 +175,8 @@ def connect(
     storage_options: Optional[Mapping[str, str]] = None,
     cache_dir: Optional[str] = None,
     cache_budget_bytes: Optional[int] = None,
+    connection_memory_budget_bytes: Optional[int] = None,
     cold_fetch_mode: Optional[ColdFetchMode] = None,
     validate: Optional[bool] = None,
+    max_staleness_ms: int = 0,
 ) -> Connection: ...

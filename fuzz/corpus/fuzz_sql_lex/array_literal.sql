@@ -1,0 +1,1 @@
+SELECT [k] FROM vector_search('t', 'v', [1, -2.5e-3, +3], 2) JOIN hybrid_search('t','b','q','v',[ 1,2 ],3)
