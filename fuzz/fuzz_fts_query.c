@@ -79,9 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct toks a = {{0}, 0}, b = {{0}, 0};
     int ascii = 1;
 
-    if (fts_query_parse(&q, (const char *)data, size) == INFINO_OK)
+    if (fts_query_parse(&q, NULL, (const char *)data, size) == INFINO_OK)
         fts_query_free(q);
-    if (fts_tokenizer_new(&tk) != INFINO_OK)
+    if (fts_tokenizer_new(&tk, NULL) != INFINO_OK)
         return 0;
     if (fts_tokenize(tk, data, size, collect, &a) == INFINO_OK &&
         fts_tokenize(tk, a.joined.data, a.joined.len, collect, &b) ==

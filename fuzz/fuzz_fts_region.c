@@ -70,7 +70,7 @@ static void query(const struct fts_reader *r, struct walk *w,
     struct fts_search_opts so = {k, mode, 0, NULL, 0};
     size_t n;
 
-    if (fts_query_new(&q) != INFINO_OK)
+    if (fts_query_new(&q, NULL) != INFINO_OK)
         return;
     for (size_t i = 0; i < w->n_terms; i++)
         (void)fts_query_add_term(q, w->terms[i], w->lens[i],
@@ -201,9 +201,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     query(r, &w, FTS_MODE_AND, 10, 0);
     if (w.n_terms > 0)
-        ok_or_corrupt(fts_exact_candidates(&ids, r, w.terms[0], w.lens[0],
+        ok_or_corrupt(fts_exact_candidates(&ids, r, NULL, w.terms[0], w.lens[0],
                                            NULL));
-    ok_or_corrupt(fts_exact_candidates(&ids, r, "", 0, NULL));
+    ok_or_corrupt(fts_exact_candidates(&ids, r, NULL, "", 0, NULL));
     fts_doc_ids_free(&ids);
     fts_reader_close(r);
     return 0;

@@ -338,9 +338,46 @@ INFINO_API int infino_table_name_valid(const char *name);
 /* Index specs: which columns are full-text and vector indexed. */
 INFINO_API infino_status infino_index_spec_new(infino_index_spec **out);
 INFINO_API void infino_index_spec_free(infino_index_spec *s);
-/* Adds a full-text column (utf8 or large_utf8; checked at create). */
+/* Adds a full-text column (utf8 or large_utf8; checked at create) with
+ * the default options (INFINO_FTS_OPTS_INIT). */
 INFINO_API infino_status infino_index_spec_fts(infino_index_spec *s,
                                                const char *column);
+
+/* How a full-text column turns text into terms, at index and at query
+ * time, and its BM25 parameters. Fixed when the table is created (a
+ * different analysis needs the rows indexed again). */
+typedef struct infino_fts_opts {
+    uint32_t version;     /* set by INFINO_FTS_OPTS_INIT */
+    /* "standard" (NULL): NFKC with case folding, then words per UAX #29
+     * (Unicode 15) that hold a letter or digit: "don't", "3.14" and
+     * "user_name" are one token, each CJK ideograph is one. "alnum": runs
+     * of letters and digits after the same normalization (tables made
+     * before analyzers existed use it). */
+    const char *analyzer;
+    /* A Snowball language (libstemmer's names, e.g. "english", "german",
+     * "porter"), or NULL: no stemming. */
+    const char *stemmer;
+    /* A language with a built-in stop word list (english, french,
+     * german, spanish, italian, portuguese, dutch), or NULL. English is
+     * Lucene's 33 words, as upstream infino's. */
+    const char *stopwords;
+    /* Or the caller's own stop words (borrowed for the call; each must
+     * be one token under the analyzer), instead of `stopwords`. */
+    const char *const *stopword_list;
+    size_t n_stopword_list;
+    /* BM25 parameters of the column, both 0 for the defaults (1.2 and
+     * 0.75); else k1 finite and > 0, b in [0, 1]. */
+    double k1, b;
+} infino_fts_opts;
+#define INFINO_FTS_OPTS_INIT {1, NULL, NULL, NULL, NULL, 0, 0.0, 0.0}
+
+/* infino_index_spec_fts with options (NULL: INFINO_FTS_OPTS_INIT).
+ * INFINO_ERR_INVALID naming the column for an unknown analyzer, stemmer
+ * or stop word language, a stop word that is not one token, or k1/b out
+ * of range. */
+INFINO_API infino_status infino_index_spec_fts_ex(infino_index_spec *s,
+                                                  const char *column,
+                                                  const infino_fts_opts *o);
 /* Adds a vector column: fixed_size_list<float32, dim>, `n_centroids` IVF
  * lists, `metric` one of cosine, l2sq (l2), negdot (dot), any case. */
 INFINO_API infino_status infino_index_spec_vector(infino_index_spec *s,

@@ -10,6 +10,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libzstd-dev zlib1g-dev libxxhash-dev libutf8proc-dev libroaring-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
+  libstemmer-dev unicode-data
   python3-venv
 )
 

@@ -130,7 +130,7 @@ int main(int argc, char **argv)
     static double prob[VOCAB];
     static int alias[VOCAB];
     double h = 0, t0, t1, t_add = 0, t_fin, cpu_add = 0, cpu_fin;
-    struct fts_writer_opts wo = {0, NULL};
+    struct fts_writer_opts wo = {0, NULL, NULL};
     struct fts_writer *w;
     struct store_sink *sink;
     struct store_blob *blob;
@@ -283,7 +283,7 @@ query:
 
             double c0 = cpu_now();
             t0 = now();
-            if (fts_query_parse(&q, shapes[s].query,
+            if (fts_query_parse(&q, NULL, shapes[s].query,
                                 strlen(shapes[s].query)) != INFINO_OK ||
                 fts_query_add_local_df(df, r, q) != INFINO_OK)
                 die("query");
@@ -321,7 +321,7 @@ query:
             struct fts_doc_ids ids = {0};
             uint64_t count;
             double c_us, m_us;
-            if (fts_query_parse(&q, cq[j], strlen(cq[j])) != INFINO_OK)
+            if (fts_query_parse(&q, NULL, cq[j], strlen(cq[j])) != INFINO_OK)
                 die("parse");
             t0 = now();
             if (fts_count(&count, r, q, FTS_MODE_OR, NULL) != INFINO_OK)

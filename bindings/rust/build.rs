@@ -104,6 +104,7 @@ fn main() {
             .expect("probed above");
     }
     println!("cargo:rustc-link-lib=roaring");
+    println!("cargo:rustc-link-lib=stemmer");
     println!("cargo:rustc-link-lib=pthread");
     println!("cargo:rustc-link-lib=m");
 }

@@ -157,8 +157,77 @@ INFINO_API void infino_index_spec_free(infino_index_spec *s)
 INFINO_API infino_status infino_index_spec_fts(infino_index_spec *s,
                                                const char *column)
 {
+    return infino_index_spec_fts_ex(s, column, NULL);
+}
+
+/* The options of one full-text column, checked and converted. */
+static infino_status fts_opts_from(struct sf_fts_opts *out,
+                                   const infino_fts_opts *o)
+{
+    infino_status st = INFINO_OK;
+    unsigned lang;
+
+    memset(out, 0, sizeof *out);
+    out->an.base = FTS_BASE_STANDARD;
+    if (o == NULL)
+        return INFINO_OK;
+    ARG(o->version == 1, "infino_fts_opts: unknown version (use "
+        "INFINO_FTS_OPTS_INIT)");
+    if (o->analyzer != NULL)
+        CHECK(fts_base_parse(&out->an.base, o->analyzer));
+    if (o->stemmer != NULL) {
+        lang = fts_lang_id(o->stemmer);
+        if (lang == 0) {
+            st = err_set(INFINO_ERR_INVALID, "unknown stemmer '%s' (the "
+                         "Snowball languages: arabic ... yiddish, or "
+                         "porter)", o->stemmer);
+            goto fail;
+        }
+        out->an.stemmer = (uint8_t)lang;
+    }
+    if (o->stopwords != NULL && o->stopword_list != NULL) {
+        st = err_set(INFINO_ERR_INVALID, "give a stop word language or a "
+                     "stop word list, not both");
+        goto fail;
+    }
+    if (o->stopwords != NULL) {
+        lang = fts_lang_id(o->stopwords);
+        if (lang == 0 || !fts_lang_has_stopwords(lang)) {
+            st = err_set(INFINO_ERR_INVALID, "no built-in stop words for "
+                         "'%s' (valid: english, french, german, spanish, "
+                         "italian, portuguese, dutch; or give a list)",
+                         o->stopwords);
+            goto fail;
+        }
+        out->an.stop_lang = (uint8_t)lang;
+    }
+    if (o->stopword_list != NULL)
+        CHECK(fts_analysis_set_stop_words(&out->an, o->stopword_list,
+                                          o->n_stopword_list));
+    if (o->k1 != 0 || o->b != 0)
+        CHECK(fts_similarity_check(o->k1, o->b));
+    out->k1 = o->k1;
+    out->b = o->b;
+    return INFINO_OK;
+fail:
+    fts_analysis_free(&out->an);
+    return st;
+}
+
+INFINO_API infino_status infino_index_spec_fts_ex(infino_index_spec *s,
+                                                  const char *column,
+                                                  const infino_fts_opts *o)
+{
+    struct sf_fts_opts fo;
+    infino_status st;
+
     ARG(s != NULL && column != NULL, "NULL argument");
-    return sf_spec_add_fts(&s->spec, column);
+    st = fts_opts_from(&fo, o);
+    if (st != INFINO_OK)
+        return err_context(st, "full-text column '%s'", column);
+    st = sf_spec_add_fts_opts(&s->spec, column, &fo);
+    fts_analysis_free(&fo.an);
+    return st;
 }
 
 INFINO_API infino_status infino_index_spec_vector(infino_index_spec *s,

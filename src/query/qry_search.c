@@ -79,10 +79,41 @@ static void sort_hits(struct qry_hits *h, int (*cmp)(const void *, const void *)
         qsort(h->v, h->n, sizeof *h->v, cmp);
 }
 
+/* How the table analyzes full-text column `col` (queries use it). */
+static const struct fts_analysis *col_analysis(const struct tbl_view *v,
+                                               size_t col)
+{
+    return &tbl_spec(tbl_view_table(v))->fts_opts[col].an;
+}
+
+/* The FTS reader of column `col` of a pinned superfile, refused when its
+ * region was built by another analysis than the table's: its terms would
+ * not match the query's (reindex rebuilds such a superfile). */
 static infino_status fts_of(const struct fts_reader **out,
+                            const struct tbl_view *v,
                             const struct tbl_vsf *f, size_t col)
 {
-    return sf_indexes_fts(out, f->indexes, col);
+    const struct fts_analysis *an = col_analysis(v, col);
+    struct fts_analysis_id want, have;
+    struct buf d = {0};
+    infino_status st = sf_indexes_fts(out, f->indexes, col);
+
+    if (st != INFINO_OK)
+        return st;
+    fts_analysis_id_of(&want, an);
+    fts_reader_analysis_id(&have, *out);
+    if (fts_analysis_id_equal(&want, &have))
+        return INFINO_OK;
+    if (fts_analysis_describe(&d, an) != INFINO_OK)
+        d.len = 0;
+    st = err_set(INFINO_ERR_INVALID,
+                 "%s: full-text column '%s' was indexed with another analysis "
+                 "than the table's (%.*s); reindex the table",
+                 fts_reader_name(*out), tbl_spec(tbl_view_table(v))->fts[col], (int)d.len,
+                 d.data ? (const char *)d.data : "");
+    buf_free(&d);
+    *out = NULL;
+    return st;
 }
 
 /* Every loop over superfiles pins one at a time (table.h), so a search
@@ -124,7 +155,7 @@ static infino_status bm25_group_run(struct bm25_group *g)
         if (meta->n_deleted == meta->n_rows || g->skip[i])
             continue;
         CHECK(tbl_view_pin(g->v, i, &f));
-        st = fts_of(&r, &f, g->fts_col);
+        st = fts_of(&r, g->v, &f, g->fts_col);
         o.k = g->k;
         o.mode = g->mode;
         o.deleted = f.deleted;
@@ -259,7 +290,8 @@ static infino_status bm25_prefix(struct qry_hits *out, struct tbl_view *v,
     bool ok;
     infino_status st;
 
-    CHECK(fts_prefix_normalize(&prefix, &ok, text, text_len));
+    CHECK(fts_prefix_normalize(&prefix, &ok, col_analysis(v, fts_col), text,
+                               text_len));
     if (k > snapshot_live_rows(snap))
         k = (size_t)snapshot_live_rows(snap);
     if (!ok || k == 0 || snap->n_sf == 0)
@@ -270,7 +302,7 @@ static infino_status bm25_prefix(struct qry_hits *out, struct tbl_view *v,
 
         tokens += snap->sf[i].fts_tokens[fts_col];
         CHECK(tbl_view_pin(v, i, &f));
-        st = fts_of(&r, &f, fts_col);
+        st = fts_of(&r, v, &f, fts_col);
         if (st == INFINO_OK) {
             n_docs += fts_reader_n_scored_docs(r);
             st = fts_reader_prefix(r, prefix.data, prefix.len, expand_term,
@@ -302,7 +334,7 @@ static infino_status bm25_prefix(struct qry_hits *out, struct tbl_view *v,
         if (meta->n_deleted == meta->n_rows)
             continue;
         CHECK(tbl_view_pin(v, i, &f));
-        st = fts_of(&r, &f, fts_col);
+        st = fts_of(&r, v, &f, fts_col);
         o.k = k;
         o.deleted = f.deleted;
         o.min_score = out->n >= k ? out->v[k - 1].score : 0.0f;
@@ -341,10 +373,14 @@ infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
     bool *skip = NULL;
     struct fts_global_stats gs;
     const struct fts_similarity *sim = bo ? bo->sim : NULL;
+    const struct sf_fts_opts *co = &tbl_spec(tbl_view_table(v))->fts_opts[fts_col];
+    struct fts_similarity col_sim = {co->k1, co->b};
     size_t n_terms;
     infino_status st;
 
     memset(out, 0, sizeof *out);
+    if (sim == NULL && (co->k1 != 0 || co->b != 0))
+        sim = &col_sim; /* the column's own parameters (IndexSpec.fts) */
     if (sim != NULL)
         CHECK(fts_similarity_check(sim->k1, sim->b));
     if (bo != NULL && bo->prefix) {
@@ -355,7 +391,7 @@ infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
     }
     if (k > snapshot_live_rows(snap)) /* k slots are reserved up front */
         k = (size_t)snapshot_live_rows(snap);
-    CHECK(fts_query_parse(&q, query, query_len));
+    CHECK(fts_query_parse(&q, col_analysis(v, fts_col), query, query_len));
     n_terms = fts_query_n_terms(q);
     if (n_terms == 0 || k == 0 || snap->n_sf == 0)
         goto done;
@@ -374,7 +410,7 @@ infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
         struct tbl_vsf f;
         tokens += snap->sf[i].fts_tokens[fts_col];
         CHECK(tbl_view_pin(v, i, &f));
-        st = fts_of(&r, &f, fts_col);
+        st = fts_of(&r, v, &f, fts_col);
         if (st != INFINO_OK) {
             tbl_view_unpin(v, i);
             goto fail;
@@ -456,7 +492,7 @@ infino_status qry_token_match_len(struct qry_hits *out, struct tbl_view *v,
     infino_status st;
 
     memset(out, 0, sizeof *out);
-    CHECK(fts_query_parse(&q, query, query_len));
+    CHECK(fts_query_parse(&q, col_analysis(v, fts_col), query, query_len));
     if (fts_query_n_terms(q) == 0)
         goto done;
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
@@ -467,7 +503,7 @@ infino_status qry_token_match_len(struct qry_hits *out, struct tbl_view *v,
         ids.n = 0;
         st = INFINO_OK;
         if (sf_indexes_fts_may_match(f.indexes, fts_col, q, mode)) {
-            st = fts_of(&r, &f, fts_col);
+            st = fts_of(&r, v, &f, fts_col);
             if (st == INFINO_OK)
                 st = fts_match(&ids, r, q, mode, f.deleted);
         }
@@ -501,7 +537,7 @@ infino_status qry_count_len(uint64_t *out, struct tbl_view *v, size_t fts_col,
     infino_status st;
 
     *out = 0;
-    CHECK(fts_query_parse(&q, query, query_len));
+    CHECK(fts_query_parse(&q, col_analysis(v, fts_col), query, query_len));
     if (fts_query_n_terms(q) == 0)
         goto fail;
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
@@ -511,7 +547,7 @@ infino_status qry_count_len(uint64_t *out, struct tbl_view *v, size_t fts_col,
         CHECK(tbl_view_pin(v, i, &f));
         st = INFINO_OK;
         if (sf_indexes_fts_may_match(f.indexes, fts_col, q, mode)) {
-            st = fts_of(&r, &f, fts_col);
+            st = fts_of(&r, v, &f, fts_col);
             if (st == INFINO_OK)
                 st = fts_count(&n, r, q, mode, f.deleted);
         }
@@ -581,9 +617,10 @@ infino_status qry_exact_match(struct qry_hits *out, struct tbl_view *v,
         CHECK(tbl_view_pin(v, i, &f));
         r = sf_reader_parquet(f.reader);
         ids.n = 0;
-        st = fts_of(&fr, &f, fts_col);
+        st = fts_of(&fr, v, &f, fts_col);
         if (st == INFINO_OK)
-            st = fts_exact_candidates(&ids, fr, value, len, f.deleted);
+            st = fts_exact_candidates(&ids, fr, col_analysis(v, fts_col), value,
+                                      len, f.deleted);
         for (int rg = 0; st == INFINO_OK && rg < pq_reader_num_row_groups(r) &&
                          c < ids.n;
              rg++) {
@@ -881,7 +918,8 @@ static infino_status filter_sets(roaring_bitmap_t **allow, struct tbl_view *v,
     struct fts_doc_ids ids = {0};
     infino_status st;
 
-    CHECK(fts_query_parse(&q, filter->query, strlen(filter->query)));
+    CHECK(fts_query_parse(&q, col_analysis(v, (size_t)filter->fts_col),
+                          filter->query, strlen(filter->query)));
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
         const struct fts_reader *r;
         allow[i] = roaring_bitmap_create();
@@ -895,7 +933,7 @@ static infino_status filter_sets(roaring_bitmap_t **allow, struct tbl_view *v,
             struct tbl_vsf f;
             CHECK(tbl_view_pin(v, i, &f));
             ids.n = 0;
-            st = fts_of(&r, &f, (size_t)filter->fts_col);
+            st = fts_of(&r, v, &f, (size_t)filter->fts_col);
             if (st == INFINO_OK)
                 st = fts_match(&ids, r, q, filter->mode, f.deleted);
             tbl_view_unpin(v, i);

@@ -5,6 +5,7 @@
 
 #include "util/alloc.h"
 #include "util/doc.h"
+#include "util/endian.h"
 #include "util/err.h"
 
 #include <strings.h>
@@ -41,15 +42,43 @@ const char *sf_metric_name(enum sf_metric m)
 
 infino_status sf_spec_add_fts(struct sf_index_spec *s, const char *column)
 {
-    char **nf = mem_realloc(s->fts, (s->n_fts + 1) * sizeof *nf);
-    char *c;
+    struct sf_fts_opts none;
 
-    if (nf == NULL)
+    memset(&none, 0, sizeof none);
+    return sf_spec_add_fts_opts(s, column, &none);
+}
+
+infino_status sf_spec_add_fts_opts(struct sf_index_spec *s,
+                                   const char *column,
+                                   const struct sf_fts_opts *o)
+{
+    char **nf;
+    struct sf_fts_opts *no;
+    char *c;
+    infino_status st;
+
+    if ((o->k1 != 0 || o->b != 0) &&
+        (st = fts_similarity_check(o->k1, o->b)) != INFINO_OK)
+        return err_context(st, "full-text column '%s'", column);
+    if (o->an.stemmer != 0 && fts_lang_name(o->an.stemmer) == NULL)
+        return err_set(INFINO_ERR_INVALID, "full-text column '%s': bad "
+                       "stemmer", column);
+    if ((nf = mem_realloc(s->fts, (s->n_fts + 1) * sizeof *nf)) == NULL)
         return err_nomem();
     s->fts = nf;
+    no = mem_realloc(s->fts_opts, (s->n_fts + 1) * sizeof *no);
+    if (no == NULL)
+        return err_nomem();
+    s->fts_opts = no;
     c = mem_strdup(column);
     if (c == NULL)
         return err_nomem();
+    if ((st = fts_analysis_copy(&no[s->n_fts].an, &o->an)) != INFINO_OK) {
+        mem_free(c);
+        return st;
+    }
+    no[s->n_fts].k1 = o->k1;
+    no[s->n_fts].b = o->b;
     s->fts[s->n_fts++] = c;
     return INFINO_OK;
 }
@@ -173,9 +202,12 @@ void sf_spec_free(struct sf_index_spec *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->n_fts; i++)
+    for (size_t i = 0; i < s->n_fts; i++) {
         mem_free(s->fts[i]);
+        fts_analysis_free(&s->fts_opts[i].an);
+    }
     mem_free(s->fts);
+    mem_free(s->fts_opts);
     for (size_t i = 0; i < s->n_vec; i++)
         mem_free(s->vec[i].column);
     mem_free(s->vec);
@@ -189,7 +221,7 @@ infino_status sf_spec_copy(struct sf_index_spec *out,
 
     memset(out, 0, sizeof *out);
     for (size_t i = 0; st == INFINO_OK && i < s->n_fts; i++)
-        st = sf_spec_add_fts(out, s->fts[i]);
+        st = sf_spec_add_fts_opts(out, s->fts[i], &s->fts_opts[i]);
     for (size_t i = 0; st == INFINO_OK && i < s->n_vec; i++)
         st = sf_spec_add_vector(out, s->vec[i].column, s->vec[i].dim,
                                 s->vec[i].n_centroids, s->vec[i].metric);
@@ -215,6 +247,19 @@ infino_status sf_spec_encode(struct buf *out, const struct sf_index_spec *s)
             st = buf_put_uvarint(out, v->n_centroids);
         if (st == INFINO_OK)
             st = buf_put_uvarint(out, (uint64_t)v->metric);
+    }
+    if (st == INFINO_OK)
+        st = buf_put_uvarint(out, s->n_fts);
+    for (size_t i = 0; st == INFINO_OK && i < s->n_fts; i++) {
+        uint8_t f[16];
+        st = fts_analysis_encode(out, &s->fts_opts[i].an);
+        uint64_t k1, b;
+        memcpy(&k1, &s->fts_opts[i].k1, 8);
+        memcpy(&b, &s->fts_opts[i].b, 8);
+        store_u64le(f, k1);
+        store_u64le(f + 8, b);
+        if (st == INFINO_OK)
+            st = buf_append(out, f, sizeof f);
     }
     return st;
 }
@@ -262,6 +307,32 @@ infino_status sf_spec_decode(struct sf_index_spec *out, struct rd *r)
                                  (enum sf_metric)metric));
         mem_free(name);
         name = NULL;
+    }
+    if (rd_left(r) == 0)
+        return INFINO_OK; /* written before analyzers: zeroed options */
+    if (rd_uvarint(r, &n) != 0 || n != out->n_fts) {
+        st = err_set(INFINO_ERR_CORRUPT, "index spec: bad full-text options");
+        goto fail;
+    }
+    for (size_t i = 0; i < out->n_fts; i++) {
+        struct sf_fts_opts *o = &out->fts_opts[i];
+        const uint8_t *f;
+        CHECK(fts_analysis_decode(&o->an, r));
+        uint64_t k1, b;
+        if (rd_bytes(r, 16, &f) != 0) {
+            st = err_set(INFINO_ERR_CORRUPT, "index spec: truncated options");
+            goto fail;
+        }
+        k1 = load_u64le(f);
+        b = load_u64le(f + 8);
+        memcpy(&o->k1, &k1, 8);
+        memcpy(&o->b, &b, 8);
+        if ((o->k1 != 0 || o->b != 0) &&
+            fts_similarity_check(o->k1, o->b) != INFINO_OK) {
+            st = err_set(INFINO_ERR_CORRUPT, "index spec: bad k1/b for '%s'",
+                         out->fts[i]);
+            goto fail;
+        }
     }
     return INFINO_OK;
 fail:

@@ -10,6 +10,7 @@
 #define INFINO_SUPERFILE_SPEC_H
 
 #include "format/arrow/arrow.h"
+#include "index/fts/fts.h"
 #include "util/rd.h"
 
 enum sf_metric {
@@ -27,9 +28,18 @@ struct sf_vec_spec {
     enum sf_metric metric;
 };
 
+/* A full-text column's options (IndexSpec.fts). */
+struct sf_fts_opts {
+    struct fts_analysis an; /* owned */
+    /* The column's BM25 parameters; both 0: FTS_DEFAULT_K1 and _B. A
+     * search may still override them. */
+    double k1, b;
+};
+
 struct sf_index_spec {
     size_t n_fts;
     char **fts; /* owned array of owned names */
+    struct sf_fts_opts *fts_opts; /* owned, n_fts entries */
     size_t n_vec;
     struct sf_vec_spec *vec; /* owned */
 };
@@ -40,8 +50,14 @@ infino_status sf_metric_parse(enum sf_metric *out, const char *name);
 /* Canonical name ("cosine", "l2sq", "negdot"). */
 const char *sf_metric_name(enum sf_metric m);
 
-/* Appends a column (copied). */
+/* Appends a column (copied) with zeroed options: the alnum analyzer,
+ * what tables made before analyzers existed use. */
 infino_status sf_spec_add_fts(struct sf_index_spec *s, const char *column);
+/* Appends a column with options (copied; checked: k1 and b both 0 or in
+ * range, a stemmer or stop list that exists). */
+infino_status sf_spec_add_fts_opts(struct sf_index_spec *s,
+                                   const char *column,
+                                   const struct sf_fts_opts *o);
 infino_status sf_spec_add_vector(struct sf_index_spec *s, const char *column,
                                  uint32_t dim, uint32_t n_centroids,
                                  enum sf_metric metric);
@@ -61,8 +77,9 @@ infino_status sf_spec_copy(struct sf_index_spec *out,
                            const struct sf_index_spec *s);
 void sf_spec_free(struct sf_index_spec *s); /* leaves it zeroed */
 
-/* Serialization for the catalog. decode: INFINO_ERR_CORRUPT on bad
- * input; *out owned. */
+/* Serialization for the catalog: the columns, then (since analyzers) the
+ * full-text options; a spec without them decodes with zeroed options.
+ * decode: INFINO_ERR_CORRUPT on bad input; *out owned. */
 infino_status sf_spec_encode(struct buf *out, const struct sf_index_spec *s);
 infino_status sf_spec_decode(struct sf_index_spec *out, struct rd *r);
 

@@ -814,9 +814,21 @@ static void test_fts_index__version_checks(void **state)
                      INFINO_ERR_CORRUPT);
     fts_reader_close(r);
     data[dict_off] = 0;
+    /* version 3 records the analysis in the trailer; 2 leaves it zero */
     store_u32le(data + 8, 3);
+    data[len - FTS_TRAILER_LEN + TR_AN_BASE] = FTS_BASE_STANDARD + 1;
     fix_crc(data, len);
     assert_int_equal(fts_reader_open(&r, data, len, "v3", 0),
+                     INFINO_ERR_CORRUPT);
+    data[len - FTS_TRAILER_LEN + TR_AN_BASE] = 0;
+    data[len - FTS_TRAILER_LEN + TR_AN_STOP] = 2; /* armenian: no list */
+    fix_crc(data, len);
+    assert_int_equal(fts_reader_open(&r, data, len, "v3", 0),
+                     INFINO_ERR_CORRUPT);
+    data[len - FTS_TRAILER_LEN + TR_AN_STOP] = 0;
+    store_u32le(data + 8, 4);
+    fix_crc(data, len);
+    assert_int_equal(fts_reader_open(&r, data, len, "v4", 0),
                      INFINO_ERR_UNSUPPORTED);
     store_u32le(data + 8, 0);
     fix_crc(data, len);

@@ -29,7 +29,7 @@ static int teardown(void **state)
 
 static infino_status build_once(size_t budget, const char *dir)
 {
-    struct fts_writer_opts opts = {budget, dir};
+    struct fts_writer_opts opts = {budget, dir, NULL};
     struct fts_writer *w = NULL;
     struct store_sink *sink = NULL;
     struct buf sum = {0};
@@ -130,7 +130,7 @@ static infino_status query_all(void *arg)
     infino_status st;
 
     CHECK(fts_reader_open(&r, region, region_len, "oom", 0));
-    CHECK(fts_query_parse(&q, qr->text, strlen(qr->text)));
+    CHECK(fts_query_parse(&q, NULL, qr->text, strlen(qr->text)));
     CHECK(fts_query_add_local_df(df, r, q));
     gs.n_docs = fts_reader_n_docs(r);
     gs.avgdl = (double)fts_reader_total_tokens(r) / gs.n_docs;
@@ -140,7 +140,7 @@ static infino_status query_all(void *arg)
     CHECK(fts_count(&count, r, q, qr->mode, qr->del));
     CHECK(fts_match(&ids, r, q, qr->mode, qr->del));
     assert_int_equal(ids.n, count);
-    CHECK(fts_exact_candidates(&ids, r, corpus.vocab[1],
+    CHECK(fts_exact_candidates(&ids, r, NULL, corpus.vocab[1],
                                strlen(corpus.vocab[1]), qr->del));
 fail:
     fts_doc_ids_free(&ids);

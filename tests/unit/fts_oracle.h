@@ -137,7 +137,7 @@ static inline void region_build(const struct corpus *c, uint32_t lo,
                          size_t budget, uint8_t **data_out, size_t *len_out,
                          struct fts_region_info *info, struct buf *summary)
 {
-    struct fts_writer_opts opts = {budget, NULL};
+    struct fts_writer_opts opts = {budget, NULL, NULL};
     struct fts_region_info tmp;
     struct fts_writer *w;
     struct store_sink *sink;
@@ -228,7 +228,7 @@ static inline void oracle_build(struct oracle *o, const struct corpus *c,
     o->n_docs = hi - lo;
     o->dl = mem_calloc(o->n_docs + 1, sizeof *o->dl);
     l.dl = o->dl;
-    assert_ok(fts_tokenizer_new(&tk));
+    assert_ok(fts_tokenizer_new(&tk, NULL));
     for (uint32_t d = lo; d < hi; d++) {
         l.doc = d - lo;
         if (c->docs[d] != NULL)

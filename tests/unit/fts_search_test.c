@@ -87,7 +87,7 @@ static void resolve_mult(struct oq *oq, const struct fts_query *q,
     void *pl[2] = {oq, (void *)q};
     const char *p = text;
 
-    assert_ok(fts_tokenizer_new(&tk));
+    assert_ok(fts_tokenizer_new(&tk, NULL));
     while (*p) {
         const char *e = strchr(p, ' ');
         if (e == NULL)
@@ -127,7 +127,7 @@ static void resolve_negatives(struct oq *oq, const struct oracle *o,
     void *pl[2] = {oq, (void *)o};
     const char *p = text;
 
-    assert_ok(fts_tokenizer_new(&tk));
+    assert_ok(fts_tokenizer_new(&tk, NULL));
     while (*p) {
         const char *e = strchr(p, ' ');
         if (e == NULL)
@@ -284,7 +284,7 @@ static void run_single_region(const struct corpus *c, int n_queries,
         float floor = 0;
 
         random_query(&qs, c);
-        assert_ok(fts_query_parse(&q, qs.text, strlen(qs.text)));
+        assert_ok(fts_query_parse(&q, NULL, qs.text, strlen(qs.text)));
         resolve(&oq, &o, q);
         resolve_mult(&oq, q, qs.text);
         resolve_negatives(&oq, &o, qs.text);
@@ -402,7 +402,7 @@ static void test_fts_search__multi_region_global_stats(void **state)
             size_t n_want, n_merged = 0, k = random_k(n);
 
             random_query(&qs, &c);
-            assert_ok(fts_query_parse(&q, qs.text, strlen(qs.text)));
+            assert_ok(fts_query_parse(&q, NULL, qs.text, strlen(qs.text)));
             for (size_t i = 0; i < n_regions; i++) {
                 assert_ok(fts_query_add_local_df(df, rs[i], q));
                 n_docs += fts_reader_n_docs(rs[i]);
@@ -488,7 +488,7 @@ static void test_fts_search__exact_candidates(void **state)
         oracle_build(&o, &c, 0, n);
         region_build(&c, 0, n, 0, &data, &len, NULL, NULL);
         assert_ok(fts_reader_open(&r, data, len, "exact", 0));
-        assert_ok(fts_tokenizer_new(&tk));
+        assert_ok(fts_tokenizer_new(&tk, NULL));
         for (int qi = 0; qi < 100; qi++) {
             uint32_t src = (uint32_t)(test_rand() % n);
             const char *value = c.docs[src] ? c.docs[src] : "";
@@ -503,7 +503,7 @@ static void test_fts_search__exact_candidates(void **state)
             /* the value's tokens, via the oracle's own collector */
             l.dl = one_dl;
             assert_ok(fts_tokenize(tk, value, strlen(value), oracle_tok, &l));
-            assert_ok(fts_exact_candidates(&ids, r, value, strlen(value),
+            assert_ok(fts_exact_candidates(&ids, r, NULL, value, strlen(value),
                                            del));
             for (uint32_t d = 0; d < n; d++) {
                 bool all = o.dl[d] == l.n;
@@ -552,7 +552,7 @@ static void search_text(const struct fts_reader *r, const char *text,
     struct fts_search_opts so = {10, mode, 0, NULL, 0};
 
     gs.avgdl = (double)fts_reader_total_tokens(r) / fts_reader_n_docs(r);
-    assert_ok(fts_query_parse(&q, text, strlen(text)));
+    assert_ok(fts_query_parse(&q, NULL, text, strlen(text)));
     assert_ok(fts_query_add_local_df(df, r, q));
     assert_ok(fts_search(out, n, r, q, &gs, &so));
     fts_query_free(q);
@@ -580,13 +580,13 @@ static void test_fts_search__query_semantics(void **state)
     assert_ok(fts_reader_open(&r, data, len, "sem", FTS_OPEN_VERIFY_CRC));
 
     /* only negatives: refused with upstream's message */
-    assert_int_equal(fts_query_parse(&q, "-fox -dog", 9), INFINO_ERR_INVALID);
+    assert_int_equal(fts_query_parse(&q, NULL, "-fox -dog", 9), INFINO_ERR_INVALID);
     assert_string_equal(err_last(), "query has only negated terms; at least "
                                     "one positive term is required");
     /* no tokens: nothing */
     search_text(r, "  !!! - ", FTS_MODE_OR, a, &na);
     assert_int_equal(na, 0);
-    assert_ok(fts_query_parse(&q, "", 0));
+    assert_ok(fts_query_parse(&q, NULL, "", 0));
     assert_ok(fts_count(&count, r, q, FTS_MODE_OR, NULL));
     assert_int_equal(count, 0);
     fts_query_free(q);
@@ -624,7 +624,7 @@ static void test_fts_search__query_semantics(void **state)
     search_text(r, "fox -fox", FTS_MODE_OR, a, &na);
     assert_int_equal(na, 0);
     /* the query API: sorted, unique terms */
-    assert_ok(fts_query_parse(&q, "b a b -c", 8));
+    assert_ok(fts_query_parse(&q, NULL, "b a b -c", 8));
     assert_int_equal(fts_query_n_terms(q), 2);
     assert_int_equal(fts_query_n_negatives(q), 1);
     assert_memory_equal(fts_query_term(q, 0, &len), "a", 1);
@@ -635,7 +635,7 @@ static void test_fts_search__query_semantics(void **state)
         struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL, 0};
         uint64_t df[1] = {0};
         struct fts_global_stats gs = {5, 3.0, df, NULL};
-        assert_ok(fts_query_parse(&q, "fox", 3));
+        assert_ok(fts_query_parse(&q, NULL, "fox", 3));
         assert_int_equal(fts_search(a, &na, r, q, &gs, &so),
                          INFINO_ERR_INVALID);
         df[0] = 1;
@@ -666,7 +666,7 @@ static void test_fts_search__floor_skips_region(void **state)
     corpus_random(&c, 1000, 50, true, 100);
     region_build(&c, 0, c.n, 0, &data, &len, NULL, NULL);
     assert_ok(fts_reader_open(&r, data, len, "floor", 0));
-    assert_ok(fts_query_parse(&q, c.vocab[0], strlen(c.vocab[0])));
+    assert_ok(fts_query_parse(&q, NULL, c.vocab[0], strlen(c.vocab[0])));
     assert_ok(fts_query_add_local_df(df, r, q));
     gs.n_docs = fts_reader_n_docs(r);
     gs.avgdl = (double)fts_reader_total_tokens(r) / gs.n_docs;
@@ -714,7 +714,7 @@ static uint32_t matching(const struct fts_reader *r, const char *text,
     size_t n;
 
     gs.avgdl = (double)fts_reader_total_tokens(r) / fts_reader_n_docs(r);
-    assert_ok(fts_query_parse(&q, text, text_len));
+    assert_ok(fts_query_parse(&q, NULL, text, text_len));
     assert_int_equal(fts_query_n_terms(q), 1);
     assert_ok(fts_match(&ids, r, q, FTS_MODE_OR, NULL));
     assert_ok(fts_count(&count, r, q, FTS_MODE_OR, NULL));
@@ -739,7 +739,7 @@ static uint32_t exact(const struct fts_reader *r, const char *value,
     struct fts_doc_ids ids = {0};
     uint32_t mask = 0;
 
-    assert_ok(fts_exact_candidates(&ids, r, value, len, NULL));
+    assert_ok(fts_exact_candidates(&ids, r, NULL, value, len, NULL));
     for (size_t i = 0; i < ids.n; i++) {
         assert_true(i == 0 || ids.ids[i] > ids.ids[i - 1]);
         mask |= 1u << ids.ids[i];
@@ -866,11 +866,11 @@ static void test_fts_search__query_term_limit(void **state)
 
     for (int i = 0; i < FTS_MAX_QUERY_TERMS; i++)
         buf_printf(&b, "t%d t%d ", i, i % 7);
-    assert_ok(fts_query_parse(&q, (char *)b.data, b.len));
+    assert_ok(fts_query_parse(&q, NULL, (char *)b.data, b.len));
     assert_int_equal(fts_query_n_terms(q), FTS_MAX_QUERY_TERMS);
     fts_query_free(q);
     buf_printf(&b, "one more");
-    assert_int_equal(fts_query_parse(&q, (char *)b.data, b.len),
+    assert_int_equal(fts_query_parse(&q, NULL, (char *)b.data, b.len),
                      INFINO_ERR_INVALID);
     snprintf(want, sizeof want, "query has %d distinct terms; at most %d "
              "are allowed", FTS_MAX_QUERY_TERMS + 2, FTS_MAX_QUERY_TERMS);
@@ -879,7 +879,7 @@ static void test_fts_search__query_term_limit(void **state)
     buf_printf(&b, "x");
     for (int i = 0; i <= FTS_MAX_QUERY_TERMS; i++)
         buf_printf(&b, " -n%d", i);
-    assert_int_equal(fts_query_parse(&q, (char *)b.data, b.len),
+    assert_int_equal(fts_query_parse(&q, NULL, (char *)b.data, b.len),
                      INFINO_ERR_INVALID);
     snprintf(want, sizeof want, "query has %d distinct negated terms; at "
              "most %d are allowed", FTS_MAX_QUERY_TERMS + 1,
@@ -900,7 +900,7 @@ static void test_fts_search__query_term_limit(void **state)
         buf_reset(&b);
         for (int i = 0; i <= FTS_MAX_QUERY_TERMS; i++)
             buf_printf(&b, "t%d ", i);
-        assert_ok(fts_query_new(&q));
+        assert_ok(fts_query_new(&q, NULL));
         assert_ok(fts_query_add_text(q, (char *)b.data, b.len, false));
         assert_int_equal(fts_query_n_terms(q), FTS_MAX_QUERY_TERMS + 1);
         assert_int_equal(fts_count(&count, r, q, FTS_MODE_OR, NULL),
@@ -908,7 +908,7 @@ static void test_fts_search__query_term_limit(void **state)
         assert_int_equal(fts_match(&ids, r, q, FTS_MODE_OR, NULL),
                          INFINO_ERR_INVALID);
         /* the same words as an exact-match value are fine */
-        assert_ok(fts_exact_candidates(&ids, r, b.data, b.len, NULL));
+        assert_ok(fts_exact_candidates(&ids, r, NULL, b.data, b.len, NULL));
         assert_int_equal(ids.n, 0);
         fts_query_free(q);
         fts_reader_close(r);
@@ -925,7 +925,7 @@ static void test_fts_search__query_building(void **state)
     const uint8_t *t;
     (void)state;
 
-    assert_ok(fts_query_new(&q));
+    assert_ok(fts_query_new(&q, NULL));
     assert_ok(fts_query_add_text(q, "m c c x", 7, false));
     assert_ok(fts_query_add_term(q, (const uint8_t *)"d", 1, false));
     assert_ok(fts_query_add_text(q, "a x z d", 7, false));
@@ -941,7 +941,7 @@ static void test_fts_search__query_building(void **state)
     }
     fts_query_free(q);
     /* allocation failure while merging leaves the query as it was */
-    assert_ok(fts_query_new(&q));
+    assert_ok(fts_query_new(&q, NULL));
     assert_ok(fts_query_add_text(q, "b d", 3, false));
     for (int fail = 1; fail < 64; fail++) {
         infino_status st;

@@ -86,15 +86,15 @@ static void test_fts_summary__prefix_and_queries(void **state)
     assert_false(PREFIX("cherryz"));
     assert_false(PREFIX("d"));
 #undef PREFIX
-    assert_ok(fts_query_parse(&q, "apple cherry", 12));
+    assert_ok(fts_query_parse(&q, NULL, "apple cherry", 12));
     assert_true(fts_summary_may_match(&s, q, FTS_MODE_AND));
     fts_query_free(q);
     /* one absent term: OR may match, AND cannot (barring a 1% collision) */
-    assert_ok(fts_query_parse(&q, "apple zzzyyyxxx -banana", 23));
+    assert_ok(fts_query_parse(&q, NULL, "apple zzzyyyxxx -banana", 23));
     assert_true(fts_summary_may_match(&s, q, FTS_MODE_OR));
     assert_false(fts_summary_may_match(&s, q, FTS_MODE_AND));
     fts_query_free(q);
-    assert_ok(fts_query_parse(&q, "", 0));
+    assert_ok(fts_query_parse(&q, NULL, "", 0));
     assert_false(fts_summary_may_match(&s, q, FTS_MODE_OR));
     fts_query_free(q);
     buf_free(&sum);

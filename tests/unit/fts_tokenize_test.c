@@ -42,7 +42,7 @@ static void tokenize(struct toks *ts, const char *s, size_t n)
     struct fts_tokenizer *tk;
 
     ts->n = 0;
-    assert_ok(fts_tokenizer_new(&tk));
+    assert_ok(fts_tokenizer_new(&tk, NULL));
     assert_ok(fts_tokenize(tk, s, n, collect, ts));
     fts_tokenizer_free(tk);
 }
@@ -323,7 +323,7 @@ static void test_fts_tokenize__callback_error_stops(void **state)
     int n = 0;
     (void)state;
 
-    assert_ok(fts_tokenizer_new(&tk));
+    assert_ok(fts_tokenizer_new(&tk, NULL));
     assert_int_equal(fts_tokenize(tk, "a b c d", 7, stop_at_second, &n),
                      INFINO_ERR_IO);
     assert_int_equal(n, 2);
@@ -342,9 +342,9 @@ static void test_fts_tokenize__allocation_failure(void **state)
     (void)state;
 
     mem_fail_after(1);
-    assert_int_equal(fts_tokenizer_new(&tk), INFINO_ERR_NOMEM);
+    assert_int_equal(fts_tokenizer_new(&tk, NULL), INFINO_ERR_NOMEM);
     mem_fail_reset();
-    assert_ok(fts_tokenizer_new(&tk));
+    assert_ok(fts_tokenizer_new(&tk, NULL));
     /* the first non-ASCII text allocates the UTF-32 scratch */
     mem_fail_after(1);
     assert_int_equal(fts_tokenize(tk, "\xc3\xa9t\xc3\xa9", 5, collect, &ts),

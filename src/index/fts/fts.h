@@ -50,7 +50,8 @@
  *   (and as many negative ones).
  * - The writer keeps a region's term bytes below 4 GiB in memory, so one
  *   token may not exceed that (INFINO_ERR_UNSUPPORTED, never truncation).
- * - CJK text has no word segmentation: a run of ideographs is one token.
+ * - The alnum analyzer does not segment CJK text: a run of ideographs is
+ *   one token (the standard analyzer makes each ideograph a token).
  * - A writer or tokenizer is used by one thread at a time; a reader by any
  *   number. The writer itself is single-threaded (parallelism comes from
  *   building several columns or superfiles at once).
@@ -64,6 +65,7 @@
 #include "infino.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/rd.h"
 
 #include <roaring/roaring.h>
 #include <stdbool.h>
@@ -77,15 +79,90 @@
  * are not queries and have no such limit (fts_exact_candidates). */
 #define FTS_MAX_QUERY_TERMS 4096
 
-/* ---- tokenizer ---------------------------------------------------------
- * Tokens are maximal runs of letters (L*) and digits (N*), plus combining
- * marks (M*) that continue a run (so Indic and decomposed Latin words stay
- * whole), taken after NFKC normalization with Unicode case folding and
- * default-ignorable code points removed. Everything else separates, and so
- * does every byte that is not part of valid UTF-8. For ASCII text this is
- * exactly the ASCII-lowercased [A-Za-z0-9] runs, computed without utf8proc.
- * Tokens are never cut: a run of any length is one token, indexed and
- * matched whole. No stemming, no stop words. */
+/* ---- analysis ----------------------------------------------------------
+ * What turns text into terms, per column, at index and at query time.
+ *
+ * Base tokenizers:
+ * - FTS_BASE_STANDARD (the default of new tables): NFKC normalization with
+ *   Unicode case folding and default-ignorable code points removed, then
+ *   word boundaries per UAX #29 (Unicode 15.0, rules WB1-WB999); a word is
+ *   a token when it holds a letter (L*) or a digit (N*). So "don't",
+ *   "3.14", "u.s.a" and "user_name" are one token each, "e-mail" is two,
+ *   and CJK ideographs are one token each (UAX #29 has no dictionary).
+ * - FTS_BASE_ALNUM (every table made before analyzers existed): maximal
+ *   runs of letters (L*) and digits (N*), plus combining marks (M*) that
+ *   continue a run, after the same normalization. For ASCII text this is
+ *   exactly the lowercased [A-Za-z0-9] runs.
+ * Both: invalid UTF-8 separates, and tokens are never cut (a run of any
+ * length is one token).
+ * Then, in this order: stop words are dropped (a built-in list by
+ * language, or the user's own list), and the remaining tokens are stemmed
+ * by a Snowball stemmer (libstemmer) when one is named. */
+
+enum fts_base {
+    FTS_BASE_ALNUM = 0,
+    FTS_BASE_STANDARD = 1,
+};
+#define FTS_STOP_USER 255 /* fts_analysis.stop_lang: the user's list */
+
+struct fts_analysis {
+    enum fts_base base;
+    uint8_t stemmer;   /* 0: none; else a language (fts_lang_name) */
+    uint8_t stop_lang; /* 0: none; a language with a built-in list; or
+                          FTS_STOP_USER: stop_words below */
+    /* FTS_STOP_USER only: owned, each normalized by the base tokenizer to
+     * exactly one token, sorted bytewise, unique. */
+    char **stop_words;
+    size_t n_stop_words;
+};
+/* A zeroed struct fts_analysis is the alnum tokenizer, no filters. */
+
+/* Snowball languages by id, 1..FTS_N_LANGS (an id is stored on disk:
+ * append only). NULL out of range. */
+#define FTS_N_LANGS 29
+const char *fts_lang_name(unsigned id);
+/* The id of a language name (any case), 0 when unknown. */
+unsigned fts_lang_id(const char *name);
+/* true when a built-in stop word list exists for language `id`. */
+bool fts_lang_has_stopwords(unsigned id);
+/* The analyzer's name ("standard", "alnum"); fts_base_parse: any case,
+ * INFINO_ERR_INVALID listing the names otherwise. */
+const char *fts_base_name(enum fts_base b);
+infino_status fts_base_parse(enum fts_base *out, const char *name);
+
+/* Sets a user stop word list: each word is normalized by a's base
+ * tokenizer and must be exactly one token (INFINO_ERR_INVALID naming it
+ * otherwise). Replaces any list or language. */
+infino_status fts_analysis_set_stop_words(struct fts_analysis *a,
+                                          const char *const *words, size_t n);
+infino_status fts_analysis_copy(struct fts_analysis *out,
+                                const struct fts_analysis *a);
+void fts_analysis_free(struct fts_analysis *a); /* leaves it zeroed */
+bool fts_analysis_equal(const struct fts_analysis *a,
+                        const struct fts_analysis *b);
+/* Appends a description such as "standard, stemmer english, stopwords
+ * english" (for errors and reports). */
+infino_status fts_analysis_describe(struct buf *out,
+                                    const struct fts_analysis *a);
+/* Serialization (catalog): encode appends; decode reads from `r`,
+ * INFINO_ERR_CORRUPT on bad input, *out owned. */
+infino_status fts_analysis_encode(struct buf *out,
+                                  const struct fts_analysis *a);
+infino_status fts_analysis_decode(struct fts_analysis *out, struct rd *r);
+
+/* What a region records of the analysis that built it (FORMAT.md,
+ * "Analysis"): enough to tell whether a query analyzed by a given
+ * fts_analysis matches the region's terms. */
+struct fts_analysis_id {
+    uint8_t base, stemmer, stop_lang;
+    uint32_t stop_crc; /* CRC-32C of the user's list; 0 otherwise */
+};
+void fts_analysis_id_of(struct fts_analysis_id *out,
+                        const struct fts_analysis *a);
+bool fts_analysis_id_equal(const struct fts_analysis_id *a,
+                           const struct fts_analysis_id *b);
+
+/* ---- tokenizer ---------------------------------------------------------- */
 
 struct fts_tokenizer;
 
@@ -94,14 +171,21 @@ struct fts_tokenizer;
 typedef infino_status (*fts_token_fn)(const uint8_t *token, size_t len,
                                       void *payload);
 
-/* On success *out is owned: release with fts_tokenizer_free(). A tokenizer
- * holds scratch buffers; use one per thread. */
-infino_status fts_tokenizer_new(struct fts_tokenizer **out);
+/* On success *out is owned: release with fts_tokenizer_free(). `a` (NULL:
+ * a zeroed analysis) is copied. A tokenizer holds scratch buffers and a
+ * stemmer; use one per thread. INFINO_ERR_UNSUPPORTED when the stemmer's
+ * language is unavailable. */
+infino_status fts_tokenizer_new(struct fts_tokenizer **out,
+                                const struct fts_analysis *a);
 void fts_tokenizer_free(struct fts_tokenizer *tk); /* NULL is a no-op */
 
 /* Feeds the tokens of `len` bytes at `text` (any bytes) to `fn`. */
 infino_status fts_tokenize(struct fts_tokenizer *tk, const void *text,
                            size_t len, fts_token_fn fn, void *payload);
+/* The same, without stop words and stemming: the base tokenizer only
+ * (prefix normalization, stop word lists). */
+infino_status fts_tokenize_base(struct fts_tokenizer *tk, const void *text,
+                                size_t len, fts_token_fn fn, void *payload);
 
 /* ---- writer ------------------------------------------------------------ */
 
@@ -114,6 +198,9 @@ struct fts_writer_opts {
     size_t mem_budget;
     /* Directory for the anonymous spill file (copied); NULL: $TMPDIR. */
     const char *spill_dir;
+    /* How text becomes terms (copied; NULL: a zeroed analysis). Recorded
+     * in the region (fts_reader_analysis_id). */
+    const struct fts_analysis *analysis;
 };
 #define FTS_DEFAULT_MEM_BUDGET ((size_t)256 << 20)
 
@@ -168,6 +255,10 @@ infino_status fts_reader_open(struct fts_reader **out, const uint8_t *data,
 void fts_reader_close(struct fts_reader *r); /* NULL is a no-op */
 
 uint32_t fts_reader_n_docs(const struct fts_reader *r);
+/* What analysis built the region (all zero before format version 3: the
+ * alnum tokenizer without filters). */
+void fts_reader_analysis_id(struct fts_analysis_id *out,
+                            const struct fts_reader *r);
 uint64_t fts_reader_total_tokens(const struct fts_reader *r);
 /* Docs with at least one token: what BM25's N counts (empty and null
  * text is not scored and does not lower avgdl), as Lucene's docCount and
@@ -226,11 +317,13 @@ struct fts_query;
 /* Parses a user query (see "Queries" above). On success *out is owned:
  * fts_query_free(). A query with only negated terms is
  * INFINO_ERR_INVALID. */
-infino_status fts_query_parse(struct fts_query **out, const char *text,
+infino_status fts_query_parse(struct fts_query **out,
+                              const struct fts_analysis *a, const char *text,
                               size_t len);
 
 /* An empty query, to build with the two calls below. */
-infino_status fts_query_new(struct fts_query **out);
+infino_status fts_query_new(struct fts_query **out,
+                            const struct fts_analysis *a);
 /* Adds the tokens of `text` (no '-' handling) as positive or negative
  * terms. */
 infino_status fts_query_add_text(struct fts_query *q, const char *text,
@@ -317,12 +410,14 @@ infino_status fts_search(struct fts_hit *out, size_t *n_out,
 
 /* ---- prefix search ------------------------------------------------------ */
 
-/* Normalizes a prefix as the tokenizer normalizes a token and appends it
+/* Normalizes a prefix as a's base tokenizer normalizes a token (prefixes
+ * are not stemmed and never stop words) and appends it
  * to `out`. *ok is false, and nothing is appended, when `text` cannot
  * start any term: it holds a separator (white space, punctuation) or
  * invalid UTF-8. Empty text is ok and appends nothing: it starts every
  * term. */
 infino_status fts_prefix_normalize(struct buf *out, bool *ok,
+                                   const struct fts_analysis *a,
                                    const void *text, size_t len);
 
 /* One term of a prefix expansion with its table-global df. */
@@ -374,9 +469,11 @@ infino_status fts_match(struct fts_doc_ids *out, const struct fts_reader *r,
  * when the value has no tokens). Any value works, whatever its number of
  * distinct tokens: a value with more than a few dozen is narrowed by its
  * rarest ones, and one holding a token the region lacks has no
- * candidates. The caller verifies candidates against the stored text. */
+ * candidates. The caller verifies candidates against the stored text.
+ * `a` (NULL: zeroed) must be the analysis that built the region. */
 infino_status fts_exact_candidates(struct fts_doc_ids *out,
                                    const struct fts_reader *r,
+                                   const struct fts_analysis *a,
                                    const void *value, size_t len,
                                    const roaring_bitmap_t *deleted);
 

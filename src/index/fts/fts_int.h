@@ -21,7 +21,9 @@
 #define FTS_MAGIC "INFTSRG1"       /* region header, 8 bytes */
 #define FTS_TRAILER_MAGIC "INFTSEND" /* trailer, 8 bytes */
 #define FTS_SUMMARY_MAGIC "INFTSSM1" /* summary, 8 bytes */
-#define FTS_FORMAT_VERSION 2u     /* written; 1 (u8 term lengths) is read */
+/* Written: 3 (the trailer records the analysis); 2 (no analysis: alnum)
+ * and 1 (u8 term lengths) are read. */
+#define FTS_FORMAT_VERSION 3u
 #define FTS_FORMAT_VERSION_MIN 1u
 /* Terms of at most this many bytes may be front-coded against the previous
  * term of their block; longer ones are stored whole (prefix length 0), so
@@ -48,6 +50,9 @@
 enum {
     TR_N_DOCS = 0,        /* u32 */
     TR_DL_WIDTH = 4,      /* u8: 1, 2 or 4 */
+    TR_AN_BASE = 5,       /* u8, version 3: enum fts_base */
+    TR_AN_STEMMER = 6,    /* u8, version 3: stemmer language, 0 none */
+    TR_AN_STOP = 7,       /* u8, version 3: stop words, 0 none */
     TR_TOTAL_TOKENS = 8,  /* u64 */
     TR_N_TERMS = 16,      /* u64 */
     TR_POST_OFF = 24,     /* u64 section offsets and lengths ... */
@@ -61,6 +66,7 @@ enum {
     TR_SUMMARY_OFF = 88,
     TR_SUMMARY_LEN = 96,
     TR_MAX_DL = 104,      /* u32 */
+    TR_AN_STOP_CRC = 108, /* u32, version 3: CRC-32C of the user's list */
     TR_MAGIC = 112,       /* 8 bytes */
     TR_CRC = 124,         /* u32: CRC-32C of the region before this field */
 };
@@ -78,6 +84,7 @@ struct fts_reader {
     uint64_t total_tokens;
     uint64_t n_terms;
     uint32_t n_scored; /* docs with at least one token (counted at open) */
+    struct fts_analysis_id an; /* zero before version 3 */
     uint64_t n_blocks; /* dictionary blocks */
     const uint8_t *post, *dict, *index, *dl, *summary;
     uint64_t post_len, dict_len, summary_len;
@@ -152,6 +159,43 @@ bool fts_is_space(int32_t cp);
 /* true when the code point separates tokens (neither a letter, a digit nor
  * a mark); ASCII without utf8proc. */
 bool fts_cp_separates(int32_t cp);
+/* The same for the standard analyzer: also false for what UAX #29 lets
+ * join a word (MidLetter, MidNum, MidNumLet, quotes, ExtendNumLet). */
+bool fts_cp_separates_in(enum fts_base base, int32_t cp);
+
+/* ---- word boundaries, UAX #29 (fts_wordbreak.c) ------------------------ */
+
+/* Word_Break property values (UAX #29, Table 3); scripts/gen_wordbreak.py
+ * writes the table in this order. */
+enum fts_wb {
+    FTS_WB_OTHER, FTS_WB_CR, FTS_WB_LF, FTS_WB_NEWLINE, FTS_WB_EXTEND,
+    FTS_WB_ZWJ, FTS_WB_RI, FTS_WB_FORMAT, FTS_WB_KATAKANA, FTS_WB_HEBREW,
+    FTS_WB_ALETTER, FTS_WB_SQUOTE, FTS_WB_DQUOTE, FTS_WB_MIDNUMLET,
+    FTS_WB_MIDLETTER, FTS_WB_MIDNUM, FTS_WB_NUMERIC, FTS_WB_EXTENDNUMLET,
+    FTS_WB_WSEGSPACE,
+};
+#define FTS_WB_EXT_PICT 0x20 /* flag: Extended_Pictographic (UTS #51) */
+#define FTS_WB_MASK 0x1f
+
+struct fts_wb_range {
+    int32_t lo, hi;
+    uint8_t cls;
+};
+
+/* The Word_Break class of `cp`, with FTS_WB_EXT_PICT or'ed in. */
+uint8_t fts_wb_class(int32_t cp);
+/* Given classes cls[0..n) (from fts_wb_class) and a word boundary at
+ * `start` < n, returns the next boundary (start < result <= n). */
+size_t fts_wb_next(const uint8_t *cls, size_t n, size_t start);
+
+/* ---- analysis internals (fts_analysis.c) ------------------------------- */
+
+/* The built-in list of `lang` (sorted bytewise), or NULL and 0. */
+void fts_builtin_stop_words(unsigned lang, const char *const **words_out,
+                            size_t *n_out);
+/* Binary search of a sorted list. */
+bool fts_stop_word_in(const char *const *words, size_t n, const uint8_t *t,
+                      size_t len);
 
 /* ---- bit packing (fts_bitpack.c) ---------------------------------------
  * 128 values of `bits` (0..32) bits in 16 * bits bytes, as four
@@ -306,7 +350,8 @@ infino_status fts_ser_add_term(struct fts_ser *s, const uint8_t *term,
                                const uint32_t *tfs, uint32_t df,
                                const uint32_t *doc_lens);
 infino_status fts_ser_finish(struct fts_ser *s, const uint32_t *doc_lens,
-                             uint32_t n_docs, struct fts_region_info *info,
+                             uint32_t n_docs, const struct fts_analysis_id *an,
+                             struct fts_region_info *info,
                              struct buf *summary_out);
 void fts_ser_free(struct fts_ser *s); /* NULL is a no-op */
 
@@ -319,6 +364,7 @@ struct fts_qterm {
 };
 
 struct fts_query {
+    struct fts_analysis an; /* owned: how its text is tokenized */
     struct fts_qterm *pos; /* owned: sorted, unique */
     size_t n_pos, pos_cap;
     struct fts_qterm *neg; /* owned: sorted, unique */

@@ -35,9 +35,11 @@ static infino_status keep_token(const uint8_t *t, size_t len, void *payload)
 }
 
 infino_status fts_prefix_normalize(struct buf *out, bool *ok,
+                                   const struct fts_analysis *a,
                                    const void *text, size_t len)
 {
     const uint8_t *p = text, *end = p + len;
+    struct fts_analysis base = {.base = a ? a->base : FTS_BASE_ALNUM};
     struct fts_tokenizer *tk = NULL;
     struct one_token o = {out, 0};
     size_t start = out->len;
@@ -53,12 +55,12 @@ infino_status fts_prefix_normalize(struct buf *out, bool *ok,
     while (p < end) {
         int32_t cp;
         size_t l = fts_utf8_next(p, (size_t)(end - p), &cp);
-        if (l == 0 || fts_cp_separates(cp))
+        if (l == 0 || fts_cp_separates_in(base.base, cp))
             return INFINO_OK;
         p += l;
     }
-    CHECK(fts_tokenizer_new(&tk));
-    CHECK(fts_tokenize(tk, text, len, keep_token, &o));
+    CHECK(fts_tokenizer_new(&tk, &base));
+    CHECK(fts_tokenize_base(tk, text, len, keep_token, &o));
     fts_tokenizer_free(tk);
     if (o.n == 1)
         *ok = true;

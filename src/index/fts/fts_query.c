@@ -17,10 +17,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-infino_status fts_query_new(struct fts_query **out)
+infino_status fts_query_new(struct fts_query **out,
+                            const struct fts_analysis *a)
 {
-    *out = mem_calloc(1, sizeof **out);
-    return *out == NULL ? err_nomem() : INFINO_OK;
+    struct fts_query *q = mem_calloc(1, sizeof *q);
+    infino_status st;
+
+    *out = NULL;
+    if (q == NULL)
+        return err_nomem();
+    if (a != NULL && (st = fts_analysis_copy(&q->an, a)) != INFINO_OK) {
+        mem_free(q);
+        return st;
+    }
+    *out = q;
+    return INFINO_OK;
 }
 
 void fts_query_free(struct fts_query *q)
@@ -33,6 +44,7 @@ void fts_query_free(struct fts_query *q)
         mem_free(q->neg[i].bytes);
     mem_free(q->pos);
     mem_free(q->neg);
+    fts_analysis_free(&q->an);
     mem_free(q);
 }
 
@@ -265,7 +277,7 @@ infino_status fts_query_add_text(struct fts_query *q, const char *text,
     infino_status st;
 
     fts_stage_init(&s);
-    CHECK(fts_tokenizer_new(&tk));
+    CHECK(fts_tokenizer_new(&tk, &q->an));
     CHECK(fts_stage_text(&s, tk, text, len));
     fts_stage_sort(&s);
     CHECK(fts_query_add_spans(q, s.v, s.n, negative));
@@ -291,7 +303,8 @@ infino_status fts_query_check(const struct fts_query *q)
     return INFINO_OK;
 }
 
-infino_status fts_query_parse(struct fts_query **out, const char *text,
+infino_status fts_query_parse(struct fts_query **out,
+                              const struct fts_analysis *a, const char *text,
                               size_t len)
 {
     const uint8_t *p = (const uint8_t *)text, *end = p;
@@ -305,8 +318,8 @@ infino_status fts_query_parse(struct fts_query **out, const char *text,
     fts_stage_init(&neg);
     if (len > 0) /* text may be NULL when len is 0 */
         end = p + len;
-    CHECK(fts_query_new(&q));
-    CHECK(fts_tokenizer_new(&tk));
+    CHECK(fts_query_new(&q, a));
+    CHECK(fts_tokenizer_new(&tk, a));
     while (p < end) {
         const uint8_t *s;
         size_t l = 0;

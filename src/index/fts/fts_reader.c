@@ -59,6 +59,17 @@ static infino_status check_layout(struct fts_reader *r)
     r->total_tokens = load_u64le(tr + TR_TOTAL_TOKENS);
     r->n_terms = load_u64le(tr + TR_N_TERMS);
     r->max_dl = load_u32le(tr + TR_MAX_DL);
+    if (r->version >= 3) {
+        r->an.base = tr[TR_AN_BASE];
+        r->an.stemmer = tr[TR_AN_STEMMER];
+        r->an.stop_lang = tr[TR_AN_STOP];
+        r->an.stop_crc = load_u32le(tr + TR_AN_STOP_CRC);
+        if (r->an.base > FTS_BASE_STANDARD || r->an.stemmer > FTS_N_LANGS ||
+            (r->an.stop_lang != 0 && r->an.stop_lang != FTS_STOP_USER &&
+             !fts_lang_has_stopwords(r->an.stop_lang)))
+            return fts_corrupt(r, "unknown analysis %u/%u/%u", r->an.base,
+                               r->an.stemmer, r->an.stop_lang);
+    }
     if (r->dl_width != 1 && r->dl_width != 2 && r->dl_width != 4)
         return fts_corrupt(r, "doc length width %u", r->dl_width);
     if (len[3] != (uint64_t)r->n_docs * r->dl_width)
@@ -169,6 +180,12 @@ void fts_reader_close(struct fts_reader *r)
         return;
     mem_free(r->name);
     mem_free(r);
+}
+
+void fts_reader_analysis_id(struct fts_analysis_id *out,
+                            const struct fts_reader *r)
+{
+    *out = r->an;
 }
 
 uint32_t fts_reader_n_docs(const struct fts_reader *r)

@@ -1213,6 +1213,7 @@ fail:
 
 infino_status fts_exact_candidates(struct fts_doc_ids *out,
                                    const struct fts_reader *r,
+                                   const struct fts_analysis *a,
                                    const void *value, size_t len,
                                    const roaring_bitmap_t *deleted)
 {
@@ -1226,8 +1227,8 @@ infino_status fts_exact_candidates(struct fts_doc_ids *out,
 
     memset(&s, 0, sizeof s);
     fts_stage_init(&stage);
-    CHECK(fts_query_new(&q));
-    CHECK(fts_tokenizer_new(&tk));
+    CHECK(fts_query_new(&q, a));
+    CHECK(fts_tokenizer_new(&tk, a));
     CHECK(fts_stage_text(&stage, tk, value, len));
     if (stage.n_tokens == 0) {
         /* no tokens: only docs without tokens can hold the value */

@@ -355,7 +355,8 @@ fail:
 }
 
 infino_status fts_ser_finish(struct fts_ser *s, const uint32_t *doc_lens,
-                             uint32_t n_docs, struct fts_region_info *info,
+                             uint32_t n_docs, const struct fts_analysis_id *an,
+                             struct fts_region_info *info,
                              struct buf *summary_out)
 {
     uint8_t tr[FTS_TRAILER_LEN] = {0};
@@ -403,6 +404,10 @@ infino_status fts_ser_finish(struct fts_ser *s, const uint32_t *doc_lens,
     store_u64le(tr + TR_SUMMARY_OFF, sum_off);
     store_u64le(tr + TR_SUMMARY_LEN, summary.len);
     store_u32le(tr + TR_MAX_DL, max_dl);
+    tr[TR_AN_BASE] = an->base;
+    tr[TR_AN_STEMMER] = an->stemmer;
+    tr[TR_AN_STOP] = an->stop_lang;
+    store_u32le(tr + TR_AN_STOP_CRC, an->stop_crc);
     memcpy(tr + TR_MAGIC, FTS_TRAILER_MAGIC, 8);
     CHECK(emit(s, tr, TR_CRC));
     store_u32le(tr + TR_CRC, s->crc);

@@ -1,7 +1,8 @@
 /*
- * fts_tokenize.c - the one tokenizer, used at index and at query time.
+ * fts_tokenize.c - the analyzers (fts.h, "analysis"), used at index and at
+ * query time: two base tokenizers, then stop words and stemming.
  *
- * Text is cut at ASCII bytes other than [A-Za-z0-9] first. A segment made
+ * alnum: text is cut at ASCII bytes other than [A-Za-z0-9] first. A segment made
  * only of ASCII alphanumerics is a token as it stands (lowercased through
  * a table, no utf8proc call). A segment with bytes >= 0x80 is split at
  * invalid UTF-8, NFKC-normalized with case folding (utf8proc, into our own
@@ -9,14 +10,25 @@
  * runs of letters and digits by general category. No ASCII separator can
  * compose with what follows it into a letter or digit, so cutting at them
  * before normalizing gives the same tokens as normalizing the whole text.
+ * standard: text is cut at the ASCII bytes that UAX #29 never joins to a
+ * word (white space and Word_Break=Other: everything but letters, digits
+ * and . ' " : , ; _); a piece of letters and digits only is one word (WB5,
+ * WB8-WB10) and takes the same fast path as above. Any other piece is
+ * normalized as above into UTF-32, classified by Word_Break and cut at
+ * its word boundaries (fts_wordbreak.c); a word holding a letter or a
+ * digit is a token.
  * Tokens are emitted whole, however long: short ones from a fixed buffer,
  * longer ones from a heap buffer kept for the tokenizer's life.
+ * Stop words and the stemmer (libstemmer, Snowball's C library) filter
+ * what the base tokenizer emits.
  */
 #include "fts_int.h"
 
 #include "util/alloc.h"
 #include "util/err.h"
 
+#include <libstemmer.h>
+#include <limits.h>
 #include <string.h>
 #include <utf8proc.h>
 
@@ -27,14 +39,23 @@
 #define SMALL_TOKEN 256u /* bytes of token the fixed buffer holds */
 
 struct fts_tokenizer {
+    struct fts_analysis an;  /* owned copy */
+    struct sb_stemmer *stem; /* owned, or NULL: no stemming */
+    const char *const *stop; /* borrowed (built-in or an.stop_words) */
+    size_t n_stop;
+    fts_token_fn user_fn; /* the caller's, while filtering */
+    void *user_payload;
     utf8proc_int32_t *cps; /* owned: UTF-32 scratch */
     size_t cps_cap;
+    uint8_t *cls; /* owned: Word_Break classes of cps (standard) */
+    size_t cls_cap;
     uint8_t *big; /* owned: big_cap + FTS_TOKEN_PAD bytes, or NULL */
     size_t big_cap;
     uint8_t small[SMALL_TOKEN + FTS_TOKEN_PAD];
 };
 
-/* ASCII byte classes: 0 separator, 1 alphanumeric, 2 non-ASCII. */
+/* ASCII byte classes: 0 separator, 1 alphanumeric, 2 non-ASCII; and for
+ * the standard tokenizer, 3: a byte UAX #29 may join into a word. */
 static const uint8_t byte_class[256] = {
     ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
     ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,
@@ -109,13 +130,60 @@ bool fts_is_space(int32_t cp)
     }
 }
 
-infino_status fts_tokenizer_new(struct fts_tokenizer **out)
+/* ASCII bytes other than letters and digits that UAX #29 can join into a
+ * word: MidNumLet '.', Single_Quote, Double_Quote, MidLetter ':', MidNum
+ * ',' ';', ExtendNumLet '_'. Every other ASCII byte that is not a letter
+ * or a digit is white space or Word_Break=Other, which no rule joins. */
+static const uint8_t std_joiner[256] = {
+    ['.'] = 1, ['\''] = 1, ['"'] = 1, [':'] = 1,
+    [','] = 1, [';'] = 1,  ['_'] = 1,
+};
+
+bool fts_cp_separates_in(enum fts_base base, int32_t cp)
+{
+    if (base == FTS_BASE_STANDARD && cp < 0x80 && std_joiner[cp])
+        return false;
+    if (base == FTS_BASE_STANDARD && cp >= 0x80) {
+        switch (fts_wb_class(cp) & FTS_WB_MASK) {
+        case FTS_WB_SQUOTE: case FTS_WB_DQUOTE: case FTS_WB_MIDNUMLET:
+        case FTS_WB_MIDLETTER: case FTS_WB_MIDNUM: case FTS_WB_EXTENDNUMLET:
+            return false;
+        default:
+            break;
+        }
+    }
+    return fts_cp_separates(cp);
+}
+
+infino_status fts_tokenizer_new(struct fts_tokenizer **out,
+                                const struct fts_analysis *a)
 {
     struct fts_tokenizer *tk = mem_calloc(1, sizeof *tk);
+    infino_status st;
 
     *out = NULL;
     if (tk == NULL)
         return err_nomem();
+    if (a != NULL && (st = fts_analysis_copy(&tk->an, a)) != INFINO_OK) {
+        mem_free(tk);
+        return st;
+    }
+    if (tk->an.stemmer != 0) {
+        const char *lang = fts_lang_name(tk->an.stemmer);
+        tk->stem = lang ? sb_stemmer_new(lang, "UTF_8") : NULL;
+        if (tk->stem == NULL) {
+            fts_tokenizer_free(tk);
+            return err_set(INFINO_ERR_UNSUPPORTED,
+                           "no Snowball stemmer for '%s' (or out of memory)",
+                           lang ? lang : "?");
+        }
+    }
+    if (tk->an.stop_lang == FTS_STOP_USER) {
+        tk->stop = (const char *const *)tk->an.stop_words;
+        tk->n_stop = tk->an.n_stop_words;
+    } else if (tk->an.stop_lang != 0) {
+        fts_builtin_stop_words(tk->an.stop_lang, &tk->stop, &tk->n_stop);
+    }
     *out = tk;
     return INFINO_OK;
 }
@@ -124,7 +192,11 @@ void fts_tokenizer_free(struct fts_tokenizer *tk)
 {
     if (tk == NULL)
         return;
+    if (tk->stem != NULL)
+        sb_stemmer_delete(tk->stem);
+    fts_analysis_free(&tk->an);
     mem_free(tk->cps);
+    mem_free(tk->cls);
     mem_free(tk->big);
     mem_free(tk);
 }
@@ -196,67 +268,129 @@ bool fts_cp_separates(int32_t cp)
     return cp_class(cp) == 0;
 }
 
-/* Normalizes `n` bytes of valid UTF-8 and emits the runs inside. */
-static infino_status normalize_piece(struct fts_tokenizer *tk,
-                                     const uint8_t *s, size_t n,
-                                     fts_token_fn fn, void *payload)
+/* Grows the UTF-32 scratch (and, for the standard tokenizer, the class
+ * array beside it) to `need` entries. */
+static infino_status cps_reserve(struct fts_tokenizer *tk, size_t need)
+{
+    size_t cap, bytes;
+    void *p;
+
+    if (need <= tk->cps_cap)
+        return INFINO_OK;
+    cap = need + 64;
+    if (mem_mul(&bytes, cap, sizeof *tk->cps) != 0)
+        return err_nomem();
+    if ((p = mem_realloc(tk->cps, bytes)) == NULL)
+        return err_nomem();
+    tk->cps = p;
+    tk->cps_cap = cap;
+    return INFINO_OK;
+}
+
+/* NFKC with case folding of `n` bytes of valid UTF-8 into tk->cps;
+ * *m_out code points (0 when utf8proc refuses, which valid input never
+ * makes it do). */
+static infino_status normalize(struct fts_tokenizer *tk, const uint8_t *s,
+                               size_t n, size_t *m_out)
 {
     utf8proc_ssize_t m;
-    uint8_t *tok = tk->small;
-    size_t len = 0;
-    bool in_tok = false;
     infino_status st;
 
+    *m_out = 0;
     for (;;) {
         m = utf8proc_decompose(s, (utf8proc_ssize_t)n, tk->cps,
                                (utf8proc_ssize_t)tk->cps_cap, NORM_OPTS);
         if (m < 0)
-            return INFINO_OK; /* cannot happen for valid input: no tokens */
+            return INFINO_OK;
         if ((size_t)m <= tk->cps_cap)
             break;
-        size_t cap = (size_t)m + 64, bytes;
-        if (mem_mul(&bytes, cap, sizeof *tk->cps) != 0)
-            return err_nomem();
-        void *p = mem_realloc(tk->cps, bytes);
-        if (p == NULL)
-            return err_nomem();
-        tk->cps = p;
-        tk->cps_cap = cap;
+        if ((st = cps_reserve(tk, (size_t)m)) != INFINO_OK)
+            return st;
     }
     m = utf8proc_normalize_utf32(tk->cps, m, NORM_OPTS);
-    if (m < 0)
-        return INFINO_OK;
+    if (m > 0)
+        *m_out = (size_t)m;
+    return INFINO_OK;
+}
 
-    for (utf8proc_ssize_t i = 0; i <= m; i++) {
-        int cls = i < m ? cp_class(tk->cps[i]) : 0;
+/* Emits cps[from..to) as one UTF-8 token. */
+static infino_status emit_cps(struct fts_tokenizer *tk, size_t from,
+                              size_t to, fts_token_fn fn, void *payload)
+{
+    uint8_t *tok = tk->small;
+    size_t len = 0;
+    infino_status st;
 
-        if (cls == 0 || (cls == 2 && !in_tok)) {
-            if (in_tok && len > 0) {
-                st = fn(tok, len, payload);
-                if (st != INFINO_OK)
-                    return st;
-            }
-            in_tok = false;
-            len = 0;
-            tok = tk->small;
-            continue;
-        }
-        in_tok = true;
+    for (size_t i = from; i < to; i++) {
         /* 4 bytes at most per code point; len < m * 4 cannot overflow */
         if (len + 4 > SMALL_TOKEN &&
             (st = tok_reserve(tk, &tok, len, len + 4)) != INFINO_OK)
             return st;
         len += (size_t)utf8proc_encode_char(tk->cps[i], tok + len);
     }
+    return len > 0 ? fn(tok, len, payload) : INFINO_OK;
+}
+
+/* alnum: the runs of letters and digits (and marks continuing them) of
+ * cps[0..m). */
+static infino_status alnum_runs(struct fts_tokenizer *tk, size_t m,
+                                fts_token_fn fn, void *payload)
+{
+    size_t start = 0;
+    bool in_tok = false;
+    infino_status st;
+
+    for (size_t i = 0; i <= m; i++) {
+        int cls = i < m ? cp_class(tk->cps[i]) : 0;
+
+        if (cls == 0 || (cls == 2 && !in_tok)) {
+            if (in_tok && (st = emit_cps(tk, start, i, fn, payload)) !=
+                              INFINO_OK)
+                return st;
+            in_tok = false;
+            continue;
+        }
+        if (!in_tok)
+            start = i;
+        in_tok = true;
+    }
     return INFINO_OK;
 }
 
-/* A segment holding non-ASCII bytes: invalid UTF-8 separates. */
-static infino_status unicode_segment(struct fts_tokenizer *tk,
-                                     const uint8_t *s, size_t n,
-                                     fts_token_fn fn, void *payload)
+/* standard: the UAX #29 words of cps[0..m) that hold a letter or digit. */
+static infino_status std_words(struct fts_tokenizer *tk, size_t m,
+                               fts_token_fn fn, void *payload)
 {
-    size_t i = 0;
+    infino_status st;
+
+    if (m > tk->cls_cap) {
+        uint8_t *p = mem_realloc(tk->cls, m + 64);
+        if (p == NULL)
+            return err_nomem();
+        tk->cls = p;
+        tk->cls_cap = m + 64;
+    }
+    for (size_t i = 0; i < m; i++)
+        tk->cls[i] = fts_wb_class(tk->cps[i]);
+    for (size_t s = 0, e; s < m; s = e) {
+        bool word = false;
+        e = fts_wb_next(tk->cls, m, s);
+        for (size_t i = s; i < e && !word; i++)
+            word = cp_class(tk->cps[i]) == 1;
+        if (word && (st = emit_cps(tk, s, e, fn, payload)) != INFINO_OK)
+            return st;
+    }
+    return INFINO_OK;
+}
+
+/* A piece holding non-ASCII bytes: invalid UTF-8 separates; each valid
+ * run is normalized and cut by the base tokenizer. */
+static infino_status unicode_piece(struct fts_tokenizer *tk,
+                                   const uint8_t *s, size_t n,
+                                   fts_token_fn fn, void *payload)
+{
+    size_t i = 0, m;
+    infino_status st;
 
     while (i < n) {
         size_t start = i, l;
@@ -265,8 +399,11 @@ static infino_status unicode_segment(struct fts_tokenizer *tk,
         while (i < n && (l = fts_utf8_next(s + i, n - i, &cp)) != 0)
             i += l;
         if (i > start) {
-            infino_status st =
-                normalize_piece(tk, s + start, i - start, fn, payload);
+            if ((st = normalize(tk, s + start, i - start, &m)) != INFINO_OK)
+            return st;
+            st = tk->an.base == FTS_BASE_STANDARD
+                     ? std_words(tk, m, fn, payload)
+                     : alnum_runs(tk, m, fn, payload);
             if (st != INFINO_OK)
                 return st;
         }
@@ -276,10 +413,38 @@ static infino_status unicode_segment(struct fts_tokenizer *tk,
     return INFINO_OK;
 }
 
-infino_status fts_tokenize(struct fts_tokenizer *tk, const void *text,
-                           size_t len, fts_token_fn fn, void *payload)
+/* An ASCII piece of letters and digits only: one lowercased token. */
+static infino_status ascii_token(struct fts_tokenizer *tk, const uint8_t *s,
+                                 size_t n, fts_token_fn fn, void *payload)
+{
+    uint8_t *tok = tk->small;
+    infino_status st;
+
+    if (n > SMALL_TOKEN && (st = tok_reserve(tk, &tok, 0, n)) != INFINO_OK)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        tok[i] = ascii_lower(s[i]);
+    return fn(tok, n, payload);
+}
+
+/* standard, an ASCII piece with joiners: its words, lowercased. */
+static infino_status ascii_words(struct fts_tokenizer *tk, const uint8_t *s,
+                                 size_t n, fts_token_fn fn, void *payload)
+{
+    infino_status st;
+
+    if ((st = cps_reserve(tk, n)) != INFINO_OK)
+            return st;
+    for (size_t i = 0; i < n; i++)
+        tk->cps[i] = ascii_lower(s[i]);
+    return std_words(tk, n, fn, payload);
+}
+
+infino_status fts_tokenize_base(struct fts_tokenizer *tk, const void *text,
+                                size_t len, fts_token_fn fn, void *payload)
 {
     const uint8_t *p = text, *end;
+    bool std = tk->an.base == FTS_BASE_STANDARD;
     infino_status st;
 
     if (len == 0)
@@ -287,29 +452,70 @@ infino_status fts_tokenize(struct fts_tokenizer *tk, const void *text,
     end = p + len;
     while (p < end) {
         const uint8_t *s;
-        unsigned seen = 0;
+        unsigned seen = 0, joined = 0;
 
-        while (p < end && byte_class[*p] == 0)
+        while (p < end && byte_class[*p] == 0 && !(std && std_joiner[*p]))
             p++;
         if (p == end)
             break;
         s = p;
-        while (p < end && byte_class[*p] != 0)
-            seen |= *p++;
-        if (!(seen & 0x80)) {
-            size_t n = (size_t)(p - s);
-            uint8_t *tok = tk->small;
-            if (n > SMALL_TOKEN &&
-                (st = tok_reserve(tk, &tok, 0, n)) != INFINO_OK)
-                return st;
-            for (size_t i = 0; i < n; i++)
-                tok[i] = ascii_lower(s[i]);
-            st = fn(tok, n, payload);
-        } else {
-            st = unicode_segment(tk, s, (size_t)(p - s), fn, payload);
+        for (; p < end; p++) {
+            if (byte_class[*p] != 0)
+                seen |= *p;
+            else if (std && std_joiner[*p])
+                joined = 1;
+            else
+                break;
         }
+        if (seen & 0x80)
+            st = unicode_piece(tk, s, (size_t)(p - s), fn, payload);
+        else if (joined)
+            st = ascii_words(tk, s, (size_t)(p - s), fn, payload);
+        else
+            st = ascii_token(tk, s, (size_t)(p - s), fn, payload);
         if (st != INFINO_OK)
             return st;
     }
     return INFINO_OK;
+}
+
+/* Drops stop words and stems what is left, then calls the caller's fn. */
+static infino_status filter_token(const uint8_t *t, size_t len, void *payload)
+{
+    struct fts_tokenizer *tk = payload;
+    infino_status st;
+
+    if (tk->n_stop > 0 && fts_stop_word_in(tk->stop, tk->n_stop, t, len))
+        return INFINO_OK;
+    if (tk->stem != NULL) {
+        const sb_symbol *o;
+        if (len > (size_t)INT_MAX)
+            return tk->user_fn(t, len, tk->user_payload); /* not stemmed */
+        o = sb_stemmer_stem(tk->stem, t, (int)len);
+        if (o == NULL)
+            return err_nomem();
+        len = (size_t)sb_stemmer_length(tk->stem);
+        if (len == 0)
+            return INFINO_OK;
+        if (len > SMALL_TOKEN) { /* the callee may read FTS_TOKEN_PAD past */
+            uint8_t *tok = tk->small;
+            if ((st = tok_reserve(tk, &tok, 0, len)) != INFINO_OK)
+            return st;
+            memcpy(tok, o, len);
+            return tk->user_fn(tok, len, tk->user_payload);
+        }
+        memcpy(tk->small, o, len);
+        t = tk->small;
+    }
+    return tk->user_fn(t, len, tk->user_payload);
+}
+
+infino_status fts_tokenize(struct fts_tokenizer *tk, const void *text,
+                           size_t len, fts_token_fn fn, void *payload)
+{
+    if (tk->stem == NULL && tk->n_stop == 0)
+        return fts_tokenize_base(tk, text, len, fn, payload);
+    tk->user_fn = fn;
+    tk->user_payload = payload;
+    return fts_tokenize_base(tk, text, len, filter_token, tk);
 }

@@ -79,6 +79,7 @@ struct pending {
 
 struct fts_writer {
     struct fts_tokenizer *tk; /* owned */
+    struct fts_analysis_id an_id; /* recorded in the region */
     struct pending batch[BATCH_TOKENS];
     /* token bytes of the batch, + FTS_TOKEN_PAD for whole-word loads */
     uint8_t batch_bytes[BATCH_TOKENS * BATCH_TOKEN_MAX + FTS_TOKEN_PAD];
@@ -163,7 +164,9 @@ infino_status fts_writer_new(struct fts_writer **out,
         st = err_nomem();
         goto fail;
     }
-    CHECK(fts_tokenizer_new(&w->tk));
+    CHECK(fts_tokenizer_new(&w->tk, opts != NULL ? opts->analysis : NULL));
+    if (opts != NULL && opts->analysis != NULL)
+        fts_analysis_id_of(&w->an_id, opts->analysis);
     w->table_cap = 1024;
     w->table = mem_calloc(w->table_cap, sizeof *w->table);
     if (w->table == NULL) {
@@ -993,7 +996,8 @@ infino_status fts_writer_finish(struct fts_writer *w, struct store_sink *sink,
         drop_accumulator(w);
         CHECK(finish_merge(w, ser));
     }
-    CHECK(fts_ser_finish(ser, w->doc_lens, n_docs, info, summary_out));
+    CHECK(fts_ser_finish(ser, w->doc_lens, n_docs, &w->an_id, info,
+                         summary_out));
     if (info != NULL)
         info->n_runs = w->n_runs;
     fts_ser_free(ser);
