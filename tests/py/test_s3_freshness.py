@@ -186,15 +186,21 @@ def test_bounded_staleness(uri, moto_s3, s3_proxy, tmp_path):
     assert t.count_rows() == 108
     assert other.count_rows() == 108
     assert t.count("text", "common") == 108
+    t1 = time.monotonic()  # the delete below checks: the interval restarts
     t.delete("id = 200")
     assert t.count_rows() == 107 and other.count_rows() == 107
     s3_proxy.reset_log()
     assert t.count_rows() == 107
-    assert s3_proxy.log() == []  # and warm again
+    if time.monotonic() - t1 < stale_ms / 1000 * 0.9:
+        assert s3_proxy.log() == []  # and warm again
 
     # writes always check: a delete sees rows another process just added
     append_elsewhere(moto_s3, uri, 300)
-    assert t.count_rows() == 107  # within the interval: not yet
+    n = t.count_rows()
+    if time.monotonic() - t1 < stale_ms / 1000 * 0.9:  # not too slow a machine
+        assert n == 107  # within the interval: not yet
+    else:
+        assert n in (107, 112)
     t.delete("id >= 300")
     assert t.count_rows() == 107
     fresh = infino.connect(uri, storage_options=moto_s3.storage_options()).open_table("docs")
