@@ -104,5 +104,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_free(&a.joined);
     buf_free(&b.joined);
     fts_tokenizer_free(tk);
+
+    /* The standard analyzer (UAX #29 words) with stop words and a stemmer:
+     * any bytes tokenize without a crash, and every token is non-empty
+     * UTF-8 (collect checks nothing more; the C suite checks the words). */
+    {
+        struct fts_analysis an = {.base = FTS_BASE_STANDARD,
+                                  .stemmer = 7, .stop_lang = 7};
+        struct toks c = {{0}, 0};
+        if (fts_query_parse(&q, &an, (const char *)data, size) == INFINO_OK)
+            fts_query_free(q);
+        if (fts_tokenizer_new(&tk, &an) == INFINO_OK) {
+            (void)fts_tokenize(tk, data, size, collect, &c);
+            fts_tokenizer_free(tk);
+        }
+        buf_free(&c.joined);
+    }
     return 0;
 }

@@ -357,13 +357,10 @@ def test_index_spec_fts_takes_upstream_arguments(tmp_path):
         infino.IndexSpec().fts("body", k1=-1.0, b=0.5)
     with pytest.raises(ValueError, match='unknown stemmer "klingon"'):
         infino.IndexSpec().fts("body", stemmer="klingon")
-    with pytest.raises(ValueError, match='unknown stopwords "french"'):
-        infino.IndexSpec().fts("body", stopwords="french")
-    with pytest.raises(TypeError):
-        infino.IndexSpec().fts("body", stopwords=["a"])
+    with pytest.raises(ValueError, match='unknown stopwords "klingon"'):
+        infino.IndexSpec().fts("body", stopwords="klingon")
     with pytest.raises(TypeError):
         infino.IndexSpec().fts("body", "standard", True, 1.2, 0.75, "english")
-    for kw in [{"stored": False}, {"k1": 2.0, "b": 0.5}, {"stopwords": "english"},
-               {"stemmer": "english"}, {"positions": True}]:
+    for kw in [{"stored": False}, {"positions": True}]:
         with pytest.raises(NotImplementedError):
             infino.IndexSpec().fts("body", **kw)

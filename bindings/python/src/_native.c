@@ -452,8 +452,49 @@ static PyObject *new_table(ConnObject *conn, infino_table *t)
     return (PyObject *)obj;
 }
 
+/* Adds one full-text column of create_table's list: (column, analyzer,
+ * stemmer, stopwords language, stopword list, k1, b), the Nones and 0s
+ * meaning the defaults. 0 with a Python exception set when the tuple is
+ * malformed; otherwise 1, with *st the library's answer. */
+static int fts_column(infino_index_spec *spec, PyObject *item,
+                      infino_status *st)
+{
+    infino_fts_opts o = INFINO_FTS_OPTS_INIT;
+    const char *col, **words = NULL;
+    PyObject *list;
+    Py_ssize_t n = 0;
+
+    if (!PyArg_ParseTuple(item, "szzzOdd", &col, &o.analyzer, &o.stemmer,
+                          &o.stopwords, &list, &o.k1, &o.b))
+        return 0;
+    if (list != Py_None) {
+        if (!PyTuple_Check(list)) {
+            PyErr_SetString(PyExc_TypeError, "stop word list must be a tuple");
+            return 0;
+        }
+        n = PyTuple_GET_SIZE(list);
+        words = PyMem_Calloc((size_t)n + 1, sizeof *words);
+        if (words == NULL) {
+            PyErr_NoMemory();
+            return 0;
+        }
+        for (Py_ssize_t j = 0; j < n; j++)
+            if ((words[j] = PyUnicode_AsUTF8(PyTuple_GET_ITEM(list, j))) ==
+                NULL) {
+                PyMem_Free(words);
+                return 0;
+            }
+        o.stopword_list = words;
+        o.n_stopword_list = (size_t)n;
+    }
+    *st = infino_index_spec_fts_ex(spec, col, &o);
+    PyMem_Free(words);
+    return 1;
+}
+
 /* create_table(name, schema_capsule, fts_columns, vector_specs) where
- * vector_specs is a list of (column, dim, n_centroids, metric). */
+ * fts_columns is a list of fts_column tuples and vector_specs a list of
+ * (column, dim, n_centroids, metric). */
 static PyObject *conn_create_table(ConnObject *self, PyObject *args)
 {
     const char *name;
@@ -481,12 +522,10 @@ static PyObject *conn_create_table(ConnObject *self, PyObject *args)
         return NULL;
     st = infino_index_spec_new(&spec);
     for (Py_ssize_t i = 0; st == INFINO_OK && i < PyList_GET_SIZE(fts); i++) {
-        const char *col = PyUnicode_AsUTF8(PyList_GET_ITEM(fts, i));
-        if (col == NULL) {
+        if (!fts_column(spec, PyList_GET_ITEM(fts, i), &st)) {
             infino_index_spec_free(spec);
             return NULL;
         }
-        st = infino_index_spec_fts(spec, col);
     }
     for (Py_ssize_t i = 0; st == INFINO_OK && i < PyList_GET_SIZE(vecs); i++) {
         const char *col, *metric;

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 import pyarrow as pa
 
@@ -287,6 +287,17 @@ class OptimizeOptions:
         )
 
 
+# What IndexSpec.fts accepts (the C library's lists, src/index/fts).
+_STOPWORD_LANGS = ("english", "french", "german", "spanish", "italian",
+                   "portuguese", "dutch")
+_STEMMER_LANGS = ("arabic", "armenian", "basque", "catalan", "danish", "dutch",
+                  "english", "finnish", "french", "german", "greek", "hindi",
+                  "hungarian", "indonesian", "irish", "italian", "lithuanian",
+                  "nepali", "norwegian", "porter", "portuguese", "romanian",
+                  "russian", "serbian", "spanish", "swedish", "tamil", "turkish",
+                  "yiddish")
+
+
 class IndexSpec:
     """Which columns are full-text and vector indexed. Immutable: every
     builder call returns a new spec and leaves the receiver unchanged."""
@@ -305,19 +316,34 @@ class IndexSpec:
 
     def fts(self, column: str, analyzer: Optional[str] = None, stored: bool = True,
             k1: Optional[float] = None, b: Optional[float] = None, *,
-            stopwords: Optional[str] = None, stemmer: Optional[str] = None,
+            stopwords: Union[str, Sequence[str], None] = None,
+            stemmer: Optional[str] = None,
             positions: bool = False) -> "IndexSpec":
         """Full-text index `column`, with upstream infino 0.11.0's
-        arguments. `analyzer` may be omitted or "standard" (Unicode-aware:
-        NFKC, case folding, letter/digit runs). Not implemented yet, and
-        refused rather than ignored (NotImplementedError): `stored=False`,
-        per-column `k1`/`b` other than the defaults 1.2 and 0.75 (pass them
-        per search to bm25_search instead), `stopwords`, `stemmer` and
-        `positions=True`."""
+        arguments, fixed when the table is created:
+
+        - `analyzer`: "standard" (the default: NFKC with case folding, then
+          Unicode words per UAX #29, so "don't" and "3.14" are one token and
+          each CJK ideograph is one) or "alnum" (runs of letters and digits,
+          what tables made before analyzers use).
+        - `stopwords`: a language with a built-in list ("english" is the
+          same 33 words as upstream's; also "french", "german", "spanish",
+          "italian", "portuguese", "dutch"), or a list of your own words.
+        - `stemmer`: a Snowball language ("english", "german", "porter",
+          ... every language libstemmer has).
+        - `k1`, `b`: the column's BM25 parameters (both or neither); a
+          search may still pass its own.
+
+        Not implemented yet, and refused rather than ignored
+        (NotImplementedError): `stored=False` and `positions=True`."""
         if not isinstance(column, str):
             raise TypeError("column must be a str")
-        if analyzer is not None and analyzer != "standard":
-            raise ValueError(f"unknown analyzer {analyzer!r}; use 'standard'")
+        if analyzer is not None and not isinstance(analyzer, str):
+            raise TypeError(f"argument 'analyzer': '{type(analyzer).__name__}' object is "
+                            "not an instance of 'str'")
+        if analyzer is not None and analyzer.lower() not in ("standard", "alnum"):
+            raise ValueError(f'IndexSpec.fts: unknown analyzer "{analyzer}" '
+                             '(valid: "standard", "alnum")')
         if (k1 is None) != (b is None):
             raise ValueError("IndexSpec.fts: pass k1 and b together, or neither")
         if k1 is not None:
@@ -326,21 +352,34 @@ class IndexSpec:
                 raise ValueError(
                     f'FTS column "{column}": BM25 k1 must be finite and > 0, b must be '
                     f"finite and in [0, 1]; got k1={k1:g}, b={b:g}")
-        for name, value in (("stopwords", stopwords), ("stemmer", stemmer)):
-            if value is not None and not isinstance(value, str):
-                raise TypeError(f"argument '{name}': '{type(value).__name__}' object is "
-                                "not an instance of 'str'")
-            if value is not None and value != "english":
-                raise ValueError(f'IndexSpec.fts: unknown {name} "{value}" (valid: "english")')
+        stop_list: Optional[tuple] = None
+        if stopwords is not None and not isinstance(stopwords, str):
+            if not isinstance(stopwords, (list, tuple)) or \
+                    not all(isinstance(w, str) for w in stopwords):
+                raise TypeError("argument 'stopwords': a language name (str) or a "
+                                "list of str")
+            stop_list, stopwords = tuple(stopwords), None
+        if stopwords is not None and stopwords.lower() not in _STOPWORD_LANGS:
+            raise ValueError(f'IndexSpec.fts: unknown stopwords "{stopwords}" (valid: '
+                             + ", ".join(f'"{x}"' for x in _STOPWORD_LANGS)
+                             + ", or a list of words)")
+        if stemmer is not None and not isinstance(stemmer, str):
+            raise TypeError(f"argument 'stemmer': '{type(stemmer).__name__}' object is "
+                            "not an instance of 'str'")
+        if stemmer is not None and stemmer.lower() not in _STEMMER_LANGS:
+            raise ValueError(f'IndexSpec.fts: unknown stemmer "{stemmer}" (valid: '
+                             + ", ".join(f'"{x}"' for x in _STEMMER_LANGS) + ")")
         todo = [what for what, on in (
             ("stored=False", not stored),
-            ("a column k1/b other than 1.2/0.75", k1 is not None and (k1, b) != (1.2, 0.75)),
-            ("stopwords", stopwords is not None), ("stemmer", stemmer is not None),
             ("positions=True", bool(positions))) if on]
         if todo:
             raise NotImplementedError(
                 f"IndexSpec.fts({column!r}): {', '.join(todo)} not supported yet")
-        return self._with(self._fts + (column,), self._vectors)
+        entry = (column, analyzer.lower() if analyzer else None,
+                 stemmer.lower() if stemmer else None,
+                 stopwords.lower() if stopwords else None, stop_list,
+                 k1 or 0.0, b if b is not None else 0.0)
+        return self._with(self._fts + (entry,), self._vectors)
 
     def vector(self, column: str, dim: int, n_cent: Any = None,
                metric: Optional[str] = None) -> "IndexSpec":
@@ -361,7 +400,18 @@ class IndexSpec:
         return self._with(self._fts, self._vectors + ((column, dim, n_cent, metric),))
 
     def __repr__(self) -> str:
-        parts = [f".fts({c!r})" for c in self._fts]
+        parts = []
+        for c, an, stem, stop, stop_list, k1, b in self._fts:
+            args = [repr(c)]
+            if an is not None:
+                args.append(f"analyzer={an!r}")
+            if k1 or b:
+                args += [f"k1={k1!r}", f"b={b!r}"]
+            if stop is not None or stop_list is not None:
+                args.append(f"stopwords={stop if stop is not None else list(stop_list)!r}")
+            if stem is not None:
+                args.append(f"stemmer={stem!r}")
+            parts.append(f".fts({', '.join(args)})")
         parts += [f".vector({c!r}, {d}, {n}, {m!r})" for c, d, n, m in self._vectors]
         return "IndexSpec()" + "".join(parts)
 

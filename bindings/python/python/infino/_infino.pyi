@@ -71,7 +71,7 @@ class IndexSpec:
         k1: Optional[float] = None,
         b: Optional[float] = None,
         *,
-        stopwords: Optional[str] = None,
+        stopwords: Union[str, Sequence[str], None] = None,
         stemmer: Optional[str] = None,
         positions: bool = False,
     ) -> IndexSpec: ...
