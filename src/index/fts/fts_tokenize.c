@@ -26,6 +26,7 @@
 
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/hash.h"
 
 #include <libstemmer.h>
 #include <limits.h>
@@ -38,9 +39,24 @@
 
 #define SMALL_TOKEN 256u /* bytes of token the fixed buffer holds */
 
+/* Stemming costs more than tokenizing, and text repeats its words: a
+ * direct-mapped cache of short tokens' stems, allocated once a tokenizer
+ * has stemmed STEM_CACHE_AFTER tokens (so a query's tokenizer never pays
+ * for it). */
+#define STEM_CACHE_SLOTS 4096u
+#define STEM_CACHE_LEN 23u /* longest token or stem cached */
+#define STEM_CACHE_AFTER 512u
+
+struct stem_slot {
+    uint8_t tok_len, stem_len; /* tok_len 0: empty */
+    uint8_t tok[STEM_CACHE_LEN], stem[STEM_CACHE_LEN];
+};
+
 struct fts_tokenizer {
     struct fts_analysis an;  /* owned copy */
     struct sb_stemmer *stem; /* owned, or NULL: no stemming */
+    struct stem_slot *stem_cache; /* owned, or NULL until warmed up */
+    size_t n_stemmed;
     const char *const *stop; /* borrowed (built-in or an.stop_words) */
     size_t n_stop;
     fts_token_fn user_fn; /* the caller's, while filtering */
@@ -194,6 +210,7 @@ void fts_tokenizer_free(struct fts_tokenizer *tk)
         return;
     if (tk->stem != NULL)
         sb_stemmer_delete(tk->stem);
+    mem_free(tk->stem_cache);
     fts_analysis_free(&tk->an);
     mem_free(tk->cps);
     mem_free(tk->cls);
@@ -489,11 +506,32 @@ static infino_status filter_token(const uint8_t *t, size_t len, void *payload)
         return INFINO_OK;
     if (tk->stem != NULL) {
         const sb_symbol *o;
+        struct stem_slot *slot = NULL;
+        if (tk->stem_cache != NULL && len <= STEM_CACHE_LEN) {
+            slot = &tk->stem_cache[hash64(t, len) & (STEM_CACHE_SLOTS - 1)];
+            if (slot->tok_len == len && memcmp(slot->tok, t, len) == 0) {
+                if (slot->stem_len == 0)
+                    return INFINO_OK;
+                memcpy(tk->small, slot->stem, slot->stem_len);
+                return tk->user_fn(tk->small, slot->stem_len,
+                                   tk->user_payload);
+            }
+        } else if (tk->stem_cache == NULL &&
+                   ++tk->n_stemmed == STEM_CACHE_AFTER) {
+            /* without it (out of memory) every token is stemmed anew */
+            tk->stem_cache = mem_calloc(STEM_CACHE_SLOTS, sizeof *slot);
+        }
         if (len > (size_t)INT_MAX)
             return tk->user_fn(t, len, tk->user_payload); /* not stemmed */
         o = sb_stemmer_stem(tk->stem, t, (int)len);
         if (o == NULL)
             return err_nomem();
+        if (slot != NULL && sb_stemmer_length(tk->stem) <= (int)STEM_CACHE_LEN) {
+            slot->tok_len = (uint8_t)len;
+            memcpy(slot->tok, t, len);
+            slot->stem_len = (uint8_t)sb_stemmer_length(tk->stem);
+            memcpy(slot->stem, o, slot->stem_len);
+        }
         len = (size_t)sb_stemmer_length(tk->stem);
         if (len == 0)
             return INFINO_OK;
