@@ -107,6 +107,9 @@ struct tbl {
     size_t n_file_buckets, n_files;
     struct tbl_file lru; /* sentinel: open, unpinned, most recent first */
     size_t n_open, max_open;
+    /* the maintenance slot this handle holds (tbl_maint_begin), or NULL;
+     * under the slot registry's mutex (tbl_reindex.c) */
+    struct tbl_maint_slot *maint;
 };
 
 /* A change computed against a base view by a transaction's prepare step. */

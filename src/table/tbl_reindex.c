@@ -28,14 +28,14 @@
 
 /* ---- the maintenance slot ------------------------------------------------ */
 
-struct maint_slot {
+struct tbl_maint_slot {
     char *key;
-    struct maint_slot *next;
+    struct tbl_maint_slot *next;
 };
 
 static pthread_mutex_t maint_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t maint_cv = PTHREAD_COND_INITIALIZER;
-static struct maint_slot *maint_held; /* under maint_mu */
+static struct tbl_maint_slot *maint_held; /* under maint_mu */
 
 /* "<where the store is>\n<table folder>": the same for every handle of
  * the table in this process (local roots are resolved to absolute paths,
@@ -59,9 +59,9 @@ static char *maint_key(const struct tbl *t)
     return key;
 }
 
-static struct maint_slot **maint_find(const char *key)
+static struct tbl_maint_slot **maint_find(const char *key)
 {
-    struct maint_slot **p = &maint_held;
+    struct tbl_maint_slot **p = &maint_held;
 
     while (*p && strcmp((*p)->key, key) != 0)
         p = &(*p)->next;
@@ -70,7 +70,7 @@ static struct maint_slot **maint_find(const char *key)
 
 infino_status tbl_maint_begin(struct tbl *t, bool wait)
 {
-    struct maint_slot *s = mem_calloc(1, sizeof *s);
+    struct tbl_maint_slot *s = mem_calloc(1, sizeof *s);
 
     if (s == NULL || (s->key = maint_key(t)) == NULL) {
         mem_free(s);
@@ -91,33 +91,28 @@ infino_status tbl_maint_begin(struct tbl *t, bool wait)
     }
     s->next = maint_held;
     maint_held = s;
+    t->maint = s;
     pthread_mutex_unlock(&maint_mu);
     return INFINO_OK;
 }
 
 void tbl_maint_end(struct tbl *t)
 {
-    char *key = maint_key(t);
-    struct maint_slot **p, *s = NULL;
+    struct tbl_maint_slot **p, *s;
 
     pthread_mutex_lock(&maint_mu);
-    if (key) {
-        p = maint_find(key);
-        s = *p;
-        if (s)
+    s = t->maint;
+    t->maint = NULL;
+    for (p = &maint_held; s && *p; p = &(*p)->next)
+        if (*p == s) {
             *p = s->next;
-    } else if (maint_held) {
-        /* Out of memory: we cannot name our slot. Any slot is better
-         * than keeping ours forever; drop the newest (the likeliest). */
-        s = maint_held;
-        maint_held = s->next;
-    }
+            break;
+        }
     pthread_cond_broadcast(&maint_cv);
     pthread_mutex_unlock(&maint_mu);
     if (s)
         mem_free(s->key);
     mem_free(s);
-    mem_free(key);
 }
 
 /* ---- staleness ----------------------------------------------------------- */
