@@ -154,6 +154,10 @@ typedef enum infino_status { /* values are ABI: append only, never renumber */
                                 infino_interrupt_watch); nothing was
                                 committed */
                              INFINO_ERR_INTERRUPTED = -10,
+                             /* another maintenance run (optimize,
+                                reindex) holds the table in this
+                                process; nothing was changed */
+                             INFINO_ERR_BUSY = -11,
 } infino_status;
 
 /* Detail for the last non-OK status returned on *this thread*, e.g.
@@ -461,13 +465,89 @@ typedef struct infino_optimize_opts {
     uint64_t max_memory_mb;       /* 0: default (1024) */
     int32_t min_fill_percent;     /* 0..100; -1: default (80) */
     uint64_t target_superfile_mb; /* 0: default (1024) */
+    /* version >= 2, upstream 0.11's options, validated and otherwise
+     * without effect (docs/differences.md): `recalibrate` NULL or "auto",
+     * "force", "skip" (any case; else INFINO_ERR_INVALID), since every
+     * superfile optimize writes trains its vector index afresh on its own
+     * rows; `stale_seal_timeout_ms` any value, since no run here leaves a
+     * seal to time out. */
+    const char *recalibrate;
+    uint64_t stale_seal_timeout_ms;
 } infino_optimize_opts;
-#define INFINO_OPTIMIZE_OPTS_INIT { 1, 0, -1, 0 }
+#define INFINO_OPTIMIZE_OPTS_INIT { 2, 0, -1, 0, NULL, 0 }
 
 /* Merges small or underfilled superfiles and drops deleted rows, in one
- * atomic commit per merged group. `opts` may be NULL. */
+ * atomic commit per merged group. `opts` may be NULL. Waits while a
+ * reindex of the table runs in this process (see infino_table_reindex). */
 INFINO_API infino_status infino_table_optimize(infino_table *t,
                                                const infino_optimize_opts *o);
+
+/* ---- Reindex ---------------------------------------------------------
+ * A superfile's indexes are stale when this engine would write them
+ * differently today: an index region of an older format version (e.g. a
+ * full-text region of format 1, which cut terms at 255 bytes), or terms
+ * analyzed otherwise than the column's analyzer now says. A repair
+ * rebuilds the superfile from its stored rows into a new file that takes
+ * the old one's place: rows, their order, their _ids, deleted rows and
+ * their tombstones are unchanged, so searches answer as before. Each
+ * superfile is one atomic commit; concurrent appends, deletes and updates
+ * are kept. Durable storage only: INFINO_ERR_INVALID on memory://. */
+
+typedef struct infino_reindex_opts {
+    uint32_t version; /* set by INFINO_REINDEX_OPTS_INIT */
+    /* "auto" (NULL): each stale superfile gets the repair it needs;
+     * "rewrite": format-stale ones only, term-stale ones are left and
+     * counted as awaiting_reanalysis; "reanalyze": every stale one. Any
+     * case; another value is INFINO_ERR_INVALID. */
+    const char *mode;
+    /* Upstream's timeout for seals of crashed runs; accepted, unused: no
+     * run here leaves a seal (docs/differences.md). */
+    uint64_t stale_seal_timeout_ms;
+} infino_reindex_opts;
+#define INFINO_REINDEX_OPTS_INIT { 1, NULL, 0 }
+
+/* A superfile's id: 32 lowercase hex digits, as in its file name. */
+#define INFINO_SUPERFILE_ID_LEN 32
+
+typedef struct infino_planned_repair {
+    char superfile_id[INFINO_SUPERFILE_ID_LEN + 1];
+    const char *mode;    /* "rewrite" or "reanalyze" (static text) */
+    uint64_t live_bytes; /* file size x fraction of rows not deleted */
+} infino_planned_repair;
+
+typedef struct infino_reindex_report {
+    uint64_t superfiles;          /* in the snapshot examined */
+    uint64_t already_current;     /* nothing to repair */
+    uint64_t needing_rewrite;     /* stale ones the mode repairs */
+    uint64_t awaiting_reanalysis; /* term-stale ones "rewrite" leaves */
+    uint64_t bytes_to_rewrite;    /* file bytes of those to repair */
+    uint64_t rewritten;           /* repaired by this call (reindex) */
+    /* stale ones another writer (another process's optimize or reindex)
+     * replaced first; left to it */
+    uint64_t held_by_another_run;
+    infino_planned_repair *plan;  /* needing_rewrite entries, in order */
+    /* superfiles whose footer lacks an index region the table needs, or
+     * names a format newer than this engine reads: not repaired */
+    char (*inconsistent_footers)[INFINO_SUPERFILE_ID_LEN + 1];
+    size_t n_inconsistent_footers;
+} infino_reindex_report;
+
+/* Repairs every stale superfile of the table's newest snapshot, one
+ * commit each. INFINO_ERR_BUSY, changing nothing, while an optimize or
+ * another reindex of the same table runs in this process (any handle);
+ * runs in other processes are not seen, and are safe: the one that
+ * commits second on a superfile leaves it (held_by_another_run). `o` may
+ * be NULL. On success *out is owned: infino_reindex_report_free(). */
+INFINO_API infino_status infino_table_reindex(infino_table *t,
+                                              const infino_reindex_opts *o,
+                                              infino_reindex_report *out);
+/* What infino_table_reindex would repair now (rewritten and
+ * held_by_another_run are 0), changing nothing. *out is owned. */
+INFINO_API infino_status infino_table_reindex_plan(infino_table *t,
+                                                   const infino_reindex_opts *o,
+                                                   infino_reindex_report *out);
+/* Frees what a report owns and zeroes it; NULL is a no-op. */
+INFINO_API void infino_reindex_report_free(infino_reindex_report *r);
 
 typedef struct infino_gc_report {
     uint64_t bytes_freed;

@@ -29,4 +29,8 @@ struct infino_table {
 infino_status api_connect_store(infino_db **out, struct objstore *store,
                                 const infino_connect_opts *opts);
 
+/* Whether `policy` is NULL or "auto", "force", "skip" in any case
+ * (optimize's recalibrate; reindex_api.c). */
+int api_recalibrate_valid(const char *policy);
+
 #endif

@@ -506,6 +506,13 @@ INFINO_API infino_status infino_table_optimize(infino_table *t,
         to.target_superfile_mb = o->target_superfile_mb;
         if (o->min_fill_percent >= 0)
             to.min_fill_percent = (uint32_t)o->min_fill_percent;
+        /* version 2: recalibrate is validated, stale_seal_timeout_ms
+         * taken as is; neither changes what optimize does (infino.h) */
+        if (o->version >= 2 && !api_recalibrate_valid(o->recalibrate))
+            return err_set(INFINO_ERR_INVALID,
+                           "invalid recalibrate policy \"%s\": expected "
+                           "\"auto\", \"force\", or \"skip\"",
+                           o->recalibrate);
     }
     return tbl_optimize(t->t, &to, &rep);
 }

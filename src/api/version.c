@@ -40,6 +40,8 @@ INFINO_API const char *infino_status_str(infino_status st)
         return "row count mismatch";
     case INFINO_ERR_INTERRUPTED:
         return "interrupted";
+    case INFINO_ERR_BUSY:
+        return "already running";
     }
     return "unknown status";
 }

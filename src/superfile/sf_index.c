@@ -122,6 +122,28 @@ infino_status sf_indexes_fts(const struct fts_reader **out,
     return st;
 }
 
+infino_status sf_indexes_region_version(uint32_t *out, struct sf_indexes *x,
+                                        const char *name)
+{
+    uint64_t off, len;
+    uint32_t crc;
+    const uint8_t *p;
+    infino_status st;
+
+    *out = 0;
+    if (!sf_reader_region_locate(x->r, name, &off, &len, &crc))
+        return err_set(INFINO_ERR_NOTFOUND, "%s: no region %s",
+                       sf_reader_name(x->r), name);
+    if (len < 12)
+        return err_set(INFINO_ERR_CORRUPT,
+                       "%s: region %s: %llu bytes, shorter than its header",
+                       sf_reader_name(x->r), name, (unsigned long long)len);
+    st = store_blob_read(x->blob, off + 8, 4, &p);
+    if (st == INFINO_OK)
+        *out = load_u32le(p);
+    return st;
+}
+
 bool sf_indexes_fts_may_match(struct sf_indexes *x, size_t i,
                               const struct fts_query *q, enum fts_mode mode)
 {

@@ -55,6 +55,14 @@ infino_status sf_indexes_ivf(struct ivf_reader **out,
                              const roaring_bitmap_t **nulls_out,
                              struct sf_indexes *x, size_t i);
 
+/* The format version index region `name` ("fts.<i>" or "ivf.<i>")
+ * states in its header (bytes 8..11, u32 LE, in both formats), read
+ * without opening or verifying the region: a few bytes whatever its size.
+ * INFINO_ERR_NOTFOUND when the file has no such region,
+ * INFINO_ERR_CORRUPT when it is shorter than a header. */
+infino_status sf_indexes_region_version(uint32_t *out, struct sf_indexes *x,
+                                        const char *name);
+
 /* _id of local row `row`. INFINO_ERR_NOTFOUND when the file has no ids
  * region (then read the _id column instead). */
 infino_status sf_indexes_id(struct tid *out, struct sf_indexes *x,

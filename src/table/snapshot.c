@@ -175,6 +175,18 @@ infino_status snapshot_remove_sf(struct snapshot *s, size_t i)
     return compact(s);
 }
 
+infino_status snapshot_replace_sf(struct snapshot *s, size_t i,
+                                  const struct snap_sf *e)
+{
+    uint64_t *tokens = s->sf[i].fts_tokens;
+
+    s->sf[i] = *e;
+    s->sf[i].fts_tokens = tokens;
+    if (s->n_fts)
+        memcpy(tokens, e->fts_tokens, (size_t)s->n_fts * sizeof(uint64_t));
+    return slots_rebuild(s, s->n_sf);
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
     return memcmp(a, b, SNAP_SF_ID_LEN); /* id is the first member */

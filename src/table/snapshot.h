@@ -119,6 +119,12 @@ void snapshot_free(struct snapshot *s); /* leaves it zeroed */
 infino_status snapshot_add_sf(struct snapshot *s, const struct snap_sf *e);
 /* Removes entry i, keeping order (O(n)). */
 infino_status snapshot_remove_sf(struct snapshot *s, size_t i);
+/* Replaces entry i by a copy of `e` (fts_tokens copied) in place, so the
+ * superfile order is kept; `e`'s id must not be listed elsewhere. A delta
+ * cannot express this (its additions go last): a snapshot with such a
+ * change is written as a checkpoint. */
+infino_status snapshot_replace_sf(struct snapshot *s, size_t i,
+                                  const struct snap_sf *e);
 /* Index of the superfile with `id`, or -1. O(1). */
 long snapshot_find_sf(const struct snapshot *s,
                       const uint8_t id[SNAP_SF_ID_LEN]);

@@ -184,6 +184,64 @@ struct tbl_optimize_report {
 infino_status tbl_optimize(struct tbl *t, const struct tbl_optimize_opts *o,
                            struct tbl_optimize_report *out);
 
+/* ---- reindex ------------------------------------------------------------
+ * A superfile's indexes are stale when this engine would write them
+ * differently today: a region of an older format version (a rewrite
+ * brings it current), or terms analyzed otherwise than the table's index
+ * spec says (a reanalysis). Both repairs rebuild the superfile from its
+ * stored rows (tbl_rewrite_in_place): rows, their order and their _ids
+ * are unchanged. */
+
+enum tbl_reindex_mode {
+    TBL_REINDEX_AUTO,      /* each stale superfile gets the repair it needs */
+    TBL_REINDEX_REWRITE,   /* layouts only: term-stale ones are left */
+    TBL_REINDEX_REANALYZE, /* every stale superfile is reanalyzed */
+};
+
+enum tbl_repair { TBL_REPAIR_NONE, TBL_REPAIR_REWRITE, TBL_REPAIR_REANALYZE };
+
+struct tbl_reindex_opts {
+    enum tbl_reindex_mode mode;
+    /* For tests: treat every superfile as stale (layout), and run
+     * `before_commit(arg)` after each rewrite is written, before its
+     * commit (may be NULL). */
+    bool all;
+    void (*before_commit)(void *arg);
+    void *arg;
+};
+
+struct tbl_repair_entry {
+    uint8_t id[SNAP_SF_ID_LEN];
+    enum tbl_repair repair; /* REWRITE or REANALYZE */
+    uint64_t live_bytes;    /* file size x live fraction, as optimize */
+    uint64_t file_size;
+};
+
+struct tbl_reindex_report {
+    uint64_t superfiles;          /* in the snapshot examined */
+    uint64_t already_current;
+    uint64_t needing_rewrite;     /* the plan's length */
+    uint64_t awaiting_reanalysis; /* term-stale, left by mode REWRITE */
+    uint64_t bytes_to_rewrite;    /* file bytes of the plan */
+    uint64_t rewritten;           /* committed (reindex only) */
+    uint64_t held_by_another_run; /* replaced by another writer first */
+    struct tbl_repair_entry *plan; /* owned, needing_rewrite entries */
+    /* superfiles whose footer lacks a region the spec needs or names a
+     * format newer than this engine reads: not repaired (owned) */
+    uint8_t (*inconsistent)[SNAP_SF_ID_LEN];
+    size_t n_inconsistent;
+};
+
+/* Examines every superfile of the newest snapshot and, unless `dry_run`,
+ * repairs the stale ones, one commit each (a concurrent append, delete or
+ * update is kept). `o` may be NULL (mode AUTO). Durable storage only
+ * (INFINO_ERR_INVALID). A run that repairs takes the maintenance slot
+ * (INFINO_ERR_BUSY while an optimize or another reindex of this table
+ * runs in this process). *out owned: tbl_reindex_report_free. */
+infino_status tbl_reindex(struct tbl *t, const struct tbl_reindex_opts *o,
+                          bool dry_run, struct tbl_reindex_report *out);
+void tbl_reindex_report_free(struct tbl_reindex_report *r);
+
 struct tbl_gc_report {
     uint64_t bytes_freed;
     uint64_t objects_deleted;

@@ -107,6 +107,9 @@ struct tbl {
     size_t n_file_buckets, n_files;
     struct tbl_file lru; /* sentinel: open, unpinned, most recent first */
     size_t n_open, max_open;
+    /* the maintenance slot this handle holds (tbl_maint_begin), or NULL;
+     * under the slot registry's mutex (tbl_reindex.c) */
+    struct tbl_maint_slot *maint;
 };
 
 /* A change computed against a base view by a transaction's prepare step. */
@@ -123,6 +126,14 @@ struct tbl_change {
         char key[700]; /* object written by this attempt */
     } *tombs;
     size_t n_tombs;
+    /* in-place replacements: superfile `old` gives its position in the
+     * list to `e` (fts_tokens owned), so the table's row order is kept
+     * (reindex); the snapshot is then written as a checkpoint */
+    struct tbl_sf_replace {
+        uint8_t old[SNAP_SF_ID_LEN];
+        struct snap_sf e;
+    } *replaced;
+    size_t n_replaced;
 };
 
 typedef infino_status (*tbl_prepare_fn)(struct tbl_change *chg,
@@ -170,6 +181,9 @@ infino_status tbl_change_add_tomb(struct tbl_change *c,
                                   const char *key);
 infino_status tbl_change_remove(struct tbl_change *c,
                                 const uint8_t id[SNAP_SF_ID_LEN]);
+infino_status tbl_change_replace_sf(struct tbl_change *c,
+                                    const uint8_t old[SNAP_SF_ID_LEN],
+                                    const struct snap_sf *e, uint32_t n_fts);
 
 #define TBL_ROW_GROUP_ROWS 65536
 #define TBL_ROW_GROUP_BYTES (32u << 20)
@@ -212,6 +226,27 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
 /* Builds a superfile from user rows (consumed) without committing it. */
 infino_status tbl_build_rows(struct snap_sf *e, struct tbl *t,
                              struct ArrowArrayStream *rows);
+
+/* Rewrites superfile `at` of `v` (a view the caller holds, under
+ * write_mu) into a new superfile with the same rows in the same order,
+ * _ids included, and its indexes built afresh by this engine's writers;
+ * the new file takes the old one's place in the snapshot (one commit).
+ * Deleted rows are kept and the tombstone (with rows deleted since `v`)
+ * is carried over, so local row numbers and BM25 statistics are those of
+ * the old file. `before_commit` (may be NULL; for tests) runs after the
+ * new file is written, before the commit. *lost is set when another
+ * writer removed the old superfile first (nothing committed, status OK).
+ * Used by reindex (tbl_reindex.c). */
+infino_status tbl_rewrite_in_place(struct tbl *t, struct tbl_view *v,
+                                   size_t at, void (*before_commit)(void *),
+                                   void *arg, bool *lost);
+
+/* The process-wide maintenance slot of a table's storage (optimize,
+ * reindex): held by one run at a time among every handle of this process
+ * on the same table. `wait`: block until free; otherwise
+ * INFINO_ERR_BUSY when another run holds it. tbl_maint_end releases. */
+infino_status tbl_maint_begin(struct tbl *t, bool wait);
+void tbl_maint_end(struct tbl *t);
 
 /* Deletes a superfile written by an attempt that was not committed. */
 void tbl_discard_superfile(struct tbl *t, const uint8_t id[SNAP_SF_ID_LEN]);

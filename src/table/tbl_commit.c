@@ -40,6 +40,9 @@ void tbl_change_free(struct tbl_change *c)
     for (size_t i = 0; i < c->n_added; i++)
         mem_free(c->added[i].fts_tokens);
     mem_free(c->added);
+    for (size_t i = 0; i < c->n_replaced; i++)
+        mem_free(c->replaced[i].e.fts_tokens);
+    mem_free(c->replaced);
     mem_free(c->removed);
     mem_free(c->tombs);
     memset(c, 0, sizeof *c);
@@ -100,6 +103,29 @@ infino_status tbl_change_remove(struct tbl_change *c,
     return INFINO_OK;
 }
 
+infino_status tbl_change_replace_sf(struct tbl_change *c,
+                                    const uint8_t old[SNAP_SF_ID_LEN],
+                                    const struct snap_sf *e, uint32_t n_fts)
+{
+    struct tbl_sf_replace *grown =
+        mem_realloc(c->replaced, (c->n_replaced + 1) * sizeof *grown);
+    struct tbl_sf_replace *r;
+
+    if (grown == NULL)
+        return err_nomem();
+    c->replaced = grown;
+    r = &c->replaced[c->n_replaced];
+    memcpy(r->old, old, SNAP_SF_ID_LEN);
+    r->e = *e;
+    r->e.fts_tokens = mem_calloc(n_fts + 1, sizeof(uint64_t));
+    if (r->e.fts_tokens == NULL)
+        return err_nomem();
+    if (n_fts)
+        memcpy(r->e.fts_tokens, e->fts_tokens, n_fts * sizeof(uint64_t));
+    c->n_replaced++;
+    return INFINO_OK;
+}
+
 /* Applies `c` to a copy of `base` as version base->version + 1 and
  * encodes it into `doc`: a delta written from the change alone (O(change)
  * beyond the copy), or a checkpoint every SNAP_CHECKPOINT_EVERY versions. */
@@ -115,7 +141,8 @@ static infino_status apply(struct snapshot *out, struct buf *doc,
     out->version = base->version + 1;
     /* A delta from the parent, or a fresh checkpoint every so often (and
      * for the first version, which has no stored parent). */
-    out->chain = base->version > 0 && base->chain + 1 < SNAP_CHECKPOINT_EVERY
+    out->chain = base->version > 0 && base->chain + 1 < SNAP_CHECKPOINT_EVERY &&
+                         c->n_replaced == 0 /* deltas only append */
                      ? base->chain + 1
                      : 0;
     out->created_ns = clock_now_ns();
@@ -127,6 +154,22 @@ static infino_status apply(struct snapshot *out, struct buf *doc,
             goto fail;
         }
         CHECK(snapshot_remove_sf(out, (size_t)j));
+    }
+    for (size_t i = 0; i < c->n_replaced; i++) {
+        struct snap_sf e = c->replaced[i].e;
+        long j = snapshot_find_sf(out, c->replaced[i].old);
+        if (j < 0) {
+            st = err_set(INFINO_ERR_CONFLICT,
+                         "a superfile being rewritten was removed "
+                         "concurrently");
+            goto fail;
+        }
+        if (snapshot_find_sf(out, e.id) >= 0) {
+            st = err_set(INFINO_ERR_INVALID, "superfile added twice");
+            goto fail;
+        }
+        e.added_version = out->version;
+        CHECK(snapshot_replace_sf(out, (size_t)j, &e));
     }
     first_added = out->n_sf;
     for (size_t i = 0; i < c->n_added; i++) {
@@ -204,6 +247,10 @@ static void drop_leases(struct tbl *t, const struct tbl_change *c)
         snapshot_sf_key(key, sizeof key, t->meta.dir, c->added[i].id);
         tbl_lease_drop(t, key);
     }
+    for (size_t i = 0; i < c->n_replaced; i++) {
+        snapshot_sf_key(key, sizeof key, t->meta.dir, c->replaced[i].e.id);
+        tbl_lease_drop(t, key);
+    }
 }
 
 infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
@@ -238,7 +285,8 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
         }
         if (st != INFINO_OK)
             goto fail;
-        if (chg.n_added == 0 && chg.n_removed == 0 && chg.n_tombs == 0) {
+        if (chg.n_added == 0 && chg.n_removed == 0 && chg.n_tombs == 0 &&
+            chg.n_replaced == 0) {
             next.version = base->snap.version; /* nothing to publish */
             goto done;
         }

@@ -13,6 +13,10 @@
  * rows are carried over as a tombstone on the output, translated to its
  * row numbers; if an input disappeared (another optimize won), the merge
  * is abandoned and its output removed.
+ *
+ * Reindex rewrites one superfile with the same machinery in place: every
+ * row is copied (deleted ones too, the tombstone carried over whole), and
+ * the output takes the input's position in the snapshot.
  */
 #include "table_int.h"
 
@@ -57,6 +61,9 @@ struct merge {
     size_t idx_cap;
     const struct ar_schema *schema;
     uint64_t dropped;
+    /* reindex: copy deleted rows too (the tombstone is carried over
+     * whole), so row numbers within the file do not change */
+    bool keep_deleted;
 };
 
 static void alias_release(struct ArrowArray *a)
@@ -107,7 +114,8 @@ static infino_status merge_next(void *payload, struct ArrowArray *out)
                 return st;
             m->pinned = true;
             in->reader = f.reader;
-            in->deleted = f.deleted; /* lives as long as the view */
+            if (!m->keep_deleted)
+                in->deleted = f.deleted; /* lives as long as the view */
         }
         r = sf_reader_parquet(in->reader);
         if (m->rg == 0)
@@ -165,6 +173,7 @@ struct commit_ctx {
     struct merge *m;
     const struct snap_sf *output; /* NULL when every row was deleted */
     uint32_t n_fts;
+    bool in_place; /* one input, whose position the output takes */
 };
 
 /* Maps a deleted input row to its output row: survivors keep their order,
@@ -195,9 +204,12 @@ static infino_status prepare_optimize(struct tbl_change *chg,
                            "table %s: a superfile being merged was removed "
                            "by a concurrent optimize",
                            t->meta.name);
-        CHECK(tbl_change_remove(chg, in->id));
-        if (base->snap.sf[j].tomb_id == in->tomb_id ||
-            base->snap.sf[j].tomb_id == 0)
+        if (!(c->in_place && c->output))
+            CHECK(tbl_change_remove(chg, in->id));
+        /* Carry what is deleted now and was not dropped by the merge:
+         * the rows deleted since (or, keeping deleted rows, all). */
+        if (base->snap.sf[j].tomb_id == 0 ||
+            (!m->keep_deleted && base->snap.sf[j].tomb_id == in->tomb_id))
             continue;
         {
             struct tbl_vsf f;
@@ -223,7 +235,11 @@ static infino_status prepare_optimize(struct tbl_change *chg,
         roaring_free_uint32_iterator(it);
     }
     if (c->output) {
-        CHECK(tbl_change_add_sf(chg, c->output, c->n_fts));
+        if (c->in_place)
+            CHECK(tbl_change_replace_sf(chg, m->in[0].id, c->output,
+                                        c->n_fts));
+        else
+            CHECK(tbl_change_add_sf(chg, c->output, c->n_fts));
         if (carry) {
             char key[700];
             uint64_t tomb_id;
@@ -257,10 +273,21 @@ static uint64_t live_bytes(const struct snap_sf *e)
                       (double)(e->n_rows - e->n_deleted) / (double)e->n_rows);
 }
 
-/* Merges view superfiles [from, to) (indexes into `v`). */
+/* How merge_group writes and commits (see tbl_rewrite_in_place). */
+struct merge_how {
+    bool in_place;     /* one member: the output takes its position */
+    bool keep_deleted; /* copy deleted rows, carry the tombstone */
+    void (*before_commit)(void *);
+    void *arg;
+};
+
+/* Merges view superfiles members[0..n) (indexes into `v`) into one.
+ * *lost (may be NULL) is set when a concurrent writer removed a member
+ * first: nothing was committed, and the status is OK. */
 static infino_status merge_group(struct tbl *t, struct tbl_view *v,
                                  const size_t *members, size_t n,
-                                 struct tbl_optimize_report *rep)
+                                 const struct merge_how *how,
+                                 struct tbl_optimize_report *rep, bool *lost)
 {
     struct merge m = {0};
     struct tbl_batch_source src;
@@ -272,9 +299,12 @@ static infino_status merge_group(struct tbl *t, struct tbl_view *v,
     m.in = mem_calloc(n, sizeof *m.in);
     if (m.in == NULL)
         return err_nomem();
+    if (lost)
+        *lost = false;
     m.v = v;
     m.n_in = n;
     m.schema = &t->full;
+    m.keep_deleted = how->keep_deleted;
     for (size_t i = 0; i < n; i++) {
         const struct snap_sf *meta = tbl_view_meta(v, members[i]);
         memcpy(m.in[i].id, meta->id, SNAP_SF_ID_LEN);
@@ -293,13 +323,18 @@ static infino_status merge_group(struct tbl *t, struct tbl_view *v,
          * past the snapshot we planned on. Leave this group. */
         err_clear();
         st = INFINO_OK;
+        if (lost)
+            *lost = true;
         goto done;
     }
     if (st != INFINO_OK)
         goto done;
+    if (how->before_commit)
+        how->before_commit(how->arg);
     c.m = &m;
     c.output = e.n_rows ? &e : NULL;
     c.n_fts = (uint32_t)t->meta.spec.n_fts;
+    c.in_place = how->in_place;
     st = tbl_commit(t, prepare_optimize, &c, &maybe);
     if (st != INFINO_OK) {
         if (e.n_rows && !maybe)
@@ -307,6 +342,8 @@ static infino_status merge_group(struct tbl *t, struct tbl_view *v,
         if (st == INFINO_ERR_CONFLICT) {
             st = INFINO_OK; /* someone else compacted these: fine */
             err_clear();
+            if (lost)
+                *lost = true;
         }
         goto done;
     }
@@ -345,6 +382,10 @@ infino_status tbl_optimize(struct tbl *t, const struct tbl_optimize_opts *o,
     threshold = target / 100 * fill;
     mem_mb = o->max_memory_mb ? o->max_memory_mb : DEFAULT_MEMORY_MB;
 
+    /* Waits for a reindex of this table in this process to finish. */
+    st = tbl_maint_begin(t, true);
+    if (st != INFINO_OK)
+        return err_context(st, "optimizing table %s", t->meta.name);
     pthread_mutex_lock(&t->write_mu);
     saved = t->opts;
     /* Half the budget for index accumulation, the rest for row groups in
@@ -366,7 +407,8 @@ infino_status tbl_optimize(struct tbl *t, const struct tbl_optimize_opts *o,
         if (n_group > 0 && (!candidate || !fits)) {
             /* A lone superfile is only worth rewriting to drop deletions. */
             if (n_group > 1 || v->snap.sf[group[0]].n_deleted > 0) {
-                st = merge_group(t, v, group, n_group, out);
+                static const struct merge_how merge = {0};
+                st = merge_group(t, v, group, n_group, &merge, out, NULL);
                 /* Interrupted after some groups committed: those merges
                  * stand, so the call succeeded (the caller's interrupt
                  * is still pending for it to act on). */
@@ -391,7 +433,18 @@ fail:
     t->opts = saved;
     tbl_write_end(t);
     pthread_mutex_unlock(&t->write_mu);
+    tbl_maint_end(t);
     tbl_view_release(v);
     mem_free(group);
     return err_context(st, "optimizing table %s", t->meta.name);
+}
+
+infino_status tbl_rewrite_in_place(struct tbl *t, struct tbl_view *v,
+                                   size_t at, void (*before_commit)(void *),
+                                   void *arg, bool *lost)
+{
+    struct merge_how how = {true, true, before_commit, arg};
+    struct tbl_optimize_report rep = {0};
+
+    return merge_group(t, v, &at, 1, &how, &rep, lost);
 }

@@ -25,11 +25,12 @@ def rows(n, start=0, dim=DIM):
 
 
 def test_package_surface():
-    # upstream HEAD's names plus 0.11.0's exception classes
+    # upstream HEAD's names plus 0.11.0's exception and reindex classes
     assert set(infino.__all__) == {
         "connect", "Connection", "Table", "IndexSpec", "MutationStats", "GcReport",
         "OptimizeOptions", "InfinoError", "ConflictError",
         "ConnectionMemoryBudgetError", "AlreadyRunningError",
+        "ReindexOptions", "ReindexReport", "StalenessReport", "PlannedRepair",
     }
     assert isinstance(infino.__version__, str) and infino.__version__
     pkg = pathlib.Path(infino.__file__).parent

@@ -1,7 +1,9 @@
 /*
  * api_commit_walk_test.c - every failure point of every write operation.
  *
- * For create_table, append, delete, update, optimize, gc and drop_table,
+ * For create_table, append, delete, update, optimize, reindex (every
+ * superfile rewritten, through the table layer's test switch), gc and
+ * drop_table,
  * and for every kind of store operation (read, open for write, write,
  * short write, publish failing before or after the object appears, stat,
  * existence check, listing, delete), we fail the 1st, 2nd, 3rd ... such
@@ -25,10 +27,11 @@
 
 #include <errno.h>
 
-enum op { OP_CREATE, OP_APPEND, OP_DELETE, OP_UPDATE, OP_OPTIMIZE, OP_GC,
-          OP_DROP, OP_COUNT };
+enum op { OP_CREATE, OP_APPEND, OP_DELETE, OP_UPDATE, OP_OPTIMIZE,
+          OP_REINDEX, OP_GC, OP_DROP, OP_COUNT };
 static const char *const op_names[OP_COUNT] = {
-    "create_table", "append", "delete", "update", "optimize", "gc", "drop"};
+    "create_table", "append", "delete", "update", "optimize", "reindex",
+    "gc", "drop"};
 
 struct world {
     char dir[512];
@@ -147,6 +150,8 @@ static infino_status run_op(struct world *w, enum op op, struct op_input *in)
     infino_gc_report gr;
     infino_optimize_opts oo = INFINO_OPTIMIZE_OPTS_INIT;
     infino_table *t2 = NULL;
+    struct tbl_reindex_opts ro = {0};
+    struct tbl_reindex_report rr;
     infino_status st;
 
     switch (op) {
@@ -163,6 +168,13 @@ static infino_status run_op(struct world *w, enum op op, struct op_input *in)
     case OP_OPTIMIZE:
         oo.min_fill_percent = 100;
         return infino_table_optimize(w->t, &oo);
+    case OP_REINDEX:
+        /* every superfile, as if all were stale (all four rewritten) */
+        ro.all = true;
+        st = tbl_reindex(w->t->t, &ro, false, &rr);
+        if (st == INFINO_OK)
+            tbl_reindex_report_free(&rr);
+        return st;
     case OP_GC:
         return infino_table_gc(w->t, 0, &gr);
     case OP_DROP:
@@ -402,6 +414,12 @@ static void test_api_commit_walk__optimize(void **state)
     walk_all(OP_OPTIMIZE);
 }
 
+static void test_api_commit_walk__reindex(void **state)
+{
+    (void)state;
+    walk_all(OP_REINDEX);
+}
+
 static void test_api_commit_walk__gc(void **state)
 {
     (void)state;
@@ -422,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_api_commit_walk__delete),
         cmocka_unit_test(test_api_commit_walk__update),
         cmocka_unit_test(test_api_commit_walk__optimize),
+        cmocka_unit_test(test_api_commit_walk__reindex),
         cmocka_unit_test(test_api_commit_walk__gc),
         cmocka_unit_test(test_api_commit_walk__drop),
     };

@@ -80,10 +80,9 @@ static int add_errors(PyObject *m)
         InfinoError, PyExc_RuntimeError);
     AlreadyRunningError = new_error(
         "infino.AlreadyRunningError",
-        "Another maintenance run already holds the table; nothing was "
-        "changed. Upstream 0.11 raises it from reindex, which this "
-        "package does not have, so it is never raised today. Also a "
-        "RuntimeError.",
+        "Raised by reindex when an optimize or another reindex of the "
+        "same table already runs in this process; nothing was changed: "
+        "try again once it has finished. Also a RuntimeError.",
         InfinoError, PyExc_RuntimeError);
     if (ConflictError == NULL || ConnectionMemoryBudgetError == NULL ||
         AlreadyRunningError == NULL)
@@ -118,6 +117,8 @@ static PyObject *error_type(infino_status st)
         return PyExc_KeyboardInterrupt;
     case INFINO_ERR_CONFLICT:
         return ConflictError;
+    case INFINO_ERR_BUSY:
+        return AlreadyRunningError;
     default:
         return PyExc_RuntimeError;
     }
@@ -811,21 +812,26 @@ static PyObject *table_update(TableObject *self, PyObject *args)
     return write_result(captured, st, st == INFINO_OK ? stats_tuple(&s) : NULL);
 }
 
-/* optimize(max_memory_mb or 0, min_fill_percent or -1, target_mb or 0)
+/* optimize(max_memory_mb or 0, min_fill_percent or -1, target_mb or 0,
+ *          recalibrate or None, stale_seal_timeout_ms or 0)
  * -> (None, guard) */
 static PyObject *table_optimize(TableObject *self, PyObject *args)
 {
-    unsigned long long mem, target;
+    unsigned long long mem, target, seal;
     int fill;
+    const char *recalibrate;
     infino_optimize_opts o = INFINO_OPTIMIZE_OPTS_INIT;
     infino_status st;
     int captured;
 
-    if (!PyArg_ParseTuple(args, "KiK", &mem, &fill, &target))
+    if (!PyArg_ParseTuple(args, "KiKzK", &mem, &fill, &target, &recalibrate,
+                          &seal))
         return NULL;
     o.max_memory_mb = mem;
     o.min_fill_percent = fill;
     o.target_superfile_mb = target;
+    o.recalibrate = recalibrate;
+    o.stale_seal_timeout_ms = seal;
     if ((captured = capture_begin()) < 0)
         return NULL;
     engine_enter(captured);
@@ -836,6 +842,77 @@ static PyObject *table_optimize(TableObject *self, PyObject *args)
     if (st == INFINO_OK)
         Py_INCREF(Py_None);
     return write_result(captured, st, st == INFINO_OK ? Py_None : NULL);
+}
+
+/* The tuple of a reindex report: (superfiles, already_current,
+ * needing_rewrite, awaiting_reanalysis, bytes_to_rewrite, rewritten,
+ * held_by_another_run, [(superfile_id, mode, live_bytes)],
+ * [inconsistent superfile ids]). */
+static PyObject *reindex_tuple(const infino_reindex_report *r)
+{
+    PyObject *plan = PyList_New((Py_ssize_t)r->needing_rewrite);
+    PyObject *bad = PyList_New((Py_ssize_t)r->n_inconsistent_footers);
+
+    if (plan == NULL || bad == NULL)
+        goto fail;
+    for (size_t i = 0; i < r->needing_rewrite; i++) {
+        PyObject *e = Py_BuildValue("(ssK)", r->plan[i].superfile_id,
+                                    r->plan[i].mode,
+                                    (unsigned long long)r->plan[i].live_bytes);
+        if (e == NULL)
+            goto fail;
+        PyList_SET_ITEM(plan, (Py_ssize_t)i, e);
+    }
+    for (size_t i = 0; i < r->n_inconsistent_footers; i++) {
+        PyObject *e = PyUnicode_FromString(r->inconsistent_footers[i]);
+        if (e == NULL)
+            goto fail;
+        PyList_SET_ITEM(bad, (Py_ssize_t)i, e);
+    }
+    return Py_BuildValue("(KKKKKKKNN)", (unsigned long long)r->superfiles,
+                         (unsigned long long)r->already_current,
+                         (unsigned long long)r->needing_rewrite,
+                         (unsigned long long)r->awaiting_reanalysis,
+                         (unsigned long long)r->bytes_to_rewrite,
+                         (unsigned long long)r->rewritten,
+                         (unsigned long long)r->held_by_another_run, plan,
+                         bad);
+fail:
+    Py_XDECREF(plan);
+    Py_XDECREF(bad);
+    return NULL;
+}
+
+/* reindex(mode or None, stale_seal_timeout_ms or 0, plan_only)
+ * -> (report tuple (reindex_tuple), guard). With plan_only, what a
+ * reindex would repair, changing nothing. */
+static PyObject *table_reindex(TableObject *self, PyObject *args)
+{
+    const char *mode;
+    unsigned long long seal;
+    int plan_only;
+    infino_reindex_opts o = INFINO_REINDEX_OPTS_INIT;
+    infino_reindex_report r = {0};
+    infino_status st;
+    int captured;
+    PyObject *value = NULL;
+
+    if (!PyArg_ParseTuple(args, "zKp", &mode, &seal, &plan_only))
+        return NULL;
+    o.mode = mode;
+    o.stale_seal_timeout_ms = seal;
+    if ((captured = capture_begin()) < 0)
+        return NULL;
+    engine_enter(captured);
+    Py_BEGIN_ALLOW_THREADS
+    st = plan_only ? infino_table_reindex_plan(self->t, &o, &r)
+                   : infino_table_reindex(self->t, &o, &r);
+    Py_END_ALLOW_THREADS
+    engine_leave(captured);
+    if (st == INFINO_OK)
+        value = reindex_tuple(&r);
+    infino_reindex_report_free(&r);
+    return write_result(captured, st, value);
 }
 
 /* gc(grace_secs) -> ((bytes_freed, objects_deleted, skipped_live,
@@ -1273,6 +1350,7 @@ static PyMethodDef table_methods[] = {
     {"delete", (PyCFunction)table_delete, METH_VARARGS, NULL},
     {"update", (PyCFunction)table_update, METH_VARARGS, NULL},
     {"optimize", (PyCFunction)table_optimize, METH_VARARGS, NULL},
+    {"reindex", (PyCFunction)table_reindex, METH_VARARGS, NULL},
     {"gc", (PyCFunction)table_gc, METH_VARARGS, NULL},
     {"check", (PyCFunction)table_check, METH_NOARGS, NULL},
     {"count_rows", (PyCFunction)table_count_rows, METH_NOARGS, NULL},

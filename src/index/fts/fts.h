@@ -238,6 +238,11 @@ infino_status fts_writer_finish(struct fts_writer *w, struct store_sink *sink,
 
 void fts_writer_free(struct fts_writer *w); /* NULL is a no-op */
 
+/* The region format version fts_writer_finish() writes (FORMAT.md,
+ * "Versions"); every region states its own in bytes 8..11 (u32 LE).
+ * Regions of older versions are still read; a reindex rewrites them. */
+uint32_t fts_format_version(void);
+
 /* ---- reader ------------------------------------------------------------ */
 
 struct fts_reader;

@@ -71,6 +71,11 @@ infino_status fts_ser_begin(struct fts_ser **out, struct store_sink *sink,
     return INFINO_OK;
 }
 
+uint32_t fts_format_version(void)
+{
+    return FTS_FORMAT_VERSION;
+}
+
 void fts_ser_free(struct fts_ser *s)
 {
     if (s == NULL)

@@ -132,6 +132,10 @@ uint64_t ivf_builder_count(const struct ivf_builder *b);
 infino_status ivf_builder_finish(struct ivf_builder *b, struct store_sink *sink,
                                  struct ivf_build_stats *stats_out);
 
+/* The region format version ivf_builder_finish() writes (FORMAT.md);
+ * every region states its own in bytes 8..11 (u32 LE). */
+uint32_t ivf_format_version(void);
+
 /* NULL is a no-op. Removes the spill file. */
 void ivf_builder_free(struct ivf_builder *b);
 

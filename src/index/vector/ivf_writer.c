@@ -642,6 +642,11 @@ fail:
     return st;
 }
 
+uint32_t ivf_format_version(void)
+{
+    return IVF_VERSION;
+}
+
 infino_status ivf_builder_finish(struct ivf_builder *b, struct store_sink *sink,
                                  struct ivf_build_stats *stats_out)
 {

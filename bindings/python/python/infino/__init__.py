@@ -15,6 +15,10 @@ from ._infino import (
     InfinoError,
     MutationStats,
     OptimizeOptions,
+    PlannedRepair,
+    ReindexOptions,
+    ReindexReport,
+    StalenessReport,
     Table,
     connect,
 )
@@ -41,4 +45,8 @@ __all__ = [
     "MutationStats",
     "GcReport",
     "OptimizeOptions",
+    "ReindexOptions",
+    "ReindexReport",
+    "StalenessReport",
+    "PlannedRepair",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
 
 import pyarrow as pa
 
@@ -251,10 +251,36 @@ class CheckReport:
         )
 
 
-class OptimizeOptions:
-    """Compaction settings; omitted fields take the engine's defaults."""
+def _opt_str(name: str, value: Any) -> Optional[str]:
+    """A str or None, with the TypeError upstream's bindings raise."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(
+            f"argument '{name}': '{type(value).__name__}' object is not an "
+            f"instance of 'str'"
+        )
+    return value
 
-    __slots__ = ("_max_memory_mb", "_min_fill_percent", "_target_mb")
+
+def _opt_u64(name: str, value: Any) -> Optional[int]:
+    """None or an unsigned 64-bit integer; like upstream, True and False
+    count as 1 and 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    return _check_uint(name, value)
+
+
+class OptimizeOptions:
+    """Compaction settings; omitted fields take the engine's defaults.
+
+    `stale_seal_timeout_ms` and `recalibrate` ("auto", "force" or "skip",
+    checked when optimize runs) are upstream 0.11's and change nothing
+    here: no run leaves a seal to time out, and every superfile optimize
+    writes trains its vector index afresh (docs/differences.md)."""
+
+    __slots__ = ("_max_memory_mb", "_min_fill_percent", "_target_mb",
+                 "_stale_seal_timeout_ms", "_recalibrate")
 
     def __init__(
         self,
@@ -262,6 +288,8 @@ class OptimizeOptions:
         max_memory_mb: Optional[int] = None,
         min_fill_percent: Optional[int] = None,
         target_superfile_size_mb: Optional[int] = None,
+        stale_seal_timeout_ms: Optional[int] = None,
+        recalibrate: Optional[str] = None,
     ) -> None:
         if max_memory_mb is not None:
             max_memory_mb = _check_uint("max_memory_mb", max_memory_mb)
@@ -278,12 +306,194 @@ class OptimizeOptions:
         self._max_memory_mb = max_memory_mb
         self._min_fill_percent = min_fill_percent
         self._target_mb = target_superfile_size_mb
+        self._stale_seal_timeout_ms = _opt_u64(
+            "stale_seal_timeout_ms", stale_seal_timeout_ms)
+        self._recalibrate = _opt_str("recalibrate", recalibrate)
 
     def __repr__(self) -> str:
         return (
             f"OptimizeOptions(max_memory_mb={self._max_memory_mb}, "
             f"min_fill_percent={self._min_fill_percent}, "
-            f"target_superfile_size_mb={self._target_mb})"
+            f"target_superfile_size_mb={self._target_mb}, "
+            f"stale_seal_timeout_ms={self._stale_seal_timeout_ms}, "
+            f"recalibrate={self._recalibrate!r})"
+        )
+
+
+class ReindexOptions:
+    """Options for `reindex`, `reindex_plan` and `index_staleness`;
+    omitted fields fall back to engine defaults. `mode` ("auto",
+    "rewrite" or "reanalyze", any case) is checked when the call runs.
+    `stale_seal_timeout_ms` is upstream 0.11's and unused here: no run
+    leaves a seal to time out (docs/differences.md)."""
+
+    __slots__ = ("_mode", "_stale_seal_timeout_ms")
+
+    def __init__(
+        self,
+        *,
+        mode: Optional[str] = None,
+        stale_seal_timeout_ms: Optional[int] = None,
+    ) -> None:
+        self._mode = _opt_str("mode", mode)
+        self._stale_seal_timeout_ms = _opt_u64(
+            "stale_seal_timeout_ms", stale_seal_timeout_ms)
+
+    def __repr__(self) -> str:
+        return (
+            f"ReindexOptions(mode={self._mode!r}, "
+            f"stale_seal_timeout_ms={self._stale_seal_timeout_ms})"
+        )
+
+
+class ReindexReport:
+    """What a `reindex` did: superfiles rewritten, already current, left
+    for a reanalysis (mode "rewrite"), or replaced first by another run;
+    columns without stored text (always empty here: text is stored) and
+    superfiles whose footers lack an index region or name a format this
+    engine cannot read (reported, not repaired)."""
+
+    __slots__ = ("_rewritten", "_already_current", "_awaiting_reanalysis",
+                 "_held_by_another_run", "_unrepairable_columns",
+                 "_inconsistent_footers")
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) != 7 or args[0] is not _PRIVATE:
+            raise TypeError("ReindexReport cannot be constructed directly")
+        for slot, value in zip(self.__slots__, args[1:]):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("ReindexReport is read-only")
+
+    @property
+    def rewritten(self) -> int:
+        return self._rewritten
+
+    @property
+    def already_current(self) -> int:
+        return self._already_current
+
+    @property
+    def awaiting_reanalysis(self) -> int:
+        return self._awaiting_reanalysis
+
+    @property
+    def held_by_another_run(self) -> int:
+        return self._held_by_another_run
+
+    @property
+    def unrepairable_columns(self) -> List[str]:
+        return list(self._unrepairable_columns)
+
+    @property
+    def inconsistent_footers(self) -> List[str]:
+        return list(self._inconsistent_footers)
+
+    def __repr__(self) -> str:
+        return (
+            f"ReindexReport(rewritten={self._rewritten}, "
+            f"already_current={self._already_current}, "
+            f"awaiting_reanalysis={self._awaiting_reanalysis}, "
+            f"held_by_another_run={self._held_by_another_run}, "
+            f"unrepairable_columns={list(self._unrepairable_columns)!r}, "
+            f"inconsistent_footers={list(self._inconsistent_footers)!r})"
+        )
+
+
+class StalenessReport:
+    """How far the table's indexes are behind what this engine writes:
+    superfiles examined, those the mode would rewrite (and their bytes),
+    those left for a reanalysis, and the same column and footer lists as
+    ReindexReport. `is_current`: nothing to repair or report."""
+
+    __slots__ = ("_superfiles", "_needing_rewrite", "_awaiting_reanalysis",
+                 "_bytes_to_rewrite", "_unrepairable_columns",
+                 "_inconsistent_footers")
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) != 7 or args[0] is not _PRIVATE:
+            raise TypeError("StalenessReport cannot be constructed directly")
+        for slot, value in zip(self.__slots__, args[1:]):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("StalenessReport is read-only")
+
+    @property
+    def superfiles(self) -> int:
+        return self._superfiles
+
+    @property
+    def needing_rewrite(self) -> int:
+        return self._needing_rewrite
+
+    @property
+    def awaiting_reanalysis(self) -> int:
+        return self._awaiting_reanalysis
+
+    @property
+    def bytes_to_rewrite(self) -> int:
+        return self._bytes_to_rewrite
+
+    @property
+    def unrepairable_columns(self) -> List[str]:
+        return list(self._unrepairable_columns)
+
+    @property
+    def inconsistent_footers(self) -> List[str]:
+        return list(self._inconsistent_footers)
+
+    @property
+    def is_current(self) -> bool:
+        return (self._needing_rewrite == 0 and self._awaiting_reanalysis == 0
+                and not self._unrepairable_columns
+                and not self._inconsistent_footers)
+
+    def __repr__(self) -> str:
+        return (
+            f"StalenessReport(superfiles={self._superfiles}, "
+            f"needing_rewrite={self._needing_rewrite}, "
+            f"awaiting_reanalysis={self._awaiting_reanalysis}, "
+            f"bytes_to_rewrite={self._bytes_to_rewrite}, "
+            f"unrepairable_columns={list(self._unrepairable_columns)!r}, "
+            f"inconsistent_footers={list(self._inconsistent_footers)!r}, "
+            f"is_current={self.is_current})"
+        )
+
+
+class PlannedRepair:
+    """One superfile a `reindex` would repair: its id (as in its file
+    name), the repair ("rewrite" or "reanalyze", never "auto") and its
+    live bytes (file size times the fraction of rows not deleted)."""
+
+    __slots__ = ("_superfile_id", "_mode", "_live_bytes")
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) != 4 or args[0] is not _PRIVATE:
+            raise TypeError("PlannedRepair cannot be constructed directly")
+        for slot, value in zip(self.__slots__, args[1:]):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("PlannedRepair is read-only")
+
+    @property
+    def superfile_id(self) -> str:
+        return self._superfile_id
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def live_bytes(self) -> int:
+        return self._live_bytes
+
+    def __repr__(self) -> str:
+        return (
+            f"PlannedRepair(superfile_id={self._superfile_id!r}, "
+            f"mode={self._mode!r}, live_bytes={self._live_bytes})"
         )
 
 
@@ -550,8 +760,52 @@ class Table:
             s._max_memory_mb or 0,
             -1 if s._min_fill_percent is None else s._min_fill_percent,
             s._target_mb or 0,
+            s._recalibrate,
+            s._stale_seal_timeout_ms or 0,
         )
         return None
+
+    # ---- reindex -------------------------------------------------------------
+
+    def _reindex(self, options: Optional[ReindexOptions], plan_only: bool) -> tuple:
+        if options is not None and not isinstance(options, ReindexOptions):
+            raise TypeError(
+                f"argument 'options': '{type(options).__name__}' object is "
+                f"not an instance of 'ReindexOptions'"
+            )
+        o = options or ReindexOptions()
+        return self._t.reindex(o._mode, o._stale_seal_timeout_ms or 0, plan_only)
+
+    def reindex(self, options: Optional[ReindexOptions] = None) -> ReindexReport:
+        """Repairs every superfile whose indexes are behind what this
+        engine writes (an older index format, or terms analyzed otherwise
+        than the column now says): each is rebuilt from its stored rows
+        and takes the old file's place, one commit each. Rows, their
+        order, their `_id`s and deletions are unchanged, so searches
+        answer as before; appends, updates and deletes made meanwhile are
+        kept. Raises AlreadyRunningError while an optimize or another
+        reindex of the table runs in this process, and ValueError on a
+        memory:// table (no storage of its own to repair)."""
+        r, guard = self._reindex(options, False)
+        report = ReindexReport(_PRIVATE, r[5], r[1], r[3], r[6], [], r[8])
+        del guard  # last step: an owed Ctrl-C surfaces after we return
+        return report
+
+    def reindex_plan(self, options: Optional[ReindexOptions] = None) -> List[PlannedRepair]:
+        """The superfiles `reindex` would repair now, in table order,
+        changing nothing. ValueError on a memory:// table."""
+        r, guard = self._reindex(options, True)
+        plan = [PlannedRepair(_PRIVATE, *e) for e in r[7]]
+        del guard
+        return plan
+
+    def index_staleness(self, options: Optional[ReindexOptions] = None) -> StalenessReport:
+        """How far the table's indexes are behind what this engine
+        writes, changing nothing. ValueError on a memory:// table."""
+        r, guard = self._reindex(options, True)
+        report = StalenessReport(_PRIVATE, r[0], r[2], r[3], r[4], [], r[8])
+        del guard
+        return report
 
     def gc(self, grace_secs: float) -> GcReport:
         grace = float(grace_secs)

@@ -8,6 +8,11 @@ BoolMode = Literal["or", "and"]
 ColdFetchMode = Literal[
     "hybrid_with_prefetch", "range_only", "lazy_foreground_with_background_fill"
 ]
+# How much a reindex repairs: "auto" gives each stale superfile the repair
+# it needs; "rewrite" brings index formats current and leaves superfiles
+# whose terms are stale (reported); "reanalyze" rebuilds every stale one
+# from its stored text. Any case.
+ReindexMode = Literal["auto", "rewrite", "reanalyze"]
 RowData = Union[pyarrow.RecordBatch, pyarrow.Table, Sequence[Mapping[str, Any]]]
 
 # Upstream 0.11's exception classes. Each is also a RuntimeError, what
@@ -59,7 +64,59 @@ class OptimizeOptions:
         max_memory_mb: Optional[int] = None,
         min_fill_percent: Optional[int] = None,
         target_superfile_size_mb: Optional[int] = None,
+        # Upstream 0.11's; validated, no effect here (docs/differences.md).
+        stale_seal_timeout_ms: Optional[int] = None,
+        recalibrate: Optional[Literal["auto", "force", "skip"]] = None,
     ) -> None: ...
+
+class ReindexOptions:
+    def __init__(
+        self,
+        *,
+        mode: Optional[ReindexMode] = None,
+        # Upstream 0.11's; validated, unused here (docs/differences.md).
+        stale_seal_timeout_ms: Optional[int] = None,
+    ) -> None: ...
+
+class ReindexReport:
+    @property
+    def rewritten(self) -> int: ...
+    @property
+    def already_current(self) -> int: ...
+    @property
+    def awaiting_reanalysis(self) -> int: ...
+    @property
+    def held_by_another_run(self) -> int: ...
+    # Always empty here: the text of every full-text column is stored.
+    @property
+    def unrepairable_columns(self) -> list[str]: ...
+    @property
+    def inconsistent_footers(self) -> list[str]: ...
+
+class StalenessReport:
+    @property
+    def superfiles(self) -> int: ...
+    @property
+    def needing_rewrite(self) -> int: ...
+    @property
+    def awaiting_reanalysis(self) -> int: ...
+    @property
+    def bytes_to_rewrite(self) -> int: ...
+    @property
+    def unrepairable_columns(self) -> list[str]: ...
+    @property
+    def inconsistent_footers(self) -> list[str]: ...
+    @property
+    def is_current(self) -> bool: ...
+
+class PlannedRepair:
+    @property
+    def superfile_id(self) -> str: ...
+    # Never "auto": the plan has already resolved it per superfile.
+    @property
+    def mode(self) -> Literal["rewrite", "reanalyze"]: ...
+    @property
+    def live_bytes(self) -> int: ...
 
 class IndexSpec:
     def __init__(self) -> None: ...
@@ -155,6 +212,14 @@ class Table:
     def update(self, predicate: str, new_rows: RowData) -> MutationStats: ...
     def optimize(self, settings: Optional[OptimizeOptions] = None) -> None: ...
     def gc(self, grace_secs: float) -> GcReport: ...
+    # Repairs every superfile whose indexes are behind what this engine
+    # writes; rows, their order and their `_id`s are unchanged. All three
+    # raise `ValueError` on a `memory://` table; `reindex` raises
+    # `AlreadyRunningError` while an `optimize` or another reindex of the
+    # table runs in this process.
+    def reindex(self, options: Optional[ReindexOptions] = None) -> ReindexReport: ...
+    def reindex_plan(self, options: Optional[ReindexOptions] = None) -> list[PlannedRepair]: ...
+    def index_staleness(self, options: Optional[ReindexOptions] = None) -> StalenessReport: ...
     def check(self) -> CheckReport: ...
     def to_arrow(
         self, columns: Optional[Sequence[str]] = None, where: Optional[str] = None
