@@ -117,12 +117,13 @@ void tbl_maint_end(struct tbl *t)
 
 /* ---- staleness ----------------------------------------------------------- */
 
-/* Compares the format version region `name` states with the one this
- * engine writes (`current`): older wants a rewrite; absent, or newer than
- * anything this engine reads, makes the footer inconsistent. */
+/* Compares the format version region `name` states with what this
+ * engine needs: older than `oldest_ok` wants a rewrite; absent, or newer
+ * than `current` (the version this engine writes, the newest it reads),
+ * makes the footer inconsistent. */
 static infino_status check_region(enum tbl_repair *repair, bool *inconsistent,
                                   struct sf_indexes *x, const char *name,
-                                  uint32_t current)
+                                  uint32_t oldest_ok, uint32_t current)
 {
     uint32_t version;
     infino_status st = sf_indexes_region_version(&version, x, name);
@@ -136,22 +137,23 @@ static infino_status check_region(enum tbl_repair *repair, bool *inconsistent,
         return st;
     if (version > current)
         *inconsistent = true;
-    else if (version < current && *repair == TBL_REPAIR_NONE)
+    else if (version < oldest_ok && *repair == TBL_REPAIR_NONE)
         *repair = TBL_REPAIR_REWRITE;
     return INFINO_OK;
 }
 
 /* Whether superfile `f`'s indexes are what this engine writes today for
- * the table's index spec: the one place that decides staleness.
+ * the table's index spec: the one place that decides staleness. A
+ * full-text region of format 1 (terms cut at 255 bytes) wants a rewrite;
+ * 2 and 3 hold whole terms (3 only adds the analysis record, which a
+ * version 2 region implies: alnum, no filters).
  * *repair: NONE (current), REWRITE (a region of an older format version)
  * or REANALYZE (terms analyzed otherwise than the spec says).
  * *inconsistent: a region the spec needs is missing or unreadable by
  * this engine; such a file is reported, not repaired.
  *
- * Analyzer comparison added with analyzers: once the fts region records
- * the analyzer (tokenizer, stemmer, stopwords) that produced its terms,
- * a column whose recorded analyzer differs from the spec's sets REANALYZE
- * here (it takes precedence over REWRITE). */
+ * A column whose region records another analysis (tokenizer, stop words,
+ * stemmer) than the spec's wants REANALYZE, which takes precedence. */
 static infino_status sf_index_is_current(enum tbl_repair *repair,
                                          bool *inconsistent,
                                          const struct tbl *t,
@@ -159,19 +161,37 @@ static infino_status sf_index_is_current(enum tbl_repair *repair,
 {
     const struct sf_index_spec *spec = &t->meta.spec;
     char name[SF_REGION_NAME_MAX + 1];
-    infino_status st;
+    infino_status st = INFINO_OK;
 
     *repair = TBL_REPAIR_NONE;
     *inconsistent = false;
     for (size_t i = 0; i < spec->n_fts; i++) {
         snprintf(name, sizeof name, "%s%zu", SF_REGION_FTS_PREFIX, i);
-        CHECK(check_region(repair, inconsistent, f->indexes, name,
+        bool was_inconsistent = *inconsistent;
+        const struct fts_reader *r;
+        struct fts_analysis_id want, have;
+        CHECK(check_region(repair, inconsistent, f->indexes, name, 2,
                            fts_format_version()));
+        if (*inconsistent && !was_inconsistent)
+            continue;
+        st = sf_indexes_fts(&r, f->indexes, i);
+        if (st == INFINO_ERR_CORRUPT) {
+            err_clear();
+            st = INFINO_OK;
+            *inconsistent = true;
+            continue;
+        }
+        if (st != INFINO_OK)
+            goto fail;
+        fts_analysis_id_of(&want, &spec->fts_opts[i].an);
+        fts_reader_analysis_id(&have, r);
+        if (!fts_analysis_id_equal(&want, &have))
+            *repair = TBL_REPAIR_REANALYZE;
     }
     for (size_t i = 0; i < spec->n_vec; i++) {
         snprintf(name, sizeof name, "%s%zu", SF_REGION_IVF_PREFIX, i);
         CHECK(check_region(repair, inconsistent, f->indexes, name,
-                           ivf_format_version()));
+                           ivf_format_version(), ivf_format_version()));
     }
 fail:
     return st;
