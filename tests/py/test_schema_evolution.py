@@ -155,6 +155,10 @@ def test_errors_as_upstream(tmp_path):
     assert db.schema("docs")["schema_id"] == 1
     doc = db.schema("docs", {"fields": [{"name": "z", "type": "utf8"}]}, expected_schema_id=1)
     assert doc["schema_id"] == 2
+    # with a patch, even one that adds nothing, it is checked
+    for patch in ({}, {"fields": [{"name": "n", "type": "i64", "nullable": False}]}):
+        with pytest.raises(infino.ConflictError, match="at version 2, not 5"):
+            db.schema("docs", patch, expected_schema_id=5)
     # without a patch, expected_schema_id is not checked
     assert db.schema("docs", None, expected_schema_id=99)["schema_id"] == 2
     # malformed patches: ValueError, with upstream's words
