@@ -425,6 +425,41 @@ INFINO_API const char *infino_table_name(const infino_table *t);
 /* The user's schema (without _id). *out is owned (call out->release). */
 INFINO_API infino_status infino_table_schema(const infino_table *t,
                                              struct ArrowSchema *out);
+/* Schema evolution. A table's schema grows by columns; existing columns
+ * never change. The schema id is 1 as created and one more after every
+ * change; infino_table_schema and infino_table_schema_id ask storage for
+ * a newer snapshot first, so they see changes made through other handles
+ * and processes. */
+INFINO_API infino_status infino_table_schema_id(infino_table *t,
+                                                uint64_t *out);
+/* Adds the fields of `columns` (borrowed: a struct schema) to the table's
+ * schema as one atomic commit. A field whose name is a column already
+ * must equal it in type and nullability and changes nothing; another type
+ * or nullability is INFINO_ERR_INVALID naming the column. New columns
+ * come last, in order, under the rules of infino_create_table; a
+ * non-nullable one only while the table has no live rows
+ * (INFINO_ERR_INVALID). Existing files are not rewritten: rows written
+ * before a column existed read it as null, and appends may omit nullable
+ * columns. `expected_schema_id` (0: no check) must be the schema id the
+ * change applies to, else INFINO_ERR_CONFLICT and nothing changes. A
+ * change adding nothing commits nothing. *schema_id_out (may be NULL)
+ * gets the schema id afterwards. */
+INFINO_API infino_status infino_table_add_columns(
+    infino_table *t, const struct ArrowSchema *columns,
+    uint64_t expected_schema_id, uint64_t *schema_id_out);
+/* The i-th index of the table (full-text ones first, then vector ones):
+ * *kind_out "fts" or "vector", *column_out its column (borrowed, valid
+ * until infino_table_close); for a vector index *dim_out, *n_centroids_out
+ * (0: chosen per file) and *metric_out ("cosine", "l2sq", "negdot"),
+ * else 0, 0 and NULL. INFINO_ERR_NOTFOUND past the last index. Out
+ * pointers may be NULL. */
+INFINO_API infino_status infino_table_index_at(const infino_table *t,
+                                               size_t i,
+                                               const char **kind_out,
+                                               const char **column_out,
+                                               uint32_t *dim_out,
+                                               uint32_t *n_centroids_out,
+                                               const char **metric_out);
 /* Live rows of the current snapshot. */
 INFINO_API infino_status infino_table_count_rows(infino_table *t,
                                                  uint64_t *out);

@@ -400,8 +400,68 @@ INFINO_API const char *infino_table_name(const infino_table *t)
 INFINO_API infino_status infino_table_schema(const infino_table *t,
                                              struct ArrowSchema *out)
 {
+    infino_status st;
+
     ARG(t != NULL && out != NULL, "NULL argument");
+    st = tbl_refresh(t->t); /* a column another handle added */
+    if (st != INFINO_OK)
+        return st;
     return ar_schema_export(out, tbl_user_schema(t->t));
+}
+
+INFINO_API infino_status infino_table_schema_id(infino_table *t,
+                                                uint64_t *out)
+{
+    ARG(t != NULL && out != NULL, "NULL argument");
+    return tbl_schema_id(t->t, out);
+}
+
+INFINO_API infino_status infino_table_add_columns(
+    infino_table *t, const struct ArrowSchema *columns,
+    uint64_t expected_schema_id, uint64_t *schema_id_out)
+{
+    struct ar_schema s = {0};
+    infino_status st;
+
+    if (schema_id_out)
+        *schema_id_out = 0;
+    ARG(t != NULL && columns != NULL, "NULL argument");
+    st = ar_schema_import(&s, columns);
+    if (st == INFINO_OK)
+        st = tbl_add_columns(t->t, &s, expected_schema_id, schema_id_out);
+    ar_schema_free(&s);
+    return st;
+}
+
+INFINO_API infino_status infino_table_index_at(const infino_table *t,
+                                               size_t i,
+                                               const char **kind_out,
+                                               const char **column_out,
+                                               uint32_t *dim_out,
+                                               uint32_t *n_centroids_out,
+                                               const char **metric_out)
+{
+    const struct sf_index_spec *spec;
+    const struct sf_vec_spec *vs = NULL;
+
+    ARG(t != NULL, "NULL argument");
+    spec = tbl_spec(t->t);
+    if (i >= spec->n_fts + spec->n_vec)
+        return err_set(INFINO_ERR_NOTFOUND, "table %s has %zu indexes",
+                       tbl_name(t->t), spec->n_fts + spec->n_vec);
+    if (i >= spec->n_fts)
+        vs = &spec->vec[i - spec->n_fts];
+    if (kind_out)
+        *kind_out = vs ? "vector" : "fts";
+    if (column_out)
+        *column_out = vs ? vs->column : spec->fts[i];
+    if (dim_out)
+        *dim_out = vs ? vs->dim : 0;
+    if (n_centroids_out)
+        *n_centroids_out = vs ? vs->n_centroids : 0;
+    if (metric_out)
+        *metric_out = vs ? sf_metric_name(vs->metric) : NULL;
+    return INFINO_OK;
 }
 
 INFINO_API infino_status infino_table_count_rows(infino_table *t,
@@ -434,8 +494,13 @@ INFINO_API infino_status infino_table_append(infino_table *t,
 
 static infino_status check_pred(struct tbl *t, const char *predicate)
 {
+    infino_status st;
+
     if (predicate == NULL)
         return err_set(INFINO_ERR_INVALID, "predicate is NULL");
+    st = tbl_refresh(t); /* columns another handle added */
+    if (st != INFINO_OK)
+        return st;
     return sql_check_predicate(t, predicate);
 }
 

@@ -35,6 +35,7 @@ struct group {
 
 struct ctx {
     struct tbl_view *v;
+    const struct ar_schema *full; /* the schema `fields` index */
     int *fields;     /* full-schema index per read column */
     size_t n_fields; /* columns read from Parquet */
     struct place *places;  /* one per hit, then sorted by position */
@@ -137,9 +138,10 @@ static infino_status read_superfile(struct ctx *c, const struct tbl_vsf *f,
             c->group_of[c->places[j].hit] = g;
             c->pos_of[c->places[j].hit] = (uint32_t)(n_rows - 1);
         }
-        CHECK(pq_reader_read_rows(sf_reader_parquet(f->reader), p->rg,
-                                  c->fields, c->n_fields, rows, n_rows,
-                                  &c->groups[g].batch));
+        /* columns added after the file was written read as null */
+        CHECK(tbl_read_columns(&c->groups[g].batch,
+                               sf_reader_parquet(f->reader), c->full, p->rg,
+                               c->fields, c->n_fields, rows, n_rows));
         c->n_groups++;
         i = j;
     }
@@ -220,6 +222,7 @@ infino_status qry_materialize(struct ArrowArray *out,
     c.v = v;
     schema.fields = mem_calloc(n_out + 1, sizeof *schema.fields);
     src = mem_calloc(n_out + 1, sizeof *src);
+    c.full = full;
     c.fields = mem_calloc(n_out + 2, sizeof *c.fields);
     b = mem_calloc(n_out + 1, sizeof *b);
     kids = mem_calloc(n_out + 1, sizeof *kids);

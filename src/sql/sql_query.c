@@ -86,6 +86,8 @@ static infino_status qtable_get(struct qtable **out, struct qctx *c, size_t i)
     if (q->v != NULL)
         return INFINO_OK;
     CHECK(c->tables->open(&q->t, c->tables->payload, i));
+    /* The view first: the handle then knows the schema it carries. */
+    CHECK(tbl_view_acquire_read(&q->v, q->t));
     full = tbl_full_schema(q->t);
     q->visible.fields = mem_calloc(full->n_fields, sizeof *q->visible.fields);
     q->found.fields = mem_calloc(full->n_fields, sizeof *q->found.fields);
@@ -105,9 +107,10 @@ static infino_status qtable_get(struct qtable **out, struct qctx *c, size_t i)
                             &full->fields[f]));
         q->found.n_fields++;
     }
-    CHECK(tbl_view_acquire_read(&q->v, q->t));
     return INFINO_OK;
 fail:
+    tbl_view_release(q->v);
+    q->v = NULL;
     ar_schema_free(&q->visible);
     ar_schema_free(&q->found);
     return st;

@@ -16,6 +16,8 @@
 
 #define SNAP_MAGIC "INFSNAP1"
 #define SNAP_FORMAT 2
+#define SNAP_FORMAT_SCHEMA 3 /* with a schema (snapshot.h) */
+#define SNAP_SCHEMA_MAX (64u << 20)
 #define MAX_FTS_COLUMNS 4096
 
 /* ---- the superfile list ------------------------------------------------
@@ -94,7 +96,27 @@ void snapshot_free(struct snapshot *s)
     mem_free(s->sf);
     mem_free(s->tokens);
     mem_free(s->slots);
+    mem_free(s->schema_ipc);
     memset(s, 0, sizeof *s);
+}
+
+infino_status snapshot_set_schema(struct snapshot *s, uint64_t schema_id,
+                                  const uint8_t *ipc, size_t len)
+{
+    uint8_t *copy = NULL;
+
+    if (schema_id > 0) {
+        copy = mem_alloc(len + 1);
+        if (copy == NULL)
+            return err_nomem();
+        if (len)
+            memcpy(copy, ipc, len);
+    }
+    mem_free(s->schema_ipc);
+    s->schema_id = schema_id;
+    s->schema_ipc = copy;
+    s->schema_len = schema_id > 0 ? len : 0;
+    return INFINO_OK;
 }
 
 /* Room for `n` entries in the array and the token block. */
@@ -244,6 +266,12 @@ infino_status snapshot_copy(struct snapshot *out, const struct snapshot *s)
     out->n_sf = 0;
     out->sf_cap = 0;
     out->n_slots = 0;
+    out->schema_id = 0;
+    out->schema_ipc = NULL;
+    out->schema_len = 0;
+    if (snapshot_set_schema(out, s->schema_id, s->schema_ipc,
+                            s->schema_len) != INFINO_OK)
+        goto nomem;
     /* room for the one or two entries a commit adds */
     if (reserve(out, n + 2) != INFINO_OK)
         goto nomem;
@@ -327,12 +355,17 @@ static infino_status put_header(struct buf *out, const struct snapshot *s,
 {
     infino_status st;
 
-    CHECK(doc_begin(out, SNAP_MAGIC, SNAP_FORMAT));
+    CHECK(doc_begin(out, SNAP_MAGIC,
+                    s->schema_id > 0 ? SNAP_FORMAT_SCHEMA : SNAP_FORMAT));
     CHECK(buf_put_uvarint(out, s->version));
     CHECK(buf_put_uvarint(out, s->parent));
     CHECK(buf_put_svarint(out, s->created_ns));
     CHECK(buf_put_uvarint(out, s->n_fts));
     CHECK(buf_put_uvarint(out, chain));
+    if (s->schema_id > 0) {
+        CHECK(buf_put_uvarint(out, s->schema_id));
+        CHECK(doc_put_bytes(out, s->schema_ipc, s->schema_len));
+    }
 fail:
     return st;
 }
@@ -522,6 +555,7 @@ void snap_doc_free(struct snap_doc *d)
     mem_free(d->changed_tokens);
     mem_free(d->added);
     mem_free(d->added_tokens);
+    mem_free(d->schema_ipc);
     memset(d, 0, sizeof *d);
 }
 
@@ -535,7 +569,7 @@ infino_status snap_doc_decode(struct snap_doc *out, const uint8_t *p, size_t n,
 
     memset(out, 0, sizeof *out);
     CHECK(doc_open(&body, &format, p, n, SNAP_MAGIC, name));
-    if (format != SNAP_FORMAT) {
+    if (format != SNAP_FORMAT && format != SNAP_FORMAT_SCHEMA) {
         st = err_set(INFINO_ERR_UNSUPPORTED, "%s: snapshot format %u", name,
                      format);
         goto fail;
@@ -548,12 +582,31 @@ infino_status snap_doc_decode(struct snap_doc *out, const uint8_t *p, size_t n,
         goto fail;
     }
     out->n_fts = (uint32_t)n_fts;
+    if (format == SNAP_FORMAT_SCHEMA) {
+        const uint8_t *sp;
+        size_t sn;
+        if (rd_uvarint(&body, &out->schema_id) != 0 || out->schema_id == 0 ||
+            doc_get_bytes(&body, &sp, &sn) != 0 || sn == 0 ||
+            sn > SNAP_SCHEMA_MAX) {
+            st = err_set(INFINO_ERR_CORRUPT, "%s: bad snapshot schema", name);
+            goto fail;
+        }
+        out->schema_ipc = mem_alloc(sn);
+        if (out->schema_ipc == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        memcpy(out->schema_ipc, sp, sn);
+        out->schema_len = sn;
+    }
     if (out->chain == 0) {
         struct snapshot *s = &out->full;
         s->version = out->version;
         s->parent = out->parent;
         s->created_ns = out->created_ns;
         s->n_fts = out->n_fts;
+        CHECK(snapshot_set_schema(s, out->schema_id, out->schema_ipc,
+                                  out->schema_len));
         struct snap_sf *recs = NULL;
         uint64_t *tok = NULL;
         size_t n_recs = 0;
@@ -624,11 +677,19 @@ infino_status snapshot_apply_doc(struct snapshot *out,
         return err_set(INFINO_ERR_CORRUPT,
                        "%s: delta does not follow snapshot %llu", name,
                        (unsigned long long)base->version);
+    if (d->schema_id < base->schema_id) {
+        st = err_set(INFINO_ERR_CORRUPT,
+                     "%s: schema %llu is older than its parent's", name,
+                     (unsigned long long)d->schema_id);
+        return st;
+    }
     CHECK(snapshot_copy(out, base));
     out->version = d->version;
     out->parent = d->parent;
     out->created_ns = d->created_ns;
     out->chain = d->chain;
+    CHECK(snapshot_set_schema(out, d->schema_id, d->schema_ipc,
+                              d->schema_len));
     if (d->n_removed > 0) {
         /* Mark, then compact once: keeps order, and stays O(n) when an
          * optimize removes thousands of superfiles. */

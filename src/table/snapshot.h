@@ -27,6 +27,12 @@
  * Readers ignore bytes after the fields they know at the end of a
  * record, so later versions can append fields (file_crc came that way:
  * records without it read as "no checksum").
+ *
+ * Version 3 (written only once a table's schema has grown, so tables that
+ * never changed it stay readable by builds that predate it) adds after
+ * the header's chain: uvarint schema_id | bytes schema (the whole user
+ * schema, an Arrow IPC schema message). Version 2 documents have
+ * schema_id 0: the table has the schema its catalog entry records.
  */
 #ifndef INFINO_TABLE_SNAPSHOT_H
 #define INFINO_TABLE_SNAPSHOT_H
@@ -68,6 +74,12 @@ struct snapshot {
      * a commit find an entry without sorting or scanning the list */
     uint32_t *slots;
     size_t n_slots; /* a power of two, over twice n_sf */
+    /* Schema evolution (tbl_add_columns): 0 while the table has its
+     * catalog schema; else bumped by every change, and schema_ipc (owned,
+     * schema_len bytes) is the user schema as an Arrow IPC message. */
+    uint64_t schema_id;
+    uint8_t *schema_ipc;
+    size_t schema_len;
 };
 
 /* Encodes `s` as a checkpoint (whatever s->chain says). */
@@ -97,6 +109,9 @@ struct snap_doc {
     struct snap_sf *changed, *added;
     uint64_t *changed_tokens, *added_tokens; /* their fts_tokens' blocks */
     size_t n_changed, n_added;
+    uint64_t schema_id; /* as in struct snapshot (a delta's too) */
+    uint8_t *schema_ipc; /* owned; NULL when schema_id == 0 */
+    size_t schema_len;
 };
 /* Decodes untrusted bytes; `name` appears in errors. *out owned. */
 infino_status snap_doc_decode(struct snap_doc *out, const uint8_t *p,
@@ -112,6 +127,9 @@ infino_status snapshot_decode(struct snapshot *out, const uint8_t *p, size_t n,
                               const char *name);
 
 infino_status snapshot_copy(struct snapshot *out, const struct snapshot *s);
+/* Replaces s's schema by schema_id and a copy of `ipc` (len bytes). */
+infino_status snapshot_set_schema(struct snapshot *s, uint64_t schema_id,
+                                  const uint8_t *ipc, size_t len);
 void snapshot_free(struct snapshot *s); /* leaves it zeroed */
 
 /* Appends a copy of `e` (fts_tokens copied, n_fts entries). Does not

@@ -341,11 +341,17 @@ static infino_status chunk_build(struct tbl_chunk **out, struct tbl *t,
 static infino_status view_build(struct tbl_view **out, struct tbl *t,
                                 struct snapshot *snap, struct tbl_view *old)
 {
-    struct tbl_view *v = mem_calloc(1, sizeof *v);
+    struct tbl_view *v;
     size_t n_chunks = n_chunks_of(snap->n_sf);
-    infino_status st = INFINO_OK;
+    infino_status st = tbl_schema_learn(t, snap);
 
     *out = NULL;
+    /* The handle knows the view's schema before anyone sees the view. */
+    if (st != INFINO_OK) {
+        snapshot_free(snap);
+        return st;
+    }
+    v = mem_calloc(1, sizeof *v);
     if (v == NULL) {
         snapshot_free(snap);
         return err_nomem();
@@ -821,7 +827,7 @@ static size_t max_open_superfiles(void)
     return n > 0 ? (size_t)n : 1024;
 }
 
-static infino_status make_full_schema(struct ar_schema *out,
+infino_status tbl_make_full_schema(struct ar_schema *out,
                                       const struct ar_schema *user)
 {
     struct ar_schema s = {0};
@@ -909,7 +915,17 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
         catalog_dropped_key(t->dropped_key, sizeof t->dropped_key,
                             t->meta.dir);
     }
-    CHECK(make_full_schema(&t->full, &t->meta.schema));
+    {
+        struct tbl_schema *sc = mem_calloc(1, sizeof *sc);
+        if (sc == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        sc->id = 1;
+        atomic_init(&t->schema, sc);
+        CHECK(ar_schema_copy(&sc->user, &t->meta.schema));
+        CHECK(tbl_make_full_schema(&sc->full, &t->meta.schema));
+    }
     idgen_init(&t->ids);
     empty.n_fts = (uint32_t)t->meta.spec.n_fts;
     CHECK(view_build(&t->current, t, &empty, NULL));
@@ -926,7 +942,13 @@ static void tbl_unref(struct tbl *t)
     if (t == NULL || atomic_fetch_sub(&t->refs, 1) != 1)
         return;
     cat_entry_free(&t->meta);
-    ar_schema_free(&t->full);
+    for (struct tbl_schema *sc = atomic_load(&t->schema), *next; sc;
+         sc = next) {
+        next = sc->older;
+        ar_schema_free(&sc->user);
+        ar_schema_free(&sc->full);
+        mem_free(sc);
+    }
     mem_free(t->tmp_dir);
     mem_free(t->file_buckets);
     pthread_mutex_destroy(&t->mu);
@@ -954,14 +976,64 @@ const char *tbl_name(const struct tbl *t)
     return t->meta.name;
 }
 
+const struct tbl_schema *tbl_schema_now(const struct tbl *t)
+{
+    return atomic_load(&((struct tbl *)t)->schema);
+}
+
 const struct ar_schema *tbl_user_schema(const struct tbl *t)
 {
-    return &t->meta.schema;
+    return &tbl_schema_now(t)->user;
 }
 
 const struct ar_schema *tbl_full_schema(const struct tbl *t)
 {
-    return &t->full;
+    return &tbl_schema_now(t)->full;
+}
+
+infino_status tbl_schema_learn(struct tbl *t, const struct snapshot *snap)
+{
+    struct tbl_schema *sc;
+    infino_status st;
+
+    if (snap->schema_id <= tbl_schema_now(t)->id)
+        return INFINO_OK;
+    sc = mem_calloc(1, sizeof *sc);
+    if (sc == NULL)
+        return err_nomem();
+    sc->id = snap->schema_id;
+    st = ar_schema_from_ipc(&sc->user, snap->schema_ipc, snap->schema_len);
+    if (st == INFINO_OK)
+        st = tbl_make_full_schema(&sc->full, &sc->user);
+    if (st != INFINO_OK) {
+        ar_schema_free(&sc->user);
+        mem_free(sc);
+        return err_context(st, "table %s: snapshot %llu: its schema",
+                           t->meta.name, (unsigned long long)snap->version);
+    }
+    pthread_mutex_lock(&t->mu);
+    sc->older = atomic_load(&t->schema);
+    if (sc->id > sc->older->id) {
+        atomic_store(&t->schema, sc);
+        sc = NULL;
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (sc != NULL) { /* another thread was first */
+        ar_schema_free(&sc->user);
+        ar_schema_free(&sc->full);
+        mem_free(sc);
+    }
+    return INFINO_OK;
+}
+
+infino_status tbl_refresh(struct tbl *t)
+{
+    struct tbl_view *v;
+    infino_status st = tbl_view_acquire_read(&v, t);
+
+    if (st == INFINO_OK)
+        tbl_view_release(v);
+    return st;
 }
 
 const struct sf_index_spec *tbl_spec(const struct tbl *t)

@@ -132,6 +132,21 @@ void tbl_scan_free(struct tbl_scan *s); /* NULL is a no-op */
 infino_status tbl_scan_schema(struct ar_schema *out, const struct tbl *t,
                               const char *const *columns, size_t n_columns);
 
+/* Asks storage for a newer snapshot (as a read does), so that the
+ * handle's schema and views are current. */
+infino_status tbl_refresh(struct tbl *t);
+
+/* Reads columns `fields` (indexes into `full`, the table's full schema of
+ * which the file's columns are a prefix) of row group `rg` of superfile
+ * reader `r`: all rows (rows == NULL) or rows[0..n_rows) as
+ * pq_reader_read_rows takes them. Columns the file lacks (added after it
+ * was written) come back all null. *out is an owned struct array. */
+struct pq_reader;
+infino_status tbl_read_columns(struct ArrowArray *out, struct pq_reader *r,
+                               const struct ar_schema *full, int rg,
+                               const int *fields, size_t n_fields,
+                               const uint32_t *rows, size_t n_rows);
+
 /* ---- writing ---------------------------------------------------------- */
 
 /* Appends every batch of `rows` (consumed: released before return) as one
@@ -166,6 +181,24 @@ infino_status tbl_delete(struct tbl *t, tbl_match_fn match, void *payload,
 infino_status tbl_update(struct tbl *t, tbl_match_fn match, void *payload,
                          struct ArrowArrayStream *rows,
                          struct tbl_mutation_stats *out);
+
+/* The schema id of the newest snapshot (1: the schema the table was
+ * created with; every change adds one). Asks storage first. */
+infino_status tbl_schema_id(struct tbl *t, uint64_t *out);
+
+/* Adds the columns of `cols` to the table's schema as one atomic commit
+ * (the protocol of every other commit: a lost race re-checks against the
+ * winner). A column whose name exists must be equal to it (type and
+ * nullability): it is left as it is; any difference is
+ * INFINO_ERR_INVALID naming it, since existing columns never change. New
+ * columns are appended in order; a non-nullable one only while the table
+ * holds no live rows. Superfiles are not rewritten: rows written before a
+ * column existed read it as null. `expected` (0: none) must equal the
+ * schema id the change applies to, else INFINO_ERR_CONFLICT and nothing
+ * changes. Nothing new: no commit. *schema_id_out (may be NULL) gets the
+ * id afterwards. */
+infino_status tbl_add_columns(struct tbl *t, const struct ar_schema *cols,
+                              uint64_t expected, uint64_t *schema_id_out);
 
 struct tbl_optimize_opts {
     uint64_t max_memory_mb;     /* 0 = default */

@@ -71,6 +71,17 @@ struct tbl_view {
     atomic_ullong kept_gen;
 };
 
+/* One version of the table's schema. Columns are only ever appended, so a
+ * superfile written under any version holds a prefix of the newest's
+ * columns (tbl_read_columns gives the rest as nulls). A handle keeps every
+ * version it has seen until it is freed: readers hold plain pointers. */
+struct tbl_schema {
+    uint64_t id;           /* 1: the catalog's schema */
+    struct ar_schema user; /* the user's columns */
+    struct ar_schema full; /* _id + user */
+    struct tbl_schema *older;
+};
+
 struct tbl {
     atomic_long refs;       /* the handle's own, plus one per view */
     struct objstore *store; /* borrowed */
@@ -78,7 +89,8 @@ struct tbl {
     struct vlog log;        /* "<dir>snapshots/" */
     char lease_dir[VLOG_KEY_MAX];   /* "<dir>leases/" */
     char dropped_key[VLOG_KEY_MAX]; /* exists once the table is dropped */
-    struct ar_schema full; /* _id + user columns */
+    /* the newest schema seen in a snapshot (under mu when replaced) */
+    _Atomic(struct tbl_schema *) schema;
     struct tbl_opts opts;
     char *tmp_dir; /* owned copy of opts.tmp_dir */
     struct idgen ids;
@@ -134,6 +146,10 @@ struct tbl_change {
         struct snap_sf e;
     } *replaced;
     size_t n_replaced;
+    /* a new schema (tbl_add_columns): schema_id > 0, ipc owned */
+    uint64_t schema_id;
+    uint8_t *schema_ipc;
+    size_t schema_len;
 };
 
 typedef infino_status (*tbl_prepare_fn)(struct tbl_change *chg,
@@ -209,6 +225,18 @@ void tbl_write_end(struct tbl *t);
  * handle opened before drop_table must not write), else OK. */
 infino_status tbl_check_alive(struct tbl *t);
 
+/* The handle's newest schema (never NULL; valid until the handle is
+ * freed). */
+const struct tbl_schema *tbl_schema_now(const struct tbl *t);
+/* Learns the schema `snap` carries, if newer than the handle's. */
+infino_status tbl_schema_learn(struct tbl *t, const struct snapshot *snap);
+/* An all-null array of `f`'s type, `len` rows long (owned). */
+infino_status tbl_null_column(struct ArrowArray *out, const struct ar_field *f,
+                              int64_t len);
+/* Builds _id + `user` into *out (owned). */
+infino_status tbl_make_full_schema(struct ar_schema *out,
+                                   const struct ar_schema *user);
+
 /* Writes rows from `rows` into a new superfile; on success *e describes it
  * (fts_tokens owned) and the file is durable. n_rows == 0: no file was
  * written and *e is zeroed. Used by append, update and optimize. */
@@ -219,6 +247,9 @@ struct tbl_batch_source {
     void *payload;
     /* When set, batches already carry the _id column (optimize). */
     bool has_ids;
+    /* The full schema (with _id) the batches follow; NULL: the handle's
+     * newest. */
+    const struct ar_schema *schema;
 };
 infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
                                   struct tbl_batch_source *src);

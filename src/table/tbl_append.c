@@ -69,6 +69,7 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
     struct sf_build_info info = {0};
     struct sf_build_opts bo = {0};
     struct ArrowArray **kids = NULL;
+    const struct ar_schema *schema = src->schema;
     struct objstore_entry ent;
     char key[700];
     bool have_ids = false, published = false, leased = false;
@@ -107,7 +108,9 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
     bo.pq.fixed_list_page_bytes = 16u << 10;
     bo.pq.fixed_list_codec = PQ_UNCOMPRESSED;
     bo.pq.dictionary_bytes = 64u << 10;
-    kids = mem_calloc(t->full.n_fields + 1, sizeof *kids);
+    if (schema == NULL)
+        schema = tbl_full_schema(t);
+    kids = mem_calloc(schema->n_fields + 1, sizeof *kids);
     if (kids == NULL) {
         st = err_nomem();
         goto fail;
@@ -115,7 +118,7 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
     CHECK(tbl_lease_take(t, key));
     leased = true;
     CHECK(objstore_put_sink(t->store, key, &sink));
-    CHECK(sf_builder_open(&b, sink, &t->full, &t->meta.spec, &bo));
+    CHECK(sf_builder_open(&b, sink, schema, &t->meta.spec, &bo));
     for (;;) {
         struct ArrowArray user, ids = {0}, full;
         struct tid first, last;
@@ -231,14 +234,25 @@ static infino_status build_from_stream(struct snap_sf *e, struct tbl *t,
 {
     struct tbl_conform *c = NULL;
     struct tbl_batch_source src;
+    const struct tbl_schema *sc;
     infino_status st;
 
-    st = tbl_conform_open(&c, &t->meta.schema, rows);
+    /* The newest schema (a column another handle added is accepted);
+     * the superfile follows it whatever changes meanwhile. */
+    st = tbl_refresh(t);
+    if (st != INFINO_OK) {
+        if (rows->release)
+            rows->release(rows);
+        return st;
+    }
+    sc = tbl_schema_now(t);
+    st = tbl_conform_open(&c, &sc->user, rows);
     if (st != INFINO_OK)
         return st;
     src.next = conform_source;
     src.payload = c;
     src.has_ids = false;
+    src.schema = &sc->full;
     st = tbl_write_superfile(e, t, &src);
     tbl_conform_free(c);
     return st;

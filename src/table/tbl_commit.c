@@ -45,6 +45,7 @@ void tbl_change_free(struct tbl_change *c)
     mem_free(c->replaced);
     mem_free(c->removed);
     mem_free(c->tombs);
+    mem_free(c->schema_ipc);
     memset(c, 0, sizeof *c);
 }
 
@@ -146,6 +147,9 @@ static infino_status apply(struct snapshot *out, struct buf *doc,
                      ? base->chain + 1
                      : 0;
     out->created_ns = clock_now_ns();
+    if (c->schema_id > 0)
+        CHECK(snapshot_set_schema(out, c->schema_id, c->schema_ipc,
+                                  c->schema_len));
     for (size_t i = 0; i < c->n_removed; i++) {
         long j = snapshot_find_sf(out, c->removed[i]);
         if (j < 0) {
@@ -286,7 +290,7 @@ infino_status tbl_commit(struct tbl *t, tbl_prepare_fn prepare, void *payload,
         if (st != INFINO_OK)
             goto fail;
         if (chg.n_added == 0 && chg.n_removed == 0 && chg.n_tombs == 0 &&
-            chg.n_replaced == 0) {
+            chg.n_replaced == 0 && chg.schema_id == 0) {
             next.version = base->snap.version; /* nothing to publish */
             goto done;
         }

@@ -227,8 +227,16 @@ infino_status tbl_conform_open(struct tbl_conform **out,
     for (size_t i = 0; i < n; i++) {
         const struct ar_field *t = &target->fields[i];
         int si = ar_schema_find(&c->source, t->name);
+        if (si < 0 && t->nullable) {
+            /* omitted: null in every row (as upstream; what lets writers
+             * that predate an added column go on appending) */
+            c->src_of[i] = -1;
+            c->out_child_ptrs[i] = &c->out_children[i];
+            continue;
+        }
         if (si < 0) {
-            st = err_set(INFINO_ERR_INVALID, "column '%s' is missing",
+            st = err_set(INFINO_ERR_INVALID,
+                         "column '%s' is missing (it is not nullable)",
                          t->name);
             goto fail;
         }
@@ -919,10 +927,20 @@ infino_status tbl_conform_next(struct tbl_conform *c, struct ArrowArray *out)
     }
     for (size_t i = 0; i < n; i++) {
         const struct ar_field *t = &c->target.fields[i];
-        const struct ar_field *s = &c->source.fields[c->src_of[i]];
-        struct ArrowArray *a = c->src.children[c->src_of[i]];
+        const struct ar_field *s;
+        struct ArrowArray *a, view;
+
+        if (c->src_of[i] < 0) {
+            st = tbl_null_column(&c->out_children[i], t, c->src.length);
+            if (st != INFINO_OK)
+                return st;
+            c->child_owned[i] = true;
+            continue;
+        }
+        s = &c->source.fields[c->src_of[i]];
+        a = c->src.children[c->src_of[i]];
         /* A struct's own offset shifts its children (C interface). */
-        struct ArrowArray view = *a;
+        view = *a;
         view.offset += c->src.offset;
         view.length = c->src.length;
 

@@ -147,7 +147,8 @@ static infino_status merge_next(void *payload, struct ArrowArray *out)
         m->rg++;
         if (n_live == 0)
             continue;
-        st = pq_reader_read_row_group(r, m->rg - 1, NULL, 0, &m->batch);
+        st = tbl_read_columns(&m->batch, r, m->schema, m->rg - 1, NULL, 0,
+                              NULL, 0);
         if (st != INFINO_OK)
             return st;
         m->out_rows += n_live;
@@ -303,7 +304,7 @@ static infino_status merge_group(struct tbl *t, struct tbl_view *v,
         *lost = false;
     m.v = v;
     m.n_in = n;
-    m.schema = &t->full;
+    m.schema = tbl_full_schema(t); /* inputs lacking columns: nulls */
     m.keep_deleted = how->keep_deleted;
     for (size_t i = 0; i < n; i++) {
         const struct snap_sf *meta = tbl_view_meta(v, members[i]);
@@ -315,6 +316,7 @@ static infino_status merge_group(struct tbl *t, struct tbl_view *v,
     src.next = merge_next;
     src.payload = &m;
     src.has_ids = true;
+    src.schema = m.schema;
     st = tbl_write_superfile(&e, t, &src);
     merge_release_batches(&m);
     merge_unpin(&m);

@@ -18,6 +18,7 @@
 
 struct tbl_scan {
     struct tbl_view *v; /* one reference held */
+    const struct ar_schema *full; /* the handle's, when opened */
     struct ar_schema proj;
     int *fields;
     size_t n_fields;
@@ -31,19 +32,20 @@ struct tbl_scan {
 };
 
 static infino_status resolve(int **fields_out, const struct tbl *t,
+                             const struct ar_schema *full,
                              const char *const *columns, size_t n)
 {
-    int *f = mem_calloc(n ? n : t->full.n_fields, sizeof *f);
+    int *f = mem_calloc(n ? n : full->n_fields, sizeof *f);
 
     *fields_out = NULL;
     if (f == NULL)
         return err_nomem();
     if (n == 0) {
-        for (size_t i = 0; i < t->full.n_fields; i++)
+        for (size_t i = 0; i < full->n_fields; i++)
             f[i] = (int)i;
     } else {
         for (size_t i = 0; i < n; i++) {
-            f[i] = ar_schema_find(&t->full, columns[i]);
+            f[i] = ar_schema_find(full, columns[i]);
             if (f[i] < 0) {
                 mem_free(f);
                 return err_set(INFINO_ERR_INVALID,
@@ -56,12 +58,13 @@ static infino_status resolve(int **fields_out, const struct tbl *t,
     return INFINO_OK;
 }
 
-infino_status tbl_scan_schema(struct ar_schema *out, const struct tbl *t,
-                              const char *const *columns, size_t n_columns)
+static infino_status scan_schema(struct ar_schema *out, const struct tbl *t,
+                                 const struct ar_schema *full,
+                                 const char *const *columns, size_t n_columns)
 {
     int *f;
-    infino_status st = resolve(&f, t, columns, n_columns);
-    size_t n = n_columns ? n_columns : t->full.n_fields;
+    infino_status st = resolve(&f, t, full, columns, n_columns);
+    size_t n = n_columns ? n_columns : full->n_fields;
 
     memset(out, 0, sizeof *out);
     if (st != INFINO_OK)
@@ -72,7 +75,7 @@ infino_status tbl_scan_schema(struct ar_schema *out, const struct tbl *t,
         return err_nomem();
     }
     for (size_t i = 0; i < n && st == INFINO_OK; i++) {
-        st = ar_field_copy(&out->fields[i], &t->full.fields[f[i]]);
+        st = ar_field_copy(&out->fields[i], &full->fields[f[i]]);
         if (st == INFINO_OK)
             out->n_fields++;
     }
@@ -80,6 +83,12 @@ infino_status tbl_scan_schema(struct ar_schema *out, const struct tbl *t,
     if (st != INFINO_OK)
         ar_schema_free(out);
     return st;
+}
+
+infino_status tbl_scan_schema(struct ar_schema *out, const struct tbl *t,
+                              const char *const *columns, size_t n_columns)
+{
+    return scan_schema(out, t, tbl_full_schema(t), columns, n_columns);
 }
 
 infino_status tbl_scan_open(struct tbl_scan **out, struct tbl_view *v,
@@ -93,9 +102,10 @@ infino_status tbl_scan_open(struct tbl_scan **out, struct tbl_view *v,
         return err_nomem();
     s->v = v;
     atomic_fetch_add(&v->refs, 1);
-    s->n_fields = n_columns ? n_columns : v->t->full.n_fields;
-    CHECK(resolve(&s->fields, v->t, columns, n_columns));
-    CHECK(tbl_scan_schema(&s->proj, v->t, columns, n_columns));
+    s->full = tbl_full_schema(v->t);
+    s->n_fields = n_columns ? n_columns : s->full->n_fields;
+    CHECK(resolve(&s->fields, v->t, s->full, columns, n_columns));
+    CHECK(scan_schema(&s->proj, v->t, s->full, columns, n_columns));
     *out = s;
     return INFINO_OK;
 fail:
@@ -189,7 +199,8 @@ infino_status tbl_scan_next(struct tbl_scan *s, struct ArrowArray *out,
         s->row0 += (uint64_t)len;
         if (n_live == 0)
             continue;
-        st = pq_reader_read_row_group(r, rg, s->fields, s->n_fields, &batch);
+        st = tbl_read_columns(&batch, r, s->full, rg, s->fields, s->n_fields,
+                              NULL, 0);
         if (st != INFINO_OK)
             return st;
         if (n_live < (size_t)len) {

@@ -2,8 +2,9 @@
  * api_commit_walk_test.c - every failure point of every write operation.
  *
  * For create_table, append, delete, update, optimize, reindex (every
- * superfile rewritten, through the table layer's test switch), gc and
- * drop_table,
+ * superfile rewritten, through the table layer's test switch), gc,
+ * drop_table and add_columns (the schema's id and columns are the state
+ * there),
  * and for every kind of store operation (read, open for write, write,
  * short write, publish failing before or after the object appears, stat,
  * existence check, listing, delete), we fail the 1st, 2nd, 3rd ... such
@@ -28,10 +29,10 @@
 #include <errno.h>
 
 enum op { OP_CREATE, OP_APPEND, OP_DELETE, OP_UPDATE, OP_OPTIMIZE,
-          OP_REINDEX, OP_GC, OP_DROP, OP_COUNT };
+          OP_REINDEX, OP_GC, OP_DROP, OP_EVOLVE, OP_COUNT };
 static const char *const op_names[OP_COUNT] = {
     "create_table", "append", "delete", "update", "optimize", "reindex",
-    "gc", "drop"};
+    "gc", "drop", "add_columns"};
 
 struct world {
     char dir[512];
@@ -133,6 +134,15 @@ static void prep_op(enum op op, struct op_input *in)
         tf_stream_range(&in->rows, 100, 3);
     else if (op == OP_UPDATE)
         tf_stream(&in->rows, &k105, 1);
+    else if (op == OP_EVOLVE) {
+        struct ar_schema s = {0};
+        s.n_fields = 1;
+        s.fields = mem_calloc(1, sizeof *s.fields);
+        assert_non_null(s.fields);
+        s.fields[0] = tf_leaf("extra", AR_INT64, true);
+        assert_ok(ar_schema_export(&in->schema, &s));
+        ar_schema_free(&s);
+    }
 }
 
 static void free_input(struct op_input *in)
@@ -179,6 +189,8 @@ static infino_status run_op(struct world *w, enum op op, struct op_input *in)
         return infino_table_gc(w->t, 0, &gr);
     case OP_DROP:
         return infino_drop_table(w->db, "t", 1);
+    case OP_EVOLVE:
+        return infino_table_add_columns(w->t, &in->schema, 0, NULL);
     default:
         return INFINO_ERR_INVALID;
     }
@@ -260,6 +272,23 @@ static void verify(struct world *w, enum op op, infino_status st,
         if (rep.n_rows != n_got)
             fail_msg("%s: check counts %llu rows, scan %zu", what,
                      (unsigned long long)rep.n_rows, n_got);
+        if (op == OP_EVOLVE) {
+            struct ArrowSchema sch;
+            uint64_t id = 0;
+            if (infino_table_schema_id(t, &id) != INFINO_OK ||
+                infino_table_schema(t, &sch) != INFINO_OK)
+                fail_msg("%s: no schema: %s", what, err_last());
+            if ((id != 1 && id != 2) || sch.n_children != (id == 2 ? 4 : 3))
+                fail_msg("%s: schema %llu with %lld columns", what,
+                         (unsigned long long)id, (long long)sch.n_children);
+            sch.release(&sch);
+            if (st == INFINO_OK && id != 2)
+                fail_msg("%s: add_columns succeeded, schema %llu", what,
+                         (unsigned long long)id);
+            if (one_fault && st != INFINO_OK && id == 2)
+                fail_msg("%s: the schema changed but the call reported %s",
+                         what, infino_status_str(st));
+        }
         infino_table_close(t);
     }
     db->store = NULL; /* the store belongs to w->db */
@@ -432,6 +461,12 @@ static void test_api_commit_walk__drop(void **state)
     walk_all(OP_DROP);
 }
 
+static void test_api_commit_walk__add_columns(void **state)
+{
+    (void)state;
+    walk_all(OP_EVOLVE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_api_commit_walk__reindex),
         cmocka_unit_test(test_api_commit_walk__gc),
         cmocka_unit_test(test_api_commit_walk__drop),
+        cmocka_unit_test(test_api_commit_walk__add_columns),
     };
     if (getenv("INFINO_TEST_FILTER"))
         cmocka_set_test_filter(getenv("INFINO_TEST_FILTER"));

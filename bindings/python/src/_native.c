@@ -713,7 +713,9 @@ static PyObject *table_schema(TableObject *self, PyObject *unused)
     (void)unused;
     if (s == NULL)
         return PyErr_NoMemory();
-    st = infino_table_schema(self->t, s);
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_schema(self->t, s); /* asks storage: may block */
+    Py_END_ALLOW_THREADS
     if (st != INFINO_OK) {
         PyMem_Free(s);
         return raise_status(st);
@@ -724,6 +726,71 @@ static PyObject *table_schema(TableObject *self, PyObject *unused)
         PyMem_Free(s);
     }
     return cap;
+}
+
+/* schema_id() -> int: the newest snapshot's schema id. */
+static PyObject *table_schema_id(TableObject *self, PyObject *unused)
+{
+    uint64_t id = 0;
+    infino_status st;
+
+    (void)unused;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_schema_id(self->t, &id);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return PyLong_FromUnsignedLongLong(id);
+}
+
+/* add_columns(schema_capsule, expected_schema_id) -> int: the schema id
+ * afterwards (expected 0: no check). */
+static PyObject *table_add_columns(TableObject *self, PyObject *args)
+{
+    PyObject *cap;
+    unsigned long long expected;
+    struct ArrowSchema *schema;
+    uint64_t id = 0;
+    infino_status st;
+
+    if (!PyArg_ParseTuple(args, "OK", &cap, &expected))
+        return NULL;
+    schema = PyCapsule_GetPointer(cap, "arrow_schema");
+    if (schema == NULL)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = infino_table_add_columns(self->t, schema, expected, &id);
+    Py_END_ALLOW_THREADS
+    if (st != INFINO_OK)
+        return raise_status(st);
+    return PyLong_FromUnsignedLongLong(id);
+}
+
+/* indexes() -> [(kind, column, dim, n_centroids, metric or None)]. */
+static PyObject *table_indexes(TableObject *self, PyObject *unused)
+{
+    PyObject *list = PyList_New(0);
+
+    (void)unused;
+    for (size_t i = 0; list != NULL; i++) {
+        const char *kind, *column, *metric;
+        uint32_t dim, n_cent;
+        PyObject *item;
+        infino_status st = infino_table_index_at(self->t, i, &kind, &column,
+                                                 &dim, &n_cent, &metric);
+        if (st == INFINO_ERR_NOTFOUND)
+            break;
+        if (st != INFINO_OK) {
+            Py_DECREF(list);
+            return raise_status(st);
+        }
+        item = Py_BuildValue("(ssIIz)", kind, column, (unsigned)dim,
+                             (unsigned)n_cent, metric);
+        if (item == NULL || PyList_Append(list, item) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(item);
+    }
+    return list;
 }
 
 /* Starts a capture for a call that has taken `stream`, releasing it when
@@ -1346,6 +1413,9 @@ static PyObject *table_hybrid(TableObject *self, PyObject *args)
 static PyMethodDef table_methods[] = {
     {"name", (PyCFunction)table_name, METH_NOARGS, NULL},
     {"schema", (PyCFunction)table_schema, METH_NOARGS, NULL},
+    {"schema_id", (PyCFunction)table_schema_id, METH_NOARGS, NULL},
+    {"add_columns", (PyCFunction)table_add_columns, METH_VARARGS, NULL},
+    {"indexes", (PyCFunction)table_indexes, METH_NOARGS, NULL},
     {"append", (PyCFunction)table_append, METH_VARARGS, NULL},
     {"delete", (PyCFunction)table_delete, METH_VARARGS, NULL},
     {"update", (PyCFunction)table_update, METH_VARARGS, NULL},

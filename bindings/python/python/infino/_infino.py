@@ -710,7 +710,9 @@ class Table:
         return f"Table({self._t.name()!r})"
 
     def schema(self) -> pa.Schema:
-        """The declared schema (without the engine's _id column)."""
+        """The declared schema (without the engine's _id column), with
+        the columns `Connection.schema` added, through any handle."""
+        self._schema = pa.schema(_Schema(self._t.schema()))
         return self._schema
 
     def append(self, data: Any) -> None:
@@ -728,6 +730,8 @@ class Table:
     def _append(self, data: Any, what: str) -> None:
         if isinstance(data, (list, tuple)) and len(data) == 0:
             return None
+        if not hasattr(data, "__arrow_c_stream__"):
+            self.schema()  # rows are typed by the newest schema
         # (n_rows, guard): discarded right away, which drops the guard
         self._t.append(_to_stream(data, self._schema, self._conn._budget, what))
         return None
@@ -743,6 +747,8 @@ class Table:
     def update(self, predicate: str, new_rows: Any) -> MutationStats:
         if not isinstance(predicate, str):
             raise TypeError("predicate must be a str")
+        if not hasattr(new_rows, "__arrow_c_stream__"):
+            self.schema()  # rows are typed by the newest schema
         if isinstance(new_rows, (list, tuple)) and len(new_rows) == 0:
             new_rows = self._schema.empty_table()
         counts, guard = self._t.update(
@@ -986,6 +992,167 @@ def _projection(projection: Optional[Sequence[str]]) -> Optional[list]:
     return names
 
 
+# ---- schema documents (Connection.schema) ---------------------------------------
+
+# The field cap: user columns (the engine's `_id` is the 1600th); and the
+# nesting: a column, and the item of a list.
+_MAX_FIELDS = 1599
+_MAX_DEPTH = 2
+_INT_NAMES = {
+    pa.int8(): "i8", pa.int16(): "i16", pa.int32(): "i32", pa.int64(): "i64",
+    pa.uint8(): "u8", pa.uint16(): "u16", pa.uint32(): "u32", pa.uint64(): "u64",
+    pa.float16(): "f16", pa.float32(): "f32", pa.float64(): "f64",
+    pa.bool_(): "bool", pa.utf8(): "utf8", pa.large_utf8(): "large_utf8",
+    pa.binary(): "binary", pa.large_binary(): "large_binary",
+    pa.date32(): "date32", pa.date64(): "date64",
+}
+_NAMED_TYPES = {v: k for k, v in _INT_NAMES.items()}
+
+
+def _type_doc(t: pa.DataType) -> dict:
+    """Upstream 0.11's description of an Arrow type (the keys besides
+    name, id and nullability)."""
+    if t in _INT_NAMES:
+        return {"type": _INT_NAMES[t]}
+    if pa.types.is_timestamp(t):
+        d = {"type": f"timestamp_{t.unit}"}
+        if t.tz is not None:
+            d["tz"] = t.tz
+        return d
+    if pa.types.is_decimal(t):
+        return {"type": "decimal", "precision": t.precision, "scale": t.scale}
+    if pa.types.is_fixed_size_list(t):
+        if t.value_type == pa.float32():
+            return {"type": "vector", "dim": t.list_size}
+        return {"type": "fixed_size_list", "dim": t.list_size,
+                "item": _field_doc(t.value_field)}
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return {"type": "list" if pa.types.is_list(t) else "large_list",
+                "item": _field_doc(t.value_field)}
+    return {"type": str(t)}
+
+
+def _field_doc(f: pa.Field) -> dict:
+    d = {"name": f.name, "nullable": f.nullable}
+    d.update(_type_doc(f.type))
+    return dict(sorted(d.items()))
+
+
+def _type_from_doc(d: Mapping[str, Any], name: str) -> pa.DataType:
+    kind = d.get("type")
+    if kind is None:
+        raise ValueError(f"column `{name}` is new and needs a type")
+    if not isinstance(kind, str):
+        raise ValueError(f"schema patch: unknown field type {kind!r}")
+    if kind in _NAMED_TYPES:
+        return _NAMED_TYPES[kind]
+    if kind.startswith("timestamp_") and kind[10:] in ("s", "ms", "us", "ns"):
+        tz = d.get("tz")
+        return pa.timestamp(kind[10:], tz=tz if isinstance(tz, str) else None)
+    if kind == "decimal":
+        if not isinstance(d.get("precision"), int):
+            raise ValueError("schema patch: decimal type has no precision")
+        return pa.decimal128(d["precision"], d.get("scale", 0) or 0)
+    if kind in ("vector", "fixed_size_list"):
+        dim = d.get("dim")
+        if not isinstance(dim, int) or isinstance(dim, bool) or dim <= 0:
+            raise ValueError(f"schema patch: {kind} type has no dim")
+        if kind == "vector":
+            return pa.list_(pa.float32(), dim)
+        return pa.list_(_item_from_doc(d, kind), dim)
+    if kind in ("list", "large_list"):
+        item = _item_from_doc(d, kind)
+        return pa.list_(item) if kind == "list" else pa.large_list(item)
+    raise ValueError(f"schema patch: unknown field type {kind!r}")
+
+
+def _item_from_doc(d: Mapping[str, Any], kind: str) -> pa.Field:
+    item = d.get("item")
+    if not isinstance(item, Mapping):
+        raise ValueError(f"schema patch: {kind} type has no item")
+    name = item.get("name", "item")
+    name = name if isinstance(name, str) else "item"
+    nullable = item.get("nullable", True)
+    return pa.field(name, _type_from_doc(item, name),
+                    nullable if isinstance(nullable, bool) else True)
+
+
+def _patch_fields(fields: Sequence[Any], current: pa.Schema) -> list:
+    """The new columns a patch's "fields" ask for, checked against
+    `current`: existing columns must come back unchanged."""
+    add: list = []
+    for f in fields:
+        if not isinstance(f, Mapping):
+            raise ValueError("schema patch: field is not an object")
+        name = f.get("name")
+        fid = f.get("id")
+        if fid is not None:
+            if (not isinstance(fid, int) or isinstance(fid, bool)
+                    or not 1 <= fid <= len(current)):
+                raise ValueError(f"no live column has id {fid}")
+            if name is None:
+                name = current.field(fid - 1).name
+            elif name != current.field(fid - 1).name:
+                raise NotImplementedError(
+                    f"renaming column `{current.field(fid - 1).name}` to `{name}`: "
+                    "columns cannot be renamed (see docs/differences.md)")
+        if not isinstance(name, str):
+            raise ValueError("schema patch: field has no name")
+        if name == "_id" or any(a.name == name for a in add):
+            raise ValueError(f"the name `{name}` is taken by a live column")
+        nullable = f.get("nullable")
+        if current.get_field_index(name) >= 0:
+            old = current.field(name)
+            if "type" in f and f.get("type") is not None:
+                new_type = _type_from_doc(f, name)
+                if _type_doc(new_type) != _type_doc(old.type):
+                    raise NotImplementedError(
+                        f"column `{name}` is {_type_doc(old.type)['type']}: existing "
+                        "columns keep their type (see docs/differences.md)")
+            if isinstance(nullable, bool) and nullable != old.nullable:
+                raise NotImplementedError(
+                    f"column `{name}` is {'' if old.nullable else 'not '}nullable: "
+                    "existing columns keep their nullability (see docs/differences.md)")
+            continue  # unchanged (an "index" given for it is not read)
+        if f.get("index") is not None and len(current) > 0:
+            raise NotImplementedError(
+                f"column `{name}`: indexes on added columns are not implemented "
+                "(see docs/differences.md)")
+        add.append(pa.field(name, _type_from_doc(f, name),
+                            nullable if isinstance(nullable, bool) else True))
+    return add
+
+
+def _schema_doc(t: "Table") -> dict:
+    """The document Connection.schema returns, for table handle `t`."""
+    schema_id = t._t.schema_id()
+    for _ in range(8):  # the id and the columns of one version
+        schema = t.schema()
+        again = t._t.schema_id()
+        if again == schema_id:
+            break
+        schema_id = again
+    indexes: dict = {}
+    for kind, column, dim, n_cent, metric in t._t.indexes():
+        if kind == "fts":
+            indexes[column] = {"analyzer": "standard", "b": 0.75,
+                               "k1": 1.2000000476837158, "kind": "fts",
+                               "positions": False, "stored": True}
+        else:
+            indexes[column] = {"kind": "vector", "metric": metric,
+                               "n_centroids": n_cent}
+    fields = []
+    for i, f in enumerate(schema):
+        d = _field_doc(f)
+        d["id"] = i + 1
+        if f.name in indexes:
+            d["index"] = indexes[f.name]
+        fields.append(dict(sorted(d.items())))
+    return {"fields": fields, "last_field_id": len(fields),
+            "max_depth": _MAX_DEPTH, "max_fields": _MAX_FIELDS,
+            "schema_id": schema_id, "tombstoned": []}
+
+
 # ---- connections -------------------------------------------------------------
 
 
@@ -1028,6 +1195,85 @@ class Connection:
         if not isinstance(name, str):
             raise TypeError("name must be a str")
         return Table(_PRIVATE, self._c.open_table(name), self)
+
+    def schema(self, name: str, patch: Optional[Mapping[str, Any]] = None,
+               expected_schema_id: Optional[int] = None) -> dict:
+        """The schema document of table `name`: its fields (id, name,
+        type, nullability, index), the field cap and `schema_id` (1 as
+        created, one more per change). With `patch` (a dict of the same
+        shape, only "fields" is read), adds the fields it names that the
+        table lacks, as one atomic commit, and returns the document after;
+        with no table of that name, creates it from the patch.
+        `expected_schema_id` is a compare-and-set: another id raises
+        ConflictError and changes nothing. Existing columns keep their type
+        and nullability: a patch that changes them, renames a column or
+        indexes an added one raises NotImplementedError (upstream 0.11
+        converts; see docs/differences.md). Rows written before a column
+        existed read it as null; appends may omit nullable columns."""
+        if not isinstance(name, str):
+            raise TypeError(
+                f"argument 'name': '{type(name).__name__}' object is not an instance of 'str'")
+        if expected_schema_id is not None:
+            if isinstance(expected_schema_id, bool) or not isinstance(expected_schema_id, int):
+                raise TypeError(
+                    "argument 'expected_schema_id': "
+                    f"'{type(expected_schema_id).__name__}' object cannot be interpreted as an integer")
+            if not 0 <= expected_schema_id <= _U64_MAX:
+                raise OverflowError("out of range integral type conversion attempted")
+        if patch is None:
+            return _schema_doc(self.open_table(name))
+        if not isinstance(patch, Mapping):
+            raise ValueError("schema patch: schema patch is not an object")
+        fields = patch.get("fields")
+        fields = list(fields) if isinstance(fields, (list, tuple)) else []
+        if name not in self._c.list_tables():
+            return self._schema_create(name, fields, expected_schema_id)
+        t = self.open_table(name)
+        current = t.schema()
+        add = _patch_fields(fields, current)
+        if expected_schema_id == 0:  # ids start at 1: never current
+            raise ConflictError(
+                f"the schema is at version {t._t.schema_id()}, not 0; "
+                "re-read it and resubmit")
+        if add or expected_schema_id is not None:
+            t._t.add_columns(pa.schema(add).__arrow_c_schema__(),
+                             expected_schema_id or 0)
+        return _schema_doc(t)
+
+    def _schema_create(self, name: str, fields: list,
+                       expected_schema_id: Optional[int]) -> dict:
+        if expected_schema_id is not None:
+            # as upstream: a table that does not exist has no schema to
+            # compare with
+            raise ConflictError(
+                f"the schema of {name} is at version 0, not {expected_schema_id}; "
+                "re-read it and resubmit")
+        add = _patch_fields(fields, pa.schema([]))
+        spec = IndexSpec()
+        for f in fields:
+            index = f.get("index") if isinstance(f, Mapping) else None
+            if index is None:
+                continue
+            if not isinstance(index, Mapping):
+                raise ValueError("schema patch: index is not an object")
+            kind = index.get("kind")
+            if kind == "fts":
+                spec = spec.fts(f["name"], index.get("analyzer"), index.get("stored", True),
+                                index.get("k1"), index.get("b"),
+                                positions=index.get("positions", False))
+            elif kind == "vector":
+                spec = spec.vector(f["name"], f.get("dim", 0), index.get("n_centroids", 0),
+                                   index.get("metric", "cosine"))
+            else:
+                raise ValueError(f"schema patch: unknown index kind {kind!r}")
+        try:
+            t = self.create_table(name, pa.schema(add), spec)
+        except ValueError as e:
+            if "already exists" not in str(e):
+                raise
+            # another process created it first: merge into that one
+            return self.schema(name, {"fields": fields})
+        return _schema_doc(t)
 
     def drop_table(self, name: str, purge: bool = False) -> None:
         if not isinstance(name, str):
