@@ -43,10 +43,12 @@ def crc32c(data: bytes) -> int:
 
 
 TRAILER_LEN, TR_SUMMARY_OFF, TR_CRC, SUMMARY_WHOLE = 128, 88, 124, 2
+TR_AN_BASE, TR_AN_STEMMER, TR_AN_STOP, TR_AN_STOP_CRC = 5, 6, 7, 108
 
 
-def make_fts_v1(path: str) -> None:
-    """Rewrites region fts.0 of the superfile at `path` in version 1."""
+def patch_fts_region(path: str, edit) -> None:
+    """Applies edit(region, trailer offset) to region fts.0 of the
+    superfile at `path`, then fixes the region's CRC and the footer's."""
     kv = pq.read_metadata(path).metadata
     entry = kv[b"infino.region.fts.0"]
     off, length, crc = entry.split(b":")
@@ -54,11 +56,8 @@ def make_fts_v1(path: str) -> None:
     with open(path, "rb") as f:
         data = bytearray(f.read())
     reg = data[off:off + length]
-    assert struct.unpack_from("<I", reg, 8)[0] == 2
-    struct.pack_into("<I", reg, 8, 1)
     tr = length - TRAILER_LEN
-    summary = struct.unpack_from("<Q", reg, tr + TR_SUMMARY_OFF)[0]
-    reg[summary + 15] &= ~SUMMARY_WHOLE & 0xFF
+    edit(reg, tr)
     struct.pack_into("<I", reg, tr + TR_CRC, crc32c(bytes(reg[:tr + TR_CRC])))
     data[off:off + length] = reg
     new_entry = b"%d:%d:%08x" % (off, length, crc32c(bytes(reg)))
@@ -67,6 +66,19 @@ def make_fts_v1(path: str) -> None:
     data[at:at + len(entry)] = new_entry
     with open(path, "wb") as f:
         f.write(data)
+
+
+def make_fts_v1(path: str) -> None:
+    """Rewrites region fts.0 of the superfile at `path` in version 1, as
+    the writer before whole terms and analyzers made it (the alnum
+    analyzer, no analysis record)."""
+    def v1(reg, tr):
+        assert struct.unpack_from("<I", reg, 8)[0] == 3
+        assert reg[tr + TR_AN_BASE] == 0  # alnum
+        struct.pack_into("<I", reg, 8, 1)
+        summary = struct.unpack_from("<Q", reg, tr + TR_SUMMARY_OFF)[0]
+        reg[summary + 15] &= ~SUMMARY_WHOLE & 0xFF
+    patch_fts_region(path, v1)
 
 
 def superfiles(root: str, name: str) -> list:
@@ -94,7 +106,9 @@ def row(k: int) -> dict:
 
 def create(db) -> "infino.Table":
     return db.create_table(
-        "t", SCHEMA, infino.IndexSpec().fts("text").vector("emb", DIM, "cosine"))
+        "t", SCHEMA,
+        # alnum: the analyzer of the tables whose regions were version 1
+        infino.IndexSpec().fts("text", "alnum").vector("emb", DIM, "cosine"))
 
 
 def snapshot_of(t) -> dict:
@@ -194,6 +208,40 @@ def test_reindex_repairs_stale_superfiles_and_changes_nothing_else(stale):
     t.optimize(infino.OptimizeOptions(min_fill_percent=100, recalibrate="force"))
     after = snapshot_of(t)
     assert after["rows"] == model
+
+
+def test_reindex_reanalyzes_a_superfile_of_another_analysis(tmp_path):
+    """A region that records another analysis than the column's is refused
+    by searches (its terms would not match the query's) and rebuilt by
+    reindex, after which every answer is what it was."""
+    root = str(tmp_path / "db")
+    t = infino.connect(root).create_table(
+        "t", SCHEMA, infino.IndexSpec().fts("text", stemmer="english").vector("emb", DIM, "cosine"))
+    for b in range(3):
+        t.append([row(k) for k in range(8 * b, 8 * b + 8)])
+    before = snapshot_of(t)
+    files = superfiles(root, "t")
+    del t
+
+    def no_stemmer(reg, tr):
+        assert reg[tr + TR_AN_STEMMER] == 7  # english
+        reg[tr + TR_AN_STEMMER] = 0
+    patch_fts_region(files[1], no_stemmer)
+    t = infino.connect(root).open_table("t")
+    with pytest.raises(ValueError, match="another analysis than the table's.*reindex"):
+        t.bm25_search("text", "alpha", 10)
+    s = t.index_staleness()
+    assert (s.superfiles, s.needing_rewrite, s.awaiting_reanalysis) == (3, 1, 0)
+    assert not s.is_current
+    s = t.index_staleness(infino.ReindexOptions(mode="rewrite"))
+    assert (s.needing_rewrite, s.awaiting_reanalysis) == (0, 1)
+    assert [(p.superfile_id, p.mode) for p in t.reindex_plan()] == [(sf_id(files[1]), "reanalyze")]
+    r = t.reindex(infino.ReindexOptions(mode="rewrite"))  # rewrite leaves it
+    assert (r.rewritten, r.awaiting_reanalysis) == (0, 1)
+    r = t.reindex()
+    assert (r.rewritten, r.already_current) == (1, 2)
+    assert t.index_staleness().is_current
+    assert snapshot_of(t) == before
 
 
 def test_writes_during_a_reindex_survive(stale):
