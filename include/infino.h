@@ -460,6 +460,15 @@ INFINO_API infino_status infino_table_index_at(const infino_table *t,
                                                uint32_t *dim_out,
                                                uint32_t *n_centroids_out,
                                                const char **metric_out);
+/* The options of index `i` (as infino_table_index_at counts) when it is
+ * a full-text index: the analyzer's name, the stemmer's and the stop word
+ * language's (NULL: none), the user's stop word list (NULL and 0: none;
+ * normalized, sorted) and k1/b (0, 0: the defaults). The strings are
+ * borrowed from the handle. INFINO_ERR_NOTFOUND past the last index,
+ * INFINO_ERR_INVALID for a vector index. */
+INFINO_API infino_status infino_table_fts_opts_at(const infino_table *t,
+                                                  size_t i,
+                                                  infino_fts_opts *out);
 /* Live rows of the current snapshot. */
 INFINO_API infino_status infino_table_count_rows(infino_table *t,
                                                  uint64_t *out);

@@ -464,6 +464,37 @@ INFINO_API infino_status infino_table_index_at(const infino_table *t,
     return INFINO_OK;
 }
 
+INFINO_API infino_status infino_table_fts_opts_at(const infino_table *t,
+                                                  size_t i,
+                                                  infino_fts_opts *out)
+{
+    const struct sf_index_spec *spec;
+    const struct sf_fts_opts *o;
+    infino_fts_opts init = INFINO_FTS_OPTS_INIT;
+
+    ARG(t != NULL && out != NULL, "NULL argument");
+    spec = tbl_spec(t->t);
+    if (i >= spec->n_fts + spec->n_vec)
+        return err_set(INFINO_ERR_NOTFOUND, "table %s has %zu indexes",
+                       tbl_name(t->t), spec->n_fts + spec->n_vec);
+    if (i >= spec->n_fts)
+        return err_set(INFINO_ERR_INVALID, "table %s: index %zu is a vector "
+                       "index", tbl_name(t->t), i);
+    o = &spec->fts_opts[i];
+    *out = init;
+    out->analyzer = fts_base_name(o->an.base);
+    out->stemmer = o->an.stemmer ? fts_lang_name(o->an.stemmer) : NULL;
+    if (o->an.stop_lang == FTS_STOP_USER) {
+        out->stopword_list = (const char *const *)o->an.stop_words;
+        out->n_stopword_list = o->an.n_stop_words;
+    } else if (o->an.stop_lang != 0) {
+        out->stopwords = fts_lang_name(o->an.stop_lang);
+    }
+    out->k1 = o->k1;
+    out->b = o->b;
+    return INFINO_OK;
+}
+
 INFINO_API infino_status infino_table_count_rows(infino_table *t,
                                                  uint64_t *out)
 {

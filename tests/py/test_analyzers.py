@@ -224,3 +224,26 @@ def test_fts_options_are_checked(tmp_path):
                                   stemmer="english")
     assert re.search(r"analyzer='alnum'.*k1=1\.0.*stopwords=\['x'\].*stemmer='english'",
                      repr(spec))
+
+
+def test_schema_document_shows_the_analysis(tmp_path):
+    """Connection.schema describes a full-text index as upstream 0.11.0 does
+    (keys measured on it: analyzer, b, k1 as float32, kind, positions,
+    stemmer and stopwords when set, stored), and a patch that creates a
+    table takes the same keys."""
+    db = infino.connect(str(tmp_path))
+    db.create_table("t", SCHEMA, infino.IndexSpec().fts(
+        "body", stemmer="english", stopwords="english", k1=1.5, b=0.5))
+    (body,) = [f for f in db.schema("t")["fields"] if f["name"] == "body"]
+    assert body["index"] == {"analyzer": "standard", "b": 0.5, "k1": 1.5, "kind": "fts",
+                             "positions": False, "stemmer": "english",
+                             "stopwords": "english", "stored": True}
+    doc = db.schema("u", {"fields": [{"name": "x", "type": "large_utf8", "index": {
+        "kind": "fts", "analyzer": "alnum", "stopwords": ["Foo", "bar"]}}]})
+    assert doc["fields"][0]["index"] == {"analyzer": "alnum", "b": 0.75,
+                                         "k1": 1.2000000476837158, "kind": "fts",
+                                         "positions": False, "stopwords": ["bar", "foo"],
+                                         "stored": True}
+    u = db.open_table("u")
+    u.append(pa.table({"x": pa.array(["foo don't", "bar"], pa.large_utf8())}))
+    assert u.count("x", "don") == 1 and u.count("x", "foo") == 0

@@ -189,6 +189,7 @@ static void test_fts_wordbreak__analysis_records(void **state)
     fts_analysis_id_of(&ib, &b);
     assert_true(fts_analysis_id_equal(&ia, &ib));
     assert_int_not_equal(ia.stop_crc, 0);
+    fts_analysis_free(&b);
     /* corruption is an error, never a crash: every truncation, and a
      * stop language without a list */
     for (size_t cut = 0; cut < e.len; cut++) {

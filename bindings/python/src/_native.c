@@ -766,7 +766,9 @@ static PyObject *table_add_columns(TableObject *self, PyObject *args)
     return PyLong_FromUnsignedLongLong(id);
 }
 
-/* indexes() -> [(kind, column, dim, n_centroids, metric or None)]. */
+/* indexes() -> [(kind, column, dim, n_centroids, metric or None)] for
+ * vector indexes, [(kind, column, analyzer, stemmer or None, stopwords or
+ * None, [stop words], k1, b)] for full-text ones. */
 static PyObject *table_indexes(TableObject *self, PyObject *unused)
 {
     PyObject *list = PyList_New(0);
@@ -784,8 +786,33 @@ static PyObject *table_indexes(TableObject *self, PyObject *unused)
             Py_DECREF(list);
             return raise_status(st);
         }
-        item = Py_BuildValue("(ssIIz)", kind, column, (unsigned)dim,
-                             (unsigned)n_cent, metric);
+        if (strcmp(kind, "fts") == 0) {
+            /* (kind, column, analyzer, stemmer, stopwords, stop list, k1,
+             * b): the options of a full-text index */
+            infino_fts_opts o;
+            PyObject *words;
+            st = infino_table_fts_opts_at(self->t, i, &o);
+            if (st != INFINO_OK) {
+                Py_DECREF(list);
+                return raise_status(st);
+            }
+            words = PyList_New((Py_ssize_t)o.n_stopword_list);
+            for (size_t j = 0; words != NULL && j < o.n_stopword_list; j++) {
+                PyObject *w = PyUnicode_FromString(o.stopword_list[j]);
+                if (w == NULL)
+                    Py_CLEAR(words);
+                else
+                    PyList_SET_ITEM(words, (Py_ssize_t)j, w);
+            }
+            item = words == NULL ? NULL
+                                 : Py_BuildValue("(sszzzNdd)", kind, column,
+                                                 o.analyzer, o.stemmer,
+                                                 o.stopwords, words, o.k1,
+                                                 o.b);
+        } else {
+            item = Py_BuildValue("(ssIIz)", kind, column, (unsigned)dim,
+                                 (unsigned)n_cent, metric);
+        }
         if (item == NULL || PyList_Append(list, item) < 0)
             Py_CLEAR(list);
         Py_XDECREF(item);

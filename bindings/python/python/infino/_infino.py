@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
 
 import pyarrow as pa
@@ -1123,6 +1124,10 @@ def _patch_fields(fields: Sequence[Any], current: pa.Schema) -> list:
     return add
 
 
+def _f32(x: float) -> float:
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
 def _schema_doc(t: "Table") -> dict:
     """The document Connection.schema returns, for table handle `t`."""
     schema_id = t._t.schema_id()
@@ -1133,12 +1138,20 @@ def _schema_doc(t: "Table") -> dict:
             break
         schema_id = again
     indexes: dict = {}
-    for kind, column, dim, n_cent, metric in t._t.indexes():
+    for kind, column, *rest in t._t.indexes():
         if kind == "fts":
-            indexes[column] = {"analyzer": "standard", "b": 0.75,
-                               "k1": 1.2000000476837158, "kind": "fts",
-                               "positions": False, "stored": True}
+            analyzer, stemmer, stop, stop_list, k1, b = rest
+            # upstream keeps k1 and b as float32 (1.2 shows as 1.2000000476837158)
+            k1, b = (k1, b) if k1 or b else (1.2, 0.75)
+            doc = {"analyzer": analyzer, "b": _f32(b), "k1": _f32(k1), "kind": "fts",
+                   "positions": False, "stored": True}
+            if stemmer is not None:
+                doc["stemmer"] = stemmer
+            if stop is not None or stop_list:
+                doc["stopwords"] = stop if stop is not None else stop_list
+            indexes[column] = dict(sorted(doc.items()))
         else:
+            dim, n_cent, metric = rest
             indexes[column] = {"kind": "vector", "metric": metric,
                                "n_centroids": n_cent}
     fields = []
@@ -1260,6 +1273,8 @@ class Connection:
             if kind == "fts":
                 spec = spec.fts(f["name"], index.get("analyzer"), index.get("stored", True),
                                 index.get("k1"), index.get("b"),
+                                stopwords=index.get("stopwords"),
+                                stemmer=index.get("stemmer"),
                                 positions=index.get("positions", False))
             elif kind == "vector":
                 spec = spec.vector(f["name"], f.get("dim", 0), index.get("n_centroids", 0),
