@@ -122,42 +122,49 @@ def _check_budget(budget: int, what: str, nbytes: int) -> None:
 _PRIVATE = object()
 
 
-class MutationStats:
+class _Report:
+    """A read-only value the library makes (constructed with _PRIVATE and
+    one value per slot): each slot "_x" is read through a property "x"
+    (a copy for the slots in `_lists`), and the repr lists them, then the
+    computed properties named in `_repr_extra`."""
+
+    __slots__: tuple = ()
+    _lists: tuple = ()
+    _repr_extra: tuple = ()
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        for slot in cls.__slots__:
+            name = slot[1:]
+            if name in cls.__dict__:
+                continue  # defined by the class itself
+            if name in cls._lists:
+                setattr(cls, name, property(lambda self, s=slot: list(getattr(self, s))))
+            else:
+                setattr(cls, name, property(lambda self, s=slot: getattr(self, s)))
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) != len(self.__slots__) + 1 or args[0] is not _PRIVATE:
+            raise TypeError(f"{type(self).__name__} cannot be constructed directly")
+        for slot, value in zip(self.__slots__, args[1:]):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __repr__(self) -> str:
+        names = [slot[1:] for slot in self.__slots__] + list(self._repr_extra)
+        return (f"{type(self).__name__}("
+                + ", ".join(f"{n}={getattr(self, n)!r}" for n in names) + ")")
+
+
+class MutationStats(_Report):
     """What a delete or update did: rows matched, tombstoned, not found."""
 
     __slots__ = ("_matched", "_n_tombstoned", "_n_not_found")
 
-    def __init__(self, *args: Any) -> None:
-        if len(args) != 4 or args[0] is not _PRIVATE:
-            raise TypeError("MutationStats cannot be constructed directly")
-        object.__setattr__(self, "_matched", args[1])
-        object.__setattr__(self, "_n_tombstoned", args[2])
-        object.__setattr__(self, "_n_not_found", args[3])
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("MutationStats is read-only")
-
-    @property
-    def matched(self) -> int:
-        return self._matched
-
-    @property
-    def n_tombstoned(self) -> int:
-        return self._n_tombstoned
-
-    @property
-    def n_not_found(self) -> int:
-        return self._n_not_found
-
-    def __repr__(self) -> str:
-        return (
-            f"MutationStats(matched={self._matched}, "
-            f"n_tombstoned={self._n_tombstoned}, "
-            f"n_not_found={self._n_not_found})"
-        )
-
-
-class GcReport:
+class GcReport(_Report):
     """What gc() did: bytes and objects freed, objects kept and why."""
 
     __slots__ = (
@@ -168,88 +175,13 @@ class GcReport:
         "_delete_errors",
     )
 
-    def __init__(self, *args: Any) -> None:
-        if len(args) != 6 or args[0] is not _PRIVATE:
-            raise TypeError("GcReport cannot be constructed directly")
-        for slot, value in zip(self.__slots__, args[1:]):
-            object.__setattr__(self, slot, value)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("GcReport is read-only")
-
-    @property
-    def bytes_freed(self) -> int:
-        return self._bytes_freed
-
-    @property
-    def objects_deleted(self) -> int:
-        return self._objects_deleted
-
-    @property
-    def objects_skipped_live(self) -> int:
-        return self._objects_skipped_live
-
-    @property
-    def objects_skipped_too_new(self) -> int:
-        return self._objects_skipped_too_new
-
-    @property
-    def delete_errors(self) -> int:
-        return self._delete_errors
-
-    def __repr__(self) -> str:
-        return (
-            f"GcReport(bytes_freed={self._bytes_freed}, "
-            f"objects_deleted={self._objects_deleted}, "
-            f"objects_skipped_live={self._objects_skipped_live}, "
-            f"objects_skipped_too_new={self._objects_skipped_too_new}, "
-            f"delete_errors={self._delete_errors})"
-        )
-
-
-class CheckReport:
+class CheckReport(_Report):
     """What Table.check() verified: the snapshot, its superfiles, rows and
     deletions, and how many superfile bytes were read."""
 
     __slots__ = ("_version", "_n_superfiles", "_n_rows", "_n_deleted",
                  "_bytes_verified")
-
-    def __init__(self, *args: Any) -> None:
-        if len(args) != 6 or args[0] is not _PRIVATE:
-            raise TypeError("CheckReport cannot be constructed directly")
-        for slot, value in zip(self.__slots__, args[1:]):
-            object.__setattr__(self, slot, value)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("CheckReport is read-only")
-
-    @property
-    def version(self) -> int:
-        return self._version
-
-    @property
-    def n_superfiles(self) -> int:
-        return self._n_superfiles
-
-    @property
-    def n_rows(self) -> int:
-        return self._n_rows
-
-    @property
-    def n_deleted(self) -> int:
-        return self._n_deleted
-
-    @property
-    def bytes_verified(self) -> int:
-        return self._bytes_verified
-
-    def __repr__(self) -> str:
-        return (
-            f"CheckReport(version={self._version}, "
-            f"n_superfiles={self._n_superfiles}, n_rows={self._n_rows}, "
-            f"n_deleted={self._n_deleted}, "
-            f"bytes_verified={self._bytes_verified})"
-        )
 
 
 def _opt_str(name: str, value: Any) -> Optional[str]:
@@ -347,7 +279,7 @@ class ReindexOptions:
         )
 
 
-class ReindexReport:
+class ReindexReport(_Report):
     """What a `reindex` did: superfiles rewritten, already current, left
     for a reanalysis (mode "rewrite"), or replaced first by another run;
     columns without stored text (always empty here: text is stored) and
@@ -357,52 +289,10 @@ class ReindexReport:
     __slots__ = ("_rewritten", "_already_current", "_awaiting_reanalysis",
                  "_held_by_another_run", "_unrepairable_columns",
                  "_inconsistent_footers")
-
-    def __init__(self, *args: Any) -> None:
-        if len(args) != 7 or args[0] is not _PRIVATE:
-            raise TypeError("ReindexReport cannot be constructed directly")
-        for slot, value in zip(self.__slots__, args[1:]):
-            object.__setattr__(self, slot, value)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("ReindexReport is read-only")
-
-    @property
-    def rewritten(self) -> int:
-        return self._rewritten
-
-    @property
-    def already_current(self) -> int:
-        return self._already_current
-
-    @property
-    def awaiting_reanalysis(self) -> int:
-        return self._awaiting_reanalysis
-
-    @property
-    def held_by_another_run(self) -> int:
-        return self._held_by_another_run
-
-    @property
-    def unrepairable_columns(self) -> List[str]:
-        return list(self._unrepairable_columns)
-
-    @property
-    def inconsistent_footers(self) -> List[str]:
-        return list(self._inconsistent_footers)
-
-    def __repr__(self) -> str:
-        return (
-            f"ReindexReport(rewritten={self._rewritten}, "
-            f"already_current={self._already_current}, "
-            f"awaiting_reanalysis={self._awaiting_reanalysis}, "
-            f"held_by_another_run={self._held_by_another_run}, "
-            f"unrepairable_columns={list(self._unrepairable_columns)!r}, "
-            f"inconsistent_footers={list(self._inconsistent_footers)!r})"
-        )
+    _lists = ("unrepairable_columns", "inconsistent_footers")
 
 
-class StalenessReport:
+class StalenessReport(_Report):
     """How far the table's indexes are behind what this engine writes:
     superfiles examined, those the mode would rewrite (and their bytes),
     those left for a reanalysis, and the same column and footer lists as
@@ -411,39 +301,8 @@ class StalenessReport:
     __slots__ = ("_superfiles", "_needing_rewrite", "_awaiting_reanalysis",
                  "_bytes_to_rewrite", "_unrepairable_columns",
                  "_inconsistent_footers")
-
-    def __init__(self, *args: Any) -> None:
-        if len(args) != 7 or args[0] is not _PRIVATE:
-            raise TypeError("StalenessReport cannot be constructed directly")
-        for slot, value in zip(self.__slots__, args[1:]):
-            object.__setattr__(self, slot, value)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("StalenessReport is read-only")
-
-    @property
-    def superfiles(self) -> int:
-        return self._superfiles
-
-    @property
-    def needing_rewrite(self) -> int:
-        return self._needing_rewrite
-
-    @property
-    def awaiting_reanalysis(self) -> int:
-        return self._awaiting_reanalysis
-
-    @property
-    def bytes_to_rewrite(self) -> int:
-        return self._bytes_to_rewrite
-
-    @property
-    def unrepairable_columns(self) -> List[str]:
-        return list(self._unrepairable_columns)
-
-    @property
-    def inconsistent_footers(self) -> List[str]:
-        return list(self._inconsistent_footers)
+    _lists = ("unrepairable_columns", "inconsistent_footers")
+    _repr_extra = ("is_current",)
 
     @property
     def is_current(self) -> bool:
@@ -451,54 +310,16 @@ class StalenessReport:
                 and not self._unrepairable_columns
                 and not self._inconsistent_footers)
 
-    def __repr__(self) -> str:
-        return (
-            f"StalenessReport(superfiles={self._superfiles}, "
-            f"needing_rewrite={self._needing_rewrite}, "
-            f"awaiting_reanalysis={self._awaiting_reanalysis}, "
-            f"bytes_to_rewrite={self._bytes_to_rewrite}, "
-            f"unrepairable_columns={list(self._unrepairable_columns)!r}, "
-            f"inconsistent_footers={list(self._inconsistent_footers)!r}, "
-            f"is_current={self.is_current})"
-        )
 
-
-class PlannedRepair:
+class PlannedRepair(_Report):
     """One superfile a `reindex` would repair: its id (as in its file
     name), the repair ("rewrite" or "reanalyze", never "auto") and its
     live bytes (file size times the fraction of rows not deleted)."""
 
     __slots__ = ("_superfile_id", "_mode", "_live_bytes")
 
-    def __init__(self, *args: Any) -> None:
-        if len(args) != 4 or args[0] is not _PRIVATE:
-            raise TypeError("PlannedRepair cannot be constructed directly")
-        for slot, value in zip(self.__slots__, args[1:]):
-            object.__setattr__(self, slot, value)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("PlannedRepair is read-only")
-
-    @property
-    def superfile_id(self) -> str:
-        return self._superfile_id
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @property
-    def live_bytes(self) -> int:
-        return self._live_bytes
-
-    def __repr__(self) -> str:
-        return (
-            f"PlannedRepair(superfile_id={self._superfile_id!r}, "
-            f"mode={self._mode!r}, live_bytes={self._live_bytes})"
-        )
 
 
-# What IndexSpec.fts accepts (the C library's lists, src/index/fts).
 _STOPWORD_LANGS = ("english", "french", "german", "spanish", "italian",
                    "portuguese", "dutch")
 _STEMMER_LANGS = ("arabic", "armenian", "basque", "catalan", "danish", "dutch",
