@@ -21,6 +21,10 @@
  * NULL when n == 0. */
 size_t utf8_check(const uint8_t *p, size_t n);
 
+/* Writes code point `cp` (at most U+10FFFF; callers check) as 1-4 bytes
+ * of UTF-8 at `out` and returns how many (Unicode 15, Table 3-6). */
+size_t utf8_encode(uint8_t out[4], uint32_t cp);
+
 /* Whether byte `c` continues a sequence (10xxxxxx): a string that is valid
  * UTF-8 never starts with one, so the boundary between two strings in one
  * valid run is a character boundary exactly when the byte after it is not

@@ -199,6 +199,29 @@ static void test_util_utf8__long_text_two_lanes(void **state)
     }
 }
 
+/* utf8_encode: every scalar value encodes to the shortest well-formed
+ * sequence (utf8_check accepts it), of the length Table 3-6 gives, and
+ * the bits decode back to the code point. */
+static void test_util_utf8__encode_every_scalar(void **state)
+{
+    (void)state;
+    for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+        uint8_t u[4];
+        size_t n, want;
+        uint32_t back;
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            continue; /* surrogates are not scalar values */
+        n = utf8_encode(u, cp);
+        want = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        assert_int_equal(n, want);
+        assert_int_equal(utf8_check(u, n), n);
+        back = n == 1 ? u[0] : (uint32_t)(u[0] & (0x7F >> n));
+        for (size_t i = 1; i < n; i++)
+            back = back << 6 | (u[i] & 0x3F);
+        assert_int_equal(back, cp);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_util_utf8__four_byte_sequences),
         cmocka_unit_test(test_util_utf8__random_text_one_error),
         cmocka_unit_test(test_util_utf8__long_text_two_lanes),
+        cmocka_unit_test(test_util_utf8__encode_every_scalar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include "util/arena.h"
 #include "util/endian.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 #include <math.h>
 #include <string.h>
@@ -429,30 +430,6 @@ static int32_t utf8_decode(const uint8_t *p, size_t n)
     for (size_t i = 1; i < n; i++)
         cp = cp << 6 | (p[i] & 0x3F);
     return cp;
-}
-
-static size_t utf8_encode(uint8_t *out, int32_t cp)
-{
-    if (cp < 0x80) {
-        out[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (uint8_t)(0xC0 | cp >> 6);
-        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (uint8_t)(0xE0 | cp >> 12);
-        out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (uint8_t)(0xF0 | cp >> 18);
-    out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* An upper bound for every value starting with p[0..n) that is at most
