@@ -372,8 +372,15 @@ typedef struct infino_fts_opts {
     /* BM25 parameters of the column, both 0 for the defaults (1.2 and
      * 0.75); else k1 finite and > 0, b in [0, 1]. */
     double k1, b;
+    /* Version 2 on. Non-zero: quoted phrases ("new york") may be searched
+     * in this column (otherwise a phrase query is INFINO_ERR_INVALID). */
+    int positions;
+    /* Zero: the column is indexed but hidden from results, projections
+     * and SQL (upstream's stored=False; the text stays in the superfile
+     * so that optimize and reindex can rebuild the index). */
+    int stored;
 } infino_fts_opts;
-#define INFINO_FTS_OPTS_INIT {1, NULL, NULL, NULL, NULL, 0, 0.0, 0.0}
+#define INFINO_FTS_OPTS_INIT {2, NULL, NULL, NULL, NULL, 0, 0.0, 0.0, 0, 1}
 
 /* infino_index_spec_fts with options (NULL: INFINO_FTS_OPTS_INIT).
  * INFINO_ERR_INVALID naming the column for an unknown analyzer, stemmer

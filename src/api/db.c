@@ -171,8 +171,12 @@ static infino_status fts_opts_from(struct sf_fts_opts *out,
     out->an.base = FTS_BASE_STANDARD;
     if (o == NULL)
         return INFINO_OK;
-    ARG(o->version == 1, "infino_fts_opts: unknown version (use "
-        "INFINO_FTS_OPTS_INIT)");
+    ARG(o->version == 1 || o->version == 2, "infino_fts_opts: unknown "
+        "version (use INFINO_FTS_OPTS_INIT)");
+    if (o->version >= 2) { /* version 1 has neither field */
+        out->positions = o->positions != 0;
+        out->hidden = o->stored == 0;
+    }
     if (o->analyzer != NULL)
         CHECK(fts_base_parse(&out->an.base, o->analyzer));
     if (o->stemmer != NULL) {
@@ -492,6 +496,8 @@ INFINO_API infino_status infino_table_fts_opts_at(const infino_table *t,
     }
     out->k1 = o->k1;
     out->b = o->b;
+    out->positions = o->positions;
+    out->stored = !o->hidden;
     return INFINO_OK;
 }
 

@@ -79,6 +79,8 @@ infino_status sf_spec_add_fts_opts(struct sf_index_spec *s,
     }
     no[s->n_fts].k1 = o->k1;
     no[s->n_fts].b = o->b;
+    no[s->n_fts].positions = o->positions;
+    no[s->n_fts].hidden = o->hidden;
     s->fts[s->n_fts++] = c;
     return INFINO_OK;
 }
@@ -261,6 +263,16 @@ infino_status sf_spec_encode(struct buf *out, const struct sf_index_spec *s)
         if (st == INFINO_OK)
             st = buf_append(out, f, sizeof f);
     }
+    /* Flags per column (bit 0 positions, bit 1 hidden), written only when
+     * one is set so that a spec without them stays byte-identical. */
+    bool any = false;
+    for (size_t i = 0; i < s->n_fts; i++)
+        any |= s->fts_opts[i].positions || s->fts_opts[i].hidden;
+    if (st == INFINO_OK && any)
+        st = buf_put_uvarint(out, s->n_fts);
+    for (size_t i = 0; st == INFINO_OK && any && i < s->n_fts; i++)
+        st = buf_put_uvarint(out, (s->fts_opts[i].positions ? 1u : 0u) |
+                                      (s->fts_opts[i].hidden ? 2u : 0u));
     return st;
 }
 
@@ -333,6 +345,22 @@ infino_status sf_spec_decode(struct sf_index_spec *out, struct rd *r)
                          out->fts[i]);
             goto fail;
         }
+    }
+    if (rd_left(r) == 0)
+        return INFINO_OK; /* no column has flags */
+    if (rd_uvarint(r, &n) != 0 || n != out->n_fts) {
+        st = err_set(INFINO_ERR_CORRUPT, "index spec: bad full-text flags");
+        goto fail;
+    }
+    for (size_t i = 0; i < out->n_fts; i++) {
+        uint64_t fl;
+        if (rd_uvarint(r, &fl) != 0 || fl > 3) {
+            st = err_set(INFINO_ERR_CORRUPT, "index spec: bad flags for '%s'",
+                         out->fts[i]);
+            goto fail;
+        }
+        out->fts_opts[i].positions = (fl & 1) != 0;
+        out->fts_opts[i].hidden = (fl & 2) != 0;
     }
     return INFINO_OK;
 fail:

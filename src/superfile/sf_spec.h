@@ -34,6 +34,14 @@ struct sf_fts_opts {
     /* The column's BM25 parameters; both 0: FTS_DEFAULT_K1 and _B. A
      * search may still override them. */
     double k1, b;
+    /* IndexSpec.fts(positions=True): quoted phrases may be searched
+     * (matches are verified against the stored text, which knows every
+     * token's position). */
+    bool positions;
+    /* IndexSpec.fts(stored=False): the column is indexed but hidden from
+     * results, projections and SQL (its text stays in the superfile,
+     * which compaction and reindex rebuild the index from). */
+    bool hidden;
 };
 
 struct sf_index_spec {

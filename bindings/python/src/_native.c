@@ -454,7 +454,8 @@ static PyObject *new_table(ConnObject *conn, infino_table *t)
 }
 
 /* Adds one full-text column of create_table's list: (column, analyzer,
- * stemmer, stopwords language, stopword list, k1, b), the Nones and 0s
+ * stemmer, stopwords language, stopword list, k1, b, positions, stored),
+ * the Nones and 0s
  * meaning the defaults. 0 with a Python exception set when the tuple is
  * malformed; otherwise 1, with *st the library's answer. */
 static int fts_column(infino_index_spec *spec, PyObject *item,
@@ -465,8 +466,9 @@ static int fts_column(infino_index_spec *spec, PyObject *item,
     PyObject *list;
     Py_ssize_t n = 0;
 
-    if (!PyArg_ParseTuple(item, "szzzOdd", &col, &o.analyzer, &o.stemmer,
-                          &o.stopwords, &list, &o.k1, &o.b))
+    if (!PyArg_ParseTuple(item, "szzzOddpp", &col, &o.analyzer, &o.stemmer,
+                          &o.stopwords, &list, &o.k1, &o.b, &o.positions,
+                          &o.stored))
         return 0;
     if (list != Py_None) {
         if (!PyTuple_Check(list)) {
@@ -788,7 +790,7 @@ static PyObject *table_indexes(TableObject *self, PyObject *unused)
         }
         if (strcmp(kind, "fts") == 0) {
             /* (kind, column, analyzer, stemmer, stopwords, stop list, k1,
-             * b): the options of a full-text index */
+             * b, positions, stored): the options of a full-text index */
             infino_fts_opts o;
             PyObject *words;
             st = infino_table_fts_opts_at(self->t, i, &o);
@@ -805,10 +807,12 @@ static PyObject *table_indexes(TableObject *self, PyObject *unused)
                     PyList_SET_ITEM(words, (Py_ssize_t)j, w);
             }
             item = words == NULL ? NULL
-                                 : Py_BuildValue("(sszzzNdd)", kind, column,
+                                 : Py_BuildValue("(sszzzNddNN)", kind, column,
                                                  o.analyzer, o.stemmer,
                                                  o.stopwords, words, o.k1,
-                                                 o.b);
+                                                 o.b,
+                                                 PyBool_FromLong(o.positions),
+                                                 PyBool_FromLong(o.stored));
         } else {
             item = Py_BuildValue("(ssIIz)", kind, column, (unsigned)dim,
                                  (unsigned)n_cent, metric);

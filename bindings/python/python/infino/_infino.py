@@ -366,8 +366,12 @@ class IndexSpec:
         - `k1`, `b`: the column's BM25 parameters (both or neither); a
           search may still pass its own.
 
-        Not implemented yet, and refused rather than ignored
-        (NotImplementedError): `stored=False` and `positions=True`."""
+        - `positions`: True lets searches quote phrases ('"new york"');
+          without it a quoted phrase is a ValueError, as upstream's.
+        - `stored`: False indexes the column but hides it from results,
+          projections and SQL, as upstream's does (here the text stays in
+          the superfile: compaction and reindex rebuild the index from it;
+          see docs/differences.md)."""
         if not isinstance(column, str):
             raise TypeError("column must be a str")
         if analyzer is not None and not isinstance(analyzer, str):
@@ -401,16 +405,11 @@ class IndexSpec:
         if stemmer is not None and stemmer.lower() not in _STEMMER_LANGS:
             raise ValueError(f'IndexSpec.fts: unknown stemmer "{stemmer}" (valid: '
                              + ", ".join(f'"{x}"' for x in _STEMMER_LANGS) + ")")
-        todo = [what for what, on in (
-            ("stored=False", not stored),
-            ("positions=True", bool(positions))) if on]
-        if todo:
-            raise NotImplementedError(
-                f"IndexSpec.fts({column!r}): {', '.join(todo)} not supported yet")
         entry = (column, analyzer.lower() if analyzer else None,
                  stemmer.lower() if stemmer else None,
                  stopwords.lower() if stopwords else None, stop_list,
-                 k1 or 0.0, b if b is not None else 0.0)
+                 k1 or 0.0, b if b is not None else 0.0,
+                 bool(positions), bool(stored))
         return self._with(self._fts + (entry,), self._vectors)
 
     def vector(self, column: str, dim: int, n_cent: Any = None,
@@ -433,7 +432,7 @@ class IndexSpec:
 
     def __repr__(self) -> str:
         parts = []
-        for c, an, stem, stop, stop_list, k1, b in self._fts:
+        for c, an, stem, stop, stop_list, k1, b, positions, stored in self._fts:
             args = [repr(c)]
             if an is not None:
                 args.append(f"analyzer={an!r}")
@@ -443,6 +442,10 @@ class IndexSpec:
                 args.append(f"stopwords={stop if stop is not None else list(stop_list)!r}")
             if stem is not None:
                 args.append(f"stemmer={stem!r}")
+            if positions:
+                args.append("positions=True")
+            if not stored:
+                args.append("stored=False")
             parts.append(f".fts({', '.join(args)})")
         parts += [f".vector({c!r}, {d}, {n}, {m!r})" for c, d, n, m in self._vectors]
         return "IndexSpec()" + "".join(parts)
@@ -961,11 +964,11 @@ def _schema_doc(t: "Table") -> dict:
     indexes: dict = {}
     for kind, column, *rest in t._t.indexes():
         if kind == "fts":
-            analyzer, stemmer, stop, stop_list, k1, b = rest
+            analyzer, stemmer, stop, stop_list, k1, b, positions, stored = rest
             # upstream keeps k1 and b as float32 (1.2 shows as 1.2000000476837158)
             k1, b = (k1, b) if k1 or b else (1.2, 0.75)
             doc = {"analyzer": analyzer, "b": _f32(b), "k1": _f32(k1), "kind": "fts",
-                   "positions": False, "stored": True}
+                   "positions": positions, "stored": stored}
             if stemmer is not None:
                 doc["stemmer"] = stemmer
             if stop is not None or stop_list:
