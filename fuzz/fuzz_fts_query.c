@@ -105,6 +105,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_free(&b.joined);
     fts_tokenizer_free(tk);
 
+    /* The input as a text searched for phrases: any bytes are counted
+     * without a crash, and an occurrence needs every token, so a text
+     * with fewer tokens than a phrase holds none. */
+    {
+        static const char phrases[] = "\"a b\" \"c of the d\" \"e e\"";
+        struct fts_analysis an = {.base = FTS_BASE_STANDARD, .stop_lang = 7};
+        struct fts_phrase_matcher *m = NULL;
+        if (fts_query_parse(&q, &an, phrases, sizeof phrases - 1) ==
+            INFINO_OK) {
+            if (fts_phrase_matcher_new(&m, &an) == INFINO_OK)
+                for (size_t i = 0; i < fts_query_n_phrases(q); i++) {
+                    uint32_t pf;
+                    if (fts_phrase_count(&pf, m, q, i, data, size) ==
+                            INFINO_OK &&
+                        pf > size / 2)
+                        abort();
+                }
+            fts_phrase_matcher_free(m);
+            fts_query_free(q);
+        }
+    }
+
     /* The standard analyzer (UAX #29 words) with stop words and a stemmer:
      * any bytes tokenize without a crash, and every token is non-empty
      * UTF-8 (collect checks nothing more; the C suite checks the words). */

@@ -116,6 +116,153 @@ static infino_status fts_of(const struct fts_reader **out,
     return st;
 }
 
+/* ---- stored text ---------------------------------------------------------- */
+
+/* The bytes of row `row` of a utf8 / large_utf8 array; false when null. */
+static bool text_at(const struct ArrowArray *col, bool large, int64_t row,
+                    const char **p, size_t *len)
+{
+    int64_t j, s, e;
+
+    if (!ar_array_is_valid(col, row))
+        return false;
+    j = row + col->offset;
+    s = large ? ((const int64_t *)col->buffers[1])[j]
+              : ((const int32_t *)col->buffers[1])[j];
+    e = large ? ((const int64_t *)col->buffers[1])[j + 1]
+              : ((const int32_t *)col->buffers[1])[j + 1];
+    *p = (const char *)col->buffers[2] + s;
+    *len = (size_t)(e - s);
+    return true;
+}
+
+/* Calls fn(payload, i, text, len) for each candidate i (ascending local
+ * ids of the pinned superfile f) whose text in column `field` is not null,
+ * reading each row group that holds candidates once. */
+typedef infino_status (*text_fn)(void *payload, size_t i, const char *text,
+                                 size_t len);
+static infino_status each_text(const struct tbl_vsf *f, struct tbl *t,
+                               int field, const uint32_t *cand, size_t n,
+                               text_fn fn, void *payload)
+{
+    struct pq_reader *r = sf_reader_parquet(f->reader);
+    bool large = tbl_full_schema(t)->fields[field].type == AR_LARGE_UTF8;
+    uint64_t rg_start = 0;
+    size_t c = 0;
+    infino_status st = INFINO_OK;
+
+    for (int rg = 0; st == INFINO_OK && rg < pq_reader_num_row_groups(r) &&
+                     c < n;
+         rg++) {
+        uint64_t rg_end = rg_start + (uint64_t)pq_reader_row_group_rows(r, rg);
+        size_t c0 = c;
+        struct ArrowArray batch;
+        while (c < n && cand[c] < rg_end)
+            c++;
+        if (c > c0 && (st = pq_reader_read_row_group(r, rg, &field, 1,
+                                                     &batch)) == INFINO_OK) {
+            for (size_t i = c0; i < c && st == INFINO_OK; i++) {
+                const char *p;
+                size_t len;
+                if (text_at(batch.children[0], large,
+                            (int64_t)(cand[i] - rg_start), &p, &len))
+                    st = fn(payload, i, p, len);
+            }
+            ar_array_release(&batch);
+        }
+        rg_start = rg_end;
+    }
+    if (st == INFINO_OK && c < n)
+        st = err_set(INFINO_ERR_CORRUPT, "%s: row %u is past the last row",
+                     sf_reader_name(f->reader), cand[c]);
+    return st;
+}
+
+/* ---- phrases ------------------------------------------------------------ */
+
+/* Verifies a phrase's candidates in one pinned superfile (fts_phrase_fn). */
+struct phrase_check {
+    struct tbl *t;
+    const struct tbl_vsf *f;
+    int field;
+    const struct fts_query *q;
+    struct fts_phrase_matcher *m;
+    size_t phrase;
+    uint32_t *pf;
+};
+
+static infino_status phrase_text(void *payload, size_t i, const char *text,
+                                 size_t len)
+{
+    struct phrase_check *c = payload;
+
+    return fts_phrase_count(&c->pf[i], c->m, c->q, c->phrase, text, len);
+}
+
+static infino_status phrase_verify(void *payload, size_t phrase,
+                                   const uint32_t *docs, size_t n,
+                                   uint32_t *pf)
+{
+    struct phrase_check *c = payload;
+
+    c->phrase = phrase;
+    c->pf = pf;
+    return each_text(c->f, c->t, c->field, docs, n, phrase_text, c);
+}
+
+/* Phrases need a column created with positions (IndexSpec.fts(...,
+ * positions=True)), as upstream infino's do. */
+static infino_status phrases_allowed(const struct tbl_view *v, size_t col,
+                                     const struct fts_query *q)
+{
+    const struct sf_index_spec *spec = tbl_spec(tbl_view_table(v));
+
+    if (fts_query_n_phrases(q) == 0 || spec->fts_opts[col].positions)
+        return INFINO_OK;
+    return err_set(INFINO_ERR_INVALID,
+                   "phrase query on column \"%s\", which was indexed without "
+                   "token positions: create the column with positions=True "
+                   "to search quoted phrases, or search its words unquoted",
+                   spec->fts[col]);
+}
+
+/* Every row of pinned superfile `i` matching a query with phrases
+ * (fts_eval_phrased), scored when gs is not NULL. */
+static infino_status eval_phrased(struct fts_hit **out, size_t *n_out,
+                                  struct tbl_view *v, size_t i,
+                                  size_t fts_col, const struct fts_query *q,
+                                  const struct fts_global_stats *gs,
+                                  enum fts_mode mode)
+{
+    struct tbl *t = tbl_view_table(v);
+    struct phrase_check c = {0};
+    struct fts_phrased_opts o = {0};
+    const struct fts_reader *r;
+    struct tbl_vsf f;
+    infino_status st;
+
+    *out = NULL;
+    *n_out = 0;
+    CHECK(tbl_view_pin(v, i, &f));
+    c.t = t;
+    c.f = &f;
+    c.field = ar_schema_find(tbl_full_schema(t), tbl_spec(t)->fts[fts_col]);
+    c.q = q;
+    o.mode = mode;
+    o.deleted = f.deleted;
+    o.verify = phrase_verify;
+    o.payload = &c;
+    st = fts_of(&r, v, &f, fts_col);
+    if (st == INFINO_OK)
+        st = fts_phrase_matcher_new(&c.m, col_analysis(v, fts_col));
+    if (st == INFINO_OK)
+        st = fts_eval_phrased(out, n_out, r, q, gs, &o);
+    fts_phrase_matcher_free(c.m);
+    tbl_view_unpin(v, i);
+fail:
+    return st;
+}
+
 /* Every loop over superfiles pins one at a time (table.h), so a search
  * over a table of any size maps a bounded number of them. */
 
@@ -360,6 +507,33 @@ fail:
     return st;
 }
 
+/* Top k of a query with phrases: every superfile's matches are scored
+ * exhaustively (fts_eval_phrased), the best k kept as it goes. */
+static infino_status bm25_phrased(struct qry_hits *out, struct tbl_view *v,
+                                  size_t fts_col, const struct fts_query *q,
+                                  const struct fts_global_stats *gs,
+                                  const bool *skip, size_t k,
+                                  enum fts_mode mode)
+{
+    infino_status st = INFINO_OK;
+
+    for (size_t i = 0; st == INFINO_OK && i < tbl_view_n_sf(v); i++) {
+        const struct snap_sf *meta = tbl_view_meta(v, i);
+        struct fts_hit *h = NULL;
+        size_t n = 0;
+        if (meta->n_deleted == meta->n_rows || skip[i])
+            continue;
+        st = eval_phrased(&h, &n, v, i, fts_col, q, gs, mode);
+        for (size_t j = 0; st == INFINO_OK && j < n; j++)
+            st = hits_push(out, (uint32_t)i, h[j].doc, h[j].score);
+        mem_free(h);
+        sort_hits(out, by_score_desc);
+        if (out->n > k)
+            out->n = k;
+    }
+    return st;
+}
+
 infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
                           size_t fts_col, const char *query, size_t query_len,
                           size_t k, enum fts_mode mode,
@@ -392,6 +566,7 @@ infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
     if (k > snapshot_live_rows(snap)) /* k slots are reserved up front */
         k = (size_t)snapshot_live_rows(snap);
     CHECK(fts_query_parse(&q, col_analysis(v, fts_col), query, query_len));
+    CHECK(phrases_allowed(v, fts_col, q));
     n_terms = fts_query_n_terms(q);
     if (n_terms == 0 || k == 0 || snap->n_sf == 0)
         goto done;
@@ -436,6 +611,10 @@ infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
     gs.avgdl = n_docs && tokens ? (double)tokens / (double)n_docs : 1.0;
     gs.df = df;
     gs.sim = sim;
+    if (fts_query_n_phrases(q) > 0) {
+        CHECK(bm25_phrased(out, v, fts_col, q, &gs, skip, k, mode));
+        goto done;
+    }
     n_groups = bm25_groups(snap, df, n_terms);
     groups = mem_calloc(n_groups, sizeof *groups);
     if (groups == NULL) {
@@ -493,11 +672,24 @@ infino_status qry_token_match_len(struct qry_hits *out, struct tbl_view *v,
 
     memset(out, 0, sizeof *out);
     CHECK(fts_query_parse(&q, col_analysis(v, fts_col), query, query_len));
+    CHECK(phrases_allowed(v, fts_col, q));
     if (fts_query_n_terms(q) == 0)
         goto done;
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
         struct tbl_vsf f;
         const struct fts_reader *r;
+
+        if (fts_query_n_phrases(q) > 0) {
+            struct fts_hit *h = NULL;
+            size_t n = 0;
+            st = eval_phrased(&h, &n, v, i, fts_col, q, NULL, mode);
+            for (size_t j = 0; st == INFINO_OK && j < n; j++)
+                st = hits_push(out, (uint32_t)i, h[j].doc, 0.0f);
+            mem_free(h);
+            if (st != INFINO_OK)
+                goto fail;
+            continue;
+        }
 
         CHECK(tbl_view_pin(v, i, &f));
         ids.n = 0;
@@ -538,12 +730,24 @@ infino_status qry_count_len(uint64_t *out, struct tbl_view *v, size_t fts_col,
 
     *out = 0;
     CHECK(fts_query_parse(&q, col_analysis(v, fts_col), query, query_len));
+    CHECK(phrases_allowed(v, fts_col, q));
     if (fts_query_n_terms(q) == 0)
         goto fail;
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
         const struct fts_reader *r;
         struct tbl_vsf f;
         uint64_t n = 0;
+
+        if (fts_query_n_phrases(q) > 0) {
+            struct fts_hit *h = NULL;
+            size_t nh = 0;
+            st = eval_phrased(&h, &nh, v, i, fts_col, q, NULL, mode);
+            mem_free(h);
+            if (st != INFINO_OK)
+                goto fail;
+            *out += nh;
+            continue;
+        }
         CHECK(tbl_view_pin(v, i, &f));
         st = INFINO_OK;
         if (sf_indexes_fts_may_match(f.indexes, fts_col, q, mode)) {
@@ -563,75 +767,47 @@ fail:
 
 /* ---- exact match -------------------------------------------------------- */
 
-/* Reads column `field` of row group `rg` and keeps the candidates of that
- * row group whose value equals `value`. */
-static infino_status verify_group(struct qry_hits *out, struct pq_reader *r,
-                                  const struct ar_field *fd, int field,
-                                  uint32_t sf, int rg, uint64_t rg_start,
-                                  const uint32_t *cand, size_t n_cand,
-                                  const char *value, size_t len)
-{
-    struct ArrowArray batch;
-    const struct ArrowArray *col;
-    bool large = fd->type == AR_LARGE_UTF8;
-    infino_status st = pq_reader_read_row_group(r, rg, &field, 1, &batch);
+/* Keeps the candidates whose text equals the value (text_fn). */
+struct exact_check {
+    struct qry_hits *out;
+    uint32_t sf;
+    const uint32_t *cand;
+    const char *value;
+    size_t len;
+};
 
-    if (st != INFINO_OK)
-        return st;
-    col = batch.children[0];
-    for (size_t i = 0; i < n_cand && st == INFINO_OK; i++) {
-        int64_t row = (int64_t)(cand[i] - rg_start), j, s, e;
-        if (!ar_array_is_valid(col, row))
-            continue;
-        j = row + col->offset;
-        s = large ? ((const int64_t *)col->buffers[1])[j]
-                  : ((const int32_t *)col->buffers[1])[j];
-        e = large ? ((const int64_t *)col->buffers[1])[j + 1]
-                  : ((const int32_t *)col->buffers[1])[j + 1];
-        if ((size_t)(e - s) == len &&
-            memcmp((const char *)col->buffers[2] + s, value, len) == 0)
-            st = hits_push(out, sf, cand[i], 0.0f);
-    }
-    ar_array_release(&batch);
-    return st;
+static infino_status exact_text(void *payload, size_t i, const char *text,
+                                size_t len)
+{
+    struct exact_check *c = payload;
+
+    if (len != c->len || memcmp(text, c->value, len) != 0)
+        return INFINO_OK;
+    return hits_push(c->out, c->sf, c->cand[i], 0.0f);
 }
 
 infino_status qry_exact_match(struct qry_hits *out, struct tbl_view *v,
                               size_t fts_col, const char *value, size_t len)
 {
     struct tbl *t = tbl_view_table(v);
-    const char *col = tbl_spec(t)->fts[fts_col];
-    int field = ar_schema_find(tbl_full_schema(t), col);
-    const struct ar_field *fd = &tbl_full_schema(t)->fields[field];
+    int field = ar_schema_find(tbl_full_schema(t), tbl_spec(t)->fts[fts_col]);
     struct fts_doc_ids ids = {0};
     infino_status st = INFINO_OK;
 
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < tbl_view_n_sf(v); i++) {
         struct tbl_vsf f;
-        struct pq_reader *r;
         const struct fts_reader *fr;
-        uint64_t rg_start = 0;
-        size_t c = 0;
 
         CHECK(tbl_view_pin(v, i, &f));
-        r = sf_reader_parquet(f.reader);
         ids.n = 0;
         st = fts_of(&fr, v, &f, fts_col);
         if (st == INFINO_OK)
             st = fts_exact_candidates(&ids, fr, col_analysis(v, fts_col), value,
                                       len, f.deleted);
-        for (int rg = 0; st == INFINO_OK && rg < pq_reader_num_row_groups(r) &&
-                         c < ids.n;
-             rg++) {
-            uint64_t rg_end = rg_start + (uint64_t)pq_reader_row_group_rows(r, rg);
-            size_t c0 = c;
-            while (c < ids.n && ids.ids[c] < rg_end)
-                c++;
-            if (c > c0)
-                st = verify_group(out, r, fd, field, (uint32_t)i, rg, rg_start,
-                                  ids.ids + c0, c - c0, value, len);
-            rg_start = rg_end;
+        if (st == INFINO_OK && ids.n > 0) {
+            struct exact_check c = {out, (uint32_t)i, ids.ids, value, len};
+            st = each_text(&f, t, field, ids.ids, ids.n, exact_text, &c);
         }
         tbl_view_unpin(v, i);
         if (st != INFINO_OK)

@@ -41,7 +41,9 @@
  * term keeps its multiplicity m (how many times it occurs), so "apple
  * apple" scores twice what "apple" does, as upstream infino's does. A
  * query without tokens matches nothing; a query with only negative terms
- * is INFINO_ERR_INVALID.
+ * (or negated phrases) is INFINO_ERR_INVALID. A chunk that starts with '"'
+ * or '-"' and has a closing '"' later is a phrase up to it ("phrases"
+ * below); an unclosed quote is plain text.
  *
  * Caveats
  * -------
@@ -56,8 +58,9 @@
  *   number. The writer itself is single-threaded (parallelism comes from
  *   building several columns or superfiles at once).
  *
- * Not useful for: phrase or proximity search (no positions are stored);
- * exact_match verifies candidates against the stored text.
+ * Not useful for: proximity search. No positions are stored: phrases and
+ * exact_match find candidates here, and the caller verifies them against
+ * the stored text.
  */
 #ifndef INFINO_FTS_H
 #define INFINO_FTS_H
@@ -182,6 +185,15 @@ void fts_tokenizer_free(struct fts_tokenizer *tk); /* NULL is a no-op */
 /* Feeds the tokens of `len` bytes at `text` (any bytes) to `fn`. */
 infino_status fts_tokenize(struct fts_tokenizer *tk, const void *text,
                            size_t len, fts_token_fn fn, void *payload);
+/* fts_tokenize, where `fn` may call fts_tokenizer_position() for the
+ * position of the token it is given: its index among the base tokens of
+ * the text, counting the stop words and the tokens stemmed to nothing
+ * that were dropped (so "king of the hill" puts hill 3 after king, as a
+ * phrase query must see it). */
+infino_status fts_tokenize_positions(struct fts_tokenizer *tk,
+                                     const void *text, size_t len,
+                                     fts_token_fn fn, void *payload);
+uint32_t fts_tokenizer_position(const struct fts_tokenizer *tk);
 /* The same, without stop words and stemming: the base tokenizer only
  * (prefix normalization, stop word lists). */
 infino_status fts_tokenize_base(struct fts_tokenizer *tk, const void *text,
@@ -351,6 +363,9 @@ const uint8_t *fts_query_term(const struct fts_query *q, size_t i,
 /* How many times positive term i was added (its weight multiplier). */
 uint32_t fts_query_term_count(const struct fts_query *q, size_t i);
 size_t fts_query_n_negatives(const struct fts_query *q);
+/* Quoted phrases of two or more tokens. A query holding any is evaluated
+ * by fts_eval_phrased(), never by fts_search, fts_count or fts_match. */
+size_t fts_query_n_phrases(const struct fts_query *q);
 void fts_query_free(struct fts_query *q); /* NULL is a no-op */
 
 /* Adds this region's document frequency of each positive term of `q` to
@@ -481,6 +496,55 @@ infino_status fts_exact_candidates(struct fts_doc_ids *out,
                                    const struct fts_analysis *a,
                                    const void *value, size_t len,
                                    const roaring_bitmap_t *deleted);
+
+/* ---- phrases -------------------------------------------------------------
+ * A query may quote phrases: "new york" matches the docs where the tokens
+ * occur at consecutive positions, counting the stop words and tokens
+ * stemmed away that were dropped ("king of the hill" needs two positions
+ * between king and hill), as upstream infino and Lucene do. A region does
+ * not store positions: a phrase's candidates are the docs holding all of
+ * its tokens, and the caller verifies them against the stored text
+ * (fts_phrase_count). A phrase is one clause of the query, scored as the
+ * sum over its tokens of BM25 with tf = the phrase's occurrences in the doc
+ * (Lucene's PhraseQuery); clauses are OR'ed (AND'ed under FTS_MODE_AND); a
+ * negated phrase (-"a b") excludes the docs holding it. */
+
+struct fts_phrase_matcher;
+
+/* Counts the occurrences of a query's phrases in texts analyzed by `a`
+ * (NULL: zeroed), the column's analysis. One per thread. */
+infino_status fts_phrase_matcher_new(struct fts_phrase_matcher **out,
+                                     const struct fts_analysis *a);
+void fts_phrase_matcher_free(struct fts_phrase_matcher *m); /* NULL: no-op */
+/* *pf = occurrences of phrase `i` of `q` in `len` bytes at `text`
+ * (overlapping ones count: "a a" occurs twice in "a a a"). */
+infino_status fts_phrase_count(uint32_t *pf, struct fts_phrase_matcher *m,
+                               const struct fts_query *q, size_t i,
+                               const void *text, size_t len);
+
+/* Fills pf[0..n) with the occurrences of phrase `phrase` in the docs
+ * docs[0..n) (ascending local ids, none deleted), from their text. */
+typedef infino_status (*fts_phrase_fn)(void *payload, size_t phrase,
+                                       const uint32_t *docs, size_t n,
+                                       uint32_t *pf);
+
+struct fts_phrased_opts {
+    enum fts_mode mode;
+    const roaring_bitmap_t *deleted; /* borrowed; NULL: none */
+    fts_phrase_fn verify;
+    void *payload;
+};
+
+/* Every doc of the region matching `q` (which may hold phrases), in
+ * ascending doc order into *out (owned, mem_free; NULL when none), scored
+ * when `gs` is not NULL (else every score is 0). Exhaustive over the
+ * query's postings, with 12 bytes of scratch per doc of the region; the
+ * scores of plain terms are bit-identical to fts_search()'s. */
+infino_status fts_eval_phrased(struct fts_hit **out, size_t *n_out,
+                               const struct fts_reader *r,
+                               const struct fts_query *q,
+                               const struct fts_global_stats *gs,
+                               const struct fts_phrased_opts *o);
 
 /* ---- term summary (table-level pruning) --------------------------------
  * A blocked Bloom filter over a region's terms (about 1% false positives)

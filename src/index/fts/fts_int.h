@@ -363,12 +363,25 @@ struct fts_qterm {
     uint32_t count; /* times added (positive terms: the weight multiplier) */
 };
 
+/* A quoted phrase of two or more tokens. */
+struct fts_qphrase {
+    bool negative;
+    size_t n;
+    struct fts_qterm *tok; /* owned: the tokens in text order (count 1) */
+    uint32_t *rel;         /* owned: each token's position after the first's */
+};
+
 struct fts_query {
     struct fts_analysis an; /* owned: how its text is tokenized */
-    struct fts_qterm *pos; /* owned: sorted, unique */
+    /* owned: sorted, unique. A positive phrase's tokens are here too (for
+     * their df and for region pruning), with count 0 unless they are also
+     * plain terms. */
+    struct fts_qterm *pos;
     size_t n_pos, pos_cap;
     struct fts_qterm *neg; /* owned: sorted, unique */
     size_t n_neg, neg_cap;
+    struct fts_qphrase *phrases; /* owned */
+    size_t n_phrases;
 };
 
 /* The only-negatives check and the term limit, shared by parse and the

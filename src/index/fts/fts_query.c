@@ -44,6 +44,13 @@ void fts_query_free(struct fts_query *q)
         mem_free(q->neg[i].bytes);
     mem_free(q->pos);
     mem_free(q->neg);
+    for (size_t i = 0; i < q->n_phrases; i++) {
+        for (size_t j = 0; j < q->phrases[i].n; j++)
+            mem_free(q->phrases[i].tok[j].bytes);
+        mem_free(q->phrases[i].tok);
+        mem_free(q->phrases[i].rel);
+    }
+    mem_free(q->phrases);
     fts_analysis_free(&q->an);
     mem_free(q);
 }
@@ -57,9 +64,10 @@ static int cmp_bytes(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
     return na < nb ? -1 : na > nb;
 }
 
-/* Inserts a copy of term into the sorted set (v, n, cap) unless present. */
+/* Adds `add` to the count of term in the sorted set (v, n, cap), inserting
+ * a copy with that count when absent. */
 static infino_status set_add(struct fts_qterm **v, size_t *n, size_t *cap,
-                             const uint8_t *term, size_t len)
+                             const uint8_t *term, size_t len, uint32_t add)
 {
     size_t lo = 0, hi = *n;
     uint8_t *copy;
@@ -68,8 +76,8 @@ static infino_status set_add(struct fts_qterm **v, size_t *n, size_t *cap,
         size_t mid = lo + (hi - lo) / 2;
         int c = cmp_bytes((*v)[mid].bytes, (*v)[mid].len, term, len);
         if (c == 0) {
-            if ((*v)[mid].count < UINT32_MAX)
-                (*v)[mid].count++;
+            if ((*v)[mid].count <= UINT32_MAX - add)
+                (*v)[mid].count += add;
             return INFINO_OK;
         }
         if (c < 0)
@@ -92,7 +100,7 @@ static infino_status set_add(struct fts_qterm **v, size_t *n, size_t *cap,
     memmove(*v + lo + 1, *v + lo, (*n - lo) * sizeof **v);
     (*v)[lo].bytes = copy;
     (*v)[lo].len = len;
-    (*v)[lo].count = 1;
+    (*v)[lo].count = add;
     (*n)++;
     return INFINO_OK;
 }
@@ -103,8 +111,8 @@ infino_status fts_query_add_term(struct fts_query *q, const uint8_t *term,
     if (len == 0)
         return err_set(INFINO_ERR_INVALID, "empty query term");
     if (negative)
-        return set_add(&q->neg, &q->n_neg, &q->neg_cap, term, len);
-    return set_add(&q->pos, &q->n_pos, &q->pos_cap, term, len);
+        return set_add(&q->neg, &q->n_neg, &q->neg_cap, term, len, 1);
+    return set_add(&q->pos, &q->n_pos, &q->pos_cap, term, len, 1);
 }
 
 /* ---- stage --------------------------------------------------------------- */
@@ -287,9 +295,21 @@ fail:
     return st;
 }
 
+/* A positive clause: a plain term, or a phrase not negated. */
+static bool has_positive(const struct fts_query *q)
+{
+    for (size_t i = 0; i < q->n_pos; i++)
+        if (q->pos[i].count > 0)
+            return true;
+    for (size_t i = 0; i < q->n_phrases; i++)
+        if (!q->phrases[i].negative)
+            return true;
+    return false;
+}
+
 infino_status fts_query_check(const struct fts_query *q)
 {
-    if (q->n_pos == 0 && q->n_neg > 0)
+    if (!has_positive(q) && (q->n_neg > 0 || q->n_phrases > 0))
         return err_set(INFINO_ERR_INVALID,
                        "query has only negated terms; at least one positive "
                        "term is required");
@@ -301,6 +321,96 @@ infino_status fts_query_check(const struct fts_query *q)
                        q->n_pos > FTS_MAX_QUERY_TERMS ? "" : "negated ",
                        FTS_MAX_QUERY_TERMS);
     return INFINO_OK;
+}
+
+/* ---- phrases ------------------------------------------------------------ */
+
+/* The tokens of one quoted phrase, with their positions. */
+struct phrase_build {
+    struct fts_tokenizer *tk;
+    struct fts_qphrase ph;
+    size_t cap;
+    uint32_t first;
+};
+
+static infino_status phrase_token(const uint8_t *t, size_t len,
+                                  void *payload)
+{
+    struct phrase_build *b = payload;
+    uint32_t pos = fts_tokenizer_position(b->tk);
+
+    if (b->ph.n == b->cap) {
+        size_t nc = b->cap ? 2 * b->cap : 4;
+        struct fts_qterm *nt = mem_realloc(b->ph.tok, nc * sizeof *nt);
+        if (nt == NULL)
+            return err_nomem();
+        b->ph.tok = nt;
+        uint32_t *nr = mem_realloc(b->ph.rel, nc * sizeof *nr);
+        if (nr == NULL)
+            return err_nomem();
+        b->ph.rel = nr;
+        b->cap = nc;
+    }
+    if ((b->ph.tok[b->ph.n].bytes = mem_alloc(len)) == NULL)
+        return err_nomem();
+    memcpy(b->ph.tok[b->ph.n].bytes, t, len);
+    b->ph.tok[b->ph.n].len = len;
+    b->ph.tok[b->ph.n].count = 1;
+    if (b->ph.n == 0)
+        b->first = pos;
+    b->ph.rel[b->ph.n++] = pos - b->first;
+    return INFINO_OK;
+}
+
+/* Adds the quoted text as a phrase clause: two or more tokens make a
+ * phrase, one token is a plain term (as upstream infino treats "word"),
+ * none adds nothing. */
+static infino_status add_phrase(struct fts_query *q, struct fts_tokenizer *tk,
+                                const uint8_t *text, size_t len,
+                                bool negative)
+{
+    struct phrase_build b;
+    struct fts_qphrase *np;
+    infino_status st;
+
+    memset(&b, 0, sizeof b);
+    b.tk = tk;
+    b.ph.negative = negative;
+    CHECK(fts_tokenize_positions(tk, text, len, phrase_token, &b));
+    if (b.ph.n == 1) {
+        st = fts_query_add_term(q, b.ph.tok[0].bytes, b.ph.tok[0].len,
+                                negative);
+        goto fail; /* done with b either way */
+    }
+    if (b.ph.n == 0)
+        goto fail;
+    if (q->n_phrases >= FTS_MAX_QUERY_TERMS) {
+        st = err_set(INFINO_ERR_INVALID, "query has more than %d phrases",
+                     FTS_MAX_QUERY_TERMS);
+        goto fail;
+    }
+    for (size_t i = 0; !negative && i < b.ph.n; i++)
+        CHECK(set_add(&q->pos, &q->n_pos, &q->pos_cap, b.ph.tok[i].bytes,
+                      b.ph.tok[i].len, 0));
+    np = mem_realloc(q->phrases, (q->n_phrases + 1) * sizeof *np);
+    if (np == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    q->phrases = np;
+    q->phrases[q->n_phrases++] = b.ph;
+    return INFINO_OK;
+fail:
+    for (size_t i = 0; i < b.ph.n; i++)
+        mem_free(b.ph.tok[i].bytes);
+    mem_free(b.ph.tok);
+    mem_free(b.ph.rel);
+    return st;
+}
+
+size_t fts_query_n_phrases(const struct fts_query *q)
+{
+    return q->n_phrases;
 }
 
 infino_status fts_query_parse(struct fts_query **out,
@@ -321,7 +431,7 @@ infino_status fts_query_parse(struct fts_query **out,
     CHECK(fts_query_new(&q, a));
     CHECK(fts_tokenizer_new(&tk, a));
     while (p < end) {
-        const uint8_t *s;
+        const uint8_t *s, *q0, *q1;
         size_t l = 0;
         int32_t cp;
 
@@ -332,6 +442,14 @@ infino_status fts_query_parse(struct fts_query **out,
         if (p == end)
             break;
         s = p;
+        q0 = s + (*s == '-');
+        if (q0 < end && *q0 == '"' &&
+            (q1 = memchr(q0 + 1, '"', (size_t)(end - q0 - 1))) != NULL) {
+            CHECK(add_phrase(q, tk, q0 + 1, (size_t)(q1 - q0 - 1),
+                             q0 != s));
+            p = q1 + 1;
+            continue;
+        }
         while (p < end) {
             l = fts_utf8_next(p, (size_t)(end - p), &cp);
             if (l != 0 && fts_is_space(cp))

@@ -895,6 +895,16 @@ done:
     return st;
 }
 
+/* A query with phrases has tokens that are no clause of their own (count
+ * 0): only fts_eval_phrased() knows what they mean. */
+static infino_status plain_only(const struct fts_query *q)
+{
+    if (q->n_phrases == 0)
+        return INFINO_OK;
+    return err_set(INFINO_ERR_INVALID, "a query with phrases is evaluated "
+                   "by fts_eval_phrased");
+}
+
 infino_status fts_search(struct fts_hit *out, size_t *n_out,
                          const struct fts_reader *r, const struct fts_query *q,
                          const struct fts_global_stats *gs,
@@ -906,6 +916,7 @@ infino_status fts_search(struct fts_hit *out, size_t *n_out,
 
     memset(&s, 0, sizeof s);
     *n_out = 0;
+    CHECK(plain_only(q));
     CHECK(fts_query_check(q));
     if (opts->k == 0 || q->n_pos == 0)
         return INFINO_OK;
@@ -1110,6 +1121,7 @@ infino_status fts_count(uint64_t *out, const struct fts_reader *r,
 
     memset(&s, 0, sizeof s);
     *out = 0;
+    CHECK(plain_only(q));
     CHECK(fts_query_check(q));
     CHECK(setup(&s, r, q, mode, NULL, deleted));
     CHECK(run_match(&s, mode, UINT32_MAX));
@@ -1130,6 +1142,7 @@ infino_status fts_match(struct fts_doc_ids *out, const struct fts_reader *r,
     infino_status st;
 
     memset(&s, 0, sizeof s);
+    CHECK(plain_only(q));
     CHECK(fts_query_check(q));
     CHECK(setup(&s, r, q, mode, NULL, deleted));
     s.ids = out;

@@ -61,6 +61,7 @@ struct fts_tokenizer {
     size_t n_stop;
     fts_token_fn user_fn; /* the caller's, while filtering */
     void *user_payload;
+    uint32_t n_base; /* fts_tokenize_positions: base tokens seen so far */
     utf8proc_int32_t *cps; /* owned: UTF-32 scratch */
     size_t cps_cap;
     uint8_t *cls; /* owned: Word_Break classes of cps (standard) */
@@ -556,4 +557,30 @@ infino_status fts_tokenize(struct fts_tokenizer *tk, const void *text,
     tk->user_fn = fn;
     tk->user_payload = payload;
     return fts_tokenize_base(tk, text, len, filter_token, tk);
+}
+
+/* Counts every base token (stop words and tokens stemmed away included),
+ * so that the token passed on carries its position in the text. */
+static infino_status count_base(const uint8_t *t, size_t len, void *payload)
+{
+    struct fts_tokenizer *tk = payload;
+
+    if (tk->n_base < UINT32_MAX)
+        tk->n_base++;
+    return filter_token(t, len, tk);
+}
+
+infino_status fts_tokenize_positions(struct fts_tokenizer *tk,
+                                     const void *text, size_t len,
+                                     fts_token_fn fn, void *payload)
+{
+    tk->n_base = 0;
+    tk->user_fn = fn;
+    tk->user_payload = payload;
+    return fts_tokenize_base(tk, text, len, count_base, tk);
+}
+
+uint32_t fts_tokenizer_position(const struct fts_tokenizer *tk)
+{
+    return tk->n_base - 1;
 }

@@ -671,9 +671,12 @@ class Table:
                     k1: Optional[float] = None, b: Optional[float] = None) -> pa.Table:
         """Top `k` rows by BM25 relevance; `_id` and `score` by default.
 
-        Terms are runs of letters and digits, matched whole however long; a
-        term named twice weighs twice; a query holds at most 4,096 distinct
-        terms (ValueError beyond). Scores are upstream infino's: BM25
+        Terms are the column analyzer's tokens, matched whole however long;
+        a term named twice weighs twice; `-word` excludes; a query holds at
+        most 4,096 distinct terms (ValueError beyond). On a column created
+        with positions=True, `"new york"` is a phrase (the tokens in that
+        order, stop words keeping their places), scored as its tokens with
+        the phrase's count for tf; `-"a b"` excludes it. Scores are upstream infino's: BM25
         without the constant (k1 + 1) factor. `k1` and `b` (both or
         neither) override the column's parameters for this search only;
         results stay exact."""
