@@ -138,7 +138,7 @@ static bool text_at(const struct ArrowArray *col, bool large, int64_t row,
 
 /* Calls fn(payload, i, text, len) for each candidate i (ascending local
  * ids of the pinned superfile f) whose text in column `field` is not null,
- * reading each row group that holds candidates once. */
+ * decoding only the pages that hold candidates (pq_reader_read_rows). */
 typedef infino_status (*text_fn)(void *payload, size_t i, const char *text,
                                  size_t len);
 static infino_status each_text(const struct tbl_vsf *f, struct tbl *t,
@@ -148,24 +148,27 @@ static infino_status each_text(const struct tbl_vsf *f, struct tbl *t,
     struct pq_reader *r = sf_reader_parquet(f->reader);
     bool large = tbl_full_schema(t)->fields[field].type == AR_LARGE_UTF8;
     uint64_t rg_start = 0;
+    uint32_t *rows = NULL;
     size_t c = 0;
     infino_status st = INFINO_OK;
 
+    if (n > 0 && (rows = mem_alloc(n * sizeof *rows)) == NULL)
+        return err_nomem();
     for (int rg = 0; st == INFINO_OK && rg < pq_reader_num_row_groups(r) &&
                      c < n;
          rg++) {
         uint64_t rg_end = rg_start + (uint64_t)pq_reader_row_group_rows(r, rg);
         size_t c0 = c;
         struct ArrowArray batch;
-        while (c < n && cand[c] < rg_end)
-            c++;
-        if (c > c0 && (st = pq_reader_read_row_group(r, rg, &field, 1,
-                                                     &batch)) == INFINO_OK) {
+        for (; c < n && cand[c] < rg_end; c++)
+            rows[c - c0] = (uint32_t)(cand[c] - rg_start);
+        if (c > c0 && (st = pq_reader_read_rows(r, rg, &field, 1, rows, c - c0,
+                                                &batch)) == INFINO_OK) {
             for (size_t i = c0; i < c && st == INFINO_OK; i++) {
                 const char *p;
                 size_t len;
-                if (text_at(batch.children[0], large,
-                            (int64_t)(cand[i] - rg_start), &p, &len))
+                if (text_at(batch.children[0], large, (int64_t)(i - c0), &p,
+                            &len))
                     st = fn(payload, i, p, len);
             }
             ar_array_release(&batch);
@@ -175,6 +178,7 @@ static infino_status each_text(const struct tbl_vsf *f, struct tbl *t,
     if (st == INFINO_OK && c < n)
         st = err_set(INFINO_ERR_CORRUPT, "%s: row %u is past the last row",
                      sf_reader_name(f->reader), cand[c]);
+    mem_free(rows);
     return st;
 }
 
@@ -232,7 +236,7 @@ static infino_status eval_phrased(struct fts_hit **out, size_t *n_out,
                                   struct tbl_view *v, size_t i,
                                   size_t fts_col, const struct fts_query *q,
                                   const struct fts_global_stats *gs,
-                                  enum fts_mode mode)
+                                  enum fts_mode mode, size_t k)
 {
     struct tbl *t = tbl_view_table(v);
     struct phrase_check c = {0};
@@ -248,6 +252,7 @@ static infino_status eval_phrased(struct fts_hit **out, size_t *n_out,
     c.f = &f;
     c.field = ar_schema_find(tbl_full_schema(t), tbl_spec(t)->fts[fts_col]);
     c.q = q;
+    o.k = k;
     o.mode = mode;
     o.deleted = f.deleted;
     o.verify = phrase_verify;
@@ -523,7 +528,7 @@ static infino_status bm25_phrased(struct qry_hits *out, struct tbl_view *v,
         size_t n = 0;
         if (meta->n_deleted == meta->n_rows || skip[i])
             continue;
-        st = eval_phrased(&h, &n, v, i, fts_col, q, gs, mode);
+        st = eval_phrased(&h, &n, v, i, fts_col, q, gs, mode, k);
         for (size_t j = 0; st == INFINO_OK && j < n; j++)
             st = hits_push(out, (uint32_t)i, h[j].doc, h[j].score);
         mem_free(h);
@@ -682,7 +687,7 @@ infino_status qry_token_match_len(struct qry_hits *out, struct tbl_view *v,
         if (fts_query_n_phrases(q) > 0) {
             struct fts_hit *h = NULL;
             size_t n = 0;
-            st = eval_phrased(&h, &n, v, i, fts_col, q, NULL, mode);
+            st = eval_phrased(&h, &n, v, i, fts_col, q, NULL, mode, 0);
             for (size_t j = 0; st == INFINO_OK && j < n; j++)
                 st = hits_push(out, (uint32_t)i, h[j].doc, 0.0f);
             mem_free(h);
@@ -741,7 +746,7 @@ infino_status qry_count_len(uint64_t *out, struct tbl_view *v, size_t fts_col,
         if (fts_query_n_phrases(q) > 0) {
             struct fts_hit *h = NULL;
             size_t nh = 0;
-            st = eval_phrased(&h, &nh, v, i, fts_col, q, NULL, mode);
+            st = eval_phrased(&h, &nh, v, i, fts_col, q, NULL, mode, 0);
             mem_free(h);
             if (st != INFINO_OK)
                 goto fail;

@@ -529,6 +529,11 @@ typedef infino_status (*fts_phrase_fn)(void *payload, size_t phrase,
                                        uint32_t *pf);
 
 struct fts_phrased_opts {
+    /* With `gs`: 0 returns every match in doc order; k > 0 only the best
+     * k, ordered by score descending then doc ascending, verifying the
+     * candidates best bound first and stopping when no other can enter
+     * (fts_phrase.c, "top k"). Without `gs`: ignored. */
+    size_t k;
     enum fts_mode mode;
     const roaring_bitmap_t *deleted; /* borrowed; NULL: none */
     fts_phrase_fn verify;
@@ -537,9 +542,10 @@ struct fts_phrased_opts {
 
 /* Every doc of the region matching `q` (which may hold phrases), in
  * ascending doc order into *out (owned, mem_free; NULL when none), scored
- * when `gs` is not NULL (else every score is 0). Exhaustive over the
- * query's postings, with 12 bytes of scratch per doc of the region; the
- * scores of plain terms are bit-identical to fts_search()'s. */
+ * when `gs` is not NULL (else every score is 0); or the best o->k (see
+ * there). Exhaustive over the postings of the query's terms, with 12 to 28
+ * bytes of scratch per doc of the region; the scores of plain terms are
+ * bit-identical to fts_search()'s. */
 infino_status fts_eval_phrased(struct fts_hit **out, size_t *n_out,
                                const struct fts_reader *r,
                                const struct fts_query *q,

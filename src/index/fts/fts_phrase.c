@@ -24,19 +24,17 @@
 
 /* ---- counting in one text ------------------------------------------------ */
 
-struct ptok {
-    size_t off, len; /* in bytes */
-    uint32_t pos;
-};
-
+/* A text is reduced to one code per position: 1 + the index of the first
+ * phrase token it equals, or 0 (another token, or a position whose token
+ * was dropped). Matching then compares small integers, and nothing of the
+ * text is copied. */
 struct fts_phrase_matcher {
     struct fts_tokenizer *tk;
-    struct ptok *v; /* the text's tokens, in order */
-    size_t n, cap;
-    uint8_t *bytes;
-    size_t n_bytes, bytes_cap;
-    int32_t *at; /* token index at each position, -1: none */
-    size_t at_cap;
+    const struct fts_qphrase *ph; /* the phrase being counted */
+    uint32_t *code;               /* per position */
+    size_t n_pos, cap;
+    uint32_t *want; /* per phrase token: its code */
+    size_t want_cap;
 };
 
 infino_status fts_phrase_matcher_new(struct fts_phrase_matcher **out,
@@ -61,34 +59,32 @@ void fts_phrase_matcher_free(struct fts_phrase_matcher *m)
     if (m == NULL)
         return;
     fts_tokenizer_free(m->tk);
-    mem_free(m->v);
-    mem_free(m->bytes);
-    mem_free(m->at);
+    mem_free(m->code);
+    mem_free(m->want);
     mem_free(m);
 }
 
-static infino_status keep_token(const uint8_t *t, size_t len, void *payload)
+static bool same(const struct fts_qterm *a, const uint8_t *t, size_t len)
 {
-    struct fts_phrase_matcher *m = payload;
-
-    if (MEM_RESERVE(m->v, m->cap, m->n + 1) ||
-        len > SIZE_MAX - m->n_bytes ||
-        MEM_RESERVE(m->bytes, m->bytes_cap, m->n_bytes + len))
-        return err_nomem();
-    memcpy(m->bytes + m->n_bytes, t, len);
-    m->v[m->n].off = m->n_bytes;
-    m->v[m->n].len = len;
-    m->v[m->n].pos = fts_tokenizer_position(m->tk);
-    m->n_bytes += len;
-    m->n++;
-    return INFINO_OK;
+    return a->len == len && memcmp(a->bytes, t, len) == 0;
 }
 
-static bool tok_is(const struct fts_phrase_matcher *m, size_t i,
-                   const struct fts_qterm *t)
+static infino_status code_token(const uint8_t *t, size_t len, void *payload)
 {
-    return m->v[i].len == t->len &&
-           memcmp(m->bytes + m->v[i].off, t->bytes, t->len) == 0;
+    struct fts_phrase_matcher *m = payload;
+    uint32_t pos = fts_tokenizer_position(m->tk), c = 0;
+
+    if (MEM_RESERVE(m->code, m->cap, (size_t)pos + 1))
+        return err_nomem();
+    while (m->n_pos < pos) /* dropped tokens */
+        m->code[m->n_pos++] = 0;
+    for (size_t k = 0; k < m->ph->n; k++)
+        if (m->want[k] == k + 1 && same(&m->ph->tok[k], t, len)) {
+            c = (uint32_t)k + 1;
+            break;
+        }
+    m->code[m->n_pos++] = c;
+    return INFINO_OK;
 }
 
 infino_status fts_phrase_count(uint32_t *pf, struct fts_phrase_matcher *m,
@@ -96,29 +92,24 @@ infino_status fts_phrase_count(uint32_t *pf, struct fts_phrase_matcher *m,
                                const void *text, size_t len)
 {
     const struct fts_qphrase *ph = &q->phrases[i];
-    uint32_t span = ph->rel[ph->n - 1], n_pos;
+    uint32_t span = ph->rel[ph->n - 1];
     infino_status st;
 
     *pf = 0;
-    m->n = m->n_bytes = 0;
-    CHECK(fts_tokenize_positions(m->tk, text, len, keep_token, m));
-    if (m->n < ph->n)
-        return INFINO_OK;
-    /* positions only grow, so the last token's is the largest */
-    n_pos = m->v[m->n - 1].pos + 1;
-    if (MEM_RESERVE(m->at, m->at_cap, n_pos))
+    if (MEM_RESERVE(m->want, m->want_cap, ph->n))
         return err_nomem();
-    for (uint32_t p = 0; p < n_pos; p++)
-        m->at[p] = -1;
-    for (size_t j = 0; j < m->n; j++)
-        m->at[m->v[j].pos] = (int32_t)j;
-    for (size_t j = 0; j < m->n; j++) {
-        uint32_t p0 = m->v[j].pos;
-        size_t k = 1;
-        if (!tok_is(m, j, &ph->tok[0]) || span > n_pos - 1 - p0)
-            continue;
-        while (k < ph->n && m->at[p0 + ph->rel[k]] >= 0 &&
-               tok_is(m, (size_t)m->at[p0 + ph->rel[k]], &ph->tok[k]))
+    for (size_t k = 0; k < ph->n; k++) {
+        size_t j = 0;
+        while (!same(&ph->tok[j], ph->tok[k].bytes, ph->tok[k].len))
+            j++;
+        m->want[k] = (uint32_t)j + 1;
+    }
+    m->ph = ph;
+    m->n_pos = 0;
+    CHECK(fts_tokenize_positions(m->tk, text, len, code_token, m));
+    for (size_t p0 = 0; p0 + span < m->n_pos; p0++) {
+        size_t k = 0;
+        while (k < ph->n && m->code[p0 + ph->rel[k]] == m->want[k])
             k++;
         if (k == ph->n && *pf < UINT32_MAX)
             (*pf)++;
@@ -224,6 +215,39 @@ static size_t pos_index(const struct fts_query *q, const struct fts_qterm *t)
     return SIZE_MAX;
 }
 
+/* idf[k] = the idf of token k of positive phrase `i` (the region holds
+ * every token when the phrase has candidates here). */
+static infino_status phrase_idf(double *idf, const struct eval *e,
+                                const struct fts_query *q, size_t i)
+{
+    const struct fts_qphrase *ph = &q->phrases[i];
+    infino_status st = INFINO_OK;
+
+    for (size_t k = 0; st == INFINO_OK && k < ph->n; k++) {
+        struct fts_term_info ti;
+        bool found;
+        size_t t = pos_index(q, &ph->tok[k]);
+        CHECK(lookup(&ti, &found, e->r, ph->tok[k].bytes, ph->tok[k].len));
+        if (t == SIZE_MAX || !found)
+            return err_set(INFINO_ERR_INVALID, "phrase search: a phrase "
+                           "token is missing from the query's terms");
+        st = term_idf(&idf[k], e, t, ti.df);
+    }
+fail:
+    return st;
+}
+
+/* Phrase i's fixed-point contribution to `doc` with pf occurrences. */
+static int64_t phrase_score(const struct eval *e, const struct fts_qphrase *ph,
+                            const double *idf, uint32_t pf, uint32_t doc)
+{
+    int64_t sum = 0;
+
+    for (size_t k = 0; k < ph->n; k++)
+        sum += fts_fixed(fts_bm25_term(&e->bm, idf[k], pf, fts_dl(e->r, doc)));
+    return sum;
+}
+
 /* The docs holding every token of phrase `i` and not yet excluded. */
 static infino_status phrase_candidates(struct fts_doc_ids *out,
                                        const struct eval *e,
@@ -270,18 +294,8 @@ static infino_status apply_phrase(struct eval *e, const struct fts_query *q,
         goto fail;
     }
     CHECK(o->verify(o->payload, i, cand.ids, cand.n, pf));
-    for (size_t k = 0; e->acc != NULL && !ph->negative && k < ph->n; k++) {
-        struct fts_term_info ti;
-        bool found;
-        size_t t = pos_index(q, &ph->tok[k]);
-        CHECK(lookup(&ti, &found, e->r, ph->tok[k].bytes, ph->tok[k].len));
-        if (t == SIZE_MAX || !found) {
-            st = err_set(INFINO_ERR_INVALID, "phrase search: a phrase token "
-                         "is missing from the query's terms");
-            goto fail;
-        }
-        CHECK(term_idf(&idf[k], e, t, ti.df));
-    }
+    if (e->acc != NULL && !ph->negative)
+        CHECK(phrase_idf(idf, e, q, i));
     for (size_t j = 0; j < cand.n; j++) {
         uint32_t doc = cand.ids[j];
         if (pf[j] == 0)
@@ -291,14 +305,372 @@ static infino_status apply_phrase(struct eval *e, const struct fts_query *q,
             continue;
         }
         e->hits[doc]++;
-        for (size_t k = 0; e->acc != NULL && k < ph->n; k++)
-            e->acc[doc] += fts_fixed(fts_bm25_term(&e->bm, idf[k], pf[j],
-                                                   fts_dl(e->r, doc)));
+        if (e->acc != NULL)
+            e->acc[doc] += phrase_score(e, ph, idf, pf[j], doc);
     }
 fail:
     fts_doc_ids_free(&cand);
     mem_free(pf);
     mem_free(idf);
+    return st;
+}
+
+/* ---- top k: verify in order of an upper bound ----------------------------
+ * A doc's phrase count is at most the smallest tf of the phrase's tokens
+ * (each occurrence starts at its own position, so token k of the phrase
+ * stands at a different position in each; occurrences may overlap, so a
+ * repeated token does not divide its tf), and a contribution only grows
+ * with the count, so scoring with that bound over-estimates exactly (the
+ * same fixed-point arithmetic). Candidates are visited by bound, best
+ * first, verified in batches (one read of the stored text per batch), and
+ * the visit stops once the next bound cannot beat the k-th exact score:
+ * a top-k search of a common phrase reads the few docs that can rank,
+ * not every doc holding its tokens. */
+
+struct pending {
+    uint32_t doc, phrase, pf; /* pf once verified */
+};
+
+struct bound {
+    int64_t ub;
+    uint32_t doc;
+};
+
+/* The bound of every candidate of positive phrase `i`: walks each token's
+ * postings against the candidate list (both ascending). */
+struct tf_walk {
+    const struct fts_doc_ids *cand;
+    uint32_t *pfub; /* per candidate */
+    size_t j;
+};
+
+static infino_status bound_posting(uint32_t doc, uint32_t tf, void *payload)
+{
+    struct tf_walk *w = payload;
+
+    while (w->j < w->cand->n && w->cand->ids[w->j] < doc)
+        w->j++;
+    if (w->j < w->cand->n && w->cand->ids[w->j] == doc && tf < w->pfub[w->j])
+        w->pfub[w->j] = tf;
+    return INFINO_OK;
+}
+
+struct topk {
+    struct eval e;
+    const struct fts_query *q;
+    const struct fts_phrased_opts *o;
+    double *idf;   /* per phrase token, phrases back to back */
+    size_t *idf_at; /* per phrase: its first entry in idf */
+    int64_t *ub;   /* per doc: the bound of its unverified phrases */
+    uint32_t *pend; /* per doc: positive phrases it awaits */
+    struct pending *todo;
+    size_t n_todo, todo_cap;
+    struct fts_hit *heap; /* the best so far; worst at the root */
+    size_t n_heap, k;
+};
+
+static infino_status add_pending(struct topk *t, uint32_t doc, size_t phrase)
+{
+    if (MEM_RESERVE(t->todo, t->todo_cap, t->n_todo + 1))
+        return err_nomem();
+    t->todo[t->n_todo++] = (struct pending){doc, (uint32_t)phrase, 0};
+    return INFINO_OK;
+}
+
+static infino_status bound_phrase(struct topk *t, size_t i)
+{
+    const struct fts_qphrase *ph = &t->q->phrases[i];
+    const double *idf = t->idf + t->idf_at[i];
+    struct fts_doc_ids cand = {0};
+    uint32_t *pfub = NULL;
+    infino_status st;
+
+    CHECK(phrase_candidates(&cand, &t->e, t->q, i));
+    if (cand.n == 0)
+        goto fail;
+    if (ph->negative) { /* checked when a candidate could rank */
+        for (size_t j = 0; j < cand.n; j++)
+            CHECK(add_pending(t, cand.ids[j], i));
+        goto fail;
+    }
+    CHECK(phrase_idf(t->idf + t->idf_at[i], &t->e, t->q, i));
+    if ((pfub = mem_alloc(cand.n * sizeof *pfub)) == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t j = 0; j < cand.n; j++)
+        pfub[j] = UINT32_MAX;
+    for (size_t k = 0; k < ph->n; k++) {
+        struct fts_term_info ti;
+        bool found, first = true;
+        struct tf_walk w = {&cand, pfub, 0};
+        for (size_t x = 0; x < k && first; x++)
+            first = !same(&ph->tok[x], ph->tok[k].bytes, ph->tok[k].len);
+        if (!first)
+            continue;
+        CHECK(lookup(&ti, &found, t->e.r, ph->tok[k].bytes, ph->tok[k].len));
+        if (found)
+            CHECK(fts_reader_postings(t->e.r, &ti, bound_posting, &w));
+    }
+    for (size_t j = 0; j < cand.n; j++) {
+        uint32_t doc = cand.ids[j];
+        if (pfub[j] == 0 || pfub[j] == UINT32_MAX)
+            continue; /* cannot hold the phrase */
+        t->ub[doc] += phrase_score(&t->e, ph, idf, pfub[j], doc);
+        t->pend[doc]++;
+        CHECK(add_pending(t, doc, i));
+    }
+fail:
+    fts_doc_ids_free(&cand);
+    mem_free(pfub);
+    return st;
+}
+
+static int by_bound(const void *a, const void *b)
+{
+    const struct bound *x = a, *y = b;
+
+    if (x->ub != y->ub)
+        return x->ub > y->ub ? -1 : 1;
+    return (x->doc > y->doc) - (x->doc < y->doc);
+}
+
+static int by_doc_phrase(const void *a, const void *b)
+{
+    const struct pending *x = a, *y = b;
+
+    if (x->doc != y->doc)
+        return x->doc < y->doc ? -1 : 1;
+    return (x->phrase > y->phrase) - (x->phrase < y->phrase);
+}
+
+static int by_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Results order: score descending, then doc ascending. */
+static int by_rank(const void *a, const void *b)
+{
+    const struct fts_hit *x = a, *y = b;
+
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return (x->doc > y->doc) - (x->doc < y->doc);
+}
+
+/* a ranks below b: lower score, or equal score and a later doc. */
+static bool worse(const struct fts_hit *a, const struct fts_hit *b)
+{
+    return a->score < b->score || (a->score == b->score && a->doc > b->doc);
+}
+
+static void heap_offer(struct topk *t, struct fts_hit h)
+{
+    size_t i;
+
+    if (t->n_heap == t->k) {
+        if (!worse(&t->heap[0], &h))
+            return;
+        i = 0; /* replace the root, sift down */
+        for (;;) {
+            size_t c = 2 * i + 1;
+            if (c >= t->n_heap)
+                break;
+            if (c + 1 < t->n_heap && worse(&t->heap[c + 1], &t->heap[c]))
+                c++;
+            if (!worse(&t->heap[c], &h))
+                break;
+            t->heap[i] = t->heap[c];
+            i = c;
+        }
+        t->heap[i] = h;
+        return;
+    }
+    i = t->n_heap++;
+    while (i > 0 && worse(&h, &t->heap[(i - 1) / 2])) {
+        t->heap[i] = t->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    t->heap[i] = h;
+}
+
+/* The todo entries of `doc` (sorted by doc): [*lo, *hi). */
+static void todo_range(const struct topk *t, uint32_t doc, size_t *lo,
+                       size_t *hi)
+{
+    size_t a = 0, b = t->n_todo;
+
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (t->todo[m].doc < doc)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *lo = a;
+    while (a < t->n_todo && t->todo[a].doc == doc)
+        a++;
+    *hi = a;
+}
+
+/* Verifies the phrases of the batch's docs (ascending), then offers each
+ * doc's exact score. */
+static infino_status verify_batch(struct topk *t, uint32_t *docs, size_t n,
+                                  size_t n_clauses)
+{
+    uint32_t *ids = NULL, *pf = NULL;
+    infino_status st = INFINO_OK;
+
+    qsort(docs, n, sizeof *docs, by_u32);
+    ids = mem_alloc(n * sizeof *ids);
+    pf = mem_alloc(n * sizeof *pf);
+    if (ids == NULL || pf == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t i = 0; i < t->q->n_phrases; i++) {
+        size_t m = 0;
+        for (size_t j = 0; j < n; j++) {
+            size_t lo, hi;
+            todo_range(t, docs[j], &lo, &hi);
+            while (lo < hi && t->todo[lo].phrase != i)
+                lo++;
+            if (lo < hi)
+                ids[m++] = docs[j];
+        }
+        if (m == 0)
+            continue;
+        memset(pf, 0, m * sizeof *pf);
+        CHECK(t->o->verify(t->o->payload, i, ids, m, pf));
+        for (size_t j = 0; j < m; j++) {
+            size_t lo, hi;
+            todo_range(t, ids[j], &lo, &hi);
+            while (t->todo[lo].phrase != i)
+                lo++;
+            t->todo[lo].pf = pf[j];
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        uint32_t doc = docs[j];
+        int64_t score = t->e.acc[doc];
+        size_t hits = t->e.hits[doc], lo, hi;
+        bool out = false;
+        todo_range(t, doc, &lo, &hi);
+        for (; lo < hi && !out; lo++) {
+            const struct pending *p = &t->todo[lo];
+            const struct fts_qphrase *ph = &t->q->phrases[p->phrase];
+            if (p->pf == 0)
+                continue;
+            if (ph->negative) {
+                out = true;
+                continue;
+            }
+            hits++;
+            score += phrase_score(&t->e, ph, t->idf + t->idf_at[p->phrase],
+                                  p->pf, doc);
+        }
+        if (out || hits == 0 ||
+            (t->o->mode == FTS_MODE_AND && hits < n_clauses))
+            continue;
+        heap_offer(t, (struct fts_hit){doc, fts_fixed_to_float(score)});
+    }
+fail:
+    mem_free(ids);
+    mem_free(pf);
+    return st;
+}
+
+/* Visits the candidates by bound until none left can enter the top k. */
+static infino_status visit_by_bound(struct topk *t, size_t n_clauses)
+{
+    size_t n_docs = t->e.r->n_docs, n = 0, batch = 16;
+    struct bound *c = NULL;
+    uint32_t *docs = NULL;
+    infino_status st = INFINO_OK;
+
+    for (size_t d = 0; d < n_docs; d++)
+        n += (t->e.hits[d] > 0 || t->pend[d] > 0) &&
+             !excluded(&t->e, (uint32_t)d) &&
+             (t->o->mode != FTS_MODE_AND ||
+              t->e.hits[d] + t->pend[d] >= n_clauses);
+    if (n == 0)
+        return INFINO_OK;
+    c = mem_alloc(n * sizeof *c);
+    docs = mem_alloc(n * sizeof *docs);
+    if (c == NULL || docs == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    n = 0;
+    for (size_t d = 0; d < n_docs; d++)
+        if ((t->e.hits[d] > 0 || t->pend[d] > 0) &&
+            !excluded(&t->e, (uint32_t)d) &&
+            (t->o->mode != FTS_MODE_AND ||
+             t->e.hits[d] + t->pend[d] >= n_clauses))
+            c[n++] = (struct bound){t->e.acc[d] + t->ub[d], (uint32_t)d};
+    qsort(c, n, sizeof *c, by_bound);
+    qsort(t->todo, t->n_todo, sizeof *t->todo, by_doc_phrase);
+    for (size_t i = 0; i < n;) {
+        size_t m = 0;
+        for (; i < n && m < batch; i++) {
+            struct fts_hit b = {c[i].doc, fts_fixed_to_float(c[i].ub)};
+            /* the bound as a float can round up to a tie, never below */
+            if (t->n_heap == t->k && worse(&b, &t->heap[0]))
+                break;
+            docs[m++] = c[i].doc;
+        }
+        if (m == 0)
+            break;
+        CHECK(verify_batch(t, docs, m, n_clauses));
+        /* a batch reads the pages holding its docs: grow fast, so that
+         * a phrase whose bounds are loose reads the column a few times,
+         * not once per small batch */
+        batch = batch <= SIZE_MAX / 8 ? batch * 8 : SIZE_MAX;
+    }
+fail:
+    mem_free(c);
+    mem_free(docs);
+    return st;
+}
+
+/* fts_eval_phrased with gs and o->k > 0. */
+static infino_status eval_top_k(struct fts_hit **out, size_t *n_out,
+                                struct topk *t, size_t n_clauses)
+{
+    const struct fts_query *q = t->q;
+    size_t n_docs = t->e.r->n_docs, n_idf = 0;
+    infino_status st;
+
+    t->idf_at = mem_calloc(q->n_phrases, sizeof *t->idf_at);
+    if (t->idf_at == NULL)
+        return err_nomem();
+    for (size_t i = 0; i < q->n_phrases; i++) {
+        t->idf_at[i] = n_idf;
+        n_idf += q->phrases[i].n;
+    }
+    t->idf = mem_calloc(n_idf ? n_idf : 1, sizeof *t->idf);
+    t->ub = mem_calloc(n_docs, sizeof *t->ub);
+    t->pend = mem_calloc(n_docs, sizeof *t->pend);
+    t->k = t->o->k < n_docs ? t->o->k : n_docs;
+    t->heap = mem_alloc(t->k * sizeof *t->heap);
+    if (t->idf_at == NULL || t->idf == NULL || t->ub == NULL ||
+        t->pend == NULL || t->heap == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t i = 0; i < q->n_phrases; i++)
+        CHECK(bound_phrase(t, i));
+    CHECK(visit_by_bound(t, n_clauses));
+    if (t->n_heap > 1)
+        qsort(t->heap, t->n_heap, sizeof *t->heap, by_rank);
+    *out = t->heap;
+    *n_out = t->n_heap;
+    t->heap = NULL;
+    st = INFINO_OK;
+fail:
     return st;
 }
 
@@ -349,9 +721,6 @@ infino_status fts_eval_phrased(struct fts_hit **out, size_t *n_out,
         if (found)
             CHECK(fts_reader_postings(r, &ti, exclude_posting, &e));
     }
-    for (size_t i = 0; i < q->n_phrases; i++)
-        if (q->phrases[i].negative)
-            CHECK(apply_phrase(&e, q, i, o));
     for (size_t i = 0; i < q->n_pos; i++) {
         struct fts_term_info ti;
         bool found;
@@ -367,12 +736,30 @@ infino_status fts_eval_phrased(struct fts_hit **out, size_t *n_out,
         }
         CHECK(fts_reader_postings(r, &ti, add_posting, &e));
     }
-    for (size_t i = 0; i < q->n_phrases; i++) {
-        if (q->phrases[i].negative)
-            continue;
-        n_clauses++;
-        CHECK(apply_phrase(&e, q, i, o));
+    for (size_t i = 0; i < q->n_phrases; i++)
+        n_clauses += !q->phrases[i].negative;
+    if (gs != NULL && o->k > 0) {
+        struct topk t;
+        memset(&t, 0, sizeof t);
+        t.e = e;
+        t.q = q;
+        t.o = o;
+        st = eval_top_k(out, n_out, &t, n_clauses);
+        mem_free(t.idf);
+        mem_free(t.idf_at);
+        mem_free(t.ub);
+        mem_free(t.pend);
+        mem_free(t.todo);
+        mem_free(t.heap);
+        goto fail; /* frees e's arrays, whatever st */
     }
+    /* negated phrases first, so that positive ones verify fewer docs */
+    for (size_t i = 0; i < q->n_phrases; i++)
+        if (q->phrases[i].negative)
+            CHECK(apply_phrase(&e, q, i, o));
+    for (size_t i = 0; i < q->n_phrases; i++)
+        if (!q->phrases[i].negative)
+            CHECK(apply_phrase(&e, q, i, o));
     for (size_t d = 0; d < n_docs; d++) {
         uint32_t doc = (uint32_t)d;
         if (e.hits[d] == 0 || excluded(&e, doc) ||
