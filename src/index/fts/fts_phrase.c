@@ -612,7 +612,8 @@ static infino_status visit_by_bound(struct topk *t, size_t n_clauses)
              t->e.hits[d] + t->pend[d] >= n_clauses))
             c[n++] = (struct bound){t->e.acc[d] + t->ub[d], (uint32_t)d};
     qsort(c, n, sizeof *c, by_bound);
-    qsort(t->todo, t->n_todo, sizeof *t->todo, by_doc_phrase);
+    if (t->n_todo > 1) /* todo is NULL when no doc awaits a phrase */
+        qsort(t->todo, t->n_todo, sizeof *t->todo, by_doc_phrase);
     for (size_t i = 0; i < n;) {
         size_t m = 0;
         for (; i < n && m < batch; i++) {
