@@ -429,7 +429,10 @@ INFINO_API void infino_free_names(char **names, size_t n);
 INFINO_API void infino_table_close(infino_table *t); /* NULL is a no-op */
 /* Borrowed, valid until infino_table_close. */
 INFINO_API const char *infino_table_name(const infino_table *t);
-/* The user's schema (without _id). *out is owned (call out->release). */
+/* The user's schema (without _id): what appended rows follow, so full-text
+ * columns indexed with stored == 0 are in it, though no scan, search
+ * result or SQL statement returns them. *out is owned (call
+ * out->release). */
 INFINO_API infino_status infino_table_schema(const infino_table *t,
                                              struct ArrowSchema *out);
 /* Schema evolution. A table's schema grows by columns; existing columns
@@ -498,8 +501,9 @@ typedef struct infino_mutation_stats {
 
 /* Deletes the rows for which the SQL boolean expression `predicate` is
  * true (e.g. "doc_id = '1'"). Anything but one expression over the
- * table's columns is INFINO_ERR_INVALID. Durable storage only
- * (INFINO_ERR_UNSUPPORTED on memory://). */
+ * table's readable columns (not those indexed with stored == 0) is
+ * INFINO_ERR_INVALID. Durable storage only (INFINO_ERR_UNSUPPORTED on
+ * memory://). */
 INFINO_API infino_status infino_table_delete(infino_table *t,
                                              const char *predicate,
                                              infino_mutation_stats *out);
@@ -630,10 +634,11 @@ typedef struct infino_check_report {
 INFINO_API infino_status infino_table_check(infino_table *t,
                                             infino_check_report *out);
 
-/* Streams the live rows of the current snapshot: `columns` (NULL = all,
- * "_id" first; non-NULL with n_columns == 0 = no columns, batches that
- * only count rows) and, when `predicate` is not NULL, only rows for which
- * it is true. *out is owned (call out->release). */
+/* Streams the live rows of the current snapshot: `columns` (NULL = all
+ * but those indexed with stored == 0, "_id" first; naming one of those is
+ * INFINO_ERR_INVALID; non-NULL with n_columns == 0 = no columns, batches
+ * that only count rows) and, when `predicate` is not NULL, only rows for
+ * which it is true. *out is owned (call out->release). */
 INFINO_API infino_status infino_table_scan(infino_table *t,
                                            const char *const *columns,
                                            size_t n_columns,
@@ -642,7 +647,8 @@ INFINO_API infino_status infino_table_scan(infino_table *t,
 
 /* ---- Search --------------------------------------------------------------
  * Results are streams holding one batch: the `projection` columns in that
- * order ("_id", "score", or any column of the table), or "_id"
+ * order ("_id", "score", or any column of the table but those indexed
+ * with stored == 0, which are searchable, not readable), or "_id"
  * (decimal128(38, 0)) and "score" (float32) by default. BM25 and hybrid
  * scores: higher is better, sorted descending. Vector scores are distances
  * (smaller is nearer: cosine 1 - cos, l2sq squared L2, negdot -dot),
@@ -731,8 +737,9 @@ INFINO_API infino_status infino_table_count(infino_table *t,
 
 /* ---- SQL ---------------------------------------------------------------
  * One read-only statement in SQLite's dialect over every table of the
- * database (by name; vector columns are not visible, _id is) and the
- * search table functions, usable in FROM and joinable with anything:
+ * database (by name; vector columns and full-text columns indexed with
+ * stored == 0 are not visible, _id is) and the search table functions,
+ * usable in FROM and joinable with anything:
  *   bm25_search('table', 'column', 'query', k [, 'or'|'and'])
  *   bm25_search_prefix('table', 'column', 'prefix', k)
  *   vector_search('table', 'column', '0.1,0.2,...', k)

@@ -13,6 +13,7 @@
 
 #include "format/arrow/arrow_take.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #include <stdlib.h>
@@ -195,6 +196,42 @@ fail:
     return st;
 }
 
+/* INFINO_ERR_INVALID for a projection naming `name`, which is not a
+ * column readers see: upstream's message, listing the names that are
+ * (hidden columns left out, with a word on why when `name` is one). */
+static infino_status unknown_column(const struct tbl *t, const char *method,
+                                    const char *name)
+{
+    const struct ar_schema *vis = tbl_visible_schema(t);
+    struct buf names = {0};
+    bool score = false;
+    infino_status st = INFINO_OK;
+
+    for (size_t i = 0; i < vis->n_fields && st == INFINO_OK; i++) {
+        st = buf_printf(&names, "%s%s", i ? ", " : "", vis->fields[i].name);
+        score |= strcmp(vis->fields[i].name, SCORE_NAME) == 0;
+    }
+    if (st == INFINO_OK && !score)
+        st = buf_printf(&names, ", " SCORE_NAME);
+    if (st == INFINO_OK)
+        st = buf_put_u8(&names, 0);
+    if (st != INFINO_OK) {
+        buf_free(&names);
+        return st;
+    }
+    st = err_set(INFINO_ERR_INVALID,
+                 "%s: unknown column \"%s\" in projection%s; valid columns: "
+                 "%s",
+                 method, name,
+                 tbl_column_hidden(t, name)
+                     ? " (a full-text column indexed with stored=False is "
+                       "searchable but not readable)"
+                     : "",
+                 (const char *)names.data);
+    buf_free(&names);
+    return st;
+}
+
 infino_status qry_materialize(struct ArrowArray *out,
                               struct ar_schema *schema_out,
                               struct tbl_view *v, const struct qry_hits *hits,
@@ -244,10 +281,11 @@ infino_status qry_materialize(struct ArrowArray *out,
             f->nullable = false;
             src[i] = -2;
         } else {
-            int fi = ar_schema_find(full, name);
+            int fi = tbl_column_hidden(tbl_view_table(v), name)
+                         ? -1
+                         : ar_schema_find(full, name);
             if (fi < 0) {
-                st = err_set(INFINO_ERR_INVALID, "%s: unknown column \"%s\"",
-                             method, name);
+                st = unknown_column(tbl_view_table(v), method, name);
                 goto fail;
             }
             CHECK(ar_field_copy(f, &full->fields[fi]));

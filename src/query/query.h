@@ -115,9 +115,10 @@ infino_status qry_hybrid(struct qry_hits *out, struct tbl_view *v,
                          size_t k, uint32_t nprobe);
 
 /* Builds the result batch: the columns named in `projection` in that
- * order ("_id", "score", or any table column), or "_id" and "score" when
- * `projection` is NULL. *schema_out and *out are owned. An unknown name is
- * INFINO_ERR_INVALID: "<method>: unknown column \"name\"". */
+ * order ("_id", "score", or any visible table column: tbl_visible_schema),
+ * or "_id" and "score" when `projection` is NULL. *schema_out and *out are
+ * owned. An unknown or hidden name is INFINO_ERR_INVALID: "<method>:
+ * unknown column \"name\" in projection; valid columns: ...". */
 infino_status qry_materialize(struct ArrowArray *out,
                               struct ar_schema *schema_out,
                               struct tbl_view *v, const struct qry_hits *hits,

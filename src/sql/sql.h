@@ -25,7 +25,9 @@
  *     in UTC; both declared COLLATE infino_time, which compares ISO 8601
  *     text ('T', 'Z', offsets) as instants across the whole Arrow range
  *     (years before 1 and after 9999 included: '-0044-03-15').
- *   - utf8: TEXT; binary: BLOB; lists and vectors are not visible.
+ *   - utf8: TEXT; binary: BLOB; lists and vectors are not visible, nor
+ *     are hidden full-text columns (stored=False: tbl_visible_schema),
+ *     whose names SQLite's "no such column" errors then explain.
  * Results of query_sql read straight from a column get that column's
  * Arrow type back; computed ones get int64, float64, utf8 or binary.
  */

@@ -308,7 +308,8 @@ static void compiled_free(struct compiled *c)
 static infino_status compile(struct compiled *c, struct tbl *t,
                              const char *pred)
 {
-    const struct ar_schema *full = tbl_full_schema(t);
+    /* hidden columns (table.h) are not the predicate's to read */
+    const struct ar_schema *vis = tbl_visible_schema(t);
     struct buf text = {0}, sql = {0};
     const char *tail = NULL;
     infino_status st;
@@ -316,18 +317,18 @@ static infino_status compile(struct compiled *c, struct tbl *t,
 
     memset(c, 0, sizeof *c);
     CHECK(check_shape(pred));
-    c->visible.fields = mem_calloc(full->n_fields, sizeof *c->visible.fields);
-    c->field_of = mem_calloc(full->n_fields, sizeof *c->field_of);
-    c->used = mem_calloc(full->n_fields, sizeof *c->used);
+    c->visible.fields = mem_calloc(vis->n_fields, sizeof *c->visible.fields);
+    c->field_of = mem_calloc(vis->n_fields, sizeof *c->field_of);
+    c->used = mem_calloc(vis->n_fields, sizeof *c->used);
     if (!c->visible.fields || !c->field_of || !c->used) {
         st = err_nomem();
         goto fail;
     }
-    for (size_t i = 0; i < full->n_fields; i++) {
-        if (!sql_type_visible(&full->fields[i]))
+    for (size_t i = 0; i < vis->n_fields; i++) {
+        if (!sql_type_visible(&vis->fields[i]))
             continue;
         CHECK(ar_field_copy(&c->visible.fields[c->visible.n_fields],
-                            &full->fields[i]));
+                            &vis->fields[i]));
         c->field_of[c->visible.n_fields++] = -1;
     }
     c->state.schema = &c->visible;
@@ -359,6 +360,11 @@ static infino_status compile(struct compiled *c, struct tbl *t,
                      "invalid predicate '%s': subqueries are not supported "
                      "in predicates",
                      echo_of(pred).s);
+        goto fail;
+    }
+    if (rc != SQLITE_OK && sql_explain_hidden(t, sqlite3_errmsg(c->db))) {
+        st = err_context(INFINO_ERR_INVALID, "invalid predicate '%s'",
+                         echo_of(pred).s);
         goto fail;
     }
     if (rc != SQLITE_OK || c->stmt == NULL) {

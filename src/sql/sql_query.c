@@ -79,32 +79,33 @@ static void qctx_free(struct qctx *c)
 static infino_status qtable_get(struct qtable **out, struct qctx *c, size_t i)
 {
     struct qtable *q = &c->open[i];
-    const struct ar_schema *full;
+    const struct ar_schema *vis;
     infino_status st;
 
     *out = q;
     if (q->v != NULL)
         return INFINO_OK;
     CHECK(c->tables->open(&q->t, c->tables->payload, i));
-    /* The view first: the handle then knows the schema it carries. */
+    /* The view first: the handle then knows the schema it carries.
+     * Hidden columns (table.h) are not part of what SQL reads. */
     CHECK(tbl_view_acquire_read(&q->v, q->t));
-    full = tbl_full_schema(q->t);
-    q->visible.fields = mem_calloc(full->n_fields, sizeof *q->visible.fields);
-    q->found.fields = mem_calloc(full->n_fields, sizeof *q->found.fields);
+    vis = tbl_visible_schema(q->t);
+    q->visible.fields = mem_calloc(vis->n_fields, sizeof *q->visible.fields);
+    q->found.fields = mem_calloc(vis->n_fields, sizeof *q->found.fields);
     if (q->visible.fields == NULL || q->found.fields == NULL) {
         st = err_nomem();
         goto fail;
     }
-    for (size_t f = 0; f < full->n_fields; f++) {
-        if (!sql_type_visible(&full->fields[f]))
+    for (size_t f = 0; f < vis->n_fields; f++) {
+        if (!sql_type_visible(&vis->fields[f]))
             continue;
         CHECK(ar_field_copy(&q->visible.fields[q->visible.n_fields],
-                            &full->fields[f]));
+                            &vis->fields[f]));
         q->visible.n_fields++;
-        if (strcasecmp(full->fields[f].name, "score") == 0)
+        if (strcasecmp(vis->fields[f].name, "score") == 0)
             continue;
         CHECK(ar_field_copy(&q->found.fields[q->found.n_fields],
-                            &full->fields[f]));
+                            &vis->fields[f]));
         q->found.n_fields++;
     }
     return INFINO_OK;
@@ -1243,6 +1244,15 @@ static int deny_writes(void *payload, int action, const char *a,
     }
 }
 
+/* sql_explain_hidden over the tables the statement opened. */
+static bool explain_hidden(struct qctx *c, const char *msg)
+{
+    for (size_t i = 0; i < c->tables->n; i++)
+        if (c->open[i].v != NULL && sql_explain_hidden(c->open[i].t, msg))
+            return true;
+    return false;
+}
+
 infino_status sql_query(struct ArrowArrayStream *out,
                         const struct sql_tables *tables, const char *sql)
 {
@@ -1277,7 +1287,9 @@ infino_status sql_query(struct ArrowArrayStream *out,
         goto fail;
     }
     if (rc != SQLITE_OK) {
-        st = err_set(INFINO_ERR_INVALID, "%s", sqlite3_errmsg(c.db));
+        st = INFINO_ERR_INVALID;
+        if (!explain_hidden(&c, sqlite3_errmsg(c.db)))
+            err_set(st, "%s", sqlite3_errmsg(c.db));
         goto fail;
     }
     if (stmt == NULL) {

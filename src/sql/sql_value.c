@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Virtual machine steps between polls: a poll is two loads, a step a few
  * nanoseconds, so this is well under a millisecond and costs nothing. */
@@ -46,6 +47,31 @@ bool sql_type_visible(const struct ar_field *f)
 {
     return f->type != AR_LIST && f->type != AR_LARGE_LIST &&
            f->type != AR_FIXED_SIZE_LIST && f->type != AR_STRUCT;
+}
+
+bool sql_explain_hidden(const struct tbl *t, const char *msg)
+{
+    static const char prefix[] = "no such column: ";
+    const struct sf_index_spec *s = tbl_spec(t);
+    const char *ident;
+    size_t len;
+
+    if (strncmp(msg, prefix, sizeof prefix - 1) != 0)
+        return false;
+    ident = msg + sizeof prefix - 1;
+    len = strlen(ident);
+    for (size_t i = 0; i < s->n_fts; i++) {
+        const char *name = s->fts[i];
+        size_t n = strlen(name);
+        /* "t2", or "t.t2" / "main.t.t2" (a name may itself hold dots) */
+        if (!s->fts_opts[i].hidden || n > len ||
+            strcasecmp(ident + len - n, name) != 0 ||
+            (n < len && ident[len - n - 1] != '.'))
+            continue;
+        err_context(tbl_hidden_error(t, name), "%s", msg);
+        return true;
+    }
+    return false;
 }
 
 const char *sql_decl_type(const struct ar_field *f)

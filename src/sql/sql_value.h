@@ -5,6 +5,7 @@
 #define INFINO_SQL_VALUE_H
 
 #include "format/arrow/arrow.h"
+#include "table/table.h"
 
 #include <sqlite3.h>
 
@@ -29,6 +30,13 @@ int sql_collate_time(void *payload, int na, const void *a, int nb,
 
 /* Whether a column of this type is visible to SQL (lists are not). */
 bool sql_type_visible(const struct ar_field *f);
+
+/* When SQLite message `msg` is "no such column: [qualifier.]name" and
+ * name is a hidden column of `t` (table.h; compared case-insensitively,
+ * as SQLite compares names), sets this thread's error to
+ * INFINO_ERR_INVALID: `msg` and why that column cannot be read, and
+ * returns true. Otherwise false, the error untouched. */
+bool sql_explain_hidden(const struct tbl *t, const char *msg);
 
 /* SQLite declared type for a visible column ("INTEGER", "REAL",
  * "TEXT COLLATE infino_number", ...): see sql.h for the mapping. */

@@ -857,6 +857,42 @@ fail:
     return st;
 }
 
+/* Fills sc->full and sc->visible from sc->user: the visible schema is
+ * the full one without the columns t's spec hides (tbl_column_hidden).
+ * On failure both are freed; sc->user is left to the caller. */
+static infino_status schema_derive(struct tbl_schema *sc, const struct tbl *t)
+{
+    const struct ar_schema *full = &sc->full;
+    infino_status st;
+
+    CHECK(tbl_make_full_schema(&sc->full, &sc->user));
+    sc->visible.fields = mem_calloc(full->n_fields, sizeof *full->fields);
+    if (sc->visible.fields == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t i = 0; i < full->n_fields; i++) {
+        if (tbl_column_hidden(t, full->fields[i].name))
+            continue;
+        CHECK(ar_field_copy(&sc->visible.fields[sc->visible.n_fields],
+                            &full->fields[i]));
+        sc->visible.n_fields++;
+    }
+    return INFINO_OK;
+fail:
+    ar_schema_free(&sc->full);
+    ar_schema_free(&sc->visible);
+    return st;
+}
+
+static void schema_free(struct tbl_schema *sc)
+{
+    ar_schema_free(&sc->user);
+    ar_schema_free(&sc->full);
+    ar_schema_free(&sc->visible);
+    mem_free(sc);
+}
+
 infino_status tbl_open(struct tbl **out, struct objstore *s,
                        const struct cat_entry *e, const struct tbl_opts *opts)
 {
@@ -924,7 +960,7 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
         sc->id = 1;
         atomic_init(&t->schema, sc);
         CHECK(ar_schema_copy(&sc->user, &t->meta.schema));
-        CHECK(tbl_make_full_schema(&sc->full, &t->meta.schema));
+        CHECK(schema_derive(sc, t));
     }
     idgen_init(&t->ids);
     empty.n_fts = (uint32_t)t->meta.spec.n_fts;
@@ -945,9 +981,7 @@ static void tbl_unref(struct tbl *t)
     for (struct tbl_schema *sc = atomic_load(&t->schema), *next; sc;
          sc = next) {
         next = sc->older;
-        ar_schema_free(&sc->user);
-        ar_schema_free(&sc->full);
-        mem_free(sc);
+        schema_free(sc);
     }
     mem_free(t->tmp_dir);
     mem_free(t->file_buckets);
@@ -991,6 +1025,28 @@ const struct ar_schema *tbl_full_schema(const struct tbl *t)
     return &tbl_schema_now(t)->full;
 }
 
+const struct ar_schema *tbl_visible_schema(const struct tbl *t)
+{
+    return &tbl_schema_now(t)->visible;
+}
+
+bool tbl_column_hidden(const struct tbl *t, const char *name)
+{
+    const struct sf_index_spec *s = &t->meta.spec;
+    int i = sf_spec_fts_index(s, name);
+
+    return i >= 0 && s->fts_opts[i].hidden;
+}
+
+infino_status tbl_hidden_error(const struct tbl *t, const char *name)
+{
+    return err_set(INFINO_ERR_INVALID,
+                   "column '%s' of table %s is a full-text column indexed "
+                   "with stored=False: it can be searched (bm25_search, "
+                   "token_match, exact_match, count) but not read",
+                   name, t->meta.name);
+}
+
 infino_status tbl_schema_learn(struct tbl *t, const struct snapshot *snap)
 {
     struct tbl_schema *sc;
@@ -1004,10 +1060,9 @@ infino_status tbl_schema_learn(struct tbl *t, const struct snapshot *snap)
     sc->id = snap->schema_id;
     st = ar_schema_from_ipc(&sc->user, snap->schema_ipc, snap->schema_len);
     if (st == INFINO_OK)
-        st = tbl_make_full_schema(&sc->full, &sc->user);
+        st = schema_derive(sc, t);
     if (st != INFINO_OK) {
-        ar_schema_free(&sc->user);
-        mem_free(sc);
+        schema_free(sc);
         return err_context(st, "table %s: snapshot %llu: its schema",
                            t->meta.name, (unsigned long long)snap->version);
     }
@@ -1018,11 +1073,8 @@ infino_status tbl_schema_learn(struct tbl *t, const struct snapshot *snap)
         sc = NULL;
     }
     pthread_mutex_unlock(&t->mu);
-    if (sc != NULL) { /* another thread was first */
-        ar_schema_free(&sc->user);
-        ar_schema_free(&sc->full);
-        mem_free(sc);
-    }
+    if (sc != NULL) /* another thread was first */
+        schema_free(sc);
     return INFINO_OK;
 }
 

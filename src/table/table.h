@@ -59,6 +59,19 @@ const char *tbl_name(const struct tbl *t);
 const struct ar_schema *tbl_user_schema(const struct tbl *t);
 /* The stored schema: _id (decimal128(38,0), not null) + user columns. */
 const struct ar_schema *tbl_full_schema(const struct tbl *t);
+/* What readers see: the full schema without its hidden columns. A hidden
+ * column (IndexSpec.fts(stored=False)) is full-text indexed and stored
+ * like any other - appends take it, optimize, reindex and exact_match
+ * verification read it through tbl_full_schema and tbl_read_columns -
+ * but scans (tbl_scan_*), SQL, search projections and predicates see
+ * only this schema, as upstream's readers see a table without it. The
+ * user schema keeps it: it is what appended rows are checked against. */
+const struct ar_schema *tbl_visible_schema(const struct tbl *t);
+/* Whether `name` (exact spelling) is a hidden column of `t`. */
+bool tbl_column_hidden(const struct tbl *t, const char *name);
+/* INFINO_ERR_INVALID for a read naming hidden column `name`, saying why
+ * it cannot be read. Callers add their context (err_context). */
+infino_status tbl_hidden_error(const struct tbl *t, const char *name);
 const struct sf_index_spec *tbl_spec(const struct tbl *t);
 struct objstore *tbl_store(const struct tbl *t);
 bool tbl_is_durable(const struct tbl *t);
@@ -106,7 +119,8 @@ size_t tbl_open_superfiles(struct tbl *t);
 
 /* Calls `fn` for every batch of live rows (deleted rows filtered out),
  * superfile by superfile in snapshot order. `columns` names the columns to
- * read (NULL/0 = all, "_id" included); each batch is a struct array of
+ * read (NULL/0 = every visible one, "_id" included; naming a hidden
+ * column is tbl_hidden_error); each batch is a struct array of
  * those columns. `rows` (may be NULL) receives, per row of the batch, its
  * local row number within superfile `sf_index`. The batch and `rows` are
  * borrowed for the duration of the call. */

@@ -79,6 +79,7 @@ struct tbl_schema {
     uint64_t id;           /* 1: the catalog's schema */
     struct ar_schema user; /* the user's columns */
     struct ar_schema full; /* _id + user */
+    struct ar_schema visible; /* full without hidden columns (readers') */
     struct tbl_schema *older;
 };
 

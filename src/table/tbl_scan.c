@@ -31,51 +31,57 @@ struct tbl_scan {
     size_t rows_cap;
 };
 
-static infino_status resolve(int **fields_out, const struct tbl *t,
-                             const struct ar_schema *full,
+/* Maps the names of a scan to fields of `sc->full`: NULL/0 names every
+ * visible column (sc->visible, a subsequence of full). *n_out gets the
+ * count. Scans are how readers see rows, so they see no hidden column. */
+static infino_status resolve(int **fields_out, size_t *n_out,
+                             const struct tbl *t, const struct tbl_schema *sc,
                              const char *const *columns, size_t n)
 {
-    int *f = mem_calloc(n ? n : full->n_fields, sizeof *f);
+    const struct ar_schema *full = &sc->full;
+    size_t n_fields = n ? n : sc->visible.n_fields;
+    int *f = mem_calloc(n_fields ? n_fields : 1, sizeof *f);
 
     *fields_out = NULL;
+    *n_out = 0;
     if (f == NULL)
         return err_nomem();
-    if (n == 0) {
-        for (size_t i = 0; i < full->n_fields; i++)
-            f[i] = (int)i;
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            f[i] = ar_schema_find(full, columns[i]);
-            if (f[i] < 0) {
-                mem_free(f);
-                return err_set(INFINO_ERR_INVALID,
-                               "table %s has no column '%s'", t->meta.name,
-                               columns[i]);
-            }
+    for (size_t i = 0; i < n_fields; i++) {
+        const char *name = n ? columns[i] : sc->visible.fields[i].name;
+        if (n && tbl_column_hidden(t, name)) {
+            mem_free(f);
+            return tbl_hidden_error(t, name);
+        }
+        f[i] = ar_schema_find(full, name);
+        if (f[i] < 0) {
+            mem_free(f);
+            return err_set(INFINO_ERR_INVALID, "table %s has no column '%s'",
+                           t->meta.name, name);
         }
     }
     *fields_out = f;
+    *n_out = n_fields;
     return INFINO_OK;
 }
 
 static infino_status scan_schema(struct ar_schema *out, const struct tbl *t,
-                                 const struct ar_schema *full,
+                                 const struct tbl_schema *sc,
                                  const char *const *columns, size_t n_columns)
 {
     int *f;
-    infino_status st = resolve(&f, t, full, columns, n_columns);
-    size_t n = n_columns ? n_columns : full->n_fields;
+    size_t n;
+    infino_status st = resolve(&f, &n, t, sc, columns, n_columns);
 
     memset(out, 0, sizeof *out);
     if (st != INFINO_OK)
         return st;
-    out->fields = mem_calloc(n, sizeof *out->fields);
+    out->fields = mem_calloc(n ? n : 1, sizeof *out->fields);
     if (out->fields == NULL) {
         mem_free(f);
         return err_nomem();
     }
     for (size_t i = 0; i < n && st == INFINO_OK; i++) {
-        st = ar_field_copy(&out->fields[i], &full->fields[f[i]]);
+        st = ar_field_copy(&out->fields[i], &sc->full.fields[f[i]]);
         if (st == INFINO_OK)
             out->n_fields++;
     }
@@ -88,13 +94,14 @@ static infino_status scan_schema(struct ar_schema *out, const struct tbl *t,
 infino_status tbl_scan_schema(struct ar_schema *out, const struct tbl *t,
                               const char *const *columns, size_t n_columns)
 {
-    return scan_schema(out, t, tbl_full_schema(t), columns, n_columns);
+    return scan_schema(out, t, tbl_schema_now(t), columns, n_columns);
 }
 
 infino_status tbl_scan_open(struct tbl_scan **out, struct tbl_view *v,
                             const char *const *columns, size_t n_columns)
 {
     struct tbl_scan *s = mem_calloc(1, sizeof *s);
+    const struct tbl_schema *sc = tbl_schema_now(v->t);
     infino_status st;
 
     *out = NULL;
@@ -102,10 +109,9 @@ infino_status tbl_scan_open(struct tbl_scan **out, struct tbl_view *v,
         return err_nomem();
     s->v = v;
     atomic_fetch_add(&v->refs, 1);
-    s->full = tbl_full_schema(v->t);
-    s->n_fields = n_columns ? n_columns : s->full->n_fields;
-    CHECK(resolve(&s->fields, v->t, s->full, columns, n_columns));
-    CHECK(scan_schema(&s->proj, v->t, s->full, columns, n_columns));
+    s->full = &sc->full;
+    CHECK(resolve(&s->fields, &s->n_fields, v->t, sc, columns, n_columns));
+    CHECK(scan_schema(&s->proj, v->t, sc, columns, n_columns));
     *out = s;
     return INFINO_OK;
 fail:

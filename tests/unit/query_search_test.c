@@ -837,6 +837,131 @@ static void test_query_search__huge_k_returns_every_match(void **state)
     tl_world_close(&w);
 }
 
+/* Table `name` as tl_create makes it, with its body indexed with
+ * stored=False (sf_fts_opts.hidden), as IndexSpec.fts does. */
+static void create_hidden(struct tbl **out, struct objstore *s,
+                          const char *name)
+{
+    struct ar_schema sch;
+    struct sf_index_spec spec = {0};
+    struct sf_fts_opts o = {0};
+    struct cat_entry e = {0};
+
+    tf_schema(&sch);
+    o.hidden = true;
+    assert_ok(sf_spec_add_fts_opts(&spec, "body", &o));
+    assert_ok(sf_spec_add_vector(&spec, "vec", TF_DIM, 2, SF_METRIC_L2SQ));
+    assert_ok(catalog_create(&e, s, name, &sch, &spec));
+    assert_ok(tbl_open(out, s, &e, NULL));
+    cat_entry_free(&e);
+    sf_spec_free(&spec);
+    ar_schema_free(&sch);
+}
+
+/* The searches a hidden body must keep answering, from its index and
+ * (exact_match) from its stored text: k 3, 10, 17 hold "w3" among k 0..19
+ * (tf_body), and only k 5 is "row5 w5 common". Reading it is refused. */
+static void check_hidden_searches(struct tbl *t, const char *when)
+{
+    static const int64_t w3[] = {3, 10, 17};
+    static const int64_t k5[] = {5};
+    static const char *const body[] = {"k", "body"};
+    struct tbl_view *v;
+    struct qry_hits h;
+    struct ArrowArray a;
+    struct ar_schema s;
+    struct res got;
+    uint64_t n;
+
+    assert_ok(tbl_view_acquire(&v, t));
+    if (qry_token_match(&h, v, 0, "w3", FTS_MODE_OR) != INFINO_OK)
+        fail_msg("%s: token_match: %s", when, err_last());
+    materialize(&got, v, &h);
+    qsort(got.k, got.n, sizeof *got.k, tf_cmp_i64);
+    if (!tf_keys_equal(got.k, got.n, w3, 3))
+        fail_msg("%s: token_match w3: %zu rows", when, got.n);
+    assert_int_equal(qry_materialize(&a, &s, v, &h, body, 2, "token_match"),
+                     INFINO_ERR_INVALID);
+    assert_non_null(strstr(err_last(), "stored=False"));
+    assert_non_null(strstr(err_last(), "valid columns: _id, k, vec, score"));
+    qry_hits_free(&h);
+    assert_ok(qry_count(&n, v, 0, "w3", FTS_MODE_OR));
+    assert_int_equal(n, 3);
+    if (qry_exact_match(&h, v, 0, "row5 w5 common", 14) != INFINO_OK)
+        fail_msg("%s: exact_match: %s", when, err_last());
+    materialize(&got, v, &h);
+    qry_hits_free(&h);
+    if (!tf_keys_equal(got.k, got.n, k5, 1))
+        fail_msg("%s: exact_match: %zu rows", when, got.n);
+    tbl_view_release(v);
+}
+
+/* A hidden column (IndexSpec.fts(stored=False)) is out of every reader's
+ * schema and scan but stays in the superfile: searches, exact_match's
+ * verification, optimize and reindex (which rebuilds the index from the
+ * stored text: Python cannot force that) go on finding it. */
+static void test_query_search__hidden_column(void **state)
+{
+    static const char *const only_body[] = {"body"};
+    struct tl_world w;
+    struct tbl *t;
+    struct tbl_view *v;
+    struct tbl_scan *sc;
+    struct tbl_reindex_opts ro = {0};
+    struct tbl_reindex_report rr;
+    struct tbl_optimize_opts oo = TBL_OPTIMIZE_OPTS_INIT;
+    struct tbl_optimize_report rep;
+    const struct ar_schema *p;
+    (void)state;
+
+    tl_world_open(&w, "query-hidden");
+    create_hidden(&t, w.store, "t");
+    assert_ok(tl_append(t, 0, 10));
+    assert_ok(tl_append(t, 10, 10));
+    assert_true(tbl_column_hidden(t, "body"));
+    assert_false(tbl_column_hidden(t, "k"));
+    assert_int_equal(ar_schema_find(tbl_visible_schema(t), "body"), -1);
+    assert_int_equal(tbl_visible_schema(t)->n_fields, 3); /* _id, k, vec */
+    assert_true(ar_schema_find(tbl_full_schema(t), "body") >= 0);
+    assert_true(ar_schema_find(tbl_user_schema(t), "body") >= 0);
+
+    /* scans: all columns means the visible ones; naming it is refused */
+    assert_ok(tbl_view_acquire(&v, t));
+    assert_ok(tbl_scan_open(&sc, v, NULL, 0));
+    p = tbl_scan_projection(sc);
+    assert_int_equal(p->n_fields, 3);
+    assert_string_equal(p->fields[0].name, "_id");
+    assert_string_equal(p->fields[1].name, "k");
+    assert_string_equal(p->fields[2].name, "vec");
+    tbl_scan_free(sc);
+    assert_int_equal(tbl_scan_open(&sc, v, only_body, 1), INFINO_ERR_INVALID);
+    assert_null(sc);
+    assert_non_null(strstr(err_last(), "'body'"));
+    assert_non_null(strstr(err_last(), "stored=False"));
+    tbl_view_release(v);
+    check_hidden_searches(t, "appended");
+
+    ro.all = true; /* rebuild every superfile from its stored rows */
+    ro.mode = TBL_REINDEX_REANALYZE;
+    assert_ok(tbl_reindex(t, &ro, false, &rr));
+    assert_int_equal(rr.rewritten, 2);
+    tbl_reindex_report_free(&rr);
+    check_hidden_searches(t, "reindexed");
+
+    oo.min_fill_percent = 100;
+    assert_ok(tbl_optimize(t, &oo, &rep));
+    assert_int_equal(rep.n_outputs, 1);
+    check_hidden_searches(t, "optimized");
+
+    tbl_close(t); /* the flag is the catalog's: a new handle has it */
+    assert_ok(tl_open(&t, w.store, "t"));
+    assert_true(tbl_column_hidden(t, "body"));
+    assert_int_equal(ar_schema_find(tbl_visible_schema(t), "body"), -1);
+    check_hidden_searches(t, "reopened");
+    tbl_close(t);
+    tl_world_close(&w);
+}
+
 /* The test above asks for absurd allocations on purpose (until the
  * searches stop making them): under the sanitizers they should fail as
  * allocations do, with NULL (INFINO_ERR_NOMEM), not abort the program. */
@@ -860,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_query_search__projections),
         cmocka_unit_test(test_query_search__view_is_a_snapshot),
         cmocka_unit_test(test_query_search__huge_k_returns_every_match),
+        cmocka_unit_test(test_query_search__hidden_column),
     };
     test_seed();
     if (getenv("INFINO_TEST_FILTER"))

@@ -369,9 +369,13 @@ class IndexSpec:
         - `positions`: True lets searches quote phrases ('"new york"');
           without it a quoted phrase is a ValueError, as upstream's.
         - `stored`: False indexes the column but hides it from results,
-          projections and SQL, as upstream's does (here the text stays in
-          the superfile: compaction and reindex rebuild the index from it;
-          see docs/differences.md)."""
+          projections, `to_arrow`, SQL and delete/update predicates (naming
+          it there is a ValueError), as upstream's does; it stays
+          searchable, appends take it and `schema()` lists it. Here the
+          text stays in the superfile: compaction and reindex rebuild the
+          index from it, `exact_match` verifies against it (upstream's
+          fails on such a column), and Parquet readers given the file see
+          it (see docs/differences.md)."""
         if not isinstance(column, str):
             raise TypeError("column must be a str")
         if analyzer is not None and not isinstance(analyzer, str):
@@ -536,7 +540,9 @@ class Table:
 
     def schema(self) -> pa.Schema:
         """The declared schema (without the engine's _id column), with
-        the columns `Connection.schema` added, through any handle."""
+        the columns `Connection.schema` added, through any handle. It is
+        what appended rows follow, so it lists full-text columns indexed
+        with stored=False, which no read returns (as upstream's)."""
         self._schema = pa.schema(_Schema(self._t.schema()))
         return self._schema
 
@@ -657,7 +663,8 @@ class Table:
     # Reading everything (not part of upstream's API; handy and cheap).
     def to_arrow(self, columns: Optional[Sequence[str]] = None, where: Optional[str] = None) -> pa.Table:
         """All live rows (optionally some columns, optionally filtered by a
-        SQL predicate) as a pyarrow Table, `_id` included by default."""
+        SQL predicate) as a pyarrow Table, `_id` included by default, and
+        no column indexed with stored=False (naming one is a ValueError)."""
         cols = None if columns is None else [str(c) for c in columns]
         return _read_all(self._t.scan(cols, where))
 
