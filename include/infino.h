@@ -473,9 +473,12 @@ INFINO_API infino_status infino_table_index_at(const infino_table *t,
 /* The options of index `i` (as infino_table_index_at counts) when it is
  * a full-text index: the analyzer's name, the stemmer's and the stop word
  * language's (NULL: none), the user's stop word list (NULL and 0: none;
- * normalized, sorted) and k1/b (0, 0: the defaults). The strings are
- * borrowed from the handle. INFINO_ERR_NOTFOUND past the last index,
- * INFINO_ERR_INVALID for a vector index. */
+ * normalized, sorted), k1/b (0, 0: the defaults) and, from version 2,
+ * positions and stored. Set out->version first (INFINO_FTS_OPTS_INIT):
+ * fields a version lacks are not written, so a caller built against an
+ * older header keeps working; another version is INFINO_ERR_INVALID. The
+ * strings are borrowed from the handle. INFINO_ERR_NOTFOUND past the last
+ * index, INFINO_ERR_INVALID for a vector index. */
 INFINO_API infino_status infino_table_fts_opts_at(const infino_table *t,
                                                   size_t i,
                                                   infino_fts_opts *out);

@@ -17,6 +17,7 @@
 #include "util/err.h"
 
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "api_int.h"
@@ -484,8 +485,16 @@ INFINO_API infino_status infino_table_fts_opts_at(const infino_table *t,
     if (i >= spec->n_fts)
         return err_set(INFINO_ERR_INVALID, "table %s: index %zu is a vector "
                        "index", tbl_name(t->t), i);
+    ARG(out->version == 1 || out->version == 2, "infino_table_fts_opts_at: "
+        "set out->version (INFINO_FTS_OPTS_INIT) first");
     o = &spec->fts_opts[i];
-    *out = init;
+    if (out->version == 1) { /* the version-1 struct ends after k1 and b */
+        infino_fts_opts v2 = init;
+        v2.version = 1;
+        memcpy(out, &v2, offsetof(infino_fts_opts, positions));
+    } else {
+        *out = init;
+    }
     out->analyzer = fts_base_name(o->an.base);
     out->stemmer = o->an.stemmer ? fts_lang_name(o->an.stemmer) : NULL;
     if (o->an.stop_lang == FTS_STOP_USER) {
@@ -496,8 +505,10 @@ INFINO_API infino_status infino_table_fts_opts_at(const infino_table *t,
     }
     out->k1 = o->k1;
     out->b = o->b;
-    out->positions = o->positions;
-    out->stored = !o->hidden;
+    if (out->version >= 2) {
+        out->positions = o->positions;
+        out->stored = !o->hidden;
+    }
     return INFINO_OK;
 }
 

@@ -265,3 +265,17 @@ def test_phrases_in_sql_hybrid_and_after_optimize(tmp_path):
     assert [r["id"] for r in t2.bm25_search("body", '"brown quick"', 10,
                                             projection=["id"]).to_pylist()] == want
     assert infino.connect(str(tmp_path)).schema("t")["fields"][1]["index"]["positions"] is True
+
+
+def test_phrases_on_a_hidden_column(tmp_path):
+    """stored=False hides the text from reads, not from phrase checks."""
+    schema = pa.schema([("id", pa.int64()), ("body", pa.large_utf8())])
+    t = infino.connect(str(tmp_path)).create_table(
+        "t", schema, infino.IndexSpec().fts("body", positions=True, stored=False))
+    t.append([{"id": 0, "body": "new york city"}, {"id": 1, "body": "york new"},
+              {"id": 2, "body": "a new car in york"}])
+    assert [r["id"] for r in t.bm25_search("body", '"new york"', 10,
+                                           projection=["id"]).to_pylist()] == [0]
+    assert t.count("body", '-"new york" york') == 2
+    with pytest.raises(ValueError):
+        t.bm25_search("body", '"new york"', 10, projection=["body"])

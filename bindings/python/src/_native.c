@@ -791,7 +791,7 @@ static PyObject *table_indexes(TableObject *self, PyObject *unused)
         if (strcmp(kind, "fts") == 0) {
             /* (kind, column, analyzer, stemmer, stopwords, stop list, k1,
              * b, positions, stored): the options of a full-text index */
-            infino_fts_opts o;
+            infino_fts_opts o = INFINO_FTS_OPTS_INIT;
             PyObject *words;
             st = infino_table_fts_opts_at(self->t, i, &o);
             if (st != INFINO_OK) {
