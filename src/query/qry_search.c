@@ -4,9 +4,14 @@
  * BM25 statistics are table-global: N counts every row with at least one
  * token in the column, in every superfile of the snapshot (deleted rows
  * too, until optimize drops them), avgdl is the snapshot's token total
- * over N, and df sums each region's local df.
- * Superfiles are searched in snapshot order with the running k-th best
- * score passed down, so later regions skip blocks that cannot compete.
+ * over N, and df sums each region's local df. Each superfile's terms are
+ * looked up once; with the table's statistics they bound the best score
+ * the superfile can hold (its terms' impacts). Superfiles are searched
+ * best bound first with the running k-th best score passed down, so later
+ * regions skip blocks that cannot compete, and the search stops at the
+ * first superfile whose bound cannot beat the k-th hit: a table of many
+ * superfiles costs a lookup per superfile and term, plus the searches of
+ * the few that matter.
  *
  * Vector search ranks the clusters of every superfile together by their
  * centroids' distance to the query (estimated from 8-bit centroid codes,
@@ -15,15 +20,16 @@
  * of all the rows (choose_probes): the probes do not multiply with the
  * superfiles (each superfile's nearest cluster is probed too, which keeps
  * recall where the neighbours are spread over many small superfiles).
- * The query is prepared once (ivf_query), superfiles are searched
- * nearest first, and each gets the k-th best distance found so far as a
- * bound, so its clusters and rows that cannot beat it cost little. With a
- * full-text filter, each superfile's allowed rows are resolved first and
- * the IVF search widens its probing until it finds k allowed rows. The
- * index's scores are estimates (SQ8 reconstructions), so the best k plus
- * a few more candidates are rescored exactly from the float32 vectors in
- * the Parquet body (point reads) and re-sorted: the scores returned are
- * the metric itself, and near-ties at the boundary resolve exactly.
+ * The query is prepared once (ivf_query), superfiles are
+ * searched nearest first, and each gets the k-th best distance found so
+ * far as a bound, so its clusters and rows that cannot beat it cost
+ * little. With a full-text filter, each superfile's allowed rows are
+ * resolved first and the IVF search widens its probing until it finds k
+ * allowed rows. The index's scores are estimates (SQ8 reconstructions),
+ * so the best k plus a few more candidates are rescored exactly from the
+ * float32 vectors in the Parquet body (point reads) and re-sorted: the
+ * scores returned are the metric itself, and near-ties at the boundary
+ * resolve exactly.
  */
 #include "query.h"
 
@@ -275,18 +281,26 @@ fail:
 
 /* ---- BM25 ------------------------------------------------------------- */
 
-/* One group of superfiles [from, to) searched in order, each with the
- * group's running k-th score as its floor, into `out` (the group's best
- * k under by_score_desc; equal scores survive a floor). */
+/* One group of superfiles searched in turn, each with the group's
+ * running k-th score as its floor, into `out` (the group's best k under
+ * by_score_desc; equal scores survive a floor). The group's superfiles
+ * are order[first], order[first + step], ...: best score bound first
+ * (then in snapshot order), so the floor rises early and the first
+ * superfile that cannot beat the k-th hit ends the group (the rest are
+ * bounded lower, or tie and come later). */
 struct bm25_group {
     struct tbl_view *v;
     size_t fts_col;
     const struct fts_query *q;
     const struct fts_global_stats *gs;
-    const bool *skip;
+    const size_t *order;  /* superfiles to search */
+    size_t n_order;
+    const float *bound;   /* per superfile; NULL: none known */
+    const struct fts_term_stats *stats; /* n_terms per superfile, or NULL */
+    size_t n_terms;
     size_t k;
     enum fts_mode mode;
-    size_t from, to;
+    size_t first, step;
     struct qry_hits out;
     infino_status st;
     char err[256]; /* the error message, from the thread that failed */
@@ -299,29 +313,34 @@ static infino_status bm25_group_run(struct bm25_group *g)
 
     if (local == NULL)
         return err_nomem();
-    for (size_t i = g->from; i < g->to; i++) {
-        const struct snap_sf *meta = tbl_view_meta(g->v, i);
+    for (size_t j = g->first; j < g->n_order; j += g->step) {
+        size_t i = g->order[j];
         struct tbl_vsf f;
         const struct fts_reader *r;
         struct fts_search_opts o = {0};
         size_t n = 0;
 
-        if (meta->n_deleted == meta->n_rows || g->skip[i])
-            continue;
+        o.min_score = g->out.n >= g->k ? g->out.v[g->k - 1].score : 0.0f;
+        /* a doc scoring the k-th score ties with it, and loses when its
+         * superfile comes later (by_score_desc) */
+        if (g->bound != NULL && g->out.n >= g->k &&
+            (g->bound[i] < o.min_score ||
+             (g->bound[i] == o.min_score && i > g->out.v[g->k - 1].sf)))
+            break;
         CHECK(tbl_view_pin(g->v, i, &f));
         st = fts_of(&r, g->v, &f, g->fts_col);
         o.k = g->k;
         o.mode = g->mode;
         o.deleted = f.deleted;
-        o.min_score = g->out.n >= g->k ? g->out.v[g->k - 1].score : 0.0f;
+        o.terms = g->stats ? g->stats + i * g->n_terms : NULL;
         if (st == INFINO_OK)
             st = fts_search(local, &n, r, g->q, g->gs, &o);
         tbl_view_unpin(g->v, i);
         if (st != INFINO_OK)
             goto fail;
-        for (size_t j = 0; j < n; j++)
-            CHECK(hits_push(&g->out, (uint32_t)i, local[j].doc,
-                            local[j].score));
+        for (size_t t = 0; t < n; t++)
+            CHECK(hits_push(&g->out, (uint32_t)i, local[t].doc,
+                            local[t].score));
         sort_hits(&g->out, by_score_desc);
         if (g->out.n > g->k)
             g->out.n = g->k;
@@ -541,17 +560,40 @@ static infino_status bm25_phrased(struct qry_hits *out, struct tbl_view *v,
     return st;
 }
 
+/* Superfiles by score bound, best first, ties in snapshot order. */
+struct by_bound_ctx {
+    size_t sf;
+    float bound;
+};
+
+static int by_bound_desc(const void *a, const void *b)
+{
+    const struct by_bound_ctx *x = a, *y = b;
+    if (x->bound != y->bound)
+        return x->bound > y->bound ? -1 : 1;
+    return (x->sf > y->sf) - (x->sf < y->sf);
+}
+
+/* Per-superfile term lookups are kept (for bounds, and for the search
+ * to reuse) up to this many (superfile, term) pairs; beyond, a query
+ * looks its terms up twice and visits superfiles in snapshot order. */
+#define BM25_STATS_MAX 65536u
+
 infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
                           size_t fts_col, const char *query, size_t query_len,
                           size_t k, enum fts_mode mode,
                           const struct qry_bm25_opts *bo)
 {
     struct bm25_group *groups = NULL;
-    size_t n_groups = 0;
+    size_t n_groups = 0, n_order = 0;
     const struct snapshot *snap = tbl_view_snapshot(v);
     struct fts_query *q = NULL;
     uint64_t *df = NULL, n_docs = 0, tokens = 0;
     bool *skip = NULL;
+    struct fts_term_stats *stats = NULL;
+    struct by_bound_ctx *ranked = NULL;
+    size_t *order = NULL;
+    float *bound = NULL;
     struct fts_global_stats gs;
     const struct fts_similarity *sim = bo ? bo->sim : NULL;
     const struct sf_fts_opts *co = &tbl_spec(tbl_view_table(v))->fts_opts[fts_col];
@@ -578,14 +620,21 @@ infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
     if (n_terms == 0 || k == 0 || snap->n_sf == 0)
         goto done;
     df = mem_calloc(n_terms, sizeof *df);
-    if (df == NULL) {
+    skip = mem_calloc(snap->n_sf, sizeof *skip);
+    if (df == NULL || skip == NULL) {
         st = err_nomem();
         goto fail;
     }
-    skip = mem_calloc(snap->n_sf, sizeof *skip);
-    if (skip == NULL) {
-        st = err_nomem();
-        goto fail;
+    /* Each superfile's terms, looked up once: for df, for its score bound
+     * and for its search (phrases are verified against the text and keep
+     * their own path). */
+    if (fts_query_n_phrases(q) == 0 && n_terms <= BM25_STATS_MAX / snap->n_sf) {
+        stats = mem_calloc(snap->n_sf * n_terms, sizeof *stats);
+        bound = mem_calloc(snap->n_sf, sizeof *bound);
+        if (stats == NULL || bound == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
     }
     for (size_t i = 0; i < snap->n_sf; i++) {
         const struct fts_reader *r;
@@ -606,7 +655,13 @@ infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
             tbl_view_unpin(v, i);
             continue;
         }
-        st = fts_query_add_local_df(df, r, q);
+        if (stats != NULL) {
+            st = fts_query_lookup(stats + i * n_terms, r, q);
+            if (st == INFINO_OK)
+                fts_term_stats_add_df(df, stats + i * n_terms, n_terms);
+        } else {
+            st = fts_query_add_local_df(df, r, q);
+        }
         if (st == INFINO_OK && mode == FTS_MODE_AND &&
             !sf_indexes_fts_may_match(f.indexes, fts_col, q, FTS_MODE_AND))
             skip[i] = true;
@@ -622,17 +677,44 @@ infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
         CHECK(bm25_phrased(out, v, fts_col, q, &gs, skip, k, mode));
         goto done;
     }
+    /* The superfiles to search: best score bound first (a bound of 0: no
+     * doc can match), else in snapshot order. */
+    ranked = mem_alloc(snap->n_sf * sizeof *ranked);
+    order = mem_alloc(snap->n_sf * sizeof *order);
+    if (ranked == NULL || order == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t i = 0; i < snap->n_sf; i++) {
+        const struct snap_sf *meta = tbl_view_meta(v, i);
+        if (meta->n_deleted == meta->n_rows || skip[i])
+            continue;
+        if (bound != NULL) {
+            bound[i] = fts_query_bound(stats + i * n_terms, q, &gs, mode);
+            if (bound[i] <= 0)
+                continue;
+        }
+        ranked[n_order].sf = i;
+        ranked[n_order].bound = bound ? bound[i] : 0.0f;
+        n_order++;
+    }
+    if (bound != NULL && n_order > 1)
+        qsort(ranked, n_order, sizeof *ranked, by_bound_desc);
+    for (size_t i = 0; i < n_order; i++)
+        order[i] = ranked[i].sf;
     n_groups = bm25_groups(snap, df, n_terms);
+    if (n_groups > n_order)
+        n_groups = n_order ? n_order : 1;
     groups = mem_calloc(n_groups, sizeof *groups);
     if (groups == NULL) {
         st = err_nomem();
         goto fail;
     }
+    /* groups take turns down the order, so each starts with good bounds */
     for (size_t i = 0; i < n_groups; i++)
         groups[i] = (struct bm25_group){
-            v, fts_col, q, &gs, skip, k, mode,
-            snap->n_sf * i / n_groups, snap->n_sf * (i + 1) / n_groups,
-            {0}, INFINO_OK, {0}};
+            v, fts_col, q, &gs, order, n_order, bound, stats, n_terms, k,
+            mode, i, n_groups, {0}, INFINO_OK, {0}};
     tpool_run(n_groups, bm25_group_piece, groups);
     for (size_t i = 0; i < n_groups; i++) {
         if (groups[i].st != INFINO_OK) {
@@ -657,6 +739,10 @@ fail:
     fts_query_free(q);
     mem_free(df);
     mem_free(skip);
+    mem_free(stats);
+    mem_free(bound);
+    mem_free(ranked);
+    mem_free(order);
     return st;
 }
 
