@@ -67,7 +67,7 @@ static void query(const struct fts_reader *r, struct walk *w,
     struct fts_doc_ids ids = {0};
     uint64_t df[MAX_TERMS] = {0}, count;
     struct fts_global_stats gs;
-    struct fts_search_opts so = {k, mode, 0, NULL, 0};
+    struct fts_search_opts so = {k, mode, 0, NULL, 0, NULL};
     size_t n;
 
     if (fts_query_new(&q, NULL) != INFINO_OK)
@@ -152,7 +152,7 @@ static void prefix_search(const struct fts_reader *r, const uint8_t *p,
     static struct expansion e;
     struct fts_hit hits[16];
     struct fts_global_stats gs = {0};
-    struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL, 0};
+    struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL, 0, NULL};
     size_t n;
 
     e.n = 0;

@@ -279,7 +279,7 @@ query:
             struct fts_query *q;
             uint64_t df[64] = {0};
             struct fts_global_stats gs;
-            struct fts_search_opts so = {10, shapes[s].mode, 0, NULL, 0};
+            struct fts_search_opts so = {10, shapes[s].mode, 0, NULL, 0, NULL};
 
             double c0 = cpu_now();
             t0 = now();

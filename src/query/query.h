@@ -86,10 +86,13 @@ struct qry_filter {
     enum fts_mode mode;
 };
 
-/* The k nearest rows of vector column `vec_col`. `nprobe` lists are probed
- * per superfile on average (0 = default), chosen globally across
- * superfiles by centroid distance. Wrong dimension, NaN or infinity in
- * the query is INFINO_ERR_INVALID. */
+/* The k nearest rows of vector column `vec_col`. `nprobe` (0 = default)
+ * is the number of lists one superfile of all the rows would probe: over
+ * several superfiles, the lists nearest the query across all of them are
+ * probed, the same fraction of their lists (so the same part of the
+ * vector space) however the rows are split, and the nearest list of each
+ * superfile. Wrong dimension, NaN or infinity in the query is
+ * INFINO_ERR_INVALID. */
 infino_status qry_vector(struct qry_hits *out, struct tbl_view *v,
                          size_t vec_col, const float *query, size_t dim,
                          size_t k, uint32_t nprobe,

@@ -125,7 +125,7 @@ static infino_status query_all(void *arg)
     struct fts_hit hits[20];
     uint64_t df[FTS_MAX_QUERY_TERMS] = {0}, count;
     struct fts_global_stats gs;
-    struct fts_search_opts so = {20, qr->mode, 0, qr->del, 0};
+    struct fts_search_opts so = {20, qr->mode, 0, qr->del, 0, NULL};
     size_t n;
     infino_status st;
 

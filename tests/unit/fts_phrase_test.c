@@ -276,7 +276,7 @@ static void test_fts_phrase__brute_force(void **state)
         if (fts_query_n_phrases(q) > 0) {
             uint64_t c;
             struct fts_doc_ids ids = {0};
-            struct fts_search_opts so = {5, mode, 0, NULL, 0};
+            struct fts_search_opts so = {5, mode, 0, NULL, 0, NULL};
             struct fts_hit top[5];
             size_t nt;
             assert_int_equal(fts_count(&c, r, q, mode, NULL),

@@ -282,6 +282,7 @@ static void run_single_region(const struct corpus *c, int n_queries,
         roaring_bitmap_t *del = random_deletions(c->n);
         size_t n_got, n_want, n_all, m;
         float floor = 0;
+        struct fts_term_stats *stats = NULL;
 
         random_query(&qs, c);
         assert_ok(fts_query_parse(&q, NULL, qs.text, strlen(qs.text)));
@@ -299,6 +300,29 @@ static void run_single_region(const struct corpus *c, int n_queries,
         /* all matches, to pick floors and check count/match */
         n_all = oracle_topk(want, cap, &o, &oq, qs.mode, gs.n_docs, gs.avgdl,
                             df, 0, del, 0);
+        /* the terms looked up once: the same df, a bound above every
+         * match (0 only when nothing can match) */
+        {
+            size_t nt = fts_query_n_terms(q);
+            uint64_t df2[FTS_MAX_QUERY_TERMS] = {0};
+            float b;
+            bool none = qs.mode == FTS_MODE_AND ? nt == 0 : true;
+
+            stats = mem_calloc(nt + 1, sizeof *stats);
+            assert_ok(fts_query_lookup(stats, r, q));
+            fts_term_stats_add_df(df2, stats, nt);
+            assert_memory_equal(df, df2, nt * sizeof *df);
+            for (size_t i = 0; i < nt; i++) {
+                if (qs.mode == FTS_MODE_AND && stats[i].info.df == 0)
+                    none = true;
+                if (qs.mode != FTS_MODE_AND && stats[i].info.df > 0)
+                    none = false;
+            }
+            b = fts_query_bound(stats, q, &gs, qs.mode);
+            assert_true(none ? b == 0 : b > 0);
+            for (size_t i = 0; i < n_all; i++)
+                assert_true(want[i].score <= b);
+        }
         if (n_all > 0 && test_rand() % 4 == 0)
             floor = want[test_rand() % n_all].score;
         so.k = random_k(c->n);
@@ -311,6 +335,13 @@ static void run_single_region(const struct corpus *c, int n_queries,
             n_want = so.k;
         assert_ok(fts_search(got, &n_got, r, q, &gs, &so));
         check_hits(got, n_got, want, n_want, qs.text);
+        /* with the terms looked up beforehand: the same */
+        so.terms = stats;
+        assert_ok(fts_search(got, &n_got, r, q, &gs, &so));
+        check_hits(got, n_got, want, n_want, qs.text);
+        so.terms = NULL;
+        mem_free(stats);
+        stats = NULL;
         /* cut into doc-id ranges searched on the thread pool: the same */
         so.parts = 2 + test_rand() % 4;
         assert_ok(fts_search(got, &n_got, r, q, &gs, &so));
@@ -549,7 +580,7 @@ static void search_text(const struct fts_reader *r, const char *text,
     struct fts_query *q;
     uint64_t df[FTS_MAX_QUERY_TERMS] = {0};
     struct fts_global_stats gs = {fts_reader_n_docs(r), 0, df, NULL};
-    struct fts_search_opts so = {10, mode, 0, NULL, 0};
+    struct fts_search_opts so = {10, mode, 0, NULL, 0, NULL};
 
     gs.avgdl = (double)fts_reader_total_tokens(r) / fts_reader_n_docs(r);
     assert_ok(fts_query_parse(&q, NULL, text, strlen(text)));
@@ -632,7 +663,7 @@ static void test_fts_search__query_semantics(void **state)
     fts_query_free(q);
     /* inconsistent global statistics are the caller's error */
     {
-        struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL, 0};
+        struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL, 0, NULL};
         uint64_t df[1] = {0};
         struct fts_global_stats gs = {5, 3.0, df, NULL};
         assert_ok(fts_query_parse(&q, NULL, "fox", 3));
@@ -657,7 +688,7 @@ static void test_fts_search__floor_skips_region(void **state)
     struct fts_hit hits[10];
     uint64_t df[FTS_MAX_QUERY_TERMS] = {0};
     struct fts_global_stats gs;
-    struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL, 0};
+    struct fts_search_opts so = {10, FTS_MODE_OR, 0, NULL, 0, NULL};
     size_t n, len;
     uint8_t *data;
     (void)state;
@@ -709,7 +740,7 @@ static uint32_t matching(const struct fts_reader *r, const char *text,
     struct fts_hit hits[32];
     uint64_t df[1] = {0}, count;
     struct fts_global_stats gs = {fts_reader_n_docs(r), 1.0, df, NULL};
-    struct fts_search_opts so = {32, FTS_MODE_OR, 0, NULL, 0};
+    struct fts_search_opts so = {32, FTS_MODE_OR, 0, NULL, 0, NULL};
     uint32_t mask = 0, top = 0;
     size_t n;
 

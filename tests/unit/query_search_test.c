@@ -593,6 +593,202 @@ static void test_query_search__oracle_parallel_groups(void **state)
     tl_world_close(&w);
 }
 
+/* Two views over the same rows: every BM25 answer is the same list, row
+ * for row (ties included: rows tie-break in insertion order in both) and
+ * score bit for score bit. */
+static void assert_same_bm25(struct tbl_view *a, struct tbl_view *b,
+                             const char *text, enum fts_mode mode, size_t k)
+{
+    struct qry_hits ha, hb;
+    static struct res ra, rb;
+
+    assert_ok(qry_bm25(&ha, a, 0, text, k, mode));
+    assert_ok(qry_bm25(&hb, b, 0, text, k, mode));
+    materialize(&ra, a, &ha);
+    materialize(&rb, b, &hb);
+    if (ra.n != rb.n)
+        fail_msg("bm25 '%s' k=%zu: %zu rows, %zu over one superfile", text,
+                 k, rb.n, ra.n);
+    for (size_t i = 0; i < ra.n; i++)
+        if (ra.k[i] != rb.k[i] || memcmp(&ra.score[i], &rb.score[i], 4) != 0)
+            fail_msg("bm25 '%s' k=%zu: row %zu is k=%lld (%.9g), over one "
+                     "superfile k=%lld (%.9g)",
+                     text, k, i, (long long)rb.k[i], (double)rb.score[i],
+                     (long long)ra.k[i], (double)ra.score[i]);
+    qry_hits_free(&ha);
+    qry_hits_free(&hb);
+}
+
+/* The same rows as one superfile and as 40: BM25 (which ranks superfiles
+ * by score bound and skips the ones that cannot enter) answers exactly
+ * as over one superfile, through deletes too; vector search probing
+ * every list answers the exact k-NN over both, and at the default nprobe
+ * (which picks clusters across superfiles) finds the same neighbours on
+ * these easy rows. */
+static void test_query_search__many_superfiles_match_one(void **state)
+{
+    static const char *const ties[] = {
+        "common", "common common", "w3", "x0 y1", "x1 x2 -w4", "rare common",
+        "w0 w1 w2 w3 w4 w5 w6", "row5 row105 row205 row395 common",
+        "y0 y1 y2 y3 y4 x0 x1 x2",
+    };
+    static const int64_t mod5[2] = {5, 1};
+    static const float vq[][TF_DIM] = {
+        {0, 0, 1, 0}, {217.5f, 2, 1, -217.5f}, {599, 4, 1, -599},
+        {-3, 1, 1, 3}, {333, 0, 1, -333},
+    };
+    static struct oracle o1, o2;
+    struct tl_world w;
+    struct tbl *one, *many;
+    struct tbl_view *a, *b;
+    (void)state;
+
+    memset(&o1, 0, sizeof o1);
+    memset(&o2, 0, sizeof o2);
+    tl_world_open(&w, "query-manysf");
+    assert_ok(tl_create_n(&one, w.store, "one", 8));
+    assert_ok(tl_create_n(&many, w.store, "many", 8));
+    append_rows(one, &o1, 0, 600);
+    for (int i = 0; i < 40; i++)
+        append_rows(many, &o2, 15 * i, 15);
+    for (int round = 0; round < 2; round++) {
+        assert_ok(tbl_view_acquire(&a, one));
+        assert_ok(tbl_view_acquire(&b, many));
+        assert_int_equal(tbl_view_n_sf(b), 40);
+        for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
+            for (size_t q = 0; q < sizeof ties / sizeof *ties; q++) {
+                assert_same_bm25(a, b, ties[q], FTS_MODE_OR, ks[i]);
+                assert_same_bm25(a, b, ties[q], FTS_MODE_AND, ks[i]);
+            }
+            for (size_t q = 0; q < sizeof or_queries / sizeof *or_queries;
+                 q++)
+                assert_same_bm25(a, b, or_queries[q], FTS_MODE_OR, ks[i]);
+            for (size_t q = 0; q < sizeof and_queries / sizeof *and_queries;
+                 q++)
+                assert_same_bm25(a, b, and_queries[q], FTS_MODE_AND, ks[i]);
+        }
+        for (size_t q = 0; q < sizeof vq / sizeof *vq; q++) {
+            struct qry_hits h;
+            struct res got;
+            struct cand want[MAX_ROWS];
+            size_t n = 0, found = 0;
+
+            check_vector(a, &o1, vq[q], 10, "one superfile");
+            check_vector(b, &o2, vq[q], 10, "40 superfiles");
+            for (size_t i = 0; i < o2.n; i++)
+                if (o2.live[i]) {
+                    want[n].k = o2.k[i];
+                    want[n++].score = l2(o2.k[i], vq[q]);
+                }
+            qsort(want, n, sizeof *want, cand_asc);
+            assert_ok(qry_vector(&h, b, 0, vq[q], TF_DIM, 10, 0, NULL));
+            materialize(&got, b, &h);
+            qry_hits_free(&h);
+            for (size_t i = 0; i < got.n; i++)
+                for (size_t j = 0; j < 10 && j < n; j++)
+                    found += got.k[i] == want[j].k;
+            if (found < 9)
+                fail_msg("40 superfiles, default nprobe: %zu of the 10 "
+                         "nearest to (%g, %g, %g, %g)",
+                         found, (double)vq[q][0], (double)vq[q][1],
+                         (double)vq[q][2], (double)vq[q][3]);
+        }
+        tbl_view_release(a);
+        tbl_view_release(b);
+        delete_where(one, &o1, k_mod, mod5);
+        delete_where(many, &o2, k_mod, mod5);
+    }
+    tbl_close(one);
+    tbl_close(many);
+    tl_world_close(&w);
+}
+
+/* Every allocation of a search over many superfiles may fail: the search
+ * reports INFINO_ERR_NOMEM and frees what it took (the sanitizer builds
+ * check the leaks), then succeeds once allocations do. */
+struct alloc_walk {
+    struct tbl_view *v;
+    const char *text;
+    enum fts_mode mode;
+    const float *q;
+    uint32_t nprobe;
+};
+
+static infino_status walk_bm25(void *arg)
+{
+    struct alloc_walk *a = arg;
+    struct qry_hits h;
+    infino_status st = qry_bm25(&h, a->v, 0, a->text, 10, a->mode);
+
+    if (st == INFINO_OK)
+        qry_hits_free(&h);
+    return st;
+}
+
+static infino_status walk_vector(void *arg)
+{
+    struct alloc_walk *a = arg;
+    struct qry_hits h;
+    infino_status st = qry_vector(&h, a->v, 0, a->q, TF_DIM, 10, a->nprobe,
+                                  NULL);
+
+    if (st == INFINO_OK)
+        qry_hits_free(&h);
+    return st;
+}
+
+static void fail_each(infino_status (*fn)(void *), void *arg)
+{
+    int n;
+
+    assert_ok(fn(arg)); /* opens what the search opens, once */
+    for (n = 1;; n++) {
+        infino_status st;
+        mem_fail_after(n);
+        st = fn(arg);
+        mem_fail_reset();
+        if (st == INFINO_OK)
+            break;
+        if (st != INFINO_ERR_NOMEM)
+            fail_msg("allocation %d: status %d (%s)", n, st, err_last());
+    }
+    assert_true(n > 1);
+}
+
+static void test_query_search__many_superfiles_allocation_failures(
+    void **state)
+{
+    static const char *const texts[] = {"common", "x1 y2 -w3", "rare row5"};
+    static const float q[TF_DIM] = {217.5f, 2, 1, -217.5f};
+    static struct oracle o;
+    struct tl_world w;
+    struct tbl *t;
+    struct alloc_walk a = {0};
+    (void)state;
+
+    memset(&o, 0, sizeof o);
+    tl_world_open(&w, "query-manysf-oom");
+    assert_ok(tl_create_n(&t, w.store, "t", 4));
+    for (int i = 0; i < 12; i++)
+        append_rows(t, &o, 25 * i, 25);
+    assert_ok(tbl_view_acquire(&a.v, t));
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        a.text = texts[i];
+        a.mode = FTS_MODE_OR;
+        fail_each(walk_bm25, &a);
+        a.mode = FTS_MODE_AND;
+        fail_each(walk_bm25, &a);
+    }
+    a.q = q;
+    a.nprobe = 0;
+    fail_each(walk_vector, &a);
+    a.nprobe = ALL_LISTS;
+    fail_each(walk_vector, &a);
+    tbl_view_release(a.v);
+    tbl_close(t);
+    tl_world_close(&w);
+}
+
 static void test_query_search__errors_and_edges(void **state)
 {
     static const float q[TF_DIM] = {1, 2, 3, 4};
@@ -981,6 +1177,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_search__oracle_through_table_states),
         cmocka_unit_test(test_query_search__oracle_parallel_groups),
+        cmocka_unit_test(test_query_search__many_superfiles_match_one),
+        cmocka_unit_test(
+            test_query_search__many_superfiles_allocation_failures),
         cmocka_unit_test(test_query_search__errors_and_edges),
         cmocka_unit_test(test_query_search__projections),
         cmocka_unit_test(test_query_search__view_is_a_snapshot),

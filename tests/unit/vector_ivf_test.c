@@ -762,6 +762,165 @@ static void test_vector_ivf__clusters_keys_and_fetch(void **state)
     mem_free(x);
 }
 
+/* ---- one query over many regions ------------------------------------ */
+
+/* A prepared query searches several regions of one column (same seed)
+ * exactly as the raw query does; its estimated keys stay within the
+ * rounding of the codes and of the 7-bit query; a bound no row can beat
+ * returns nothing, and a bound at the k-th distance loses none of the
+ * rows within it (the RaBitQ lower bounds hold with high probability:
+ * the test asks for nearly all queries). */
+static void test_vector_ivf__prepared_query_many_regions(void **state)
+{
+    (void)state;
+    static const enum ivf_metric metrics[] = {
+        IVF_METRIC_L2SQ, IVF_METRIC_COSINE, IVF_METRIC_NEGDOT};
+    const uint32_t dim = 100;
+    const size_t n = 3000, parts = 3, n_q = 40;
+
+    for (size_t mi = 0; mi < 3; mi++) {
+        float *x = clustered(n, dim, 60, 0.3);
+        struct index ix[3];
+        struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+        size_t kept = 0, asked = 0;
+
+        o.dim = dim;
+        o.metric = metrics[mi];
+        o.seed = 99; /* one column: one seed */
+        for (size_t p = 0; p < parts; p++)
+            build_index(&ix[p], &o, x + p * (n / parts) * dim, n / parts);
+        for (size_t qi = 0; qi < n_q; qi++) {
+            float q[100];
+            struct ivf_query *pq = NULL;
+
+            perturbed(q, x, dim, test_rand() % n);
+            if (qi == 0)
+                memset(q, 0, sizeof q); /* a zero query too */
+            assert_ok(ivf_query_new(&pq, q, dim));
+            for (size_t p = 0; p < parts; p++) {
+                struct ivf_reader *r = ix[p].r;
+                uint32_t k = ivf_n_clusters(r), *all = mem_alloc(k * 4);
+                float *ex = mem_alloc(k * 4), *ap = mem_alloc(k * 4);
+                struct ivf_hit h1[10], h2[10];
+                size_t n1, n2;
+                struct ivf_search_opts so = IVF_SEARCH_OPTS_INIT;
+                double amax = 0, l1 = 0, qq = 0, csum, tol;
+                float bound;
+
+                for (uint32_t c = 0; c < k; c++)
+                    all[c] = c;
+                /* the same hits, bit for bit, as the raw query's */
+                assert_ok(ivf_search_clusters(h1, &n1, r, q, dim, 10, all,
+                                              k / 3, NULL));
+                assert_ok(ivf_query_search_clusters(h2, &n2, r, pq, 10, all,
+                                                    k / 3, NULL));
+                assert_int_equal(n1, n2);
+                assert_memory_equal(h1, h2, n1 * sizeof *h1);
+                so.nprobe = 3;
+                assert_ok(ivf_search(h1, &n1, r, q, dim, 10, &so));
+                assert_ok(ivf_query_search(h2, &n2, r, pq, 10, &so));
+                assert_int_equal(n1, n2);
+                assert_memory_equal(h1, h2, n1 * sizeof *h1);
+                /* exact keys, and estimates within their rounding */
+                assert_ok(ivf_cluster_keys(ex, r, q, dim));
+                assert_ok(ivf_query_cluster_keys(ap, r, pq, all, k));
+                assert_memory_equal(ex, ap, k * 4);
+                assert_ok(ivf_query_cluster_keys_approx(ap, r, pq));
+                {
+                    float qp[100];
+                    ivf_prepare(qp, q, dim, metrics[mi]);
+                    for (uint32_t d = 0; d < dim; d++) {
+                        amax = fmax(amax, fabs(qp[d]));
+                        l1 += fabs(qp[d]);
+                        qq += (double)qp[d] * qp[d];
+                    }
+                }
+                for (uint32_t c = 0; c < k; c++) {
+                    const uint8_t *cen = r->centroids + (size_t)c * dim * 4;
+                    csum = 0;
+                    for (uint32_t d = 0; d < dim; d++)
+                        csum += fabs(ivf_load_f32(cen + 4 * d));
+                    /* <q, c> errs by at most |q|_1 * scale / 2 (codes)
+                     * plus step / 2 * sum |c' - lo| (the query) */
+                    tol = l1 * r->rk_scale / 2 +
+                          amax / 63 / 2 *
+                              (csum + dim * (r->rk_scale + fabs(r->rk_lo)));
+                    tol = (metrics[mi] == IVF_METRIC_NEGDOT ? 1 : 2) * tol;
+                    tol = tol * 1.01 +
+                          1e-4 * (fabs(ex[c]) + qq + r->cnorm[c]) + 1e-5;
+                    if (metrics[mi] == IVF_METRIC_COSINE)
+                        tol /= 2;
+                    if (fabs(ap[c] - ex[c]) > tol)
+                        fail_msg("%s: cluster %u: estimate %.6g, key %.6g",
+                                 ivf_metric_name(metrics[mi]), c,
+                                 (double)ap[c], (double)ex[c]);
+                }
+                /* bounds */
+                assert_ok(ivf_query_search_clusters(h1, &n1, r, pq, 10, all, k,
+                                                    NULL));
+                bound = -INFINITY;
+                so.bound = &bound;
+                assert_ok(ivf_query_search_clusters(h2, &n2, r, pq, 10, all, k,
+                                                    &so));
+                assert_int_equal(n2, 0);
+                if (n1 == 10) {
+                    size_t same = 0, within = 0;
+                    bound = h1[4].dist; /* the 5th: rows up to it matter */
+                    assert_ok(ivf_query_search_clusters(h2, &n2, r, pq, 10,
+                                                        all, k, &so));
+                    for (size_t i = 0; i < n1; i++) {
+                        if (!(h1[i].dist <= bound))
+                            continue;
+                        within++;
+                        for (size_t j = 0; j < n2; j++)
+                            same += h2[j].id == h1[i].id &&
+                                    h2[j].dist == h1[i].dist;
+                    }
+                    asked++;
+                    kept += same == within;
+                }
+                so.bound = NULL;
+                so.nprobe = 0;
+                mem_free(all);
+                mem_free(ex);
+                mem_free(ap);
+            }
+            ivf_query_free(pq);
+        }
+        assert_true(kept * 20 >= asked * 19);
+        for (size_t p = 0; p < parts; p++)
+            drop_index(&ix[p]);
+        mem_free(x);
+    }
+    /* a query the regions cannot take */
+    {
+        float q[3] = {1, 2, 3}, bad[2] = {1, NAN};
+        struct ivf_query *pq = NULL;
+        assert_int_equal(ivf_query_new(&pq, bad, 2), INFINO_ERR_INVALID);
+        assert_null(pq);
+        assert_int_equal(ivf_query_new(&pq, q, 0), INFINO_ERR_INVALID);
+        assert_ok(ivf_query_new(&pq, q, 3));
+        {
+            float *x = clustered(200, 8, 4, 0.3);
+            struct index ix;
+            struct ivf_build_opts o = IVF_BUILD_OPTS_INIT;
+            struct ivf_hit h[4];
+            size_t nh;
+            float keys[64];
+            o.dim = 8;
+            build_index(&ix, &o, x, 200);
+            assert_int_equal(ivf_query_search(h, &nh, ix.r, pq, 4, NULL),
+                             INFINO_ERR_INVALID);
+            assert_int_equal(ivf_query_cluster_keys_approx(keys, ix.r, pq),
+                             INFINO_ERR_INVALID);
+            drop_index(&ix);
+            mem_free(x);
+        }
+        ivf_query_free(pq);
+        ivf_query_free(NULL);
+    }
+}
+
 /* ---- assignment ----------------------------------------------------- */
 
 /* The pruned nearest-centroid search finds the true nearest centroid
@@ -954,6 +1113,7 @@ int main(void)
         cmocka_unit_test(test_vector_ivf__deterministic_and_spill),
         cmocka_unit_test(test_vector_ivf__simd_levels_agree),
         cmocka_unit_test(test_vector_ivf__clusters_keys_and_fetch),
+        cmocka_unit_test(test_vector_ivf__prepared_query_many_regions),
         cmocka_unit_test(test_vector_ivf__assign_matches_brute_force),
         cmocka_unit_test(test_vector_ivf__concurrent_searches),
         cmocka_unit_test(test_vector_ivf__invalid_arguments),

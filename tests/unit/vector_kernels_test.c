@@ -265,6 +265,114 @@ static void test_vector_kernels__scalar_matches_oracle(void **state)
     }
 }
 
+/* The kernels of cluster ranking and probing: u8i8_dot is the exact
+ * integer dot product (query values within +-63, the largest allowed,
+ * included), residual and planes4 follow their definitions (NaN and
+ * overflowing values included); every level gives the scalar's bits. */
+static void test_vector_kernels__probe_kernels(void **state)
+{
+    (void)state;
+    enum vk_level best = vk_best_level();
+
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        size_t dim = dims[di], n = 37;
+        int8_t *w = mem_alloc(dim);
+        uint8_t *mem = mem_alloc(n * (dim + 3) + 1);
+        uint8_t *rows = mem + 1; /* unaligned */
+        uint32_t idx[37];
+        int32_t ref[37], got[37];
+
+        for (size_t i = 0; i < dim; i++)
+            w[i] = (int8_t)((int)(test_rand() % 127) - 63);
+        w[0] = 63;
+        w[dim - 1] = -63;
+        for (size_t b = 0; b < n * (dim + 3); b++)
+            rows[b] = (uint8_t)test_rand();
+        memset(rows, 255, dim); /* the extreme row */
+        for (size_t t = 0; t < n; t++)
+            idx[t] = (uint32_t)(test_rand() % n);
+        vk_ops_scalar.u8i8_dot(ref, w, rows, dim + 3, idx, n, dim);
+        for (size_t t = 0; t < n; t++) {
+            int64_t e = 0;
+            for (size_t i = 0; i < dim; i++)
+                e += (int64_t)w[i] * rows[(size_t)idx[t] * (dim + 3) + i];
+            assert_true(ref[t] == e);
+        }
+        for (int lvl = VK_AVX2; lvl <= (int)best; lvl++) {
+            const struct vk_ops *ops = vk_ops_for((enum vk_level)lvl);
+            ops->u8i8_dot(got, w, rows, dim + 3, idx, n, dim);
+            assert_memory_equal(ref, got, sizeof ref);
+            ops->u8i8_dot(got, w, rows, dim + 3, NULL, 5, dim);
+            vk_ops_scalar.u8i8_dot(ref, w, rows, dim + 3, NULL, 5, dim);
+            assert_memory_equal(ref, got, 5 * sizeof *ref);
+            vk_ops_scalar.u8i8_dot(ref, w, rows, dim + 3, idx, n, dim);
+        }
+        mem_free(w);
+        mem_free(mem);
+    }
+    for (size_t m = 64; m <= 1024; m *= 2) {
+        float *q = mem_alloc(m * 4), *rq = mem_alloc(m * 4);
+        float *rq2 = mem_alloc(m * 4), *in = mem_alloc(m * 4);
+        uint8_t *rc = mem_alloc(m * 4 + 1), *p1 = mem_alloc(m / 2);
+        uint8_t *p2 = mem_alloc(m / 2);
+
+        for (int rep = 0; rep < 8; rep++) {
+            float lo, hi, lo2, hi2, inv;
+            uint32_t sum, esum = 0;
+
+            for (size_t i = 0; i < m; i++) {
+                float c = rnd_f();
+                q[i] = rnd_f();
+                memcpy(rc + 1 + 4 * i, &c, 4);
+            }
+            if (rep == 3) /* differences that overflow */
+                for (size_t i = 0; i < 4; i++) {
+                    float big = i & 1 ? -3e38f : 3e38f, neg = -big;
+                    q[i] = big;
+                    memcpy(rc + 1 + 4 * i, &neg, 4);
+                }
+            vk_residual_scalar(rq, &lo, &hi, q, rc + 1, m);
+            for (size_t i = 0; i < m; i++) {
+                float e = q[i] - ldf(rc + 1 + 4 * i);
+                assert_true(memcmp(&rq[i], &e, 4) == 0);
+            }
+            inv = rep == 5 ? 0.0f : 15.0f / (hi - lo);
+            memcpy(in, rq, m * 4);
+            if (rep == 4)
+                in[5] = NAN;
+            sum = vk_planes4_scalar(p1, in, lo, inv, m);
+            for (size_t i = 0; i < m; i++) {
+                float x = (in[i] - lo) * inv + 0.5f;
+                unsigned u;
+                x = x >= 0 ? x : 0;
+                x = x <= 15 ? x : 15;
+                u = (unsigned)(int)x;
+                esum += u;
+                for (unsigned j = 0; j < 4; j++)
+                    assert_int_equal((p1[j * (m / 8) + i / 8] >> (i % 8)) & 1,
+                                     (u >> j) & 1);
+            }
+            assert_int_equal(sum, esum);
+            for (int lvl = VK_AVX2; lvl <= (int)best; lvl++) {
+                const struct vk_ops *ops = vk_ops_for((enum vk_level)lvl);
+                ops->residual(rq2, &lo2, &hi2, q, rc + 1, m);
+                assert_true(memcmp(&lo, &lo2, 4) == 0);
+                assert_true(memcmp(&hi, &hi2, 4) == 0);
+                assert_memory_equal(rq, rq2, m * 4);
+                assert_int_equal(ops->planes4(p2, in, lo, inv, m), sum);
+                assert_memory_equal(p1, p2, m / 2);
+            }
+        }
+        mem_free(q);
+        mem_free(rq);
+        mem_free(rq2);
+        mem_free(in);
+        mem_free(rc);
+        mem_free(p1);
+        mem_free(p2);
+    }
+}
+
 /* The rotation is orthogonal: norms and inner products survive it. */
 static void test_vector_kernels__rotation_is_orthogonal(void **state)
 {
@@ -316,6 +424,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vector_kernels__levels_bit_identical),
         cmocka_unit_test(test_vector_kernels__scalar_matches_oracle),
+        cmocka_unit_test(test_vector_kernels__probe_kernels),
         cmocka_unit_test(test_vector_kernels__rotation_is_orthogonal),
         cmocka_unit_test(test_vector_kernels__force_level),
     };

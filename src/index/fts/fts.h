@@ -402,6 +402,40 @@ struct fts_hit {
     float score;
 };
 
+/* ---- one query over many regions ---------------------------------------
+ * A table's search looks every query term up once per region: the entry
+ * gives the table's df, a bound on the region's best score (from the
+ * term's impacts, FORMAT.md) once the table's statistics are known, and,
+ * passed back to fts_search, the postings, without a second lookup. */
+
+#define FTS_MAX_IMPACTS 8u /* (tf, dl) bound points per term */
+
+struct fts_term_stats {
+    struct fts_term_info info; /* info.df == 0: the region lacks the term */
+    uint32_t n_impacts;        /* 1..FTS_MAX_IMPACTS when present */
+    uint32_t imp_tf[FTS_MAX_IMPACTS], imp_dl[FTS_MAX_IMPACTS];
+};
+
+/* Looks up every positive term of `q` in `r`: out[i] for term i
+ * (fts_query_n_terms entries). */
+infino_status fts_query_lookup(struct fts_term_stats *out,
+                               const struct fts_reader *r,
+                               const struct fts_query *q);
+
+/* Adds the df of each positive term in `terms` (fts_query_lookup of one
+ * region) to df[0 .. n_terms), as fts_query_add_local_df does. */
+void fts_term_stats_add_df(uint64_t *df, const struct fts_term_stats *terms,
+                           size_t n_terms);
+
+/* No doc of the region scores above the returned value under `gs`: the
+ * bound fts_search itself checks first, so a search whose opts->min_score
+ * is above it returns nothing. 0 when nothing can match (AND with a term
+ * the region lacks, or no term present); +INFINITY when gs does not fit
+ * the terms (the search reports it). */
+float fts_query_bound(const struct fts_term_stats *terms,
+                      const struct fts_query *q,
+                      const struct fts_global_stats *gs, enum fts_mode mode);
+
 struct fts_search_opts {
     size_t k;           /* result count wanted; 0 returns nothing */
     enum fts_mode mode; /* FTS_MODE_OR (default) or FTS_MODE_AND */
@@ -416,6 +450,9 @@ struct fts_search_opts {
      * search decide from the region's size and the terms' postings;
      * N > 0 forces N (tests). Results do not depend on it. */
     size_t parts;
+    /* Borrowed (NULL: looked up): fts_query_lookup of this region and
+     * query, so that a table's search looks each term up once. */
+    const struct fts_term_stats *terms;
 };
 
 /* Top-k BM25. `out` has room for opts->k hits; on success it holds *n_out

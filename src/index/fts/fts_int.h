@@ -36,7 +36,6 @@
 #define FTS_DICT_BLOCK_TERMS 32u /* terms per dictionary block */
 #define FTS_INDEX_ENTRY_LEN 16u /* u64 dict offset, u64 postings base */
 #define FTS_SKIP_ENTRY_LEN 16u  /* last doc, end offset, max tf, min dl */
-#define FTS_MAX_IMPACTS 8u      /* (tf, dl) bound points per term */
 #define FTS_NO_DOC UINT32_MAX
 #define FTS_SUMMARY_HEADER_LEN 24u
 #define FTS_SUMMARY_BLOCK_BYTES 64u
@@ -88,6 +87,11 @@ struct fts_reader {
     uint64_t n_blocks; /* dictionary blocks */
     const uint8_t *post, *dict, *index, *dl, *summary;
     uint64_t post_len, dict_len, summary_len;
+    /* owned, n_blocks (NULL: not built): the first 8 bytes of each
+     * block's first term, big-endian and zero-padded, so that a lookup
+     * narrows the blocks in memory before comparing terms in the region
+     * (their order is the terms' order; equal keys need the terms) */
+    uint64_t *block_key;
 };
 
 static inline uint32_t fts_dl(const struct fts_reader *r, uint32_t doc)

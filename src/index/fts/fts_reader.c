@@ -117,6 +117,54 @@ static infino_status check_layout(struct fts_reader *r)
     return INFINO_OK;
 }
 
+static inline int read_lens(const struct fts_reader *r, struct rd *rd,
+                            uint8_t *pre, uint64_t *suf);
+static uint64_t block_dict_off(const struct fts_reader *r, uint64_t b);
+
+/* The first 8 bytes of t[0..len), big-endian, zero-padded. A strict
+ * difference of two keys orders the terms the same way. */
+static uint64_t term_key(const uint8_t *t, size_t len)
+{
+    uint64_t k = 0;
+
+    for (size_t i = 0; i < 8; i++)
+        k = k << 8 | (i < len ? t[i] : 0);
+    return k;
+}
+
+/* r->block_key from each block's first term. A first term that does not
+ * decode leaves the keys unbuilt: lookups then compare in the region,
+ * which reports the damage where it is met (as without keys). */
+static infino_status build_block_keys(struct fts_reader *r)
+{
+    uint64_t prev = 0;
+
+    if (r->n_blocks == 0)
+        return INFINO_OK;
+    if (r->n_blocks > SIZE_MAX / sizeof *r->block_key)
+        return INFINO_OK;
+    r->block_key = mem_alloc((size_t)r->n_blocks * sizeof *r->block_key);
+    if (r->block_key == NULL)
+        return err_nomem();
+    for (uint64_t b = 0; b < r->n_blocks; b++) {
+        uint64_t off = block_dict_off(r, b), end = block_dict_off(r, b + 1);
+        struct rd rd = rd_make(r->dict + off, (size_t)(end - off));
+        const uint8_t *t;
+        uint8_t pre;
+        uint64_t suf, k;
+
+        if (read_lens(r, &rd, &pre, &suf) || pre != 0 || suf == 0 ||
+            rd_bytes(&rd, (size_t)suf, &t) ||
+            (k = term_key(t, (size_t)suf)) < prev) {
+            mem_free(r->block_key);
+            r->block_key = NULL;
+            return INFINO_OK;
+        }
+        r->block_key[b] = prev = k;
+    }
+    return INFINO_OK;
+}
+
 infino_status fts_reader_open(struct fts_reader **out, const uint8_t *data,
                               size_t len, const char *name, unsigned flags)
 {
@@ -162,6 +210,7 @@ infino_status fts_reader_open(struct fts_reader **out, const uint8_t *data,
         goto fail;
     }
     CHECK(check_layout(r));
+    CHECK(build_block_keys(r));
     st = fts_summary_open(&sum, r->summary, r->summary_len);
     if (st != INFINO_OK) {
         st = err_context(st, "fts region %s", r->name);
@@ -178,6 +227,7 @@ void fts_reader_close(struct fts_reader *r)
 {
     if (r == NULL)
         return;
+    mem_free(r->block_key);
     mem_free(r->name);
     mem_free(r);
 }
@@ -375,7 +425,9 @@ static infino_status cmp_block_first(int *out, const struct fts_reader *r,
     return INFINO_OK;
 }
 
-/* The last block whose first term is <= key (strict: < key), or -1. */
+/* The last block whose first term is <= key (strict: < key), or -1. The
+ * block keys narrow the search to the blocks whose first term shares the
+ * key's first 8 bytes; only those are compared in the region. */
 static infino_status find_block(int64_t *out, const struct fts_reader *r,
                                 const uint8_t *key, size_t len, bool strict)
 {
@@ -383,6 +435,26 @@ static infino_status find_block(int64_t *out, const struct fts_reader *r,
     infino_status st;
     int c = 0;
 
+    if (r->block_key != NULL) {
+        uint64_t kq = term_key(key, len), l = 0, h = r->n_blocks;
+        while (l < h) { /* first block whose key is >= kq */
+            uint64_t mid = l + (h - l) / 2;
+            if (r->block_key[mid] < kq)
+                l = mid + 1;
+            else
+                h = mid;
+        }
+        lo = l;
+        h = r->n_blocks;
+        while (l < h) { /* first block whose key is > kq */
+            uint64_t mid = l + (h - l) / 2;
+            if (r->block_key[mid] <= kq)
+                l = mid + 1;
+            else
+                h = mid;
+        }
+        hi = l;
+    }
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;
         CHECK(cmp_block_first(&c, r, mid, key, len));
@@ -397,23 +469,29 @@ fail:
     return st;
 }
 
-static int cmp_term(const struct fts_dict_iter *it, const uint8_t *key,
-                    size_t len)
+/* Bytes a[0..n) and b[0..n) have in common at the start. */
+static size_t common_prefix(const uint8_t *a, const uint8_t *b, size_t n)
 {
-    size_t n = it->term_len < len ? it->term_len : len;
-    int c = memcmp(it->term, key, n);
+    size_t i = 0;
 
-    if (c != 0)
-        return c;
-    return it->term_len < len ? -1 : it->term_len > len ? 1 : 0;
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
 }
 
+/* Looks `key` up in its block without rebuilding the block's terms: with
+ * m, the bytes the previous term shares with the key (which it precedes),
+ * an entry sharing more than m bytes with the previous term also precedes
+ * the key by the same byte, so only its lengths and numbers are read;
+ * otherwise its suffix is compared with the key from where they part.
+ * Entries are checked as iter_entry checks them. */
 infino_status fts_dict_find(struct fts_term_info *out, bool *found,
                             const struct fts_reader *r, const uint8_t *term,
                             size_t len)
 {
     struct fts_dict_iter it;
     int64_t b;
+    size_t m = 0, prev_len = 0;
     infino_status st;
 
     *found = false;
@@ -426,17 +504,64 @@ infino_status fts_dict_find(struct fts_term_info *out, bool *found,
         return INFINO_OK;
     it.r = r;
     iter_enter_block(&it, (uint64_t)b);
-    while (it.in_block < it.block_terms) {
-        int c;
-        CHECK(iter_entry(&it));
-        c = cmp_term(&it, term, len);
+    for (; it.in_block < it.block_terms; it.in_block++) {
+        struct rd rd = rd_make(it.p, (size_t)(it.end - it.p));
+        const uint8_t *suffix;
+        uint8_t pre;
+        uint64_t suf, df, x, y;
+        size_t t_len, n, c_len;
+        int c = -1;
+
+        if (read_lens(r, &rd, &pre, &suf) ||
+            rd_bytes(&rd, (size_t)suf, &suffix))
+            return entry_corrupt(&it, "truncated term");
+        if (pre > prev_len || (it.in_block == 0 && pre != 0) ||
+            pre + suf == 0 ||
+            (pre + suf > FTS_FRONT_CODED_MAX &&
+             (pre != 0 || r->version == 1)))
+            return entry_corrupt(&it, "bad term lengths");
+        t_len = (size_t)(pre + suf);
+        if (rd_uvarint(&rd, &df) || df == 0 || df > r->n_docs ||
+            rd_uvarint(&rd, &x) || rd_uvarint(&rd, &y))
+            return entry_corrupt(&it, "bad document frequency");
+        if (df == 1) {
+            if (x >= r->n_docs || y >= UINT32_MAX)
+                return entry_corrupt(&it, "bad inline posting");
+        } else if (x > UINT64_MAX - df || y > it.post_end - it.post_off) {
+            return entry_corrupt(&it, "postings record out of bounds");
+        }
+        if (pre <= m) {
+            /* the term and the key agree on pre bytes: compare the rest */
+            n = (size_t)suf < len - pre ? (size_t)suf : len - pre;
+            c_len = common_prefix(suffix, term + pre, n);
+            m = pre + c_len;
+            if (c_len < n)
+                c = suffix[c_len] < term[pre + c_len] ? -1 : 1;
+            else
+                c = t_len < len ? -1 : t_len > len ? 1 : 0;
+        }
         if (c == 0) {
-            *out = it.info;
+            struct fts_term_info info = {0};
+            info.df = (uint32_t)df;
+            if (df == 1) {
+                info.inline_doc = (uint32_t)x;
+                info.inline_tf = (uint32_t)y + 1;
+                info.total_tf = info.inline_tf;
+            } else {
+                info.total_tf = df + x;
+                info.off = it.post_off;
+                info.len = y;
+            }
+            *out = info;
             *found = true;
             break;
         }
         if (c > 0)
             break;
+        if (df > 1)
+            it.post_off += y;
+        it.p = rd.p;
+        prev_len = t_len;
     }
     return INFINO_OK;
 fail:

@@ -95,11 +95,13 @@ static void search_free(struct search *s)
     mem_free(s->bits);
 }
 
-/* Opens cursors for the query's terms. With `gs`, also BM25 weights. */
+/* Opens cursors for the query's terms, from `looked` (fts_query_lookup
+ * of this region) or looking them up. With `gs`, also BM25 weights. */
 static infino_status setup(struct search *s, const struct fts_reader *r,
                            const struct fts_query *q, enum fts_mode mode,
                            const struct fts_global_stats *gs,
-                           const roaring_bitmap_t *deleted)
+                           const roaring_bitmap_t *deleted,
+                           const struct fts_term_stats *looked)
 {
     infino_status st;
 
@@ -127,7 +129,13 @@ static infino_status setup(struct search *s, const struct fts_reader *r,
         struct term *t;
         bool found;
 
-        CHECK(fts_dict_find(&ti, &found, r, q->pos[i].bytes, q->pos[i].len));
+        if (looked != NULL) {
+            ti = looked[i].info;
+            found = ti.df > 0;
+        } else {
+            CHECK(fts_dict_find(&ti, &found, r, q->pos[i].bytes,
+                                q->pos[i].len));
+        }
         if (!found) {
             if (mode == FTS_MODE_AND)
                 s->empty = true;
@@ -760,8 +768,12 @@ static infino_status run_topk(struct search *s, enum fts_mode mode)
     } else if (s->n_terms == 1) {
         CHECK(topk_single(s));
     } else {
-        s->acc = mem_calloc(WINDOW, sizeof *s->acc);
-        s->bits = mem_calloc(WINDOW / 64, sizeof *s->bits);
+        /* windows never span more than the searched range: a small
+         * region needs (and clears) only that much */
+        uint64_t span = s->hi - s->lo < WINDOW ? s->hi - s->lo : WINDOW;
+        size_t words = span > 0 ? (size_t)(span + 63) / 64 : 1;
+        s->acc = mem_calloc(words * 64, sizeof *s->acc);
+        s->bits = mem_calloc(words, sizeof *s->bits);
         if (s->acc == NULL || s->bits == NULL)
             CHECK(err_nomem());
         CHECK(topk_or(s));
@@ -802,7 +814,8 @@ static void run_part(void *arg, size_t i)
     infino_status st;
 
     memset(&s, 0, sizeof s);
-    CHECK(setup(&s, p->r, p->q, p->opts->mode, p->gs, p->opts->deleted));
+    CHECK(setup(&s, p->r, p->q, p->opts->mode, p->gs, p->opts->deleted,
+                p->opts->terms));
     if (!s.empty) {
         s.lo = p->lo;
         s.hi = p->hi;
@@ -926,7 +939,7 @@ infino_status fts_search(struct fts_hit *out, size_t *n_out,
                      "missing or avgdl not positive");
         goto fail;
     }
-    CHECK(setup(&s, r, q, opts->mode, gs, opts->deleted));
+    CHECK(setup(&s, r, q, opts->mode, gs, opts->deleted, opts->terms));
     if (s.empty)
         goto done;
     s.heap = out;
@@ -959,6 +972,121 @@ done:
 fail:
     search_free(&s);
     return err_context(st, "fts search in %s", fts_reader_name(r));
+}
+
+/* ---- one query over many regions ---------------------------------------- */
+
+/* The impacts of a looked-up term (FORMAT.md "Postings record"), checked
+ * as fts_cursor_open checks them. */
+static infino_status read_impacts(struct fts_term_stats *t,
+                                  const struct fts_reader *r)
+{
+    const struct fts_term_info *ti = &t->info;
+    struct rd rd;
+    uint8_t n_imp;
+
+    if (ti->df == 0 || ti->df > r->n_docs)
+        return fts_corrupt(r, "bad document frequency %u", ti->df);
+    if (ti->df == 1) {
+        if (ti->inline_doc >= r->n_docs)
+            return fts_corrupt(r, "inline posting out of range");
+        t->n_impacts = 1;
+        t->imp_tf[0] = ti->inline_tf;
+        t->imp_dl[0] = fts_dl(r, ti->inline_doc);
+        return INFINO_OK;
+    }
+    if (ti->off > r->post_len || ti->len > r->post_len - ti->off)
+        return fts_corrupt(r, "postings record out of bounds");
+    rd = rd_make(r->post + ti->off, (size_t)ti->len);
+    if (rd_u8(&rd, &n_imp) || n_imp == 0 || n_imp > FTS_MAX_IMPACTS)
+        return fts_corrupt(r, "postings at %llu: bad impact count",
+                           (unsigned long long)ti->off);
+    for (unsigned i = 0; i < n_imp; i++) {
+        uint64_t tf, dl;
+        if (rd_uvarint(&rd, &tf) || rd_uvarint(&rd, &dl) ||
+            tf > UINT32_MAX || dl > UINT32_MAX)
+            return fts_corrupt(r, "postings at %llu: bad impact",
+                               (unsigned long long)ti->off);
+        t->imp_tf[i] = (uint32_t)tf;
+        t->imp_dl[i] = (uint32_t)dl;
+    }
+    t->n_impacts = n_imp;
+    return INFINO_OK;
+}
+
+infino_status fts_query_lookup(struct fts_term_stats *out,
+                               const struct fts_reader *r,
+                               const struct fts_query *q)
+{
+    infino_status st;
+
+    for (size_t i = 0; i < q->n_pos; i++) {
+        struct fts_term_stats *t = &out[i];
+        bool found;
+
+        memset(t, 0, sizeof *t);
+        CHECK(fts_dict_find(&t->info, &found, r, q->pos[i].bytes,
+                            q->pos[i].len));
+        if (!found) {
+            memset(&t->info, 0, sizeof t->info);
+            continue;
+        }
+        CHECK(read_impacts(t, r));
+    }
+    return INFINO_OK;
+fail:
+    return err_context(st, "fts lookup in %s", fts_reader_name(r));
+}
+
+void fts_term_stats_add_df(uint64_t *df, const struct fts_term_stats *terms,
+                           size_t n_terms)
+{
+    for (size_t i = 0; i < n_terms; i++)
+        df[i] += terms[i].info.df;
+}
+
+/* The sum fts_search checks before touching postings: each present term's
+ * best impact, in the fixed point of scores, rounded up. */
+float fts_query_bound(const struct fts_term_stats *terms,
+                      const struct fts_query *q,
+                      const struct fts_global_stats *gs, enum fts_mode mode)
+{
+    struct fts_bm25 bm;
+    int64_t ub = 0;
+    bool any = false;
+
+    if (gs == NULL || gs->df == NULL || !(gs->avgdl > 0) ||
+        !isfinite(gs->avgdl) ||
+        (gs->sim != NULL &&
+         fts_similarity_check(gs->sim->k1, gs->sim->b) != INFINO_OK)) {
+        err_clear();
+        return INFINITY;
+    }
+    bm = fts_bm25_params(gs->avgdl, gs->sim);
+    for (size_t i = 0; i < q->n_pos; i++) {
+        const struct fts_term_stats *t = &terms[i];
+        int64_t best = 0;
+        double w;
+
+        if (t->info.df == 0) {
+            if (mode == FTS_MODE_AND)
+                return 0.0f;
+            continue;
+        }
+        if (gs->df[i] == 0 || gs->df[i] > gs->n_docs ||
+            t->n_impacts == 0 || t->n_impacts > FTS_MAX_IMPACTS)
+            return INFINITY;
+        any = true;
+        w = fts_bm25_idf(gs->n_docs, gs->df[i]) * (double)q->pos[i].count;
+        for (uint32_t j = 0; j < t->n_impacts; j++) {
+            int64_t u = fts_fixed_ub(
+                fts_bm25_term(&bm, w, t->imp_tf[j], t->imp_dl[j]));
+            if (u > best)
+                best = u;
+        }
+        ub += best;
+    }
+    return any ? fts_fixed_to_float(ub) : 0.0f;
 }
 
 /* ---- count and match --------------------------------------------------- */
@@ -1123,7 +1251,7 @@ infino_status fts_count(uint64_t *out, const struct fts_reader *r,
     *out = 0;
     CHECK(plain_only(q));
     CHECK(fts_query_check(q));
-    CHECK(setup(&s, r, q, mode, NULL, deleted));
+    CHECK(setup(&s, r, q, mode, NULL, deleted, NULL));
     CHECK(run_match(&s, mode, UINT32_MAX));
     *out = s.count;
     search_free(&s);
@@ -1144,7 +1272,7 @@ infino_status fts_match(struct fts_doc_ids *out, const struct fts_reader *r,
     memset(&s, 0, sizeof s);
     CHECK(plain_only(q));
     CHECK(fts_query_check(q));
-    CHECK(setup(&s, r, q, mode, NULL, deleted));
+    CHECK(setup(&s, r, q, mode, NULL, deleted, NULL));
     s.ids = out;
     CHECK(run_match(&s, mode, UINT32_MAX));
     search_free(&s);
@@ -1258,7 +1386,7 @@ infino_status fts_exact_candidates(struct fts_doc_ids *out,
         fts_stage_sort(&stage);
         CHECK(exact_terms(q, &absent, r, &stage));
         if (!absent) {
-            CHECK(setup(&s, r, q, FTS_MODE_AND, NULL, deleted));
+            CHECK(setup(&s, r, q, FTS_MODE_AND, NULL, deleted, NULL));
             s.ids = out;
             /* doc lengths saturate at UINT32_MAX, which also means "any
              * length" here: a superset, still verified */

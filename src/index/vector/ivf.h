@@ -205,8 +205,14 @@ struct ivf_search_opts {
     /* RaBitQ error-bound width (the paper's epsilon_0); 0 = 1.9. Larger
      * reranks more rows (never fewer results). */
     float eps;
+    /* Borrowed (NULL: none): the caller already holds k rows this near
+     * (e.g. the k-th best of regions searched before). Rows and clusters
+     * whose distance lower bound exceeds it are not scored, so fewer
+     * than k rows may come back; rows at most this far are found as
+     * without it. */
+    const float *bound;
 };
-#define IVF_SEARCH_OPTS_INIT {0, NULL, NULL, NULL, NULL, 0.0f}
+#define IVF_SEARCH_OPTS_INIT {0, NULL, NULL, NULL, NULL, 0.0f, NULL}
 
 /* The k nearest rows to `query` (query_dim floats) into out[0..*n_out),
  * sorted by (dist, id) ascending; *n_out < k only when fewer rows pass
@@ -231,6 +237,48 @@ infino_status ivf_search_clusters(struct ivf_hit *out, size_t *n_out,
                                   const uint32_t *clusters,
                                   size_t n_clusters,
                                   const struct ivf_search_opts *opts);
+
+/* ---- one query over many regions --------------------------------------
+ * A table's superfiles each hold a region of the same column, so they
+ * share dim, metric and the rotation seed. An ivf_query holds what a
+ * search derives from the query alone (the metric's normalization and
+ * the rotated query, computed by the first region searched and reused by
+ * every region that shares its metric and seed) and the search scratch,
+ * so searching many regions costs one preparation and no allocation per
+ * region. Used by one thread at a time. */
+
+struct ivf_query;
+
+/* Copies `query` (dim floats, 1..IVF_MAX_DIM). INFINO_ERR_INVALID for a
+ * NaN or infinite value. *out is owned: ivf_query_free. */
+infino_status ivf_query_new(struct ivf_query **out, const float *query,
+                            size_t dim);
+void ivf_query_free(struct ivf_query *q); /* NULL is a no-op */
+
+/* ivf_search and ivf_search_clusters with a prepared query.
+ * INFINO_ERR_INVALID when the query's dim is not the region's. */
+infino_status ivf_query_search(struct ivf_hit *out, size_t *n_out,
+                               struct ivf_reader *r, struct ivf_query *q,
+                               size_t k, const struct ivf_search_opts *opts);
+infino_status ivf_query_search_clusters(struct ivf_hit *out, size_t *n_out,
+                                        struct ivf_reader *r,
+                                        struct ivf_query *q, size_t k,
+                                        const uint32_t *clusters,
+                                        size_t n_clusters,
+                                        const struct ivf_search_opts *opts);
+
+/* The keys of ivf_cluster_keys for clusters[0..n) (out[i] for
+ * clusters[i]); INFINO_ERR_INVALID for a cluster out of range. */
+infino_status ivf_query_cluster_keys(float *out, struct ivf_reader *r,
+                                     struct ivf_query *q,
+                                     const uint32_t *clusters, size_t n);
+/* Every cluster's key (ivf_n_clusters floats) estimated with integer
+ * dot products of 8-bit centroid codes and the 7-bit query: a quarter of
+ * the bytes of the exact keys, within the rounding of both, comparable
+ * across regions. For ranking many regions' clusters before computing
+ * exact keys of the best. */
+infino_status ivf_query_cluster_keys_approx(float *out, struct ivf_reader *r,
+                                            struct ivf_query *q);
 
 /* Computes the distance of `query` to rows ids[0..n) exactly from the
  * rerank payload (not a probe): the filter-free building block of exact

@@ -165,6 +165,14 @@ struct ivf_reader {
      * clusters before their exact keys (ivf_search.c) */
     uint8_t *cq;
     float *cq_lo, *cq_scale;
+    /* owned (NULL without clusters): the centroids as 8-bit codes with
+     * one offset and scale for all dimensions (centroid ~ rk_lo +
+     * rk_scale * code), and their exact squared norms, to rank clusters
+     * of many regions against one 7-bit query
+     * (ivf_query_cluster_keys_approx) */
+    uint8_t *rk;
+    float rk_lo, rk_scale;
+    float *cnorm;
     _Atomic uint8_t pos_state;
 };
 

@@ -149,6 +149,45 @@ static infino_status quantize_centroids(struct ivf_reader *r)
     return INFINO_OK;
 }
 
+/* The ranking codes (see struct ivf_reader): one offset and scale over
+ * every value of every centroid, so that one quantized query serves all
+ * regions; and each centroid's squared norm, exactly. */
+static infino_status rank_codes(struct ivf_reader *r)
+{
+    uint32_t k = r->L.n_clusters, dim = r->L.dim;
+    size_t n = (size_t)k * dim;
+    float lo = INFINITY, hi = -INFINITY, span, inv;
+
+    r->rk = mem_alloc(n);
+    r->cnorm = mem_alloc(4ull * k);
+    if (r->rk == NULL || r->cnorm == NULL)
+        return err_nomem();
+    for (size_t i = 0; i < n; i++) {
+        float v = ivf_load_f32(r->centroids + 4 * i);
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    span = hi - lo; /* finite centroids; the span may overflow */
+    r->rk_lo = lo;
+    r->rk_scale = isfinite(span) && span > 0 ? span / 255.0f : 0.0f;
+    inv = r->rk_scale > 0 ? 1.0f / r->rk_scale : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float t = (ivf_load_f32(r->centroids + 4 * i) - lo) * inv + 0.5f;
+        t = t >= 0 ? t : 0;
+        t = t <= 255 ? t : 255;
+        r->rk[i] = (uint8_t)(int)t;
+    }
+    for (uint32_t c = 0; c < k; c++) {
+        double s = 0;
+        for (uint32_t d = 0; d < dim; d++) {
+            double v = ivf_load_f32(r->centroids + 4 * ((size_t)c * dim + d));
+            s += v * v;
+        }
+        r->cnorm[c] = (float)s;
+    }
+    return INFINO_OK;
+}
+
 infino_status ivf_open(struct ivf_reader **out, struct store_blob *blob,
                        uint64_t off, uint64_t len)
 {
@@ -197,6 +236,8 @@ infino_status ivf_open(struct ivf_reader **out, struct store_blob *blob,
     atomic_init(&r->pos_state, BLOCK_UNCHECKED);
     if (r->L.n_clusters >= IVF_CQ_MIN_CLUSTERS)
         CHECK(quantize_centroids(r));
+    if (r->L.n_clusters > 0)
+        CHECK(rank_codes(r));
     *out = r;
     return INFINO_OK;
 fail:
@@ -213,6 +254,8 @@ void ivf_close(struct ivf_reader *r)
     mem_free(r->cq);
     mem_free(r->cq_lo);
     mem_free(r->cq_scale);
+    mem_free(r->rk);
+    mem_free(r->cnorm);
     mem_free(r);
 }
 

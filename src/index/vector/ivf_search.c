@@ -104,23 +104,171 @@ static int cmp_where(const void *a, const void *b)
     return (x->in > y->in) - (x->in < y->in);
 }
 
+/* ---- the prepared query ------------------------------------------- */
+
+/* A query and what every search of it shares: the metric's preparation
+ * and the rotation, kept for the last (metric, seed, code dim) searched,
+ * which all regions of one column share; and the search scratch, grown to
+ * the largest region searched, so a search of many regions allocates
+ * nothing after the first. */
+struct ivf_query {
+    uint32_t dim;
+    float *raw;       /* owned, dim: the caller's query */
+    bool prepared;    /* q, qrot and one_nq describe (metric, seed, m) */
+    enum ivf_metric metric;
+    uint64_t seed;
+    uint32_t code_dim;
+    float *q;         /* owned, dim: as indexed (unit for cosine) */
+    float *qrot;      /* owned, code_dim: rotated */
+    size_t qrot_cap;
+    float one_nq;     /* cosine: 1 - ||q||^2 (0, or 1 for a zero query) */
+    float norm;       /* ||q|| as indexed */
+    bool metric_ok;   /* q, one_nq, norm and the below hold for `metric` */
+    /* q as 7-bit integers, q ~ q_step * q8, with sum_d q[d] and ||q||^2,
+     * for ranking clusters (ivf_query_cluster_keys_approx) */
+    int8_t *q8;
+    float q_step, q_sum, q_nn;
+    int32_t *dots;    /* owned scratch: per cluster */
+    size_t dots_cap;
+    /* scratch, owned: searches borrow it (one search at a time) */
+    void *mem;
+    size_t mem_cap;
+    float *p_lb, *p_est; /* per row of a probed cluster */
+    uint8_t *p_done;
+    size_t p_cap;
+    uint8_t *seen;    /* per cluster of a region */
+    size_t seen_cap;
+};
+
+infino_status ivf_query_new(struct ivf_query **out, const float *query,
+                            size_t dim)
+{
+    struct ivf_query *q;
+
+    *out = NULL;
+    if (dim == 0 || dim > IVF_MAX_DIM)
+        return err_set(INFINO_ERR_INVALID,
+                       "vector search: query dimension %zu out of range", dim);
+    for (size_t i = 0; i < dim; i++)
+        if (!isfinite(query[i]))
+            return err_set(INFINO_ERR_INVALID,
+                           "vector search: query value %zu is NaN or infinite",
+                           i);
+    q = mem_calloc(1, sizeof *q);
+    if (q == NULL)
+        return err_nomem();
+    q->dim = (uint32_t)dim;
+    q->raw = mem_alloc(4 * dim);
+    q->q = mem_alloc(4 * dim);
+    q->q8 = mem_alloc(dim);
+    if (q->raw == NULL || q->q == NULL || q->q8 == NULL) {
+        ivf_query_free(q);
+        return err_nomem();
+    }
+    memcpy(q->raw, query, 4 * dim);
+    *out = q;
+    return INFINO_OK;
+}
+
+void ivf_query_free(struct ivf_query *q)
+{
+    if (q == NULL)
+        return;
+    mem_free(q->raw);
+    mem_free(q->q);
+    mem_free(q->q8);
+    mem_free(q->dots);
+    mem_free(q->qrot);
+    mem_free(q->mem);
+    mem_free(q->p_lb);
+    mem_free(q->p_est);
+    mem_free(q->p_done);
+    mem_free(q->seen);
+    mem_free(q);
+}
+
+/* q and one_nq for region r's metric (no rotation). */
+static void query_metric(struct ivf_query *pq, const struct ivf_reader *r)
+{
+    double nn = 0, sum = 0;
+    float amax = 0, inv;
+
+    if (pq->metric_ok && pq->metric == r->L.metric)
+        return;
+    pq->prepared = false;
+    pq->metric = r->L.metric;
+    ivf_prepare(pq->q, pq->raw, pq->dim, pq->metric);
+    pq->one_nq = 1.0f;
+    for (uint32_t d = 0; d < pq->dim; d++) {
+        float a = fabsf(pq->q[d]);
+        if (pq->q[d] != 0)
+            pq->one_nq = 0.0f;
+        nn += (double)pq->q[d] * pq->q[d];
+        sum += pq->q[d];
+        amax = a > amax ? a : amax;
+    }
+    pq->norm = (float)sqrt(nn);
+    pq->q_nn = (float)nn;
+    pq->q_sum = (float)sum;
+    /* 63 keeps u8 * i8 pair sums inside int16 (vk_ops.u8i8_dot) */
+    pq->q_step = amax > 0 && isfinite(amax / 63.0f) ? amax / 63.0f : 0.0f;
+    inv = pq->q_step > 0 ? 1.0f / pq->q_step : 0.0f;
+    for (uint32_t d = 0; d < pq->dim; d++) {
+        float t = rintf(pq->q[d] * inv);
+        t = t < -63 ? -63 : t > 63 ? 63 : t;
+        pq->q8[d] = (int8_t)t;
+    }
+    pq->metric_ok = true;
+}
+
+/* Prepares pq for region r: the metric's form, then the rotation. */
+static infino_status query_prepare(struct ivf_query *pq,
+                                   const struct ivf_reader *r)
+{
+    const struct ivf_layout *L = &r->L;
+
+    if (pq->dim != L->dim)
+        return err_set(INFINO_ERR_INVALID,
+                       "vector search: query has dimension %u, the index %u",
+                       pq->dim, L->dim);
+    query_metric(pq, r);
+    if (pq->prepared && pq->seed == r->seed && pq->code_dim == L->code_dim)
+        return INFINO_OK;
+    if (pq->qrot_cap < L->code_dim) {
+        float *p = mem_realloc(pq->qrot, 4ull * L->code_dim);
+        if (p == NULL)
+            return err_nomem();
+        pq->qrot = p;
+        pq->qrot_cap = L->code_dim;
+    }
+    memcpy(pq->qrot, pq->q, 4ull * L->dim);
+    memset(pq->qrot + L->dim, 0, 4ull * (L->code_dim - L->dim));
+    vk_get()->rotate(pq->qrot, L->code_dim, r->signs, r->scale);
+    pq->seed = r->seed;
+    pq->code_dim = L->code_dim;
+    pq->prepared = true;
+    return INFINO_OK;
+}
+
 /* ---- per-search state ---------------------------------------------- */
 
 struct ctx {
     struct ivf_reader *r;
+    struct ivf_query *pq; /* borrowed: the query and its scratch */
     const struct vk_ops *ops;
-    /* probe scratch, one entry per row of the cluster (grown on demand,
-     * freed by ctx_release): lower bounds, estimates, rows scored */
+    /* probe scratch, one entry per row of the cluster (the query's,
+     * grown on demand): lower bounds, estimates, rows scored */
     float *p_lb, *p_est;
     uint8_t *p_done;
-    size_t p_cap;
     const roaring_bitmap_t *allow, *deleted;
     float eps;
-    float *q;         /* dim: the query as indexed (unit for cosine) */
-    float *qrot;      /* m: rotated query */
+    /* the caller's bound (INFINITY: none): rows whose lower bound
+     * exceeds it are not wanted */
+    float ext_bound;
+    const float *q;   /* dim: the query as indexed (unit for cosine) */
+    const float *qrot; /* m: rotated query */
     float *rq;        /* m: rotated residual of the current cluster */
     uint8_t *planes;  /* 4 * code_len */
-    uint8_t *u;       /* m: the 4-bit query values, one per byte */
     float *qa;        /* dim: SQ8 query (q - offset, or q * scale) */
     float *sc;        /* dim: aligned copy of the cluster's SQ8 scales */
     float *rstep;     /* dim: SQ8 residual steps (scale / 255) */
@@ -133,7 +281,7 @@ struct ctx {
     float *row;       /* dim: a fetched raw row */
     float one_nq;     /* cosine: 1 - ||q||^2 (0, or 1 for a zero query) */
     struct heap heap;
-    void *mem;        /* owned: one allocation for all of the above */
+    struct cand *pick; /* heap.cap: prefill's selection */
 };
 
 static infino_status check_query(const struct ivf_reader *r,
@@ -152,7 +300,7 @@ static infino_status check_query(const struct ivf_reader *r,
 }
 
 static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
-                              const float *query, size_t query_dim, size_t k,
+                              struct ivf_query *pq, size_t k,
                               const struct ivf_search_opts *o)
 {
     const struct ivf_layout *L = &r->L;
@@ -160,22 +308,27 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
     /* SQ8: pool extra candidates for the residual stage (as upstream's
      * best-2k refinement) */
     size_t cap = L->rerank == IVF_RERANK_SQ8 ? kk + (kk > 8 ? kk : 8) : kk;
-    size_t bytes = 6ull * 4 * L->dim + 2ull * 4 * L->code_dim +
-                   4ull * L->code_len + L->code_dim +
-                   cap * sizeof(struct cand) + 64;
+    size_t bytes = 5ull * 4 * L->dim + 4ull * L->code_dim +
+                   4ull * L->code_len + 2 * cap * sizeof(struct cand) + 64;
     uint8_t *p;
+    infino_status st;
 
     memset(x, 0, sizeof *x);
-    if (check_query(r, query, query_dim) != INFINO_OK)
-        return INFINO_ERR_INVALID;
-    x->mem = mem_alloc(bytes);
-    if (x->mem == NULL)
-        return err_nomem();
-    p = x->mem;
+    st = query_prepare(pq, r);
+    if (st != INFINO_OK)
+        return st;
+    if (pq->mem_cap < bytes) {
+        void *m = mem_realloc(pq->mem, bytes);
+        if (m == NULL)
+            return err_nomem();
+        pq->mem = m;
+        pq->mem_cap = bytes;
+    }
+    p = pq->mem;
     x->heap.h = (struct cand *)(void *)p;
     p += cap * sizeof(struct cand);
-    x->q = (float *)(void *)p;
-    p += 4ull * L->dim;
+    x->pick = (struct cand *)(void *)p;
+    p += cap * sizeof(struct cand);
     x->qa = (float *)(void *)p;
     p += 4ull * L->dim;
     x->sc = (float *)(void *)p;
@@ -186,31 +339,29 @@ static infino_status ctx_init(struct ctx *x, struct ivf_reader *r,
     p += 4ull * L->dim;
     x->q2 = (float *)(void *)p;
     p += 4ull * L->dim;
-    x->qrot = (float *)(void *)p;
-    p += 4ull * L->code_dim;
     x->rq = (float *)(void *)p;
     p += 4ull * L->code_dim;
     x->planes = p;
-    p += 4ull * L->code_len;
-    x->u = p;
     if (cap > L->n_rows)
         cap = L->n_rows;
     x->heap.cap = cap;
     x->k = kk;
     x->setup_c = UINT32_MAX;
     x->r = r;
+    x->pq = pq;
     x->ops = vk_get();
     x->allow = o ? o->allow : NULL;
     x->deleted = o ? o->deleted : NULL;
     x->eps = o && o->eps > 0 ? o->eps : DEFAULT_EPS;
-    ivf_prepare(x->q, query, L->dim, L->metric);
-    x->one_nq = 1.0f;
-    for (uint32_t d = 0; d < L->dim; d++)
-        if (x->q[d] != 0)
-            x->one_nq = 0.0f;
-    memcpy(x->qrot, x->q, 4ull * L->dim);
-    memset(x->qrot + L->dim, 0, 4ull * (L->code_dim - L->dim));
-    x->ops->rotate(x->qrot, L->code_dim, r->signs, r->scale);
+    x->ext_bound = o && o->bound ? *o->bound : INFINITY;
+    if (isnan(x->ext_bound))
+        x->ext_bound = INFINITY;
+    x->q = pq->q;
+    x->qrot = pq->qrot;
+    x->one_nq = pq->one_nq;
+    x->p_lb = pq->p_lb;
+    x->p_est = pq->p_est;
+    x->p_done = pq->p_done;
     return INFINO_OK;
 }
 
@@ -344,35 +495,31 @@ static float refined_dist(struct ctx *x, const uint8_t *batch, size_t nb,
     return -dot;
 }
 
-/* Room for `count` rows in the probe scratch. */
+/* Room for `count` rows in the probe scratch (the query's). */
 static infino_status probe_scratch(struct ctx *x, size_t count)
 {
+    struct ivf_query *pq = x->pq;
     float *lb, *est;
     uint8_t *done;
 
-    if (count <= x->p_cap)
+    if (count <= pq->p_cap)
         return INFINO_OK;
-    lb = mem_realloc(x->p_lb, count * sizeof *lb);
+    lb = mem_realloc(pq->p_lb, count * sizeof *lb);
     if (lb != NULL)
-        x->p_lb = lb;
-    est = mem_realloc(x->p_est, count * sizeof *est);
+        pq->p_lb = lb;
+    est = mem_realloc(pq->p_est, count * sizeof *est);
     if (est != NULL)
-        x->p_est = est;
-    done = mem_realloc(x->p_done, count);
+        pq->p_est = est;
+    done = mem_realloc(pq->p_done, count);
     if (done != NULL)
-        x->p_done = done;
+        pq->p_done = done;
+    x->p_lb = pq->p_lb;
+    x->p_est = pq->p_est;
+    x->p_done = pq->p_done;
     if (lb == NULL || est == NULL || done == NULL)
         return err_nomem();
-    x->p_cap = count;
+    pq->p_cap = count;
     return INFINO_OK;
-}
-
-static void ctx_release(struct ctx *x)
-{
-    mem_free(x->p_lb);
-    mem_free(x->p_est);
-    mem_free(x->p_done);
-    mem_free(x->mem);
 }
 
 /* Scores the rows of cluster c (from `block`) with the smallest estimates
@@ -382,11 +529,8 @@ static infino_status prefill(struct ctx *x, const uint8_t *block, uint32_t c,
                              uint32_t count)
 {
     const struct ivf_layout *L = &x->r->L;
-    struct heap pick = {NULL, 0, x->heap.cap - x->heap.n};
+    struct heap pick = {x->pick, 0, x->heap.cap - x->heap.n};
 
-    pick.h = mem_alloc((pick.cap ? pick.cap : 1) * sizeof *pick.h);
-    if (pick.h == NULL)
-        return err_nomem();
     for (uint32_t i = 0; i < count; i++) {
         size_t nb = count - i / IVF_BATCH * IVF_BATCH;
         const uint8_t *batch = block + L->head_len +
@@ -394,6 +538,8 @@ static infino_status prefill(struct ctx *x, const uint8_t *block, uint32_t c,
                                    ivf_batch_len(L, IVF_BATCH);
         if (pick.n == pick.cap && !(x->p_est[i] < pick.h[0].dist))
             continue; /* cannot enter: skip the filter lookups */
+        if (!(x->p_lb[i] <= x->ext_bound))
+            continue; /* the caller has better rows already */
         if (nb > IVF_BATCH)
             nb = IVF_BATCH;
         if (passes(x, load_u32le(batch + ivf_batch_ids(L, nb) +
@@ -409,14 +555,35 @@ static infino_status prefill(struct ctx *x, const uint8_t *block, uint32_t c,
         float d;
         if (nb > IVF_BATCH)
             nb = IVF_BATCH;
+        if (x->setup_c != c)
+            payload_setup(x, block, c);
         payload_dists(&d, x, batch, nb, &slot, 1);
         heap_push(&x->heap, load_u32le(batch + ivf_batch_ids(L, nb) +
                                        4ull * slot),
                   d, c, i);
         x->p_done[i] = 1;
     }
-    mem_free(pick.h);
     return INFINO_OK;
+}
+
+/* A lower bound of the distance of every member of cluster c, from the
+ * query's distance to the centroid (nrq2 = ||q - c||^2; bq = -<q, c> for
+ * the dot form) and the cluster's radius, slightly loosened for the
+ * rounding of both. */
+static float cluster_lb(const struct ctx *x, uint32_t c, float nrq2, float bq)
+{
+    float radius = ivf_load_f32(x->r->dir + (size_t)c * IVF_DIR_ENTRY_LEN +
+                                IVF_DIR_RADIUS);
+    float d;
+
+    if (!(radius >= 0) || !isfinite(radius))
+        return -INFINITY;
+    if (ivf_metric_is_l2(x->r->L.metric)) {
+        d = sqrtf(nrq2) - radius * 1.0001f;
+        d = d > 0 ? d * d * 0.9999f : 0.0f;
+        return from_l2(x, d);
+    }
+    return bq - x->pq->norm * radius * 1.0001f - 1e-4f * fabsf(bq);
 }
 
 /* Probes cluster c: estimates, bounds, filters, reranks into the heap. */
@@ -435,35 +602,9 @@ static infino_status probe(struct ctx *x, uint32_t c)
     st = ivf_block(&block, x->r, c);
     if (st != INFINO_OK)
         return st;
-    /* residual in the rotated space and its 4-bit planes (RaBitQ Sec 3.3) */
-    for (uint32_t i = 0; i < m; i++) {
-        float v = x->qrot[i] - ivf_load_f32(block + 4 * i);
-        x->rq[i] = v;
-        lo = v < lo ? v : lo;
-        hi = v > hi ? v : hi;
-    }
-    delta = (hi - lo) / 15.0f;
-    inv = delta > 0 ? 1.0f / delta : 0.0f;
-    /* u_i = round((rq_i - lo) / delta) in 0..15, rounding half up */
-    for (uint32_t i = 0; i < m; i++) {
-        float t = (x->rq[i] - lo) * inv + 0.5f;
-        /* clamp before converting: a damaged (checksum-valid) region can
-         * hold finite values whose differences overflow to inf or NaN */
-        t = t >= 0 ? t : 0; /* also maps NaN to 0 */
-        t = t <= 15 ? t : 15;
-        x->u[i] = (uint8_t)(int)t;
-    }
-    for (uint32_t b = 0; b < L->code_len; b++) {
-        const uint8_t *u8 = x->u + 8 * b;
-        for (unsigned j = 0; j < 4; j++) {
-            unsigned byte = 0;
-            for (unsigned t = 0; t < 8; t++)
-                byte |= ((u8[t] >> j) & 1u) << t;
-            x->planes[j * L->code_len + b] = (uint8_t)byte;
-        }
-        for (unsigned t = 0; t < 8; t++)
-            sum_u += u8[t];
-    }
+    /* residual in the rotated space (its 4-bit planes follow, RaBitQ
+     * Sec 3.3, unless the cluster cannot beat the caller's bound) */
+    x->ops->residual(x->rq, &lo, &hi, x->qrot, block, m);
     x->ops->dot(&nrq2, x->rq, (const uint8_t *)x->rq, 0, NULL, 1, m);
     if (ivf_metric_is_l2(L->metric)) {
         bq = nrq2;
@@ -473,10 +614,16 @@ static infino_status probe(struct ctx *x, uint32_t c)
                     NULL, 1, L->dim);
         bq = -qc;
     }
+    if (x->ext_bound < INFINITY &&
+        cluster_lb(x, c, nrq2, bq) > x->ext_bound)
+        return INFINO_OK; /* no member can beat the caller's bound */
+    delta = (hi - lo) / 15.0f;
+    inv = delta > 0 ? 1.0f / delta : 0.0f;
+    /* u_i = round((rq_i - lo) / delta) in 0..15, rounding half up */
+    sum_u = x->ops->planes4(x->planes, x->rq, lo, inv, m);
     /* error-bound width: RaBitQ's eps0 * |rq| plus the 4-bit rounding */
     float rq_term = x->eps * sqrtf(nrq2);
     qerr = x->eps * UNIFORM_SD * delta * sqrtf((float)m);
-    payload_setup(x, block, c);
 
     CHECK(probe_scratch(x, count));
     /* Pass 1: every row's estimate and lower bound (RaBitQ Sec 3.2). */
@@ -526,11 +673,15 @@ static infino_status probe(struct ctx *x, uint32_t c)
         size_t n_cand = 0;
         float bound = heap_bound(&x->heap);
 
+        if (x->ext_bound < bound)
+            bound = x->ext_bound;
         for (size_t i = 0; i < nb; i++)
             if (x->p_lb[i0 + i] <= bound && !x->p_done[i0 + i] &&
                 passes(x, load_u32le(ids + 4 * i)))
                 slots[n_cand++] = (uint32_t)i;
         if (n_cand > 0) {
+            if (x->setup_c != c)
+                payload_setup(x, block, c);
             payload_dists(dist, x, batch, nb, slots, n_cand);
             for (size_t t = 0; t < n_cand; t++)
                 heap_push(&x->heap, load_u32le(ids + 4 * slots[t]), dist[t], c,
@@ -923,10 +1074,10 @@ static infino_status search_exact(struct ctx *x,
     return st;
 }
 
-infino_status ivf_search(struct ivf_hit *out, size_t *n_out,
-                         struct ivf_reader *r, const float *query,
-                         size_t query_dim, size_t k,
-                         const struct ivf_search_opts *opts)
+/* ivf_search with a prepared query (the checks on the query are done). */
+static infino_status search_q(struct ivf_hit *out, size_t *n_out,
+                              struct ivf_reader *r, struct ivf_query *pq,
+                              size_t k, const struct ivf_search_opts *opts)
 {
     const struct ivf_layout *L = &r->L;
     struct ctx x;
@@ -936,7 +1087,7 @@ infino_status ivf_search(struct ivf_hit *out, size_t *n_out,
     infino_status st;
 
     *n_out = 0;
-    CHECK(ctx_init(&x, r, query, query_dim, k, opts));
+    CHECK(ctx_init(&x, r, pq, k, opts));
     n_pass = count_passing(r, x.allow, x.deleted);
     if (x.heap.cap == 0 || n_pass == 0)
         goto done;
@@ -999,12 +1150,87 @@ done:
     finish_hits(out, n_out, &x);
     mem_free(order);
     mem_free(keys);
-    ctx_release(&x);
     return INFINO_OK;
 fail:
     mem_free(order);
     mem_free(keys);
-    ctx_release(&x);
+    return err_context(st, "vector search");
+}
+
+infino_status ivf_search(struct ivf_hit *out, size_t *n_out,
+                         struct ivf_reader *r, const float *query,
+                         size_t query_dim, size_t k,
+                         const struct ivf_search_opts *opts)
+{
+    struct ivf_query *pq = NULL;
+    infino_status st;
+
+    *n_out = 0;
+    if (check_query(r, query, query_dim) != INFINO_OK)
+        return err_context(INFINO_ERR_INVALID, "vector search");
+    CHECK(ivf_query_new(&pq, query, query_dim));
+    st = search_q(out, n_out, r, pq, k, opts);
+fail:
+    ivf_query_free(pq);
+    return st;
+}
+
+infino_status ivf_query_search(struct ivf_hit *out, size_t *n_out,
+                               struct ivf_reader *r, struct ivf_query *q,
+                               size_t k, const struct ivf_search_opts *opts)
+{
+    return search_q(out, n_out, r, q, k, opts);
+}
+
+infino_status ivf_query_search_clusters(struct ivf_hit *out, size_t *n_out,
+                                        struct ivf_reader *r,
+                                        struct ivf_query *pq, size_t k,
+                                        const uint32_t *clusters,
+                                        size_t n_clusters,
+                                        const struct ivf_search_opts *opts)
+{
+    struct ctx x;
+    size_t n_seen = (size_t)r->L.n_clusters + 1;
+    infino_status st;
+
+    *n_out = 0;
+    for (size_t i = 0; i < n_clusters; i++)
+        if (clusters[i] >= r->L.n_clusters)
+            return err_set(INFINO_ERR_INVALID,
+                           "vector search: cluster %u out of range (%u)",
+                           clusters[i], r->L.n_clusters);
+    CHECK(ctx_init(&x, r, pq, k, opts));
+    if (n_clusters > 1 && pq->seen_cap < n_seen) {
+        uint8_t *p = mem_realloc(pq->seen, n_seen);
+        if (p == NULL) {
+            st = err_nomem();
+            goto fail;
+        }
+        memset(p, 0, n_seen);
+        pq->seen = p;
+        pq->seen_cap = n_seen;
+    }
+    for (size_t i = 0; i < n_clusters && x.heap.cap > 0; i++) {
+        if (n_clusters > 1) {
+            if (pq->seen[clusters[i]])
+                continue;
+            pq->seen[clusters[i]] = 1;
+        }
+        st = probe(&x, clusters[i]);
+        if (st != INFINO_OK)
+            break;
+    }
+    if (n_clusters > 1) /* leave the marks clear for the next search */
+        for (size_t i = 0; i < n_clusters; i++)
+            pq->seen[clusters[i]] = 0;
+    if (st != INFINO_OK)
+        goto fail;
+    CHECK(refine(&x));
+    if (opts && opts->fetch)
+        CHECK(rescore(&x, opts));
+    finish_hits(out, n_out, &x);
+    return INFINO_OK;
+fail:
     return err_context(st, "vector search");
 }
 
@@ -1015,8 +1241,7 @@ infino_status ivf_search_clusters(struct ivf_hit *out, size_t *n_out,
                                   size_t n_clusters,
                                   const struct ivf_search_opts *opts)
 {
-    struct ctx x;
-    uint8_t *seen = NULL;
+    struct ivf_query *pq = NULL;
     infino_status st;
 
     *n_out = 0;
@@ -1025,35 +1250,88 @@ infino_status ivf_search_clusters(struct ivf_hit *out, size_t *n_out,
             return err_set(INFINO_ERR_INVALID,
                            "vector search: cluster %u out of range (%u)",
                            clusters[i], r->L.n_clusters);
-    CHECK(ctx_init(&x, r, query, query_dim, k, opts));
-    seen = mem_calloc((size_t)r->L.n_clusters + 1, 1);
-    if (seen == NULL) {
-        st = err_nomem();
-        goto fail;
-    }
-    for (size_t i = 0; i < n_clusters && x.heap.cap > 0; i++) {
-        if (seen[clusters[i]])
-            continue;
-        seen[clusters[i]] = 1;
-        CHECK(probe(&x, clusters[i]));
-    }
-    CHECK(refine(&x));
-    if (opts && opts->fetch)
-        CHECK(rescore(&x, opts));
-    finish_hits(out, n_out, &x);
-    mem_free(seen);
-    ctx_release(&x);
-    return INFINO_OK;
+    if (check_query(r, query, query_dim) != INFINO_OK)
+        return err_context(INFINO_ERR_INVALID, "vector search");
+    CHECK(ivf_query_new(&pq, query, query_dim));
+    st = ivf_query_search_clusters(out, n_out, r, pq, k, clusters, n_clusters,
+                                   opts);
 fail:
-    mem_free(seen);
-    ctx_release(&x);
-    return err_context(st, "vector search");
+    ivf_query_free(pq);
+    return st;
+}
+
+infino_status ivf_query_cluster_keys(float *out, struct ivf_reader *r,
+                                     struct ivf_query *pq,
+                                     const uint32_t *clusters, size_t n)
+{
+    const struct vk_ops *ops = vk_get();
+    uint32_t dim = r->L.dim;
+
+    for (size_t i = 0; i < n; i++)
+        if (clusters[i] >= r->L.n_clusters)
+            return err_set(INFINO_ERR_INVALID,
+                           "vector search: cluster %u out of range (%u)",
+                           clusters[i], r->L.n_clusters);
+    if (pq->dim != dim)
+        return err_set(INFINO_ERR_INVALID,
+                       "vector search: query has dimension %u, the index %u",
+                       pq->dim, dim);
+    query_metric(pq, r);
+    if (r->L.metric == IVF_METRIC_NEGDOT) {
+        ops->dot(out, pq->q, r->centroids, 4ull * dim, clusters, n, dim);
+        for (size_t i = 0; i < n; i++)
+            out[i] = -out[i];
+        return INFINO_OK;
+    }
+    ops->l2sq(out, pq->q, r->centroids, 4ull * dim, clusters, n, dim);
+    if (r->L.metric == IVF_METRIC_COSINE)
+        for (size_t i = 0; i < n; i++)
+            out[i] = 0.5f * out[i];
+    return INFINO_OK;
+}
+
+infino_status ivf_query_cluster_keys_approx(float *out, struct ivf_reader *r,
+                                            struct ivf_query *pq)
+{
+    uint32_t k = r->L.n_clusters, dim = r->L.dim;
+    float base, step;
+
+    if (pq->dim != dim)
+        return err_set(INFINO_ERR_INVALID,
+                       "vector search: query has dimension %u, the index %u",
+                       pq->dim, dim);
+    query_metric(pq, r);
+    if (k == 0)
+        return INFINO_OK;
+    if (pq->dots_cap < k) {
+        int32_t *p = mem_realloc(pq->dots, 4ull * k);
+        if (p == NULL)
+            return err_nomem();
+        pq->dots = p;
+        pq->dots_cap = k;
+    }
+    /* <q, c> ~ <q, lo + scale * code> = lo * sum(q) + scale * <q, code> */
+    vk_get()->u8i8_dot(pq->dots, pq->q8, r->rk, dim, NULL, k, dim);
+    base = r->rk_lo * pq->q_sum;
+    step = r->rk_scale * pq->q_step;
+    if (r->L.metric == IVF_METRIC_NEGDOT) {
+        for (uint32_t c = 0; c < k; c++)
+            out[c] = -(base + step * (float)pq->dots[c]);
+        return INFINO_OK;
+    }
+    for (uint32_t c = 0; c < k; c++) {
+        float qc = base + step * (float)pq->dots[c];
+        float key = pq->q_nn + r->cnorm[c] - 2.0f * qc;
+        out[c] = r->L.metric == IVF_METRIC_COSINE ? 0.5f * key : key;
+    }
+    return INFINO_OK;
 }
 
 infino_status ivf_distances(float *out, struct ivf_reader *r,
                             const float *query, size_t query_dim,
                             const uint32_t *ids, size_t n)
 {
+    struct ivf_query *pq = NULL;
     struct ctx x;
     infino_status st;
 
@@ -1062,12 +1340,15 @@ infino_status ivf_distances(float *out, struct ivf_reader *r,
             return err_set(INFINO_ERR_INVALID,
                            "vector index: row %u out of range (%u rows)",
                            ids[i], r->L.n_rows);
-    CHECK(ctx_init(&x, r, query, query_dim, 0, NULL));
+    if (check_query(r, query, query_dim) != INFINO_OK)
+        return err_context(INFINO_ERR_INVALID, "vector distances");
+    CHECK(ivf_query_new(&pq, query, query_dim));
+    CHECK(ctx_init(&x, r, pq, 0, NULL));
     for (size_t i = 0; i < n; i++)
         CHECK(row_dist(&out[i], &x, ids[i], NULL));
-    ctx_release(&x);
+    ivf_query_free(pq);
     return INFINO_OK;
 fail:
-    ctx_release(&x);
+    ivf_query_free(pq);
     return err_context(st, "vector distances");
 }

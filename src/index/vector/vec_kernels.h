@@ -66,7 +66,34 @@ struct vk_ops {
     float (*sq8_res_l2sq)(const float *q2, const float *scale,
                           const uint8_t *code, const float *rstep,
                           const uint8_t *res, size_t dim);
+    /* 8-bit rows (dim bytes) against a 7-bit query (|w[d]| <= 63, so
+     * each pair of products fits in int16: vpmaddubsw):
+     * out[t] = sum_d w[d] * code[d], exact. */
+    void (*u8i8_dot)(int32_t *out, const int8_t *w, const uint8_t *base,
+                     size_t stride, const uint32_t *idx, size_t n,
+                     size_t dim);
+    /* The query side of probing a cluster (m a multiple of 32): rq[i] =
+     * qrot[i] - rc[i] (rc: m floats, possibly unaligned), with their
+     * minimum and maximum. */
+    void (*residual)(float *rq, float *lo_out, float *hi_out,
+                     const float *qrot, const uint8_t *rc, size_t m);
+    /* u_i = (int)clamp((rq[i] - lo) * inv + 0.5f, 0, 15) (a product, then
+     * a sum; NaN gives 0) in 4 bit planes of m/8 bytes: bit i%8 of byte
+     * planes[j * m/8 + i/8] is bit j of u_i. Returns sum_i u_i. */
+    uint32_t (*planes4)(uint8_t *planes, const float *rq, float lo,
+                        float inv, size_t m);
 };
+
+/* The portable query-side probe kernels (the reference). */
+void vk_residual_scalar(float *rq, float *lo_out, float *hi_out,
+                        const float *qrot, const uint8_t *rc, size_t m);
+uint32_t vk_planes4_scalar(uint8_t *planes, const float *rq, float lo,
+                           float inv, size_t m);
+/* The AVX2 ones, also in the AVX-512 table. */
+void vk_residual_avx2(float *rq, float *lo_out, float *hi_out,
+                      const float *qrot, const uint8_t *rc, size_t m);
+uint32_t vk_planes4_avx2(uint8_t *planes, const float *rq, float lo,
+                         float inv, size_t m);
 
 /* The portable rotation, also used by the AVX2 table. */
 void vk_rotate_scalar(float *x, size_t m, const float *signs, float scale);

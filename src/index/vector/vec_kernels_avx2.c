@@ -5,6 +5,7 @@
  */
 #include "vec_kernels.h"
 
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -236,9 +237,143 @@ TARGET static void bits4_avx2(uint32_t *dot_out, uint32_t *pc_out,
     }
 }
 
+TARGET static inline int32_t hsum_epi32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v),
+                              _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* 32 bytes per step: vpmaddubsw (u8 x i8, adjacent pairs summed into
+ * int16, exact while |w| <= 63), vpmaddwd by 1 into int32 lanes; four
+ * rows at a time share the query's loads. */
+TARGET static void u8i8_dot_avx2(int32_t *out, const int8_t *w,
+                                 const uint8_t *base, size_t stride,
+                                 const uint32_t *idx, size_t n, size_t dim)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    size_t full = dim & ~(size_t)31, t = 0;
+
+    for (; t + 4 <= n; t += 4) {
+        const uint8_t *r0 = row_at(base, stride, idx, t);
+        const uint8_t *r1 = row_at(base, stride, idx, t + 1);
+        const uint8_t *r2 = row_at(base, stride, idx, t + 2);
+        const uint8_t *r3 = row_at(base, stride, idx, t + 3);
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t d = 0; d < full; d += 32) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(w + d));
+            __m256i c0 = _mm256_loadu_si256((const __m256i *)(r0 + d));
+            __m256i c1 = _mm256_loadu_si256((const __m256i *)(r1 + d));
+            __m256i c2 = _mm256_loadu_si256((const __m256i *)(r2 + d));
+            __m256i c3 = _mm256_loadu_si256((const __m256i *)(r3 + d));
+            a0 = _mm256_add_epi32(
+                a0, _mm256_madd_epi16(_mm256_maddubs_epi16(c0, q), ones));
+            a1 = _mm256_add_epi32(
+                a1, _mm256_madd_epi16(_mm256_maddubs_epi16(c1, q), ones));
+            a2 = _mm256_add_epi32(
+                a2, _mm256_madd_epi16(_mm256_maddubs_epi16(c2, q), ones));
+            a3 = _mm256_add_epi32(
+                a3, _mm256_madd_epi16(_mm256_maddubs_epi16(c3, q), ones));
+        }
+        int32_t s0 = hsum_epi32(a0), s1 = hsum_epi32(a1);
+        int32_t s2 = hsum_epi32(a2), s3 = hsum_epi32(a3);
+        for (size_t d = full; d < dim; d++) {
+            s0 += (int32_t)w[d] * (int32_t)r0[d];
+            s1 += (int32_t)w[d] * (int32_t)r1[d];
+            s2 += (int32_t)w[d] * (int32_t)r2[d];
+            s3 += (int32_t)w[d] * (int32_t)r3[d];
+        }
+        out[t] = s0;
+        out[t + 1] = s1;
+        out[t + 2] = s2;
+        out[t + 3] = s3;
+    }
+    for (; t < n; t++) {
+        const uint8_t *r = row_at(base, stride, idx, t);
+        __m256i acc = _mm256_setzero_si256();
+        int32_t tail = 0;
+        for (size_t d = 0; d < full; d += 32) {
+            __m256i c = _mm256_loadu_si256((const __m256i *)(r + d));
+            __m256i q = _mm256_loadu_si256((const __m256i *)(w + d));
+            acc = _mm256_add_epi32(
+                acc, _mm256_madd_epi16(_mm256_maddubs_epi16(c, q), ones));
+        }
+        for (size_t d = full; d < dim; d++)
+            tail += (int32_t)w[d] * (int32_t)r[d];
+        out[t] = hsum_epi32(acc) + tail;
+    }
+}
+
+TARGET void vk_residual_avx2(float *rq, float *lo_out, float *hi_out,
+                             const float *qrot, const uint8_t *rc, size_t m)
+{
+    __m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY);
+    float l[8], h[8], lm, hm;
+
+    for (size_t i = 0; i < m; i += 8) {
+        __m256 v = _mm256_sub_ps(_mm256_loadu_ps(qrot + i), ldu(rc + 4 * i));
+        _mm256_storeu_ps(rq + i, v);
+        lo = _mm256_min_ps(lo, v);
+        hi = _mm256_max_ps(hi, v);
+    }
+    _mm256_storeu_ps(l, lo);
+    _mm256_storeu_ps(h, hi);
+    lm = l[0];
+    hm = h[0];
+    for (int i = 1; i < 8; i++) {
+        lm = l[i] < lm ? l[i] : lm;
+        hm = h[i] > hm ? h[i] : hm;
+    }
+    *lo_out = lm;
+    *hi_out = hm;
+}
+
+/* 32 values per step: quantized as vk_planes4_scalar does (a product and
+ * a sum, never fused), packed to bytes, and each bit plane taken with
+ * one shift and movemask. */
+TARGET uint32_t vk_planes4_avx2(uint8_t *planes, const float *rq, float lo,
+                                float inv, size_t m)
+{
+    const __m256 vlo = _mm256_set1_ps(lo), vinv = _mm256_set1_ps(inv);
+    const __m256 half = _mm256_set1_ps(0.5f), zero = _mm256_setzero_ps();
+    const __m256 fifteen = _mm256_set1_ps(15.0f);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    size_t code_len = m / 8;
+    __m256i sums = _mm256_setzero_si256();
+    uint64_t s[4];
+
+    for (size_t i = 0; i < m; i += 32) {
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            __m256 t = _mm256_sub_ps(_mm256_loadu_ps(rq + i + 8 * k), vlo);
+            t = _mm256_add_ps(_mm256_mul_ps(t, vinv), half);
+            t = _mm256_max_ps(t, zero); /* NaN gives the second: 0 */
+            t = _mm256_min_ps(t, fifteen);
+            q[k] = _mm256_cvttps_epi32(t);
+        }
+        /* packs interleave 128-bit lanes; the permute restores order */
+        __m256i w = _mm256_packs_epi32(q[0], q[1]);
+        __m256i x = _mm256_packs_epi32(q[2], q[3]);
+        __m256i b = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w, x),
+                                                order);
+        sums = _mm256_add_epi64(
+            sums, _mm256_sad_epu8(b, _mm256_setzero_si256()));
+        for (int j = 0; j < 4; j++) {
+            uint32_t bits = (uint32_t)_mm256_movemask_epi8(
+                _mm256_slli_epi16(b, 7 - j));
+            memcpy(planes + (size_t)j * code_len + i / 8, &bits, 4);
+        }
+    }
+    _mm256_storeu_si256((__m256i *)s, sums);
+    return (uint32_t)(s[0] + s[1] + s[2] + s[3]);
+}
+
 const struct vk_ops vk_ops_avx2 = {
     dot_avx2,     l2sq_avx2,  dot_mxn_avx2,     sq8_l2sq_avx2,
     sq8_dot_avx2, bits4_avx2, vk_rotate_scalar, sq8_res_l2sq_avx2,
+    u8i8_dot_avx2, vk_residual_avx2, vk_planes4_avx2,
 };
 
 #else

@@ -170,7 +170,63 @@ void vk_rotate_scalar(float *x, size_t m, const float *signs, float scale)
         x[i] = x[i] * scale;
 }
 
+static void u8i8_dot_scalar(int32_t *out, const int8_t *w,
+                            const uint8_t *base, size_t stride,
+                            const uint32_t *idx, size_t n, size_t dim)
+{
+    for (size_t t = 0; t < n; t++) {
+        const uint8_t *r = row_at(base, stride, idx, t);
+        int32_t acc = 0;
+        for (size_t d = 0; d < dim; d++)
+            acc += (int32_t)w[d] * (int32_t)r[d];
+        out[t] = acc;
+    }
+}
+
+void vk_residual_scalar(float *rq, float *lo_out, float *hi_out,
+                        const float *qrot, const uint8_t *rc, size_t m)
+{
+    float lo = INFINITY, hi = -INFINITY;
+
+    for (size_t i = 0; i < m; i++) {
+        float v = qrot[i] - ld_f32(rc, i);
+        rq[i] = v;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    *lo_out = lo;
+    *hi_out = hi;
+}
+
+uint32_t vk_planes4_scalar(uint8_t *planes, const float *rq, float lo,
+                           float inv, size_t m)
+{
+    size_t code_len = m / 8;
+    uint32_t sum = 0;
+
+    for (size_t b = 0; b < code_len; b++) {
+        uint8_t u[8];
+        for (unsigned t = 0; t < 8; t++) {
+            float x = (rq[8 * b + t] - lo) * inv + 0.5f;
+            /* clamp before converting: a damaged (checksum-valid) region
+             * can hold finite values whose differences overflow */
+            x = x >= 0 ? x : 0; /* also maps NaN to 0 */
+            x = x <= 15 ? x : 15;
+            u[t] = (uint8_t)(int)x;
+            sum += u[t];
+        }
+        for (unsigned j = 0; j < 4; j++) {
+            unsigned byte = 0;
+            for (unsigned t = 0; t < 8; t++)
+                byte |= ((u[t] >> j) & 1u) << t;
+            planes[j * code_len + b] = (uint8_t)byte;
+        }
+    }
+    return sum;
+}
+
 const struct vk_ops vk_ops_scalar = {
     dot_scalar,      l2sq_scalar,    dot_mxn_scalar,   sq8_l2sq_scalar,
     sq8_dot_scalar,  bits4_scalar,   vk_rotate_scalar, sq8_res_l2sq_scalar,
+    u8i8_dot_scalar, vk_residual_scalar, vk_planes4_scalar,
 };
