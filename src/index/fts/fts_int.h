@@ -271,6 +271,14 @@ static inline uint32_t fts_skip_first(const struct fts_cursor *c, uint32_t b)
     return b == 0 ? 0 : fts_skip_last(c, b - 1) + 1;
 }
 
+/* The impacts of a looked-up term (FORMAT.md "Postings record"), checked:
+ * tf[i], dl[i] for i < *n (FTS_MAX_IMPACTS at most). A term of df >= 2
+ * leaves *rest at its skip table; df 1 (an inline posting) leaves it
+ * empty. INFINO_ERR_CORRUPT naming the region otherwise. */
+infino_status fts_read_impacts(const struct fts_reader *r,
+                               const struct fts_term_info *ti, uint32_t *tf,
+                               uint32_t *dl, uint32_t *n, struct rd *rest);
+
 /* Positions `c` before the first posting of `ti` (from lookup). Does not
  * allocate; c->doc is FTS_NO_DOC until the first seek/next. */
 infino_status fts_cursor_open(struct fts_cursor *c, const struct fts_reader *r,

@@ -623,11 +623,47 @@ fail:
 
 /* ---- postings ---------------------------------------------------------- */
 
+
+infino_status fts_read_impacts(const struct fts_reader *r,
+                               const struct fts_term_info *ti, uint32_t *tf,
+                               uint32_t *dl, uint32_t *n, struct rd *rest)
+{
+    uint8_t n_imp;
+
+    if (ti->df == 0 || ti->df > r->n_docs)
+        return fts_corrupt(r, "bad document frequency %u", ti->df);
+    if (ti->df == 1) {
+        if (ti->inline_doc >= r->n_docs)
+            return fts_corrupt(r, "inline posting out of range");
+        *n = 1;
+        tf[0] = ti->inline_tf;
+        dl[0] = fts_dl(r, ti->inline_doc);
+        *rest = rd_make(NULL, 0);
+        return INFINO_OK;
+    }
+    if (ti->off > r->post_len || ti->len > r->post_len - ti->off)
+        return fts_corrupt(r, "postings record out of bounds");
+    *rest = rd_make(r->post + ti->off, (size_t)ti->len);
+    if (rd_u8(rest, &n_imp) || n_imp == 0 || n_imp > FTS_MAX_IMPACTS)
+        return fts_corrupt(r, "postings at %llu: bad impact count",
+                           (unsigned long long)ti->off);
+    for (unsigned i = 0; i < n_imp; i++) {
+        uint64_t t, d;
+        if (rd_uvarint(rest, &t) || rd_uvarint(rest, &d) ||
+            t > UINT32_MAX || d > UINT32_MAX)
+            return fts_corrupt(r, "postings at %llu: bad impact",
+                               (unsigned long long)ti->off);
+        tf[i] = (uint32_t)t;
+        dl[i] = (uint32_t)d;
+    }
+    *n = n_imp;
+    return INFINO_OK;
+}
 infino_status fts_cursor_open(struct fts_cursor *c, const struct fts_reader *r,
                               const struct fts_term_info *ti)
 {
     struct rd rd;
-    uint8_t n_imp;
+    infino_status st;
 
     c->r = r;
     c->df = ti->df;
@@ -635,39 +671,19 @@ infino_status fts_cursor_open(struct fts_cursor *c, const struct fts_reader *r,
     c->decoded = FTS_NO_DOC;
     c->pos = c->n = 0;
     c->doc = FTS_NO_DOC;
-    if (ti->df == 0 || ti->df > r->n_docs)
-        return fts_corrupt(r, "bad document frequency %u", ti->df);
+    st = fts_read_impacts(r, ti, c->imp_tf, c->imp_dl, &c->n_impacts, &rd);
+    if (st != INFINO_OK)
+        return st;
     if (ti->df == 1) {
-        if (ti->inline_doc >= r->n_docs)
-            return fts_corrupt(r, "inline posting out of range");
         c->n_blocks = 1;
         c->skip = c->inline_skip;
         c->data = NULL;
         c->data_len = 0;
-        c->n_impacts = 1;
-        c->imp_tf[0] = ti->inline_tf;
-        c->imp_dl[0] = fts_dl(r, ti->inline_doc);
         store_u32le(c->inline_skip, ti->inline_doc);
         store_u32le(c->inline_skip + 4, 0);
         store_u32le(c->inline_skip + 8, ti->inline_tf);
         store_u32le(c->inline_skip + 12, c->imp_dl[0]);
         return INFINO_OK;
-    }
-    if (ti->off > r->post_len || ti->len > r->post_len - ti->off)
-        return fts_corrupt(r, "postings record out of bounds");
-    rd = rd_make(r->post + ti->off, (size_t)ti->len);
-    if (rd_u8(&rd, &n_imp) || n_imp == 0 || n_imp > FTS_MAX_IMPACTS)
-        return fts_corrupt(r, "postings at %llu: bad impact count",
-                           (unsigned long long)ti->off);
-    c->n_impacts = n_imp;
-    for (unsigned i = 0; i < n_imp; i++) {
-        uint64_t tf, dl;
-        if (rd_uvarint(&rd, &tf) || rd_uvarint(&rd, &dl) ||
-            tf > UINT32_MAX || dl > UINT32_MAX)
-            return fts_corrupt(r, "postings at %llu: bad impact",
-                               (unsigned long long)ti->off);
-        c->imp_tf[i] = (uint32_t)tf;
-        c->imp_dl[i] = (uint32_t)dl;
     }
     c->n_blocks = (ti->df - 1) / FTS_BLOCK_LEN + 1;
     if (rd_bytes(&rd, (size_t)c->n_blocks * FTS_SKIP_ENTRY_LEN, &c->skip))

@@ -976,42 +976,14 @@ fail:
 
 /* ---- one query over many regions ---------------------------------------- */
 
-/* The impacts of a looked-up term (FORMAT.md "Postings record"), checked
- * as fts_cursor_open checks them. */
+/* The impacts of a looked-up term, checked as fts_cursor_open checks them. */
 static infino_status read_impacts(struct fts_term_stats *t,
                                   const struct fts_reader *r)
 {
-    const struct fts_term_info *ti = &t->info;
-    struct rd rd;
-    uint8_t n_imp;
+    struct rd rest;
 
-    if (ti->df == 0 || ti->df > r->n_docs)
-        return fts_corrupt(r, "bad document frequency %u", ti->df);
-    if (ti->df == 1) {
-        if (ti->inline_doc >= r->n_docs)
-            return fts_corrupt(r, "inline posting out of range");
-        t->n_impacts = 1;
-        t->imp_tf[0] = ti->inline_tf;
-        t->imp_dl[0] = fts_dl(r, ti->inline_doc);
-        return INFINO_OK;
-    }
-    if (ti->off > r->post_len || ti->len > r->post_len - ti->off)
-        return fts_corrupt(r, "postings record out of bounds");
-    rd = rd_make(r->post + ti->off, (size_t)ti->len);
-    if (rd_u8(&rd, &n_imp) || n_imp == 0 || n_imp > FTS_MAX_IMPACTS)
-        return fts_corrupt(r, "postings at %llu: bad impact count",
-                           (unsigned long long)ti->off);
-    for (unsigned i = 0; i < n_imp; i++) {
-        uint64_t tf, dl;
-        if (rd_uvarint(&rd, &tf) || rd_uvarint(&rd, &dl) ||
-            tf > UINT32_MAX || dl > UINT32_MAX)
-            return fts_corrupt(r, "postings at %llu: bad impact",
-                               (unsigned long long)ti->off);
-        t->imp_tf[i] = (uint32_t)tf;
-        t->imp_dl[i] = (uint32_t)dl;
-    }
-    t->n_impacts = n_imp;
-    return INFINO_OK;
+    return fts_read_impacts(r, &t->info, t->imp_tf, t->imp_dl, &t->n_impacts,
+                            &rest);
 }
 
 infino_status fts_query_lookup(struct fts_term_stats *out,
