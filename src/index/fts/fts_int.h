@@ -396,6 +396,11 @@ struct fts_query {
     size_t n_phrases;
 };
 
+/* Index of `term` among q's positive terms (a positive phrase's tokens
+ * are among them), or SIZE_MAX. */
+size_t fts_query_pos_index(const struct fts_query *q, const uint8_t *term,
+                           size_t len);
+
 /* The only-negatives check and the term limit, shared by parse and the
  * query entry points. */
 infino_status fts_query_check(const struct fts_query *q);

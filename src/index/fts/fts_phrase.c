@@ -193,28 +193,6 @@ static infino_status term_idf(double *out, const struct eval *e, size_t i,
     return INFINO_OK;
 }
 
-/* Index of `t` among the query's positive terms (it is there: a positive
- * phrase's tokens are added to them when it is parsed). */
-static size_t pos_index(const struct fts_query *q, const struct fts_qterm *t)
-{
-    size_t lo = 0, hi = q->n_pos;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct fts_qterm *p = &q->pos[mid];
-        int c = memcmp(p->bytes, t->bytes, p->len < t->len ? p->len : t->len);
-        if (c == 0)
-            c = p->len < t->len ? -1 : p->len > t->len;
-        if (c == 0)
-            return mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return SIZE_MAX;
-}
-
 /* idf[k] = the idf of token k of positive phrase `i` (the region holds
  * every token when the phrase has candidates here). */
 static infino_status phrase_idf(double *idf, const struct eval *e,
@@ -226,7 +204,7 @@ static infino_status phrase_idf(double *idf, const struct eval *e,
     for (size_t k = 0; st == INFINO_OK && k < ph->n; k++) {
         struct fts_term_info ti;
         bool found;
-        size_t t = pos_index(q, &ph->tok[k]);
+        size_t t = fts_query_pos_index(q, ph->tok[k].bytes, ph->tok[k].len);
         CHECK(lookup(&ti, &found, e->r, ph->tok[k].bytes, ph->tok[k].len));
         if (t == SIZE_MAX || !found)
             return err_set(INFINO_ERR_INVALID, "phrase search: a phrase "

@@ -64,6 +64,24 @@ static int cmp_bytes(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
     return na < nb ? -1 : na > nb;
 }
 
+size_t fts_query_pos_index(const struct fts_query *q, const uint8_t *term,
+                           size_t len)
+{
+    size_t lo = 0, hi = q->n_pos;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_bytes(q->pos[mid].bytes, q->pos[mid].len, term, len);
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return SIZE_MAX;
+}
+
 /* Adds `add` to the count of term in the sorted set (v, n, cap), inserting
  * a copy with that count when absent. */
 static infino_status set_add(struct fts_qterm **v, size_t *n, size_t *cap,
