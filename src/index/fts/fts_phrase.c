@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- counting in one text ------------------------------------------------ */
+/* ---- counting in one text ---------------------------------------------- */
 
 /* A text is reduced to one code per position: 1 + the index of the first
  * phrase token it equals, or 0 (another token, or a position whose token
@@ -119,7 +119,7 @@ fail:
     return st;
 }
 
-/* ---- evaluating a query with phrases --------------------------------------- */
+/* ---- evaluating a query with phrases ------------------------------------ */
 
 struct eval {
     const struct fts_reader *r;
