@@ -102,11 +102,17 @@ infino_status tbl_write_superfile(struct snap_sf *e, struct tbl *t,
      * then fetch is what this table is for. Embeddings (fetched for every
      * vector search, to rescore it) are stored uncompressed: float32 noise
      * gains nothing from zstd, and a point read then copies the row out of
-     * the mapping. Dictionaries past 64 KiB fall back to PLAIN, as a large
-     * one would be decoded whole for every row read (bench/point/README.md). */
+     * the mapping. So are the other fixed-width columns (numbers, dates,
+     * timestamps): decompressing a 16 KiB page to return one 8-byte value
+     * was 90% of fetching it (+390 us for 10 hits on 100K rows, +12 us
+     * uncompressed, for +0.7% on disk; bench/point/README.md). Strings
+     * stay zstd: uncompressed text would grow the table by half.
+     * Dictionaries past 64 KiB fall back to PLAIN, as a large one would be
+     * decoded whole for every row read (bench/point/README.md). */
     bo.pq.page_bytes = 16u << 10;
     bo.pq.fixed_list_page_bytes = 16u << 10;
     bo.pq.fixed_list_codec = PQ_UNCOMPRESSED;
+    bo.pq.fixed_width_codec = PQ_UNCOMPRESSED;
     bo.pq.dictionary_bytes = 64u << 10;
     if (schema == NULL)
         schema = tbl_full_schema(t);

@@ -454,6 +454,7 @@ static void test_parquet_rows__every_type_and_layout(void **state)
         o.page_bytes = (cfg >> 3) ? 3000 : 400;
         o.fixed_list_page_bytes = (cfg >> 3) ? 200 : 0;
         o.fixed_list_codec = (cfg >> 3) ? (int)codecs[(cfg + 1) % 3] : -1;
+        o.fixed_width_codec = (cfg & 2) ? (int)codecs[(cfg + 2) % 3] : -1;
         o.dictionary_bytes = 1500;
         o.row_group_rows = 500;
         print_message("# config %d: v%d dict %d index %d codec %d pages %u\n",
@@ -1143,6 +1144,46 @@ static void test_parquet_rows__fixed_list_page_size(void **state)
     ar_array_release(&src);
 }
 
+/* fixed_width_codec applies to the columns whose Parquet values have a
+ * fixed width (not BYTE_ARRAY), fixed_size_list columns excepted (they
+ * follow fixed_list_codec), including list<int32>'s leaf. */
+static void test_parquet_rows__fixed_width_codec(void **state)
+{
+    struct pq_write_opts o = PQ_WRITE_OPTS_INIT;
+    struct pq_file_meta m;
+    struct ArrowArray src;
+    int kinds[N_COLS];
+    uint8_t *file;
+    size_t len;
+    (void)state;
+
+    schema_init();
+    for (int c = 0; c < N_COLS; c++)
+        kinds[c] = c;
+    make_batch(&src, &all_schema, kinds, 1000);
+    o.fixed_width_codec = PQ_UNCOMPRESSED;
+    write_parquet(&file, &len, &all_schema, &src, &o);
+    decode_footer(&m, file, len);
+    for (int c = 0; c < N_COLS; c++) {
+        bool var = c == C_WORD || c == C_LONG || c == C_BIN ||
+                   c == C_LLIST || c == C_FSL;
+        assert_int_equal(m.row_groups[0].columns[c].meta_data.codec,
+                         var ? PQ_ZSTD : PQ_UNCOMPRESSED);
+    }
+    pq_file_meta_free(&m);
+    mem_free(file);
+    o.fixed_width_codec = 9; /* no such codec */
+    {
+        struct pq_writer *w = NULL;
+        struct store_sink *sink = NULL;
+        assert_int_equal(store_sink_open_memory(&sink, "mem"), INFINO_OK);
+        assert_int_equal(pq_writer_open(&w, sink, &all_schema, &o),
+                         INFINO_ERR_UNSUPPORTED);
+        store_sink_abort(sink);
+    }
+    ar_array_release(&src);
+}
+
 /* A fixed_size_list column without a null (an embedding column): point
  * reads keep only the asked-for lists of each page (the chunk statistics
  * count no null), in every page layout, and agree with whole reads. */
@@ -1370,6 +1411,7 @@ int main(void)
         cmocka_unit_test(test_parquet_rows__corrupt_offset_index),
         cmocka_unit_test(test_parquet_rows__writer_page_index),
         cmocka_unit_test(test_parquet_rows__fixed_list_page_size),
+        cmocka_unit_test(test_parquet_rows__fixed_width_codec),
         cmocka_unit_test(test_parquet_rows__fixed_list_without_nulls),
         cmocka_unit_test(test_parquet_rows__concurrent_reads),
         cmocka_unit_test(test_parquet_rows__bad_arguments),

@@ -57,10 +57,17 @@ struct pq_write_opts {
                                    enum pq_codec); -1: `codec` (-1). Floats
                                    barely compress, and an uncompressed
                                    page lets a point read copy one row */
+    int fixed_width_codec;      /* codec of the other columns whose values
+                                   have a fixed width (numbers, booleans,
+                                   dates, timestamps, decimals; not
+                                   strings or binary); -1: `codec` (-1).
+                                   Uncompressed, a point read of one
+                                   value costs no page decompression */
 };
 #define PQ_WRITE_OPTS_INIT                                                     \
     {                                                                          \
-        1, PQ_ZSTD, 1, 128u << 20, 1 << 20, 1u << 20, 1, 1, 1u << 20, 1, 1, 0, -1 \
+        1, PQ_ZSTD, 1, 128u << 20, 1 << 20, 1u << 20, 1, 1, 1u << 20, 1, 1, 0, \
+            -1, -1                                                             \
     }
 
 /* ---- writer ----------------------------------------------------------- */

@@ -1049,6 +1049,9 @@ static infino_status check_opts(const struct pq_write_opts *o)
     if (o->fixed_list_codec != -1 && !codec_ok(o->fixed_list_codec))
         return err_set(INFINO_ERR_UNSUPPORTED, "compression codec %d",
                        o->fixed_list_codec);
+    if (o->fixed_width_codec != -1 && !codec_ok(o->fixed_width_codec))
+        return err_set(INFINO_ERR_UNSUPPORTED, "compression codec %d",
+                       o->fixed_width_codec);
     if (o->row_group_rows <= 0 || o->row_group_bytes == 0 ||
         o->page_bytes == 0)
         return err_set(INFINO_ERR_INVALID,
@@ -1100,6 +1103,9 @@ infino_status pq_writer_open(struct pq_writer **out, struct store_sink *sink,
                 c->page_bytes = w->opts.fixed_list_page_bytes;
             if (w->opts.fixed_list_codec >= 0)
                 c->codec = (enum pq_codec)w->opts.fixed_list_codec;
+        } else if (c->leaf->type != PQ_BYTE_ARRAY &&
+                   w->opts.fixed_width_codec >= 0) {
+            c->codec = (enum pq_codec)w->opts.fixed_width_codec;
         }
         pq_stats_init(&c->page_stats, c->leaf->value, c->venc.flba_len);
         pq_stats_init(&c->chunk_stats, c->leaf->value, c->venc.flba_len);
