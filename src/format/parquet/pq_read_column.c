@@ -82,6 +82,10 @@ struct col {
     size_t n_dict;
     struct obuf dict;        /* fixed: n_dict * phys_w; bytes: the page */
     struct pq_view *dict_views;
+    /* What decoding reads: dict.p and dict_views, or the copy the chunk's
+     * page map keeps (point reads; borrowed from the reader). */
+    const uint8_t *dict_bytes;
+    const struct pq_view *dict_v;
 
     /* list level (lists only) */
     int64_t n_slots, slot_nulls;
@@ -463,6 +467,8 @@ static infino_status read_dictionary(struct col *c, const struct pq_page *pg)
     }
     c->n_dict = n;
     c->has_dict = true;
+    c->dict_bytes = c->dict.p;
+    c->dict_v = c->dict_views;
     return INFINO_OK;
 }
 
@@ -524,7 +530,7 @@ static infino_status decode_fixed(struct col *c, enum pq_encoding enc,
     case PQ_ENC_PLAIN_DICTIONARY:
     case PQ_ENC_RLE_DICTIONARY: {
         const uint32_t *idx;
-        const uint8_t *dict = c->dict.p;
+        const uint8_t *dict = c->dict_bytes;
         if ((st = read_indices(c, p, len, n)) != INFINO_OK)
             return st;
         idx = (const uint32_t *)(const void *)c->idx.p;
@@ -598,7 +604,7 @@ static infino_status decode_views(struct col *c, enum pq_encoding enc,
             return st;
         idx = (const uint32_t *)(const void *)c->idx.p;
         for (size_t i = 0; i < n; i++)
-            v[i] = c->dict_views[idx[i]];
+            v[i] = c->dict_v[idx[i]];
         return INFINO_OK;
     }
     case PQ_ENC_DELTA_LENGTH_BYTE_ARRAY:
@@ -852,6 +858,16 @@ static infino_status decode_values(struct col *c, enum pq_encoding enc,
 {
     infino_status st;
 
+    /* A point read needs the page's values up to its last selected one:
+     * decoding (dictionary indices, byte-array lengths, bit unpacking)
+     * stops there. */
+    if (c->selecting) {
+        size_t need = c->n_vsel == 0 ? 0
+                                     : ((size_t)c->vsel[c->n_vsel - 1] + 1) *
+                                           c->sel_group;
+        if (need < n)
+            n = need;
+    }
     switch (c->conv) {
     case CV_COPY: {
         size_t w = c->out_w;
@@ -1754,9 +1770,26 @@ struct page_loc {
 struct pq_page_map {
     bool whole;   /* rows cannot be located without decoding: read it all */
     int64_t num_rows;
+    /* The chunk's decoded dictionary, kept after the first point read
+     * that needs it (published by compare-and-swap, as the map), when
+     * small enough (DICT_KEEP_MAX); NULL until then. */
+    _Atomic(struct kept_dict *) dict;
     size_t n;
     struct page_loc pages[]; /* n entries */
 };
+
+/* A dictionary a page map keeps: n entries of `bytes` (fixed width), or
+ * views into `bytes` (BYTE_ARRAY). One allocation. */
+struct kept_dict {
+    size_t n;
+    const struct pq_view *views; /* NULL for fixed-width values */
+    const uint8_t *bytes;
+};
+
+/* Point reads of a dictionary-encoded chunk decoded its whole dictionary
+ * page for every read (up to 64 KiB in our files, 1 MiB in Arrow's): the
+ * largest dictionary (page bytes plus views) a reader keeps per chunk. */
+#define DICT_KEEP_MAX (256u << 10)
 
 static int64_t page_rows(const struct pq_page_map *m, size_t i)
 {
@@ -1774,6 +1807,7 @@ static struct pq_page_map *map_new(size_t n, int64_t num_rows)
     if (m != NULL) {
         m->whole = false;
         m->num_rows = num_rows;
+        atomic_init(&m->dict, NULL);
         m->n = 0;
     }
     return m;
@@ -2014,8 +2048,13 @@ void pq_page_maps_free(struct pq_reader *r)
 
     if (slots == NULL)
         return;
-    for (size_t i = 0; i < r->meta.n_row_groups * r->ps.n_leaves; i++)
-        mem_free(atomic_load_explicit(&slots[i], memory_order_relaxed));
+    for (size_t i = 0; i < r->meta.n_row_groups * r->ps.n_leaves; i++) {
+        struct pq_page_map *m =
+            atomic_load_explicit(&slots[i], memory_order_relaxed);
+        if (m != NULL)
+            mem_free(atomic_load_explicit(&m->dict, memory_order_relaxed));
+        mem_free(m);
+    }
     mem_free(slots);
     atomic_store_explicit(&r->page_maps, NULL, memory_order_relaxed);
 }
@@ -2133,6 +2172,62 @@ static infino_status load_dictionary(struct col *c, uint64_t chunk_off,
     return read_dictionary(c, &pg);
 }
 
+/* Copies the dictionary c decoded into one block for the page map, or
+ * NULL when it is too large to keep or memory is short (then every read
+ * decodes it, as before). */
+static struct kept_dict *keep_dict(const struct col *c)
+{
+    size_t views = c->dict_views ? c->n_dict * sizeof(struct pq_view) : 0;
+    size_t total = sizeof(struct kept_dict) + views + c->dict.len;
+    struct kept_dict *d;
+    struct pq_view *v;
+    uint8_t *bytes;
+
+    if (c->n_dict > DICT_KEEP_MAX || c->dict.len > DICT_KEEP_MAX ||
+        total > DICT_KEEP_MAX || (d = mem_alloc(total)) == NULL)
+        return NULL;
+    v = (struct pq_view *)(void *)(d + 1);
+    bytes = (uint8_t *)v + views;
+    if (c->dict.len > 0)
+        memcpy(bytes, c->dict.p, c->dict.len);
+    for (size_t i = 0; views > 0 && i < c->n_dict; i++) {
+        v[i].p = bytes + (c->dict_views[i].p - c->dict.p);
+        v[i].len = c->dict_views[i].len;
+    }
+    d->n = c->n_dict;
+    d->views = views ? v : NULL;
+    d->bytes = bytes;
+    return d;
+}
+
+/* Gives c the chunk's dictionary for a point read: the one the page map
+ * keeps, or else decoded from its page and then offered to the map. */
+static infino_status use_dictionary(struct col *c, const struct pq_page_map *m,
+                                    uint64_t chunk_off)
+{
+    struct pq_page_map *mw = (struct pq_page_map *)(uintptr_t)m; /* cache */
+    struct kept_dict *d = atomic_load_explicit(&mw->dict,
+                                               memory_order_acquire);
+    struct kept_dict *expected = NULL;
+    infino_status st;
+
+    if (d != NULL) {
+        c->n_dict = d->n;
+        c->has_dict = true;
+        c->dict_bytes = d->bytes;
+        c->dict_v = d->views;
+        return INFINO_OK;
+    }
+    if ((st = load_dictionary(c, chunk_off, m->pages[0].off)) != INFINO_OK ||
+        !c->has_dict || (d = keep_dict(c)) == NULL)
+        return st;
+    if (!atomic_compare_exchange_strong_explicit(&mw->dict, &expected, d,
+                                                 memory_order_acq_rel,
+                                                 memory_order_acquire))
+        mem_free(d);
+    return INFINO_OK;
+}
+
 /* Decodes the picked pages of `m` into c (opened for their rows), checking
  * each against the rows the map gives it. */
 static infino_status decode_picks(struct col *c, const struct pq_page_map *m,
@@ -2158,7 +2253,7 @@ static infino_status decode_picks(struct col *c, const struct pq_page_map *m,
         need_dict |= dict_encoded(&h);
     }
     if (need_dict && m->n > 0)
-        CHECK(load_dictionary(c, chunk_off, m->pages[0].off));
+        CHECK(use_dictionary(c, m, chunk_off));
     c->rows_aligned = true;
     for (size_t i = 0; i < n; i++) {
         const struct page_loc *pl = &m->pages[picks[i].page];
