@@ -46,7 +46,9 @@ struct pq_reader {
     int32_t *orders;
     /* Page maps of column chunks for point reads (index rg * n_leaves +
      * leaf), each built on first use and published by compare-and-swap;
-     * the array too. The only state a read adds to a reader; owned. */
+     * the array too. A map also keeps its chunk's decoded dictionary (at
+     * most 256 KiB) once a point read needed it. The only state a read
+     * adds to a reader; owned. */
     _Atomic(struct pq_page_map *) *_Atomic page_maps;
     struct arena arena;
 };
