@@ -924,17 +924,19 @@ static void test_vector_ivf__prepared_query_many_regions(void **state)
 /* ---- assignment ----------------------------------------------------- */
 
 /* The pruned nearest-centroid search finds the true nearest centroid
- * (brute force in double), on clustered and on uniform data. */
+ * (brute force in double), on clustered and on uniform data, and so does
+ * an assignment split across the worker pool (2,500 rows: several pieces
+ * whenever the pool has more than one thread). */
 static void test_vector_ivf__assign_matches_brute_force(void **state)
 {
     (void)state;
     const uint32_t dims[] = {40, 96, 384};
     for (int di = 0; di < 3; di++)
-        for (int shape = 0; shape < 2; shape++) {
+        for (int shape = 0; shape < 4; shape++) {
             uint32_t dim = dims[di], k = 77;
-            size_t n = 700;
-            float *x = shape ? clustered(n, dim, 20, 0.3)
-                             : clustered(n, dim, n, 1.0);
+            size_t n = shape < 2 ? 700 : 2500;
+            float *x = shape & 1 ? clustered(n, dim, 20, 0.3)
+                                 : clustered(n, dim, n, 1.0);
             float *c = clustered(k, dim, 10, 1.0);
             float *cnorm = mem_alloc(k * 4);
             float *scratch = mem_alloc(ivf_assign_scratch(k, dim) * 4);

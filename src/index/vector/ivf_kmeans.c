@@ -9,6 +9,7 @@
 #include "util/alloc.h"
 #include "util/cancel.h"
 #include "util/err.h"
+#include "util/tpool.h"
 #include "vec_kernels.h"
 
 #include <math.h>
@@ -132,9 +133,9 @@ static void assign_pruned(uint32_t *assign, const float *x, size_t nb,
     }
 }
 
-void ivf_assign(uint32_t *assign, const float *x, size_t n,
-                const float *centroids, const float *cnorm, uint32_t k,
-                uint32_t dim, float *scratch)
+static void assign_blocks(uint32_t *assign, const float *x, size_t n,
+                          const float *centroids, const float *cnorm,
+                          uint32_t k, uint32_t dim, float *scratch)
 {
     uint32_t p = ivf_assign_prefix(dim);
 
@@ -147,6 +148,58 @@ void ivf_assign(uint32_t *assign, const float *x, size_t n,
             assign_all_pairs(assign + i0, x + i0 * dim, nb, centroids, cnorm,
                              k, dim, scratch);
     }
+}
+
+/* Rows per piece below which splitting an assignment across the worker
+ * pool is not worth a wake-up (a 64-row block against 1,024 centroids of
+ * 384 dimensions is ~0.1 ms). */
+#define ASSIGN_PIECE_MIN (8 * IVF_ASSIGN_BLOCK)
+
+struct assign_job {
+    uint32_t *assign;
+    const float *x, *centroids, *cnorm;
+    size_t n, n_pieces, scratch_len;
+    uint32_t k, dim;
+    float *scratch0, *scratch; /* piece 0: the caller's; i > 0: i - 1 */
+};
+
+/* Piece i of a split assignment: a contiguous range of whole blocks. */
+static void assign_piece(void *arg, size_t i)
+{
+    const struct assign_job *j = arg;
+    size_t blocks = (j->n + IVF_ASSIGN_BLOCK - 1) / IVF_ASSIGN_BLOCK;
+    size_t b0 = blocks * i / j->n_pieces, b1 = blocks * (i + 1) / j->n_pieces;
+    size_t r0 = b0 * IVF_ASSIGN_BLOCK, r1 = b1 * IVF_ASSIGN_BLOCK;
+    float *scratch = i == 0 ? j->scratch0
+                            : j->scratch + (i - 1) * j->scratch_len;
+
+    if (r1 > j->n)
+        r1 = j->n;
+    if (r0 < r1)
+        assign_blocks(j->assign + r0, j->x + r0 * j->dim, r1 - r0,
+                      j->centroids, j->cnorm, j->k, j->dim, scratch);
+}
+
+void ivf_assign(uint32_t *assign, const float *x, size_t n,
+                const float *centroids, const float *cnorm, uint32_t k,
+                uint32_t dim, float *scratch)
+{
+    struct assign_job j = {assign, x, centroids, cnorm, n, tpool_threads(),
+                           ivf_assign_scratch(k, dim), k, dim, scratch, NULL};
+
+    /* Rows are assigned independently, so a split gives the same answer
+     * as one pass; each extra piece needs its own scratch, and without
+     * it the caller does the whole pass. */
+    if (j.n_pieces > n / ASSIGN_PIECE_MIN)
+        j.n_pieces = n / ASSIGN_PIECE_MIN;
+    if (j.n_pieces > 1 &&
+        (j.scratch = mem_alloc((j.n_pieces - 1) * j.scratch_len *
+                               sizeof *j.scratch)) != NULL) {
+        tpool_run(j.n_pieces, assign_piece, &j);
+        mem_free(j.scratch);
+        return;
+    }
+    assign_blocks(assign, x, n, centroids, cnorm, k, dim, scratch);
 }
 
 static void centroid_norms(float *cnorm, const float *c, uint32_t k,

@@ -370,9 +370,52 @@ TARGET uint32_t vk_planes4_avx2(uint8_t *planes, const float *rq, float lo,
     return (uint32_t)(s[0] + s[1] + s[2] + s[3]);
 }
 
+/* The butterflies of spans 1, 2 and 4 inside one register: lane j gets
+ * a + b (v + t) in the lower half of each pair of spans and a - b (t - v)
+ * in the upper one, the same additions as the scalar kernel's, so the
+ * result is bit-identical. */
+TARGET static inline __m256 butterfly8(__m256 v)
+{
+    __m256 t = _mm256_permute_ps(v, 0xB1); /* h = 1: lanes 1,0,3,2 */
+    v = _mm256_blend_ps(_mm256_add_ps(v, t), _mm256_sub_ps(t, v), 0xAA);
+    t = _mm256_permute_ps(v, 0x4E); /* h = 2: lanes 2,3,0,1 */
+    v = _mm256_blend_ps(_mm256_add_ps(v, t), _mm256_sub_ps(t, v), 0xCC);
+    t = _mm256_permute2f128_ps(v, v, 0x01); /* h = 4: halves swapped */
+    return _mm256_blend_ps(_mm256_add_ps(v, t), _mm256_sub_ps(t, v), 0xF0);
+}
+
+/* vk_rotate_scalar's three rounds of signs and Walsh-Hadamard transform,
+ * 8 lanes at a time (m is a power of two >= 64). */
+TARGET static void rotate_avx2(float *x, size_t m, const float *signs,
+                               float scale)
+{
+    if (m % 8 != 0) {
+        vk_rotate_scalar(x, m, signs, scale);
+        return;
+    }
+    for (int r = 0; r < 3; r++) {
+        const float *s = signs + (size_t)r * m;
+        for (size_t i = 0; i < m; i += 8)
+            _mm256_storeu_ps(x + i, butterfly8(_mm256_mul_ps(
+                                        _mm256_loadu_ps(x + i),
+                                        _mm256_loadu_ps(s + i))));
+        for (size_t h = 8; h < m; h *= 2)
+            for (size_t i = 0; i < m; i += 2 * h)
+                for (size_t j = i; j < i + h; j += 8) {
+                    __m256 a = _mm256_loadu_ps(x + j);
+                    __m256 b = _mm256_loadu_ps(x + j + h);
+                    _mm256_storeu_ps(x + j, _mm256_add_ps(a, b));
+                    _mm256_storeu_ps(x + j + h, _mm256_sub_ps(a, b));
+                }
+    }
+    __m256 sv = _mm256_set1_ps(scale);
+    for (size_t i = 0; i < m; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), sv));
+}
+
 const struct vk_ops vk_ops_avx2 = {
     dot_avx2,     l2sq_avx2,  dot_mxn_avx2,     sq8_l2sq_avx2,
-    sq8_dot_avx2, bits4_avx2, vk_rotate_scalar, sq8_res_l2sq_avx2,
+    sq8_dot_avx2, bits4_avx2, rotate_avx2,      sq8_res_l2sq_avx2,
     u8i8_dot_avx2, vk_residual_avx2, vk_planes4_avx2,
 };
 
