@@ -595,10 +595,9 @@ def realtext_section(mode, path, r):
            f"from the documentation installed by `bench/setup.sh`; never "
            f"committed): {c['corpus_docs']:,} docs, "
            f"{c['corpus_tokens']:,} tokens ({src}). "
-           + (f"This run indexes every {c['every']}rd doc: "
-              if c["every"] == 3 else
-              f"This run indexes every {c['every']}th doc: "
-              if c["every"] > 1 else "This run indexes all of them: ")
+           + ({1: "This run indexes all of them: ",
+               2: "This run indexes every second doc: "}.get(
+                   c["every"], f"This run indexes one doc in {c['every']}: "))
            + f"**{c['docs']:,} docs, {c['tokens']:,} tokens, vocabulary "
            f"{c['vocabulary']:,}** ({c['hapax']:,} words seen in one doc), "
            f"{c['body_mb']:.0f} MB of text. Doc length in tokens: min "

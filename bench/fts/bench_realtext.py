@@ -5,7 +5,7 @@ The corpus (bench/fts/realtext_corpus.py) is made at bench time from the
 manual pages, GNU info manuals, the Python manual and the Debian Reference
 installed on this machine: sections cut into documents of a few words to
 a few thousand, ASCII-folded so that the three analyzers see the same
-tokens. Quick mode indexes every third document, full mode all of them.
+tokens. Quick mode indexes every second document, full mode all of them.
 
 Every engine indexes `body` with positions (phrases):
 - ours:     IndexSpec().fts("body", positions=True) (analyzer "standard",
@@ -37,9 +37,10 @@ agreement ours/upstream, and ours against a brute-force BM25 in numpy
 k1 * (1 - b + b * dl / avgdl)), k1 1.2, b 0.75, idf = ln(1 + (N - df +
 0.5) / (df + 0.5)); a phrase scores as its tokens with the phrase count as
 tf) on a sample of queries per shape: a query agrees when the returned
-scores equal the oracle's top-10 scores (relative 1e-5) rank by rank and
-every returned id has the oracle score it was given (ties may be broken
-either way).
+scores equal the oracle's top-10 scores rank by rank and every returned
+id has the oracle score it was given (ties may be broken either way),
+within a relative 1e-5 for ours and 1e-3 for upstream, whose scores differ
+from the formula by about 1e-4 relative).
 
 usage: bench_realtext.py --mode quick|full [--docs N] [--queries Q]
            [--rounds R] [--passes P] [--build-repeat B] [--out FILE]
@@ -67,7 +68,7 @@ from common import pct  # noqa: E402
 ENGINES = ("ours", "upstream", "tantivy")
 SHAPES = ("single_rare", "single_mid", "single_common", "two_or",
           "three_or", "two_and", "three_and", "phrase_two", "phrase_three")
-MODES = {"quick": {"every": 3, "queries": 200, "rounds": 2, "passes": 2,
+MODES = {"quick": {"every": 2, "queries": 200, "rounds": 2, "passes": 2,
                    "build_repeat": 2, "oracle_sample": 25},
          "full": {"every": 1, "queries": 200, "rounds": 3, "passes": 2,
                   "build_repeat": 2, "oracle_sample": 25}}
