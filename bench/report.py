@@ -574,8 +574,278 @@ def vector_plot(mode, r):
     plt.close(fig)
 
 
+# ---- realtext: BM25 on real English prose (bench/fts/bench_realtext.py) ----
+
+ENG_COLOUR = {"ours": "#1f77b4", "upstream": "#ff7f0e", "tantivy": "#2ca02c"}
+
+
+def realtext_section(mode, path, r):
+    p, c, b = r["params"], r["corpus"], r["build"]
+    lt = c["length_tokens"]
+    src = "; ".join(f"{k} {v['files']:,} files, {v['docs']:,} docs"
+                    for k, v in c["corpus_sources"].items())
+    out = [f"## realtext ({mode}): BM25 on real English prose, ours vs "
+           f"upstream infino and tantivy", "",
+           f"`{path.name}`, {r['date']}; {machine_line(r['machine'])}. "
+           f"Our package: {r.get('ours_build', '?')}. The machine was shared "
+           f"with other builds (load average {r['loadavg_start'][0]:.1f} at "
+           f"the start, {r['loadavg_end'][0]:.1f} at the end): absolute "
+           f"times are noisy, the ratios of alternating rounds less so.", "",
+           f"Corpus (made at bench time by `bench/fts/realtext_corpus.py` "
+           f"from the documentation installed by `bench/setup.sh`; never "
+           f"committed): {c['corpus_docs']:,} docs, "
+           f"{c['corpus_tokens']:,} tokens ({src}). "
+           + ({1: "This run indexes all of them: ",
+               2: "This run indexes every second doc: "}.get(
+                   c["every"], f"This run indexes one doc in {c['every']}: "))
+           + f"**{c['docs']:,} docs, {c['tokens']:,} tokens, vocabulary "
+           f"{c['vocabulary']:,}** ({c['hapax']:,} words seen in one doc), "
+           f"{c['body_mb']:.0f} MB of text. Doc length in tokens: min "
+           f"{lt['min']}, median {lt['p50']}, mean {lt['mean']:.0f}, p90 "
+           f"{lt['p90']}, p99 {lt['p99']}, max {lt['max']:,}; histogram "
+           + ", ".join(f"{k}: {v:,}" for k, v in
+                       c["length_histogram"].items()) + ".", "",
+           "Every engine indexes `body` with positions (phrase queries): "
+           "ours and upstream `IndexSpec().fts(\"body\", positions=True)` "
+           "(analyzer `standard`, the default of both), one append; tantivy "
+           "one text field, default tokenizer, positions, one indexing "
+           f"thread, {p['tantivy_heap'] / 1e6:.0f} MB heap. The text is "
+           "ASCII-folded and punctuation inside words is blanked, so the "
+           "three analyzers see the same tokens.", "",
+           "### Build", "",
+           "| engine | docs/s (wall) | docs per CPU-second | peak RSS | "
+           "heap RSS | on disk | builds (s) |", "|---|---|---|---|---|---|---|"]
+    for e in ("ours", "upstream", "tantivy"):
+        x = b[e]
+        out.append(f"| {e} | {x['docs_per_s']:,.0f} | "
+                   f"{x['docs_per_cpu_s']:,.0f} | {_mb(x['peak_rss_mb'])} | "
+                   f"{_mb(x['peak_rss_anon_mb'])} | "
+                   f"{x['disk_bytes'] / 1e6:,.0f} MB | "
+                   f"{', '.join(f'{s:.1f}' for s in x['runs_seconds'])} |")
+    out += ["", "| ours vs | speed (wall) | speed per core (CPU) | "
+            "peak RSS | heap RSS |", "|---|---|---|---|---|"]
+    for q in FTS_PEERS:
+        x = r["build_ratio"][q]
+        out.append(f"| {q} | {x['speed']:.2f}x | {x['cpu_speed']:.2f}x | "
+                   f"{x['peak_rss']:.2f} | {x['peak_rss_anon']:.2f} |")
+    pools = p["pools"]
+    out += ["", "### Warm query latency", "",
+            f"k = 10, {p['queries_per_shape']} queries per shape drawn from "
+            f"the corpus's own section headings "
+            f"({pools['heading_runs']:,} distinct headings), {p['passes']} "
+            f"timed passes after a warm-up pass, median over {p['rounds']} "
+            f"alternating rounds. Single-term pools by df: rare "
+            f"{pools['rare']['df_min']}-{pools['rare']['df_max']} "
+            f"({pools['rare']['terms']:,} words), mid "
+            f"{pools['mid']['df_min']:,}-{pools['mid']['df_max']:,} "
+            f"({pools['mid']['terms']:,}), common = the 50 highest "
+            f"({pools['common']['df_min']:,}-{pools['common']['df_max']:,}); "
+            "multi-term shapes take 2 or 3 consecutive words of one heading "
+            "(OR, AND, or quoted as a phrase). Ratio = ours p50 / peer p50 "
+            "(bold: we are at least as fast); hits = mean results returned.",
+            "", "| shape | e.g. | ours p50 / p99 | upstream p50 / p99 | "
+            "tantivy p50 / p99 | ours/upstream | ours/tantivy | hits | "
+            "overlap@10 ours-upstream | ours-tantivy |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for s in r["shapes"]:
+        e = s["engines"]
+        ex = r["examples"][s["shape"]][0].replace("|", "/")
+        out.append(
+            f"| {s['shape']} | `{ex}` | {_us(e['ours']['p50_us'])} / "
+            f"{_us(e['ours']['p99_us'])} | {_us(e['upstream']['p50_us'])} / "
+            f"{_us(e['upstream']['p99_us'])} | {_us(e['tantivy']['p50_us'])}"
+            f" / {_us(e['tantivy']['p99_us'])} | "
+            f"{_ratio(s['ratio']['upstream']['p50'])} | "
+            f"{_ratio(s['ratio']['tantivy']['p50'])} | "
+            f"{e['ours']['mean_hits']:.1f} | "
+            f"{s['overlap_ours_upstream']:.3f} | "
+            f"{s['overlap_ours_tantivy']:.3f} |")
+    o = r["oracle"]
+    out += ["", "Agreement. Ours vs a brute-force BM25 in numpy (same "
+            "formula and tokens; a query agrees when its 10 scores equal "
+            "the oracle's top 10 rank by rank and each returned doc has the "
+            "oracle's score for it, relative 1e-5; upstream judged at 1e-3):",
+            "", "| shape | queries | ours agrees | max rel. diff | "
+            "upstream agrees (1e-3) | max rel. diff | ours-upstream scores "
+            "agree (1e-3) | max rel. diff |", "|---|---|---|---|---|---|---|---|"]
+    for s in r["shapes"]:
+        x = o[s["shape"]]
+        out.append(f"| {s['shape']} | {x['queries']} | {x['ours']:.0%} | "
+                   f"{x['ours_max_rel_diff']:.1e} | {x['upstream']:.0%} | "
+                   f"{x['upstream_max_rel_diff']:.1e} | "
+                   f"{s['scores_ours_upstream']:.0%} | "
+                   f"{s['scores_ours_upstream_max_rel_diff']:.1e} |")
+    out += ["", "Tantivy scores with (k1 + 1) and a one-byte length norm, "
+            "so its top 10 may differ at near-ties; its overlap is shown "
+            "for orientation, not as a check.", "",
+            f"![realtext {mode}](realtext-{mode}.png)", ""]
+    return out
+
+
+def realtext_plot(mode, r):
+    import matplotlib.pyplot as plt
+
+    shapes = [s["shape"] for s in r["shapes"]]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4),
+                             gridspec_kw={"width_ratios": [3, 1.2]})
+    ax = axes[0]
+    w = 0.27
+    for j, e in enumerate(("ours", "upstream", "tantivy")):
+        xs = [i + (j - 1) * w for i in range(len(shapes))]
+        ax.bar(xs, [s["engines"][e]["p50_us"] for s in r["shapes"]], w,
+               label=f"{e} p50", color=ENG_COLOUR[e])
+        ax.plot(xs, [s["engines"][e]["p99_us"] for s in r["shapes"]], "_",
+                ms=9, mew=2, color="black" if j == 0 else ENG_COLOUR[e],
+                label=f"{e} p99")
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(shapes)))
+    ax.set_xticklabels(shapes, rotation=30, ha="right", fontsize=8)
+    ax.set_title("warm latency per query, us (log; lower is better)",
+                 fontsize=10)
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=3)
+    ax = axes[1]
+    h = r["corpus"]["length_histogram"]
+    ax.bar(range(len(h)), list(h.values()), color="#7f7f7f")
+    ax.set_xticks(range(len(h)))
+    ax.set_xticklabels(list(h), rotation=30, ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_title("docs by length in tokens", fontsize=10)
+    c = r["corpus"]
+    fig.suptitle(f"realtext ({mode}): {c['docs']:,} docs of manual pages "
+                 f"and manuals, {c['tokens']:,} tokens; ours vs upstream "
+                 f"infino vs tantivy", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(common.RESULTS_DIR / f"realtext-{mode}.png", dpi=80)
+    plt.close(fig)
+
+
+# ---- many superfiles (bench/vector/many_superfiles.py), ours alone -----------
+
+def load_manysf():
+    """The newest many_superfiles result (by date), or None."""
+    best = None
+    for p in sorted(common.RESULTS_DIR.glob("*manysf*.json")):
+        try:
+            r = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+        if r.get("bench") != "many_superfiles":
+            continue
+        if best is None or r["date"] >= best[1]["date"]:
+            best = (p, r)
+    return best
+
+
+def manysf_section(path, r):
+    p, s = r["params"], r["summary"]
+    lay = [str(x) for x in p["layouts"]]
+    out = ["## Latency vs number of superfiles (ours alone)", "",
+           f"`{path.name}` ({r.get('label', '')}), {r['date']}; "
+           f"{machine_line(r['machine'])}. The same {p['rows']:,} rows as "
+           + ", ".join(lay) + " superfiles (appends, no optimize), "
+           f"`bench/vector/many_superfiles.py`; k = {p['k']}, "
+           f"{p['queries']} queries, {p['passes']} passes, median of "
+           f"{p['rounds']} rounds; p50 / p95 and the ratio of p50 to one "
+           "superfile. Results are checked identical to one superfile "
+           "(BM25: ids and score bits). Target (issue 16): 100 superfiles "
+           "within 1.5x of one.", "",
+           "| BM25 shape | " + " | ".join(f"{x} sf" for x in lay) +
+           " | identical |", "|---|" + "---|" * (len(lay) + 1)]
+    for shape, v in s["fts"].items():
+        same = min(v[x]["same_ids_and_scores_as_1"] for x in lay)
+        out.append(f"| {shape} | " + " | ".join(
+            f"{_us(v[x]['p50_us'])} / {_us(v[x]['p95_us'])}, "
+            f"{'**' if v[x]['ratio_p50'] <= 1.5 else ''}"
+            f"{v[x]['ratio_p50']:.2f}x"
+            f"{'**' if v[x]['ratio_p50'] <= 1.5 else ''}" for x in lay)
+            + f" | {same:.0%} |")
+    out += ["", f"| vector (nlist {p['nlist']}) | " + " | ".join(
+        f"{x} sf" for x in lay) + " |", "|---|" + "---|" * len(lay)]
+    for metric, v in s["vector"].items():
+        for label, pick in (("default nprobe", lambda pts: next(
+                (q for q in pts if q["nprobe"] == "default"), None)),):
+            cells = []
+            for x in lay:
+                q = pick(v["points"][x])
+                cells.append("-" if q is None else
+                             f"{_us(q['p50_us'])}, recall {q['recall']:.3f}, "
+                             f"{q['ratio_p50']:.2f}x")
+            out.append(f"| {metric}, {label} | " + " | ".join(cells) + " |")
+        cells = []
+        for x in lay:
+            q = v["at_equal_recall"].get(x)
+            cells.append("-" if q is None else
+                         f"nprobe {q['nprobe']}: {_us(q['p50_us'])}, "
+                         f"{q['ratio_p50']:.2f}x")
+        out.append(f"| {metric}, recall >= {v['target_recall']:.2f} | "
+                   + " | ".join(cells) + " |")
+    out += ["", "Full nprobe sweeps: the `.md` beside the JSON "
+            "(bench/results).", "", "![many superfiles](manysf.png)", ""]
+    return out
+
+
+def manysf_plot(r):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    p, s = r["params"], r["summary"]
+    lay = [str(x) for x in p["layouts"]]
+    xs = [int(x) for x in lay]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
+    ax = axes[0]
+    cmap = plt.get_cmap("tab20")
+    for i, (shape, v) in enumerate(s["fts"].items()):
+        ax.plot(xs, [v[x]["p50_us"] for x in lay], "o-", ms=4,
+                color=cmap(i), label=shape)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(xs)
+    ax.set_xticklabels(lay)
+    ax.set_xlabel("superfiles (same rows)")
+    ax.set_ylabel("p50 per query, us (log)")
+    ax.set_title("BM25, per shape", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=6, ncol=2)
+    ax = axes[1]
+    for metric, colour in (("l2sq", "#1f77b4"), ("cosine", "#d62728")):
+        v = s["vector"].get(metric)
+        if not v:
+            continue
+        eq = [v["at_equal_recall"][x]["p50_us"] for x in lay]
+        ax.plot(xs, eq, "o-", color=colour,
+                label=f"{metric}, recall >= {v['target_recall']:.2f}")
+        for x, y in zip(xs, eq):
+            ax.annotate(f"np {v['at_equal_recall'][str(x)]['nprobe']}",
+                        (x, y), fontsize=6, xytext=(3, 3),
+                        textcoords="offset points")
+        d = [next(q for q in v["points"][x] if q["nprobe"] == "default")
+             for x in lay]
+        ax.plot(xs, [q["p50_us"] for q in d], "s--", color=colour, alpha=0.6,
+                label=f"{metric}, default nprobe")
+    ax.plot(xs, [s["vector"]["l2sq"]["at_equal_recall"][lay[0]]["p50_us"]
+                 * 1.5] * len(xs), ":", color="grey",
+            label="target: 1.5x one superfile (l2sq)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(xs)
+    ax.set_xticklabels(lay)
+    ax.set_xlabel("superfiles (same rows)")
+    ax.set_title(f"vector, nlist {p['nlist']}", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.suptitle(f"latency vs number of superfiles ({p['rows']:,} rows, "
+                 f"ours, {r.get('label', '')} {r['date'][:10]})",
+                 fontsize=11)
+    fig.tight_layout()
+    fig.savefig(common.RESULTS_DIR / "manysf.png", dpi=80)
+    plt.close(fig)
+
+
 SEARCH_BENCHES = {"fts": (fts_section, fts_plot),
-                  "vector": (vector_section, vector_plot)}
+                  "vector": (vector_section, vector_plot),
+                  "realtext": (realtext_section, realtext_plot)}
 
 
 def search_readme(latest, rows, shown):
@@ -699,6 +969,13 @@ def main():
         path, r = latest[(bench, mode)]
         lines += section(bench, mode, path, r)
         plot(bench, mode, r)
+    m = load_manysf()
+    if m:
+        lines += manysf_section(*m)
+        try:
+            manysf_plot(m[1])
+        except ImportError:
+            pass
     (common.RESULTS_DIR / "latest.md").write_text("\n".join(lines))
     update_readme(readme_table(latest))
 

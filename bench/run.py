@@ -6,8 +6,12 @@ plots and the README table (bench/report.py).
 
 Runs under bench/.venv (make bench and make bench-full set everything up).
 
-usage: run.py --mode quick|full [--only parquet,ingest,fts,vector]
-              [--lib PATH]
+usage: run.py --mode quick|full [--only parquet,ingest,fts,vector,realtext]
+              [--lib PATH] [--ours-path DIR]
+
+`realtext` (BM25 on real English prose, bench/fts/bench_realtext.py) is
+not in the default set: it needs the documentation packages of
+bench/setup.sh and makes its corpus on first use (several minutes).
 """
 from __future__ import annotations
 
@@ -25,15 +29,21 @@ BENCHES = {
     "ingest": "ingest/bench_ingest.py",
     "fts": "fts/bench_fts.py",
     "vector": "vector/bench_vector.py",
+    "realtext": "fts/bench_realtext.py",
 }
+DEFAULT = ("parquet", "ingest", "fts", "vector")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=["quick", "full"], default="quick")
-    ap.add_argument("--only", default=",".join(BENCHES))
+    ap.add_argument("--only", default=",".join(DEFAULT))
     ap.add_argument("--lib", default=str(common.ROOT / "build-bench"
                                          / "libinfino.so"))
+    ap.add_argument("--ours-path", dest="ours_path",
+                    help="realtext: a folder holding our infino package "
+                         "(scripts/dev-python.sh's output) to use instead "
+                         "of the one installed in .venv")
     a = ap.parse_args()
     common.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     today = datetime.date.today().isoformat()
@@ -46,6 +56,8 @@ def main():
                 "--mode", a.mode, "--out", str(out)]
         if name == "parquet":
             argv += ["--lib", a.lib]
+        if name == "realtext" and a.ours_path:
+            argv += ["--ours-path", a.ours_path]
         print(f"bench: {name} ({a.mode})", flush=True)
         if subprocess.run(argv).returncode != 0:
             failed.append(name)

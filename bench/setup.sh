@@ -4,16 +4,27 @@
 # psutil, pinned in bench/requirements.txt. Separate from the project's .venv
 # because upstream's package has the same import name as ours. Idempotent:
 # does nothing when the installed set matches requirements.txt. strace (for
-# the fsync count of the ingest bench) comes from Debian.
+# the fsync count of the ingest bench) comes from Debian, and so does the
+# English documentation that bench/fts/realtext_corpus.py turns into the
+# real-text corpus (manual pages, the Python manual, the Debian Reference,
+# the GNU coding standards).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v strace >/dev/null; then
-  echo "bench setup: installing strace"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+DEB_NEED=""
+command -v strace >/dev/null || DEB_NEED="strace"
+for p in manpages manpages-dev python3-doc debian-reference-en gnu-standards; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    DEB_NEED="$DEB_NEED $p"
+done
+if [ -n "$DEB_NEED" ]; then
+  echo "bench setup: installing$DEB_NEED"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq strace
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    --no-install-recommends $DEB_NEED
 fi
 
 PY=${PYTHON:-python3}
