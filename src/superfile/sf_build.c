@@ -17,6 +17,7 @@
 #include "util/cancel.h"
 #include "util/err.h"
 #include "util/hash.h"
+#include "util/tpool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,38 +211,99 @@ fail:
     return st;
 }
 
+/* Piece i of adding a batch: 0 encodes it into Parquet (and extends the
+ * id runs), 1 .. n_fts index its full-text columns, the rest its vector
+ * columns. Pieces touch disjoint state, so they may run at once. */
+static infino_status add_piece(struct sf_builder *b,
+                               const struct ArrowArray *batch, size_t i)
+{
+    int64_t n = batch->length;
+    struct ArrowArray view;
+    infino_status st = INFINO_OK;
+
+    if (i == 0) {
+        if (b->schema.n_fields > 0 &&
+            b->schema.fields[0].type == AR_DECIMAL128 &&
+            strcmp(b->schema.fields[0].name, "_id") == 0) {
+            view = *batch->children[0];
+            view.offset += batch->offset;
+            CHECK(add_ids(b, &view, n));
+        }
+        return sf_writer_write(b->w, batch);
+    }
+    if (--i < b->spec.n_fts) {
+        view = *batch->children[b->fts_field[i]];
+        view.offset += batch->offset;
+        return add_text(b, i, &view, n);
+    }
+    i -= b->spec.n_fts;
+    view = *batch->children[b->vec_field[i]];
+    view.offset += batch->offset;
+    return add_vectors(b, i, &view, n);
+fail:
+    return st;
+}
+
+/* Rows in a batch below which indexing it beside its Parquet encoding is
+ * not worth waking the worker pool. */
+#define PAR_MIN_ROWS 4096
+
+struct add_job {
+    struct sf_builder *b;
+    const struct ArrowArray *batch;
+    const volatile sig_atomic_t *flag; /* the caller's interrupt flag */
+    struct add_result {
+        infino_status st;
+        char err[256]; /* the message, from the thread that failed */
+    } *res;
+};
+
+static void add_job_piece(void *arg, size_t i)
+{
+    struct add_job *j = arg;
+    const volatile sig_atomic_t *own = cancel_watched();
+
+    /* a worker polls the caller's flag while it works for it */
+    cancel_watch(j->flag);
+    j->res[i].st = add_piece(j->b, j->batch, i);
+    if (j->res[i].st != INFINO_OK)
+        snprintf(j->res[i].err, sizeof j->res[i].err, "%s", err_last());
+    cancel_watch(own);
+}
+
 infino_status sf_builder_add(struct sf_builder *b,
                              const struct ArrowArray *batch)
 {
     int64_t n = batch->length;
-    infino_status st;
+    size_t pieces = 1 + b->spec.n_fts + b->spec.n_vec;
+    struct add_job j = {b, batch, cancel_watched(), NULL};
+    infino_status st = INFINO_OK;
 
     if ((uint64_t)n > UINT32_MAX - 1 - b->n_rows)
         return err_set(INFINO_ERR_INVALID,
                        "a superfile holds at most 2^32 - 2 rows");
-    /* Indexes first: they are where a bad value (a NaN vector) shows up,
-     * and nothing is committed anyway until the whole file is done. */
-    for (size_t i = 0; i < b->spec.n_fts; i++) {
-        const struct ArrowArray *col = batch->children[b->fts_field[i]];
-        struct ArrowArray view = *col;
-        view.offset += batch->offset;
-        CHECK(add_text(b, i, &view, n));
+    /* A large batch with indexes: its columns are indexed on the worker
+     * pool while the Parquet writer encodes and compresses it. The first
+     * failure in piece order is reported (an index's, e.g. a NaN vector,
+     * before the writer's); nothing is committed until the whole file is
+     * done, so work the other pieces did is simply dropped with the
+     * builder. */
+    if (pieces > 1 && n >= PAR_MIN_ROWS && tpool_threads() > 1 &&
+        (j.res = mem_calloc(pieces, sizeof *j.res)) != NULL) {
+        tpool_run(pieces, add_job_piece, &j);
+        for (size_t k = 1; k <= pieces && st == INFINO_OK; k++)
+            if (j.res[k % pieces].st != INFINO_OK)
+                st = err_set(j.res[k % pieces].st, "%s",
+                             j.res[k % pieces].err);
+        mem_free(j.res);
+    } else {
+        /* Indexes first: they are where a bad value (a NaN vector) shows
+         * up. */
+        for (size_t k = 1; k <= pieces && st == INFINO_OK; k++)
+            st = add_piece(b, batch, k % pieces);
     }
-    for (size_t i = 0; i < b->spec.n_vec; i++) {
-        const struct ArrowArray *col = batch->children[b->vec_field[i]];
-        struct ArrowArray view = *col;
-        view.offset += batch->offset;
-        CHECK(add_vectors(b, i, &view, n));
-    }
-    if (b->schema.n_fields > 0 && b->schema.fields[0].type == AR_DECIMAL128 &&
-        strcmp(b->schema.fields[0].name, "_id") == 0) {
-        struct ArrowArray view = *batch->children[0];
-        view.offset += batch->offset;
-        CHECK(add_ids(b, &view, n));
-    }
-    CHECK(sf_writer_write(b->w, batch));
-    b->n_rows += (uint64_t)n;
-fail:
+    if (st == INFINO_OK)
+        b->n_rows += (uint64_t)n;
     return st;
 }
 
