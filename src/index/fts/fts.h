@@ -255,15 +255,30 @@ void fts_writer_free(struct fts_writer *w); /* NULL is a no-op */
  * Regions of older versions are still read; a reindex rewrites them. */
 uint32_t fts_format_version(void);
 
+/* Tests only: writers of this process write format `version` (3: the
+ * layout before per-chunk checks) until called again with 0 (the
+ * current version). Any other value means 0. */
+void fts_test_write_version(uint32_t version);
+
 /* ---- reader ------------------------------------------------------------ */
 
 struct fts_reader;
 
 #define FTS_OPEN_VERIFY_CRC 1u /* check the region's CRC-32C at open */
+/* Format 4 and on: do not check the per-chunk CRCs (fuzzing and tests
+ * that reach the decoders behind them; never for stored data). */
+#define FTS_OPEN_NO_CHUNK_CRC 2u
+
+/* Formats this build verifies chunk by chunk as they are read (FORMAT.md,
+ * "Checks"), so the container need not verify the whole region first. */
+bool fts_format_checks_chunks(uint32_t version);
 
 /* Opens the region of `len` bytes at `data` (borrowed: must outlive the
  * reader). Validates magic, version, section bounds and, with
- * FTS_OPEN_VERIFY_CRC, the checksum; the structures inside are checked as
+ * FTS_OPEN_VERIFY_CRC, the whole region's checksum. Format 4 regions also
+ * check a CRC-32C per 16 KiB chunk, each chunk the first time any call
+ * reads it (thread-safe; a mismatch is INFINO_ERR_CORRUPT from that call,
+ * and again from every later call that reads the chunk); the structures inside are checked as
  * they are decoded, so a corrupt region yields INFINO_ERR_CORRUPT (naming
  * `name`, which is copied) from whichever call meets the damage. On
  * success *out is owned: fts_reader_close(). */
@@ -288,6 +303,9 @@ const char *fts_reader_name(const struct fts_reader *r);
 uint32_t fts_reader_doc_len(const struct fts_reader *r, uint32_t doc);
 /* The region's term summary (borrowed, for fts_summary_open). */
 const uint8_t *fts_reader_summary(const struct fts_reader *r, size_t *len_out);
+/* The same after checking its chunks (format 4): for a search's pruning. */
+infino_status fts_reader_summary_verified(const struct fts_reader *r,
+                                          const uint8_t **out, size_t *len_out);
 
 struct fts_term_info {
     uint32_t df;       /* documents containing the term */
