@@ -30,7 +30,8 @@ from bench/.venv (--upstream-python). Engines alternate; each cell is the
 median of REPEAT processes.
 
 usage: bench_cold.py [--rows N] [--vrows N] [--repeat R] [--reps Q]
-           [--engines ours,upstream] [--label before] [--out results.json]
+           [--engines ours,upstream] [--label after] [--out results.json]
+           [--ours-pkg DIR --tag=-before]   (another build of ours)
 """
 from __future__ import annotations
 
@@ -202,7 +203,8 @@ def du_bytes(root):
 
 
 def ensure_table(engine, kind, rows, a, log):
-    root = a.scratch / f"{engine}-{kind}-{rows}"
+    tag = a.tag if engine == "ours" else ""
+    root = a.scratch / f"{engine}{tag}-{kind}-{rows}"
     done = root / ".bench-complete"
     if done.exists():
         return root, json.loads(done.read_text())
@@ -271,6 +273,34 @@ def driver(a):
     print(f"wrote {out}")
 
 
+def report(paths, md_out, json_out):
+    """One Markdown table (and one JSON) from result files of several runs
+    (e.g. ours before the change, after it, and upstream)."""
+    runs = [json.loads(pathlib.Path(p).read_text()) for p in paths]
+    rows = []
+    for r in runs:
+        for key, v in sorted(r["summary"].items()):
+            engine, q, state = key.split("/")
+            name = f"ours ({r['label']})" if engine == "ours" else "upstream 0.11.0"
+            rows.append((q, state, name, v))
+    seen = set()
+    lines = ["| query | page cache | engine | connect + open ms | first query ms | "
+             "open + first ms | warm p50 ms | table bytes resident before |",
+             "|---|---|---|---|---|---|---|---|"]
+    for q in QUERIES:
+        for state in ("cold", "warm"):
+            for rq, rs, name, v in rows:
+                if (rq, rs) != (q, state) or (rq, rs, name) in seen:
+                    continue
+                seen.add((rq, rs, name))
+                lines.append(f"| {q} | {state} | {name} | {v['open_ms']:.2f} | "
+                             f"{v['first_ms']:.2f} | {v['open_first_ms']:.2f} | "
+                             f"{v['warm_p50_ms']:.3f} | {v['resident_before_max']} |")
+    pathlib.Path(md_out).write_text("\n".join(lines) + "\n")
+    pathlib.Path(json_out).write_text(json.dumps({"bench": "cold", "runs": runs}, indent=1) + "\n")
+    print("\n".join(lines))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--worker", action="store_true")
@@ -285,11 +315,19 @@ def main():
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--reps", type=int, default=200)
     p.add_argument("--label", default="run")
+    p.add_argument("--tag", default="",
+                   help="suffix of our tables' folders (e.g. -before: a build "
+                        "of an earlier commit, --ours-pkg, writes its own)")
     p.add_argument("--ours-pkg", default="build-py/pkg")
     p.add_argument("--upstream-python", default=str(common.BENCH_DIR / ".venv" / "bin" / "python"))
     p.add_argument("--out")
+    p.add_argument("--report", nargs="+", metavar="RESULT_JSON",
+                   help="only write --md/--out from these result files")
+    p.add_argument("--md")
     a = p.parse_args()
-    if a.worker:
+    if a.report:
+        report(a.report, a.md, a.out)
+    elif a.worker:
         (worker_build if a.op == "build" else worker_query)(a)
     else:
         driver(a)

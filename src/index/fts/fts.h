@@ -257,7 +257,9 @@ uint32_t fts_format_version(void);
 
 /* Tests only: writers of this process write format `version` (3: the
  * layout before per-chunk checks) until called again with 0 (the
- * current version). Any other value means 0. */
+ * current version). Any other value means 0. With 0, the environment
+ * variable INFINO_FTS_FORMAT=3 does the same (for tests in other
+ * languages). */
 void fts_test_write_version(uint32_t version);
 
 /* ---- reader ------------------------------------------------------------ */

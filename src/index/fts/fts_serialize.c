@@ -100,8 +100,12 @@ infino_status fts_ser_begin(struct fts_ser **out, struct store_sink *sink,
     s->sink = sink;
     s->avgdl = avgdl > 0 ? avgdl : 1.0;
     s->version = atomic_load(&write_version);
-    if (s->version == 0)
-        s->version = FTS_FORMAT_VERSION;
+    if (s->version == 0) {
+        const char *env = getenv("INFINO_FTS_FORMAT"); /* tests */
+        s->version = env != NULL && strcmp(env, "3") == 0
+                         ? 3u
+                         : FTS_FORMAT_VERSION;
+    }
     s->checks_done = s->version < 4;
     memcpy(hdr, FTS_MAGIC, 8);
     store_u32le(hdr + 8, s->version);
