@@ -165,11 +165,10 @@ bool sf_indexes_fts_may_match(struct sf_indexes *x, size_t i,
         err_clear();
         return true; /* the search itself will report the problem */
     }
-    if (fts_reader_summary_verified(r, &p, &n) != INFINO_OK) {
-        err_clear();
-        return true; /* the search itself will report the damage */
-    }
-    if (p == NULL || fts_summary_open(&sum, p, n) != INFINO_OK) {
+    p = fts_reader_summary(r, &n);
+    if (p == NULL || fts_summary_open(&sum, p, n) != INFINO_OK ||
+        fts_reader_verify_summary_for(r, &sum, q) != INFINO_OK) {
+        /* a damaged summary prunes nothing (check() reports it) */
         err_clear();
         return true;
     }

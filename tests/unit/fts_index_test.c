@@ -540,6 +540,75 @@ static void test_fts_index__chunk_checks_catch_every_flip(void **state)
     corpus_free(&c);
 }
 
+/* Pruning checks the summary's header, its extreme terms and the filter
+ * block a term probes, not the whole filter: a flip in the probed block
+ * is caught, one in a block of another chunk is not read (check() would
+ * find it). 100,000 unique terms: a filter of about 8 chunks. */
+static void test_fts_index__summary_checks_the_probed_block(void **state)
+{
+    const uint32_t n = 100000;
+    struct corpus c = {0};
+    struct fts_reader *r;
+    struct fts_summary sum;
+    struct fts_query *q = NULL;
+    const uint8_t *sp;
+    uint8_t *good, *bad;
+    size_t len, sn, bits, blk = 0, other;
+    char t[16];
+    (void)state;
+
+    c.n = n;
+    c.docs = mem_calloc(n, sizeof *c.docs);
+    c.lens = mem_calloc(n, sizeof *c.lens);
+    for (uint32_t d = 0; d < n; d++) {
+        char text[16];
+        c.lens[d] = (size_t)snprintf(text, sizeof text, "t%u", (unsigned)d);
+        c.docs[d] = mem_strdup(text);
+    }
+    region_build(&c, 0, n, 0, &good, &len, NULL, NULL);
+    assert_ok(fts_reader_open(&r, good, len, "sf-9:body", 0));
+    sp = fts_reader_summary(r, &sn);
+    assert_ok(fts_summary_open(&sum, sp, sn));
+    bits = (size_t)(sum.bits - good);
+    assert_true(sn > 6 * 16384);
+    /* a term whose block lies in a chunk after the summary's first */
+    for (uint32_t d = 0; d < n; d++) {
+        size_t tl = (size_t)snprintf(t, sizeof t, "t%u", (unsigned)d);
+        blk = bits + fts_summary_block_offset(&sum, (const uint8_t *)t, tl);
+        if ((blk >> 14) > (bits >> 14) + 1 &&
+            (blk >> 14) < ((size_t)(sp - good + sn) >> 14) - 1)
+            break;
+    }
+    assert_true((blk >> 14) > (bits >> 14) + 1);
+    other = blk + 16384 + 64; /* another chunk of the filter */
+    assert_ok(fts_query_new(&q, NULL));
+    assert_ok(fts_query_add_term(q, (const uint8_t *)t, strlen(t), false));
+    assert_ok(fts_reader_verify_summary_for(r, &sum, q));
+    fts_reader_close(r);
+    bad = mem_alloc(len);
+    for (int k = 0; k < 3; k++) {
+        memcpy(bad, good, len);
+        bad[k == 0 ? blk + 5 : k == 1 ? bits - 2 : other] ^= 4;
+        if (k == 1 && fts_reader_open(&r, bad, len, "sf-9:body", 0) ==
+                          INFINO_ERR_CORRUPT)
+            continue; /* the header's chunk holds doc lengths: open read it */
+        if (k != 1)
+            assert_ok(fts_reader_open(&r, bad, len, "sf-9:body", 0));
+        sp = fts_reader_summary(r, &sn);
+        assert_ok(fts_summary_open(&sum, sp, sn));
+        if (k < 2)
+            assert_int_equal(fts_reader_verify_summary_for(r, &sum, q),
+                             INFINO_ERR_CORRUPT);
+        else
+            assert_ok(fts_reader_verify_summary_for(r, &sum, q));
+        fts_reader_close(r);
+    }
+    fts_query_free(q);
+    mem_free(bad);
+    mem_free(good);
+    corpus_free(&c);
+}
+
 /* ---- long terms ----------------------------------------------------------- */
 
 static char *repeat(const char *unit, size_t times, const char *tail)
@@ -966,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_fts_index__writer_misuse),
         cmocka_unit_test(test_fts_index__damage_never_crashes),
         cmocka_unit_test(test_fts_index__chunk_checks_catch_every_flip),
+        cmocka_unit_test(test_fts_index__summary_checks_the_probed_block),
         cmocka_unit_test(test_fts_index__long_terms_whole),
         cmocka_unit_test(test_fts_index__reads_version_1),
         cmocka_unit_test(test_fts_index__version_1_finds_cut_tokens),

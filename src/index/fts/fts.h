@@ -305,9 +305,18 @@ const char *fts_reader_name(const struct fts_reader *r);
 uint32_t fts_reader_doc_len(const struct fts_reader *r, uint32_t doc);
 /* The region's term summary (borrowed, for fts_summary_open). */
 const uint8_t *fts_reader_summary(const struct fts_reader *r, size_t *len_out);
-/* The same after checking its chunks (format 4): for a search's pruning. */
+/* The same after checking its chunks (format 4), the whole summary. */
 infino_status fts_reader_summary_verified(const struct fts_reader *r,
                                           const uint8_t **out, size_t *len_out);
+struct fts_summary;
+struct fts_query;
+/* Format 4: checks the chunks of r's summary `s` (opened from
+ * fts_reader_summary) that fts_summary_may_match(s, q, ...) reads: the
+ * header, the extreme terms and each positive term's filter block; not
+ * the whole filter (1.25 MB at a million terms). Older formats: OK. */
+infino_status fts_reader_verify_summary_for(const struct fts_reader *r,
+                                            const struct fts_summary *s,
+                                            const struct fts_query *q);
 
 struct fts_term_info {
     uint32_t df;       /* documents containing the term */
@@ -635,6 +644,10 @@ struct fts_summary {
 infino_status fts_summary_open(struct fts_summary *out, const uint8_t *data,
                                size_t len);
 /* false: the region certainly lacks `term` (a normalized token). */
+/* Where in s->bits the filter block that a probe of `term` reads starts
+ * (0 when the summary has no blocks). */
+size_t fts_summary_block_offset(const struct fts_summary *s,
+                                const uint8_t *term, size_t len);
 bool fts_summary_may_contain(const struct fts_summary *s, const uint8_t *term,
                              size_t len);
 /* false: no term of the region starts with `prefix`. */

@@ -368,6 +368,32 @@ const uint8_t *fts_reader_summary(const struct fts_reader *r, size_t *len_out)
     return r->summary;
 }
 
+infino_status fts_reader_verify_summary_for(const struct fts_reader *r,
+                                            const struct fts_summary *s,
+                                            const struct fts_query *q)
+{
+    uint64_t base = (uint64_t)(r->summary - r->data);
+    uint64_t bits = (uint64_t)(s->bits - r->summary);
+    infino_status st;
+
+    if (r->verified == NULL)
+        return INFINO_OK;
+    if (s->bits < r->summary || bits > r->summary_len)
+        return fts_corrupt(r, "summary outside its section");
+    CHECK(fts_verify(r, base, bits));
+    if (s->n_blocks == 0)
+        return INFINO_OK;
+    for (size_t i = 0; i < q->n_pos; i++)
+        CHECK(fts_verify(r,
+                         base + bits +
+                             fts_summary_block_offset(s, q->pos[i].bytes,
+                                                      q->pos[i].len),
+                         FTS_SUMMARY_BLOCK_BYTES));
+    return INFINO_OK;
+fail:
+    return st;
+}
+
 infino_status fts_reader_summary_verified(const struct fts_reader *r,
                                           const uint8_t **out, size_t *len_out)
 {
