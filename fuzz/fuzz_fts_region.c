@@ -5,11 +5,16 @@
  * top-k, count, match and exact-candidate queries over terms found in it.
  * Every call must return OK, NOTFOUND or CORRUPT; ASan/UBSan do the rest.
  * Both dictionary encodings are reached: version 1 (u8 term lengths) and
- * version 2 (varint suffix lengths, long terms stored whole).
+ * version 2 on (varint suffix lengths, long terms stored whole). Format 4
+ * regions run three times: per-chunk CRCs off, on as given, and on after
+ * recomputing them (so the chunk checks and the decoders behind them both
+ * meet damage).
  * Seeds: tests/tools/fts_fuzz_seeds.c.
  */
 #include "index/fts/fts.h"
 #include "util/alloc.h"
+#include "util/crc32c.h"
+#include "util/endian.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -174,15 +179,50 @@ static void prefix_search(const struct fts_reader *r, const uint8_t *p,
     ok_or_corrupt(fts_search_prefix(hits, &n, r, p, len, e.v, e.n, &gs, &so));
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Format 4: recomputes the chunk CRCs and the tail CRC of a copy where
+ * its trailer places them plausibly, so that mutations reach the decoders
+ * behind the checks with them switched on. */
+static void fix_chunk_crcs(uint8_t *d, size_t size)
+{
+    const uint8_t *tr;
+    uint64_t body, so, sl, covered, n_chunks, chunk;
+    uint8_t *ck;
+    unsigned shift;
+
+    if (size < 16 + 128 || load_u32le(d + 8) < 4)
+        return;
+    tr = d + size - 128;
+    body = size - 128;
+    so = load_u64le(tr + 88);
+    sl = load_u64le(tr + 96);
+    if (so > body || sl > body - so || body - (so + sl) < 16)
+        return;
+    covered = so + sl;
+    ck = d + covered;
+    shift = ck[4];
+    if (shift < 10 || shift > 24)
+        return;
+    chunk = (uint64_t)1 << shift;
+    n_chunks = (covered + chunk - 1) >> shift;
+    if (body - covered - 16 != 4 * n_chunks)
+        return;
+    for (uint64_t c = 0; c < n_chunks; c++) {
+        uint64_t lo = c * chunk, hi = covered - lo < chunk ? covered : lo + chunk;
+        store_u32le(ck + 16 + 4 * c, crc32c(d + lo, (size_t)(hi - lo)));
+    }
+    store_u32le(ck, crc32c_extend(crc32c(ck + 4, (size_t)(body - covered) - 4),
+                                  tr, 124));
+}
+
+static void walk_region(const uint8_t *data, size_t size, unsigned flags)
 {
     struct fts_reader *r;
     struct walk w;
     struct fts_term_info ti;
     struct fts_doc_ids ids = {0};
 
-    if (fts_reader_open(&r, data, size, "fuzz", 0) != INFINO_OK)
-        return 0;
+    if (fts_reader_open(&r, data, size, "fuzz", flags) != INFINO_OK)
+        return;
     memset(&w, 0, sizeof w);
     w.r = r;
     w.region_len = size;
@@ -206,5 +246,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ok_or_corrupt(fts_exact_candidates(&ids, r, NULL, "", 0, NULL));
     fts_doc_ids_free(&ids);
     fts_reader_close(r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint8_t *copy;
+
+    /* the decoders alone, then behind the checks: as given (a mutation is
+     * a mismatch) and with the checks recomputed */
+    walk_region(data, size, FTS_OPEN_NO_CHUNK_CRC);
+    walk_region(data, size, 0);
+    copy = mem_alloc(size ? size : 1);
+    if (copy == NULL)
+        return 0;
+    memcpy(copy, data, size);
+    fix_chunk_crcs(copy, size);
+    walk_region(copy, size, 0);
+    mem_free(copy);
     return 0;
 }

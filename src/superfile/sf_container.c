@@ -5,7 +5,8 @@
  * the same sink, recording each one's offset, length and CRC-32C in a
  * footer key-value entry. The reader parses those entries, checks that
  * every region lies strictly between the leading magic and the footer
- * without overlapping another, and verifies a region's CRC on first use.
+ * without overlapping another, and verifies a region's CRC on first use
+ * (unless its reader verifies its bytes as it reads them).
  */
 #include "superfile.h"
 
@@ -378,8 +379,9 @@ bool sf_reader_region_locate(const struct sf_reader *r, const char *name,
     return false;
 }
 
-infino_status sf_reader_region(struct sf_reader *r, const char *name,
-                               const uint8_t **data_out, size_t *len_out)
+static infino_status region_bytes(struct sf_reader *r, const char *name,
+                                  bool verify, const uint8_t **data_out,
+                                  size_t *len_out)
 {
     struct region *rg = NULL;
     const uint8_t *p;
@@ -397,7 +399,7 @@ infino_status sf_reader_region(struct sf_reader *r, const char *name,
     st = store_blob_read(r->blob, rg->offset, (size_t)rg->len, &p);
     if (st != INFINO_OK)
         return st;
-    if (!rg->verified) {
+    if (verify && !rg->verified) {
         uint32_t crc = crc32c(p, (size_t)rg->len);
         if (crc != rg->crc)
             return err_set(INFINO_ERR_CORRUPT,
@@ -409,4 +411,18 @@ infino_status sf_reader_region(struct sf_reader *r, const char *name,
     *data_out = p;
     *len_out = (size_t)rg->len;
     return INFINO_OK;
+}
+
+infino_status sf_reader_region(struct sf_reader *r, const char *name,
+                               const uint8_t **data_out, size_t *len_out)
+{
+    return region_bytes(r, name, true, data_out, len_out);
+}
+
+infino_status sf_reader_region_unverified(struct sf_reader *r,
+                                          const char *name,
+                                          const uint8_t **data_out,
+                                          size_t *len_out)
+{
+    return region_bytes(r, name, false, data_out, len_out);
 }

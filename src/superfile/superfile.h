@@ -97,4 +97,13 @@ bool sf_reader_region_locate(const struct sf_reader *r, const char *name,
 infino_status sf_reader_region(struct sf_reader *r, const char *name,
                                const uint8_t **data_out, size_t *len_out);
 
+/* The same bytes without verifying the region's CRC: only for readers of
+ * formats that verify their own bytes as they read them (FTS format 4 on,
+ * per chunk), so that a first query does not read the whole region.
+ * sf_reader_region (and the table check) still verify it whole. */
+infino_status sf_reader_region_unverified(struct sf_reader *r,
+                                          const char *name,
+                                          const uint8_t **data_out,
+                                          size_t *len_out);
+
 #endif

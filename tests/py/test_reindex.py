@@ -2,7 +2,9 @@
 API; what each means here: docs/differences.md, "Reindex").
 
 A stale superfile is made the way the previous writer made it: its
-full-text region is turned into format version 1 in place (for terms of
+full-text region, written in format 3 (INFINO_FTS_FORMAT=3: format 4 adds
+per-chunk checks and moves sections), is turned into format version 1 in
+place (for terms of
 fewer than 128 bytes the two versions are the same bytes except the
 version field and the summary's "whole terms" flag; see
 src/index/fts/FORMAT.md, "Versions"), with the region's checksums redone.
@@ -58,6 +60,15 @@ def patch_fts_region(path: str, edit) -> None:
     reg = data[off:off + length]
     tr = length - TRAILER_LEN
     edit(reg, tr)
+    if struct.unpack_from("<I", reg, 8)[0] >= 4:  # per-chunk checks
+        summary, summary_len = struct.unpack_from("<QQ", reg, tr + TR_SUMMARY_OFF)
+        covered = summary + summary_len
+        shift = reg[covered + 4]
+        for c in range((covered + (1 << shift) - 1) >> shift):
+            chunk = bytes(reg[c << shift:min((c + 1) << shift, covered)])
+            struct.pack_into("<I", reg, covered + 16 + 4 * c, crc32c(chunk))
+        struct.pack_into("<I", reg, covered,
+                         crc32c(bytes(reg[covered + 4:tr]) + bytes(reg[tr:tr + TR_CRC])))
     struct.pack_into("<I", reg, tr + TR_CRC, crc32c(bytes(reg[:tr + TR_CRC])))
     data[off:off + length] = reg
     new_entry = b"%d:%d:%08x" % (off, length, crc32c(bytes(reg)))
@@ -124,15 +135,18 @@ def snapshot_of(t) -> dict:
 
 
 @pytest.fixture
-def stale(tmp_path):
+def stale(tmp_path, monkeypatch):
     """A table of 5 superfiles of 8 rows (k 0..39) with k % 6 == 0
     deleted, whose superfiles 0, 2 and 3 (by file name) are stale; the
     model holds its live rows in order. Returns (path, model, stale ids)."""
     root = str(tmp_path / "db")
     db = infino.connect(root)
     t = create(db)
+    # format 3, the layout format 1 shares (format 4 adds per-chunk checks)
+    monkeypatch.setenv("INFINO_FTS_FORMAT", "3")
     for b in range(5):
         t.append([row(k) for k in range(8 * b, 8 * b + 8)])
+    monkeypatch.delenv("INFINO_FTS_FORMAT")
     assert t.delete("k % 6 = 0").n_tombstoned == 7
     model = [r for r in t.to_arrow().to_pylist()]
     assert [r["k"] for r in model] == [k for k in range(40) if k % 6]

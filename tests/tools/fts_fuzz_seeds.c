@@ -6,7 +6,9 @@
  * Deterministic. Usage: fts_fuzz_seeds CORPUS_DIR  (e.g. fuzz/corpus)
  * The corpus's v1-seed-*.bin regions and summaries were written by format
  * version 1 (before long terms) and are kept as they are: the reader still
- * reads that version, so it stays under the fuzzers.
+ * reads that version, so it stays under the fuzzers; so are v2-seed-*.bin,
+ * the same seeds as written before format 4 (versions 2 and 3 share that
+ * layout: no checks section, 16-byte block index entries).
  */
 #include "index/fts/fts.h"
 #include "util/alloc.h"

@@ -385,7 +385,9 @@ static int damage_region(const uint8_t *good, size_t len,
             break;
         }
         fix_crc(bad, n);
-        st = fts_reader_open(&r, bad, n, "damaged", FTS_OPEN_VERIFY_CRC);
+        /* the chunk checks would catch it all: reach the decoders */
+        st = fts_reader_open(&r, bad, n, "damaged",
+                             FTS_OPEN_VERIFY_CRC | FTS_OPEN_NO_CHUNK_CRC);
         assert_true(st == INFINO_OK || st == INFINO_ERR_CORRUPT ||
                     st == INFINO_ERR_UNSUPPORTED);
         if (st != INFINO_OK)
@@ -430,6 +432,178 @@ static void test_fts_index__damage_never_crashes(void **state)
         assert_non_null(strstr(err_last(), "sf-7:body"));
         assert_non_null(strstr(err_last(), "checksum"));
     }
+    mem_free(bad);
+    mem_free(good);
+    corpus_free(&c);
+}
+
+/* Walks everything a region holds: every dictionary block, every
+ * postings record and block, the summary. CORRUPT from any call: *bad. */
+static infino_status count_one(uint32_t doc, uint32_t tf, void *payload)
+{
+    (void)doc;
+    (void)tf;
+    ++*(uint64_t *)payload;
+    return INFINO_OK;
+}
+
+static infino_status walk_all(const uint8_t *t, size_t len,
+                              const struct fts_term_info *info, void *payload)
+{
+    uint64_t n = 0;
+    infino_status st = fts_reader_postings(payload, info, count_one, &n);
+
+    (void)t;
+    (void)len;
+    if (st == INFINO_OK)
+        assert_int_equal(n, info->df);
+    return st;
+}
+
+static bool walk_finds_damage(const uint8_t *data, size_t len)
+{
+    struct fts_reader *r;
+    const uint8_t *sp;
+    size_t sn;
+    infino_status st = fts_reader_open(&r, data, len, "sf-9:body", 0);
+
+    if (st == INFINO_OK)
+        st = fts_reader_prefix(r, NULL, 0, walk_all, r);
+    if (st == INFINO_OK)
+        st = fts_reader_summary_verified(r, &sp, &sn);
+    fts_reader_close(r);
+    if (st != INFINO_OK) {
+        assert_int_equal(st, INFINO_ERR_CORRUPT);
+        assert_non_null(strstr(err_last(), "sf-9:body"));
+    }
+    return st != INFINO_OK;
+}
+
+/* Format 4: with no whole-region CRC checked at open, the per-chunk
+ * checks still catch a flip anywhere in the region, at open (checks
+ * section, trailer, header, block index, doc lengths) or when the flipped
+ * chunk is first read; a lookup that reads other chunks only is not
+ * failed by it. The corpus ends (bytewise) with "zz", in half the docs
+ * with random tfs: its bit-packed blocks fill the last postings chunks
+ * alone, so only the check before decoding a block can catch a flip
+ * there. */
+static void test_fts_index__chunk_checks_catch_every_flip(void **state)
+{
+    const uint32_t n = 200000;
+    struct corpus c = {0};
+    uint8_t *good, *bad;
+    size_t len, post_len;
+    (void)state;
+
+    test_seed();
+    c.n = n;
+    c.docs = mem_calloc(n, sizeof *c.docs);
+    c.lens = mem_calloc(n, sizeof *c.lens);
+    for (uint32_t d = 0; d < n; d++) {
+        char text[64];
+        int m = snprintf(text, sizeof text, "w%u", (unsigned)(d % 40));
+        if (test_rand() % 2)
+            for (uint64_t k = test_rand() % 6; k < 6; k++)
+                m += snprintf(text + m, sizeof text - (size_t)m, " zz");
+        c.docs[d] = mem_strdup(text);
+        c.lens[d] = (size_t)m;
+    }
+    region_build(&c, 0, n, 0, &good, &len, NULL, NULL);
+    assert_int_equal(load_u32le(good + 8), 4);
+    post_len = (size_t)load_u64le(good + len - FTS_TRAILER_LEN + TR_POST_LEN);
+    assert_true(post_len > 6 * 16384); /* several chunks of postings */
+    assert_false(walk_finds_damage(good, len));
+    bad = mem_alloc(len);
+    for (int iter = 0; iter < 200; iter++) {
+        /* anywhere, or in the last 2 chunks of postings (zz's blocks) */
+        size_t at = iter % 2 ? (size_t)(test_rand() % len)
+                             : 16 + post_len - 1 -
+                                   (size_t)(test_rand() % (2 * 16384));
+        memcpy(bad, good, len);
+        bad[at] ^= (uint8_t)(1u << (test_rand() % 8));
+        if (!walk_finds_damage(bad, len))
+            fail_msg("flip at %zu of %zu not caught", at, len);
+    }
+    /* a flip in the second chunk (postings only): a lookup, which reads
+     * the dictionary, still answers (nothing verified the whole region) */
+    memcpy(bad, good, len);
+    bad[16384 + 100] ^= 1;
+    {
+        struct fts_reader *r;
+        struct fts_term_info ti;
+        assert_ok(fts_reader_open(&r, bad, len, "sf-9:body", 0));
+        assert_ok(fts_reader_lookup(&ti, r, (const uint8_t *)"zz", 2));
+        fts_reader_close(r);
+    }
+    mem_free(bad);
+    mem_free(good);
+    corpus_free(&c);
+}
+
+/* Pruning checks the summary's header, its extreme terms and the filter
+ * block a term probes, not the whole filter: a flip in the probed block
+ * is caught, one in a block of another chunk is not read (check() would
+ * find it). 100,000 unique terms: a filter of about 8 chunks. */
+static void test_fts_index__summary_checks_the_probed_block(void **state)
+{
+    const uint32_t n = 100000;
+    struct corpus c = {0};
+    struct fts_reader *r;
+    struct fts_summary sum;
+    struct fts_query *q = NULL;
+    const uint8_t *sp;
+    uint8_t *good, *bad;
+    size_t len, sn, bits, blk = 0, other;
+    char t[16];
+    (void)state;
+
+    c.n = n;
+    c.docs = mem_calloc(n, sizeof *c.docs);
+    c.lens = mem_calloc(n, sizeof *c.lens);
+    for (uint32_t d = 0; d < n; d++) {
+        char text[16];
+        c.lens[d] = (size_t)snprintf(text, sizeof text, "t%u", (unsigned)d);
+        c.docs[d] = mem_strdup(text);
+    }
+    region_build(&c, 0, n, 0, &good, &len, NULL, NULL);
+    assert_ok(fts_reader_open(&r, good, len, "sf-9:body", 0));
+    sp = fts_reader_summary(r, &sn);
+    assert_ok(fts_summary_open(&sum, sp, sn));
+    bits = (size_t)(sum.bits - good);
+    assert_true(sn > 6 * 16384);
+    /* a term whose block lies in a chunk after the summary's first */
+    for (uint32_t d = 0; d < n; d++) {
+        size_t tl = (size_t)snprintf(t, sizeof t, "t%u", (unsigned)d);
+        blk = bits + fts_summary_block_offset(&sum, (const uint8_t *)t, tl);
+        if ((blk >> 14) > (bits >> 14) + 1 &&
+            (blk >> 14) < ((size_t)(sp - good + sn) >> 14) - 1)
+            break;
+    }
+    assert_true((blk >> 14) > (bits >> 14) + 1);
+    other = blk + 16384 + 64; /* another chunk of the filter */
+    assert_ok(fts_query_new(&q, NULL));
+    assert_ok(fts_query_add_term(q, (const uint8_t *)t, strlen(t), false));
+    assert_ok(fts_reader_verify_summary_for(r, &sum, q));
+    fts_reader_close(r);
+    bad = mem_alloc(len);
+    for (int k = 0; k < 3; k++) {
+        memcpy(bad, good, len);
+        bad[k == 0 ? blk + 5 : k == 1 ? bits - 2 : other] ^= 4;
+        if (k == 1 && fts_reader_open(&r, bad, len, "sf-9:body", 0) ==
+                          INFINO_ERR_CORRUPT)
+            continue; /* the header's chunk holds doc lengths: open read it */
+        if (k != 1)
+            assert_ok(fts_reader_open(&r, bad, len, "sf-9:body", 0));
+        sp = fts_reader_summary(r, &sn);
+        assert_ok(fts_summary_open(&sum, sp, sn));
+        if (k < 2)
+            assert_int_equal(fts_reader_verify_summary_for(r, &sum, q),
+                             INFINO_ERR_CORRUPT);
+        else
+            assert_ok(fts_reader_verify_summary_for(r, &sum, q));
+        fts_reader_close(r);
+    }
+    fts_query_free(q);
     mem_free(bad);
     mem_free(good);
     corpus_free(&c);
@@ -630,6 +804,12 @@ static size_t to_version_1(uint8_t *out, const uint8_t *in, size_t len)
     uint64_t index_off = load_u64le(tr + TR_INDEX_OFF);
     uint64_t index_len = load_u64le(tr + TR_INDEX_LEN);
     uint64_t tail_off = load_u64le(tr + TR_DL_OFF);
+    /* doc lengths and summary; a version 4 input's checks section and
+     * 24-byte index entries are left out */
+    uint64_t tail_end =
+        load_u64le(tr + TR_SUMMARY_OFF) + load_u64le(tr + TR_SUMMARY_LEN);
+    size_t in_entry = load_u32le(in + 8) >= 4 ? FTS_INDEX_ENTRY_LEN_V4
+                                              : FTS_INDEX_ENTRY_LEN;
     struct rd rd = rd_make(in + dict_off, (size_t)dict_len);
     size_t o = (size_t)dict_off, n_index = 0;
     uint64_t new_index[4096];
@@ -661,20 +841,20 @@ static size_t to_version_1(uint8_t *out, const uint8_t *in, size_t len)
         o += (size_t)(rd.p - start);
     }
     assert_int_equal(rd_left(&rd), 0);
-    assert_int_equal(n_index, index_len / FTS_INDEX_ENTRY_LEN);
+    assert_int_equal(n_index, index_len / in_entry);
     {
         uint64_t new_dict_len = o - dict_off, new_index_off = o;
         for (size_t b = 0; b < n_index; b++) {
             store_u64le(out + o, new_index[b]);
-            memcpy(out + o + 8, in + index_off + b * FTS_INDEX_ENTRY_LEN + 8,
-                   8);
+            memcpy(out + o + 8, in + index_off + b * in_entry + 8, 8);
             o += FTS_INDEX_ENTRY_LEN;
         }
         int64_t shift = (int64_t)o - (int64_t)tail_off;
-        memcpy(out + o, in + tail_off, len - FTS_TRAILER_LEN - tail_off);
-        o += len - FTS_TRAILER_LEN - tail_off;
+        memcpy(out + o, in + tail_off, (size_t)(tail_end - tail_off));
+        o += (size_t)(tail_end - tail_off);
         otr = out + o;
         memcpy(otr, tr, FTS_TRAILER_LEN);
+        store_u64le(otr + TR_INDEX_LEN, n_index * FTS_INDEX_ENTRY_LEN);
         /* the version 1 writer set no summary flags */
         out[load_u64le(tr + TR_SUMMARY_OFF) + (uint64_t)shift + 15] = 0;
         store_u64le(otr + TR_DICT_LEN, new_dict_len);
@@ -798,7 +978,9 @@ static void test_fts_index__version_checks(void **state)
     uint64_t dict_off;
     (void)state;
 
+    fts_test_write_version(3); /* the layout of versions 1 to 3 */
     region_build(&c, 0, 1, 0, &data, &len, NULL, NULL);
+    fts_test_write_version(0);
     dict_off = load_u64le(data + len - FTS_TRAILER_LEN + TR_DICT_OFF);
     /* entry: pre 0, suf 2, "ab": as version 1, claim 255 + 2 bytes */
     assert_int_equal(data[dict_off], 0);
@@ -826,9 +1008,14 @@ static void test_fts_index__version_checks(void **state)
     assert_int_equal(fts_reader_open(&r, data, len, "v3", 0),
                      INFINO_ERR_CORRUPT);
     data[len - FTS_TRAILER_LEN + TR_AN_STOP] = 0;
+    /* a version 3 layout claiming 4: no checks section */
     store_u32le(data + 8, 4);
     fix_crc(data, len);
     assert_int_equal(fts_reader_open(&r, data, len, "v4", 0),
+                     INFINO_ERR_CORRUPT);
+    store_u32le(data + 8, 5);
+    fix_crc(data, len);
+    assert_int_equal(fts_reader_open(&r, data, len, "v5", 0),
                      INFINO_ERR_UNSUPPORTED);
     store_u32le(data + 8, 0);
     fix_crc(data, len);
@@ -847,6 +1034,8 @@ int main(void)
         cmocka_unit_test(test_fts_index__empty_regions),
         cmocka_unit_test(test_fts_index__writer_misuse),
         cmocka_unit_test(test_fts_index__damage_never_crashes),
+        cmocka_unit_test(test_fts_index__chunk_checks_catch_every_flip),
+        cmocka_unit_test(test_fts_index__summary_checks_the_probed_block),
         cmocka_unit_test(test_fts_index__long_terms_whole),
         cmocka_unit_test(test_fts_index__reads_version_1),
         cmocka_unit_test(test_fts_index__version_1_finds_cut_tokens),

@@ -255,15 +255,32 @@ void fts_writer_free(struct fts_writer *w); /* NULL is a no-op */
  * Regions of older versions are still read; a reindex rewrites them. */
 uint32_t fts_format_version(void);
 
+/* Tests only: writers of this process write format `version` (3: the
+ * layout before per-chunk checks) until called again with 0 (the
+ * current version). Any other value means 0. With 0, the environment
+ * variable INFINO_FTS_FORMAT=3 does the same (for tests in other
+ * languages). */
+void fts_test_write_version(uint32_t version);
+
 /* ---- reader ------------------------------------------------------------ */
 
 struct fts_reader;
 
 #define FTS_OPEN_VERIFY_CRC 1u /* check the region's CRC-32C at open */
+/* Format 4 and on: do not check the per-chunk CRCs (fuzzing and tests
+ * that reach the decoders behind them; never for stored data). */
+#define FTS_OPEN_NO_CHUNK_CRC 2u
+
+/* Formats this build verifies chunk by chunk as they are read (FORMAT.md,
+ * "Checks"), so the container need not verify the whole region first. */
+bool fts_format_checks_chunks(uint32_t version);
 
 /* Opens the region of `len` bytes at `data` (borrowed: must outlive the
  * reader). Validates magic, version, section bounds and, with
- * FTS_OPEN_VERIFY_CRC, the checksum; the structures inside are checked as
+ * FTS_OPEN_VERIFY_CRC, the whole region's checksum. Format 4 regions also
+ * check a CRC-32C per 16 KiB chunk, each chunk the first time any call
+ * reads it (thread-safe; a mismatch is INFINO_ERR_CORRUPT from that call,
+ * and again from every later call that reads the chunk); the structures inside are checked as
  * they are decoded, so a corrupt region yields INFINO_ERR_CORRUPT (naming
  * `name`, which is copied) from whichever call meets the damage. On
  * success *out is owned: fts_reader_close(). */
@@ -288,6 +305,18 @@ const char *fts_reader_name(const struct fts_reader *r);
 uint32_t fts_reader_doc_len(const struct fts_reader *r, uint32_t doc);
 /* The region's term summary (borrowed, for fts_summary_open). */
 const uint8_t *fts_reader_summary(const struct fts_reader *r, size_t *len_out);
+/* The same after checking its chunks (format 4), the whole summary. */
+infino_status fts_reader_summary_verified(const struct fts_reader *r,
+                                          const uint8_t **out, size_t *len_out);
+struct fts_summary;
+struct fts_query;
+/* Format 4: checks the chunks of r's summary `s` (opened from
+ * fts_reader_summary) that fts_summary_may_match(s, q, ...) reads: the
+ * header, the extreme terms and each positive term's filter block; not
+ * the whole filter (1.25 MB at a million terms). Older formats: OK. */
+infino_status fts_reader_verify_summary_for(const struct fts_reader *r,
+                                            const struct fts_summary *s,
+                                            const struct fts_query *q);
 
 struct fts_term_info {
     uint32_t df;       /* documents containing the term */
@@ -615,6 +644,10 @@ struct fts_summary {
 infino_status fts_summary_open(struct fts_summary *out, const uint8_t *data,
                                size_t len);
 /* false: the region certainly lacks `term` (a normalized token). */
+/* Where in s->bits the filter block that a probe of `term` reads starts
+ * (0 when the summary has no blocks). */
+size_t fts_summary_block_offset(const struct fts_summary *s,
+                                const uint8_t *term, size_t len);
 bool fts_summary_may_contain(const struct fts_summary *s, const uint8_t *term,
                              size_t len);
 /* false: no term of the region starts with `prefix`. */

@@ -13,6 +13,7 @@
 #include "util/hash.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,9 +22,10 @@
 #define FTS_MAGIC "INFTSRG1"       /* region header, 8 bytes */
 #define FTS_TRAILER_MAGIC "INFTSEND" /* trailer, 8 bytes */
 #define FTS_SUMMARY_MAGIC "INFTSSM1" /* summary, 8 bytes */
-/* Written: 3 (the trailer records the analysis); 2 (no analysis: alnum)
- * and 1 (u8 term lengths) are read. */
-#define FTS_FORMAT_VERSION 3u
+/* Written: 4 (per-chunk checksums, block keys in the block index); 3 (the
+ * trailer records the analysis), 2 (no analysis: alnum) and 1 (u8 term
+ * lengths) are read. */
+#define FTS_FORMAT_VERSION 4u
 #define FTS_FORMAT_VERSION_MIN 1u
 /* Terms of at most this many bytes may be front-coded against the previous
  * term of their block; longer ones are stored whole (prefix length 0), so
@@ -35,6 +37,14 @@
 #define FTS_BLOCK_LEN 128u      /* postings per packed block */
 #define FTS_DICT_BLOCK_TERMS 32u /* terms per dictionary block */
 #define FTS_INDEX_ENTRY_LEN 16u /* u64 dict offset, u64 postings base */
+#define FTS_INDEX_ENTRY_LEN_V4 24u /* ... and u64 the block's key */
+/* Version 4: the checks section before the trailer. Its header is u32
+ * tail CRC, u8 chunk shift, 3 zero bytes, u32 n_scored, u32 zero; then a
+ * u32 CRC-32C per chunk of the bytes before the section. */
+#define FTS_CHECKS_HEADER_LEN 16u
+#define FTS_CHUNK_SHIFT 14u /* written: 16 KiB chunks */
+#define FTS_CHUNK_SHIFT_MIN 10u
+#define FTS_CHUNK_SHIFT_MAX 24u
 #define FTS_SKIP_ENTRY_LEN 16u  /* last doc, end offset, max tf, min dl */
 #define FTS_NO_DOC UINT32_MAX
 #define FTS_SUMMARY_HEADER_LEN 24u
@@ -92,7 +102,48 @@ struct fts_reader {
      * narrows the blocks in memory before comparing terms in the region
      * (their order is the terms' order; equal keys need the terms) */
     uint64_t *block_key;
+    /* version 4 (else 0 / NULL): per-chunk checksums of the bytes before
+     * the checks section, verified as chunks are first touched */
+    size_t index_entry_len; /* FTS_INDEX_ENTRY_LEN or _V4 */
+    uint32_t chunk_shift;
+    uint64_t n_chunks;
+    const uint8_t *chunk_crc; /* borrowed: n_chunks u32 */
+    uint64_t covered;         /* bytes the chunks cover */
+    /* owned, (n_chunks + 63) / 64 words: bit c set once chunk c matched
+     * its CRC (set by any thread; verifying twice is harmless) */
+    _Atomic uint64_t *verified;
+    atomic_bool summary_verified;
 };
+
+/* The first 8 bytes of t[0..len), big-endian, zero-padded: a block's key
+ * (version 4 stores it in the block index). A strict difference of two
+ * keys orders the terms the same way. */
+static inline uint64_t fts_term_key(const uint8_t *t, size_t len)
+{
+    uint64_t k = 0;
+
+    for (size_t i = 0; i < 8; i++)
+        k = k << 8 | (i < len ? t[i] : 0);
+    return k;
+}
+
+/* Version 4: checks that every chunk holding region bytes [off, off+len)
+ * matches its CRC, verifying those not yet verified. Older versions (the
+ * container verified the whole region): INFINO_OK. */
+infino_status fts_verify_slow(const struct fts_reader *r, uint64_t off,
+                              uint64_t len);
+static inline infino_status fts_verify(const struct fts_reader *r,
+                                       uint64_t off, uint64_t len)
+{
+    if (r->verified == NULL || len == 0)
+        return INFINO_OK;
+    uint64_t c = off >> r->chunk_shift;
+    if ((off + len - 1) >> r->chunk_shift == c &&
+        (atomic_load_explicit(&r->verified[c >> 6], memory_order_acquire) >>
+         (c & 63)) & 1)
+        return INFINO_OK;
+    return fts_verify_slow(r, off, len);
+}
 
 static inline uint32_t fts_dl(const struct fts_reader *r, uint32_t doc)
 {

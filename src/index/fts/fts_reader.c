@@ -4,7 +4,9 @@
  *
  * Open checks only what is O(1) or O(dictionary blocks): header, trailer,
  * section layout, block index monotonicity, summary header and, when
- * asked, the CRC. Everything else (dictionary entries, postings records,
+ * asked, the CRC. Version 4 regions carry a CRC per 16 KiB chunk: open
+ * verifies the checks section, the block index and the doc lengths, and
+ * every other chunk is verified when first read (fts_verify). Everything else (dictionary entries, postings records,
  * blocks) is checked as it is decoded, every time, so a region whose bytes
  * are wrong but whose CRC matches still cannot make us read out of bounds,
  * loop, or hand out a doc id >= n_docs.
@@ -35,6 +37,7 @@ infino_status fts_corrupt(const struct fts_reader *r, const char *fmt, ...)
 
 static infino_status check_layout(struct fts_reader *r)
 {
+    infino_status st;
     const uint8_t *tr = r->data + r->len - FTS_TRAILER_LEN;
     uint64_t body = r->len - FTS_TRAILER_LEN;
     uint64_t off[5], len[5];
@@ -49,6 +52,8 @@ static infino_status check_layout(struct fts_reader *r)
                                (unsigned long long)len[i]);
     }
     /* postings, dictionary, index, doc lengths, summary: back to back */
+    if (r->version >= 4)
+        body = r->covered; /* the checks section follows the summary */
     if (off[0] != FTS_HEADER_LEN || off[1] != off[0] + len[0] ||
         off[2] != off[1] + len[1] || off[3] != off[2] + len[2] ||
         off[4] != off[3] + len[3] || off[4] + len[4] != body)
@@ -80,8 +85,8 @@ static infino_status check_layout(struct fts_reader *r)
                            r->max_dl);
     /* each dictionary entry takes at least 3 bytes */
     if (r->n_terms > len[1] / 3 ||
-        len[2] % FTS_INDEX_ENTRY_LEN != 0 ||
-        len[2] / FTS_INDEX_ENTRY_LEN !=
+        len[2] % r->index_entry_len != 0 ||
+        len[2] / r->index_entry_len !=
             (r->n_terms + FTS_DICT_BLOCK_TERMS - 1) / FTS_DICT_BLOCK_TERMS)
         return fts_corrupt(r, "%llu terms do not fit the dictionary",
                            (unsigned long long)r->n_terms);
@@ -92,20 +97,27 @@ static infino_status check_layout(struct fts_reader *r)
     r->dict = r->data + off[1];
     r->dict_len = len[1];
     r->index = r->data + off[2];
-    r->n_blocks = len[2] / FTS_INDEX_ENTRY_LEN;
+    r->n_blocks = len[2] / r->index_entry_len;
     r->dl = r->data + off[3];
     r->summary = r->data + off[4];
     r->summary_len = len[4];
+    /* every scoring query reads doc lengths, and open the block index */
+    CHECK(fts_verify(r, off[2], len[2] + len[3]));
     /* BM25's N counts the docs that have the field's tokens (Lucene's
-     * docCount, as upstream infino): one pass at open, bytes in memory */
-    r->n_scored = 0;
-    for (uint32_t d = 0; d < r->n_docs; d++)
-        r->n_scored += fts_dl(r, d) != 0;
+     * docCount, as upstream infino): version 4 records it, older ones
+     * take one pass at open */
+    if (r->version < 4) {
+        r->n_scored = 0;
+        for (uint32_t d = 0; d < r->n_docs; d++)
+            r->n_scored += fts_dl(r, d) != 0;
+    } else if (r->n_scored > r->n_docs) {
+        return fts_corrupt(r, "%u scored docs of %u", r->n_scored, r->n_docs);
+    }
 
     /* Block index: dictionary offsets strictly increase from 0, postings
      * bases never decrease; both stay inside their sections. */
     for (uint64_t b = 0; b < r->n_blocks; b++) {
-        const uint8_t *e = r->index + b * FTS_INDEX_ENTRY_LEN;
+        const uint8_t *e = r->index + b * r->index_entry_len;
         uint64_t d = load_u64le(e), p = load_u64le(e + 8);
         if ((b == 0 ? d != 0 : d <= prev_dict) || d >= r->dict_len ||
             p < prev_post || p > r->post_len)
@@ -115,21 +127,86 @@ static infino_status check_layout(struct fts_reader *r)
         prev_post = p;
     }
     return INFINO_OK;
+fail:
+    return st;
 }
 
 static inline int read_lens(const struct fts_reader *r, struct rd *rd,
                             uint8_t *pre, uint64_t *suf);
 static uint64_t block_dict_off(const struct fts_reader *r, uint64_t b);
 
-/* The first 8 bytes of t[0..len), big-endian, zero-padded. A strict
- * difference of two keys orders the terms the same way. */
-static uint64_t term_key(const uint8_t *t, size_t len)
+/* Version 4: checks the tail CRC over the checks section and the trailer,
+ * and takes the chunk table (FORMAT.md "Checks"). */
+static infino_status open_checks(struct fts_reader *r, unsigned flags)
 {
-    uint64_t k = 0;
+    const uint8_t *tr = r->data + r->len - FTS_TRAILER_LEN;
+    uint64_t body = r->len - FTS_TRAILER_LEN;
+    uint64_t so = load_u64le(tr + TR_SUMMARY_OFF);
+    uint64_t sl = load_u64le(tr + TR_SUMMARY_LEN);
+    const uint8_t *ck;
+    uint64_t ck_len, words;
 
-    for (size_t i = 0; i < 8; i++)
-        k = k << 8 | (i < len ? t[i] : 0);
-    return k;
+    if (so > body || sl > body - so ||
+        body - (so + sl) < FTS_CHECKS_HEADER_LEN)
+        return fts_corrupt(r, "no checks section");
+    ck = r->data + so + sl;
+    ck_len = body - (so + sl);
+    if (!(flags & FTS_OPEN_NO_CHUNK_CRC) &&
+        crc32c_extend(crc32c(ck + 4, (size_t)ck_len - 4), tr, TR_CRC) !=
+            load_u32le(ck))
+        return fts_corrupt(r, "checks section: checksum mismatch");
+    r->chunk_shift = ck[4];
+    if (r->chunk_shift < FTS_CHUNK_SHIFT_MIN ||
+        r->chunk_shift > FTS_CHUNK_SHIFT_MAX || ck[5] || ck[6] || ck[7] ||
+        load_u32le(ck + 12) != 0)
+        return fts_corrupt(r, "checks section: bad header");
+    r->covered = so + sl;
+    r->n_chunks = (r->covered + ((uint64_t)1 << r->chunk_shift) - 1) >>
+                  r->chunk_shift;
+    if (ck_len - FTS_CHECKS_HEADER_LEN != 4 * r->n_chunks)
+        return fts_corrupt(r, "checks section: %llu bytes for %llu chunks",
+                           (unsigned long long)ck_len,
+                           (unsigned long long)r->n_chunks);
+    r->n_scored = load_u32le(ck + 8);
+    r->chunk_crc = ck + FTS_CHECKS_HEADER_LEN;
+    if (flags & FTS_OPEN_NO_CHUNK_CRC)
+        return INFINO_OK; /* r->verified stays NULL: nothing is checked */
+    words = (r->n_chunks + 63) / 64;
+    r->verified = mem_calloc((size_t)words, sizeof *r->verified);
+    if (r->verified == NULL)
+        return err_nomem();
+    return fts_verify(r, 0, FTS_HEADER_LEN);
+}
+
+infino_status fts_verify_slow(const struct fts_reader *r, uint64_t off,
+                              uint64_t len)
+{
+    uint64_t size = (uint64_t)1 << r->chunk_shift;
+
+    if (off > r->covered || len > r->covered - off)
+        return fts_corrupt(r, "bytes [%llu, +%llu) lie outside the "
+                           "checked sections", (unsigned long long)off,
+                           (unsigned long long)len);
+    for (uint64_t c = off >> r->chunk_shift;
+         c <= (off + len - 1) >> r->chunk_shift; c++) {
+        uint64_t lo = c << r->chunk_shift;
+        uint64_t hi = r->covered - lo < size ? r->covered : lo + size;
+        uint32_t crc;
+
+        if ((atomic_load_explicit(&r->verified[c >> 6],
+                                  memory_order_acquire) >> (c & 63)) & 1)
+            continue;
+        crc = crc32c(r->data + lo, (size_t)(hi - lo));
+        if (crc != load_u32le(r->chunk_crc + 4 * c))
+            return fts_corrupt(r, "checksum mismatch in bytes [%llu, %llu) "
+                               "(chunk %llu: stored %08x, computed %08x)",
+                               (unsigned long long)lo, (unsigned long long)hi,
+                               (unsigned long long)c,
+                               load_u32le(r->chunk_crc + 4 * c), crc);
+        atomic_fetch_or_explicit(&r->verified[c >> 6], (uint64_t)1 << (c & 63),
+                                 memory_order_release);
+    }
+    return INFINO_OK;
 }
 
 /* r->block_key from each block's first term. A first term that does not
@@ -146,6 +223,18 @@ static infino_status build_block_keys(struct fts_reader *r)
     r->block_key = mem_alloc((size_t)r->n_blocks * sizeof *r->block_key);
     if (r->block_key == NULL)
         return err_nomem();
+    if (r->version >= 4) { /* stored in the (verified) block index */
+        for (uint64_t b = 0; b < r->n_blocks; b++) {
+            uint64_t k = load_u64le(r->index + b * r->index_entry_len + 16);
+            if (k < prev) {
+                mem_free(r->block_key);
+                r->block_key = NULL;
+                return INFINO_OK;
+            }
+            r->block_key[b] = prev = k;
+        }
+        return INFINO_OK;
+    }
     for (uint64_t b = 0; b < r->n_blocks; b++) {
         uint64_t off = block_dict_off(r, b), end = block_dict_off(r, b + 1);
         struct rd rd = rd_make(r->dict + off, (size_t)(end - off));
@@ -155,7 +244,7 @@ static infino_status build_block_keys(struct fts_reader *r)
 
         if (read_lens(r, &rd, &pre, &suf) || pre != 0 || suf == 0 ||
             rd_bytes(&rd, (size_t)suf, &t) ||
-            (k = term_key(t, (size_t)suf)) < prev) {
+            (k = fts_term_key(t, (size_t)suf)) < prev) {
             mem_free(r->block_key);
             r->block_key = NULL;
             return INFINO_OK;
@@ -203,6 +292,10 @@ infino_status fts_reader_open(struct fts_reader **out, const uint8_t *data,
         goto fail;
     }
     r->version = version;
+    r->index_entry_len =
+        version >= 4 ? FTS_INDEX_ENTRY_LEN_V4 : FTS_INDEX_ENTRY_LEN;
+    if (version >= 4)
+        CHECK(open_checks(r, flags));
     if ((flags & FTS_OPEN_VERIFY_CRC) &&
         crc32c(data, len - 4) !=
             load_u32le(data + len - FTS_TRAILER_LEN + TR_CRC)) {
@@ -228,6 +321,7 @@ void fts_reader_close(struct fts_reader *r)
     if (r == NULL)
         return;
     mem_free(r->block_key);
+    mem_free((void *)r->verified);
     mem_free(r->name);
     mem_free(r);
 }
@@ -274,25 +368,85 @@ const uint8_t *fts_reader_summary(const struct fts_reader *r, size_t *len_out)
     return r->summary;
 }
 
+infino_status fts_reader_verify_summary_for(const struct fts_reader *r,
+                                            const struct fts_summary *s,
+                                            const struct fts_query *q)
+{
+    uint64_t base = (uint64_t)(r->summary - r->data);
+    uint64_t bits = (uint64_t)(s->bits - r->summary);
+    infino_status st;
+
+    if (r->verified == NULL)
+        return INFINO_OK;
+    if (s->bits < r->summary || bits > r->summary_len)
+        return fts_corrupt(r, "summary outside its section");
+    CHECK(fts_verify(r, base, bits));
+    if (s->n_blocks == 0)
+        return INFINO_OK;
+    for (size_t i = 0; i < q->n_pos; i++)
+        CHECK(fts_verify(r,
+                         base + bits +
+                             fts_summary_block_offset(s, q->pos[i].bytes,
+                                                      q->pos[i].len),
+                         FTS_SUMMARY_BLOCK_BYTES));
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+infino_status fts_reader_summary_verified(const struct fts_reader *r,
+                                          const uint8_t **out, size_t *len_out)
+{
+    struct fts_reader *w = (struct fts_reader *)r; /* the atomic flag only */
+
+    *out = NULL;
+    *len_out = 0;
+    if (r->verified != NULL &&
+        !atomic_load_explicit(&w->summary_verified, memory_order_acquire)) {
+        infino_status st = fts_verify(r, (uint64_t)(r->summary - r->data),
+                                      r->summary_len);
+        if (st != INFINO_OK)
+            return st;
+        atomic_store_explicit(&w->summary_verified, true,
+                              memory_order_release);
+    }
+    *out = r->summary;
+    *len_out = (size_t)r->summary_len;
+    return INFINO_OK;
+}
+
 /* ---- dictionary -------------------------------------------------------- */
 
 static uint64_t block_dict_off(const struct fts_reader *r, uint64_t b)
 {
-    return b < r->n_blocks ? load_u64le(r->index + b * FTS_INDEX_ENTRY_LEN)
+    return b < r->n_blocks ? load_u64le(r->index + b * r->index_entry_len)
                            : r->dict_len;
 }
 
 static uint64_t block_post_base(const struct fts_reader *r, uint64_t b)
 {
     return b < r->n_blocks
-               ? load_u64le(r->index + b * FTS_INDEX_ENTRY_LEN + 8)
+               ? load_u64le(r->index + b * r->index_entry_len + 8)
                : r->post_len;
 }
 
-static void iter_enter_block(struct fts_dict_iter *it, uint64_t b)
+/* Version 4: verifies the dictionary bytes of block b. */
+static infino_status verify_dict_block(const struct fts_reader *r, uint64_t b)
+{
+    uint64_t off = block_dict_off(r, b);
+
+    return fts_verify(r, (uint64_t)(r->dict - r->data) + off,
+                      block_dict_off(r, b + 1) - off);
+}
+
+static infino_status iter_enter_block(struct fts_dict_iter *it, uint64_t b)
 {
     const struct fts_reader *r = it->r;
     uint64_t left = r->n_terms - b * FTS_DICT_BLOCK_TERMS;
+    infino_status st = verify_dict_block(r, b);
+
+    if (st != INFINO_OK)
+        return st;
 
     it->block = b;
     it->in_block = 0;
@@ -304,6 +458,7 @@ static void iter_enter_block(struct fts_dict_iter *it, uint64_t b)
     it->post_end = block_post_base(r, b + 1);
     it->term = it->short_term;
     it->term_len = 0;
+    return INFINO_OK;
 }
 
 /* An entry's term lengths: u8 prefix, then the suffix length as a u8
@@ -399,7 +554,9 @@ static infino_status iter_next(struct fts_dict_iter *it, bool *done)
             *done = true;
             return INFINO_OK;
         }
-        iter_enter_block(it, it->block + 1);
+        infino_status st = iter_enter_block(it, it->block + 1);
+        if (st != INFINO_OK)
+            return st;
     }
     return iter_entry(it);
 }
@@ -415,7 +572,10 @@ static infino_status cmp_block_first(int *out, const struct fts_reader *r,
     uint8_t pre;
     uint64_t suf;
     int c;
+    infino_status st = verify_dict_block(r, b);
 
+    if (st != INFINO_OK)
+        return st;
     if (read_lens(r, &rd, &pre, &suf) || pre != 0 || suf == 0 ||
         rd_bytes(&rd, (size_t)suf, &t))
         return fts_corrupt(r, "dictionary block %llu: bad first term",
@@ -436,7 +596,7 @@ static infino_status find_block(int64_t *out, const struct fts_reader *r,
     int c = 0;
 
     if (r->block_key != NULL) {
-        uint64_t kq = term_key(key, len), l = 0, h = r->n_blocks;
+        uint64_t kq = fts_term_key(key, len), l = 0, h = r->n_blocks;
         while (l < h) { /* first block whose key is >= kq */
             uint64_t mid = l + (h - l) / 2;
             if (r->block_key[mid] < kq)
@@ -503,7 +663,7 @@ infino_status fts_dict_find(struct fts_term_info *out, bool *found,
     if (b < 0)
         return INFINO_OK;
     it.r = r;
-    iter_enter_block(&it, (uint64_t)b);
+    CHECK(iter_enter_block(&it, (uint64_t)b));
     for (; it.in_block < it.block_terms; it.in_block++) {
         struct rd rd = rd_make(it.p, (size_t)(it.end - it.p));
         const uint8_t *suffix;
@@ -601,7 +761,7 @@ infino_status fts_reader_prefix(const struct fts_reader *r,
             b = 0;
     }
     it.r = r;
-    iter_enter_block(&it, (uint64_t)b);
+    CHECK(iter_enter_block(&it, (uint64_t)b));
     for (;;) {
         int c;
         CHECK(iter_next(&it, &done));
@@ -643,6 +803,13 @@ infino_status fts_read_impacts(const struct fts_reader *r,
     }
     if (ti->off > r->post_len || ti->len > r->post_len - ti->off)
         return fts_corrupt(r, "postings record out of bounds");
+    {
+        /* the impacts: at most 1 + 8 x 2 varints of 5 bytes */
+        uint64_t head = ti->len < 81 ? ti->len : 81;
+        infino_status st = fts_verify(r, FTS_HEADER_LEN + ti->off, head);
+        if (st != INFINO_OK)
+            return st;
+    }
     *rest = rd_make(r->post + ti->off, (size_t)ti->len);
     if (rd_u8(rest, &n_imp) || n_imp == 0 || n_imp > FTS_MAX_IMPACTS)
         return fts_corrupt(r, "postings at %llu: bad impact count",
@@ -689,6 +856,10 @@ infino_status fts_cursor_open(struct fts_cursor *c, const struct fts_reader *r,
     if (rd_bytes(&rd, (size_t)c->n_blocks * FTS_SKIP_ENTRY_LEN, &c->skip))
         return fts_corrupt(r, "postings at %llu: truncated skip table",
                            (unsigned long long)ti->off);
+    st = fts_verify(r, (uint64_t)(c->skip - r->data),
+                    (uint64_t)c->n_blocks * FTS_SKIP_ENTRY_LEN);
+    if (st != INFINO_OK)
+        return st;
     c->data = rd.p;
     c->data_len = rd_left(&rd);
     return INFINO_OK;
@@ -721,6 +892,10 @@ static infino_status decode_block(struct fts_cursor *c, uint32_t b)
         n = 1;
     } else if (start > end || end > c->data_len) {
         return block_corrupt(c, b, "bad offsets");
+    } else if (c->r->verified != NULL &&
+               fts_verify(c->r, (uint64_t)(c->data - c->r->data) + start,
+                          end - start) != INFINO_OK) {
+        return INFINO_ERR_CORRUPT; /* fts_verify reported it */
     } else if (n == FTS_BLOCK_LEN) {
         const uint8_t *p = c->data + start;
         unsigned db, tb;

@@ -13,8 +13,17 @@
 #include "util/crc32c.h"
 #include "util/err.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* 0: FTS_FORMAT_VERSION; else 3 (fts_test_write_version) */
+static _Atomic uint32_t write_version;
+
+void fts_test_write_version(uint32_t version)
+{
+    atomic_store(&write_version, version == 3 ? 3u : 0u);
+}
 
 struct fts_ser {
     struct store_sink *sink; /* borrowed */
@@ -31,13 +40,43 @@ struct fts_ser {
     uint64_t n_terms;
     struct buf prev;  /* the last term added */
     struct buf first; /* the first term, as much as a summary keeps */
+    uint32_t version;   /* written */
+    bool checks_done;   /* past the bytes the chunks cover */
+    uint32_t chunk_crc; /* CRC-32C of the current chunk so far */
+    struct buf chunks;  /* u32 CRC-32C of each completed chunk */
     bool broken; /* a write failed: the region is unusable */
 };
+
+/* Adds p[0..n) to the per-chunk CRCs (FORMAT.md "Checks"). */
+static infino_status chunk_crcs(struct fts_ser *s, const uint8_t *p, size_t n)
+{
+    const uint64_t size = (uint64_t)1 << FTS_CHUNK_SHIFT;
+    uint64_t pos = s->pos;
+    infino_status st;
+
+    while (n > 0) {
+        uint64_t room = size - (pos & (size - 1));
+        size_t m = n < room ? n : (size_t)room;
+        s->chunk_crc = crc32c_extend(s->chunk_crc, p, m);
+        p += m;
+        n -= m;
+        pos += m;
+        if ((pos & (size - 1)) == 0) {
+            CHECK(buf_put_u32le(&s->chunks, s->chunk_crc));
+            s->chunk_crc = 0;
+        }
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
 
 static infino_status emit(struct fts_ser *s, const void *p, size_t n)
 {
     infino_status st = store_sink_write(s->sink, p, n);
 
+    if (st == INFINO_OK && !s->checks_done)
+        st = chunk_crcs(s, p, n);
     if (st != INFINO_OK) {
         s->broken = true;
         return st;
@@ -60,8 +99,16 @@ infino_status fts_ser_begin(struct fts_ser **out, struct store_sink *sink,
         return err_nomem();
     s->sink = sink;
     s->avgdl = avgdl > 0 ? avgdl : 1.0;
+    s->version = atomic_load(&write_version);
+    if (s->version == 0) {
+        const char *env = getenv("INFINO_FTS_FORMAT"); /* tests */
+        s->version = env != NULL && strcmp(env, "3") == 0
+                         ? 3u
+                         : FTS_FORMAT_VERSION;
+    }
+    s->checks_done = s->version < 4;
     memcpy(hdr, FTS_MAGIC, 8);
-    store_u32le(hdr + 8, FTS_FORMAT_VERSION);
+    store_u32le(hdr + 8, s->version);
     st = emit(s, hdr, sizeof hdr);
     if (st != INFINO_OK) {
         fts_ser_free(s);
@@ -76,6 +123,11 @@ uint32_t fts_format_version(void)
     return FTS_FORMAT_VERSION;
 }
 
+bool fts_format_checks_chunks(uint32_t version)
+{
+    return version >= 4 && version <= FTS_FORMAT_VERSION;
+}
+
 void fts_ser_free(struct fts_ser *s)
 {
     if (s == NULL)
@@ -88,6 +140,7 @@ void fts_ser_free(struct fts_ser *s)
     buf_free(&s->impacts);
     buf_free(&s->prev);
     buf_free(&s->first);
+    buf_free(&s->chunks);
     mem_free(s);
 }
 
@@ -293,10 +346,13 @@ infino_status fts_ser_add_term(struct fts_ser *s, const uint8_t *term,
         total_tf += tfs[i];
 
     if (s->n_terms % FTS_DICT_BLOCK_TERMS == 0) {
-        uint8_t e[FTS_INDEX_ENTRY_LEN];
+        uint8_t e[FTS_INDEX_ENTRY_LEN_V4];
         store_u64le(e, s->dict.len);
         store_u64le(e + 8, s->post_len);
-        CHECK(buf_append(&s->index, e, sizeof e));
+        store_u64le(e + 16, fts_term_key(term, len));
+        CHECK(buf_append(&s->index, e,
+                         s->version >= 4 ? FTS_INDEX_ENTRY_LEN_V4
+                                         : FTS_INDEX_ENTRY_LEN));
     } else if (len <= FTS_FRONT_CODED_MAX) {
         /* pre <= len fits the u8 */
         pre = common_prefix(s->prev.data, s->prev.len, term, len);
@@ -365,7 +421,9 @@ infino_status fts_ser_finish(struct fts_ser *s, const uint32_t *doc_lens,
                              struct buf *summary_out)
 {
     uint8_t tr[FTS_TRAILER_LEN] = {0};
+    uint8_t ck[FTS_CHECKS_HEADER_LEN] = {0};
     struct buf summary = {0};
+    uint32_t n_scored = 0;
     uint64_t total = 0, dict_off, index_off, dl_off, sum_off;
     uint32_t max_dl = 0;
     unsigned width;
@@ -377,6 +435,7 @@ infino_status fts_ser_finish(struct fts_ser *s, const uint32_t *doc_lens,
     }
     for (uint32_t d = 0; d < n_docs; d++) {
         total += doc_lens[d];
+        n_scored += doc_lens[d] != 0;
         if (doc_lens[d] > max_dl)
             max_dl = doc_lens[d];
     }
@@ -393,6 +452,10 @@ infino_status fts_ser_finish(struct fts_ser *s, const uint32_t *doc_lens,
     CHECK(put_doc_lens(s, doc_lens, n_docs, width));
     sum_off = s->pos;
     CHECK(emit(s, summary.data, summary.len));
+    /* checks: the last partial chunk, then the section and the trailer
+     * under the tail CRC (FORMAT.md "Checks") */
+    if (!s->checks_done && (s->pos & (((uint64_t)1 << FTS_CHUNK_SHIFT) - 1)))
+        CHECK(buf_put_u32le(&s->chunks, s->chunk_crc));
 
     store_u32le(tr + TR_N_DOCS, n_docs);
     tr[TR_DL_WIDTH] = (uint8_t)width;
@@ -414,6 +477,17 @@ infino_status fts_ser_finish(struct fts_ser *s, const uint32_t *doc_lens,
     tr[TR_AN_STOP] = an->stop_lang;
     store_u32le(tr + TR_AN_STOP_CRC, an->stop_crc);
     memcpy(tr + TR_MAGIC, FTS_TRAILER_MAGIC, 8);
+    ck[4] = FTS_CHUNK_SHIFT;
+    store_u32le(ck + 8, n_scored);
+    store_u32le(ck, crc32c_extend(crc32c_extend(crc32c(ck + 4, 12),
+                                                s->chunks.data,
+                                                s->chunks.len),
+                                  tr, TR_CRC));
+    if (s->version >= 4) {
+        s->checks_done = true;
+        CHECK(emit(s, ck, sizeof ck));
+        CHECK(emit(s, s->chunks.data, s->chunks.len));
+    }
     CHECK(emit(s, tr, TR_CRC));
     store_u32le(tr + TR_CRC, s->crc);
     CHECK(emit(s, tr + TR_CRC, 4));

@@ -123,6 +123,17 @@ infino_status fts_summary_open(struct fts_summary *out, const uint8_t *data,
     return INFINO_OK;
 }
 
+size_t fts_summary_block_offset(const struct fts_summary *s,
+                                const uint8_t *term, size_t len)
+{
+    if (s->n_blocks == 0)
+        return 0;
+    if (!s->whole_terms)
+        len = fts_v1_cut(term, len);
+    return (size_t)block_of(fts_term_hash(term, len), s->n_blocks) *
+           FTS_SUMMARY_BLOCK_BYTES;
+}
+
 bool fts_summary_may_contain(const struct fts_summary *s, const uint8_t *term,
                              size_t len)
 {
