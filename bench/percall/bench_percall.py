@@ -22,6 +22,11 @@ are skipped), so two builds can be compared:
 
   PYTHONPATH=build-py/pkg .venv/bin/python bench/percall/bench_percall.py \
       --label after --runs 3 --out scratch.json
+
+--fts DOCS: BM25 on bench/fts's Zipf corpus (DOCS docs, one append)
+through bench/fts/bench_fts.py's workers: ours (pa.Table), ours_lean
+(bm25_search_ids) and tantivy, alternating over rounds, every shape,
+p50 wall and CPU us per query (tantivy from bench/.venv).
 """
 from __future__ import annotations
 
@@ -126,6 +131,68 @@ def worker(d, loops, rounds):
     print(json.dumps(out), flush=True)
 
 
+def fts_driver(docs, rounds, passes, queries, out):
+    import datetime
+    import pathlib
+
+    here = pathlib.Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(here))
+    sys.path.insert(0, str(here / "fts"))
+    import common
+    import bench_fts as bf
+
+    src = common.ensure_dataset(max(docs, common.BATCH_ROWS))
+    work = common.WORK_DIR / "percall-fts"
+    work.mkdir(parents=True, exist_ok=True)
+    df = bf.corpus_df(src, docs)
+    shape_queries = bf.make_queries(bf.pools(df), docs, queries, common.SEED)
+    for qs in shape_queries.values():
+        for q in qs:
+            q["iq"], q["tq"] = bf.infino_query(q), bf.tantivy_query(q)
+    qfile = work / "queries.json"
+    qfile.write_text(json.dumps(shape_queries))
+    dirs = {"ours": work / "ours", "tantivy": work / "tantivy"}
+    for e, d in dirs.items():
+        r = bf.run_build(e, src, docs, 1, d)
+        print(f"build {e}: {r['seconds']:.1f} s", file=sys.stderr)
+    dirs["ours_lean"] = dirs["ours"]
+    engines = ["ours", "ours_lean", "tantivy"]
+    res = {e: [] for e in engines}
+    ids = {}
+    for rnd in range(rounds):
+        for e in (engines if rnd % 2 == 0 else engines[::-1]):
+            r = bf.run_query(e, dirs[e], qfile, passes, work / f"cache-{e}",
+                             rnd == 0)
+            if rnd == 0:
+                ids[e] = {s: r["shapes"][s].pop("ids") for s in bf.SHAPES}
+            res[e].append(r)
+            print(f"round {rnd} {e}: single_df1 "
+                  f"{common.pct(r['shapes']['single_df1']['lat_us'], 50):.1f}"
+                  " us", file=sys.stderr)
+    shapes = {}
+    for s in bf.SHAPES:
+        shapes[s] = {e: {
+            "p50_us": common.median([common.pct(r["shapes"][s]["lat_us"], 50)
+                                     for r in res[e]]),
+            "p99_us": common.median([common.pct(r["shapes"][s]["lat_us"], 99)
+                                     for r in res[e]]),
+            "cpu_p50_us": common.median([common.pct(r["shapes"][s]["cpu_us"],
+                                                    50) for r in res[e]])}
+            for e in engines}
+        shapes[s]["lean_same_ids"] = ids["ours"][s] == ids["ours_lean"][s]
+    result = {"bench": "percall-fts", "docs": docs, "k": bf.K,
+              "queries_per_shape": queries, "rounds": rounds,
+              "passes": passes,
+              "date": datetime.datetime.now().isoformat(timespec="seconds"),
+              "loadavg_end": os.getloadavg(), "shapes": shapes}
+    shutil.rmtree(work, ignore_errors=True)
+    text = json.dumps(result, indent=1)
+    if out:
+        with open(out, "w") as f:
+            f.write(text + "\n")
+    print(text)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--worker", action="store_true")
@@ -135,7 +202,14 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--label", default="")
     ap.add_argument("--out")
+    ap.add_argument("--fts", type=int, default=0, metavar="DOCS")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--passes", type=int, default=2)
     a = ap.parse_args()
+    if a.fts:
+        fts_driver(a.fts, a.rounds if a.rounds != 9 else 2, a.passes,
+                   a.queries, a.out)
+        return
     if a.worker:
         worker(a.dir, a.loops, a.rounds)
         return

@@ -836,8 +836,8 @@ def _ids_result(got: tuple, with_scores: bool) -> Any:
     if n == 0:
         a = _np.zeros((0, 16), dtype=_np.uint8)
         return (a, _np.zeros(0, dtype=_np.float32)) if with_scores else a
-    a = _np.frombuffer(ids, dtype=_np.uint8).reshape(n, 16)
-    return (a, _np.frombuffer(scores, dtype=_np.float32)) if with_scores else a
+    a = _np.ndarray((n, 16), _np.uint8, ids)
+    return (a, _np.ndarray((n,), _np.float32, scores)) if with_scores else a
 
 
 def _str(name: str, value: Any) -> str:
