@@ -69,6 +69,8 @@ import common  # noqa: E402
 from common import pct  # noqa: E402
 
 ENGINES = ("ours", "upstream", "tantivy")
+# ours_lean: ours' table queried through bm25_search_ids (query-only; run
+# by bench/percall/bench_percall.py --fts)
 SHAPES = ("single_rare", "single_df1", "single_common", "two_term_or",
           "three_wide_or", "five_term_or", "ten_term_or", "two_term_and",
           "five_term_and", "ten_term_and", "negation")
@@ -380,6 +382,24 @@ def query_worker(a):
 
         def n_hits(res):
             return res.num_rows
+
+        if a.engine == "ours_lean":
+            # ours' table through the lean result path: numpy _ids and
+            # scores, no pyarrow object (ids: _id -> doc number, read once)
+            m = table.to_arrow(["_id", "doc_id"])
+            row_of = {int(i).to_bytes(16, "big"): int(d[4:]) for i, d in zip(
+                m.column("_id").to_pylist(), m.column("doc_id").to_pylist())}
+            del m
+
+            def run(q):
+                return table.bm25_search_ids("body", q["iq"], K, q["mode"],
+                                             with_scores=True)
+
+            def ids(q):
+                return [row_of[r.tobytes()] for r in run(q)[0]]
+
+            def n_hits(res):
+                return len(res[0])
     out = {"engine": a.engine, "shapes": {}}
     with RssSampler() as s:
         # warm-up: every query of every shape once before any timing, so

@@ -20,7 +20,13 @@ Engines, each in its own process (the two infinos share an import name):
             queried through connect(dir, cache_dir=...), its warm path;
 - faiss_ivf:    IndexIVFFlat(IndexFlatIP, nlist) on L2-normalized vectors;
 - faiss_rabitq: IndexIVFRaBitQ(IndexFlatIP, nlist), faiss 1.15 defaults
-                (1-bit codes, qb = 4, no re-ranking).
+                (1-bit codes, qb = 4, no re-ranking);
+- ours_lean: ours' table queried through the lean result path
+            (vector_search_ids(..., nprobe, with_scores=True): numpy _ids
+            and scores, no pyarrow object); recall maps each _id to its
+            doc_id through a table read once before timing.
+Ours gets each query as a numpy float32 row (buffer protocol), as faiss
+does; upstream gets a list of floats (its API takes a sequence).
 nlist = the power of two nearest sqrt(N) (256 at 100K, 1024 at 1M: the
 upstream guidance). faiss runs one OpenMP thread.
 
@@ -43,6 +49,7 @@ of rank 51..1000 plus the query vector).
 
 usage: bench_vector.py --mode quick|full [--rows N] [--queries Q]
            [--rounds R] [--passes P] [--real-budget S] [--out results.json]
+           [--engines ours,ours_lean,faiss_ivf] [--no-synthetic]
 """
 from __future__ import annotations
 
@@ -64,7 +71,9 @@ from common import pct  # noqa: E402
 DIM = common.DIM
 K = 10
 NPROBES = (1, 2, 4, 8, 16, 32, 64)
-ENGINES = ("ours", "upstream", "faiss_ivf", "faiss_rabitq")
+ENGINES = ("ours", "upstream", "faiss_ivf", "faiss_rabitq", "ours_lean")
+# engines that query another engine's build
+QUERY_ONLY = {"ours_lean": "ours"}
 MODES = {"quick": {"rows": 100_000, "queries": 500, "rounds": 2, "passes": 2,
                    "real_budget": 120, "build_repeat": 2},
          "full": {"rows": 1_000_000, "queries": 500, "rounds": 2, "passes": 2,
@@ -77,7 +86,7 @@ EMBED_CHUNK = 512
 
 
 def python_of(engine):
-    if engine == "ours":
+    if engine in ("ours", "ours_lean"):
         return str(common.ROOT / ".venv" / "bin" / "python")
     return str(common.BENCH_DIR / ".venv" / "bin" / "python")
 
@@ -135,7 +144,8 @@ def embed_worker(a):
             f32.unlink(missing_ok=True)
     model = minilm.load()
     with open(f32, "ab") as out:
-        while meta["seconds"] < a.budget and meta["n"] < len(sents):
+        while (meta["n"] < a.real_rows if a.real_rows
+               else meta["seconds"] < a.budget) and meta["n"] < len(sents):
             chunk = sents[meta["n"]:meta["n"] + EMBED_CHUNK]
             t0 = time.perf_counter()
             x = model.embed(chunk, batch_size=64).astype(np.float32)
@@ -151,24 +161,28 @@ def embed_worker(a):
     print(json.dumps({"n": meta["n"], "seconds": meta["seconds"]}), flush=True)
 
 
-def ensure_real(budget):
+def ensure_real(budget, rows=0):
     """(path of the base vectors .npy, path of the queries .npy, info): the
     sentences embedded within `budget` seconds of cumulative embedding time
-    (embedding more first when the cache holds less)."""
+    or, with `rows`, the first `rows` sentences (a multiple of 512; the
+    figures of a loaded machine then use the same data), embedding more
+    first when the cache holds less."""
     import numpy as np
 
     f32, meta_p = real_paths()
     meta = json.loads(meta_p.read_text()) if meta_p.exists() else None
-    if meta is None or meta["seconds"] < budget:
+    if meta is None or (meta["n"] < rows if rows
+                        else meta["seconds"] < budget):
         env = dict(os.environ, OPENBLAS_NUM_THREADS="2")
         p = subprocess.run([python_of("ours"), __file__, "--worker", "embed",
-                            "--budget", str(budget)], env=env)
+                            "--budget", str(budget), "--real-rows",
+                            str(rows)], env=env)
         if p.returncode != 0:
             raise SystemExit("vector: embedding worker failed")
         meta = json.loads(meta_p.read_text())
     n = 0
     for s, c in zip(meta["chunk_end_seconds"], meta["chunk_end_n"]):
-        if s <= budget or n == 0:
+        if (c <= rows if rows else s <= budget) or n == 0:
             n = c
     x = np.fromfile(f32, dtype=np.float32, count=n * DIM).reshape(n, DIM)
     d = f32.parent
@@ -423,11 +437,29 @@ def query_worker(a):
                                             if i >= 0], items)
                 out["points"].append({"nprobe": nprobe, "lat_us": lat,
                                       "cpu_us": cpu, "ids": ids})
+        elif a.engine == "ours_lean":
+            infino = import_infino("ours")
+            table = infino.connect(a.dir).open_table("v")
+            m = table.to_arrow(["_id", "doc_id"])
+            row_of = {int(i).to_bytes(16, "big"): int(d[4:]) for i, d in zip(
+                m.column("_id").to_pylist(), m.column("doc_id").to_pylist())}
+            items = list(qs)
+            for nprobe in list(NPROBES) + [None]:
+                def run(q, nprobe=nprobe):
+                    return table.vector_search_ids("embedding", q, K, nprobe,
+                                                   with_scores=True)
+                lat, cpu = timed(run, items, a.passes)
+                ids, plat = id_pass(lambda q: [row_of[r.tobytes()]
+                                               for r in run(q)[0]], items)
+                out["points"].append({
+                    "nprobe": "default" if nprobe is None else nprobe,
+                    "lat_us": lat, "cpu_us": cpu, "ids": ids})
         else:
             infino = import_infino(a.engine)
             kw = {"cache_dir": a.cache} if a.engine == "upstream" else {}
             table = infino.connect(a.dir, **kw).open_table("v")
-            items = [q.tolist() for q in qs]
+            items = ([q for q in qs] if a.engine == "ours"
+                     else [q.tolist() for q in qs])
 
             def parse(res):
                 return [int(x[4:]) for x in res.column("doc_id").to_pylist()]
@@ -519,10 +551,12 @@ def run_dataset(name, src, rows, queries, nlist, cfg, work, data_kind,
 
     qfile = work / f"{name}-queries.npy"
     np.save(qfile, queries)
-    dirs = {e: work / f"{name}-{e}" for e in ENGINES}
-    builds = {e: [] for e in ENGINES}
+    engines = cfg["engines"]
+    builders = tuple(e for e in engines if e not in QUERY_ONLY)
+    dirs = {e: work / f"{name}-{QUERY_ONLY.get(e, e)}" for e in engines}
+    builds = {e: [] for e in builders}
     for rep in range(cfg["build_repeat"]):
-        order = ENGINES if rep % 2 == 0 else ENGINES[::-1]
+        order = builders if rep % 2 == 0 else builders[::-1]
         for e in order:
             shutil.rmtree(dirs[e], ignore_errors=True)
             r = common.run_worker([
@@ -535,9 +569,9 @@ def run_dataset(name, src, rows, queries, nlist, cfg, work, data_kind,
                 f"{r['cpu_seconds']:.2f} s), peak {r['peak_rss_mb']:.0f} MB "
                 f"(heap {r['peak_rss_anon_mb']:.0f} MB)")
     build = {e: summarize_build(v) for e, v in builds.items()}
-    rounds = {e: [] for e in ENGINES}
+    rounds = {e: [] for e in engines}
     for rnd in range(cfg["rounds"]):
-        order = ENGINES if rnd % 2 == 0 else ENGINES[::-1]
+        order = engines if rnd % 2 == 0 else engines[::-1]
         for e in order:
             r = common.run_worker([
                 python_of(e), __file__, "--worker", "query", "--engine", e,
@@ -588,6 +622,12 @@ def driver(a):
     for k in cfg:
         if getattr(a, k, None):
             cfg[k] = getattr(a, k)
+    cfg["engines"] = (tuple(a.engines.split(",")) if a.engines
+                      else ENGINES)
+    if "ours" not in cfg["engines"] or any(e not in ENGINES
+                                           for e in cfg["engines"]):
+        raise SystemExit(f"--engines: a subset of {','.join(ENGINES)} "
+                         f"holding ours")
     rows = cfg["rows"]
     for e in ("ours", "upstream"):
         if not os.access(python_of(e), os.X_OK):
@@ -595,7 +635,7 @@ def driver(a):
                              f"both venvs)")
     work = common.WORK_DIR / "vector"
     work.mkdir(parents=True, exist_ok=True)
-    src = common.ensure_dataset(rows)
+    src = None if a.no_synthetic else common.ensure_dataset(rows)
     result = {
         "bench": "vector", "mode": a.mode,
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -614,71 +654,72 @@ def driver(a):
     all_dirs = []
 
     # ---- synthetic
-    t0 = time.perf_counter()
-    q = synthetic_queries(rows, cfg["queries"])
-    qtags = np.arange(len(q)) % N_TAGS
-    truth, ftruth = ground_truth(synthetic_chunks(src, rows), q, qtags)
-    log(f"synthetic: {rows} rows, ground truth in "
-        f"{time.perf_counter() - t0:.1f} s")
-    nl = nlist_for(rows)
-    build, rounds, dirs = run_dataset("synthetic", src, rows, q, nl, cfg,
-                                      work, "synthetic")
-    all_dirs += list(dirs.values())
-    cur = curves(rounds, truth)
-    ds = {"rows": rows, "nlist": nl, "queries": len(q), "build": build,
-          "build_ratio": {p: build_ratio(build["ours"], build[p])
-                          for p in ENGINES[1:]},
-          "curves": cur, "at_recall": {e: targets(c) for e, c in cur.items()},
-          "query_rss": query_rss(rounds)}
+    if not a.no_synthetic:
+        t0 = time.perf_counter()
+        q = synthetic_queries(rows, cfg["queries"])
+        qtags = np.arange(len(q)) % N_TAGS
+        truth, ftruth = ground_truth(synthetic_chunks(src, rows), q, qtags)
+        log(f"synthetic: {rows} rows, ground truth in "
+            f"{time.perf_counter() - t0:.1f} s")
+        nl = nlist_for(rows)
+        build, rounds, dirs = run_dataset("synthetic", src, rows, q, nl, cfg,
+                                          work, "synthetic")
+        all_dirs += list(dirs.values())
+        cur = curves(rounds, truth)
+        ds = {"rows": rows, "nlist": nl, "queries": len(q), "build": build,
+              "build_ratio": {p: build_ratio(build["ours"], build[p])
+                              for p in build if p != "ours"},
+              "curves": cur, "at_recall": {e: targets(c) for e, c in cur.items()},
+              "query_rss": query_rss(rounds)}
 
-    # filtered + hybrid on the mixed table (ours vs upstream)
-    rng = np.random.default_rng([common.SEED, 0x4B])
-    terms = [f"term{int(t):05d}" for t in rng.integers(51, 1001, size=len(q))]
-    tfile = work / "hybrid-terms.json"
-    tfile.write_text(json.dumps(terms))
-    qfile = work / "synthetic-queries.npy"
-    mixed = {}
-    mdirs = {e: work / f"mixed-{e}" for e in ("ours", "upstream")}
-    all_dirs += list(mdirs.values())
-    for e in ("ours", "upstream"):
-        shutil.rmtree(mdirs[e], ignore_errors=True)
-        r = common.run_worker([
-            python_of(e), __file__, "--worker", "build", "--engine", e,
-            "--data", "synthetic", "--table", "mixed", "--src", str(src),
-            "--rows", str(rows), "--nlist", str(nl), "--dir", str(mdirs[e])])
-        mixed[e] = {"build": summarize_build([r])}
-        log(f"mixed build {e}: {r['seconds']:.2f} s, peak "
-            f"{r['peak_rss_mb']:.0f} MB")
-    mrounds = {e: [] for e in mdirs}
-    for rnd in range(cfg["rounds"]):
-        for e in (("ours", "upstream") if rnd % 2 == 0
-                  else ("upstream", "ours")):
+        # filtered + hybrid on the mixed table (ours vs upstream)
+        rng = np.random.default_rng([common.SEED, 0x4B])
+        terms = [f"term{int(t):05d}" for t in rng.integers(51, 1001, size=len(q))]
+        tfile = work / "hybrid-terms.json"
+        tfile.write_text(json.dumps(terms))
+        qfile = work / "synthetic-queries.npy"
+        mixed = {}
+        mdirs = {e: work / f"mixed-{e}" for e in ("ours", "upstream")}
+        all_dirs += list(mdirs.values())
+        for e in ("ours", "upstream"):
+            shutil.rmtree(mdirs[e], ignore_errors=True)
             r = common.run_worker([
-                python_of(e), __file__, "--worker", "query", "--engine", e,
-                "--table", "mixed", "--dir", str(mdirs[e]),
-                "--queries-file", str(qfile), "--terms", str(tfile), "--passes",
-                str(cfg["passes"]), "--cache", str(work / f"cache-mixed-{e}")])
-            mrounds[e].append(r)
-            log(f"mixed query round {rnd} {e}: filtered "
-                f"{pct(r['filtered']['lat_us'], 50):.0f} us, hybrid "
-                f"{pct(r['hybrid']['lat_us'], 50):.0f} us")
-    for e, rs in mrounds.items():
-        mixed[e]["filtered"] = dict(lat_summary([r["filtered"] for r in rs]),
-                                    recall=recall(rs[0]["filtered"]["ids"],
-                                                  ftruth))
-        mixed[e]["hybrid"] = lat_summary([r["hybrid"] for r in rs])
-    mixed["query_rss"] = query_rss(mrounds)
-    ho, hu = (mrounds["ours"][0]["hybrid"]["ids"],
-              mrounds["upstream"][0]["hybrid"]["ids"])
-    mixed["hybrid_overlap_ours_upstream"] = sum(
-        len(set(x) & set(y)) / max(len(x), len(y), 1)
-        for x, y in zip(ho, hu)) / len(ho)
-    ds["mixed"] = mixed
-    result["datasets"]["synthetic"] = ds
+                python_of(e), __file__, "--worker", "build", "--engine", e,
+                "--data", "synthetic", "--table", "mixed", "--src", str(src),
+                "--rows", str(rows), "--nlist", str(nl), "--dir", str(mdirs[e])])
+            mixed[e] = {"build": summarize_build([r])}
+            log(f"mixed build {e}: {r['seconds']:.2f} s, peak "
+                f"{r['peak_rss_mb']:.0f} MB")
+        mrounds = {e: [] for e in mdirs}
+        for rnd in range(cfg["rounds"]):
+            for e in (("ours", "upstream") if rnd % 2 == 0
+                      else ("upstream", "ours")):
+                r = common.run_worker([
+                    python_of(e), __file__, "--worker", "query", "--engine", e,
+                    "--table", "mixed", "--dir", str(mdirs[e]),
+                    "--queries-file", str(qfile), "--terms", str(tfile), "--passes",
+                    str(cfg["passes"]), "--cache", str(work / f"cache-mixed-{e}")])
+                mrounds[e].append(r)
+                log(f"mixed query round {rnd} {e}: filtered "
+                    f"{pct(r['filtered']['lat_us'], 50):.0f} us, hybrid "
+                    f"{pct(r['hybrid']['lat_us'], 50):.0f} us")
+        for e, rs in mrounds.items():
+            mixed[e]["filtered"] = dict(lat_summary([r["filtered"] for r in rs]),
+                                        recall=recall(rs[0]["filtered"]["ids"],
+                                                      ftruth))
+            mixed[e]["hybrid"] = lat_summary([r["hybrid"] for r in rs])
+        mixed["query_rss"] = query_rss(mrounds)
+        ho, hu = (mrounds["ours"][0]["hybrid"]["ids"],
+                  mrounds["upstream"][0]["hybrid"]["ids"])
+        mixed["hybrid_overlap_ours_upstream"] = sum(
+            len(set(x) & set(y)) / max(len(x), len(y), 1)
+            for x, y in zip(ho, hu)) / len(ho)
+        ds["mixed"] = mixed
+        result["datasets"]["synthetic"] = ds
 
     # ---- real
     if not a.no_real:
-        bp, qp, info = ensure_real(cfg["real_budget"])
+        bp, qp, info = ensure_real(cfg["real_budget"], a.real_rows)
         rq = np.load(qp)
         base_n = info["base"]
         truth, _ = ground_truth(npy_chunks(bp), rq)
@@ -694,7 +735,7 @@ def driver(a):
                      "tests/py/minilm.py)",
             "build": build,
             "build_ratio": {p: build_ratio(build["ours"], build[p])
-                            for p in ENGINES[1:]},
+                            for p in build if p != "ours"},
             "curves": cur,
             "at_recall": {e: targets(c) for e, c in cur.items()},
             "query_rss": query_rss(rounds)}
@@ -719,7 +760,7 @@ def flat_cases(result):
     cases = []
     for name, ds in result["datasets"].items():
         b = ds["build"]
-        for p in ENGINES[1:]:
+        for p in ds["build_ratio"]:
             cases.append({
                 "op": f"{name} build vs {p}", "peer": p,
                 "engines": {"ours": dict(b["ours"],
@@ -727,7 +768,7 @@ def flat_cases(result):
                             p: dict(b[p], rows_per_s=b[p]["vectors_per_s"])},
                 "ratio": ds["build_ratio"][p]})
         o = ds["at_recall"]["ours"]["0.95"]
-        for p in ENGINES[1:]:
+        for p in (e for e in ds["at_recall"] if e not in ("ours", "ours_lean")):
             x = ds["at_recall"][p]["0.95"]
             if o is None or x is None:
                 continue
@@ -770,8 +811,15 @@ def main():
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--passes", type=int)
     ap.add_argument("--real-budget", dest="real_budget", type=float)
+    ap.add_argument("--real-rows", dest="real_rows", type=int, default=0,
+                    help="real data: the first N sentences (36864: the "
+                    "full mode's 600 s on an idle machine)")
     ap.add_argument("--build-repeat", dest="build_repeat", type=int)
     ap.add_argument("--no-real", dest="no_real", action="store_true")
+    ap.add_argument("--no-synthetic", dest="no_synthetic",
+                    action="store_true")
+    ap.add_argument("--engines", help="comma-separated subset of "
+                    + ",".join(ENGINES) + " (default: all)")
     ap.add_argument("--out")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--worker", choices=["build", "query", "embed"])

@@ -91,22 +91,36 @@ static void fill_entry(struct objstore_entry *e, const struct stat *sb)
 static infino_status local_stat(struct objstore *s, const char *key,
                                 struct objstore_entry *out)
 {
+    const struct local *l = (const struct local *)s;
     struct buf p = {0};
     struct stat sb;
-    infino_status st = full_path(&p, s, key);
+    infino_status st = INFINO_OK;
+    int rc, err;
 
-    if (st != INFINO_OK)
-        goto done;
-    if (stat((char *)p.data, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = errno == ENOENT || errno == ENOTDIR || errno == 0
-                 ? err_set(INFINO_ERR_NOTFOUND, "%s: no such object",
-                           (char *)p.data)
-                 : err_set(INFINO_ERR_IO, "%s: stat: %s", (char *)p.data,
-                           strerror(errno));
+    /* Relative to the open root when there is one: every read checks for
+     * a newer snapshot with one stat (table.c), which then walks only the
+     * key's components; the full path is built for a message only. */
+    if (l->root_fd >= 0 && *key) {
+        rc = fstatat(l->root_fd, key, &sb, 0);
+    } else {
+        st = full_path(&p, s, key);
+        if (st != INFINO_OK)
+            goto done;
+        rc = stat((char *)p.data, &sb);
+    }
+    err = rc != 0 ? errno : 0;
+    if (rc == 0 && S_ISREG(sb.st_mode)) {
+        out->key = key;
+        fill_entry(out, &sb);
         goto done;
     }
-    out->key = key;
-    fill_entry(out, &sb);
+    if (p.len == 0 && (st = full_path(&p, s, key)) != INFINO_OK)
+        goto done;
+    st = err == ENOENT || err == ENOTDIR || err == 0
+             ? err_set(INFINO_ERR_NOTFOUND, "%s: no such object",
+                       (char *)p.data)
+             : err_set(INFINO_ERR_IO, "%s: stat: %s", (char *)p.data,
+                       strerror(err));
 done:
     buf_free(&p);
     return st;

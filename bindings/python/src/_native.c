@@ -1231,6 +1231,303 @@ static PyObject *search_result(infino_status st, struct ArrowArrayStream *s)
     return stream_capsule(s);
 }
 
+/* ---- results: a search's stream as a pyarrow Table or numpy-ready bytes *
+ *
+ * pyarrow's stream import (RecordBatchReader.from_stream + read_all)
+ * imports the schema on every call and builds a reader object around one
+ * small batch. A search result holds one batch and a handful of schemas
+ * recur (one per table and projection), so to_table imports each batch
+ * with RecordBatch._import_from_c against a pyarrow Schema cached by the
+ * schema's exact content (formats, names, flags, metadata, children and
+ * dictionaries serialized into the key: a schema changed by
+ * Connection.schema, a projection or a reindex has another key). The
+ * Table holds the same batches, schema and values as the stream import's.
+ *
+ * ids_scores turns a default result (_id decimal128(38, 0), score
+ * float32) into bytes for numpy without pyarrow: _id as 16 big-endian
+ * bytes per row (upstream's vector_search_ids layout) and the scores as
+ * float32s. */
+
+static PyObject *schema_cache;   /* dict: key bytes -> pyarrow.Schema */
+static PyObject *rb_import_from_c;  /* pyarrow.RecordBatch._import_from_c */
+static PyObject *schema_import_from_c; /* pyarrow.Schema._import_from_c */
+static PyObject *table_from_batches;   /* pyarrow.Table.from_batches */
+#define SCHEMA_CACHE_MAX 256
+
+static int load_pyarrow(void)
+{
+    PyObject *pa, *rb, *sc, *tb;
+
+    if (table_from_batches != NULL)
+        return 0;
+    pa = PyImport_ImportModule("pyarrow");
+    if (pa == NULL)
+        return -1;
+    rb = PyObject_GetAttrString(pa, "RecordBatch");
+    sc = PyObject_GetAttrString(pa, "Schema");
+    tb = PyObject_GetAttrString(pa, "Table");
+    Py_DECREF(pa);
+    if (rb != NULL && sc != NULL && tb != NULL) {
+        rb_import_from_c = PyObject_GetAttrString(rb, "_import_from_c");
+        schema_import_from_c = PyObject_GetAttrString(sc, "_import_from_c");
+        table_from_batches = PyObject_GetAttrString(tb, "from_batches");
+    }
+    Py_XDECREF(rb);
+    Py_XDECREF(sc);
+    Py_XDECREF(tb);
+    if (rb_import_from_c == NULL || schema_import_from_c == NULL ||
+        table_from_batches == NULL) {
+        Py_CLEAR(rb_import_from_c);
+        Py_CLEAR(schema_import_from_c);
+        Py_CLEAR(table_from_batches);
+        return -1;
+    }
+    if (schema_cache == NULL && (schema_cache = PyDict_New()) == NULL)
+        return -1;
+    return 0;
+}
+
+struct keybuf {
+    char *p;
+    size_t n, cap;
+};
+
+static int key_put(struct keybuf *k, const void *data, size_t n)
+{
+    if (k->n + n > k->cap) {
+        size_t cap = k->cap ? k->cap : 256;
+        char *p;
+        while (cap < k->n + n)
+            cap *= 2;
+        p = PyMem_Realloc(k->p, cap);
+        if (p == NULL)
+            return -1;
+        k->p = p;
+        k->cap = cap;
+    }
+    memcpy(k->p + k->n, data, n);
+    k->n += n;
+    return 0;
+}
+
+/* A string with its length first, so that keys cannot run together. */
+static int key_str(struct keybuf *k, const char *s)
+{
+    uint32_t n = s == NULL ? UINT32_MAX : (uint32_t)strlen(s);
+
+    return key_put(k, &n, sizeof n) ||
+           (s != NULL && key_put(k, s, n));
+}
+
+/* The byte length of C Data Interface metadata (int32 count, then per
+ * pair int32 length + bytes, twice), 0 for none. */
+static size_t metadata_len(const char *md)
+{
+    int32_t n, len;
+    size_t off = sizeof n;
+
+    if (md == NULL)
+        return 0;
+    memcpy(&n, md, sizeof n);
+    for (int32_t i = 0; i < 2 * n; i++) {
+        memcpy(&len, md + off, sizeof len);
+        off += sizeof len + (size_t)len;
+    }
+    return off;
+}
+
+static int key_schema(struct keybuf *k, const struct ArrowSchema *s, int depth)
+{
+    size_t md = metadata_len(s->metadata);
+    uint64_t head[3] = {(uint64_t)s->flags, (uint64_t)s->n_children,
+                        (uint64_t)md};
+
+    if (depth > 64) {
+        PyErr_SetString(PyExc_ValueError, "result schema nested too deep");
+        return -1;
+    }
+    if (key_str(k, s->format) || key_str(k, s->name) ||
+        key_put(k, head, sizeof head) || (md && key_put(k, s->metadata, md)))
+        return -1;
+    for (int64_t i = 0; i < s->n_children; i++)
+        if (key_schema(k, s->children[i], depth + 1))
+            return -1;
+    if (s->dictionary != NULL)
+        return key_put(k, "D", 1) || key_schema(k, s->dictionary, depth + 1);
+    return key_put(k, "E", 1);
+}
+
+/* The pyarrow Schema of `s` (new reference), from the cache or imported
+ * (which moves `s` out; the caller releases it if still set). */
+static PyObject *cached_schema(struct ArrowSchema *s)
+{
+    struct keybuf k = {0};
+    PyObject *key, *schema;
+
+    if (key_schema(&k, s, 0)) {
+        PyMem_Free(k.p);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
+    key = PyBytes_FromStringAndSize(k.p, (Py_ssize_t)k.n);
+    PyMem_Free(k.p);
+    if (key == NULL)
+        return NULL;
+    schema = PyDict_GetItemWithError(schema_cache, key);
+    if (schema != NULL) {
+        Py_INCREF(schema);
+        Py_DECREF(key);
+        return schema;
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    schema = PyObject_CallFunction(schema_import_from_c, "K",
+                                   (unsigned long long)(uintptr_t)s);
+    if (schema != NULL) {
+        if (PyDict_GET_SIZE(schema_cache) >= SCHEMA_CACHE_MAX)
+            PyDict_Clear(schema_cache);
+        if (PyDict_SetItem(schema_cache, key, schema) < 0)
+            Py_CLEAR(schema);
+    }
+    Py_DECREF(key);
+    return schema;
+}
+
+static PyObject *stream_error(struct ArrowArrayStream *s, int code)
+{
+    const char *msg = s->get_last_error ? s->get_last_error(s) : NULL;
+
+    PyErr_Format(PyExc_RuntimeError, "reading the result: %s",
+                 msg ? msg : strerror(code));
+    return NULL;
+}
+
+/* to_table(stream capsule) -> pyarrow.Table; consumes the stream. */
+static PyObject *mod_to_table(PyObject *mod, PyObject *cap)
+{
+    struct ArrowArrayStream s;
+    struct ArrowSchema cs;
+    struct ArrowArray a;
+    PyObject *schema = NULL, *batches = NULL, *table = NULL;
+    int rc;
+
+    (void)mod;
+    if (load_pyarrow() || take_stream(cap, &s))
+        return NULL;
+    if ((rc = s.get_schema(&s, &cs)) != 0) {
+        stream_error(&s, rc);
+        goto done;
+    }
+    schema = cached_schema(&cs);
+    if (cs.release != NULL)
+        cs.release(&cs);
+    if (schema == NULL || (batches = PyList_New(0)) == NULL)
+        goto done;
+    for (;;) {
+        PyObject *rb;
+        if ((rc = s.get_next(&s, &a)) != 0) {
+            stream_error(&s, rc);
+            goto done;
+        }
+        if (a.release == NULL)
+            break;
+        rb = PyObject_CallFunction(rb_import_from_c, "KO",
+                                   (unsigned long long)(uintptr_t)&a,
+                                   schema);
+        if (a.release != NULL) /* not moved (a failed import) */
+            a.release(&a);
+        if (rb == NULL || PyList_Append(batches, rb) < 0) {
+            Py_XDECREF(rb);
+            goto done;
+        }
+        Py_DECREF(rb);
+    }
+    table = PyObject_CallFunctionObjArgs(table_from_batches, batches, schema,
+                                         NULL);
+done:
+    Py_XDECREF(batches);
+    Py_XDECREF(schema);
+    s.release(&s);
+    return table;
+}
+
+/* ids_scores(stream capsule) -> (n, ids bytearray, scores bytearray) for
+ * a result of exactly _id decimal128(38, 0) and score float32; consumes
+ * the stream. */
+static PyObject *mod_ids_scores(PyObject *mod, PyObject *cap)
+{
+    struct ArrowArrayStream s;
+    struct ArrowSchema cs;
+    struct ArrowArray a;
+    PyObject *ids = NULL, *scores = NULL, *out = NULL;
+    Py_ssize_t n = 0;
+    int rc;
+
+    (void)mod;
+    if (take_stream(cap, &s))
+        return NULL;
+    if ((rc = s.get_schema(&s, &cs)) != 0) {
+        stream_error(&s, rc);
+        goto done;
+    }
+    rc = cs.n_children == 2 && strcmp(cs.children[0]->format, "d:38,0") == 0 &&
+         strcmp(cs.children[1]->format, "f") == 0;
+    cs.release(&cs);
+    if (!rc) {
+        PyErr_SetString(PyExc_ValueError,
+                        "ids_scores: the result is not (_id, score)");
+        goto done;
+    }
+    ids = PyByteArray_FromStringAndSize(NULL, 0);
+    scores = PyByteArray_FromStringAndSize(NULL, 0);
+    if (ids == NULL || scores == NULL)
+        goto done;
+    for (;;) {
+        const struct ArrowArray *ci, *cv;
+        const uint8_t *pi;
+        const float *pv;
+        uint8_t *di;
+        float *dv;
+        Py_ssize_t m;
+        if ((rc = s.get_next(&s, &a)) != 0) {
+            stream_error(&s, rc);
+            goto done;
+        }
+        if (a.release == NULL)
+            break;
+        ci = a.children[0];
+        cv = a.children[1];
+        m = (Py_ssize_t)a.length;
+        if ((ci->null_count != 0 && ci->buffers[0] != NULL) ||
+            (cv->null_count != 0 && cv->buffers[0] != NULL) ||
+            PyByteArray_Resize(ids, (n + m) * 16) < 0 ||
+            PyByteArray_Resize(scores, (n + m) * 4) < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "ids_scores: null values");
+            a.release(&a);
+            goto done;
+        }
+        pi = (const uint8_t *)ci->buffers[1] + 16 * (a.offset + ci->offset);
+        pv = (const float *)cv->buffers[1] + (a.offset + cv->offset);
+        di = (uint8_t *)PyByteArray_AS_STRING(ids) + 16 * n;
+        dv = (float *)(void *)(PyByteArray_AS_STRING(scores) + 4 * n);
+        for (Py_ssize_t i = 0; i < m; i++)
+            for (int j = 0; j < 16; j++) /* little-endian to big-endian */
+                di[16 * i + j] = pi[16 * i + 15 - j];
+        if (m > 0)
+            memcpy(dv, pv, (size_t)m * sizeof *dv);
+        n += m;
+        a.release(&a);
+    }
+    out = Py_BuildValue("(nOO)", n, ids, scores);
+done:
+    Py_XDECREF(ids);
+    Py_XDECREF(scores);
+    s.release(&s);
+    return out;
+}
+
 /* Query text and exact-match values are parsed with their length ("s#"),
  * so a str holding NUL reaches the engine whole. */
 
@@ -1637,6 +1934,8 @@ static PyMethodDef mod_methods[] = {
     {"read_parquet", mod_read_parquet, METH_VARARGS, NULL},
     {"superfile_regions", mod_superfile_regions, METH_VARARGS, NULL},
     {"_error_type", py_error_type, METH_O, NULL},
+    {"to_table", mod_to_table, METH_O, NULL},
+    {"ids_scores", mod_ids_scores, METH_O, NULL},
     {NULL, NULL, 0, NULL},
 };
 

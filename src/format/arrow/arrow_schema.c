@@ -1129,6 +1129,8 @@ static infino_status export_field(struct ArrowSchema *out,
                                   const struct ar_field *f, int depth)
 {
     struct buf fmt = {0};
+    char small[32];
+    const char *format = NULL;
     infino_status st;
     int want = ar_type_n_children(f->type);
 
@@ -1138,8 +1140,21 @@ static infino_status export_field(struct ArrowSchema *out,
                      f->name, ar_type_name(f->type), f->n_children);
         goto fail;
     }
-    CHECK(print_format(&fmt, f));
-    CHECK(export_node(out, (const char *)fmt.data, f->name, f->nullable,
+    /* Every search result exports its schema: the common formats without
+     * a buffer or a second formatting pass. */
+    for (size_t i = 0; i < ARRAY_LEN(simple_formats) && !format; i++)
+        if (simple_formats[i].type == f->type)
+            format = simple_formats[i].fmt;
+    if (format == NULL && f->type == AR_DECIMAL128) {
+        snprintf(small, sizeof small, "d:%d,%d", (int)f->precision,
+                 (int)f->scale);
+        format = small;
+    }
+    if (format == NULL) {
+        CHECK(print_format(&fmt, f));
+        format = (const char *)fmt.data;
+    }
+    CHECK(export_node(out, format, f->name, f->nullable,
                       f->meta, f->n_meta, f->children, f->n_children, f->dict,
                       depth));
     buf_free(&fmt);

@@ -71,6 +71,12 @@ def _read_all(capsule: Any) -> pa.Table:
     return pa.RecordBatchReader.from_stream(_Stream(capsule)).read_all()
 
 
+# A search result (one small batch) as a pyarrow Table: the batch is
+# imported against a pyarrow Schema cached by the schema's content, so a
+# call imports no schema and builds no stream reader (_native.c, "results").
+_to_table = _native.to_table
+
+
 class NegativeIntegerError(OverflowError, ValueError):
     """A negative count or size. Upstream raises OverflowError here (it
     converts to an unsigned integer); a negative value is also a plain
@@ -687,10 +693,13 @@ class Table:
         without the constant (k1 + 1) factor. `k1` and `b` (both or
         neither) override the column's parameters for this search only;
         results stay exact."""
-        k = _check_uint("k", k)
-        return _read_all(self._t.bm25_search(
-            _str("column", column), _str("query", query), k, _mode(mode),
-            _projection(projection), k1, b))
+        if type(k) is not int or not 0 <= k <= _U64_MAX:
+            k = _check_uint("k", k)
+        if type(column) is not str or type(query) is not str:
+            column, query = _str("column", column), _str("query", query)
+        return _to_table(self._t.bm25_search(
+            column, query, k, None if mode is None else _mode(mode),
+            None if projection is None else _projection(projection), k1, b))
 
     def bm25_search_prefix(self, column: str, prefix: str, k: int,
                            projection: Optional[Sequence[str]] = None, *,
@@ -702,7 +711,7 @@ class Table:
         names every term; a prefix holding a space or punctuation matches
         nothing."""
         k = _check_uint("k", k)
-        return _read_all(self._t.bm25_search_prefix(
+        return _to_table(self._t.bm25_search_prefix(
             _str("column", column), _str("prefix", prefix), k,
             _projection(projection), k1, b))
 
@@ -723,19 +732,21 @@ class Table:
             # (filter_column, filter_query, filter_mode, projection)
             nprobe, filter_column, filter_query, filter_mode, projection = (
                 None, nprobe, filter_column, filter_query, filter_mode)
-        k = _check_uint("k", k)
+        if type(k) is not int or not 0 <= k <= _U64_MAX:
+            k = _check_uint("k", k)
         nprobe = 0 if nprobe is None else _check_uint("nprobe", nprobe)
-        _check_rerank_mult(rerank_mult)
+        if rerank_mult is not None:
+            _check_rerank_mult(rerank_mult)
         if (filter_column is None) != (filter_query is None):
             raise ValueError("filter_column and filter_query must be provided together")
         if filter_mode is not None and filter_column is None:
             raise ValueError("filter_mode requires filter_column and filter_query")
-        return _read_all(self._t.vector_search(
-            _str("column", column), query, k, nprobe,
+        return _to_table(self._t.vector_search(
+            column if type(column) is str else _str("column", column), query, k, nprobe,
             None if filter_column is None else _str("filter_column", filter_column),
             None if filter_query is None else _str("filter_query", filter_query),
             None if filter_mode is None else _mode(filter_mode, "filter_mode"),
-            _projection(projection)))
+            None if projection is None else _projection(projection)))
 
     def hybrid_search(self, text_column: str, text_query: str, vector_column: str,
                       vector_query: Any, k: int, mode: Optional[str] = None,
@@ -750,44 +761,83 @@ class Table:
         k = _check_uint("k", k)
         nprobe = 0 if nprobe is None else _check_uint("nprobe", nprobe)
         _check_rerank_mult(rerank_mult)
-        return _read_all(self._t.hybrid_search(
+        return _to_table(self._t.hybrid_search(
             _str("text_column", text_column), _str("text_query", text_query),
             _str("vector_column", vector_column), vector_query, k, _mode(mode), nprobe,
             _projection(projection)))
 
-    def vector_search_ids(self, column: str, query: Any, k: int) -> Any:
+    def vector_search_ids(self, column: str, query: Any, k: int,
+                          nprobe: Optional[int] = None, *,
+                          with_scores: bool = False) -> Any:
         """The `_id`s of the `k` nearest rows, nearest first, as a numpy
         uint8 array of shape (n, 16): each row one `_id` as a 128-bit
-        big-endian integer, n = min(k, live rows). Needs numpy."""
-        import numpy as np
+        big-endian integer, n = min(k, live rows). Needs numpy.
 
-        ids = self.vector_search(column, query, k, projection=["_id"]).column("_id")
-        n = len(ids)
-        if n == 0:
-            return np.zeros((0, 16), dtype=np.uint8)
-        # decimal128 values are 16-byte little-endian two's complement
-        chunk = ids.combine_chunks() if hasattr(ids, "combine_chunks") else ids
-        buf = chunk.buffers()[1]
-        raw = np.frombuffer(buf, dtype=np.uint8, count=16 * (chunk.offset + n))
-        le = raw.reshape(-1, 16)[chunk.offset:chunk.offset + n]
-        return np.ascontiguousarray(le[:, ::-1])
+        Lean: no pyarrow object is built. Extensions (upstream 0.11 has
+        neither): `nprobe` as for `vector_search`, and `with_scores=True`
+        returns `(ids, scores)`, the scores a float32 array of the
+        distances `vector_search` reports, in the same order."""
+        if type(k) is not int or not 0 <= k <= _U64_MAX:
+            k = _check_uint("k", k)
+        nprobe = 0 if nprobe is None else _check_uint("nprobe", nprobe)
+        return _ids_result(_ids_scores(self._t.vector_search(
+            column if type(column) is str else _str("column", column), query, k, nprobe,
+            None, None, None, None)), with_scores)
+
+    def bm25_search_ids(self, column: str, query: str, k: int, mode: Optional[str] = None, *,
+                        k1: Optional[float] = None, b: Optional[float] = None,
+                        with_scores: bool = False) -> Any:
+        """`bm25_search`'s top `k` as numpy arrays, without pyarrow: the
+        `_id`s as uint8 of shape (n, 16) (128-bit big-endian, as
+        `vector_search_ids`), best first; with `with_scores=True`,
+        `(ids, scores)`, the scores a float32 array equal to
+        `bm25_search`'s `score` column. An extension: upstream has no such
+        method."""
+        if type(k) is not int or not 0 <= k <= _U64_MAX:
+            k = _check_uint("k", k)
+        if type(column) is not str or type(query) is not str:
+            column, query = _str("column", column), _str("query", query)
+        return _ids_result(_ids_scores(self._t.bm25_search(
+            column, query, k, None if mode is None else _mode(mode), None, k1, b)),
+            with_scores)
 
     def token_match(self, column: str, query: str, mode: Optional[str] = None,
                     projection: Optional[Sequence[str]] = None) -> pa.Table:
         """Every row holding the query's terms (unranked, score 0)."""
-        return _read_all(self._t.token_match(
+        return _to_table(self._t.token_match(
             _str("column", column), _str("query", query), _mode(mode), _projection(projection)))
 
     def exact_match(self, column: str, value: str,
                     projection: Optional[Sequence[str]] = None) -> pa.Table:
         """Every row whose whole value is exactly `value` (score 0): any str,
         with any number of words, repeated words, only white space, or NUL."""
-        return _read_all(self._t.exact_match(
+        return _to_table(self._t.exact_match(
             _str("column", column), _str("value", value), _projection(projection)))
 
     def count(self, column: str, query: str, mode: Optional[str] = None) -> int:
         """How many rows match `query`, without fetching them."""
         return self._t.count(_str("column", column), _str("query", query), _mode(mode))
+
+
+_ids_scores = _native.ids_scores
+_np: Any = None
+
+
+def _ids_result(got: tuple, with_scores: bool) -> Any:
+    """(n, ids bytes, scores bytes) from _native.ids_scores as numpy:
+    uint8 (n, 16) ids and, with scores, float32 (n,) scores; both own
+    their (writable) memory."""
+    global _np
+    if _np is None:
+        import numpy
+
+        _np = numpy
+    n, ids, scores = got
+    if n == 0:
+        a = _np.zeros((0, 16), dtype=_np.uint8)
+        return (a, _np.zeros(0, dtype=_np.float32)) if with_scores else a
+    a = _np.ndarray((n, 16), _np.uint8, ids)
+    return (a, _np.ndarray((n,), _np.float32, scores)) if with_scores else a
 
 
 def _str(name: str, value: Any) -> str:

@@ -182,8 +182,32 @@ class Table:
         *,
         rerank_mult: Optional[int] = None,
     ) -> pyarrow.Table: ...
-    # numpy uint8 array of shape (n, 16): big-endian `_id`s, nearest first
-    def vector_search_ids(self, column: str, query: Sequence[float], k: int) -> Any: ...
+    # numpy uint8 array of shape (n, 16): big-endian `_id`s, nearest first;
+    # no pyarrow object is built. Extensions: `nprobe` as vector_search's,
+    # and with_scores=True returns (ids, float32 scores as vector_search's).
+    def vector_search_ids(
+        self,
+        column: str,
+        query: Sequence[float],
+        k: int,
+        nprobe: Optional[int] = None,
+        *,
+        with_scores: bool = False,
+    ) -> Any: ...
+    # An extension (upstream has none): bm25_search's top k as numpy, the
+    # `_id`s as vector_search_ids', best first; with_scores=True returns
+    # (ids, float32 scores equal to bm25_search's `score`).
+    def bm25_search_ids(
+        self,
+        column: str,
+        query: str,
+        k: int,
+        mode: Optional[BoolMode] = None,
+        *,
+        k1: Optional[float] = None,
+        b: Optional[float] = None,
+        with_scores: bool = False,
+    ) -> Any: ...
     def hybrid_search(
         self,
         text_column: str,
