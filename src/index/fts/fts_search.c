@@ -84,6 +84,17 @@ struct search {
     uint64_t count;
 };
 
+
+/* Adds "<what> in <region>" to a failure's message, except a corrupt
+ * region's, which the reader's message already names (fts_corrupt). */
+static infino_status in_region(infino_status st, const char *what,
+                               const struct fts_reader *r)
+{
+    if (st == INFINO_ERR_CORRUPT)
+        return st;
+    return err_context(st, "%s in %s", what, fts_reader_name(r));
+}
+
 static void search_free(struct search *s)
 {
     for (size_t i = 0; i < s->n_terms; i++)
@@ -971,7 +982,7 @@ done:
     return INFINO_OK;
 fail:
     search_free(&s);
-    return err_context(st, "fts search in %s", fts_reader_name(r));
+    return in_region(st, "fts search", r);
 }
 
 /* ---- one query over many regions ---------------------------------------- */
@@ -1007,7 +1018,7 @@ infino_status fts_query_lookup(struct fts_term_stats *out,
     }
     return INFINO_OK;
 fail:
-    return err_context(st, "fts lookup in %s", fts_reader_name(r));
+    return in_region(st, "fts lookup", r);
 }
 
 void fts_term_stats_add_df(uint64_t *df, const struct fts_term_stats *terms,
@@ -1230,7 +1241,7 @@ infino_status fts_count(uint64_t *out, const struct fts_reader *r,
     return INFINO_OK;
 fail:
     search_free(&s);
-    return err_context(st, "fts count in %s", fts_reader_name(r));
+    return in_region(st, "fts count", r);
 }
 
 infino_status fts_match(struct fts_doc_ids *out, const struct fts_reader *r,
@@ -1252,7 +1263,7 @@ infino_status fts_match(struct fts_doc_ids *out, const struct fts_reader *r,
 fail:
     out->n = n0;
     search_free(&s);
-    return err_context(st, "fts match in %s", fts_reader_name(r));
+    return in_region(st, "fts match", r);
 }
 
 /* A value with more distinct tokens than this is narrowed by its rarest
@@ -1377,5 +1388,5 @@ fail:
     fts_stage_free(&stage);
     fts_tokenizer_free(tk);
     fts_query_free(q);
-    return err_context(st, "fts exact match in %s", fts_reader_name(r));
+    return in_region(st, "fts exact match", r);
 }
