@@ -303,8 +303,29 @@ typedef struct infino_connect_opts {
      * reader lease). query_sql opens its tables afresh per call, so it
      * always asks. */
     uint64_t max_staleness_ms;
+    /* version >= 5: automatic compaction, an extension (upstream has no
+     * such setting). After each append or update commits, the table's
+     * superfiles are tiered by live rows in powers of the fanout F (tier
+     * k: F^k .. F^(k+1) - 1 rows); while the lowest tier holds F or more
+     * whose files total at most auto_compact_max_bytes, they are merged
+     * into one, rows keeping their _ids, in one atomic commit (as
+     * infino_table_optimize merges, within build_memory_bytes). The call
+     * pays for it before it returns, bounded by that cap; a row is
+     * rewritten about log_F(rows) times over its life and a table keeps
+     * about F superfiles per tier below the cap. The append or update is
+     * committed first and returns INFINO_OK whatever the merge meets (a
+     * merge that fails, or that another writer's merge overtakes, is
+     * simply not done). Larger merges are left to infino_table_optimize;
+     * merged-away files stay on storage until infino_table_gc.
+     * auto_compact_fanout: 0: the default (INFINO_AUTO_COMPACT_DEFAULT),
+     * INFINO_AUTO_COMPACT_OFF: never, 2.. : F. auto_compact_max_bytes: 0:
+     * 64 MiB. */
+    uint32_t auto_compact_fanout;
+    uint64_t auto_compact_max_bytes;
 } infino_connect_opts;
-#define INFINO_CONNECT_OPTS_INIT { 4, NULL, 0, NULL, 0, NULL, 0, NULL, 0 }
+#define INFINO_AUTO_COMPACT_OFF 1u
+#define INFINO_AUTO_COMPACT_DEFAULT 8u
+#define INFINO_CONNECT_OPTS_INIT { 5, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0 }
 
 /* Opens (creating if needed) the database at `uri`: a path, file://PATH,
  * s3://BUCKET[/PREFIX], gs:// or gcs://BUCKET[/PREFIX], az:// or

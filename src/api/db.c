@@ -55,6 +55,14 @@ infino_status api_connect_store(infino_db **out, struct objstore *store,
     db->topts.mem_budget = opts ? opts->build_memory_bytes : 0;
     if (opts && opts->version >= 4)
         db->topts.max_staleness_ms = opts->max_staleness_ms;
+    db->topts.compact_fanout = INFINO_AUTO_COMPACT_DEFAULT;
+    if (opts && opts->version >= 5) {
+        if (opts->auto_compact_fanout == INFINO_AUTO_COMPACT_OFF)
+            db->topts.compact_fanout = 0;
+        else if (opts->auto_compact_fanout != 0)
+            db->topts.compact_fanout = opts->auto_compact_fanout;
+        db->topts.compact_max_bytes = opts->auto_compact_max_bytes;
+    }
     atomic_init(&db->commits, 0);
     db->topts.commits = &db->commits;
     db->store = store;

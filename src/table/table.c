@@ -769,6 +769,17 @@ infino_status tbl_view_acquire_read(struct tbl_view **out, struct tbl *t)
     return acquire(out, t, true);
 }
 
+struct tbl_view *tbl_view_current(struct tbl *t)
+{
+    struct tbl_view *cur;
+
+    pthread_mutex_lock(&t->mu);
+    cur = t->current;
+    atomic_fetch_add(&cur->refs, 1);
+    pthread_mutex_unlock(&t->mu);
+    return cur;
+}
+
 void tbl_view_install(struct tbl *t, struct snapshot *snap)
 {
     struct tbl_view *nv = NULL, *old = NULL;
@@ -913,6 +924,10 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
     atomic_init(&t->checked_mono_ns, INT64_MIN);
     atomic_init(&t->checked_commits, 0);
     atomic_init(&t->own_commits, 0);
+    atomic_init(&t->ac_merges, 0);
+    atomic_init(&t->ac_inputs, 0);
+    atomic_init(&t->ac_failures, 0);
+    atomic_init(&t->ac_skipped, 0);
     t->commits = opts && opts->commits ? opts->commits : &t->own_commits;
     t->lru.lru_next = t->lru.lru_prev = &t->lru;
     t->max_open = max_open_superfiles();
@@ -929,6 +944,10 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
         t->opts.mem_budget = 256u << 20;
     if (t->opts.max_attempts <= 0)
         t->opts.max_attempts = 100;
+    if (t->opts.compact_fanout == 1)
+        t->opts.compact_fanout = 0; /* merging one file is no policy */
+    if (t->opts.compact_max_bytes == 0)
+        t->opts.compact_max_bytes = 64u << 20;
     t->max_staleness_ns =
         t->opts.max_staleness_ms > (uint64_t)INT64_MAX / 1000000
             ? INT64_MAX

@@ -46,6 +46,14 @@ struct tbl_opts {
      * commit of another handle of the same process. NULL: the handle's
      * own. Borrowed: outlives the handle. */
     atomic_ullong *commits;
+    /* Automatic compaction after each append and update of the handle
+     * (tbl_optimize.c, tbl_auto_compact): 0 = off; else the fanout F:
+     * superfiles are tiered by live rows in powers of F, and when the
+     * lowest tier holds F or more whose files fit compact_max_bytes
+     * together they are merged into one, in the writer's call, after its
+     * own commit. */
+    uint32_t compact_fanout;
+    uint64_t compact_max_bytes; /* input cap of one inline merge */
 };
 
 /* Opens the table described by `e` (copied) in store `s` (borrowed; must
@@ -230,6 +238,16 @@ struct tbl_optimize_report {
 /* Merges small or underfilled superfiles and drops deleted rows. */
 infino_status tbl_optimize(struct tbl *t, const struct tbl_optimize_opts *o,
                            struct tbl_optimize_report *out);
+
+/* What automatic compaction (tbl_opts.compact_fanout) did on a handle. */
+struct tbl_compact_stats {
+    uint64_t merges;   /* merged groups committed */
+    uint64_t inputs;   /* superfiles merged away by them */
+    uint64_t failures; /* merges abandoned on an error (the append stood) */
+    uint64_t skipped;  /* plans left: another writer or maintenance run
+                          held the superfiles or the slot */
+};
+void tbl_compact_stats(struct tbl *t, struct tbl_compact_stats *out);
 
 /* ---- reindex ------------------------------------------------------------
  * A superfile's indexes are stale when this engine would write them

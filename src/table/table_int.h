@@ -123,6 +123,8 @@ struct tbl {
     /* the maintenance slot this handle holds (tbl_maint_begin), or NULL;
      * under the slot registry's mutex (tbl_reindex.c) */
     struct tbl_maint_slot *maint;
+    /* automatic compaction (tbl_compact_stats) */
+    atomic_ullong ac_merges, ac_inputs, ac_failures, ac_skipped;
 };
 
 /* A change computed against a base view by a transaction's prepare step. */
@@ -185,6 +187,16 @@ bool tbl_newer_exists(struct tbl *t, uint64_t version);
 /* Counts a commit that became (or may have become) visible, for
  * max_staleness_ms (table.h): handles sharing the counter read afresh. */
 void tbl_note_commit(struct tbl *t);
+
+/* The handle's newest view as it stands, without asking storage (a
+ * reference: tbl_view_release). Not leased: for planning only. */
+struct tbl_view *tbl_view_current(struct tbl *t);
+
+/* Automatic compaction after a commit of the writer holding write_mu
+ * (tbl_optimize.c): merges while a tier is full (tbl_opts.compact_fanout).
+ * Never fails: a merge that cannot be done is left, counted in the
+ * handle's tbl_compact_stats, with the thread's error cleared. */
+void tbl_auto_compact(struct tbl *t);
 
 /* Makes `snap` (moved in) the handle's current view if it is newer. */
 void tbl_view_install(struct tbl *t, struct snapshot *snap);

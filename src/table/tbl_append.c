@@ -4,7 +4,9 @@
  * An append streams its batches through the conformer into one new
  * superfile, minting an _id for every row on the way, makes the file
  * durable, and only then commits a snapshot that lists it. Nothing is
- * visible until that commit; a failure before it removes the file.
+ * visible until that commit; a failure before it removes the file. After
+ * the commit, automatic compaction may merge small superfiles
+ * (tbl_auto_compact in tbl_optimize.c).
  */
 #include "table_int.h"
 
@@ -287,11 +289,17 @@ infino_status tbl_append(struct tbl *t, struct ArrowArrayStream *rows,
     a.sf = &e;
     a.n_fts = (uint32_t)t->meta.spec.n_fts;
     st = tbl_commit(t, prepare_append, &a, &maybe);
+    mem_free(e.fts_tokens);
     if (st != INFINO_OK && !maybe)
         tbl_discard_superfile(t, e.id); /* surely unpublished */
-    else if (st == INFINO_OK && n_rows_out)
+    if (st != INFINO_OK)
+        goto done;
+    if (n_rows_out)
         *n_rows_out = e.n_rows;
-    mem_free(e.fts_tokens);
+    /* The rows are committed (acknowledged below whatever happens here):
+     * merging small superfiles now is extra work the call pays, bounded
+     * by tbl_opts.compact_max_bytes, and it never fails the append. */
+    tbl_auto_compact(t);
 done:
     tbl_write_end(t);
     pthread_mutex_unlock(&t->write_mu);

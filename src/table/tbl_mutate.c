@@ -169,6 +169,8 @@ infino_status tbl_update(struct tbl *t, tbl_match_fn match, void *payload,
         st = tbl_commit(t, prepare_mutation, &m, &maybe);
         if (st != INFINO_OK && e.n_rows > 0 && !maybe)
             tbl_discard_superfile(t, e.id); /* surely unpublished */
+        else if (st == INFINO_OK && e.n_rows > 0)
+            tbl_auto_compact(t); /* committed: this cannot undo it */
     }
     mem_free(e.fts_tokens);
     tbl_write_end(t);

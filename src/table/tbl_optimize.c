@@ -14,6 +14,17 @@
  * row numbers; if an input disappeared (another optimize won), the merge
  * is abandoned and its output removed.
  *
+ * Automatic compaction (tbl_auto_compact), after a writer's own commit:
+ * superfiles are tiered by live rows, tier k holding those with F^k to
+ * F^(k+1) - 1 of them (F: tbl_opts.compact_fanout). When the lowest tier
+ * holds F or more whose files total at most compact_max_bytes, they are
+ * merged into one (of tier k + 1 or above, so the same rows are not merged
+ * again within their tier), and the tiers are looked at again. A row is
+ * thus rewritten about log_F(rows) times over its life, and the table
+ * keeps fewer than F superfiles per tier below the cap: O(F log_F N) in
+ * all. Larger merges are left to optimize, so what an append pays for
+ * compaction is bounded by the cap.
+ *
  * Reindex rewrites one superfile with the same machinery in place: every
  * row is copied (deleted ones too, the tombstone carried over whole), and
  * the output takes the input's position in the snapshot.
@@ -449,4 +460,143 @@ infino_status tbl_rewrite_in_place(struct tbl *t, struct tbl_view *v,
     struct tbl_optimize_report rep = {0};
 
     return merge_group(t, v, &at, 1, &how, &rep, lost);
+}
+
+/* ---- automatic compaction --------------------------------------------- */
+
+#define MAX_TIERS 64
+
+static unsigned tier_of(const struct snap_sf *e, uint32_t fanout)
+{
+    uint64_t live = e->n_rows - (e->n_deleted < e->n_rows ? e->n_deleted
+                                                           : e->n_rows);
+    unsigned k = 0;
+
+    while (live >= fanout && k + 1 < MAX_TIERS) {
+        live /= fanout;
+        k++;
+    }
+    return k;
+}
+
+/* The group to merge next in `s`, into members[] (room for s->n_sf):
+ * every superfile of the lowest tier with at least `fanout` members whose
+ * files fit `cap` together, in snapshot order (those that do not fit are
+ * left); 0 when no tier qualifies. */
+static size_t compact_plan(const struct snapshot *s, uint32_t fanout,
+                           uint64_t cap, size_t *members)
+{
+    size_t count[MAX_TIERS] = {0};
+
+    for (size_t i = 0; i < s->n_sf; i++)
+        count[tier_of(&s->sf[i], fanout)]++;
+    for (unsigned k = 0; k < MAX_TIERS; k++) {
+        uint64_t bytes = 0;
+        size_t n = 0;
+
+        if (count[k] < fanout)
+            continue;
+        for (size_t i = 0; i < s->n_sf; i++) {
+            const struct snap_sf *e = &s->sf[i];
+            if (tier_of(e, fanout) != k || bytes + e->file_size > cap)
+                continue;
+            bytes += e->file_size;
+            members[n++] = i;
+        }
+        if (n >= fanout)
+            return n;
+    }
+    return 0;
+}
+
+void tbl_compact_stats(struct tbl *t, struct tbl_compact_stats *out)
+{
+    out->merges = atomic_load(&t->ac_merges);
+    out->inputs = atomic_load(&t->ac_inputs);
+    out->failures = atomic_load(&t->ac_failures);
+    out->skipped = atomic_load(&t->ac_skipped);
+}
+
+/* compact_plan on `v`, growing *members (room for *cap) to its size;
+ * false when out of memory. */
+static bool plan_view(const struct tbl_view *v, const struct tbl *t,
+                      size_t **members, size_t *cap, size_t *n)
+{
+    if (*cap < v->snap.n_sf) {
+        size_t *grown = mem_realloc(*members, v->snap.n_sf * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        *members = grown;
+        *cap = v->snap.n_sf;
+    }
+    *n = v->snap.n_sf < t->opts.compact_fanout
+             ? 0
+             : compact_plan(&v->snap, t->opts.compact_fanout,
+                            t->opts.compact_max_bytes, *members);
+    return true;
+}
+
+/* Each merge is one commit and raises the group's tier, so a call ends
+ * after about one merge per tier; the bound is a guard. */
+#define MAX_ROUNDS (2 * MAX_TIERS)
+
+void tbl_auto_compact(struct tbl *t)
+{
+    static const struct merge_how merge = {0};
+    size_t *members = NULL, cap = 0;
+    bool slot = false;
+
+    if (t->opts.compact_fanout < 2)
+        return;
+    for (int round = 0; round < MAX_ROUNDS; round++) {
+        struct tbl_optimize_report rep = {0};
+        struct tbl_view *v = tbl_view_current(t);
+        size_t n;
+        bool lost = false, ok;
+        infino_status st;
+
+        /* Planned on the view our commit installed: nothing is asked of
+         * storage unless a tier is full. */
+        ok = plan_view(v, t, &members, &cap, &n);
+        tbl_view_release(v);
+        if (!ok)
+            atomic_fetch_add(&t->ac_failures, 1);
+        if (!ok || n == 0)
+            break;
+        /* One maintenance run at a time per table in this process: an
+         * optimize or reindex running elsewhere keeps its superfiles. */
+        if (!slot) {
+            if (tbl_maint_begin(t, false) != INFINO_OK) {
+                atomic_fetch_add(&t->ac_skipped, 1);
+                break;
+            }
+            slot = true;
+        }
+        /* Merged from a leased view of the newest snapshot (its files are
+         * safe from gc while we read them), planned afresh on it. */
+        if (tbl_view_acquire(&v, t) != INFINO_OK) {
+            atomic_fetch_add(&t->ac_failures, 1);
+            break;
+        }
+        ok = plan_view(v, t, &members, &cap, &n);
+        st = ok && n ? merge_group(t, v, members, n, &merge, &rep, &lost)
+                     : INFINO_OK;
+        tbl_view_release(v);
+        if (!ok || st != INFINO_OK) {
+            atomic_fetch_add(&t->ac_failures, 1);
+            break;
+        }
+        if (n == 0)
+            break;
+        if (lost) {
+            atomic_fetch_add(&t->ac_skipped, 1);
+            break;
+        }
+        atomic_fetch_add(&t->ac_merges, 1);
+        atomic_fetch_add(&t->ac_inputs, rep.n_inputs);
+    }
+    if (slot)
+        tbl_maint_end(t);
+    mem_free(members);
+    err_clear(); /* the caller's call succeeded; this is not its error */
 }

@@ -1775,12 +1775,15 @@ static PyTypeObject TableType = {
 /* ---- module ----------------------------------------------------------- */
 
 /* connect(uri, tmp_dir=None, storage_options=None, cache_dir=None,
- * cache_budget_bytes=0, cold_fetch_mode=None, max_staleness_ms=0) ->
- * _Connection, where storage_options is a list of (str, str) pairs. */
+ * cache_budget_bytes=0, cold_fetch_mode=None, max_staleness_ms=0,
+ * auto_compact_fanout=0, auto_compact_max_bytes=0) -> _Connection, where
+ * storage_options is a list of (str, str) pairs and the last two are
+ * infino_connect_opts' (0: defaults; fanout 1: off). */
 static PyObject *mod_connect(PyObject *mod, PyObject *args)
 {
     const char *uri, *tmp = NULL, *cache_dir = NULL, *mode = NULL;
-    unsigned long long budget = 0, staleness = 0;
+    unsigned long long budget = 0, staleness = 0, ac_max = 0;
+    unsigned int ac_fanout = 0;
     PyObject *opts = Py_None, *seq = NULL;
     infino_connect_opts o = INFINO_CONNECT_OPTS_INIT;
     infino_storage_option *so = NULL;
@@ -1789,10 +1792,12 @@ static PyObject *mod_connect(PyObject *mod, PyObject *args)
     infino_status st;
 
     (void)mod;
-    if (!PyArg_ParseTuple(args, "s|zOzKzK", &uri, &tmp, &opts, &cache_dir,
-                          &budget, &mode, &staleness))
+    if (!PyArg_ParseTuple(args, "s|zOzKzKIK", &uri, &tmp, &opts, &cache_dir,
+                          &budget, &mode, &staleness, &ac_fanout, &ac_max))
         return NULL;
     o.max_staleness_ms = staleness;
+    o.auto_compact_fanout = ac_fanout;
+    o.auto_compact_max_bytes = ac_max;
     o.tmp_dir = tmp;
     o.cache_dir = cache_dir;
     o.cache_budget_bytes = budget;

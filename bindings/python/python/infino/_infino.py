@@ -1200,6 +1200,8 @@ def connect(
     cold_fetch_mode: Optional[str] = None,
     validate: Optional[bool] = None,
     max_staleness_ms: int = 0,
+    auto_compact: Union[bool, int] = True,
+    auto_compact_max_bytes: Optional[int] = None,
 ) -> Connection:
     """Opens the database at `uri`: a path or file:// URI (durable),
     s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX
@@ -1233,6 +1235,19 @@ def connect(
     within the last N ms. Commits through this connection are seen at
     once, and writes always ask.
 
+    `auto_compact` and `auto_compact_max_bytes` (extensions; upstream has
+    no such keywords): after each append or update commits, superfiles
+    are tiered by live rows in powers of a fanout F (tier k: F**k to
+    F**(k+1) - 1 rows), and while the lowest tier holds F or more whose
+    files total at most `auto_compact_max_bytes` (default 64 MiB) they are
+    merged into one, as `optimize` merges, before the call returns. So a
+    table grown by many small appends keeps about F superfiles per tier
+    (searches stay fast) and a row is rewritten about log_F(rows) times.
+    The append is committed first and never fails because of a merge.
+    True (the default): F = 8; False: off; an int >= 2: that F. Larger
+    merges are left to `optimize`; merged-away files stay on storage
+    until `Table.gc` (docs/differences.md).
+
     `connection_memory_budget_bytes` (None or 0: no budget) bounds what
     one ingest may take: an append or update whose rows need more than
     90% of it (counted as upstream 0.11 does, four times their Arrow size)
@@ -1249,6 +1264,18 @@ def connect(
     if cache_budget_bytes is not None:
         _check_uint("cache_budget_bytes", cache_budget_bytes)
     max_staleness_ms = _check_uint("max_staleness_ms", max_staleness_ms)
+    if isinstance(auto_compact, bool):
+        fanout = 0 if auto_compact else 1
+    elif isinstance(auto_compact, int) and 2 <= auto_compact <= 0xFFFFFFFF:
+        fanout = auto_compact
+    else:
+        raise ValueError(f"auto_compact must be True, False or a fanout "
+                         f"from 2 to 4294967295, got {auto_compact!r}")
+    ac_max = 0
+    if auto_compact_max_bytes is not None:
+        ac_max = _check_uint("auto_compact_max_bytes", auto_compact_max_bytes)
+        if ac_max == 0:
+            raise ValueError("auto_compact_max_bytes must be positive")
     budget = 0
     if connection_memory_budget_bytes is not None:
         budget = _check_uint("connection_memory_budget_bytes",
@@ -1282,6 +1309,8 @@ def connect(
             cache_budget_bytes or 0,
             cold_fetch_mode.lower() if cold_fetch_mode is not None else None,
             max_staleness_ms,
+            fanout,
+            ac_max,
         ),
         uri,
         budget,

@@ -279,4 +279,6 @@ def connect(
     cold_fetch_mode: Optional[ColdFetchMode] = None,
     validate: Optional[bool] = None,
     max_staleness_ms: int = 0,
+    auto_compact: Union[bool, int] = True,
+    auto_compact_max_bytes: Optional[int] = None,
 ) -> Connection: ...
