@@ -1108,6 +1108,22 @@ static void test_parquet_rows__writer_page_index(void **state)
     ar_array_release(&src);
 }
 
+/* 1,000 rows of every column kind written with `o`: the batch, the file
+ * and its decoded footer. */
+static void write_every_kind(struct ArrowArray *src, uint8_t **file,
+                             size_t *len, struct pq_file_meta *m,
+                             const struct pq_write_opts *o)
+{
+    int kinds[N_COLS];
+
+    schema_init();
+    for (int c = 0; c < N_COLS; c++)
+        kinds[c] = c;
+    make_batch(src, &all_schema, kinds, 1000);
+    write_parquet(file, len, &all_schema, src, o);
+    decode_footer(m, *file, *len);
+}
+
 /* fixed_list_page_bytes and fixed_list_codec apply to fixed_size_list
  * columns only; each column chunk records its own codec. */
 static void test_parquet_rows__fixed_list_page_size(void **state)
@@ -1116,19 +1132,13 @@ static void test_parquet_rows__fixed_list_page_size(void **state)
     struct page_list *pl = mem_alloc(sizeof *pl);
     struct pq_file_meta m;
     struct ArrowArray src;
-    int kinds[N_COLS];
     uint8_t *file;
     size_t len;
     (void)state;
 
-    schema_init();
-    for (int c = 0; c < N_COLS; c++)
-        kinds[c] = c;
-    make_batch(&src, &all_schema, kinds, 1000);
     o.fixed_list_page_bytes = 512;
     o.fixed_list_codec = PQ_UNCOMPRESSED;
-    write_parquet(&file, &len, &all_schema, &src, &o);
-    decode_footer(&m, file, len);
+    write_every_kind(&src, &file, &len, &m, &o);
     for (int c = 0; c < N_COLS; c++) {
         assert_int_equal(m.row_groups[0].columns[c].meta_data.codec,
                          c == C_FSL ? PQ_UNCOMPRESSED : PQ_ZSTD);
@@ -1152,18 +1162,12 @@ static void test_parquet_rows__fixed_width_codec(void **state)
     struct pq_write_opts o = PQ_WRITE_OPTS_INIT;
     struct pq_file_meta m;
     struct ArrowArray src;
-    int kinds[N_COLS];
     uint8_t *file;
     size_t len;
     (void)state;
 
-    schema_init();
-    for (int c = 0; c < N_COLS; c++)
-        kinds[c] = c;
-    make_batch(&src, &all_schema, kinds, 1000);
     o.fixed_width_codec = PQ_UNCOMPRESSED;
-    write_parquet(&file, &len, &all_schema, &src, &o);
-    decode_footer(&m, file, len);
+    write_every_kind(&src, &file, &len, &m, &o);
     for (int c = 0; c < N_COLS; c++) {
         bool var = c == C_WORD || c == C_LONG || c == C_BIN ||
                    c == C_LLIST || c == C_FSL;
