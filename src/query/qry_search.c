@@ -307,8 +307,7 @@ struct bm25_group {
     enum fts_mode mode;
     size_t first, step;
     struct qry_hits out;
-    infino_status st;
-    char err[256]; /* the error message, from the thread that failed */
+    struct err_saved res; /* from the thread that ran the group */
 };
 
 static infino_status bm25_group_run(struct bm25_group *g)
@@ -360,9 +359,7 @@ static void bm25_group_piece(void *arg, size_t i)
 {
     struct bm25_group *g = (struct bm25_group *)arg + i;
 
-    g->st = bm25_group_run(g);
-    if (g->st != INFINO_OK)
-        snprintf(g->err, sizeof g->err, "%s", err_last());
+    err_save(&g->res, bm25_group_run(g));
 }
 
 /* Superfiles are searched in groups on the worker pool when there are
@@ -719,13 +716,10 @@ infino_status qry_bm25_ex(struct qry_hits *out, struct tbl_view *v,
     for (size_t i = 0; i < n_groups; i++)
         groups[i] = (struct bm25_group){
             v, fts_col, q, &gs, order, n_order, bound, stats, n_terms, k,
-            mode, i, n_groups, {0}, INFINO_OK, {0}};
+            mode, i, n_groups, {0}, {INFINO_OK, {0}}};
     tpool_run(n_groups, bm25_group_piece, groups);
     for (size_t i = 0; i < n_groups; i++) {
-        if (groups[i].st != INFINO_OK) {
-            st = err_set(groups[i].st, "%s", groups[i].err);
-            goto fail;
-        }
+        CHECK(err_restore(&groups[i].res));
         for (size_t j = 0; j < groups[i].out.n; j++)
             CHECK(hits_push(out, groups[i].out.v[j].sf, groups[i].out.v[j].row,
                             groups[i].out.v[j].score));

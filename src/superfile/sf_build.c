@@ -252,10 +252,7 @@ struct add_job {
     struct sf_builder *b;
     const struct ArrowArray *batch;
     const volatile sig_atomic_t *flag; /* the caller's interrupt flag */
-    struct add_result {
-        infino_status st;
-        char err[256]; /* the message, from the thread that failed */
-    } *res;
+    struct err_saved *res; /* per piece, from the thread that ran it */
 };
 
 static void add_job_piece(void *arg, size_t i)
@@ -265,9 +262,7 @@ static void add_job_piece(void *arg, size_t i)
 
     /* a worker polls the caller's flag while it works for it */
     cancel_watch(j->flag);
-    j->res[i].st = add_piece(j->b, j->batch, i);
-    if (j->res[i].st != INFINO_OK)
-        snprintf(j->res[i].err, sizeof j->res[i].err, "%s", err_last());
+    err_save(&j->res[i], add_piece(j->b, j->batch, i));
     cancel_watch(own);
 }
 
@@ -292,9 +287,7 @@ infino_status sf_builder_add(struct sf_builder *b,
         (j.res = mem_calloc(pieces, sizeof *j.res)) != NULL) {
         tpool_run(pieces, add_job_piece, &j);
         for (size_t k = 1; k <= pieces && st == INFINO_OK; k++)
-            if (j.res[k % pieces].st != INFINO_OK)
-                st = err_set(j.res[k % pieces].st, "%s",
-                             j.res[k % pieces].err);
+            st = err_restore(&j.res[k % pieces]);
         mem_free(j.res);
     } else {
         /* Indexes first: they are where a bad value (a NaN vector) shows

@@ -69,3 +69,22 @@ void err_clear(void)
 {
     msg[0] = '\0';
 }
+
+void err_save(struct err_saved *s, infino_status st)
+{
+    size_t n = st != INFINO_OK ? strlen(msg) : 0;
+
+    /* cut to fit, as a message set through a short buffer is */
+    if (n >= sizeof s->msg)
+        n = sizeof s->msg - 1;
+    s->st = st;
+    memcpy(s->msg, msg, n);
+    s->msg[n] = '\0';
+}
+
+infino_status err_restore(const struct err_saved *s)
+{
+    if (s->st == INFINO_OK)
+        return INFINO_OK;
+    return err_set(s->st, "%s", s->msg);
+}

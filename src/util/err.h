@@ -35,6 +35,19 @@ infino_status err_nomem(void);
 const char *err_last(void);
 void err_clear(void);
 
+/* A status and its message, carried from the thread that failed to the
+ * one that reports it (worker-pool pieces): err_save on the worker,
+ * err_restore on the caller. */
+struct err_saved {
+    infino_status st;
+    char msg[256];
+};
+/* Records `st` and, when it is not INFINO_OK, this thread's message. */
+void err_save(struct err_saved *s, infino_status st);
+/* Sets this thread's message to the saved one and returns its status
+ * (INFINO_OK, touching nothing, when none was saved). */
+infino_status err_restore(const struct err_saved *s);
+
 /* The only control-flow macro: runs `expr`, stores it in the local `st`,
  * jumps to the local `fail` label when it is not INFINO_OK. */
 #define CHECK(expr)                                                            \

@@ -814,8 +814,7 @@ struct part {
     uint64_t lo, hi;
     struct fts_hit *heap; /* opts->k entries, owned by the caller */
     size_t n_heap;
-    infino_status st;
-    char err[256]; /* the error message, from the thread that failed */
+    struct err_saved res; /* from the thread that ran the part */
 };
 
 static void run_part(void *arg, size_t i)
@@ -838,12 +837,11 @@ static void run_part(void *arg, size_t i)
     }
     p->n_heap = s.n_heap;
     search_free(&s);
-    p->st = INFINO_OK;
+    err_save(&p->res, INFINO_OK);
     return;
 fail:
     search_free(&s);
-    p->st = st;
-    snprintf(p->err, sizeof p->err, "%s", err_last());
+    err_save(&p->res, st);
 }
 
 /* How many ranges to cut the search into (1: none). */
@@ -898,15 +896,13 @@ static infino_status search_parts(struct fts_hit *out, size_t *n_out,
     for (size_t i = 0; i < n; i++) {
         parts[i] = (struct part){r, q, gs, opts, lo,
                                  lo + step < r->n_docs ? lo + step : r->n_docs,
-                                 all + i * opts->k, 0, INFINO_OK, {0}};
+                                 all + i * opts->k, 0, {INFINO_OK, {0}}};
         lo = parts[i].hi;
     }
     tpool_run(n, run_part, parts);
     for (size_t i = 0; i < n; i++) {
-        if (parts[i].st != INFINO_OK) {
-            st = err_set(parts[i].st, "%s", parts[i].err);
+        if ((st = err_restore(&parts[i].res)) != INFINO_OK)
             goto done;
-        }
         memmove(all + got, parts[i].heap, parts[i].n_heap * sizeof *all);
         got += parts[i].n_heap;
     }
