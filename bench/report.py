@@ -737,20 +737,36 @@ def load_manysf():
     return best
 
 
+def manysf_label(r, x):
+    """A layout's column header: "10 sf", or for an auto-compacted layout
+    ("100a") its appends and the superfiles its tables ended with."""
+    if not x.endswith("a"):
+        return f"{x} sf"
+    sfs = sorted({t["superfiles"] for t in
+                  r.get("build", {}).get(x, {}).get("tables", {}).values()})
+    n = "/".join(str(v) for v in sfs) or "?"
+    return f"{x[:-1]} appends, auto-compacted: {n} sf"
+
+
 def manysf_section(path, r):
     p, s = r["params"], r["summary"]
     lay = [str(x) for x in p["layouts"]]
     out = ["## Latency vs number of superfiles (ours alone)", "",
            f"`{path.name}` ({r.get('label', '')}), {r['date']}; "
            f"{machine_line(r['machine'])}. The same {p['rows']:,} rows as "
-           + ", ".join(lay) + " superfiles (appends, no optimize), "
+           + ", ".join(x for x in lay if not x.endswith("a"))
+           + " superfiles (appends, no optimize, auto-compaction off)"
+           + ("" if all(not x.endswith("a") for x in lay) else
+              "; \"N appends, auto-compacted\" makes N appends with "
+              "auto-compaction at its default and names the superfiles "
+              "the tables ended with (vector/BM25)") + ", "
            f"`bench/vector/many_superfiles.py`; k = {p['k']}, "
            f"{p['queries']} queries, {p['passes']} passes, median of "
            f"{p['rounds']} rounds; p50 / p95 and the ratio of p50 to one "
            "superfile. Results are checked identical to one superfile "
            "(BM25: ids and score bits). Target (issue 16): 100 superfiles "
            "within 1.5x of one.", "",
-           "| BM25 shape | " + " | ".join(f"{x} sf" for x in lay) +
+           "| BM25 shape | " + " | ".join(manysf_label(r, x) for x in lay) +
            " | identical |", "|---|" + "---|" * (len(lay) + 1)]
     for shape, v in s["fts"].items():
         same = min(v[x]["same_ids_and_scores_as_1"] for x in lay)
@@ -761,7 +777,7 @@ def manysf_section(path, r):
             f"{'**' if v[x]['ratio_p50'] <= 1.5 else ''}" for x in lay)
             + f" | {same:.0%} |")
     out += ["", f"| vector (nlist {p['nlist']}) | " + " | ".join(
-        f"{x} sf" for x in lay) + " |", "|---|" + "---|" * len(lay)]
+        manysf_label(r, x) for x in lay) + " |", "|---|" + "---|" * len(lay)]
     for metric, v in s["vector"].items():
         for label, pick in (("default nprobe", lambda pts: next(
                 (q for q in pts if q["nprobe"] == "default"), None)),):
@@ -791,7 +807,9 @@ def manysf_plot(r):
     import matplotlib.pyplot as plt
 
     p, s = r["params"], r["summary"]
-    lay = [str(x) for x in p["layouts"]]
+    # the plot's x axis is superfiles: auto-compacted layouts stay in the
+    # tables only
+    lay = [str(x) for x in p["layouts"] if not str(x).endswith("a")]
     xs = [int(x) for x in lay]
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
     ax = axes[0]

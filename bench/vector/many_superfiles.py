@@ -2,8 +2,10 @@
 """Search cost against the number of superfiles (issue 16, deliverable 1).
 
 The same rows are written as 1, 10 and 100 superfiles (one append of N
-rows, or n appends of N/n rows, no optimize), and every layout answers the
-same queries. The reference is our own one-superfile layout: the target is
+rows, or n appends of N/n rows, no optimize, auto-compaction off), and
+every layout answers the same queries. A layout written with an `a`
+suffix ("100a") makes the same appends with auto-compaction at its
+default (on since issue 16 item 2): the table a user gets from n appends. The reference is our own one-superfile layout: the target is
 100 superfiles within 1.5x of it at equal recall, for vector search and for
 every BM25 shape. Peers are not involved (bench_vector.py and bench_fts.py
 compare with upstream, tantivy and faiss); the ratio that matters here is
@@ -76,6 +78,11 @@ def import_ours():
     return infino
 
 
+def appends_of(layout):
+    """The number of appends a layout ("100" or "100a") makes."""
+    return int(str(layout).rstrip("a"))
+
+
 def pieces(table, n):
     return [table.slice(i * len(table) // n,
                         (i + 1) * len(table) // n - i * len(table) // n)
@@ -87,7 +94,9 @@ def build_worker(a):
 
     infino = import_ours()
     src = pa.ipc.open_file(pa.memory_map(a.src)).read_all().slice(0, a.rows)
-    db = infino.connect(a.dir)
+    # layout "n" is n appends with auto-compaction off, "na" n appends
+    # with the default policy
+    db = infino.connect(a.dir, auto_compact=a.superfiles.endswith("a"))
     out = {"layout": a.superfiles, "tables": {}}
     specs = {"vl2": (["doc_id", "embedding"], infino.IndexSpec().vector(
                  "embedding", DIM, a.nlist, "l2sq")),
@@ -99,13 +108,11 @@ def build_worker(a):
         t_in = src.select(cols)
         t0 = time.perf_counter()
         t = db.create_table(name, t_in.schema, spec)
-        for p in pieces(t_in, a.superfiles):
+        for p in pieces(t_in, appends_of(a.superfiles)):
             t.append(p)
         secs = time.perf_counter() - t0
-        n_sf = sum(1 for d, _, fs in os.walk(a.dir)
-                   if os.path.basename(os.path.dirname(d)).startswith(
-                       name + "-")
-                   for f in fs if f.endswith(".sf.parquet"))
+        # the live superfiles (merged-away files stay on disk until gc)
+        n_sf = t.check().n_superfiles
         if t.count_rows() != a.rows:
             raise SystemExit(f"{name}: {t.count_rows()} rows, wrote {a.rows}")
         out["tables"][name] = {"seconds": secs, "superfiles": n_sf}
@@ -271,8 +278,14 @@ def summarize(rounds, layouts, truth):
 
 
 def markdown(result):
+    from report import manysf_label
+
     lay = [str(L) for L in result["params"]["layouts"]]
     s = result["summary"]
+
+    def label(L):
+        return manysf_label(result, L)
+
     out = [f"# many superfiles ({result['label']}, {result['date']}, "
            f"{result['params']['rows']} rows, git "
            f"{result['machine']['git_sha'][:10]})", ""]
@@ -280,7 +293,7 @@ def markdown(result):
         out.append(f"## vector {metric} (nlist {result['params']['nlist']}),"
                    f" p50 / p95 us, recall@10, ratio p50 (p95) to 1 sf")
         out.append("")
-        out.append("| nprobe | " + " | ".join(f"{L} sf" for L in lay) + " |")
+        out.append("| nprobe | " + " | ".join(label(L) for L in lay) + " |")
         out.append("|---|" + "---|" * len(lay))
         for i, p0 in enumerate(v["points"][lay[0]]):
             cells = []
@@ -305,7 +318,7 @@ def markdown(result):
         out.append("## BM25, p50 / p95 us, ratio p50 (p95) to 1 sf, "
                    "results identical to 1 sf (ids and score bits)")
         out.append("")
-        out.append("| shape | " + " | ".join(f"{L} sf" for L in lay) + " |")
+        out.append("| shape | " + " | ".join(label(L) for L in lay) + " |")
         out.append("|---|" + "---|" * len(lay))
         for shape, per in s["fts"].items():
             cells = [f"{per[L]['p50_us']:.0f} / {per[L]['p95_us']:.0f}, "
@@ -323,7 +336,9 @@ def driver(a):
     import bench_fts
     from bench_vector import synthetic_queries
 
-    layouts = [int(x) for x in a.layouts.split(",")]
+    layouts = a.layouts.split(",")
+    for L in layouts:
+        appends_of(L)  # rejects a malformed layout before any work
     only = a.only.split(",")
     src = common.ensure_dataset(max(a.rows, common.BATCH_ROWS))
     work = common.WORK_DIR / "manysf"
@@ -435,7 +450,7 @@ def main():
     ap.add_argument("--worker", choices=["build", "query"])
     ap.add_argument("--src")
     ap.add_argument("--dir")
-    ap.add_argument("--superfiles", type=int)
+    ap.add_argument("--superfiles")
     ap.add_argument("--tables")
     ap.add_argument("--queries-file", dest="queries_file")
     ap.add_argument("--fts-queries", dest="fts_queries")
