@@ -722,19 +722,51 @@ def realtext_plot(mode, r):
 
 # ---- many superfiles (bench/vector/many_superfiles.py), ours alone -----------
 
-def load_manysf():
-    """The newest many_superfiles result (by date), or None."""
+def load_newest(bench, pattern="*.json"):
+    """The newest result (by its date) whose "bench" is `bench`, as
+    (path, result), or None."""
     best = None
-    for p in sorted(common.RESULTS_DIR.glob("*manysf*.json")):
+    for p in sorted(common.RESULTS_DIR.glob(pattern)):
         try:
             r = json.loads(p.read_text())
         except (OSError, ValueError):
             continue
-        if r.get("bench") != "many_superfiles":
+        if not isinstance(r, dict) or r.get("bench") != bench:
             continue
         if best is None or r["date"] >= best[1]["date"]:
             best = (p, r)
     return best
+
+
+def load_manysf():
+    """The newest many_superfiles result (by date), or None."""
+    return load_newest("many_superfiles", "*manysf*.json")
+
+
+# Results whose own script renders them: (bench name, script under bench/).
+# Their section is the script's markdown() one heading level down.
+SCRIPT_SECTIONS = (("vector_layouts", "vector/layouts_vs_upstream.py"),
+                   ("indexed_ingest", "ingest/bench_indexed.py"))
+
+
+def script_sections():
+    import importlib.util
+
+    lines = []
+    for bench, script in SCRIPT_SECTIONS:
+        found = load_newest(bench)
+        if not found:
+            continue
+        path, r = found
+        spec = importlib.util.spec_from_file_location(
+            f"_report_{bench}", common.BENCH_DIR / script)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        md = mod.markdown(r).rstrip("\n").splitlines()
+        if md and md[0].startswith("# "):
+            md[0] = "#" + md[0]
+        lines += md + ["", f"Data: `{path.name}`.", ""]
+    return lines
 
 
 def manysf_label(r, x):
@@ -987,6 +1019,7 @@ def main():
         path, r = latest[(bench, mode)]
         lines += section(bench, mode, path, r)
         plot(bench, mode, r)
+    lines += script_sections()
     m = load_manysf()
     if m:
         lines += manysf_section(*m)

@@ -124,6 +124,8 @@ def markdown(res):
     out += ["", "Two cores over one (ours, wall): " + ", ".join(
         f"{c['spec']} {c['engines']['ours']['rows_per_s'] / c['engines']['ours-1']['rows_per_s']:.2f}x"
         for c in res["cases"]) + "."]
+    if res.get("provenance"):
+        out += ["", f"Provenance: {res['provenance']}."]
     return "\n".join(out) + "\n"
 
 
