@@ -16,7 +16,8 @@ DEST=${1:-build/_deps/duckdb}
 DUCKDB_VERSION=1.5.6
 NPM_PKG=@duckdb/node-bindings-linux-x64
 NPM_VERSION=1.5.6-r.1
-NPM_SHA512=IXcrZJE6kEqM0Z4wwdVnGBHX/frOS33VPNAwDXQ/Q+Fs84b058Qe94chrCCIcNJlG8Y3UHIUU4eBeCQxW5mN1Q==
+# the registry's integrity value sha512-IXcrZJE6kEqM0Z4wwdVnGBHX/frOS33VPNAwDXQ/Q+Fs84b058Qe94chrCCIcNJlG8Y3UHIUU4eBeCQxW5mN1Q==, in hex
+NPM_SHA512=21772b64913a904a8cd19e30c1d5671811d7fdface4b7dd53cd0300d743f43e16cf386f4e7c41ef78721ac208870d2651bc6375072145387817824315b998dd5
 CRATE=libduckdb-sys
 CRATE_VERSION=1.10506.0
 CRATE_SHA256=0aac3459f2f7f0221d5be9114fa77ff5877040c8de456d3b986a680579fe202b
@@ -43,7 +44,7 @@ mkdir -p "$tmp" "$DEST/lib"
 # configuration (and cache) without installing anything.
 echo "fetch-duckdb: $NPM_PKG@$NPM_VERSION (npm)"
 tgz=$(cd "$tmp" && npm pack --silent "$NPM_PKG@$NPM_VERSION" | tail -n 1)
-got=$(openssl dgst -sha512 -binary "$tmp/$tgz" | base64 -w0)
+got=$(sha512sum "$tmp/$tgz" | cut -d' ' -f1)
 if [ "$got" != "$NPM_SHA512" ]; then
   echo "fetch-duckdb: $tgz: sha512 $got, expected $NPM_SHA512" >&2
   exit 1
