@@ -14,7 +14,9 @@ over all queries, so a loaded machine does not blur it.
 
 `--dump` saves the ids and scores of every query at every nprobe (to
 check that two builds answer bit-identically); `--profile N` loops N
-times over the queries at the first nprobe only (for perf record).
+times over the queries at the first nprobe only (for perf record);
+`--calls N` makes N lean calls at the first nprobe (perf stat: the
+difference of two N gives instructions per call).
 `--faiss` (run with bench/.venv/bin/python) times faiss IndexIVFFlat on
 the same vectors with the same nlist and nprobes instead (one thread).
 """
@@ -77,13 +79,15 @@ def open_table(d):
 
 
 def per_call(fn, queries, rounds):
+    """Median and minimum over rounds of the mean CPU us per call (the
+    minimum is the round least disturbed by other processes)."""
     means = []
     for _ in range(rounds):
         t0 = time.thread_time_ns()
         for q in queries:
             fn(q)
         means.append((time.thread_time_ns() - t0) / len(queries) / 1e3)
-    return statistics.median(means)
+    return statistics.median(means), min(means)
 
 
 def ours(a, nprobes):
@@ -91,8 +95,13 @@ def ours(a, nprobes):
 
     t = open_table(a.dir)
     queries = queries_of(a.dir)
-    if a.profile:
+    if a.profile or a.calls:
         np_ = nprobes[0] or None
+        if a.calls:  # a fixed number of calls (for perf stat)
+            for i in range(a.calls):
+                t.vector_search_ids("embedding", queries[i % len(queries)],
+                                    K, np_, with_scores=True)
+            return
         for _ in range(a.profile):
             for q in queries:
                 t.vector_search_ids("embedding", q, K, np_, with_scores=True)
@@ -106,8 +115,9 @@ def ours(a, nprobes):
             "embedding", q, K, np_, with_scores=True), queries, a.rounds)
         table = per_call(lambda q: t.vector_search("embedding", q, K, np_),
                          queries, a.rounds)
-        print(f"ours nprobe {nprobe or 'default'}: lean {lean:.1f} us, "
-              f"pa.Table {table:.1f} us CPU per call", flush=True)
+        print(f"ours nprobe {nprobe or 'default'}: lean {lean[0]:.1f} "
+              f"(min {lean[1]:.1f}) us, pa.Table {table[0]:.1f} "
+              f"(min {table[1]:.1f}) us CPU per call", flush=True)
         if a.dump:
             ids, scores = [], []
             for q in queries:
@@ -138,7 +148,7 @@ def faiss_run(a, nprobes):
         us = per_call(lambda q: index.search(q[None, :], K), queries,
                       a.rounds)
         print(f"faiss IVFFlat nprobe {nprobe or '8 (ours default)'}: "
-              f"{us:.1f} us CPU per call", flush=True)
+              f"{us[0]:.1f} (min {us[1]:.1f}) us CPU per call", flush=True)
 
 
 def main():
@@ -148,6 +158,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--dump")
     ap.add_argument("--profile", type=int, default=0)
+    ap.add_argument("--calls", type=int, default=0)
     ap.add_argument("--faiss", action="store_true")
     a = ap.parse_args()
     nprobes = [int(x) for x in a.nprobe.split(",")]
