@@ -2391,6 +2391,9 @@ static infino_status copy_dense(struct col *c, const struct pq_page_map *m,
     uint8_t *dst;
     infino_status st;
 
+    if (n_rows > (SIZE_MAX - 1) / g) /* list_size comes from the file */
+        CHECK(err_set(INFINO_ERR_UNSUPPORTED,
+                      "point read of %zu lists of %zu bytes", n_rows, g));
     CHECK(ob_reserve(c, &c->vals, n_rows * g + 1, false));
     dst = c->vals.p;
     for (size_t i = 0; i < n_picks; i++) {
