@@ -1023,29 +1023,84 @@ static infino_status check_query(struct tbl *t, size_t vec_col,
     return INFINO_OK;
 }
 
-/* The exact distance (ivf.h's metrics) between `q` and `x`, in double. */
-static float exact_distance(enum sf_metric m, const float *q, const float *x,
-                            size_t dim)
+/* The exact distance (ivf.h's metrics, in double) from `q` to the rows
+ * r0..r3 (dim floats each) into out[0..n), n <= 4 (r[n..3] repeat a row).
+ * Every sum adds its terms in index order, as a row computed alone would,
+ * so a distance does not depend on which rows are computed together; but
+ * four rows run side by side: a sum of doubles is a chain of dependent
+ * additions, and independent chains overlap where one would wait on each
+ * add. The sums are plain locals (an array of them stayed in memory, and
+ * store-to-load forwarding lengthened every chain). Float products and
+ * differences are exact in double. */
+static void exact4(float *out, size_t n, enum sf_metric m, const float *q,
+                   double qq, const float *r0, const float *r1,
+                   const float *r2, const float *r3, size_t dim)
 {
-    double dot = 0, qq = 0, xx = 0, l2 = 0;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+    double s[4], x[4];
 
-    for (size_t i = 0; i < dim; i++) {
-        double a = q[i], b = x[i];
-        dot += a * b;
-        qq += a * a;
-        xx += b * b;
-        l2 += (a - b) * (a - b);
-    }
     switch (m) {
     case SF_METRIC_L2SQ:
-        return (float)l2;
+        for (size_t i = 0; i < dim; i++) {
+            double a = q[i], d0 = a - r0[i], d1 = a - r1[i], d2 = a - r2[i],
+                   d3 = a - r3[i];
+            s0 += d0 * d0;
+            s1 += d1 * d1;
+            s2 += d2 * d2;
+            s3 += d3 * d3;
+        }
+        break;
     case SF_METRIC_NEGDOT:
-        return (float)-dot;
+        for (size_t i = 0; i < dim; i++) {
+            double a = q[i];
+            s0 += a * (double)r0[i];
+            s1 += a * (double)r1[i];
+            s2 += a * (double)r2[i];
+            s3 += a * (double)r3[i];
+        }
+        break;
     default:
-        /* a zero vector has cosine 0 with everything */
-        if (qq == 0 || xx == 0)
-            return 1.0f;
-        return (float)(1.0 - dot / (sqrt(qq) * sqrt(xx)));
+        for (size_t i = 0; i < dim; i++) {
+            double a = q[i], b0 = r0[i], b1 = r1[i], b2 = r2[i], b3 = r3[i];
+            s0 += a * b0;
+            s1 += a * b1;
+            s2 += a * b2;
+            s3 += a * b3;
+            x0 += b0 * b0;
+            x1 += b1 * b1;
+            x2 += b2 * b2;
+            x3 += b3 * b3;
+        }
+    }
+    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3;
+    x[0] = x0, x[1] = x1, x[2] = x2, x[3] = x3;
+    for (size_t j = 0; j < n; j++) {
+        if (m == SF_METRIC_L2SQ)
+            out[j] = (float)s[j];
+        else if (m == SF_METRIC_NEGDOT)
+            out[j] = (float)-s[j];
+        else if (qq == 0 || x[j] == 0) /* a zero vector: cosine 0 */
+            out[j] = 1.0f;
+        else
+            out[j] = (float)(1.0 - s[j] / (sqrt(qq) * sqrt(x[j])));
+    }
+}
+
+/* The exact distances from `q` to the n rows of dim floats at x, into
+ * out (exact4, four rows at a time). */
+static void exact_distances(float *out, enum sf_metric m, const float *q,
+                            const float *x, size_t n, size_t dim)
+{
+    double qq = 0;
+
+    if (m != SF_METRIC_L2SQ && m != SF_METRIC_NEGDOT)
+        for (size_t i = 0; i < dim; i++)
+            qq += (double)q[i] * (double)q[i];
+    for (size_t r = 0; r < n; r += 4) {
+        size_t k = n - r < 4 ? n - r : 4;
+        const float *row = x + r * dim;
+        exact4(out + r, k, m, q, qq, row, row + (k > 1 ? dim : 0),
+               row + (k > 2 ? 2 * dim : 0), row + (k > 3 ? 3 * dim : 0), dim);
     }
 }
 
@@ -1069,12 +1124,12 @@ static int by_cand_position(const void *a, const void *b)
 
 /* Rescores the hits cand[0..n), all in row group `rg` (first row `start`)
  * of `r` and sorted by row, from the vectors stored in column `field`.
- * `rows` is scratch for n rows. */
+ * `rows` and `dist` are scratch for n rows. */
 static infino_status rescore_group(struct qry_hits *h, const struct cand *cand,
                                    size_t n, struct pq_reader *r, int rg,
                                    uint64_t start, int field, uint32_t *rows,
-                                   enum sf_metric m, const float *query,
-                                   size_t dim)
+                                   float *dist, enum sf_metric m,
+                                   const float *query, size_t dim)
 {
     const struct ArrowArray *vec, *items;
     struct ArrowArray batch;
@@ -1094,17 +1149,19 @@ static infino_status rescore_group(struct qry_hits *h, const struct cand *cand,
     items = vec->children[0];
     /* fixed_size_list<float32, dim>: checked when the table was created */
     x = (const float *)items->buffers[1] + items->offset;
-    for (size_t i = 0; i < n; i++) {
-        while (rows[k] != (uint32_t)(cand[i].row - start))
-            k++; /* rows are cand's rows, deduplicated */
-        if (!ar_array_is_valid(vec, (int64_t)k)) {
+    for (size_t i = 0; i < n_rows; i++)
+        if (!ar_array_is_valid(vec, (int64_t)i)) {
             ar_array_release(&batch);
             return err_set(INFINO_ERR_CORRUPT,
                            "row group %d: an indexed row has a null vector",
                            rg);
         }
-        h->v[cand[i].hit].score = exact_distance(
-            m, query, x + (size_t)(vec->offset + (int64_t)k) * dim, dim);
+    exact_distances(dist, m, query, x + (size_t)vec->offset * dim, n_rows,
+                    dim);
+    for (size_t i = 0; i < n; i++) {
+        while (rows[k] != (uint32_t)(cand[i].row - start))
+            k++; /* rows are cand's rows, deduplicated */
+        h->v[cand[i].hit].score = dist[k];
         /* the index refused NaN and infinity when it was built */
         if (isnan(h->v[cand[i].hit].score)) {
             ar_array_release(&batch);
@@ -1130,13 +1187,15 @@ static infino_status rescore_exact(struct qry_hits *h, struct tbl_view *v,
     int field = ar_schema_find(tbl_full_schema(t), spec->column);
     struct cand *cand = NULL;
     uint32_t *rows = NULL;
+    float *dist = NULL;
     infino_status st = INFINO_OK;
 
     if (h->n == 0)
         return INFINO_OK;
     cand = mem_alloc(h->n * sizeof *cand);
     rows = mem_alloc(h->n * sizeof *rows);
-    if (cand == NULL || rows == NULL) {
+    dist = mem_alloc(h->n * sizeof *dist);
+    if (cand == NULL || rows == NULL || dist == NULL) {
         st = err_nomem();
         goto fail;
     }
@@ -1174,7 +1233,7 @@ static infino_status rescore_exact(struct qry_hits *h, struct tbl_view *v,
             while (j < h->n && cand[j].sf == sf && cand[j].row < start + len)
                 j++;
             st = rescore_group(h, cand + i, j - i, r, rg, start, field, rows,
-                               spec->metric, query, dim);
+                               dist, spec->metric, query, dim);
             if (st != INFINO_OK)
                 st = err_context(st, "%s: rescoring vectors",
                                  sf_reader_name(f.reader));
@@ -1188,6 +1247,7 @@ static infino_status rescore_exact(struct qry_hits *h, struct tbl_view *v,
 fail:
     mem_free(cand);
     mem_free(rows);
+    mem_free(dist);
     return st;
 }
 

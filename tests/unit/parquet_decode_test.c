@@ -172,6 +172,105 @@ static void test_parquet_decode__rle_random_runs(void **state)
     }
 }
 
+/* Encodes want[0..n) as runs of random kinds and lengths: repeated runs
+ * over stretches of equal values, bit-packed runs anywhere (padded past n
+ * with random values). */
+static void rle_encode_values(struct buf *b, const uint32_t *want, size_t n,
+                              int bw)
+{
+    size_t at = 0;
+
+    while (at < n) {
+        size_t same = 1;
+        while (at + same < n && want[at + same] == want[at])
+            same++;
+        if (test_rand() % 4 != 0) {
+            size_t count = 1 + (size_t)(test_rand() % same);
+            assert_ok(buf_put_uvarint(b, count << 1));
+            for (int i = 0; i < (bw + 7) / 8; i++)
+                assert_ok(buf_put_u8(b, (uint8_t)(want[at] >> (8 * i))));
+            at += count;
+        } else {
+            size_t groups = 1 + (size_t)(test_rand() % 3), base;
+            assert_ok(buf_put_uvarint(b, groups << 1 | 1));
+            base = b->len;
+            assert_ok(buf_append_zeros(b, groups * (size_t)bw));
+            for (size_t i = 0; i < groups * 8; i++)
+                put_bits(b->data + base, (uint64_t)i * (uint64_t)bw,
+                         at + i < n ? want[at + i] : rand_value(bw), bw);
+            at += groups * 8;
+        }
+    }
+}
+
+/* pq_rle_match (levels checked on their runs) answers as decoding the
+ * values and comparing them would: the level patterns of fixed_size_list
+ * pages (period L: 0 then L - 1 ones; period 0: all max_def), whole or
+ * with one value changed, in every mix of run kinds, and truncated. */
+static void test_parquet_decode__rle_match(void **state)
+{
+    static const size_t periods[] = {0, 1, 2, 3, 8, 13, 384};
+    (void)state;
+
+    for (int bw = 1; bw <= 3; bw++) {
+        for (size_t pi = 0; pi < sizeof periods / sizeof *periods; pi++) {
+            for (int rep = 0; rep < 40; rep++) {
+                size_t period = periods[pi];
+                size_t n = 1 + (size_t)(test_rand() % 3000);
+                uint32_t first = 0, v = period == 0 ? (1u << bw) - 1 : 1;
+                uint32_t *want = malloc(n * sizeof *want);
+                uint32_t *got = malloc(n * sizeof *got);
+                struct buf b = {0};
+                struct pq_rle d;
+                uint8_t *enc;
+                bool same = true;
+                for (size_t i = 0; i < n; i++)
+                    want[i] = period != 0 && i % period == 0 ? first : v;
+                if (rep % 2 == 1) { /* one value changed, maybe to itself */
+                    size_t at = (size_t)(test_rand() % n);
+                    want[at] = rand_value(bw);
+                }
+                rle_encode_values(&b, want, n, bw);
+                enc = malloc(b.len); /* exact size: ASan sees overreads */
+                memcpy(enc, b.data, b.len);
+                for (size_t i = 0; i < n; i++)
+                    same &= want[i] == (period != 0 && i % period == 0
+                                            ? first
+                                            : v);
+                pq_rle_init(&d, enc, b.len, bw);
+                assert_int_equal(pq_rle_match(&d, n, first, v, period),
+                                 same);
+                /* in two calls: the second starts a new period */
+                if (period > 0 && n > period) {
+                    size_t k = period * (1 + (size_t)test_rand() %
+                                                 (n / period));
+                    if (k > n)
+                        k = n;
+                    pq_rle_init(&d, enc, b.len, bw);
+                    assert_int_equal(pq_rle_match(&d, k, first, v, period) &&
+                                         pq_rle_match(&d, n - k, first, v,
+                                                      period),
+                                     same);
+                }
+                for (size_t cut = 0; cut < b.len; cut += 1 + b.len / 8) {
+                    struct pq_rle t;
+                    bool ok;
+                    pq_rle_init(&t, enc, cut, bw);
+                    ok = pq_rle_get_u32(&t, got, n) == INFINO_OK &&
+                         memcmp(got, want, n * sizeof *got) == 0 && same;
+                    pq_rle_init(&t, enc, cut, bw);
+                    assert_int_equal(pq_rle_match(&t, n, first, v, period),
+                                     ok);
+                }
+                free(enc);
+                free(want);
+                free(got);
+                buf_free(&b);
+            }
+        }
+    }
+}
+
 static void test_parquet_decode__rle_edge_cases(void **state)
 {
     uint32_t out[64];
@@ -715,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_parquet_decode__rle_spec_example),
         cmocka_unit_test(test_parquet_decode__rle_random_runs),
         cmocka_unit_test(test_parquet_decode__rle_edge_cases),
+        cmocka_unit_test(test_parquet_decode__rle_match),
         cmocka_unit_test(test_parquet_decode__delta_spec_example),
         cmocka_unit_test(test_parquet_decode__delta_random),
         cmocka_unit_test(test_parquet_decode__delta_malformed),

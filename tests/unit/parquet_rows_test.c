@@ -1254,6 +1254,156 @@ static void test_parquet_rows__fixed_list_without_nulls(void **state)
     ar_array_release(&src);
 }
 
+/* fixed_size_list<float32, 7> "emb" (nullable slots and items) and id
+ * int64, 3000 rows. mode 0: no null; 1: null slots at rows 1000-1009 and
+ * 2500; 2: a null item in row 1500. */
+static struct ar_field dense_item, dense_fields[2];
+static struct ar_schema dense_schema = {2, dense_fields, 0, NULL};
+
+static void dense_batch(struct ArrowArray *out, int mode)
+{
+    struct ArrowArray kids[2];
+    void *root_bufs[1] = {NULL};
+
+    dense_item = leaf_field("element", AR_FLOAT32, true);
+    dense_fields[0] = leaf_field("emb", AR_FIXED_SIZE_LIST, true);
+    dense_fields[0].list_size = 7;
+    dense_fields[0].n_children = 1;
+    dense_fields[0].children = &dense_item;
+    dense_fields[1] = leaf_field("id", AR_INT64, false);
+    for (int c = 0; c < 2; c++) {
+        struct ar_builder *b;
+        assert_ok(ar_builder_new(&b, &dense_fields[c]));
+        for (int64_t i = 0; i < 3000; i++) {
+            if (c == 1) {
+                assert_ok(ar_builder_append_int(b, i));
+                continue;
+            }
+            if (mode == 1 && ((i >= 1000 && i < 1010) || i == 2500)) {
+                assert_ok(ar_builder_append_null(b));
+                continue;
+            }
+            for (int k = 0; k < 7; k++) {
+                struct ar_builder *e = ar_builder_child(b, 0);
+                if (mode == 2 && i == 1500 && k == 3)
+                    assert_ok(ar_builder_append_null(e));
+                else
+                    assert_ok(ar_builder_append_double(e, (double)i * 8 + k));
+            }
+            assert_ok(ar_builder_end_list(b));
+        }
+        assert_ok(ar_builder_finish(b, &kids[c]));
+        ar_builder_free(b);
+    }
+    assert_ok(ar_array_make(out, 3000, 0, 1, root_bufs, 2, kids));
+}
+
+/* Point reads of a fixed_size_list column whose pages are dense (stored
+ * uncompressed, PLAIN, no null: rows are copied from the page bytes) or
+ * not (compressed, or holding a null: decoded), in both page versions:
+ * every row alone (so the first and last row of every page), every pair
+ * of neighbours (so pairs across page boundaries), random sets and whole
+ * row groups, against what was written and the row-group read. */
+static void test_parquet_rows__fixed_list_dense_pages(void **state)
+{
+    static const enum pq_codec codecs[] = {PQ_UNCOMPRESSED, PQ_ZSTD};
+    uint32_t *rows = mem_alloc(1000 * sizeof *rows);
+    (void)state;
+
+    for (int cfg = 0; cfg < 12; cfg++) {
+        struct pq_write_opts o = PQ_WRITE_OPTS_INIT;
+        struct store_blob *blob = NULL;
+        struct pq_reader *r = NULL;
+        struct ArrowArray src;
+        uint8_t *file;
+        size_t len;
+
+        dense_batch(&src, cfg % 3);
+        o.data_page_version = 1 + (cfg / 3) % 2;
+        o.fixed_list_codec = (int)codecs[cfg / 6];
+        o.fixed_list_page_bytes = 256; /* about 9 rows of 7 floats */
+        o.row_group_rows = 1000;
+        write_parquet(&file, &len, &dense_schema, &src, &o);
+        open_bytes(&r, &blob, file, len);
+        assert_int_equal(pq_reader_num_row_groups(r), 3);
+        for (int g = 0; g < 3; g++) {
+            int64_t start = (int64_t)g * 1000;
+            for (uint32_t i = 0; i < 1000; i++) {
+                rows[0] = i;
+                rows[1] = i + 1;
+                check_rows_vs(r, g, start, &src, NULL, 0, rows,
+                              i + 1 < 1000 ? 2 : 1, i % 97 == 0);
+            }
+            for (size_t want = 2; want <= 1000; want = want * 3 + 1) {
+                size_t k = random_rows(rows, 1000, want);
+                check_rows(r, g, start, &src, NULL, 0, rows, k);
+            }
+            for (uint32_t i = 0; i < 1000; i++)
+                rows[i] = i;
+            check_rows(r, g, start, &src, NULL, 0, rows, 1000);
+        }
+        pq_reader_free(r);
+        store_blob_close(blob);
+        mem_free(file);
+        ar_array_release(&src);
+    }
+    mem_free(rows);
+}
+
+/* A dense page's levels are checked once per reader: later point reads
+ * copy only their rows' bytes. Breaking the page's definition levels
+ * after a first read leaves that reader's rows right, and a new reader
+ * (which checks the levels, finds them not dense, decodes them) reports
+ * the damage. */
+static void test_parquet_rows__dense_page_checked_once(void **state)
+{
+    struct pq_write_opts o = PQ_WRITE_OPTS_INIT;
+    struct page_list *pl = mem_alloc(sizeof *pl);
+    struct store_blob *blob = NULL, *blob2 = NULL;
+    struct pq_reader *r = NULL, *r2 = NULL;
+    struct pq_file_meta m;
+    struct ArrowArray src, got;
+    uint8_t *file;
+    size_t len, page, def;
+    uint32_t rows[2];
+    int field = 0;
+    (void)state;
+
+    dense_batch(&src, 0);
+    o.fixed_list_codec = PQ_UNCOMPRESSED;
+    o.fixed_list_page_bytes = 256;
+    write_parquet(&file, &len, &dense_schema, &src, &o);
+    decode_footer(&m, file, len);
+    list_pages(pl, file, &m.row_groups[0].columns[0].meta_data);
+    assert_true(pl->n > 100);
+    page = pl->n / 2;
+    /* list_pages counts v1 pages' values: 7 per row here */
+    rows[0] = (uint32_t)(pl->first_row[page] / 7) + 1;
+    rows[1] = (uint32_t)(pl->first_row[page + 1] / 7) - 1;
+    assert_true(rows[0] < rows[1]);
+    open_bytes(&r, &blob, file, len);
+    check_rows_vs(r, 0, 0, &src, &field, 1, rows, 2, false);
+    /* DataPage v1 body: u32 length + repetition levels, u32 length +
+     * definition levels: make the first definition levels 0 (null) */
+    def = pl->body[page] + 4 + load_u32le(file + pl->body[page]);
+    assert_true(load_u32le(file + def) >= 2);
+    file[def + 4] = 0x03; /* one bit-packed group */
+    file[def + 5] = 0x00;
+    check_rows_vs(r, 0, 0, &src, &field, 1, rows, 2, false);
+    open_bytes(&r2, &blob2, file, len);
+    assert_int_equal(pq_reader_read_rows(r2, 0, &field, 1, rows, 2, &got),
+                     INFINO_ERR_CORRUPT);
+    assert_non_null(strstr(err_last(), "column 'emb'"));
+    pq_reader_free(r2);
+    store_blob_close(blob2);
+    pq_reader_free(r);
+    store_blob_close(blob);
+    pq_file_meta_free(&m);
+    mem_free(pl);
+    mem_free(file);
+    ar_array_release(&src);
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 /* Several threads point-read one fresh reader at once: the page maps they
@@ -1417,6 +1567,8 @@ int main(void)
         cmocka_unit_test(test_parquet_rows__fixed_list_page_size),
         cmocka_unit_test(test_parquet_rows__fixed_width_codec),
         cmocka_unit_test(test_parquet_rows__fixed_list_without_nulls),
+        cmocka_unit_test(test_parquet_rows__fixed_list_dense_pages),
+        cmocka_unit_test(test_parquet_rows__dense_page_checked_once),
         cmocka_unit_test(test_parquet_rows__concurrent_reads),
         cmocka_unit_test(test_parquet_rows__bad_arguments),
         cmocka_unit_test(test_parquet_rows__allocation_failures),

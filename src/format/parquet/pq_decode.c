@@ -353,6 +353,48 @@ infino_status pq_rle_get_u8(struct pq_rle *d, uint8_t *out, size_t n)
     return INFINO_OK;
 }
 
+bool pq_rle_match(struct pq_rle *d, size_t n, uint32_t first, uint32_t v,
+                  size_t period)
+{
+    size_t phase = 0; /* of the next position: its index mod period */
+
+    if (d->bit_width < 0 || d->bit_width > 32)
+        return false;
+    while (n > 0) {
+        size_t k;
+        if (d->left == 0) {
+            if (d->p >= d->end || next_run(d) != INFINO_OK)
+                return false;
+            continue;
+        }
+        k = (size_t)MIN((uint64_t)n, d->left);
+        if (!d->packed) {
+            /* the next k positions all hold d->value: one comparison for
+             * the period starts among them, one for the others */
+            bool starts = period != 0 && (phase == 0 || period - phase < k);
+            bool others = period == 0 ||
+                          (period != 1 && (phase != 0 || k > 1));
+            if ((starts && d->value != first) || (others && d->value != v))
+                return false;
+            if (period != 0)
+                phase = (phase + k % period) % period;
+        } else {
+            for (size_t i = 0; i < k; i++) {
+                uint32_t want = period != 0 && phase == 0 ? first : v;
+                if (d->grp_pos == 8)
+                    fill_group(d);
+                if (d->grp[d->grp_pos++] != want)
+                    return false;
+                if (period != 0 && ++phase == period)
+                    phase = 0;
+            }
+        }
+        n -= k;
+        d->left -= k;
+    }
+    return true;
+}
+
 infino_status pq_bit_packed_get_u8(uint8_t *out, size_t n, int bw,
                                    const uint8_t *p, size_t len,
                                    size_t *used_out)

@@ -60,6 +60,17 @@ void pq_rle_init(struct pq_rle *d, const uint8_t *p, size_t n, int bit_width);
 infino_status pq_rle_get_u8(struct pq_rle *d, uint8_t *out, size_t n);
 infino_status pq_rle_get_u32(struct pq_rle *d, uint32_t *out, size_t n);
 
+/* Whether the next `n` values of `d` are `first` at every position that
+ * is a multiple of `period` (counting from this call's first value) and
+ * `v` at the others (period 0: `v` everywhere). Checked run by run: a
+ * repeated run costs two comparisons whatever its length, only
+ * bit-packed groups are unpacked. Lets a reader prove a page's levels
+ * are those of a fixed_size_list without nulls (definition levels all
+ * max_def; repetition levels 0 then list_size - 1 ones per row) without
+ * expanding them. False also when the runs are malformed or end early. */
+bool pq_rle_match(struct pq_rle *d, size_t n, uint32_t first, uint32_t v,
+                  size_t period);
+
 /* Unpacks n_groups groups of 8 LSB-first values of `bw` bits (0..32) from
  * n_groups * bw bytes at `in` (the layout of bit-packed runs and of
  * DELTA_BINARY_PACKED miniblocks of <= 32 bits). */

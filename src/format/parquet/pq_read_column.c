@@ -31,6 +31,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <zlib.h>
 
 enum conv {
     CV_COPY,      /* fixed width, stored as Arrow wants it */
@@ -1763,6 +1764,11 @@ struct page_loc {
     uint64_t off;      /* file offset of the page header */
     uint64_t len;      /* header + body */
     int64_t first_row; /* within the row group; strictly increasing */
+    /* fixed_size_list chunks: whether point reads may copy the page's
+     * rows straight from its bytes (dense_page), found by the first point
+     * read that needs it: 0 not yet known, 1 no, else 2 + the offset of
+     * the page's PLAIN values from `off` */
+    _Atomic(uint32_t) dense;
 };
 
 /* Where the rows of a column chunk are: its data pages with at least one
@@ -1868,6 +1874,7 @@ static infino_status map_from_index(struct pq_page_map **out,
         m->pages[i].off = off;
         m->pages[i].len = (uint64_t)l->compressed_page_size;
         m->pages[i].first_row = l->first_row_index;
+        atomic_init(&m->pages[i].dense, 0);
         m->n = i + 1;
         prev_end = off + m->pages[i].len;
     }
@@ -1944,6 +1951,7 @@ static infino_status map_from_headers(struct pq_page_map **out,
         pg[n].off = chunk_off + (uint64_t)(at - chunk);
         pg[n].len = len;
         pg[n].first_row = rows;
+        atomic_init(&pg[n].dense, 0);
         n++;
         rows += n_rows;
     }
@@ -1955,7 +1963,12 @@ static infino_status map_from_headers(struct pq_page_map **out,
         CHECK(err_nomem());
     m->whole = whole;
     if (!whole && n > 0) {
-        memcpy(m->pages, pg, n * sizeof *pg);
+        for (size_t i = 0; i < n; i++) {
+            m->pages[i].off = pg[i].off;
+            m->pages[i].len = pg[i].len;
+            m->pages[i].first_row = pg[i].first_row;
+            atomic_init(&m->pages[i].dense, 0);
+        }
         m->n = n;
     }
     pq_page_iter_free(&it);
@@ -2228,6 +2241,183 @@ static infino_status use_dictionary(struct col *c, const struct pq_page_map *m,
     return INFINO_OK;
 }
 
+/* ---- dense fixed_size_list pages ------------------------------------ */
+
+/* The width of the values of a fixed_size_list leaf that Arrow holds as
+ * they are stored (4- and 8-byte numbers: CV_COPY in plan()), else 0:
+ * the leaves whose rows a point read may copy out of a PLAIN page. */
+static size_t dense_width(const struct pq_leaf *leaf)
+{
+    if (leaf->arrow->type != AR_FIXED_SIZE_LIST ||
+        leaf->arrow->list_size <= 0 || leaf->max_rep != 1)
+        return 0;
+    switch (leaf->value->type) {
+    case AR_FLOAT32:
+        return leaf->type == PQ_FLOAT ? 4 : 0;
+    case AR_FLOAT64:
+        return leaf->type == PQ_DOUBLE ? 8 : 0;
+    case AR_INT32:
+    case AR_UINT32:
+    case AR_DATE32:
+        return leaf->type == PQ_INT32 ? 4 : 0;
+    case AR_INT64:
+    case AR_UINT64:
+        return leaf->type == PQ_INT64 ? 8 : 0;
+    default:
+        return 0;
+    }
+}
+
+/* Whether page `pl` of a fixed_size_list chunk (list_size L, values of
+ * width w), which the page map says holds `rows` rows, is dense: a data
+ * page (v1 or v2) stored uncompressed, PLAIN values, and levels saying
+ * that each of its rows holds L present values (repetition 0 then L - 1
+ * ones per row, definition max_def throughout; checked on the runs of
+ * the RLE/bit-packed hybrid, Encodings.md, so a page whose definition
+ * levels are one repeated run costs one comparison for them). Then row j
+ * of the page is the L * w bytes at values + j * L * w, with no decoding.
+ * Returns 2 + the offset of the values from the page's first byte, 1 when
+ * the page is not dense (or is malformed: the page decoder, which reads
+ * it then, says what is wrong), 0 when its bytes could not be read (not
+ * to be remembered). */
+static uint32_t dense_check(const struct pq_reader *r,
+                            const struct pq_leaf *leaf, enum pq_codec codec,
+                            const struct page_loc *pl, int64_t rows, size_t w)
+{
+    size_t L = (size_t)leaf->arrow->list_size, n;
+    const uint8_t *p, *body, *rep, *def, *vals;
+    size_t body_len, rep_len, def_len, vals_len;
+    struct pq_page_header h;
+    struct pq_rle d;
+    struct rd in;
+
+    if (rows <= 0 || (uint64_t)rows > INT32_MAX / L || pl->len > UINT32_MAX)
+        return 1;
+    n = (size_t)rows * L;
+    if (store_blob_read(r->blob, pl->off, (size_t)pl->len, &p) != INFINO_OK)
+        return 0;
+    in = rd_make(p, (size_t)pl->len);
+    if (pq_meta_decode_page_header(&h, &in) != INFINO_OK ||
+        h.compressed_page_size < 0 ||
+        h.uncompressed_page_size != h.compressed_page_size ||
+        (size_t)h.compressed_page_size > rd_left(&in))
+        return 1;
+    body = in.p;
+    body_len = (size_t)h.compressed_page_size;
+    /* parquet.thrift PageHeader.crc: CRC-32 of the page after the header */
+    if (h.has_crc && (uint32_t)crc32(0, body, (uInt)body_len) !=
+                         (uint32_t)h.crc)
+        return 1;
+    if (h.type == PQ_PAGE_DATA && h.has_data_page) {
+        /* DataPage v1: rep levels, def levels (each RLE behind a u32
+         * length), then the values; all of it compressed, if anything */
+        const struct pq_data_page_header *dp = &h.data_page;
+        uint32_t len;
+        if (codec != PQ_UNCOMPRESSED || dp->encoding != PQ_ENC_PLAIN ||
+            dp->num_values < 0 || (size_t)dp->num_values != n ||
+            dp->rep_encoding != PQ_ENC_RLE || dp->def_encoding != PQ_ENC_RLE)
+            return 1;
+        if (body_len < 4 || (len = load_u32le(body)) > body_len - 4)
+            return 1;
+        rep = body + 4;
+        rep_len = len;
+        body_len -= 4 + (size_t)len;
+        def = rep + rep_len;
+        if (body_len < 4 || (len = load_u32le(def)) > body_len - 4)
+            return 1;
+        def += 4;
+        def_len = len;
+        vals = def + def_len;
+        vals_len = body_len - 4 - def_len;
+    } else if (h.type == PQ_PAGE_DATA_V2 && h.has_data_page_v2) {
+        /* DataPageV2: levels stored uncompressed, without length prefix;
+         * only the values may be compressed (is_compressed) */
+        const struct pq_data_page_header_v2 *dp = &h.data_page_v2;
+        if ((codec != PQ_UNCOMPRESSED && dp->is_compressed) ||
+            dp->encoding != PQ_ENC_PLAIN || dp->num_values < 0 ||
+            (size_t)dp->num_values != n || dp->num_rows != rows ||
+            dp->num_nulls != 0 || dp->rep_levels_len < 0 ||
+            dp->def_levels_len < 0 ||
+            (uint64_t)dp->rep_levels_len + (uint64_t)dp->def_levels_len >
+                body_len)
+            return 1;
+        rep = body;
+        rep_len = (size_t)dp->rep_levels_len;
+        def = rep + rep_len;
+        def_len = (size_t)dp->def_levels_len;
+        vals = def + def_len;
+        vals_len = body_len - rep_len - def_len;
+    } else {
+        return 1;
+    }
+    if (vals_len / w < n)
+        return 1;
+    pq_rle_init(&d, rep, rep_len, pq_bit_width(1));
+    if (!pq_rle_match(&d, n, 0, 1, L))
+        return 1;
+    pq_rle_init(&d, def, def_len, pq_bit_width((uint32_t)leaf->max_def));
+    if (!pq_rle_match(&d, n, (uint32_t)leaf->max_def,
+                      (uint32_t)leaf->max_def, 0))
+        return 1;
+    return 2 + (uint32_t)(vals - p);
+}
+
+/* Whether page i of `m` is dense (dense_check), checked on first use and
+ * remembered in the map (any thread computes the same answer, so a plain
+ * atomic store publishes it). */
+static bool dense_page(const struct pq_reader *r, const struct pq_leaf *leaf,
+                       enum pq_codec codec, const struct pq_page_map *m,
+                       size_t i, size_t w)
+{
+    struct page_loc *pl = (struct page_loc *)(uintptr_t)&m->pages[i];
+    uint32_t v = atomic_load_explicit(&pl->dense, memory_order_relaxed);
+
+    if (v == 0) {
+        v = dense_check(r, leaf, codec, pl, page_rows(m, i), w);
+        if (v != 0)
+            atomic_store_explicit(&pl->dense, v, memory_order_relaxed);
+    }
+    return v >= 2;
+}
+
+/* The selected rows of dense pages (all of the picks'), copied from the
+ * pages' bytes into c (opened for them): only those rows' values are
+ * read, nothing is decoded. */
+static infino_status copy_dense(struct col *c, const struct pq_page_map *m,
+                                const struct pick *picks, size_t n_picks,
+                                const uint32_t *sel, size_t n_rows)
+{
+    size_t g = (size_t)c->list_size * c->out_w;
+    uint8_t *dst;
+    infino_status st;
+
+    if (n_rows > (SIZE_MAX - 1) / g) /* list_size comes from the file */
+        CHECK(err_set(INFINO_ERR_UNSUPPORTED,
+                      "point read of %zu lists of %zu bytes", n_rows, g));
+    CHECK(ob_reserve(c, &c->vals, n_rows * g + 1, false));
+    dst = c->vals.p;
+    for (size_t i = 0; i < n_picks; i++) {
+        const struct page_loc *pl = &m->pages[picks[i].page];
+        uint64_t at = pl->off + atomic_load_explicit(&pl->dense,
+                                                     memory_order_relaxed) -
+                      2;
+        for (size_t j = picks[i].first; j < picks[i].first + picks[i].count;
+             j++) {
+            const uint8_t *src;
+            CHECK(store_blob_read(c->r->blob, at + (uint64_t)sel[j] * g, g,
+                                  &src));
+            memcpy(dst, src, g);
+            dst += g;
+        }
+    }
+    c->n_slots = (int64_t)n_rows;
+    c->n_vals = (int64_t)(n_rows * (size_t)c->list_size);
+    c->slot_start = c->n_vals - c->list_size;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
 /* Decodes the picked pages of `m` into c (opened for their rows), checking
  * each against the rows the map gives it. */
 static infino_status decode_picks(struct col *c, const struct pq_page_map *m,
@@ -2328,8 +2518,8 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
                    leaf->arrow->list_size > 0 && leaf->max_rep == 1 &&
                    cm->has_statistics && cm->statistics.has_null_count &&
                    cm->statistics.null_count == 0;
-    bool selecting = !leaf->is_list || fsl_sel;
-    size_t n_picks = 0;
+    bool selecting = !leaf->is_list || fsl_sel, dense = false;
+    size_t n_picks = 0, w = dense_width(leaf);
     int64_t total = 0;
     struct col c;
     infino_status st;
@@ -2355,7 +2545,12 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
         }
         CHECK(pick_pages(picks, &n_picks, idx, sel, &total, m, rows,
                          n_rows));
-        if (selecting) {
+        /* fixed_size_lists whose picked pages are all dense (the
+         * embeddings tables store, uncompressed) copy just the rows */
+        dense = w != 0;
+        for (size_t i = 0; dense && i < n_picks; i++)
+            dense = dense_page(r, leaf, cm->codec, m, picks[i].page, w);
+        if (selecting || dense) {
             /* flat columns keep just the rows asked for, in order */
             total = (int64_t)n_rows;
             for (size_t i = 0; i < n_rows; i++)
@@ -2370,7 +2565,9 @@ infino_status pq_read_column_rows(struct ArrowArray *out,
     c.selecting = selecting;
     c.vsel = vsel;
     c.sel_group = fsl_sel ? (size_t)leaf->arrow->list_size : 1;
-    if (n_picks > 0)
+    if (dense)
+        CHECK(copy_dense(&c, m, picks, n_picks, sel, n_rows));
+    else if (n_picks > 0)
         CHECK(decode_picks(&c, m, picks, n_picks, sel, off));
     if (col_rows(&c) != total)
         CHECK(err_set(INFINO_ERR_CORRUPT, "decoded %lld rows, expected %lld",
