@@ -700,19 +700,36 @@ fail:
     return st;
 }
 
-/* Visits the candidates by bound until none left can enter the top k. */
-static infino_status visit_by_bound(struct topk *t, size_t n_clauses)
+static bool is_candidate(const struct topk *t, size_t d, size_t n_clauses)
+{
+    return (t->e.hits[d] > 0 || t->pend[d] > 0) &&
+           !excluded(&t->e, (uint32_t)d) &&
+           (t->o->mode != FTS_MODE_AND ||
+            t->e.hits[d] + t->pend[d] >= n_clauses);
+}
+
+/* Visits the candidates by bound until none left can enter the top k.
+ * Without plain terms (only phrases) a candidate awaits a positive
+ * phrase, so the sorted todo list gives them without a pass over every
+ * doc of the region. */
+static infino_status visit_by_bound(struct topk *t, size_t n_clauses,
+                                    bool only_phrases)
 {
     size_t n_docs = t->e.r->n_docs, n = 0, batch = 16;
     struct bound *c = NULL;
     uint32_t *docs = NULL;
     infino_status st = INFINO_OK;
 
-    for (size_t d = 0; d < n_docs; d++)
-        n += (t->e.hits[d] > 0 || t->pend[d] > 0) &&
-             !excluded(&t->e, (uint32_t)d) &&
-             (t->o->mode != FTS_MODE_AND ||
-              t->e.hits[d] + t->pend[d] >= n_clauses);
+    if (t->n_todo > 1) /* todo is NULL when no doc awaits a phrase */
+        qsort(t->todo, t->n_todo, sizeof *t->todo, by_doc_phrase);
+    if (only_phrases) {
+        for (size_t j = 0; j < t->n_todo; j++)
+            n += (j == 0 || t->todo[j].doc != t->todo[j - 1].doc) &&
+                 is_candidate(t, t->todo[j].doc, n_clauses);
+    } else {
+        for (size_t d = 0; d < n_docs; d++)
+            n += is_candidate(t, d, n_clauses);
+    }
     if (n == 0)
         return INFINO_OK;
     c = mem_alloc(n * sizeof *c);
@@ -722,15 +739,19 @@ static infino_status visit_by_bound(struct topk *t, size_t n_clauses)
         goto fail;
     }
     n = 0;
-    for (size_t d = 0; d < n_docs; d++)
-        if ((t->e.hits[d] > 0 || t->pend[d] > 0) &&
-            !excluded(&t->e, (uint32_t)d) &&
-            (t->o->mode != FTS_MODE_AND ||
-             t->e.hits[d] + t->pend[d] >= n_clauses))
-            c[n++] = (struct bound){t->e.acc[d] + t->ub[d], (uint32_t)d};
+    if (only_phrases) {
+        for (size_t j = 0; j < t->n_todo; j++) {
+            uint32_t d = t->todo[j].doc;
+            if ((j == 0 || d != t->todo[j - 1].doc) &&
+                is_candidate(t, d, n_clauses))
+                c[n++] = (struct bound){t->e.acc[d] + t->ub[d], d};
+        }
+    } else {
+        for (size_t d = 0; d < n_docs; d++)
+            if (is_candidate(t, d, n_clauses))
+                c[n++] = (struct bound){t->e.acc[d] + t->ub[d], (uint32_t)d};
+    }
     qsort(c, n, sizeof *c, by_bound);
-    if (t->n_todo > 1) /* todo is NULL when no doc awaits a phrase */
-        qsort(t->todo, t->n_todo, sizeof *t->todo, by_doc_phrase);
     for (size_t i = 0; i < n;) {
         size_t m = 0;
         for (; i < n && m < batch; i++) {
@@ -760,7 +781,11 @@ static infino_status eval_top_k(struct fts_hit **out, size_t *n_out,
 {
     const struct fts_query *q = t->q;
     size_t n_docs = t->e.r->n_docs, n_idf = 0;
+    bool only_phrases = true;
     infino_status st;
+
+    for (size_t i = 0; i < q->n_pos; i++)
+        only_phrases = only_phrases && q->pos[i].count == 0;
 
     t->idf_at = mem_calloc(q->n_phrases, sizeof *t->idf_at);
     if (t->idf_at == NULL)
@@ -781,7 +806,7 @@ static infino_status eval_top_k(struct fts_hit **out, size_t *n_out,
     }
     for (size_t i = 0; i < q->n_phrases; i++)
         CHECK(bound_phrase(t, i));
-    CHECK(visit_by_bound(t, n_clauses));
+    CHECK(visit_by_bound(t, n_clauses, only_phrases));
     if (t->n_heap > 1)
         qsort(t->heap, t->n_heap, sizeof *t->heap, by_rank);
     *out = t->heap;

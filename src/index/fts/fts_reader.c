@@ -964,11 +964,21 @@ infino_status fts_cursor_positions(struct fts_cursor *c, uint32_t *out)
         return err_set(INFINO_ERR_INVALID, "positions: no current posting");
     if (c->pos_blk != c->decoded || c->pos_idx > c->pos)
         CHECK(enter_pos_block(c, c->decoded));
-    rd = rd_make(c->pos_data + c->pos_off, (size_t)(c->pos_end - c->pos_off));
-    for (; c->pos_idx < c->pos; c->pos_idx++)
-        if (!fts_decode_positions(&rd, c->tfs[c->pos_idx], NULL))
+    if (c->pos_idx < c->pos) {
+        /* skip the earlier postings' varints: count their last bytes
+         * (high bit clear); they are checked when they are read */
+        const uint8_t *p = c->pos_data + c->pos_off;
+        const uint8_t *end = c->pos_data + c->pos_end;
+        uint64_t left = 0;
+        for (; c->pos_idx < c->pos; c->pos_idx++)
+            left += c->tfs[c->pos_idx];
+        while (left > 0 && p < end)
+            left -= *p++ < 0x80;
+        if (left > 0)
             goto corrupt;
-    c->pos_off = c->pos_end - rd_left(&rd);
+        c->pos_off = (uint64_t)(p - c->pos_data);
+    }
+    rd = rd_make(c->pos_data + c->pos_off, (size_t)(c->pos_end - c->pos_off));
     if (!fts_decode_positions(&rd, c->tfs[c->pos], out))
         goto corrupt;
     /* the block's last posting ends its bytes exactly */
