@@ -478,17 +478,21 @@ static infino_status add_occurrence(struct fts_writer *w, uint32_t id,
     infino_status st;
 
     if (first) {
-        CHECK(grow(&w->touch_idx, &w->touch_idx_cap, (uint64_t)id + 1,
-                   sizeof *w->touch_idx));
+        if (id >= w->touch_idx_cap)
+            CHECK(grow(&w->touch_idx, &w->touch_idx_cap, (uint64_t)id + 1,
+                       sizeof *w->touch_idx));
         w->touch_idx[id] = w->n_touched - 1;
     }
-    if (w->n_occ == UINT32_MAX - 1)
-        return err_set(INFINO_ERR_UNSUPPORTED, "fts writer: a document of "
-                       "more than 2^32 - 2 tokens cannot keep positions");
-    CHECK(grow(&w->occ_touch, &w->occ_cap, (uint64_t)w->n_occ + 1,
-               sizeof *w->occ_touch));
-    CHECK(grow(&w->occ_pos, &w->occ_pos_cap, (uint64_t)w->n_occ + 1,
-               sizeof *w->occ_pos));
+    if (w->n_occ >= w->occ_cap || w->n_occ >= w->occ_pos_cap) {
+        if (w->n_occ == UINT32_MAX - 1)
+            return err_set(INFINO_ERR_UNSUPPORTED, "fts writer: a document "
+                           "of more than 2^32 - 2 tokens cannot keep "
+                           "positions");
+        CHECK(grow(&w->occ_touch, &w->occ_cap, (uint64_t)w->n_occ + 1,
+                   sizeof *w->occ_touch));
+        CHECK(grow(&w->occ_pos, &w->occ_pos_cap, (uint64_t)w->n_occ + 1,
+                   sizeof *w->occ_pos));
+    }
     w->occ_touch[w->n_occ] = w->touch_idx[id];
     w->occ_pos[w->n_occ++] = pos;
     return INFINO_OK;
