@@ -12,6 +12,7 @@
  */
 #include "index/fts/fts_int.h"
 #include "util/alloc.h"
+#include "util/err.h"
 #include "fuzz_fts_chunks.h"
 
 #include <stdio.h>
@@ -32,8 +33,10 @@ struct walk {
 static void ok_or_corrupt(infino_status st)
 {
     if (st != INFINO_OK && st != INFINO_ERR_CORRUPT &&
-        st != INFINO_ERR_NOTFOUND)
+        st != INFINO_ERR_NOTFOUND) {
+        fprintf(stderr, "status %d: %s\n", (int)st, err_last());
         abort();
+    }
 }
 
 static infino_status visit(const uint8_t *t, size_t len,
@@ -83,14 +86,18 @@ static void phrase(const struct fts_reader *r, const char *text, size_t k,
         return;
     }
     ok_or_corrupt(fts_query_add_local_df(df, r, q));
-    gs.n_docs = fts_reader_n_scored_docs(r);
+    /* statistics that fit the region, damaged or not: N is every doc (a
+     * dictionary df never exceeds it), each df the region's own */
+    gs.n_docs = fts_reader_n_docs(r);
     gs.avgdl = gs.n_docs ? (double)fts_reader_total_tokens(r) / gs.n_docs
                          : 1.0;
     if (!(gs.avgdl > 0))
         gs.avgdl = 1.0;
     for (size_t i = 0; i < fts_query_n_terms(q); i++)
-        if (df[i] == 0 || df[i] > gs.n_docs)
-            df[i] = gs.n_docs ? 1 : 0;
+        if (df[i] > gs.n_docs) {
+            fts_query_free(q);
+            return;
+        }
     gs.df = df;
     gs.sim = NULL;
     ok_or_corrupt(fts_eval_phrased(&hits, &n, r, q,
