@@ -15,6 +15,7 @@
 #include "util/alloc.h"
 #include "util/crc32c.h"
 #include "util/endian.h"
+#include "fuzz_fts_chunks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -179,41 +180,6 @@ static void prefix_search(const struct fts_reader *r, const uint8_t *p,
     ok_or_corrupt(fts_search_prefix(hits, &n, r, p, len, e.v, e.n, &gs, &so));
 }
 
-/* Format 4: recomputes the chunk CRCs and the tail CRC of a copy where
- * its trailer places them plausibly, so that mutations reach the decoders
- * behind the checks with them switched on. */
-static void fix_chunk_crcs(uint8_t *d, size_t size)
-{
-    const uint8_t *tr;
-    uint64_t body, so, sl, covered, n_chunks, chunk;
-    uint8_t *ck;
-    unsigned shift;
-
-    if (size < 16 + 128 || load_u32le(d + 8) < 4)
-        return;
-    tr = d + size - 128;
-    body = size - 128;
-    so = load_u64le(tr + 88);
-    sl = load_u64le(tr + 96);
-    if (so > body || sl > body - so || body - (so + sl) < 16)
-        return;
-    covered = so + sl;
-    ck = d + covered;
-    shift = ck[4];
-    if (shift < 10 || shift > 24)
-        return;
-    chunk = (uint64_t)1 << shift;
-    n_chunks = (covered + chunk - 1) >> shift;
-    if (body - covered - 16 != 4 * n_chunks)
-        return;
-    for (uint64_t c = 0; c < n_chunks; c++) {
-        uint64_t lo = c * chunk, hi = covered - lo < chunk ? covered : lo + chunk;
-        store_u32le(ck + 16 + 4 * c, crc32c(d + lo, (size_t)(hi - lo)));
-    }
-    store_u32le(ck, crc32c_extend(crc32c(ck + 4, (size_t)(body - covered) - 4),
-                                  tr, 124));
-}
-
 static void walk_region(const uint8_t *data, size_t size, unsigned flags)
 {
     struct fts_reader *r;
@@ -260,7 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (copy == NULL)
         return 0;
     memcpy(copy, data, size);
-    fix_chunk_crcs(copy, size);
+    fuzz_fts_fix_chunks(copy, size);
     walk_region(copy, size, 0);
     mem_free(copy);
     return 0;

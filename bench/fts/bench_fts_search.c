@@ -130,7 +130,7 @@ int main(int argc, char **argv)
     static double prob[VOCAB];
     static int alias[VOCAB];
     double h = 0, t0, t1, t_add = 0, t_fin, cpu_add = 0, cpu_fin;
-    struct fts_writer_opts wo = {0, NULL, NULL};
+    struct fts_writer_opts wo = {0, NULL, NULL, false};
     struct fts_writer *w;
     struct store_sink *sink;
     struct store_blob *blob;

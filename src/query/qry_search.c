@@ -271,7 +271,8 @@ static infino_status eval_phrased(struct fts_hit **out, size_t *n_out,
     o.verify = phrase_verify;
     o.payload = &c;
     st = fts_of(&r, v, &f, fts_col);
-    if (st == INFINO_OK)
+    /* a region with positions verifies phrases itself: no text is read */
+    if (st == INFINO_OK && !fts_reader_has_positions(r))
         st = fts_phrase_matcher_new(&c.m, col_analysis(v, fts_col));
     if (st == INFINO_OK)
         st = fts_eval_phrased(out, n_out, r, q, gs, &o);

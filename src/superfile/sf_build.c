@@ -81,6 +81,7 @@ infino_status sf_builder_open(struct sf_builder **out, struct store_sink *sink,
         fo.mem_budget = (size_t)budget_share(opts, parts);
         fo.spill_dir = opts ? opts->tmp_dir : NULL;
         fo.analysis = &spec->fts_opts[i].an;
+        fo.positions = spec->fts_opts[i].positions;
         CHECK(fts_writer_new(&b->fts[i], &fo));
     }
     for (size_t i = 0; i < spec->n_vec; i++) {

@@ -153,7 +153,9 @@ static infino_status check_region(enum tbl_repair *repair, bool *inconsistent,
  * this engine; such a file is reported, not repaired.
  *
  * A column whose region records another analysis (tokenizer, stop words,
- * stemmer) than the spec's wants REANALYZE, which takes precedence. */
+ * stemmer) than the spec's wants REANALYZE, which takes precedence. A
+ * column indexed with positions whose region has none (written before
+ * format 5) wants REWRITE: its phrases would read the text back. */
 static infino_status sf_index_is_current(enum tbl_repair *repair,
                                          bool *inconsistent,
                                          const struct tbl *t,
@@ -187,6 +189,9 @@ static infino_status sf_index_is_current(enum tbl_repair *repair,
         fts_reader_analysis_id(&have, r);
         if (!fts_analysis_id_equal(&want, &have))
             *repair = TBL_REPAIR_REANALYZE;
+        else if (spec->fts_opts[i].positions &&
+                 !fts_reader_has_positions(r) && *repair == TBL_REPAIR_NONE)
+            *repair = TBL_REPAIR_REWRITE; /* written before positions */
     }
     for (size_t i = 0; i < spec->n_vec; i++) {
         snprintf(name, sizeof name, "%s%zu", SF_REGION_IVF_PREFIX, i);

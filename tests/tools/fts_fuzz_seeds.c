@@ -8,13 +8,16 @@
  * version 1 (before long terms) and are kept as they are: the reader still
  * reads that version, so it stays under the fuzzers; so are v2-seed-*.bin,
  * the same seeds as written before format 4 (versions 2 and 3 share that
- * layout: no checks section, 16-byte block index entries).
+ * layout: no checks section, 16-byte block index entries). pos-seed-*.bin
+ * are format 5 regions (positions), for fuzz_fts_positions and
+ * fuzz_fts_region.
  */
 #include "index/fts/fts.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,14 +72,15 @@ static void long_word(struct buf *b, size_t len)
  * "the" in every doc so it gets full 128-doc blocks; `longs` mixes in
  * words of 120..700 bytes. */
 static void region(struct buf *out, struct buf *summary, uint32_t n_docs,
-                   size_t vocab, int common, int longs)
+                   size_t vocab, int common, int longs, bool positions)
 {
+    struct fts_writer_opts o = {0, NULL, NULL, positions};
     struct fts_writer *w;
     struct store_sink *sink;
     uint8_t *data;
     size_t len;
 
-    if (fts_writer_new(&w, NULL) != INFINO_OK)
+    if (fts_writer_new(&w, &o) != INFINO_OK)
         exit(1);
     for (uint32_t d = 0; d < n_docs; d++) {
         struct buf doc = {0};
@@ -122,7 +126,7 @@ int main(int argc, char **argv)
         {150, 4, 1, 0}, {300, 12, 1, 0}, {129, 2, 1, 0}, {20, 12, 0, 0},
         {3, 2, 0, 1},  {60, 6, 0, 1},  {140, 3, 1, 1},
     };
-    char dir_r[4096], dir_s[4096], dir_q[4096], name[64];
+    char dir_r[4096], dir_s[4096], dir_q[4096], dir_p[4096], name[64];
     struct buf long_query = {0};
 
     if (argc != 2) {
@@ -132,10 +136,11 @@ int main(int argc, char **argv)
     make_dir(argv[1], "fuzz_fts_region", dir_r, sizeof dir_r);
     make_dir(argv[1], "fuzz_fts_summary", dir_s, sizeof dir_s);
     make_dir(argv[1], "fuzz_fts_query", dir_q, sizeof dir_q);
+    make_dir(argv[1], "fuzz_fts_positions", dir_p, sizeof dir_p);
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         struct buf r = {0}, s = {0};
         region(&r, &s, shapes[i].n_docs, shapes[i].vocab, shapes[i].common,
-               shapes[i].longs);
+               shapes[i].longs, false);
         snprintf(name, sizeof name, "seed-%zu.bin", i);
         write_file(dir_r, name, r.data, r.len);
         write_file(dir_s, name, s.data, s.len);
@@ -155,5 +160,17 @@ int main(int argc, char **argv)
              sizeof queries / sizeof *queries);
     write_file(dir_q, name, long_query.data, long_query.len);
     buf_free(&long_query);
+    /* format 5: the same shapes with positions (after the others, so the
+     * older seeds keep their bytes), for both region fuzzers */
+    for (size_t i = 1; i < sizeof shapes / sizeof *shapes; i += 2) {
+        struct buf r = {0}, s = {0};
+        region(&r, &s, shapes[i].n_docs, shapes[i].vocab, shapes[i].common,
+               shapes[i].longs, true);
+        snprintf(name, sizeof name, "pos-seed-%zu.bin", i);
+        write_file(dir_p, name, r.data, r.len);
+        write_file(dir_r, name, r.data, r.len);
+        buf_free(&r);
+        buf_free(&s);
+    }
     return 0;
 }

@@ -1013,10 +1013,23 @@ static void test_fts_index__version_checks(void **state)
     fix_crc(data, len);
     assert_int_equal(fts_reader_open(&r, data, len, "v4", 0),
                      INFINO_ERR_CORRUPT);
+    /* 5 (positions) is read; 6 is not; flags other than positions, or
+     * any flag before 5, are refused */
+    store_u32le(data + 8, 6);
+    fix_crc(data, len);
+    assert_int_equal(fts_reader_open(&r, data, len, "v6", 0),
+                     INFINO_ERR_UNSUPPORTED);
+    store_u32le(data + 8, 4);
+    store_u32le(data + 12, 1);
+    fix_crc(data, len);
+    assert_int_equal(fts_reader_open(&r, data, len, "v4", 0),
+                     INFINO_ERR_UNSUPPORTED);
     store_u32le(data + 8, 5);
+    store_u32le(data + 12, 2);
     fix_crc(data, len);
     assert_int_equal(fts_reader_open(&r, data, len, "v5", 0),
                      INFINO_ERR_UNSUPPORTED);
+    store_u32le(data + 12, 0);
     store_u32le(data + 8, 0);
     fix_crc(data, len);
     assert_int_equal(fts_reader_open(&r, data, len, "v0", 0),

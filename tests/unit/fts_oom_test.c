@@ -29,7 +29,7 @@ static int teardown(void **state)
 
 static infino_status build_once(size_t budget, const char *dir)
 {
-    struct fts_writer_opts opts = {budget, dir, NULL};
+    struct fts_writer_opts opts = {budget, dir, NULL, false};
     struct fts_writer *w = NULL;
     struct store_sink *sink = NULL;
     struct buf sum = {0};

@@ -137,7 +137,7 @@ static inline void region_build(const struct corpus *c, uint32_t lo,
                          size_t budget, uint8_t **data_out, size_t *len_out,
                          struct fts_region_info *info, struct buf *summary)
 {
-    struct fts_writer_opts opts = {budget, NULL, NULL};
+    struct fts_writer_opts opts = {budget, NULL, NULL, false};
     struct fts_region_info tmp;
     struct fts_writer *w;
     struct store_sink *sink;

@@ -58,9 +58,10 @@
  *   number. The writer itself is single-threaded (parallelism comes from
  *   building several columns or superfiles at once).
  *
- * Not useful for: proximity search. No positions are stored: phrases and
- * exact_match find candidates here, and the caller verifies them against
- * the stored text.
+ * Not useful for: proximity search. Positions are stored only for
+ * columns indexed with them (fts_writer_opts.positions): phrases are then
+ * verified here; otherwise phrases and exact_match find candidates here,
+ * and the caller verifies them against the stored text.
  */
 #ifndef INFINO_FTS_H
 #define INFINO_FTS_H
@@ -213,6 +214,11 @@ struct fts_writer_opts {
     /* How text becomes terms (copied; NULL: a zeroed analysis). Recorded
      * in the region (fts_reader_analysis_id). */
     const struct fts_analysis *analysis;
+    /* Store each posting's token positions (FORMAT.md "Positions",
+     * format 5), the ones fts_tokenize_positions() assigns, so phrases
+     * are verified from the region. false: format 4, nothing stored and
+     * nothing paid. */
+    bool positions;
 };
 #define FTS_DEFAULT_MEM_BUDGET ((size_t)256 << 20)
 
@@ -250,16 +256,19 @@ infino_status fts_writer_finish(struct fts_writer *w, struct store_sink *sink,
 
 void fts_writer_free(struct fts_writer *w); /* NULL is a no-op */
 
-/* The region format version fts_writer_finish() writes (FORMAT.md,
- * "Versions"); every region states its own in bytes 8..11 (u32 LE).
- * Regions of older versions are still read; a reindex rewrites them. */
+/* The newest region format version fts_writer_finish() writes
+ * (FORMAT.md, "Versions": 5 with positions, 4 without), which is the
+ * newest this build reads; every region states its own in bytes 8..11
+ * (u32 LE). Regions of older versions are still read; a reindex rewrites
+ * them. */
 uint32_t fts_format_version(void);
 
 /* Tests only: writers of this process write format `version` (3: the
- * layout before per-chunk checks) until called again with 0 (the
- * current version). Any other value means 0. With 0, the environment
- * variable INFINO_FTS_FORMAT=3 does the same (for tests in other
- * languages). */
+ * layout before per-chunk checks; 4: the layout before positions, so
+ * even a positions column writes none, as superfiles made before them)
+ * until called again with 0 (the current version). Any other value
+ * means 0. With 0, the environment variable INFINO_FTS_FORMAT=3 or 4
+ * does the same (for tests in other languages). */
 void fts_test_write_version(uint32_t version);
 
 /* ---- reader ------------------------------------------------------------ */
@@ -299,6 +308,9 @@ uint64_t fts_reader_total_tokens(const struct fts_reader *r);
  * upstream infino do. */
 uint32_t fts_reader_n_scored_docs(const struct fts_reader *r);
 uint64_t fts_reader_n_terms(const struct fts_reader *r);
+/* true when the region stores token positions (format 5): phrases are
+ * then verified from it, and fts_eval_phrased never calls o->verify. */
+bool fts_reader_has_positions(const struct fts_reader *r);
 /* Borrowed: valid until fts_reader_close(). */
 const char *fts_reader_name(const struct fts_reader *r);
 /* Token count of `doc` (< n_docs). */
@@ -567,10 +579,12 @@ infino_status fts_exact_candidates(struct fts_doc_ids *out,
  * A query may quote phrases: "new york" matches the docs where the tokens
  * occur at consecutive positions, counting the stop words and tokens
  * stemmed away that were dropped ("king of the hill" needs two positions
- * between king and hill), as upstream infino and Lucene do. A region does
- * not store positions: a phrase's candidates are the docs holding all of
- * its tokens, and the caller verifies them against the stored text
- * (fts_phrase_count). A phrase is one clause of the query, scored as the
+ * between king and hill), as upstream infino and Lucene do. A phrase's
+ * candidates are the docs holding all of its tokens; a region with
+ * positions (format 5) verifies them itself, one without has the caller
+ * verify them against the stored text (fts_phrase_count). Both give the
+ * same counts: the positions stored are the ones the re-tokenization
+ * sees. A phrase is one clause of the query, scored as the
  * sum over its tokens of BM25 with tf = the phrase's occurrences in the doc
  * (Lucene's PhraseQuery); clauses are OR'ed (AND'ed under FTS_MODE_AND); a
  * negated phrase (-"a b") excludes the docs holding it. */
@@ -589,7 +603,8 @@ infino_status fts_phrase_count(uint32_t *pf, struct fts_phrase_matcher *m,
                                const void *text, size_t len);
 
 /* Fills pf[0..n) with the occurrences of phrase `phrase` in the docs
- * docs[0..n) (ascending local ids, none deleted), from their text. */
+ * docs[0..n) (ascending local ids, none deleted), from their text.
+ * Called only for regions without positions (may be NULL otherwise). */
 typedef infino_status (*fts_phrase_fn)(void *payload, size_t phrase,
                                        const uint32_t *docs, size_t n,
                                        uint32_t *pf);

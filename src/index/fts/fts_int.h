@@ -22,11 +22,17 @@
 #define FTS_MAGIC "INFTSRG1"       /* region header, 8 bytes */
 #define FTS_TRAILER_MAGIC "INFTSEND" /* trailer, 8 bytes */
 #define FTS_SUMMARY_MAGIC "INFTSSM1" /* summary, 8 bytes */
-/* Written: 4 (per-chunk checksums, block keys in the block index); 3 (the
- * trailer records the analysis), 2 (no analysis: alnum) and 1 (u8 term
- * lengths) are read. */
+/* Written: 4 (per-chunk checksums, block keys in the block index), and 5
+ * (4 with token positions in the postings, header flag
+ * FTS_FLAG_POSITIONS) for columns indexed with positions; 3 (the trailer
+ * records the analysis), 2 (no analysis: alnum) and 1 (u8 term lengths)
+ * are read. */
 #define FTS_FORMAT_VERSION 4u
+#define FTS_FORMAT_VERSION_POSITIONS 5u
+#define FTS_FORMAT_VERSION_MAX 5u
 #define FTS_FORMAT_VERSION_MIN 1u
+#define FTS_FLAG_POSITIONS 1u /* header flags, version 5: positions */
+#define FTS_POS_TABLE_ENTRY_LEN 4u /* u32 end of a block's positions */
 /* Terms of at most this many bytes may be front-coded against the previous
  * term of their block; longer ones are stored whole (prefix length 0), so
  * a reader rebuilds terms in a fixed buffer and points at long ones in
@@ -93,6 +99,7 @@ struct fts_reader {
     uint64_t total_tokens;
     uint64_t n_terms;
     uint32_t n_scored; /* docs with at least one token (counted at open) */
+    bool positions;    /* version 5 with FTS_FLAG_POSITIONS */
     struct fts_analysis_id an; /* zero before version 3 */
     uint64_t n_blocks; /* dictionary blocks */
     const uint8_t *post, *dict, *index, *dl, *summary;
@@ -296,6 +303,15 @@ struct fts_cursor {
     uint32_t pos, n;  /* position in / size of the decoded block */
     uint32_t doc;     /* current doc, FTS_NO_DOC when exhausted */
     uint8_t inline_skip[FTS_SKIP_ENTRY_LEN]; /* df == 1: synthetic entry */
+    /* Positions (r->positions): pos_tab (NULL for an inline posting)
+     * holds n_blocks u32 ends into pos_data's pos_len bytes. pos_blk is
+     * the decoded block whose positions [pos_off, pos_end) are bounded
+     * and verified, pos_idx the posting of the block at pos_off (reading
+     * moves forward only, as the cursor does); FTS_NO_DOC: none yet. */
+    const uint8_t *pos_tab, *pos_data;
+    uint64_t pos_len;
+    uint32_t pos_blk, pos_idx;
+    uint64_t pos_off, pos_end;
     uint32_t docs[FTS_BLOCK_LEN];
     uint32_t tfs[FTS_BLOCK_LEN];
 };
@@ -373,6 +389,18 @@ static inline uint32_t fts_cursor_tf(const struct fts_cursor *c)
     return c->tfs[c->pos];
 }
 
+/* The positions of the cursor's current posting (after a seek or next
+ * that left c->doc on a posting; regions with positions only): writes
+ * fts_cursor_tf(c) strictly increasing positions to out. Reads (and
+ * verifies, format 4 chunks) only the current block's positions bytes;
+ * damage is INFINO_ERR_CORRUPT naming the region. */
+infino_status fts_cursor_positions(struct fts_cursor *c, uint32_t *out);
+
+/* Decodes `n` delta-coded positions (FORMAT.md "Positions") from rd into
+ * out (NULL: skip them), checking they are strictly increasing and below
+ * 2^32. Returns false on damage. */
+bool fts_decode_positions(struct rd *rd, uint32_t n, uint32_t *out);
+
 /* ---- dictionary (fts_reader.c) ----------------------------------------- */
 
 /* Decodes one dictionary entry: used by lookup and prefix iteration. */
@@ -403,15 +431,22 @@ infino_status fts_dict_find(struct fts_term_info *out, bool *found,
 
 struct fts_ser;
 
-/* `avgdl` (the region's own) only guides the choice of impact points. */
+/* `avgdl` (the region's own) only guides the choice of impact points.
+ * `positions`: write format 5 with positions (unless a test forces an
+ * older version: then none are written). */
 infino_status fts_ser_begin(struct fts_ser **out, struct store_sink *sink,
-                            double avgdl);
+                            double avgdl, bool positions);
+/* Whether the region being written stores positions. */
+bool fts_ser_positions(const struct fts_ser *s);
 /* docs[] strictly increasing (< n_docs given at finish), tfs[] >= 1, df
- * >= 1. `doc_lens` is indexed by doc. */
+ * >= 1. `doc_lens` is indexed by doc. With positions, pos[] holds the
+ * encoded positions of posting i (FORMAT.md "Positions") at bytes
+ * [pos_end[i-1], pos_end[i]) (0 for i = 0); else both are NULL. */
 infino_status fts_ser_add_term(struct fts_ser *s, const uint8_t *term,
                                size_t len, const uint32_t *docs,
                                const uint32_t *tfs, uint32_t df,
-                               const uint32_t *doc_lens);
+                               const uint32_t *doc_lens, const uint8_t *pos,
+                               const uint64_t *pos_end);
 infino_status fts_ser_finish(struct fts_ser *s, const uint32_t *doc_lens,
                              uint32_t n_docs, const struct fts_analysis_id *an,
                              struct fts_region_info *info,

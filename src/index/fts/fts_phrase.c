@@ -2,12 +2,16 @@
  * fts_phrase.c - phrase queries (fts.h, "phrases"): counting a phrase's
  * occurrences in a text, and evaluating a query that holds phrases.
  *
- * A region keeps no token positions, so a phrase is found in two steps:
- * the postings give the docs holding every token of the phrase, and the
- * caller reads those docs' text, which fts_phrase_count() tokenizes again
- * with the column's analysis to see where the tokens stand. The
- * re-tokenization is exactly the indexing one, so a phrase matches where
- * the tokens were indexed, whatever the analyzer, stop words or stemmer.
+ * A phrase is found in two steps: the postings give the docs holding
+ * every token of the phrase, then each candidate is verified. A region
+ * with positions (format 5) answers from the positions of each token in
+ * the candidate (one cursor per distinct token, walked forward with the
+ * ascending candidates). Without positions the caller reads the
+ * candidates' text, which fts_phrase_count() tokenizes again with the
+ * column's analysis to see where the tokens stand. The positions stored
+ * are exactly the re-tokenization's, so both paths count the same, a
+ * phrase matching where the tokens were indexed, whatever the analyzer,
+ * stop words or stemmer.
  *
  * Evaluation is exhaustive over the postings of the query's terms (like a
  * prefix search): clauses are few and phrases rarely the hot path, while a
@@ -117,6 +121,141 @@ infino_status fts_phrase_count(uint32_t *pf, struct fts_phrase_matcher *m,
     return INFINO_OK;
 fail:
     return st;
+}
+
+/* ---- counting from stored positions ------------------------------------- */
+
+/* One distinct token of a phrase: its cursor and its positions in the
+ * current candidate. */
+struct pos_tok {
+    struct fts_cursor c;
+    uint32_t *pos; /* owned */
+    uint32_t n;
+    size_t cap;
+};
+
+/* Occurrences of the phrase in one doc, from each phrase token k's
+ * positions (t[tok_of[k]]): starts p0 of token 0 such that p0 + rel[k] is
+ * a position of token k for every k. Each token's list is walked once
+ * (targets rise with p0), so this is linear in the positions. */
+static uint32_t count_aligned(const struct fts_qphrase *ph,
+                              struct pos_tok *t, const size_t *tok_of,
+                              size_t *at)
+{
+    const struct pos_tok *t0 = &t[tok_of[0]];
+    uint32_t pf = 0;
+
+    for (size_t k = 0; k < ph->n; k++)
+        at[k] = 0;
+    for (uint32_t i = 0; i < t0->n; i++) {
+        uint64_t p0 = t0->pos[i];
+        size_t k = 1;
+        for (; k < ph->n; k++) {
+            const struct pos_tok *tk = &t[tok_of[k]];
+            uint64_t want = p0 + ph->rel[k];
+            while (at[k] < tk->n && tk->pos[at[k]] < want)
+                at[k]++;
+            if (at[k] == tk->n)
+                return pf; /* no later start can complete */
+            if (tk->pos[at[k]] != want)
+                break;
+        }
+        if (k == ph->n && pf < UINT32_MAX)
+            pf++;
+    }
+    return pf;
+}
+
+/* fts_phrase_fn from the region's positions: pf[j] for docs[j]. */
+static infino_status count_from_positions(const struct fts_reader *r,
+                                          const struct fts_query *q,
+                                          size_t phrase, const uint32_t *docs,
+                                          size_t n, uint32_t *pf)
+{
+    const struct fts_qphrase *ph = &q->phrases[phrase];
+    struct pos_tok *t = NULL;
+    size_t *tok_of = NULL, *at = NULL, n_tok = 0;
+    infino_status st = INFINO_OK;
+
+    t = mem_calloc(ph->n, sizeof *t);
+    tok_of = mem_calloc(ph->n, sizeof *tok_of);
+    at = mem_calloc(ph->n, sizeof *at);
+    if (t == NULL || tok_of == NULL || at == NULL) {
+        st = err_nomem();
+        goto fail;
+    }
+    for (size_t k = 0; k < ph->n; k++) {
+        struct fts_term_info ti;
+        size_t x = 0;
+        while (x < k && !same(&ph->tok[x], ph->tok[k].bytes, ph->tok[k].len))
+            x++;
+        if (x < k) { /* a repeated token shares the first one's cursor */
+            tok_of[k] = tok_of[x];
+            continue;
+        }
+        tok_of[k] = n_tok;
+        st = fts_reader_lookup(&ti, r, ph->tok[k].bytes, ph->tok[k].len);
+        if (st == INFINO_ERR_NOTFOUND) { /* no candidate holds it */
+            err_clear();
+            memset(pf, 0, n * sizeof *pf);
+            st = INFINO_OK;
+            goto fail;
+        }
+        CHECK(st);
+        CHECK(fts_cursor_open(&t[n_tok].c, r, &ti));
+        n_tok++;
+    }
+    for (size_t j = 0; j < n; j++) {
+        bool all = true;
+        for (size_t u = 0; u < n_tok && all; u++) {
+            struct pos_tok *pt = &t[u];
+            uint32_t tf;
+            CHECK(fts_cursor_seek(&pt->c, docs[j]));
+            if (pt->c.doc != docs[j]) {
+                all = false;
+                break;
+            }
+            tf = fts_cursor_tf(&pt->c);
+            if (tf > pt->c.pos_len) { /* a position takes a byte at least */
+                st = fts_corrupt(r, "postings block %u of %u: tf %u beyond "
+                                 "the term's positions", pt->c.blk,
+                                 pt->c.n_blocks, tf);
+                goto fail;
+            }
+            if (MEM_RESERVE(pt->pos, pt->cap, tf)) {
+                st = err_nomem();
+                goto fail;
+            }
+            CHECK(fts_cursor_positions(&pt->c, pt->pos));
+            pt->n = tf;
+        }
+        pf[j] = all ? count_aligned(ph, t, tok_of, at) : 0;
+    }
+fail:
+    if (t != NULL)
+        for (size_t u = 0; u < ph->n; u++)
+            mem_free(t[u].pos);
+    mem_free(t);
+    mem_free(tok_of);
+    mem_free(at);
+    return st;
+}
+
+/* pf[j] = occurrences of phrase `phrase` in docs[j]: from the region's
+ * positions when it has them, else from the caller's texts. */
+static infino_status count_phrase(const struct fts_reader *r,
+                                  const struct fts_query *q,
+                                  const struct fts_phrased_opts *o,
+                                  size_t phrase, const uint32_t *docs,
+                                  size_t n, uint32_t *pf)
+{
+    if (r->positions)
+        return count_from_positions(r, q, phrase, docs, n, pf);
+    if (o->verify == NULL)
+        return err_set(INFINO_ERR_INVALID, "phrase search in %s: the region "
+                       "stores no positions and no verifier was given",
+                       fts_reader_name(r));
+    return o->verify(o->payload, phrase, docs, n, pf);
 }
 
 /* ---- evaluating a query with phrases ------------------------------------ */
@@ -271,7 +410,7 @@ static infino_status apply_phrase(struct eval *e, const struct fts_query *q,
         st = err_nomem();
         goto fail;
     }
-    CHECK(o->verify(o->payload, i, cand.ids, cand.n, pf));
+    CHECK(count_phrase(e->r, q, o, i, cand.ids, cand.n, pf));
     if (e->acc != NULL && !ph->negative)
         CHECK(phrase_idf(idf, e, q, i));
     for (size_t j = 0; j < cand.n; j++) {
@@ -522,7 +661,7 @@ static infino_status verify_batch(struct topk *t, uint32_t *docs, size_t n,
         if (m == 0)
             continue;
         memset(pf, 0, m * sizeof *pf);
-        CHECK(t->o->verify(t->o->payload, i, ids, m, pf));
+        CHECK(count_phrase(t->e.r, t->q, t->o, i, ids, m, pf));
         for (size_t j = 0; j < m; j++) {
             size_t lo, hi;
             todo_range(t, ids[j], &lo, &hi);
@@ -561,19 +700,36 @@ fail:
     return st;
 }
 
-/* Visits the candidates by bound until none left can enter the top k. */
-static infino_status visit_by_bound(struct topk *t, size_t n_clauses)
+static bool is_candidate(const struct topk *t, size_t d, size_t n_clauses)
+{
+    return (t->e.hits[d] > 0 || t->pend[d] > 0) &&
+           !excluded(&t->e, (uint32_t)d) &&
+           (t->o->mode != FTS_MODE_AND ||
+            t->e.hits[d] + t->pend[d] >= n_clauses);
+}
+
+/* Visits the candidates by bound until none left can enter the top k.
+ * Without plain terms (only phrases) a candidate awaits a positive
+ * phrase, so the sorted todo list gives them without a pass over every
+ * doc of the region. */
+static infino_status visit_by_bound(struct topk *t, size_t n_clauses,
+                                    bool only_phrases)
 {
     size_t n_docs = t->e.r->n_docs, n = 0, batch = 16;
     struct bound *c = NULL;
     uint32_t *docs = NULL;
     infino_status st = INFINO_OK;
 
-    for (size_t d = 0; d < n_docs; d++)
-        n += (t->e.hits[d] > 0 || t->pend[d] > 0) &&
-             !excluded(&t->e, (uint32_t)d) &&
-             (t->o->mode != FTS_MODE_AND ||
-              t->e.hits[d] + t->pend[d] >= n_clauses);
+    if (t->n_todo > 1) /* todo is NULL when no doc awaits a phrase */
+        qsort(t->todo, t->n_todo, sizeof *t->todo, by_doc_phrase);
+    if (only_phrases) {
+        for (size_t j = 0; j < t->n_todo; j++)
+            n += (j == 0 || t->todo[j].doc != t->todo[j - 1].doc) &&
+                 is_candidate(t, t->todo[j].doc, n_clauses);
+    } else {
+        for (size_t d = 0; d < n_docs; d++)
+            n += is_candidate(t, d, n_clauses);
+    }
     if (n == 0)
         return INFINO_OK;
     c = mem_alloc(n * sizeof *c);
@@ -583,15 +739,19 @@ static infino_status visit_by_bound(struct topk *t, size_t n_clauses)
         goto fail;
     }
     n = 0;
-    for (size_t d = 0; d < n_docs; d++)
-        if ((t->e.hits[d] > 0 || t->pend[d] > 0) &&
-            !excluded(&t->e, (uint32_t)d) &&
-            (t->o->mode != FTS_MODE_AND ||
-             t->e.hits[d] + t->pend[d] >= n_clauses))
-            c[n++] = (struct bound){t->e.acc[d] + t->ub[d], (uint32_t)d};
+    if (only_phrases) {
+        for (size_t j = 0; j < t->n_todo; j++) {
+            uint32_t d = t->todo[j].doc;
+            if ((j == 0 || d != t->todo[j - 1].doc) &&
+                is_candidate(t, d, n_clauses))
+                c[n++] = (struct bound){t->e.acc[d] + t->ub[d], d};
+        }
+    } else {
+        for (size_t d = 0; d < n_docs; d++)
+            if (is_candidate(t, d, n_clauses))
+                c[n++] = (struct bound){t->e.acc[d] + t->ub[d], (uint32_t)d};
+    }
     qsort(c, n, sizeof *c, by_bound);
-    if (t->n_todo > 1) /* todo is NULL when no doc awaits a phrase */
-        qsort(t->todo, t->n_todo, sizeof *t->todo, by_doc_phrase);
     for (size_t i = 0; i < n;) {
         size_t m = 0;
         for (; i < n && m < batch; i++) {
@@ -621,7 +781,11 @@ static infino_status eval_top_k(struct fts_hit **out, size_t *n_out,
 {
     const struct fts_query *q = t->q;
     size_t n_docs = t->e.r->n_docs, n_idf = 0;
+    bool only_phrases = true;
     infino_status st;
+
+    for (size_t i = 0; i < q->n_pos; i++)
+        only_phrases = only_phrases && q->pos[i].count == 0;
 
     t->idf_at = mem_calloc(q->n_phrases, sizeof *t->idf_at);
     if (t->idf_at == NULL)
@@ -642,7 +806,7 @@ static infino_status eval_top_k(struct fts_hit **out, size_t *n_out,
     }
     for (size_t i = 0; i < q->n_phrases; i++)
         CHECK(bound_phrase(t, i));
-    CHECK(visit_by_bound(t, n_clauses));
+    CHECK(visit_by_bound(t, n_clauses, only_phrases));
     if (t->n_heap > 1)
         qsort(t->heap, t->n_heap, sizeof *t->heap, by_rank);
     *out = t->heap;

@@ -284,14 +284,18 @@ infino_status fts_reader_open(struct fts_reader **out, const uint8_t *data,
         goto fail;
     }
     version = load_u32le(data + 8);
-    if (version < FTS_FORMAT_VERSION_MIN || version > FTS_FORMAT_VERSION ||
-        load_u32le(data + 12) != 0) {
+    if (version < FTS_FORMAT_VERSION_MIN ||
+        version > FTS_FORMAT_VERSION_MAX ||
+        (load_u32le(data + 12) &
+         ~(version >= FTS_FORMAT_VERSION_POSITIONS ? FTS_FLAG_POSITIONS
+                                                    : 0u)) != 0) {
         st = err_set(INFINO_ERR_UNSUPPORTED,
                      "fts region %s: format version %u (flags %u) is not "
                      "supported", r->name, version, load_u32le(data + 12));
         goto fail;
     }
     r->version = version;
+    r->positions = (load_u32le(data + 12) & FTS_FLAG_POSITIONS) != 0;
     r->index_entry_len =
         version >= 4 ? FTS_INDEX_ENTRY_LEN_V4 : FTS_INDEX_ENTRY_LEN;
     if (version >= 4)
@@ -345,6 +349,11 @@ uint32_t fts_reader_n_scored_docs(const struct fts_reader *r)
 uint64_t fts_reader_total_tokens(const struct fts_reader *r)
 {
     return r->total_tokens;
+}
+
+bool fts_reader_has_positions(const struct fts_reader *r)
+{
+    return r->positions;
 }
 
 uint64_t fts_reader_n_terms(const struct fts_reader *r)
@@ -520,11 +529,17 @@ static infino_status iter_entry(struct fts_dict_iter *it)
         return entry_corrupt(it, "bad document frequency");
     info.df = (uint32_t)df;
     if (df == 1) {
-        if (a >= r->n_docs || b >= UINT32_MAX)
+        uint64_t c = 0;
+        if (a >= r->n_docs || b >= UINT32_MAX ||
+            (r->positions && (rd_uvarint(&rd, &c) ||
+                              c > it->post_end - it->post_off)))
             return entry_corrupt(it, "bad inline posting");
         info.inline_doc = (uint32_t)a;
         info.inline_tf = (uint32_t)b + 1;
         info.total_tf = info.inline_tf;
+        info.off = it->post_off; /* its positions, if any */
+        info.len = c;
+        it->post_off += c;
     } else {
         if (a > UINT64_MAX - df || b > it->post_end - it->post_off)
             return entry_corrupt(it, "postings record out of bounds");
@@ -668,7 +683,7 @@ infino_status fts_dict_find(struct fts_term_info *out, bool *found,
         struct rd rd = rd_make(it.p, (size_t)(it.end - it.p));
         const uint8_t *suffix;
         uint8_t pre;
-        uint64_t suf, df, x, y;
+        uint64_t suf, df, x, y, z = 0;
         size_t t_len, n, c_len;
         int c = -1;
 
@@ -685,7 +700,9 @@ infino_status fts_dict_find(struct fts_term_info *out, bool *found,
             rd_uvarint(&rd, &x) || rd_uvarint(&rd, &y))
             return entry_corrupt(&it, "bad document frequency");
         if (df == 1) {
-            if (x >= r->n_docs || y >= UINT32_MAX)
+            if (x >= r->n_docs || y >= UINT32_MAX ||
+                (r->positions && (rd_uvarint(&rd, &z) ||
+                                  z > it.post_end - it.post_off)))
                 return entry_corrupt(&it, "bad inline posting");
         } else if (x > UINT64_MAX - df || y > it.post_end - it.post_off) {
             return entry_corrupt(&it, "postings record out of bounds");
@@ -707,6 +724,8 @@ infino_status fts_dict_find(struct fts_term_info *out, bool *found,
                 info.inline_doc = (uint32_t)x;
                 info.inline_tf = (uint32_t)y + 1;
                 info.total_tf = info.inline_tf;
+                info.off = it.post_off; /* its positions, if any */
+                info.len = z;
             } else {
                 info.total_tf = df + x;
                 info.off = it.post_off;
@@ -718,8 +737,7 @@ infino_status fts_dict_find(struct fts_term_info *out, bool *found,
         }
         if (c > 0)
             break;
-        if (df > 1)
-            it.post_off += y;
+        it.post_off += df > 1 ? y : z;
         it.p = rd.p;
         prev_len = t_len;
     }
@@ -838,6 +856,9 @@ infino_status fts_cursor_open(struct fts_cursor *c, const struct fts_reader *r,
     c->decoded = FTS_NO_DOC;
     c->pos = c->n = 0;
     c->doc = FTS_NO_DOC;
+    c->pos_tab = c->pos_data = NULL;
+    c->pos_len = 0;
+    c->pos_blk = FTS_NO_DOC;
     st = fts_read_impacts(r, ti, c->imp_tf, c->imp_dl, &c->n_impacts, &rd);
     if (st != INFINO_OK)
         return st;
@@ -850,6 +871,13 @@ infino_status fts_cursor_open(struct fts_cursor *c, const struct fts_reader *r,
         store_u32le(c->inline_skip + 4, 0);
         store_u32le(c->inline_skip + 8, ti->inline_tf);
         store_u32le(c->inline_skip + 12, c->imp_dl[0]);
+        if (r->positions) {
+            if (ti->off > r->post_len || ti->len > r->post_len - ti->off)
+                return fts_corrupt(r, "positions at %llu out of bounds",
+                                   (unsigned long long)ti->off);
+            c->pos_data = r->post + ti->off;
+            c->pos_len = ti->len;
+        }
         return INFINO_OK;
     }
     c->n_blocks = (ti->df - 1) / FTS_BLOCK_LEN + 1;
@@ -862,7 +890,106 @@ infino_status fts_cursor_open(struct fts_cursor *c, const struct fts_reader *r,
         return st;
     c->data = rd.p;
     c->data_len = rd_left(&rd);
+    if (r->positions) {
+        /* block data, then the positions table and bytes (FORMAT.md
+         * "Positions"): blocks may not run into them */
+        uint64_t blocks = fts_skip_end(c, c->n_blocks - 1);
+        uint64_t tab = (uint64_t)c->n_blocks * FTS_POS_TABLE_ENTRY_LEN;
+        if (blocks > c->data_len || tab > c->data_len - blocks)
+            return fts_corrupt(r, "postings at %llu: no room for positions",
+                               (unsigned long long)ti->off);
+        c->pos_tab = c->data + blocks;
+        c->pos_data = c->pos_tab + tab;
+        c->pos_len = c->data_len - blocks - tab;
+        c->data_len = blocks;
+        st = fts_verify(r, (uint64_t)(c->pos_tab - r->data), tab);
+        if (st != INFINO_OK)
+            return st;
+    }
     return INFINO_OK;
+}
+
+bool fts_decode_positions(struct rd *rd, uint32_t n, uint32_t *out)
+{
+    uint64_t p = 0;
+
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t v;
+        if (rd_uvarint(rd, &v) || v > UINT32_MAX)
+            return false;
+        p = k == 0 ? v : p + 1 + v;
+        if (p > UINT32_MAX - 1) /* positions are below 2^32 - 1 */
+            return false;
+        if (out != NULL)
+            out[k] = (uint32_t)p;
+    }
+    return true;
+}
+
+/* Bounds and verifies the positions bytes of decoded block b. */
+static infino_status enter_pos_block(struct fts_cursor *c, uint32_t b)
+{
+    uint64_t lo = 0, hi = c->pos_len;
+
+    if (c->pos_tab != NULL) {
+        lo = b == 0 ? 0 : load_u32le(c->pos_tab + 4 * (size_t)(b - 1));
+        hi = load_u32le(c->pos_tab + 4 * (size_t)b);
+        if (lo > hi || hi > c->pos_len ||
+            (b + 1 == c->n_blocks && hi != c->pos_len))
+            return fts_corrupt(c->r, "positions of postings block %u of %u: "
+                               "bad offsets", b, c->n_blocks);
+    }
+    if (c->r->verified != NULL) {
+        infino_status st = fts_verify(
+            c->r, (uint64_t)(c->pos_data - c->r->data) + lo, hi - lo);
+        if (st != INFINO_OK)
+            return st;
+    }
+    c->pos_blk = b;
+    c->pos_idx = 0;
+    c->pos_off = lo;
+    c->pos_end = hi;
+    return INFINO_OK;
+}
+
+infino_status fts_cursor_positions(struct fts_cursor *c, uint32_t *out)
+{
+    struct rd rd;
+    infino_status st;
+
+    if (!c->r->positions)
+        return err_set(INFINO_ERR_INVALID, "fts region %s stores no "
+                       "positions", c->r->name);
+    if (c->decoded != c->blk || c->blk >= c->n_blocks || c->pos >= c->n)
+        return err_set(INFINO_ERR_INVALID, "positions: no current posting");
+    if (c->pos_blk != c->decoded || c->pos_idx > c->pos)
+        CHECK(enter_pos_block(c, c->decoded));
+    if (c->pos_idx < c->pos) {
+        /* skip the earlier postings' varints: count their last bytes
+         * (high bit clear); they are checked when they are read */
+        const uint8_t *p = c->pos_data + c->pos_off;
+        const uint8_t *end = c->pos_data + c->pos_end;
+        uint64_t left = 0;
+        for (; c->pos_idx < c->pos; c->pos_idx++)
+            left += c->tfs[c->pos_idx];
+        while (left > 0 && p < end)
+            left -= *p++ < 0x80;
+        if (left > 0)
+            goto corrupt;
+        c->pos_off = (uint64_t)(p - c->pos_data);
+    }
+    rd = rd_make(c->pos_data + c->pos_off, (size_t)(c->pos_end - c->pos_off));
+    if (!fts_decode_positions(&rd, c->tfs[c->pos], out))
+        goto corrupt;
+    /* the block's last posting ends its bytes exactly */
+    if (c->pos + 1 == c->n && rd_left(&rd) != 0)
+        goto corrupt;
+    return INFINO_OK;
+corrupt:
+    return fts_corrupt(c->r, "positions of postings block %u of %u are "
+                       "damaged", c->blk, c->n_blocks);
+fail:
+    return st;
 }
 
 static infino_status block_corrupt(const struct fts_cursor *c, uint32_t b,

@@ -17,12 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 0: FTS_FORMAT_VERSION; else 3 (fts_test_write_version) */
+/* 0: the current versions; else 3 or 4 (fts_test_write_version) */
 static _Atomic uint32_t write_version;
 
 void fts_test_write_version(uint32_t version)
 {
-    atomic_store(&write_version, version == 3 ? 3u : 0u);
+    atomic_store(&write_version,
+                 version == 3 || version == 4 ? version : 0u);
 }
 
 struct fts_ser {
@@ -41,6 +42,7 @@ struct fts_ser {
     struct buf prev;  /* the last term added */
     struct buf first; /* the first term, as much as a summary keeps */
     uint32_t version;   /* written */
+    bool positions;     /* version 5: positions in the postings */
     bool checks_done;   /* past the bytes the chunks cover */
     uint32_t chunk_crc; /* CRC-32C of the current chunk so far */
     struct buf chunks;  /* u32 CRC-32C of each completed chunk */
@@ -87,7 +89,7 @@ static infino_status emit(struct fts_ser *s, const void *p, size_t n)
 }
 
 infino_status fts_ser_begin(struct fts_ser **out, struct store_sink *sink,
-                            double avgdl)
+                            double avgdl, bool positions)
 {
     uint8_t hdr[FTS_HEADER_LEN] = {0};
     struct fts_ser *s;
@@ -102,13 +104,19 @@ infino_status fts_ser_begin(struct fts_ser **out, struct store_sink *sink,
     s->version = atomic_load(&write_version);
     if (s->version == 0) {
         const char *env = getenv("INFINO_FTS_FORMAT"); /* tests */
-        s->version = env != NULL && strcmp(env, "3") == 0
-                         ? 3u
-                         : FTS_FORMAT_VERSION;
+        if (env != NULL && strcmp(env, "3") == 0)
+            s->version = 3;
+        else if (env != NULL && strcmp(env, "4") == 0)
+            s->version = 4;
+        else
+            s->version = positions ? FTS_FORMAT_VERSION_POSITIONS
+                                   : FTS_FORMAT_VERSION;
     }
+    s->positions = s->version == FTS_FORMAT_VERSION_POSITIONS;
     s->checks_done = s->version < 4;
     memcpy(hdr, FTS_MAGIC, 8);
     store_u32le(hdr + 8, s->version);
+    store_u32le(hdr + 12, s->positions ? FTS_FLAG_POSITIONS : 0);
     st = emit(s, hdr, sizeof hdr);
     if (st != INFINO_OK) {
         fts_ser_free(s);
@@ -120,12 +128,17 @@ infino_status fts_ser_begin(struct fts_ser **out, struct store_sink *sink,
 
 uint32_t fts_format_version(void)
 {
-    return FTS_FORMAT_VERSION;
+    return FTS_FORMAT_VERSION_MAX;
+}
+
+bool fts_ser_positions(const struct fts_ser *s)
+{
+    return s->positions;
 }
 
 bool fts_format_checks_chunks(uint32_t version)
 {
-    return version >= 4 && version <= FTS_FORMAT_VERSION;
+    return version >= 4 && version <= FTS_FORMAT_VERSION_MAX;
 }
 
 void fts_ser_free(struct fts_ser *s)
@@ -246,11 +259,37 @@ fail:
     return st;
 }
 
+/* Appends the positions table and data of a record (FORMAT.md
+ * "Positions"): per block the end of its postings' positions bytes,
+ * then the bytes, which the caller encoded per posting. */
+static infino_status put_positions(struct buf *b, uint32_t df,
+                                   const uint8_t *pos, const uint64_t *pos_end)
+{
+    uint32_t n_blocks = (df - 1) / FTS_BLOCK_LEN + 1;
+    infino_status st;
+
+    if (pos_end[df - 1] > UINT32_MAX)
+        return err_set(INFINO_ERR_UNSUPPORTED,
+                       "positions of one term exceed 4 GiB");
+    for (uint32_t blk = 0; blk < n_blocks; blk++) {
+        uint32_t hi = df - blk * FTS_BLOCK_LEN < FTS_BLOCK_LEN
+                          ? df
+                          : (blk + 1) * FTS_BLOCK_LEN;
+        CHECK(buf_put_u32le(b, (uint32_t)pos_end[hi - 1]));
+    }
+    CHECK(buf_append(b, pos, (size_t)pos_end[df - 1]));
+    return INFINO_OK;
+fail:
+    return st;
+}
+
 /* Builds the postings record of a term with df >= 2 in s->rec:
- * impacts, skip table, blocks (FORMAT.md "Postings record"). */
+ * impacts, skip table, blocks (FORMAT.md "Postings record"), then the
+ * positions when the region has them. */
 static infino_status build_record(struct fts_ser *s, const uint32_t *docs,
                                   const uint32_t *tfs, uint32_t df,
-                                  const uint32_t *doc_lens)
+                                  const uint32_t *doc_lens,
+                                  const uint8_t *pos, const uint64_t *pos_end)
 {
     uint32_t n_blocks = (df - 1) / FTS_BLOCK_LEN + 1;
     size_t corner_bytes = (size_t)n_blocks * 2 * sizeof(uint32_t);
@@ -307,6 +346,8 @@ static infino_status build_record(struct fts_ser *s, const uint32_t *docs,
         store_u32le(e + 8, corners[2 * b]);
         store_u32le(e + 12, corners[2 * b + 1]);
     }
+    if (s->positions)
+        CHECK(put_positions(&s->rec, df, pos, pos_end));
     return INFINO_OK;
 fail:
     return st;
@@ -325,7 +366,8 @@ static size_t common_prefix(const uint8_t *a, size_t na, const uint8_t *b,
 infino_status fts_ser_add_term(struct fts_ser *s, const uint8_t *term,
                                size_t len, const uint32_t *docs,
                                const uint32_t *tfs, uint32_t df,
-                               const uint32_t *doc_lens)
+                               const uint32_t *doc_lens, const uint8_t *pos,
+                               const uint64_t *pos_end)
 {
     uint64_t total_tf = 0, h;
     size_t pre = 0;
@@ -336,6 +378,8 @@ infino_status fts_ser_add_term(struct fts_ser *s, const uint8_t *term,
     if (len == 0 || df == 0)
         return err_set(INFINO_ERR_INVALID, "bad term (length %zu, df %u)",
                        len, (unsigned)df);
+    if (s->positions && (pos_end == NULL || (pos == NULL && pos_end[df - 1])))
+        return err_set(INFINO_ERR_INVALID, "term without its positions");
     if (s->n_terms > 0) {
         size_t prev_len = s->prev.len;
         int c = memcmp(term, s->prev.data, len < prev_len ? len : prev_len);
@@ -364,8 +408,13 @@ infino_status fts_ser_add_term(struct fts_ser *s, const uint8_t *term,
     if (df == 1) {
         CHECK(put_uvarint(&s->dict, docs[0]));
         CHECK(put_uvarint(&s->dict, tfs[0] - 1));
+        if (s->positions) { /* the posting's positions, in the postings */
+            CHECK(put_uvarint(&s->dict, pos_end[0]));
+            CHECK(emit(s, pos, (size_t)pos_end[0]));
+            s->post_len += pos_end[0];
+        }
     } else {
-        CHECK(build_record(s, docs, tfs, df, doc_lens));
+        CHECK(build_record(s, docs, tfs, df, doc_lens, pos, pos_end));
         CHECK(emit(s, s->rec.data, s->rec.len));
         s->post_len += s->rec.len;
         CHECK(put_uvarint(&s->dict, total_tf - df));

@@ -13,6 +13,13 @@
  * Chunks double in size (16 B .. 32 KiB) and are cut from 1 MiB pages, so
  * a posting costs about 1-2 bytes and rare terms waste little.
  *
+ * With positions, each token's position (fts_tokenizer_position) rides in
+ * the batch with it; interning appends (touched index, position) to the
+ * document's occurrence list, and at the end of the document a counting
+ * sort by touched index gives each term its positions in text order,
+ * appended to its chain right after its (gap, tf) as the region encodes
+ * them (FORMAT.md "Positions"). Without positions none of this runs.
+ *
  * Doc ids arrive in order, so every chain is already sorted. When the
  * budget is exceeded the terms are sorted and written as a run to an
  * anonymous spill file; runs hold disjoint, increasing doc ranges, so the
@@ -70,6 +77,7 @@ struct wterm {
 /* A token waiting in the batch (bytes in batch_bytes). */
 struct pending {
     uint32_t off, len, hash;
+    uint32_t pos; /* its position, when the writer keeps positions */
 };
 
 #define BATCH_TOKENS 256u
@@ -113,6 +121,20 @@ struct fts_writer {
     size_t s_cap;
     struct buf scratch;
     struct buf merge_key; /* the term being merged from the runs */
+
+    /* positions (opts.positions; else all unused) */
+    bool positions;
+    uint32_t *touch_idx; /* per term id: its index in touched[] */
+    uint32_t touch_idx_cap;
+    uint32_t *occ_touch, *occ_pos; /* the document's tokens in order */
+    uint32_t n_occ, occ_cap, occ_pos_cap;
+    uint32_t *occ_start; /* per touched term: its first slot in dpos */
+    uint32_t occ_start_cap;
+    uint32_t *dpos; /* the document's positions, grouped by term */
+    uint32_t dpos_cap;
+    struct buf post_scratch; /* one posting and its positions, encoded */
+    struct buf spos;         /* one term's positions for serializing */
+    uint64_t *spos_end;      /* per posting: its end in spos */
 
     bool done;   /* finished or failed: only free is allowed */
 };
@@ -165,6 +187,7 @@ infino_status fts_writer_new(struct fts_writer **out,
         goto fail;
     }
     CHECK(fts_tokenizer_new(&w->tk, opts != NULL ? opts->analysis : NULL));
+    w->positions = opts != NULL && opts->positions;
     if (opts != NULL && opts->analysis != NULL)
         fts_analysis_id_of(&w->an_id, opts->analysis);
     w->table_cap = 1024;
@@ -201,6 +224,14 @@ void fts_writer_free(struct fts_writer *w)
     mem_free(w->stfs);
     buf_free(&w->scratch);
     buf_free(&w->merge_key);
+    mem_free(w->touch_idx);
+    mem_free(w->occ_touch);
+    mem_free(w->occ_pos);
+    mem_free(w->occ_start);
+    mem_free(w->dpos);
+    buf_free(&w->post_scratch);
+    buf_free(&w->spos);
+    mem_free(w->spos_end);
     mem_free(w);
 }
 
@@ -440,10 +471,41 @@ fail:
     return st;
 }
 
-/* Counts one occurrence of a token whose hash is known. */
-static infino_status intern(struct fts_writer *w, const uint8_t *tok,
-                            size_t len, uint32_t hash)
+/* Records an occurrence of term `id` at `pos` (positions only). */
+static infino_status add_occurrence(struct fts_writer *w, uint32_t id,
+                                    bool first, uint32_t pos)
 {
+    infino_status st;
+
+    if (first) {
+        if (id >= w->touch_idx_cap)
+            CHECK(grow(&w->touch_idx, &w->touch_idx_cap, (uint64_t)id + 1,
+                       sizeof *w->touch_idx));
+        w->touch_idx[id] = w->n_touched - 1;
+    }
+    if (w->n_occ >= w->occ_cap || w->n_occ >= w->occ_pos_cap) {
+        if (w->n_occ == UINT32_MAX - 1)
+            return err_set(INFINO_ERR_UNSUPPORTED, "fts writer: a document "
+                           "of more than 2^32 - 2 tokens cannot keep "
+                           "positions");
+        CHECK(grow(&w->occ_touch, &w->occ_cap, (uint64_t)w->n_occ + 1,
+                   sizeof *w->occ_touch));
+        CHECK(grow(&w->occ_pos, &w->occ_pos_cap, (uint64_t)w->n_occ + 1,
+                   sizeof *w->occ_pos));
+    }
+    w->occ_touch[w->n_occ] = w->touch_idx[id];
+    w->occ_pos[w->n_occ++] = pos;
+    return INFINO_OK;
+fail:
+    return st;
+}
+
+/* Counts one occurrence of a token whose hash is known; `pos` is its
+ * position (used only with positions). */
+static infino_status intern(struct fts_writer *w, const uint8_t *tok,
+                            size_t len, uint32_t hash, uint32_t pos)
+{
+    bool first = false;
     uint32_t mask = w->table_cap - 1, i = hash & mask;
     uint64_t k0, k1;
     struct slot *e;
@@ -472,9 +534,12 @@ static infino_status intern(struct fts_writer *w, const uint8_t *tok,
         w->touched[w->n_touched++] = e->id1 - 1;
         e->last_doc = w->cur_doc;
         e->tf = 1;
+        first = true;
     } else if (e->tf != UINT32_MAX) {
         e->tf++;
     }
+    if (w->positions)
+        CHECK(add_occurrence(w, e->id1 - 1, first, pos));
     if (w->cur_len != UINT32_MAX)
         w->cur_len++;
     return INFINO_OK;
@@ -495,7 +560,7 @@ static infino_status drain_batch(struct fts_writer *w)
             __builtin_prefetch(
                 &w->table[w->batch[i + PREFETCH_AHEAD].hash &
                           (w->table_cap - 1)]);
-        CHECK(intern(w, w->batch_bytes + p->off, p->len, p->hash));
+        CHECK(intern(w, w->batch_bytes + p->off, p->len, p->hash, p->pos));
     }
     w->n_batch = 0;
     w->batch_len = 0;
@@ -508,11 +573,12 @@ static infino_status on_token(const uint8_t *tok, size_t len, void *payload)
 {
     struct fts_writer *w = payload;
     struct pending *p;
+    uint32_t pos = w->positions ? fts_tokenizer_position(w->tk) : 0;
 
     if (len > BATCH_TOKEN_MAX) { /* rare: no batching, order kept */
         uint32_t hash = (uint32_t)(fts_token_hash(tok, len) >> 32);
         infino_status st = drain_batch(w);
-        return st != INFINO_OK ? st : intern(w, tok, len, hash);
+        return st != INFINO_OK ? st : intern(w, tok, len, hash, pos);
     }
     if (w->n_batch == BATCH_TOKENS) {
         infino_status st = drain_batch(w);
@@ -523,6 +589,7 @@ static infino_status on_token(const uint8_t *tok, size_t len, void *payload)
     p->off = w->batch_len;
     p->len = (uint32_t)len;
     p->hash = (uint32_t)(fts_token_hash(tok, len) >> 32);
+    p->pos = pos;
     if (len <= 16) { /* both sides are padded: copy two whole words */
         uint8_t *dst = w->batch_bytes + w->batch_len;
         store_u64le(dst, load_u64le(tok));
@@ -608,6 +675,63 @@ static infino_status reserve_docs(struct fts_writer *w, uint64_t n)
 
 static infino_status spill_run(struct fts_writer *w);
 
+/* The end of a document with positions: groups its occurrences by term
+ * (a counting sort over the touched terms, so each term's positions stay
+ * in text order) and appends to each touched term's chain its posting
+ * followed by its positions: varint first position, then varint
+ * (position - previous - 1) per further one (FORMAT.md "Positions"). */
+static infino_status append_with_positions(struct fts_writer *w,
+                                           uint32_t doc)
+{
+    infino_status st;
+    uint32_t at = 0;
+
+    CHECK(grow(&w->occ_start, &w->occ_start_cap, (uint64_t)w->n_touched + 1,
+               sizeof *w->occ_start));
+    CHECK(grow(&w->dpos, &w->dpos_cap, (uint64_t)w->n_occ + 1,
+               sizeof *w->dpos));
+    for (uint32_t i = 0; i <= w->n_touched; i++)
+        w->occ_start[i] = 0;
+    for (uint32_t j = 0; j < w->n_occ; j++)
+        w->occ_start[w->occ_touch[j] + 1]++;
+    for (uint32_t i = 0; i < w->n_touched; i++) {
+        uint32_t n = w->occ_start[i + 1];
+        w->occ_start[i + 1] = at + n; /* end, once filled below */
+        w->occ_start[i] = at;         /* next free slot of term i */
+        at += n;
+    }
+    for (uint32_t j = 0; j < w->n_occ; j++)
+        w->dpos[w->occ_start[w->occ_touch[j]]++] = w->occ_pos[j];
+    /* now occ_start[i] is the end of term i's slots, its start is the
+     * previous term's end */
+    for (uint32_t i = 0; i < w->n_touched; i++) {
+        struct wterm *t = &w->terms[w->touched[i]];
+        uint32_t lo = i == 0 ? 0 : w->occ_start[i - 1];
+        uint32_t tf = w->occ_start[i] - lo;
+        uint32_t gap = doc - t->prev_doc - 1; /* prev -1: gap = doc */
+        struct buf *b = &w->post_scratch;
+        size_t n;
+
+        buf_reset(b);
+        /* 20 for the posting, 5 per position, 16 readable past the end */
+        CHECK(buf_reserve(b, 36 + 5 * (size_t)tf));
+        n = put_varint(b->data, (uint64_t)gap << 1 | (tf == 1));
+        if (tf != 1)
+            n += put_varint(b->data + n, tf - 2);
+        for (uint32_t k = lo; k < lo + tf; k++)
+            n += put_varint(b->data + n, k == lo ? w->dpos[k]
+                                                 : w->dpos[k] - w->dpos[k - 1]
+                                                       - 1);
+        memset(b->data + n, 0, 16);
+        CHECK(chain_append(w, t, b->data, n));
+        t->prev_doc = doc;
+        t->df++;
+    }
+    return INFINO_OK;
+fail:
+    return st;
+}
+
 infino_status fts_writer_add(struct fts_writer *w, uint32_t doc,
                              const void *text, size_t len)
 {
@@ -624,6 +748,13 @@ infino_status fts_writer_add(struct fts_writer *w, uint32_t doc,
     w->cur_doc = doc;
     w->cur_len = 0;
     w->n_touched = 0;
+    w->n_occ = 0;
+    if (w->positions) {
+        CHECK(fts_tokenize_positions(w->tk, text, len, on_token, w));
+        CHECK(drain_batch(w));
+        CHECK(append_with_positions(w, doc));
+        goto done;
+    }
     CHECK(fts_tokenize(w->tk, text, len, on_token, w));
     CHECK(drain_batch(w));
     for (uint32_t i = 0; i < w->n_touched; i++) {
@@ -649,6 +780,7 @@ infino_status fts_writer_add(struct fts_writer *w, uint32_t doc,
         t->prev_doc = doc;
         t->df++;
     }
+done:
     w->doc_lens[doc] = w->cur_len;
     w->n_docs = doc + 1;
     if (mem_used(w) > w->budget)
@@ -742,6 +874,13 @@ static infino_status reserve_postings(struct fts_writer *w, uint64_t n)
     if (t == NULL)
         return err_nomem();
     w->stfs = t;
+    if (w->positions) {
+        uint64_t *e;
+        if (mem_mul(&bytes, cap, sizeof *e) != 0 ||
+            (e = mem_realloc(w->spos_end, bytes)) == NULL)
+            return err_nomem();
+        w->spos_end = e;
+    }
     w->s_cap = cap;
     return INFINO_OK;
 }
@@ -774,6 +913,13 @@ static infino_status decode_postings(struct fts_writer *w, const uint8_t *p,
         if (doc >= w->n_docs || tf > UINT32_MAX ||
             (*n > 0 && doc <= w->sdocs[*n - 1]))
             goto corrupt;
+        if (w->positions) {
+            const uint8_t *from = rd.p;
+            if (!fts_decode_positions(&rd, (uint32_t)tf, NULL))
+                goto corrupt;
+            CHECK(buf_append(&w->spos, from, (size_t)(rd.p - from)));
+            w->spos_end[*n] = w->spos.len;
+        }
         w->sdocs[*n] = (uint32_t)doc;
         w->stfs[*n] = (uint32_t)tf;
         (*n)++;
@@ -807,10 +953,12 @@ static infino_status finish_in_memory(struct fts_writer *w,
         /* per term: one term may hold millions of postings */
         CHECK(cancel_check("building the full-text index"));
         buf_reset(&w->scratch);
+        buf_reset(&w->spos);
         CHECK(chain_walk(w, t, gather_piece, &w->scratch));
         CHECK(decode_postings(w, w->scratch.data, w->scratch.len, t->df, &n));
         CHECK(fts_ser_add_term(ser, w->keys + t->key_off, order[i].len,
-                               w->sdocs, w->stfs, n, w->doc_lens));
+                               w->sdocs, w->stfs, n, w->doc_lens,
+                               w->spos.data, w->spos_end));
     }
     mem_free(order);
     return INFINO_OK;
@@ -921,6 +1069,7 @@ static infino_status finish_merge(struct fts_writer *w, struct fts_ser *ser)
         buf_reset(&w->merge_key);
         CHECK(buf_append(&w->merge_key, top->key, key_len));
         key = w->merge_key.data;
+        buf_reset(&w->spos);
         /* pop every run holding this term; run order = doc order */
         while (n_heap > 0 && heap[0]->key_len == key_len &&
                memcmp(heap[0]->key, key, key_len) == 0) {
@@ -940,7 +1089,7 @@ static infino_status finish_merge(struct fts_writer *w, struct fts_ser *ser)
             heap_down(heap, n_heap, 0);
         }
         CHECK(fts_ser_add_term(ser, key, key_len, w->sdocs, w->stfs, n,
-                               w->doc_lens));
+                               w->doc_lens, w->spos.data, w->spos_end));
     }
     mem_free(runs);
     mem_free(heap);
@@ -988,7 +1137,8 @@ infino_status fts_writer_finish(struct fts_writer *w, struct store_sink *sink,
     for (uint32_t d = 0; d < n_docs; d++)
         total += w->doc_lens[d];
     w->n_docs = n_docs;
-    CHECK(fts_ser_begin(&ser, sink, n_docs ? (double)total / n_docs : 1.0));
+    CHECK(fts_ser_begin(&ser, sink, n_docs ? (double)total / n_docs : 1.0,
+                        w->positions));
     if (w->n_runs == 0) {
         CHECK(finish_in_memory(w, ser));
     } else {
