@@ -40,7 +40,7 @@ was killed) instead of a figure. Workers run at the driver's nice level.
 
 usage: bench/.venv/bin/python bench/scale/bench_scale.py --mode quick|full
            [--sizes 100000,1000000] [--ours-path DIR] [--out FILE.json]
-           [--merge] [--only fts,vector]
+           [--merge] [--merge-from A.json,B.json] [--only fts,vector]
 Writes FILE.json, FILE.md beside it and bench/results/scale.png.
 """
 from __future__ import annotations
@@ -73,6 +73,12 @@ PASSES = 2
 ROUNDS = 2
 SHOWN_SHAPES = ("single_rare", "single_common", "two_term_or",
                 "five_term_and")
+# from this size on, only these shapes are timed (every shape of
+# bench_fts.py below it): at 10M the AND and wide-OR shapes take tens of
+# ms each, and 11 shapes x 100 queries x 3 passes x 4 workers would take
+# most of an hour
+FEW_SHAPES_FROM = 5_000_000
+FEW_SHAPES = SHOWN_SHAPES + ("single_df1", "two_term_and")
 DIM = 128
 V_CENTRES = 1024
 V_CHUNK = 1_000_000
@@ -80,6 +86,9 @@ V_QUERIES = 100
 NPROBES = (1, 2, 4, 8, 16, 32, 64, 128)
 K = 10
 RSS_LIMIT_KB = 12 * 2**20      # 12 GiB
+# the machine is shared: a worker is also killed when the whole machine's
+# MemAvailable falls below this (several drivers may run at once)
+MIN_AVAILABLE_KB = 3 * 2**20
 POLL_S = 0.2
 ENGINES = ("ours", "upstream")
 SEED = common.SEED
@@ -325,13 +334,16 @@ def run_watched(argv, env, prog_file=None):
                               daemon=True)
     reader.start()
     peak = 0
-    killed = False
+    killed = None
     while p.poll() is None:
         rss = vm_rss_kb(p.pid)
         peak = max(peak, rss)
         if rss > RSS_LIMIT_KB:
+            killed = "exceeded 12 GiB"
+        elif mem_available_gib() * 2**20 < MIN_AVAILABLE_KB:
+            killed = "machine MemAvailable below 3 GiB"
+        if killed:
             p.kill()
-            killed = True
             p.wait()
             break
         time.sleep(POLL_S)
@@ -340,9 +352,10 @@ def run_watched(argv, env, prog_file=None):
             "watchdog_peak_vmrss_mb": peak / 1024.0}
     if killed:
         at = int(pathlib.Path(prog_file).read_text()) if prog_file else None
-        log(f"worker killed: VmRSS above 12 GiB at {at} rows: "
+        log(f"worker killed ({killed}) at {at} rows: "
             f"{' '.join(argv[1:6])}")
-        return dict(meta, exceeded_rss_limit=True, at_rows=at)
+        return dict(meta, exceeded_rss_limit=True, at_rows=at,
+                    killed_because=killed)
     if p.returncode != 0:
         raise RuntimeError(f"worker failed ({p.returncode}): {' '.join(argv)}")
     res = [ln for ln in lines if ln.startswith("{")]
@@ -403,6 +416,9 @@ def run_fts(run, size, src, work):
     df = bench_fts.corpus_df(src, df_docs, TOKENS)
     pool = bench_fts.pools(df)
     queries = bench_fts.make_queries(pool, size, QUERIES, SEED)
+    if size >= FEW_SHAPES_FROM:
+        queries = {sh: queries[sh] for sh in FEW_SHAPES}
+    shapes = list(queries)
     for qs in queries.values():
         for q in qs:
             q["iq"], q["tq"] = (bench_fts.infino_query(q),
@@ -412,6 +428,7 @@ def run_fts(run, size, src, work):
     log(f"fts {size}: pools from df over {df_docs} docs and queries in "
         f"{time.perf_counter() - t0:.1f} s")
     res = {"docs": size, "tokens_per_doc": TOKENS, "df_sample_docs": df_docs,
+           "shapes": shapes,
            "pools": {p: {"terms": len(v), "df_min": int(df[v].min()),
                          "df_max": int(df[v].max())}
                      for p, v in pool.items()},
@@ -444,8 +461,7 @@ def run_fts(run, size, src, work):
                 break
             rounds[e].append(r)
             if rnd == 0:
-                ids[e] = {s: r["shapes"][s].pop("ids")
-                          for s in bench_fts.SHAPES}
+                ids[e] = {s: r["shapes"][s].pop("ids") for s in shapes}
             log(f"fts {size} query round {rnd} {e}: " + ", ".join(
                 f"{s} {pct(r['shapes'][s]['lat_us'], 50):.0f}"
                 for s in SHOWN_SHAPES) + " us")
@@ -462,7 +478,7 @@ def run_fts(run, size, src, work):
                 "cpu_p50_us": common.median([pct(r["shapes"][s]["cpu_us"], 50)
                                              for r in rs]),
                 "mean_hits": rs[0]["shapes"][s]["mean_hits"]}
-                for s in bench_fts.SHAPES},
+                for s in shapes},
             "peak_rss_mb": common.median([r["peak_rss_mb"] for r in rs]),
             "peak_rss_anon_mb": common.median([r["peak_rss_anon_mb"]
                                                for r in rs]),
@@ -549,13 +565,20 @@ def native_sha(pkg):
 
 
 def driver(a):
-    sizes = ([int(x) for x in a.sizes.split(",")] if a.sizes
+    import numpy as np
+
+    sizes = ([] if a.sizes == "none" else
+             [int(x) for x in a.sizes.split(",")] if a.sizes
              else MODES[a.mode])
     only = a.only.split(",")
     out = pathlib.Path(a.out) if a.out else (
         common.RESULTS_DIR / f"{datetime.date.today().isoformat()}-scale.json")
     run = Runner(a.ours_path)
-    work = common.WORK_DIR / "scale"
+    # tables, caches, query and progress files of this run: a folder of its
+    # own, so that runs side by side (--only fts / --only vector) never
+    # touch each other's tables
+    work = common.WORK_DIR / "scale" / (
+        "-".join(only) + "-" + "-".join(str(n) for n in sizes))
     work.mkdir(parents=True, exist_ok=True)
     result = {"bench": "scale", "run": a.mode,
               "date": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -572,11 +595,14 @@ def driver(a):
                          "k": K, "rss_limit_gib": RSS_LIMIT_KB / 2**20,
                          "seed": SEED},
               "fts": {}, "vector": {}, "mem_available_gib_before": {}}
-    if a.merge and out.exists():
-        old = json.loads(out.read_text())
+    merge = [out] if a.merge and out.exists() else []
+    merge += [pathlib.Path(f) for f in (a.merge_from or "").split(",") if f]
+    for f in merge:
+        old = json.loads(f.read_text())
         for part in ("fts", "vector", "mem_available_gib_before"):
-            result[part] = old.get(part, {})
-        result["earlier_runs"] = old.get("earlier_runs", []) + [
+            result[part].update(old.get(part, {}))
+        result["earlier_runs"] = result.get("earlier_runs", []) + old.get(
+            "earlier_runs", []) + [
             {k: old.get(k) for k in ("date", "loadavg_start",
                                      "loadavg_end", "params")}]
 
@@ -589,6 +615,9 @@ def driver(a):
         except ImportError:
             log("matplotlib missing: no plot")
 
+    if not sizes:
+        save()
+        return
     text_src = vec_src = truth = None
     # a larger file already generated serves (its first N rows are the
     # N-row data set)
@@ -601,10 +630,21 @@ def driver(a):
     if "vector" in only:
         have = [n for n in bigger if vec_path(n).exists()]
         vec_src = ensure_vectors(have[0] if have else max(sizes))
-        t0 = time.perf_counter()
-        truth = exact_topk(vec_src, set(sizes), vec_queries())
-        log(f"vector: exact top-{K} of {V_QUERIES} queries in "
-            f"{time.perf_counter() - t0:.1f} s")
+        # exact answers are kept (a pure function of the seed, the queries
+        # and the size) so a repeated run skips the scan of the raw file
+        cached = {n: common.WORK_DIR / "scale" / f"exact-{n}-q{V_QUERIES}.npy"
+                  for n in sizes}
+        missing = {n for n in sizes if not cached[n].exists()}
+        truth = {}
+        if missing:
+            t0 = time.perf_counter()
+            truth = exact_topk(vec_src, missing, vec_queries())
+            log(f"vector: exact top-{K} of {V_QUERIES} queries in "
+                f"{time.perf_counter() - t0:.1f} s")
+            for n in missing:
+                np.save(cached[n], truth[n])
+        for n in sizes:
+            truth[n] = np.load(cached[n])
     for size in sizes:
         avail = mem_available_gib()
         result["mem_available_gib_before"][str(size)] = avail
@@ -635,7 +675,8 @@ def _build_cells(b):
     if b is None:
         return ["-"] * 6
     if b.get("exceeded_rss_limit"):
-        return [f"exceeded 12 GiB at {b['at_rows']:,} rows"] + ["-"] * 5
+        return [f"killed ({b.get('killed_because', 'exceeded 12 GiB')}) "
+                f"at {b['at_rows']:,} rows"] + ["-"] * 5
     return [f"{b['docs_per_s']:,.0f}", f"{b['docs_per_cpu_s']:,.0f}",
             f"{b['peak_rss_mb']:,.0f} MB",
             f"{b.get('peak_rss_anon_mb', 0):,.0f} MB",
@@ -684,7 +725,7 @@ def write_md(r, path):
         for s in _sizes(r["fts"]):
             f = r["fts"][s]
             q = f["queries"]
-            for sh in bench_fts.SHAPES:
+            for sh in f.get("shapes", bench_fts.SHAPES):
                 cells = []
                 for e in ENGINES:
                     x = q.get(e, {})
@@ -816,6 +857,9 @@ def main():
     ap.add_argument("--merge", action="store_true",
                     help="keep the sizes already in --out (a later run "
                          "adds or replaces sizes)")
+    ap.add_argument("--merge-from", dest="merge_from",
+                    help="comma-separated result files whose sizes are "
+                         "kept (--sizes none: only combine and report)")
     ap.add_argument("--worker", choices=["fts-build", "vec-build",
                                          "vec-query"])
     ap.add_argument("--engine")
