@@ -25,7 +25,10 @@ synthetic case (1024 centres 3.0*N(0,1), noise 0.3*N(0,1)), generated in
 1M-row chunks into a raw file bench/scratch/vec-<rows>-d128-s<seed>.f32;
 appends of at most 1M rows read with np.fromfile (no memory map); l2sq.
 Ours: vector("emb", 128, n_cent, "l2sq") with n_cent = upstream's choice
-at that table size (1024 below 5M rows, 4096 from 5M); upstream:
+for one append of at most 1M rows (1024 lists below 5M rows, 4096 from
+5M: upstream builds each superfile's index from the rows of its append, so
+at 10M built by 1M-row appends it too has 1024 lists per superfile);
+upstream:
 vector("emb", 128, "l2sq"). 100 queries from the same mixture; exact
 top-10 by numpy in 100K-row chunks (float64). Ours: nprobe swept
 1, 2, 4, ... until recall@10 >= 0.99; the reported p50 is at the smallest
@@ -91,6 +94,7 @@ RSS_LIMIT_KB = 12 * 2**20      # 12 GiB
 MIN_AVAILABLE_KB = 3 * 2**20
 POLL_S = 0.2
 ENGINES = ("ours", "upstream")
+RUN = {"engines": ENGINES, "build_time_limit": None}   # set by the driver
 SEED = common.SEED
 
 
@@ -99,6 +103,10 @@ def log(*m):
 
 
 def upstream_ncent(rows):
+    """Upstream's list count for an index built over `rows` vectors. It
+    builds each superfile's index at append time from that append's rows,
+    so with appends of at most APPEND_ROWS (1M) every superfile it writes
+    has 1024 lists, at 10M as at 1M."""
     return 1024 if rows < 5_000_000 else 4096
 
 
@@ -318,11 +326,13 @@ def mem_available_gib():
     return None
 
 
-def run_watched(argv, env, prog_file=None):
+def run_watched(argv, env, prog_file=None, time_limit=None):
     """Runs a worker; polls its VmRSS every POLL_S and kills it above
-    RSS_LIMIT_KB. Returns its JSON result, or {"exceeded_rss_limit": True,
-    "at_rows": N}. Either way with the load average before and after and
-    the watchdog's own peak VmRSS sample."""
+    RSS_LIMIT_KB (or when the machine runs short of memory, or after
+    time_limit seconds). Returns its JSON result, or {"killed": True,
+    "killed_because": why, "at_rows": N, "seconds": elapsed}. Either way
+    with the load average before and after and the watchdog's own peak
+    VmRSS sample."""
     env = dict(env)
     env["OPENBLAS_NUM_THREADS"] = "1"
     if prog_file:
@@ -335,6 +345,7 @@ def run_watched(argv, env, prog_file=None):
     reader.start()
     peak = 0
     killed = None
+    t0 = time.perf_counter()
     while p.poll() is None:
         rss = vm_rss_kb(p.pid)
         peak = max(peak, rss)
@@ -342,6 +353,8 @@ def run_watched(argv, env, prog_file=None):
             killed = "exceeded 12 GiB"
         elif mem_available_gib() * 2**20 < MIN_AVAILABLE_KB:
             killed = "machine MemAvailable below 3 GiB"
+        elif time_limit and time.perf_counter() - t0 > time_limit:
+            killed = f"time limit of {time_limit:.0f} s"
         if killed:
             p.kill()
             p.wait()
@@ -354,8 +367,9 @@ def run_watched(argv, env, prog_file=None):
         at = int(pathlib.Path(prog_file).read_text()) if prog_file else None
         log(f"worker killed ({killed}) at {at} rows: "
             f"{' '.join(argv[1:6])}")
-        return dict(meta, exceeded_rss_limit=True, at_rows=at,
-                    killed_because=killed)
+        el = time.perf_counter() - t0
+        return dict(meta, killed=True, at_rows=at, killed_because=killed,
+                    seconds=el, rows_per_s_so_far=(at or 0) / el)
     if p.returncode != 0:
         raise RuntimeError(f"worker failed ({p.returncode}): {' '.join(argv)}")
     res = [ln for ln in lines if ln.startswith("{")]
@@ -385,7 +399,9 @@ class Runner:
             argv += [f"--{k.replace('_', '-')}", str(v)]
         if prog:
             argv += ["--progress", str(prog)]
-        return run_watched(argv, self.env(engine), prog)
+        return run_watched(argv, self.env(engine), prog,
+                           RUN["build_time_limit"] if kind.endswith("build")
+                           else None)
 
     def fts_query(self, engine, d, qfile, cache):
         argv = [self.python(engine), bench_fts.__file__, "--worker", "query",
@@ -396,7 +412,7 @@ class Runner:
 
 
 def build_summary(r):
-    if r.get("exceeded_rss_limit"):
+    if r.get("killed"):
         return r
     out = {k: r[k] for k in (
         "seconds", "cpu_seconds", "peak_rss_mb", "peak_rss_anon_mb",
@@ -433,16 +449,17 @@ def run_fts(run, size, src, work):
                          "df_max": int(df[v].max())}
                      for p, v in pool.items()},
            "build": {}, "queries": {}}
-    dirs = {e: work / f"fts-{e}" for e in ENGINES}
-    for e in ENGINES:
+    dirs = {e: work / f"fts-{e}" for e in RUN["engines"]}
+    for e in RUN["engines"]:
         shutil.rmtree(dirs[e], ignore_errors=True)
         r = run.worker(e, "fts-build", prog=work / f"progress-{e}",
                        src=src, dir=dirs[e], docs=size,
                        append_rows=APPEND_ROWS)
         res["build"][e] = build_summary(r)
         b = res["build"][e]
-        if b.get("exceeded_rss_limit"):
-            log(f"fts {size} build {e}: exceeded 12 GiB at {b['at_rows']}")
+        if b.get("killed"):
+            log(f"fts {size} build {e}: killed ({b['killed_because']}) at "
+                f"{b['at_rows']} rows")
         else:
             log(f"fts {size} build {e}: {b['seconds']:.1f} s "
                 f"({b['docs_per_s']:,.0f} docs/s, {b['docs_per_cpu_s']:,.0f}"
@@ -450,13 +467,13 @@ def run_fts(run, size, src, work):
                 f"{b['peak_rss_anon_mb']:.0f} MB), {b['superfiles']} "
                 f"superfiles, load {b['loadavg_start'][0]:.1f}->"
                 f"{b['loadavg_end'][0]:.1f}")
-    live = [e for e in ENGINES if not res["build"][e].get("exceeded_rss_limit")]
+    live = [e for e in RUN["engines"] if not res["build"][e].get("killed")]
     rounds = {e: [] for e in live}
     ids = {}
     for rnd in range(ROUNDS):
         for e in (live if rnd % 2 == 0 else live[::-1]):
             r = run.fts_query(e, dirs[e], qfile, work / f"cache-fts-{e}")
-            if r.get("exceeded_rss_limit"):
+            if r.get("killed"):
                 res["queries"][e] = r
                 break
             rounds[e].append(r)
@@ -498,18 +515,19 @@ def run_vector(run, size, src, truth, work):
     qfile, tfile = work / "vec-queries.npy", work / f"vec-truth-{size}.npy"
     np.save(qfile, vec_queries())
     np.save(tfile, truth)
-    n_cent = upstream_ncent(size)
+    n_cent = upstream_ncent(min(size, APPEND_ROWS))
     res = {"docs": size, "dim": DIM, "n_cent_ours": n_cent, "build": {},
            "queries": {}}
-    dirs = {e: work / f"vec-{e}" for e in ENGINES}
-    for e in ENGINES:
+    dirs = {e: work / f"vec-{e}" for e in RUN["engines"]}
+    for e in RUN["engines"]:
         shutil.rmtree(dirs[e], ignore_errors=True)
         r = run.worker(e, "vec-build", prog=work / f"progress-{e}", src=src,
                        dir=dirs[e], docs=size, append_rows=APPEND_ROWS,
                        n_cent=n_cent)
         res["build"][e] = b = build_summary(r)
-        if b.get("exceeded_rss_limit"):
-            log(f"vector {size} build {e}: exceeded 12 GiB at {b['at_rows']}")
+        if b.get("killed"):
+            log(f"vector {size} build {e}: killed ({b['killed_because']}) "
+                f"at {b['at_rows']} rows")
         else:
             log(f"vector {size} build {e}: {b['seconds']:.1f} s "
                 f"({b['docs_per_s']:,.0f} vec/s, {b['docs_per_cpu_s']:,.0f}"
@@ -517,14 +535,14 @@ def run_vector(run, size, src, truth, work):
                 f"{b['peak_rss_anon_mb']:.0f} MB), {b['superfiles']} "
                 f"superfiles, load {b['loadavg_start'][0]:.1f}->"
                 f"{b['loadavg_end'][0]:.1f}")
-    live = [e for e in ENGINES if not res["build"][e].get("exceeded_rss_limit")]
+    live = [e for e in RUN["engines"] if not res["build"][e].get("killed")]
     rounds = {e: [] for e in live}
     for rnd in range(ROUNDS):
         for e in (live if rnd % 2 == 0 else live[::-1]):
             r = run.worker(e, "vec-query", dir=dirs[e], queries=qfile,
                            truth=tfile, passes=PASSES,
                            cache=work / f"cache-vec-{e}")
-            if r.get("exceeded_rss_limit"):
+            if r.get("killed"):
                 res["queries"][e] = r
                 break
             rounds[e].append(r)
@@ -571,6 +589,8 @@ def driver(a):
              [int(x) for x in a.sizes.split(",")] if a.sizes
              else MODES[a.mode])
     only = a.only.split(",")
+    RUN["engines"] = tuple(a.engines.split(","))
+    RUN["build_time_limit"] = a.build_time_limit
     out = pathlib.Path(a.out) if a.out else (
         common.RESULTS_DIR / f"{datetime.date.today().isoformat()}-scale.json")
     run = Runner(a.ours_path)
@@ -578,7 +598,8 @@ def driver(a):
     # own, so that runs side by side (--only fts / --only vector) never
     # touch each other's tables
     work = common.WORK_DIR / "scale" / (
-        "-".join(only) + "-" + "-".join(str(n) for n in sizes))
+        "-".join(only) + "-" + "-".join(str(n) for n in sizes) + "-"
+        + "-".join(RUN["engines"]))
     work.mkdir(parents=True, exist_ok=True)
     result = {"bench": "scale", "run": a.mode,
               "date": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -599,8 +620,20 @@ def driver(a):
     merge += [pathlib.Path(f) for f in (a.merge_from or "").split(",") if f]
     for f in merge:
         old = json.loads(f.read_text())
-        for part in ("fts", "vector", "mem_available_gib_before"):
-            result[part].update(old.get(part, {}))
+        if not a.ours_path:      # combining only: ours as the runs had it
+            result["ours_pkg"] = old.get("ours_pkg", result["ours_pkg"])
+            result["ours_native_sha256"] = old.get(
+                "ours_native_sha256", result["ours_native_sha256"])
+        result["mem_available_gib_before"].update(
+            old.get("mem_available_gib_before", {}))
+        for part in ("fts", "vector"):
+            for size, entry in old.get(part, {}).items():
+                dst = result[part].setdefault(size, {})
+                for k, v in entry.items():
+                    if k in ("build", "queries"):   # per engine
+                        dst.setdefault(k, {}).update(v)
+                    else:
+                        dst[k] = v
         result["earlier_runs"] = result.get("earlier_runs", []) + old.get(
             "earlier_runs", []) + [
             {k: old.get(k) for k in ("date", "loadavg_start",
@@ -674,9 +707,11 @@ def _sizes(part):
 def _build_cells(b):
     if b is None:
         return ["-"] * 6
-    if b.get("exceeded_rss_limit"):
+    if b.get("killed"):
         return [f"killed ({b.get('killed_because', 'exceeded 12 GiB')}) "
-                f"at {b['at_rows']:,} rows"] + ["-"] * 5
+                f"at {b['at_rows']:,} rows after {b.get('seconds', 0):.0f} s"
+                f" ({b.get('rows_per_s_so_far', 0):,.0f} rows/s so far)"
+                ] + ["-"] * 5
     return [f"{b['docs_per_s']:,.0f}", f"{b['docs_per_cpu_s']:,.0f}",
             f"{b['peak_rss_mb']:,.0f} MB",
             f"{b.get('peak_rss_anon_mb', 0):,.0f} MB",
@@ -693,10 +728,22 @@ def write_md(r, path):
         f"`{path.with_suffix('.json').name}`, {r['date']}; "
         f"{m['cpu_model']}, {m['cores']} cores, {m['memory_gib']} GiB, git "
         f"{m['git_sha'][:10]}. Ours: the package in `{r['ours_pkg']}`. "
-        f"Load average {r['loadavg_start'][0]:.1f} at the start, "
-        f"{r['loadavg_end'][0]:.1f} at the end (a shared machine: wall "
-        "rates are noisy, per-CPU-second rates less so). Made by "
-        "`bench/scale/bench_scale.py`.", "",
+        + ("" if r.get("earlier_runs") else
+           f"Load average {r['loadavg_start'][0]:.1f} at the start, "
+           f"{r['loadavg_end'][0]:.1f} at the end. ")
+        + "A shared machine (other engineers' builds; the load average at "
+        "the start and end of every build is in the tables): wall rates "
+        "are noisy, per-CPU-second rates less so. Made by "
+        "`bench/scale/bench_scale.py`.", ""]
+    if r.get("earlier_runs"):
+        lines += ["Combined from runs (start time, load average at start "
+                  "-> end, sizes): " + "; ".join(
+                      f"{x['date']}, {x['loadavg_start'][0]:.1f} -> "
+                      f"{x['loadavg_end'][0]:.1f}, "
+                      f"{'/'.join(str(n) for n in x['params']['sizes'])}"
+                      for x in r["earlier_runs"] if x.get("date")) + ".",
+                  ""]
+    lines += [
         f"Every build appends at most {p['append_rows']:,} rows at a time, "
         "read batch by batch from the generated file; each build and query "
         "ran in its own process under a watchdog that kills it when its "
@@ -729,7 +776,7 @@ def write_md(r, path):
                 cells = []
                 for e in ENGINES:
                     x = q.get(e, {})
-                    if x.get("exceeded_rss_limit"):
+                    if x.get("killed"):
                         cells.append("exceeded 12 GiB")
                     elif "shapes" in x:
                         y = x["shapes"][sh]
@@ -751,8 +798,9 @@ def write_md(r, path):
             "## Vectors", "",
             f"{p['dim']}-d float32 Gaussian clusters (1024 centres), l2sq, "
             f"k = {p['k']}, {p['vector_queries']} queries, recall@10 against "
-            "exact numpy search. Ours: n_cent = upstream's choice at that "
-            "size (1024 below 5M rows, 4096 from 5M), nprobe swept; "
+            "exact numpy search. Ours: n_cent = upstream's choice for "
+            "one append of at most 1M rows (1024 lists per superfile at "
+            "every size), nprobe swept; "
             "upstream: its own n_cent, no nprobe (one operating point).", "",
             "| rows | engine | vectors/s (wall) | per CPU-s | peak RSS | "
             "heap | superfiles / disk | load |",
@@ -767,7 +815,7 @@ def write_md(r, path):
         for s in _sizes(r["vector"]):
             for e in ENGINES:
                 x = r["vector"][s]["queries"].get(e, {})
-                if x.get("exceeded_rss_limit"):
+                if x.get("killed"):
                     lines.append(f"| {int(s):,} | {e} | exceeded 12 GiB | - |")
                     continue
                 a = x.get("at_recall_095")
@@ -793,7 +841,7 @@ def plot(r, path):
              "upstream": dict(color="tab:orange")}
 
     def ok(b):
-        return b is not None and not b.get("exceeded_rss_limit")
+        return b is not None and not b.get("killed")
 
     for row, part, unit in ((0, "fts", "docs"), (1, "vector", "vectors")):
         d = r.get(part, {})
@@ -857,6 +905,12 @@ def main():
     ap.add_argument("--merge", action="store_true",
                     help="keep the sizes already in --out (a later run "
                          "adds or replaces sizes)")
+    ap.add_argument("--engines", default=",".join(ENGINES),
+                    help="run only these engines (a later --merge-from "
+                         "combines engines of one size)")
+    ap.add_argument("--build-time-limit", dest="build_time_limit",
+                    type=float, help="stop a build after this many seconds "
+                    "(recorded with the rows appended so far)")
     ap.add_argument("--merge-from", dest="merge_from",
                     help="comma-separated result files whose sizes are "
                          "kept (--sizes none: only combine and report)")
