@@ -94,7 +94,8 @@ RSS_LIMIT_KB = 12 * 2**20      # 12 GiB
 MIN_AVAILABLE_KB = 3 * 2**20
 POLL_S = 0.2
 ENGINES = ("ours", "upstream")
-RUN = {"engines": ENGINES, "build_time_limit": None}   # set by the driver
+RUN = {"engines": ENGINES, "build_time_limit": None,   # set by the driver
+       "reuse_builds": False}
 SEED = common.SEED
 
 
@@ -418,7 +419,8 @@ def build_summary(r):
         "seconds", "cpu_seconds", "peak_rss_mb", "peak_rss_anon_mb",
         "peak_rss_file_mb", "rss_before_mb", "disk_bytes", "superfiles",
         "appends", "docs", "version", "loadavg_start", "loadavg_end",
-        "watchdog_peak_vmrss_mb") if k in r}
+        "watchdog_peak_vmrss_mb", "reused", "recovered_from_log")
+        if k in r}
     if "n_cent" in r:
         out["n_cent"] = r["n_cent"]
     out["docs_per_s"] = r["docs"] / r["seconds"]
@@ -503,7 +505,7 @@ def run_fts(run, size, src, work):
     if "ours" in ids and "upstream" in ids:
         res["top10_overlap_ours_upstream"] = bench_fts.overlap(
             ids, "ours", "upstream")
-    for e in ENGINES:
+    for e in dirs:
         shutil.rmtree(dirs[e], ignore_errors=True)
         shutil.rmtree(work / f"cache-fts-{e}", ignore_errors=True)
     return res
@@ -520,10 +522,18 @@ def run_vector(run, size, src, truth, work):
            "queries": {}}
     dirs = {e: work / f"vec-{e}" for e in RUN["engines"]}
     for e in RUN["engines"]:
-        shutil.rmtree(dirs[e], ignore_errors=True)
-        r = run.worker(e, "vec-build", prog=work / f"progress-{e}", src=src,
-                       dir=dirs[e], docs=size, append_rows=APPEND_ROWS,
-                       n_cent=n_cent)
+        saved = work / f"build-vec-{e}.json"
+        if RUN["reuse_builds"] and saved.exists() and dirs[e].exists():
+            r = json.loads(saved.read_text())
+            r["reused"] = True
+            log(f"vector {size} build {e}: reusing the table and the build "
+                f"figures of {saved.name}")
+        else:
+            shutil.rmtree(dirs[e], ignore_errors=True)
+            r = run.worker(e, "vec-build", prog=work / f"progress-{e}",
+                           src=src, dir=dirs[e], docs=size,
+                           append_rows=APPEND_ROWS, n_cent=n_cent)
+            saved.write_text(json.dumps(r))
         res["build"][e] = b = build_summary(r)
         if b.get("killed"):
             log(f"vector {size} build {e}: killed ({b['killed_because']}) "
@@ -570,9 +580,10 @@ def run_vector(run, size, src, truth, work):
             "peak_rss_anon_mb": common.median([r["peak_rss_anon_mb"]
                                                for r in rs]),
             "loadavg": [rs[0]["loadavg_start"], rs[-1]["loadavg_end"]]}
-    for e in ENGINES:
+    for e in dirs:
         shutil.rmtree(dirs[e], ignore_errors=True)
         shutil.rmtree(work / f"cache-vec-{e}", ignore_errors=True)
+        (work / f"build-vec-{e}.json").unlink(missing_ok=True)
     return res
 
 
@@ -591,6 +602,7 @@ def driver(a):
     only = a.only.split(",")
     RUN["engines"] = tuple(a.engines.split(","))
     RUN["build_time_limit"] = a.build_time_limit
+    RUN["reuse_builds"] = a.reuse_builds
     out = pathlib.Path(a.out) if a.out else (
         common.RESULTS_DIR / f"{datetime.date.today().isoformat()}-scale.json")
     run = Runner(a.ours_path)
@@ -911,6 +923,11 @@ def main():
     ap.add_argument("--build-time-limit", dest="build_time_limit",
                     type=float, help="stop a build after this many seconds "
                     "(recorded with the rows appended so far)")
+    ap.add_argument("--reuse-builds", dest="reuse_builds",
+                    action="store_true",
+                    help="vectors: query a table a failed run left behind "
+                         "(with its build-vec-ENGINE.json) instead of "
+                         "building it again")
     ap.add_argument("--merge-from", dest="merge_from",
                     help="comma-separated result files whose sizes are "
                          "kept (--sizes none: only combine and report)")
