@@ -632,10 +632,12 @@ def driver(a):
     merge += [pathlib.Path(f) for f in (a.merge_from or "").split(",") if f]
     for f in merge:
         old = json.loads(f.read_text())
-        if not a.ours_path:      # combining only: ours as the runs had it
-            result["ours_pkg"] = old.get("ours_pkg", result["ours_pkg"])
-            result["ours_native_sha256"] = old.get(
-                "ours_native_sha256", result["ours_native_sha256"])
+        if not a.ours_path and "ours_pkg" in old and not result.get(
+                "ours_from_runs"):
+            # combining only: ours as the first run that names it had it
+            result["ours_pkg"] = old["ours_pkg"]
+            result["ours_native_sha256"] = old.get("ours_native_sha256")
+            result["ours_from_runs"] = True
         result["mem_available_gib_before"].update(
             old.get("mem_available_gib_before", {}))
         for part in ("fts", "vector"):
