@@ -662,6 +662,8 @@ def driver(a):
         except ImportError:
             log("matplotlib missing: no plot")
 
+    if a.note:
+        result["note"] = a.note
     if not sizes:
         save()
         return
@@ -726,7 +728,9 @@ def _build_cells(b):
                 f"at {b['at_rows']:,} rows after {b.get('seconds', 0):.0f} s"
                 f" ({b.get('rows_per_s_so_far', 0):,.0f} rows/s so far)"
                 ] + ["-"] * 5
-    return [f"{b['docs_per_s']:,.0f}", f"{b['docs_per_cpu_s']:,.0f}",
+    mark = (" (from the log)" if b.get("recovered_from_log") else "") + (
+        " (reused)" if b.get("reused") else "")
+    return [f"{b['docs_per_s']:,.0f}{mark}", f"{b['docs_per_cpu_s']:,.0f}",
             f"{b['peak_rss_mb']:,.0f} MB",
             f"{b.get('peak_rss_anon_mb', 0):,.0f} MB",
             f"{b['superfiles']} / {b['disk_bytes'] / 1e6:,.0f} MB",
@@ -757,6 +761,8 @@ def write_md(r, path):
                       f"{'/'.join(str(n) for n in x['params']['sizes'])}"
                       for x in r["earlier_runs"] if x.get("date")) + ".",
                   ""]
+    if r.get("note"):
+        lines += [r["note"], ""]
     lines += [
         f"Every build appends at most {p['append_rows']:,} rows at a time, "
         "read batch by batch from the generated file; each build and query "
@@ -925,6 +931,8 @@ def main():
     ap.add_argument("--build-time-limit", dest="build_time_limit",
                     type=float, help="stop a build after this many seconds "
                     "(recorded with the rows appended so far)")
+    ap.add_argument("--note", help="a sentence for the report (how the "
+                    "runs were made)")
     ap.add_argument("--reuse-builds", dest="reuse_builds",
                     action="store_true",
                     help="vectors: query a table a failed run left behind "
