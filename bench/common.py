@@ -100,20 +100,7 @@ class SeedData:
         import pyarrow as pa
 
         rng = np.random.default_rng([self.seed, b])
-        first = b * BATCH_ROWS
-        idx = np.arange(first, first + rows, dtype=np.int64)
-
-        doc_id = np.empty((rows, 13), dtype=np.uint8)
-        doc_id[:, :4] = np.frombuffer(b"doc-", dtype=np.uint8)
-        doc_id[:, 4:] = _digits(idx, 9)
-
-        terms = np.searchsorted(self.cdf, rng.random((rows, N_TOKENS)),
-                                side="right") + 1
-        np.minimum(terms, VOCAB, out=terms)
-        body = np.empty((rows, 10 + 10 * N_TOKENS), dtype=np.uint8)
-        body[:, 0] = ord("u")                   # unique id token u<9 digits>
-        body[:, 1:10] = _digits(idx, 9)
-        body[:, 10:] = self.vocab_bytes[terms].reshape(rows, 10 * N_TOKENS)
+        doc_id, body = self._text(rng, b, rows, N_TOKENS)
 
         which = rng.integers(0, N_CENTRES, size=rows)
         emb = self.centres[which] + np.float32(0.3) * rng.standard_normal(
@@ -123,6 +110,80 @@ class SeedData:
         return pa.RecordBatch.from_arrays(
             [_fixed_width_strings(doc_id), _fixed_width_strings(body), emb],
             schema=seed_schema())
+
+    def _text(self, rng, b, rows, n_tokens):
+        """doc_id and body of batch b as fixed-width uint8 matrices: body
+        is "u<9-digit row>" then n_tokens Zipf draws " termNNNNN"."""
+        import numpy as np
+
+        first = b * BATCH_ROWS
+        idx = np.arange(first, first + rows, dtype=np.int64)
+
+        doc_id = np.empty((rows, 13), dtype=np.uint8)
+        doc_id[:, :4] = np.frombuffer(b"doc-", dtype=np.uint8)
+        doc_id[:, 4:] = _digits(idx, 9)
+
+        terms = np.searchsorted(self.cdf, rng.random((rows, n_tokens)),
+                                side="right") + 1
+        np.minimum(terms, VOCAB, out=terms)
+        body = np.empty((rows, 10 + 10 * n_tokens), dtype=np.uint8)
+        body[:, 0] = ord("u")                   # unique id token u<9 digits>
+        body[:, 1:10] = _digits(idx, 9)
+        body[:, 10:] = self.vocab_bytes[terms].reshape(rows, 10 * n_tokens)
+        return doc_id, body
+
+    def text_batch(self, b, rows=BATCH_ROWS, n_tokens=N_TOKENS):
+        """Batch b of the text-only schema (doc_id, body): the same Zipf
+        law and id tokens as batch(), n_tokens per doc, no embedding.
+        With n_tokens = N_TOKENS its text equals batch()'s."""
+        import numpy as np
+        import pyarrow as pa
+
+        rng = np.random.default_rng([self.seed, b])
+        doc_id, body = self._text(rng, b, rows, n_tokens)
+        return pa.RecordBatch.from_arrays(
+            [_fixed_width_strings(doc_id), _fixed_width_strings(body)],
+            schema=text_schema())
+
+
+def text_schema():
+    import pyarrow as pa
+
+    return pa.schema([
+        pa.field("doc_id", pa.large_utf8(), nullable=False),
+        pa.field("body", pa.large_utf8(), nullable=False),
+    ])
+
+
+def text_dataset_path(rows, n_tokens, seed=SEED):
+    return WORK_DIR / f"text-{rows}-t{n_tokens}-s{seed}.arrow"
+
+
+def ensure_text_dataset(rows, n_tokens, seed=SEED, log=print):
+    """Like ensure_dataset, for the text-only schema (doc_id, body) with
+    n_tokens Zipf tokens per doc: generated batch by batch (one batch in
+    memory at a time), so 10M docs need no more memory than 10K. Batch b
+    depends only on (seed, b), so the first N rows of a larger file are
+    the N-row data set."""
+    import pyarrow as pa
+
+    path = text_dataset_path(rows, n_tokens, seed)
+    if path.exists():
+        return path
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    gen = SeedData(seed)
+    tmp = path.with_suffix(".tmp")
+    t0 = time.perf_counter()
+    with pa.OSFile(str(tmp), "wb") as f, \
+            pa.ipc.new_file(f, text_schema()) as w:
+        for b in range((rows + BATCH_ROWS - 1) // BATCH_ROWS):
+            w.write_batch(gen.text_batch(
+                b, min(BATCH_ROWS, rows - b * BATCH_ROWS), n_tokens))
+    os.replace(tmp, path)
+    log(f"data: generated {rows} text rows ({n_tokens} tokens) into "
+        f"{path.relative_to(ROOT)} ({path.stat().st_size / 1e6:.0f} MB, "
+        f"{time.perf_counter() - t0:.1f} s)")
+    return path
 
 
 def dataset_path(rows, seed=SEED):

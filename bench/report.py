@@ -720,6 +720,28 @@ def realtext_plot(mode, r):
     plt.close(fig)
 
 
+# ---- scale (bench/scale/bench_scale.py) --------------------------------------
+
+def scale_section():
+    """The markdown that bench_scale.py wrote beside its newest result
+    (by date), one heading level down, or []. bench_scale.py draws
+    scale.png itself."""
+    best = None
+    for p in sorted(common.RESULTS_DIR.glob("*scale*.json")):
+        try:
+            r = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+        if r.get("bench") != "scale":
+            continue
+        if best is None or r["date"] >= best[1]["date"]:
+            best = (p, r)
+    if best is None or not best[0].with_suffix(".md").exists():
+        return []
+    text = best[0].with_suffix(".md").read_text()
+    return [re.sub(r"^#", "##", ln) for ln in text.splitlines()] + [""]
+
+
 # ---- many superfiles (bench/vector/many_superfiles.py), ours alone -----------
 
 def load_newest(bench, pattern="*.json"):
@@ -1027,6 +1049,7 @@ def main():
             manysf_plot(m[1])
         except ImportError:
             pass
+    lines += scale_section()
     (common.RESULTS_DIR / "latest.md").write_text("\n".join(lines))
     update_readme(readme_table(latest))
 

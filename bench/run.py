@@ -12,6 +12,9 @@ usage: run.py --mode quick|full [--only parquet,ingest,fts,vector,realtext]
 `realtext` (BM25 on real English prose, bench/fts/bench_realtext.py) is
 not in the default set: it needs the documentation packages of
 bench/setup.sh and makes its corpus on first use (several minutes).
+`scale` (bench/scale/bench_scale.py: 100K and 1M rows in quick mode, up to
+10M in full; FTS and vectors) is not in the default set either: full mode
+generates 10 GB of input and runs for about an hour.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ BENCHES = {
     "fts": "fts/bench_fts.py",
     "vector": "vector/bench_vector.py",
     "realtext": "fts/bench_realtext.py",
+    "scale": "scale/bench_scale.py",
 }
 DEFAULT = ("parquet", "ingest", "fts", "vector")
 
@@ -56,7 +60,7 @@ def main():
                 "--mode", a.mode, "--out", str(out)]
         if name == "parquet":
             argv += ["--lib", a.lib]
-        if name == "realtext" and a.ours_path:
+        if name in ("realtext", "scale") and a.ours_path:
             argv += ["--ours-path", a.ours_path]
         print(f"bench: {name} ({a.mode})", flush=True)
         if subprocess.run(argv).returncode != 0:

@@ -97,39 +97,43 @@ def log(*m):
 
 # ---- corpus analysis (driver) -----------------------------------------------
 
-def body_matrix(batch):
-    """The body column of a seed batch as a (rows, BODY_WIDTH) uint8 view:
-    every body has the same width (common.SeedData writes fixed-width
-    tokens), which this checks rather than assumes."""
+def body_matrix(batch, n_tokens=common.N_TOKENS):
+    """The body column of a seed batch as a (rows, width) uint8 view
+    (width = 10 + 10 * n_tokens): every body has the same width
+    (common.SeedData writes fixed-width tokens), which this checks rather
+    than assumes."""
     import numpy as np
+
+    width = 10 + 10 * n_tokens
 
     col = batch.column(batch.schema.get_field_index("body"))
     _, offs, data = col.buffers()
     o = np.frombuffer(offs, dtype=np.int64)[col.offset:col.offset + len(col) + 1]
-    if not (np.diff(o) == BODY_WIDTH).all():
+    if not (np.diff(o) == width).all():
         raise SystemExit("fts: body values are not fixed-width seed rows")
     raw = np.frombuffer(data, dtype=np.uint8)[o[0]:o[-1]]
-    return raw.reshape(len(col), BODY_WIDTH)
+    return raw.reshape(len(col), width)
 
 
 def term_ids(mat):
-    """(rows, 200) int array of the term numbers 1..VOCAB in each body."""
+    """(rows, tokens) int array of the term numbers 1..VOCAB in each body
+    (200 tokens in the seed corpus)."""
     import numpy as np
 
-    toks = mat[:, 10:].reshape(len(mat), common.N_TOKENS, 10)[:, :, 5:]
+    toks = mat[:, 10:].reshape(len(mat), -1, 10)[:, :, 5:]
     d = toks.astype(np.int32) - ord("0")
     return (((d[..., 0] * 10 + d[..., 1]) * 10 + d[..., 2]) * 10
             + d[..., 3]) * 10 + d[..., 4]
 
 
-def corpus_df(path, n_docs):
+def corpus_df(path, n_docs, n_tokens=common.N_TOKENS):
     """Document frequency of every term (index = term number)."""
     import numpy as np
 
     df = np.zeros(common.VOCAB + 1, dtype=np.int64)
     r = common.open_dataset(path)
     for b in common.iter_batches(r, n_docs):
-        t = np.sort(term_ids(body_matrix(b)), axis=1)
+        t = np.sort(term_ids(body_matrix(b, n_tokens)), axis=1)
         first = np.ones(t.shape, dtype=bool)
         first[:, 1:] = t[:, 1:] != t[:, :-1]
         df += np.bincount(t[first], minlength=common.VOCAB + 1)
@@ -404,11 +408,13 @@ def query_worker(a):
     with RssSampler() as s:
         # warm-up: every query of every shape once before any timing, so
         # that caches filled in the background (upstream's disk cache)
-        # are complete when the first shape is timed
-        for shape in SHAPES:
+        # are complete when the first shape is timed. A queries file may
+        # hold a subset of the shapes (bench/scale/bench_scale.py at 10M)
+        shapes = [sh for sh in SHAPES if sh in queries]
+        for shape in shapes:
             for q in queries[shape]:
                 run(q)
-        for shape in SHAPES:
+        for shape in shapes:
             qs = queries[shape]
             lat, cpu, hits = [], [], 0
             for _ in range(a.passes):
@@ -506,7 +512,7 @@ def overlap(ids_by_engine, x, y):
     """Mean |top10(x) & top10(y)| / max(len) per shape (1 when both
     are empty)."""
     out = {}
-    for shape in SHAPES:
+    for shape in ids_by_engine[x]:
         a, b = ids_by_engine[x][shape], ids_by_engine[y][shape]
         vals = [len(set(p) & set(q)) / max(len(p), len(q)) if p or q
                 else 1.0 for p, q in zip(a, b)]
