@@ -23,7 +23,7 @@ alternate over `rounds` rounds; medians over rounds of each round's p50.
 Wall time per call from Python, as a user sees it, and the thread's CPU
 time (time.thread_time_ns), which load from other processes disturbs less.
 
-usage: layouts_vs_upstream.py [--rows N] [--queries Q] [--rounds R]
+usage: layouts_vs_upstream.py [--rows N] [--queries Q] [--rounds R] [--in-process]
            [--passes P] [--out FILE]
 Ours is whatever `import infino` finds in the project .venv (or first on
 PYTHONPATH); upstream runs from bench/.venv.
@@ -85,16 +85,25 @@ def build_worker(a):
         t.append(table.slice(lo, hi - lo))
     secs = time.perf_counter() - t0
     sfs = t.check().n_superfiles if ours else None
-    print(json.dumps({"seconds": secs, "superfiles": sfs}), flush=True)
+    out = {"seconds": secs, "superfiles": sfs}
+    if a.queries_file:
+        out["queries"] = measure(t, ours, a)
+    print(json.dumps(out), flush=True)
 
 
 def query_worker(a):
     import infino
-    import numpy as np
 
     ours = hasattr(infino, "_native")
-    qs = [np.ascontiguousarray(q) for q in np.load(a.queries_file)]
     t = infino.connect(a.dir).open_table("v")
+    print(json.dumps(measure(t, ours, a)), flush=True)
+
+
+def measure(t, ours, a):
+    """Per case: p50/p99 wall, p50 thread CPU and the ids of each query."""
+    import numpy as np
+
+    qs = [np.ascontiguousarray(q) for q in np.load(a.queries_file)]
     cases = {"default": {}}
     if ours:
         cases["nprobe 1"] = {"nprobe": 1}
@@ -119,7 +128,7 @@ def query_worker(a):
         out[name] = {"p50_us": common.pct(wall, 50),
                      "p99_us": common.pct(wall, 99),
                      "cpu_p50_us": common.pct(cpu, 50), "ids": ids}
-    print(json.dumps(out), flush=True)
+    return out
 
 
 def exact_l2(src, rows, queries):
@@ -152,19 +161,26 @@ def driver(a):
                       "ncent": NCENT, "rounds": a.rounds, "passes": a.passes},
            "build": {}, "cases": {}}
     dirs = {}
+    rounds = {}
     for e, lays in LAYOUTS.items():
         for L in lays:
             d = dirs[e, L] = work / f"{e}-{L}"
             shutil.rmtree(d, ignore_errors=True)
-            r = common.run_worker([python_of(e), __file__, "--worker",
-                                   "build", "--src", str(src), "--rows",
-                                   str(a.rows), "--layout", L, "--dir",
-                                   str(d)])
+            argv = [python_of(e), __file__, "--worker", "build", "--src",
+                    str(src), "--rows", str(a.rows), "--layout", L, "--dir",
+                    str(d), "--passes", str(a.passes)]
+            if a.in_process:
+                argv += ["--queries-file", str(qfile)]
+            r = common.run_worker(argv)
+            rounds[e, L] = [r.pop("queries")] if a.in_process else []
             res["build"][f"{e}/{L}"] = r
             log(f"build {e} {L}: {r['seconds']:.1f} s, "
-                f"{r['superfiles']} superfiles")
-    rounds = {k: [] for k in dirs}
-    for rnd in range(a.rounds):
+                f"{r['superfiles']} superfiles" + ("".join(
+                    f", {c} {v['p50_us']:.0f} us"
+                    for c, v in rounds[e, L][0].items())
+                    if a.in_process else ""))
+    res["params"]["in_process"] = a.in_process
+    for rnd in range(0 if a.in_process else a.rounds):
         order = list(dirs) if rnd % 2 == 0 else list(dirs)[::-1]
         for e, L in order:
             r = common.run_worker([python_of(e), __file__, "--worker",
@@ -222,7 +238,10 @@ def markdown(res):
            f"{res['loadavg_end'][0]:.1f} at the end. {p['queries']} "
            f"queries, {p['passes']} passes, median of {p['rounds']} "
            "rounds of p50 (wall per call from Python; the thread's CPU time "
-           "beside it).", "",
+           "beside it)." + (" Queries ran in the process that built the "
+                            "table (one round)." if p.get("in_process")
+                            else " Queries ran in a new process per round "
+                            "that reopened the table."), "",
            "| table | ours p50 | ours nprobe 1 | upstream 0.11 p50 |"
            " ours/upstream (wall) |", "|---|---|---|---|---|"]
     for label, case, np1 in rows:
@@ -242,6 +261,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--passes", type=int, default=2)
     ap.add_argument("--out")
+    ap.add_argument("--in-process", dest="in_process", action="store_true",
+                    help="query in the process that built the table (one "
+                         "round), as issue 16's table was measured")
     ap.add_argument("--worker", choices=["build", "query"])
     ap.add_argument("--src")
     ap.add_argument("--dir")
