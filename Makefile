@@ -48,7 +48,7 @@ test-asan: setup
 # util_tpool_test's fork case starts workers in the child of a threaded
 # parent, which TSan refuses by default (it cannot vouch for its own state
 # there); no report is suppressed.
-TSAN_TESTS := ^(api_threads_test|util_tpool_test|store_cache_test|table_.*|query_.*)$$
+TSAN_TESTS := ^(api_threads_test|api_memgc_test|util_tpool_test|store_cache_test|store_memory_test|table_.*|query_.*)$$
 test-tsan: setup
 	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DINFINO_TSAN=ON -DINFINO_BUILD_BENCH=OFF >/dev/null

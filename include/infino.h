@@ -39,7 +39,9 @@
  * Caveats
  * -------
  * - memory:// databases are private to their handle and vanish with it;
- *   update, delete and gc need durable storage.
+ *   update and delete need durable storage. gc works there too, and
+ *   compaction and optimize on memory:// collect what they merged away
+ *   themselves (the bytes stay while any view or scan still names them).
  * - Appends are durable when they return: each commit fsyncs its files and
  *   their directories (about 4 fsyncs), so many tiny appends are slow;
  *   batch rows.
@@ -316,7 +318,8 @@ typedef struct infino_connect_opts {
      * committed first and returns INFINO_OK whatever the merge meets (a
      * merge that fails, or that another writer's merge overtakes, is
      * simply not done). Larger merges are left to infino_table_optimize;
-     * merged-away files stay on storage until infino_table_gc.
+     * merged-away files stay on storage until infino_table_gc (on
+     * memory:// the merge collects them at once: nothing else would).
      * auto_compact_fanout: 0: the default (INFINO_AUTO_COMPACT_DEFAULT),
      * INFINO_AUTO_COMPACT_OFF: never, 2.. : F. auto_compact_max_bytes: 0:
      * 64 MiB. */
@@ -637,7 +640,9 @@ typedef struct infino_gc_report {
 } infino_gc_report;
 
 /* Deletes files no retained snapshot needs and older than `grace_secs`
- * (negative = 0). Durable storage only. */
+ * (negative = 0). Also on memory://, where what it deletes leaves memory
+ * once no view or scan of the process names it (and merges collect
+ * after themselves, so there is usually little left). */
 INFINO_API infino_status infino_table_gc(infino_table *t, double grace_secs,
                                          infino_gc_report *out);
 

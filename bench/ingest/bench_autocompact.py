@@ -39,6 +39,17 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
+def rss_mb():
+    """The process's resident set now (Linux; None elsewhere)."""
+    try:
+        for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def worker(a):
     import numpy as np
     import infino
@@ -79,7 +90,7 @@ def worker(a):
             points.append({"appends": i, "elapsed_s": elapsed, "cpu_s": cpu,
                            "append_p50_ms": pct(lat, 50) * 1e3,
                            "append_p99_ms": pct(lat, 99) * 1e3,
-                           "superfiles": n_sf, **q})
+                           "superfiles": n_sf, "rss_mb": rss_mb(), **q})
             print(json.dumps(points[-1]), file=sys.stderr, flush=True)
             lat = []
             t0 += time.perf_counter() - t0 - elapsed  # searches untimed

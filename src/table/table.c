@@ -101,6 +101,40 @@ static void tomb_unref(struct tbl_tomb *tb)
     mem_free(tb);
 }
 
+static void keep_unref(void *payload)
+{
+    struct tbl_keep *k = payload;
+
+    if (k == NULL || atomic_fetch_sub(&k->refs, 1) != 1)
+        return;
+    store_blob_close(k->blob);
+    mem_free(k);
+}
+
+/* memory:// only: takes the object of superfile `id` for a new tbl_file
+ * (struct tbl_keep). INFINO_ERR_NOTFOUND when gc has already deleted it:
+ * the view being built is of a snapshot gc no longer retains, and
+ * advance() looks for the newest again. */
+static infino_status keep_open(struct tbl_keep **out, struct tbl *t,
+                               const uint8_t id[SNAP_SF_ID_LEN])
+{
+    struct tbl_keep *k = mem_calloc(1, sizeof *k);
+    char key[700];
+    infino_status st;
+
+    *out = NULL;
+    if (k == NULL)
+        return err_nomem();
+    atomic_init(&k->refs, 1);
+    snapshot_sf_key(key, sizeof key, t->meta.dir, id);
+    st = objstore_get(t->store, key, &k->blob);
+    if (st != INFINO_OK) {
+        mem_free(k);
+        return st;
+    }
+    *out = k;
+    return INFINO_OK;
+}
 
 static void file_unref(struct tbl_file *f)
 {
@@ -123,6 +157,7 @@ static void file_unref(struct tbl_file *f)
     pthread_mutex_unlock(&t->files_mu);
     state_close(&s);
     tomb_unref(f->tomb);
+    keep_unref(f->keep);
     mem_free(f);
 }
 
@@ -166,6 +201,13 @@ static infino_status file_get(struct tbl_file **out, struct tbl *t,
     f = mem_calloc(1, sizeof *f);
     if (f == NULL)
         return err_nomem();
+    if (!objstore_is_durable(t->store)) {
+        infino_status st = keep_open(&f->keep, t, e->id);
+        if (st != INFINO_OK) {
+            mem_free(f);
+            return st;
+        }
+    }
     atomic_init(&f->refs, 1);
     f->t = t;
     memcpy(f->id, e->id, SNAP_SF_ID_LEN);
@@ -188,8 +230,22 @@ static infino_status state_open(struct file_state *out, struct tbl *t,
 
     memset(out, 0, sizeof *out);
     snapshot_sf_key(key, sizeof key, t->meta.dir, f->id);
-    /* superfiles are immutable: the read cache may serve them */
-    CHECK(objstore_get_immutable(t->store, key, f->file_size, &out->blob));
+    if (f->keep) {
+        /* memory://: the bytes the file kept, whether or not the object
+         * is still there (struct tbl_keep) */
+        uint64_t size = store_blob_size(f->keep->blob);
+        const uint8_t *p = NULL;
+
+        if (size > 0)
+            CHECK(store_blob_read(f->keep->blob, 0, (size_t)size, &p));
+        atomic_fetch_add(&f->keep->refs, 1);
+        CHECK(store_blob_wrap(&out->blob, p, (size_t)size, key, keep_unref,
+                              f->keep));
+    } else {
+        /* superfiles are immutable: the read cache may serve them */
+        CHECK(objstore_get_immutable(t->store, key, f->file_size,
+                                     &out->blob));
+    }
     if (store_blob_size(out->blob) != f->file_size) {
         st = err_set(INFINO_ERR_CORRUPT,
                      "%s: size %llu, but the snapshot says %llu", key,
@@ -580,7 +636,7 @@ static infino_status advance(struct tbl_view **out, struct tbl *t,
             st = view_build(&nv, t, &snap, cur);
         /* A file vanishing under us means gc ran past a very old
          * snapshot: look for the newest again. */
-        if (st == INFINO_ERR_NOTFOUND && attempt < 3) {
+        if (st == INFINO_ERR_NOTFOUND && attempt < 8) {
             err_clear();
             CHECK(vlog_latest(&t->log, &latest));
             continue;
@@ -931,7 +987,12 @@ infino_status tbl_open(struct tbl **out, struct objstore *s,
     t->commits = opts && opts->commits ? opts->commits : &t->own_commits;
     t->lru.lru_next = t->lru.lru_prev = &t->lru;
     t->max_open = max_open_superfiles();
-    t->read_lease_ns = lease_read_secs() * 1000000000;
+    /* memory:// needs no reader leases: every reader is in this process,
+     * and its views hold the bytes of what they name (struct tbl_keep),
+     * which gc there cannot take. Without leases, gc keeps no old
+     * snapshot for idle handles, and kept_until() takes no shortcut. */
+    t->read_lease_ns =
+        objstore_is_durable(s) ? lease_read_secs() * 1000000000 : 0;
     t->n_file_buckets = 64;
     t->file_buckets = mem_calloc(t->n_file_buckets, sizeof *t->file_buckets);
     if (t->file_buckets == NULL) {

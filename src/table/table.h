@@ -317,7 +317,9 @@ struct tbl_gc_report {
 
 /* Deletes every object of the table that no retained snapshot needs and
  * that is older than `grace_secs`. Retained: the newest snapshot and every
- * snapshot younger than the grace period. */
+ * snapshot younger than the grace period (and those readers lease). On
+ * memory:// too: there a view keeps the bytes of the superfiles it names,
+ * so what gc deletes leaves memory when the last view naming it goes. */
 infino_status tbl_gc(struct tbl *t, double grace_secs,
                      struct tbl_gc_report *out);
 

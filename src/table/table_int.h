@@ -23,8 +23,20 @@ struct tbl_tomb {
  * handle's registry holds one per id). It is opened (mapped) when a query
  * pins it, and closed again when it is unpinned and the handle holds more
  * than max_open open superfiles, least recently used first. */
+/* memory:// only: the object of a superfile, taken when a view first
+ * names it. A memory object deleted under a blob keeps its bytes for the
+ * blob (objstore_memory.c), so while any view names the file, its bytes
+ * outlive a gc or compaction that deletes the object: a view opens no
+ * file (superfiles are opened when pinned), and on memory:// that is the
+ * reader's whole protection. One ref per tbl_file and per open blob. */
+struct tbl_keep {
+    atomic_long refs;
+    struct store_blob *blob; /* owned */
+};
+
 struct tbl_file {
     atomic_long refs; /* views naming it */
+    struct tbl_keep *keep; /* memory:// only, else NULL; set at creation */
     struct tbl *t;
     uint8_t id[SNAP_SF_ID_LEN];
     uint64_t file_size, n_rows; /* as the snapshot records them */
@@ -305,5 +317,15 @@ infino_status tbl_conform_open(struct tbl_conform **out,
 infino_status tbl_conform_next(struct tbl_conform *c, struct ArrowArray *out);
 void tbl_conform_free(struct tbl_conform *c); /* releases the stream */
 
+
+/* tbl_gc() with t->write_mu held by the caller. */
+infino_status tbl_gc_locked(struct tbl *t, double grace_secs,
+                            struct tbl_gc_report *out);
+
+/* memory:// only (a no-op elsewhere): after a merge committed, with
+ * t->write_mu held, collects what no retained snapshot needs (grace 0),
+ * so merged-away superfiles leave the process's memory once no view
+ * names them. Never fails its caller (counted in ac_failures). */
+void tbl_gc_merged(struct tbl *t);
 
 #endif

@@ -15,6 +15,14 @@
  * open superfiles as they run: a view leases its version, table.c). Ages are measured on
  * the storage's clock (lease.h), so clock skew between hosts or processes
  * cannot make gc take a fresh object for an old one.
+ *
+ * memory:// runs the same protocol on the process's store (its clock is
+ * the process's) without reader leases: every reader is in the process,
+ * and a view holds the bytes of every superfile it names (struct
+ * tbl_keep), so a query or scan never misses data whatever gc deletes,
+ * however long it takes. Since nothing else frees a memory table's
+ * merged-away files, compaction and optimize there collect after each
+ * run (tbl_gc_merged) with no grace period.
  */
 #include "table_int.h"
 
@@ -213,8 +221,8 @@ static infino_status retain(struct keyset *live, uint64_t *checkpoint_out,
     }
 }
 
-infino_status tbl_gc(struct tbl *t, double grace_secs,
-                     struct tbl_gc_report *out)
+infino_status tbl_gc_locked(struct tbl *t, double grace_secs,
+                            struct tbl_gc_report *out)
 {
     struct objlist objs = {0}, leases = {0};
     struct keyset live = {0}, leased = {0};
@@ -224,14 +232,8 @@ infino_status tbl_gc(struct tbl *t, double grace_secs,
     infino_status st;
 
     memset(out, 0, sizeof *out);
-    if (!tbl_is_durable(t))
-        return err_set(INFINO_ERR_UNSUPPORTED,
-                       "table %s: gc requires durable storage (not "
-                       "memory://)",
-                       t->meta.name);
     if (!(grace_secs > 0)) /* negative and NaN clamp to 0 */
         grace_secs = 0;
-    pthread_mutex_lock(&t->write_mu);
     now = lease_storage_now(t->store, t->lease_dir);
     cutoff = now - (int64_t)(grace_secs * 1e9);
     lease_cutoff = now - (int64_t)LEASE_SECS * 1000000000;
@@ -300,10 +302,31 @@ infino_status tbl_gc(struct tbl *t, double grace_secs,
     }
     st = INFINO_OK;
 fail:
-    pthread_mutex_unlock(&t->write_mu);
     objlist_free(&objs);
     objlist_free(&leases);
     keyset_free(&live);
     keyset_free(&leased);
     return err_context(st, "collecting garbage of table %s", t->meta.name);
+}
+
+infino_status tbl_gc(struct tbl *t, double grace_secs,
+                     struct tbl_gc_report *out)
+{
+    infino_status st;
+
+    pthread_mutex_lock(&t->write_mu);
+    st = tbl_gc_locked(t, grace_secs, out);
+    pthread_mutex_unlock(&t->write_mu);
+    return st;
+}
+
+void tbl_gc_merged(struct tbl *t)
+{
+    struct tbl_gc_report r;
+
+    if (tbl_is_durable(t))
+        return;
+    if (tbl_gc_locked(t, 0, &r) != INFINO_OK)
+        atomic_fetch_add(&t->ac_failures, 1);
+    err_clear(); /* the caller's call succeeded; this is not its error */
 }

@@ -442,6 +442,8 @@ infino_status tbl_optimize(struct tbl *t, const struct tbl_optimize_opts *o,
         }
     }
     st = INFINO_OK;
+    if (out->n_inputs > 0)
+        tbl_gc_merged(t); /* memory://: nothing else frees the inputs */
 fail:
     t->opts = saved;
     tbl_write_end(t);
@@ -544,7 +546,7 @@ void tbl_auto_compact(struct tbl *t)
 {
     static const struct merge_how merge = {0};
     size_t *members = NULL, cap = 0;
-    bool slot = false;
+    bool slot = false, merged = false;
 
     if (t->opts.compact_fanout < 2)
         return;
@@ -594,9 +596,12 @@ void tbl_auto_compact(struct tbl *t)
         }
         atomic_fetch_add(&t->ac_merges, 1);
         atomic_fetch_add(&t->ac_inputs, rep.n_inputs);
+        merged = true;
     }
     if (slot)
         tbl_maint_end(t);
+    if (merged)
+        tbl_gc_merged(t); /* memory://: nothing else frees the inputs */
     mem_free(members);
     err_clear(); /* the caller's call succeeded; this is not its error */
 }

@@ -143,8 +143,8 @@ def test_memory_refuses_mutations():
         docs.delete("doc_id = '1'")
     with pytest.raises(RuntimeError):
         docs.update("doc_id = '1'", [])
-    with pytest.raises(RuntimeError):
-        docs.gc(0)
+    # upstream refuses gc there too; ours collects (docs/differences.md)
+    assert docs.gc(0).delete_errors == 0
     assert docs.count_rows() == 1
     # every memory:// connection is a new, empty database
     assert infino.connect("memory://").list_tables() == []

@@ -66,8 +66,9 @@ static void world_open(struct world *w, bool local)
         assert_ok(objstore_open(&inner, "memory://"));
     }
     assert_ok(objstore_fault_open(&w->fault, inner));
-    /* delete, update and gc need durable storage; the memory store keeps
-     * everything the walk needs for as long as it runs */
+    /* delete and update need durable storage (and a durable store's gc
+     * protocol, with reader leases, is the one walked here); the memory
+     * store keeps everything the walk needs for as long as it runs */
     w->fault->durable = true;
     assert_ok(api_connect_store(&w->db, w->fault, NULL));
     assert_ok(tf_create(&w->t, w->db, "t"));

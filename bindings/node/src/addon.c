@@ -329,7 +329,8 @@ static napi_value job_error(napi_env env, struct job *j)
         break;
     case INFINO_ERR_UNSUPPORTED:
         /* upstream: "gc requires durable storage (not memory://)" is a
-         * bad argument; update/delete on memory:// a runtime failure */
+         * bad argument (ours runs gc there; kept for any other
+         * refusal of gc); update/delete on memory:// a runtime failure */
         if (j->kind == J_GC)
             code = "InvalidArg";
         break;

@@ -497,7 +497,8 @@ impl Supertable {
     }
 
     /// Deletes files that no retained snapshot needs and that are older
-    /// than `safety_gap`. [`GcError::NoStorage`] on `memory://`.
+    /// than `safety_gap`, on `memory://` too (upstream's returns
+    /// [`GcError::NoStorage`] there).
     pub fn gc(&self, safety_gap: Duration) -> Result<GcReport, GcError> {
         let mut r = sys::infino_gc_report::default();
         // SAFETY: out-parameter only.

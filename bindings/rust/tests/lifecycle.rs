@@ -153,9 +153,7 @@ fn mutations_need_durable_storage() -> Result<(), Box<dyn std::error::Error>> {
     )?)?;
     let err = t.delete(col("doc_id").eq(lit("1"))).expect_err("memory://");
     assert!(matches!(err, InfinoError::Backend(_)), "{err}");
-    assert!(matches!(
-        t.gc(std::time::Duration::ZERO),
-        Err(infino::GcError::NoStorage)
-    ));
+    // upstream refuses gc on memory://; ours collects (docs/differences.md)
+    assert_eq!(t.gc(std::time::Duration::ZERO)?.delete_errors, 0);
     Ok(())
 }

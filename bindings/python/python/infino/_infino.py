@@ -1246,7 +1246,8 @@ def connect(
     The append is committed first and never fails because of a merge.
     True (the default): F = 8; False: off; an int >= 2: that F. Larger
     merges are left to `optimize`; merged-away files stay on storage
-    until `Table.gc` (docs/differences.md).
+    until `Table.gc` (on memory://, each merge frees them once no
+    reader holds them; docs/differences.md).
 
     `connection_memory_budget_bytes` (None or 0: no budget) bounds what
     one ingest may take: an append or update whose rows need more than
