@@ -7,11 +7,13 @@
 #ifndef INFINO_FUZZ_FTS_CHUNKS_H
 #define INFINO_FUZZ_FTS_CHUNKS_H
 
+#include "util/alloc.h"
 #include "util/crc32c.h"
 #include "util/endian.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Format 4: recomputes the chunk CRCs and the tail CRC of a copy where
  * its trailer places them plausibly, so that mutations reach the decoders
@@ -46,6 +48,27 @@ static inline void fuzz_fts_fix_chunks(uint8_t *d, size_t size)
     }
     store_u32le(ck, crc32c_extend(crc32c(ck + 4, (size_t)(body - covered) - 4),
                                   tr, 124));
+}
+
+/* Runs a harness's `walk` over the input three ways: the decoders alone
+ * (chunk CRCs off), behind the checks as given (a mutation is a
+ * mismatch), and behind the checks on a copy whose CRCs are recomputed.
+ * `no_crc_flag` is the fts_reader open flag that switches them off. */
+static inline void fuzz_fts_walk_three_ways(
+    const uint8_t *data, size_t size, unsigned no_crc_flag,
+    void (*walk)(const uint8_t *data, size_t size, unsigned flags))
+{
+    uint8_t *copy;
+
+    walk(data, size, no_crc_flag);
+    walk(data, size, 0);
+    copy = mem_alloc(size ? size : 1);
+    if (copy == NULL)
+        return;
+    memcpy(copy, data, size);
+    fuzz_fts_fix_chunks(copy, size);
+    walk(copy, size, 0);
+    mem_free(copy);
 }
 
 #endif

@@ -216,18 +216,6 @@ static void walk_region(const uint8_t *data, size_t size, unsigned flags)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *copy;
-
-    /* the decoders alone, then behind the checks: as given (a mutation is
-     * a mismatch) and with the checks recomputed */
-    walk_region(data, size, FTS_OPEN_NO_CHUNK_CRC);
-    walk_region(data, size, 0);
-    copy = mem_alloc(size ? size : 1);
-    if (copy == NULL)
-        return 0;
-    memcpy(copy, data, size);
-    fuzz_fts_fix_chunks(copy, size);
-    walk_region(copy, size, 0);
-    mem_free(copy);
+    fuzz_fts_walk_three_ways(data, size, FTS_OPEN_NO_CHUNK_CRC, walk_region);
     return 0;
 }
