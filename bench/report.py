@@ -1036,6 +1036,9 @@ def main():
              "data, alternating; figures are medians. Ratios are ours/peer: "
              "speed above 1 means we are faster, RSS below 1 means we use "
              "less memory. See `bench/README.md` for the method.", ""]
+    if (common.RESULTS_DIR / "issue16-targets.md").exists():
+        lines += ["Issue 16's targets, item by item, with the measured gaps: "
+                  "[issue16-targets.md](issue16-targets.md).", ""]
     for (bench, mode) in sorted(latest, key=lambda k: (k[0] != "parquet",
                                                        k[0], k[1])):
         path, r = latest[(bench, mode)]
