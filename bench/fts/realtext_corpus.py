@@ -593,5 +593,23 @@ def main():
     print(json.dumps(stats, indent=1))
 
 
+def saved_run(mode):
+    """The input table and the queries bench_realtext.py saved for `mode`
+    (quick indexes every second document, full all of them), with the
+    folder that holds them; exits with a hint when it has not run."""
+    import pyarrow as pa
+
+    every = {"quick": 2, "full": 1}[mode]
+    work = common.WORK_DIR / "realtext"
+    src = sorted(work.glob(f"input-*-every{every}.arrow"))
+    qfile = work / f"queries-{mode}.json"
+    if not src or not qfile.exists():
+        raise SystemExit(f"run bench_realtext.py --mode {mode} first (no "
+                         f"input or queries in {common.where(work)})")
+    table = pa.ipc.open_file(pa.memory_map(str(src[-1]))).read_all()
+    return table, json.loads(qfile.read_text()), work
+
+
 if __name__ == "__main__":
     main()
+

@@ -23,12 +23,12 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-import common  # noqa: E402
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import realtext_corpus  # noqa: E402
 
 
 def main():
     import numpy as np
-    import pyarrow as pa
 
     import infino
 
@@ -36,21 +36,12 @@ def main():
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--n", type=int, default=60)
     a = ap.parse_args()
-    every = {"quick": 2, "full": 1}[a.mode]
-    work = common.WORK_DIR / "realtext"
-    src = sorted(work.glob(f"input-*-every{every}.arrow"))
-    qfile = work / f"queries-{a.mode}.json"
-    if not src or not qfile.exists():
-        raise SystemExit("run bench_realtext.py --mode "
-                         f"{a.mode} first (no input or queries in "
-                         f"{common.where(work)})")
-    t = pa.ipc.open_file(pa.memory_map(str(src[-1]))).read_all()
+    t, qs, work = realtext_corpus.saved_run(a.mode)
     d = tempfile.mkdtemp(dir=work)
     try:
         tb = infino.connect(d).create_table(
             "docs", t.schema, infino.IndexSpec().fts("body", positions=True))
         tb.append(t)
-        qs = json.loads(qfile.read_text())
         rows = []
         for shape in ("phrase_two", "phrase_three"):
             for q in qs[shape][:a.n]:

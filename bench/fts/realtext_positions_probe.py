@@ -28,7 +28,8 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-import common  # noqa: E402
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import realtext_corpus  # noqa: E402
 
 
 def du(path: str) -> int:
@@ -58,8 +59,6 @@ def build(infino, t, work, positions, repeat):
 
 
 def main():
-    import pyarrow as pa
-
     import infino
 
     ap = argparse.ArgumentParser()
@@ -67,16 +66,7 @@ def main():
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
-    every = {"quick": 2, "full": 1}[a.mode]
-    work = common.WORK_DIR / "realtext"
-    src = sorted(work.glob(f"input-*-every{every}.arrow"))
-    qfile = work / f"queries-{a.mode}.json"
-    if not src or not qfile.exists():
-        raise SystemExit("run bench_realtext.py --mode "
-                         f"{a.mode} first (no input or queries in "
-                         f"{common.where(work)})")
-    t = pa.ipc.open_file(pa.memory_map(str(src[-1]))).read_all()
-    qs = json.loads(qfile.read_text())
+    t, qs, work = realtext_corpus.saved_run(a.mode)
     out = {"docs": t.num_rows, "infino": infino.__file__}
     plain = build(infino, t, work, False, a.repeat)
     pos = build(infino, t, work, True, a.repeat)
