@@ -1188,72 +1188,6 @@ static void test_parquet_rows__fixed_width_codec(void **state)
     ar_array_release(&src);
 }
 
-/* A fixed_size_list column without a null (an embedding column): point
- * reads keep only the asked-for lists of each page (the chunk statistics
- * count no null), in every page layout, and agree with whole reads. */
-static void test_parquet_rows__fixed_list_without_nulls(void **state)
-{
-    static const enum pq_codec codecs[] = {PQ_UNCOMPRESSED, PQ_ZSTD};
-    struct ar_field item = leaf_field("element", AR_FLOAT32, true);
-    struct ar_field fields[2];
-    struct ar_schema sch = {2, fields, 0, NULL};
-    struct ArrowArray src, kids[2];
-    void *root_bufs[1] = {NULL};
-    uint32_t *rows = mem_alloc(1000 * sizeof *rows);
-    (void)state;
-
-    fields[0] = leaf_field("emb", AR_FIXED_SIZE_LIST, true);
-    fields[0].list_size = 5;
-    fields[0].n_children = 1;
-    fields[0].children = &item;
-    fields[1] = leaf_field("id", AR_INT64, false);
-    for (int c = 0; c < 2; c++) {
-        struct ar_builder *b;
-        assert_ok(ar_builder_new(&b, &fields[c]));
-        for (int64_t i = 0; i < 3000; i++) {
-            if (c == 1) {
-                assert_ok(ar_builder_append_int(b, i));
-                continue;
-            }
-            for (int k = 0; k < 5; k++)
-                assert_ok(ar_builder_append_double(ar_builder_child(b, 0),
-                                                   (double)i + k / 8.0));
-            assert_ok(ar_builder_end_list(b));
-        }
-        assert_ok(ar_builder_finish(b, &kids[c]));
-        ar_builder_free(b);
-    }
-    assert_ok(ar_array_make(&src, 3000, 0, 1, root_bufs, 2, kids));
-    for (int cfg = 0; cfg < 4; cfg++) {
-        struct pq_write_opts o = PQ_WRITE_OPTS_INIT;
-        struct store_blob *blob = NULL;
-        struct pq_reader *r = NULL;
-        uint8_t *file;
-        size_t len;
-
-        o.data_page_version = 1 + (cfg & 1);
-        o.fixed_list_codec = (int)codecs[(cfg >> 1) & 1];
-        o.fixed_list_page_bytes = 256; /* a dozen lists per page */
-        o.row_group_rows = 1000;
-        write_parquet(&file, &len, &sch, &src, &o);
-        open_bytes(&r, &blob, file, len);
-        for (int g = 0; g < pq_reader_num_row_groups(r); g++) {
-            uint32_t n = (uint32_t)pq_reader_row_group_rows(r, g);
-            for (size_t want = 1; want <= n; want = want * 3 + 2) {
-                size_t k = random_rows(rows, n, want);
-                check_rows(r, g, (int64_t)g * 1000, &src, NULL, 0, rows, k);
-            }
-            rows[0] = n - 1;
-            check_rows(r, g, (int64_t)g * 1000, &src, NULL, 0, rows, 1);
-        }
-        pq_reader_free(r);
-        store_blob_close(blob);
-        mem_free(file);
-    }
-    mem_free(rows);
-    ar_array_release(&src);
-}
-
 /* fixed_size_list<float32, 7> "emb" (nullable slots and items) and id
  * int64, 3000 rows. mode 0: no null; 1: null slots at rows 1000-1009 and
  * 2500; 2: a null item in row 1500. */
@@ -1296,6 +1230,47 @@ static void dense_batch(struct ArrowArray *out, int mode)
         ar_builder_free(b);
     }
     assert_ok(ar_array_make(out, 3000, 0, 1, root_bufs, 2, kids));
+}
+
+/* A fixed_size_list column without a null (an embedding column): point
+ * reads keep only the asked-for lists of each page (the chunk statistics
+ * count no null), in every page layout, and agree with whole reads. */
+static void test_parquet_rows__fixed_list_without_nulls(void **state)
+{
+    static const enum pq_codec codecs[] = {PQ_UNCOMPRESSED, PQ_ZSTD};
+    struct ArrowArray src;
+    uint32_t *rows = mem_alloc(1000 * sizeof *rows);
+    (void)state;
+
+    dense_batch(&src, 0);
+    for (int cfg = 0; cfg < 4; cfg++) {
+        struct pq_write_opts o = PQ_WRITE_OPTS_INIT;
+        struct store_blob *blob = NULL;
+        struct pq_reader *r = NULL;
+        uint8_t *file;
+        size_t len;
+
+        o.data_page_version = 1 + (cfg & 1);
+        o.fixed_list_codec = (int)codecs[(cfg >> 1) & 1];
+        o.fixed_list_page_bytes = 256; /* nine lists per page */
+        o.row_group_rows = 1000;
+        write_parquet(&file, &len, &dense_schema, &src, &o);
+        open_bytes(&r, &blob, file, len);
+        for (int g = 0; g < pq_reader_num_row_groups(r); g++) {
+            uint32_t n = (uint32_t)pq_reader_row_group_rows(r, g);
+            for (size_t want = 1; want <= n; want = want * 3 + 2) {
+                size_t k = random_rows(rows, n, want);
+                check_rows(r, g, (int64_t)g * 1000, &src, NULL, 0, rows, k);
+            }
+            rows[0] = n - 1;
+            check_rows(r, g, (int64_t)g * 1000, &src, NULL, 0, rows, 1);
+        }
+        pq_reader_free(r);
+        store_blob_close(blob);
+        mem_free(file);
+    }
+    mem_free(rows);
+    ar_array_release(&src);
 }
 
 /* Point reads of a fixed_size_list column whose pages are dense (stored
