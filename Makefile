@@ -11,7 +11,7 @@ FUZZ_BUILD := build-fuzz
 FUZZ_SECONDS ?= 20
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build python node test test-c test-asan test-tsan test-fuzz test-py test-node test-rust check-layers demo bench bench-full clean
+.PHONY: all setup build python node test test-c test-example test-asan test-tsan test-fuzz test-py test-node test-rust check-layers demo bench bench-full clean
 
 all: build
 
@@ -22,7 +22,7 @@ build: setup
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@ninja -C $(BUILD) -j $(JOBS)
 
-test: build check-layers test-c test-asan test-tsan test-fuzz test-py test-node test-rust
+test: build check-layers test-c test-example test-asan test-tsan test-fuzz test-py test-node test-rust
 	@echo "make test: all suites passed"
 
 check-layers:
@@ -30,6 +30,22 @@ check-layers:
 
 test-c: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The C library as a package: installed into $(BUILD)/install, then
+# examples/c/lifecycle.c built against it through pkg-config alone and run
+# on the sample corpus (written as Parquet by pyarrow).
+EXAMPLE_PREFIX := $(abspath $(BUILD))/install
+test-example: build
+	@cmake --install $(BUILD) --prefix $(EXAMPLE_PREFIX) >/dev/null
+	@$(PY) -c "import sys, pyarrow.json as j, pyarrow.parquet as q; q.write_table(j.read_json(sys.argv[1]), sys.argv[2])" \
+	  examples/data/corpus.jsonl $(BUILD)/example-corpus.parquet
+	@pc=$$(dirname $$(find $(EXAMPLE_PREFIX) -name infino.pc | head -n 1)) && \
+	  cc -std=c11 -Wall -Wextra -Werror examples/c/lifecycle.c \
+	    $$(PKG_CONFIG_PATH=$$pc pkg-config --cflags --libs infino) \
+	    -Wl,-rpath,$$(PKG_CONFIG_PATH=$$pc pkg-config --variable=libdir infino) \
+	    -o $(BUILD)/example-lifecycle
+	@rm -rf $(BUILD)/example-db && $(BUILD)/example-lifecycle \
+	  $(BUILD)/example-corpus.parquet $(BUILD)/example-db
 
 # The C tests once more under AddressSanitizer + UndefinedBehaviorSanitizer
 # (the failure-point walk tries every other point there; all in test-c).
