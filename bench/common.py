@@ -165,23 +165,30 @@ def ensure_text_dataset(rows, n_tokens, seed=SEED, log=print):
     memory at a time), so 10M docs need no more memory than 10K. Batch b
     depends only on (seed, b), so the first N rows of a larger file are
     the N-row data set."""
+    gen = SeedData(seed)
+    return _write_dataset(
+        text_dataset_path(rows, n_tokens, seed), text_schema(), rows,
+        lambda b, n: gen.text_batch(b, n, n_tokens),
+        f"{rows} text rows ({n_tokens} tokens)", log)
+
+
+def _write_dataset(path, schema, rows, make_batch, what, log):
+    """`path`, first written (when absent) as an IPC file of `rows` rows in
+    batches of BATCH_ROWS, batch b being make_batch(b, rows in it);
+    atomically: a half-written file is never mistaken for a complete one."""
     import pyarrow as pa
 
-    path = text_dataset_path(rows, n_tokens, seed)
     if path.exists():
         return path
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    gen = SeedData(seed)
     tmp = path.with_suffix(".tmp")
     t0 = time.perf_counter()
-    with pa.OSFile(str(tmp), "wb") as f, \
-            pa.ipc.new_file(f, text_schema()) as w:
+    with pa.OSFile(str(tmp), "wb") as f, pa.ipc.new_file(f, schema) as w:
         for b in range((rows + BATCH_ROWS - 1) // BATCH_ROWS):
-            w.write_batch(gen.text_batch(
-                b, min(BATCH_ROWS, rows - b * BATCH_ROWS), n_tokens))
+            w.write_batch(make_batch(b, min(BATCH_ROWS, rows - b * BATCH_ROWS)))
     os.replace(tmp, path)
-    log(f"data: generated {rows} text rows ({n_tokens} tokens) into "
-        f"{path.relative_to(ROOT)} ({path.stat().st_size / 1e6:.0f} MB, "
+    log(f"data: generated {what} into {path.relative_to(ROOT)} "
+        f"({path.stat().st_size / 1e6:.0f} MB, "
         f"{time.perf_counter() - t0:.1f} s)")
     return path
 
@@ -194,24 +201,9 @@ def ensure_dataset(rows, seed=SEED, log=print):
     """Path of the IPC file holding `rows` rows in batches of BATCH_ROWS,
     generating it first when absent (atomically: a half-written file is
     never mistaken for a complete one)."""
-    import pyarrow as pa
-
-    path = dataset_path(rows, seed)
-    if path.exists():
-        return path
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
     gen = SeedData(seed)
-    tmp = path.with_suffix(".tmp")
-    t0 = time.perf_counter()
-    with pa.OSFile(str(tmp), "wb") as f, \
-            pa.ipc.new_file(f, seed_schema()) as w:
-        for b in range((rows + BATCH_ROWS - 1) // BATCH_ROWS):
-            w.write_batch(gen.batch(b, min(BATCH_ROWS, rows - b * BATCH_ROWS)))
-    os.replace(tmp, path)
-    log(f"data: generated {rows} rows into {path.relative_to(ROOT)} "
-        f"({path.stat().st_size / 1e6:.0f} MB, "
-        f"{time.perf_counter() - t0:.1f} s)")
-    return path
+    return _write_dataset(dataset_path(rows, seed), seed_schema(), rows,
+                          gen.batch, f"{rows} rows", log)
 
 
 def open_dataset(path):
